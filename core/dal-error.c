@@ -1,0 +1,234 @@
+/* dal-error.c: the DAL_ERROR domain, an extended GError carrying the
+ * server's fields, the "what to change" sentence and a retryable flag. */
+#include "config.h"
+
+#include <string.h>
+
+#include "dal-private.h"
+
+typedef struct
+{
+  char *fields[DAL_ERROR_N_FIELDS];
+  char *hint;         /* what to change (libdal's, or the server's hint) */
+  gboolean retryable;
+} DalErrorPrivate;
+
+static void
+dal_error_private_init (DalErrorPrivate *priv)
+{
+  (void) priv;  /* zero-filled by GLib */
+}
+
+static void
+dal_error_private_copy (const DalErrorPrivate *src, DalErrorPrivate *dest)
+{
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    dest->fields[i] = g_strdup (src->fields[i]);
+  dest->hint = g_strdup (src->hint);
+  dest->retryable = src->retryable;
+}
+
+static void
+dal_error_private_clear (DalErrorPrivate *priv)
+{
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    g_clear_pointer (&priv->fields[i], g_free);
+  g_clear_pointer (&priv->hint, g_free);
+}
+
+G_DEFINE_EXTENDED_ERROR (DalError, dal_error)
+
+static DalErrorPrivate *
+get_priv (const GError *error)
+{
+  if (error == NULL || error->domain != DAL_ERROR)
+    return NULL;
+  return dal_error_get_private (error);
+}
+
+static const char *const code_names[] = {
+  [DAL_ERROR_FAILED] = "failed",
+  [DAL_ERROR_URL_MALFORMED] = "url-malformed",
+  [DAL_ERROR_URL_UNKNOWN_OPTION] = "url-unknown-option",
+  [DAL_ERROR_URL_INVALID_VALUE] = "url-invalid-value",
+  [DAL_ERROR_UNKNOWN_SCHEME] = "unknown-scheme",
+  [DAL_ERROR_RETIRED_DRIVER] = "retired-driver",
+  [DAL_ERROR_PLUGIN_NOT_FOUND] = "plugin-not-found",
+  [DAL_ERROR_PLUGIN_LOAD_FAILED] = "plugin-load-failed",
+  [DAL_ERROR_PLUGIN_ABI_MISMATCH] = "plugin-abi-mismatch",
+  [DAL_ERROR_PLUGIN_CONFLICT] = "plugin-conflict",
+  [DAL_ERROR_UNSUPPORTED] = "unsupported",
+  [DAL_ERROR_HOST_NOT_FOUND] = "host-not-found",
+  [DAL_ERROR_CONNECTION_REFUSED] = "connection-refused",
+  [DAL_ERROR_NETWORK_UNREACHABLE] = "network-unreachable",
+  [DAL_ERROR_CONNECT_TIMEOUT] = "connect-timeout",
+  [DAL_ERROR_AUTH_FAILED] = "auth-failed",
+  [DAL_ERROR_UNKNOWN_DATABASE] = "unknown-database",
+  [DAL_ERROR_UNKNOWN_ROLE] = "unknown-role",
+  [DAL_ERROR_TOO_MANY_CONNECTIONS] = "too-many-connections",
+  [DAL_ERROR_TLS_REQUIRED] = "tls-required",
+  [DAL_ERROR_TLS_UNAVAILABLE] = "tls-unavailable",
+  [DAL_ERROR_TLS_VERIFY_FAILED] = "tls-verify-failed",
+  [DAL_ERROR_TLS_CONFIG] = "tls-config",
+  [DAL_ERROR_POOLER_TENANT_NOT_FOUND] = "pooler-tenant-not-found",
+  [DAL_ERROR_POOLER_MAX_CLIENTS] = "pooler-max-clients",
+  [DAL_ERROR_CONNECT_FAILED] = "connect-failed",
+  [DAL_ERROR_CONNECTION_LOST] = "connection-lost",
+  [DAL_ERROR_QUERY_FAILED] = "query-failed",
+  [DAL_ERROR_QUERY_TIMEOUT] = "query-timeout",
+  [DAL_ERROR_PREPARED_STATEMENT] = "prepared-statement",
+  [DAL_ERROR_BUSY] = "busy",
+  [DAL_ERROR_CLOSED] = "closed",
+  [DAL_ERROR_INVALID_PARAMETER] = "invalid-parameter",
+  [DAL_ERROR_TYPE_MISMATCH] = "type-mismatch",
+};
+
+const char *
+dal_error_code_to_string (DalErrorCode code)
+{
+  if ((guint) code >= G_N_ELEMENTS (code_names) || code_names[code] == NULL)
+    return "unknown";
+  return code_names[code];
+}
+
+static gboolean
+code_is_retryable (DalErrorCode code)
+{
+  switch (code)
+    {
+    case DAL_ERROR_TOO_MANY_CONNECTIONS:
+    case DAL_ERROR_POOLER_MAX_CLIENTS:
+    case DAL_ERROR_CONNECTION_LOST:
+    case DAL_ERROR_CONNECT_TIMEOUT:
+    case DAL_ERROR_CONNECTION_REFUSED:
+    case DAL_ERROR_QUERY_TIMEOUT:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+sqlstate_is_retryable (const char *s)
+{
+  return g_str_has_prefix (s, "08")       /* connection exception */
+         || g_str_has_prefix (s, "53")    /* insufficient resources */
+         || g_str_has_prefix (s, "57P")   /* admin shutdown, crash, cannot connect now */
+         || strcmp (s, "40001") == 0      /* serialization failure */
+         || strcmp (s, "40P01") == 0;     /* deadlock */
+}
+
+/* "what happened" + ". " + "what to change": trailing dots, spaces and
+ * newlines of @what are dropped so the two read as two sentences. */
+static char *
+compose_message (const char *what, const char *hint)
+{
+  gsize len = strlen (what);
+  while (len > 0 && strchr (" .\n\t", what[len - 1]) != NULL)
+    len--;
+  if (hint == NULL || *hint == '\0')
+    return g_strndup (what, len);
+  return g_strdup_printf ("%.*s. %s", (int) len, what, hint);
+}
+
+GError *
+dal_error_new_hint (DalErrorCode code, const char *hint, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_autofree char *message = compose_message (what, hint);
+  GError *error = g_error_new_literal (DAL_ERROR, code, message);
+  DalErrorPrivate *priv = get_priv (error);
+  priv->hint = g_strdup (hint);
+  priv->retryable = code_is_retryable (code);
+  return error;
+}
+
+void
+_dal_error_set_hint (GError *error, const char *hint)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  g_return_if_fail (priv != NULL);
+  g_free (priv->hint);
+  priv->hint = g_strdup (hint);
+}
+
+void
+dal_error_set_field (GError *error, DalErrorField field, const char *value)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  g_return_if_fail (priv != NULL);
+  g_return_if_fail ((guint) field < DAL_ERROR_N_FIELDS);
+
+  g_free (priv->fields[field]);
+  priv->fields[field] = g_strdup (value);
+  if (field == DAL_ERROR_FIELD_SQLSTATE && value != NULL
+      && sqlstate_is_retryable (value))
+    priv->retryable = TRUE;
+}
+
+void
+dal_error_set_retryable (GError *error, gboolean retryable)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  g_return_if_fail (priv != NULL);
+  priv->retryable = retryable;
+}
+
+const char *
+dal_error_get_field (const GError *error, DalErrorField field)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  g_return_val_if_fail ((guint) field < DAL_ERROR_N_FIELDS, NULL);
+  return priv != NULL ? priv->fields[field] : NULL;
+}
+
+const char *
+dal_error_get_sqlstate (const GError *error)
+{
+  return dal_error_get_field (error, DAL_ERROR_FIELD_SQLSTATE);
+}
+
+const char *
+dal_error_get_hint (const GError *error)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  if (priv == NULL)
+    return NULL;
+  return priv->hint != NULL ? priv->hint : priv->fields[DAL_ERROR_FIELD_HINT];
+}
+
+gboolean
+dal_error_is_retryable (const GError *error)
+{
+  DalErrorPrivate *priv = get_priv (error);
+  return priv != NULL && priv->retryable;
+}
+
+/* Replaces every occurrence of @secret in @text (in place, via realloc). */
+static void
+redact_string (char **text, const char *secret)
+{
+  if (*text == NULL || strstr (*text, secret) == NULL)
+    return;
+  g_auto (GStrv) parts = g_strsplit (*text, secret, -1);
+  g_free (*text);
+  *text = g_strjoinv ("****", parts);
+}
+
+void
+dal_error_redact (GError *error, const char *secret)
+{
+  if (error == NULL || secret == NULL || *secret == '\0')
+    return;
+  redact_string (&error->message, secret);
+  DalErrorPrivate *priv = get_priv (error);
+  if (priv == NULL)
+    return;
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    redact_string (&priv->fields[i], secret);
+  redact_string (&priv->hint, secret);
+}

@@ -1,0 +1,34 @@
+# libdal itself.  Core never calls libpq: everything PostgreSQL-specific
+# lives in the plugins.
+lib_LTLIBRARIES += core/libdal-1.la
+
+dalincludedir = $(includedir)/dal-$(DAL_API_VERSION)/dal
+dalinclude_HEADERS = \
+	include/dal/dal.h \
+	include/dal/dal-version.h \
+	include/dal/dal-error.h \
+	include/dal/dal-url.h \
+	include/dal/dal-result.h \
+	include/dal/dal-registry.h \
+	include/dal/dal-connection.h \
+	include/dal/dal-plugin.h
+
+core_libdal_1_la_SOURCES = \
+	core/dal-private.h \
+	core/dal-error.c \
+	core/dal-url.c \
+	core/dal-url-options.c \
+	core/dal-registry.c \
+	core/dal-params.c \
+	core/dal-result.c \
+	core/dal-connection.c \
+	core/dal-version.c
+core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
+	-DG_LOG_DOMAIN=\"dal\" \
+	-DDAL_PLUGIN_DIR=\"$(plugindir)\"
+core_libdal_1_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+core_libdal_1_la_LIBADD = $(GLIB_LIBS) $(OPENSSL_LIBS) $(LTDL_LIBS)
+# Only dal_* is exported; names starting with _dal_ are private to libdal
+# and its tests (declared in core/dal-private.h, never installed).
+core_libdal_1_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(DAL_LT_VERSION_INFO) \
+	-export-symbols-regex '^_?dal_' -no-undefined

@@ -1,0 +1,189 @@
+/* dal-connection.h: one connection to a database, through some plugin.
+ *
+ * Every operation has a blocking form and a GIO-style async pair
+ * (_async with a GCancellable and a callback, _finish with a GError).
+ * The same code runs on every plugin: a plugin that only blocks serves
+ * the async calls from a worker thread (one operation at a time, in the
+ * order they were started); a non-blocking plugin serves the blocking
+ * calls too.
+ *
+ * Async contract:
+ *   - the callback runs on the thread-default GMainContext of the thread
+ *     that called _async, never from inside the _async call itself;
+ *   - every call completes exactly once: a result, a DAL_ERROR, or
+ *     G_IO_ERROR_CANCELLED when its GCancellable fired first (the server
+ *     is asked to cancel the statement too);
+ *   - closing a connection completes every call still pending on it.
+ *
+ * Query parameters always travel apart from the SQL text: "$1", "$2" in
+ * the SQL, and a GVariant tuple of values ("(is)", 42, "x").  Supported
+ * GVariant types: b, y, n, q, i, u, x, t, d, s, o, g, ay (bytes), v
+ * (unwrapped), and maybe types (m…) whose Nothing is SQL NULL.  A tuple
+ * is needed for several parameters; a single non-tuple value is one
+ * parameter.  A floating @params reference is consumed.
+ */
+#ifndef DAL_CONNECTION_H
+#define DAL_CONNECTION_H
+
+#if !defined(DAL_H_INSIDE) && !defined(DAL_COMPILATION)
+#error "include <dal/dal.h>, not this header"
+#endif
+
+#include <gio/gio.h>
+#include <dal/dal-url.h>
+#include <dal/dal-result.h>
+#include <dal/dal-registry.h>
+
+G_BEGIN_DECLS
+
+#define DAL_TYPE_CONNECTION (dal_connection_get_type ())
+G_DECLARE_FINAL_TYPE (DalConnection, dal_connection, DAL, CONNECTION, GObject)
+
+/* -- opening -- */
+
+/**
+ * dal_connection_open:
+ * @url: a database URL, e.g. "postgresql+asyncpg://app@db/app"
+ * @cancellable: (nullable): a GCancellable
+ * @error: return location for a GError
+ *
+ * Parses @url, resolves its scheme with the default registry, and
+ * connects.
+ *
+ * Returns: (transfer full) (nullable): the open connection.
+ */
+DalConnection *dal_connection_open (const char *url, GCancellable *cancellable,
+                                    GError **error);
+void dal_connection_open_async (const char *url, GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data);
+DalConnection *dal_connection_open_finish (GAsyncResult *result, GError **error);
+
+/**
+ * dal_connection_open_url:
+ * @registry: (nullable): the registry to resolve with, %NULL for the default
+ * @url: a parsed URL
+ *
+ * As dal_connection_open(), from a parsed URL and a chosen registry.
+ */
+DalConnection *dal_connection_open_url (DalRegistry *registry, DalUrl *url,
+                                        GCancellable *cancellable,
+                                        GError **error);
+void dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+
+/* -- statements -- */
+
+/**
+ * dal_connection_query:
+ * @connection: an open connection
+ * @sql: one SQL statement, with $1, $2, … for parameters
+ * @params: (nullable): the parameters (a floating reference is consumed)
+ * @cancellable: (nullable): cancels the statement, on the server too
+ * @error: return location for a GError
+ *
+ * Runs one statement and returns what it returned.
+ *
+ * Returns: (transfer full) (nullable): the result.
+ */
+DalResult *dal_connection_query (DalConnection *connection, const char *sql,
+                                 GVariant *params, GCancellable *cancellable,
+                                 GError **error);
+void dal_connection_query_async (DalConnection *connection, const char *sql,
+                                 GVariant *params, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+DalResult *dal_connection_query_finish (DalConnection *connection,
+                                        GAsyncResult *result, GError **error);
+
+/**
+ * dal_connection_execute:
+ *
+ * As dal_connection_query(), for statements whose rows do not matter.
+ *
+ * Returns: the affected-row count (0 when the statement reports none),
+ *   or -1 on error.
+ */
+gint64 dal_connection_execute (DalConnection *connection, const char *sql,
+                               GVariant *params, GCancellable *cancellable,
+                               GError **error);
+void dal_connection_execute_async (DalConnection *connection, const char *sql,
+                                   GVariant *params, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+gint64 dal_connection_execute_finish (DalConnection *connection,
+                                      GAsyncResult *result, GError **error);
+
+/* -- transactions --
+ * begin/commit/rollback are statements like any other: started in order
+ * after what was started before them, on this connection. */
+gboolean dal_connection_begin (DalConnection *connection,
+                               GCancellable *cancellable, GError **error);
+gboolean dal_connection_commit (DalConnection *connection,
+                                GCancellable *cancellable, GError **error);
+gboolean dal_connection_rollback (DalConnection *connection,
+                                  GCancellable *cancellable, GError **error);
+void dal_connection_begin_async (DalConnection *connection,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+void dal_connection_commit_async (DalConnection *connection,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+void dal_connection_rollback_async (DalConnection *connection,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+/* Finishes begin, commit and rollback alike. */
+gboolean dal_connection_transaction_finish (DalConnection *connection,
+                                            GAsyncResult *result,
+                                            GError **error);
+
+/* -- closing -- */
+
+/**
+ * dal_connection_close:
+ *
+ * Closes the connection.  Calls still pending complete with
+ * DAL_ERROR_CLOSED.  Closing twice is harmless.  Dropping the last
+ * reference closes too.
+ */
+gboolean dal_connection_close (DalConnection *connection,
+                               GCancellable *cancellable, GError **error);
+void dal_connection_close_async (DalConnection *connection,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean dal_connection_close_finish (DalConnection *connection,
+                                      GAsyncResult *result, GError **error);
+gboolean dal_connection_is_closed (DalConnection *connection);
+
+/* -- what it is -- */
+
+/* Returns: (transfer none): the URL it was opened with. */
+DalUrl *dal_connection_get_url (DalConnection *connection);
+/* Returns: (transfer none): the name of the plugin serving it ("pgsync"). */
+const char *dal_connection_get_plugin_name (DalConnection *connection);
+
+/**
+ * dal_connection_get_info:
+ * @connection: an open connection
+ * @key: what to ask
+ *
+ * Facts the plugin knows about the open connection.  Keys the PostgreSQL
+ * plugins answer: "server_version" ("150018"), "backend_pid", "host",
+ * "port", "tls" ("on"/"off"), "tls_protocol" ("TLSv1.3"), "tls_cipher",
+ * "transaction_status" ("idle", "active", "intrans", "inerror",
+ * "unknown").
+ *
+ * Returns: (nullable) (transfer full): the value, or %NULL when the plugin
+ *   does not know @key.
+ */
+char *dal_connection_get_info (DalConnection *connection, const char *key);
+
+G_END_DECLS
+
+#endif /* DAL_CONNECTION_H */

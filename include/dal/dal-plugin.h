@@ -1,0 +1,241 @@
+/* dal-plugin.h: everything a driver plugin includes.
+ *
+ * A plugin is a loadable module (libtool: -module -avoid-version) that
+ * exports one symbol, a const DalPluginDescriptor, and ships a descriptor
+ * file beside it so the registry knows what it serves without loading it:
+ *
+ *   # myplugin.plugin
+ *   [libdal Plugin]
+ *   Module=myplugin              # module file name without extension
+ *   Dialect=postgresql
+ *   Drivers=mydriver;            # the "driver" in dialect+driver://
+ *   DialectDefault=false         # true: also serves the bare dialect://
+ *   Description=What it is, in one line
+ *
+ * and in myplugin.c:
+ *
+ *   static const DalPluginFuncs funcs = { .connect = …, .query = …, … };
+ *   static const char * const drivers[] = { "mydriver", NULL };
+ *   DAL_PLUGIN_EXPORT const DalPluginDescriptor
+ *   DAL_PLUGIN_DESCRIPTOR_SYMBOL (myplugin) = {
+ *     DAL_PLUGIN_ABI_INIT,
+ *     .name = "myplugin", .dialect = "postgresql", .drivers = drivers,
+ *     .funcs = &funcs,
+ *   };
+ *
+ * The symbol carries the module name (myplugin_LTX_dal_plugin_descriptor)
+ * so that several plugins can be preloaded into one static program.
+ *
+ * ABI rules (as GStreamer's and SQLite's): the core refuses a plugin whose
+ * ABI major differs from its own or whose minor is newer; DalPluginFuncs
+ * only grows by appending, and the core never reads a slot beyond the
+ * funcs_size the plugin was built with (a missing slot counts as NULL).
+ */
+#ifndef DAL_PLUGIN_H
+#define DAL_PLUGIN_H
+
+#include <dal/dal.h>
+
+#define DAL_H_INSIDE
+#include <dal/dal-version.h>
+#undef DAL_H_INSIDE
+
+G_BEGIN_DECLS
+
+/* -- query parameters, as the core hands them to a plugin -- */
+
+typedef enum
+{
+  DAL_PARAM_NULL = 0,  /* SQL NULL; values[i] is NULL */
+  DAL_PARAM_BOOLEAN,   /* "t" / "f" */
+  DAL_PARAM_INT16,     /* decimal text */
+  DAL_PARAM_INT32,
+  DAL_PARAM_INT64,
+  DAL_PARAM_NUMERIC,   /* decimal text too large for int64 (GVariant 't') */
+  DAL_PARAM_DOUBLE,    /* text that round-trips ("%.17g"), or NaN/Infinity/-Infinity */
+  DAL_PARAM_TEXT,      /* UTF-8 text; its type is left for the server to infer */
+  DAL_PARAM_BYTES,     /* raw bytes (binary format); lengths[i] counts them */
+} DalParamType;
+
+/**
+ * DalParams:
+ * @n: number of parameters ($1 … $n)
+ * @types: the type of each
+ * @values: each value as text (raw bytes for DAL_PARAM_BYTES), %NULL for
+ *   SQL NULL; not NUL-terminated for bytes
+ * @lengths: the length in bytes of each value
+ *
+ * Valid until the operation completes.
+ */
+typedef struct
+{
+  guint n;
+  const DalParamType *types;
+  const char * const *values;
+  const int *lengths;
+} DalParams;
+
+/* -- results -- */
+
+/**
+ * DalResultFuncs:
+ *
+ * How the core reads a plugin's result without copying it.  Values are
+ * text; get_value returns %NULL for SQL NULL.  All slots are required.
+ */
+typedef struct
+{
+  void          (*free)             (gpointer impl);
+  guint         (*n_rows)           (gpointer impl);
+  guint         (*n_columns)        (gpointer impl);
+  const char   *(*column_name)      (gpointer impl, guint column);
+  DalColumnType (*column_type)      (gpointer impl, guint column);
+  const char   *(*column_type_name) (gpointer impl, guint column);
+  const char   *(*get_value)        (gpointer impl, guint row, guint column,
+                                     gsize *length);
+  gint64        (*affected_rows)    (gpointer impl);
+  const char   *(*command_tag)      (gpointer impl);
+} DalResultFuncs;
+
+/**
+ * dal_result_new:
+ * @funcs: (transfer none): static accessors
+ * @impl: (transfer full): the plugin's result, freed with @funcs->free
+ *
+ * Returns: (transfer full): a DalResult wrapping @impl.
+ */
+DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
+
+/* -- the function table -- */
+
+/**
+ * DalPluginFuncs:
+ *
+ * A plugin fills the blocking slots, the async slots, or both; the core
+ * supplies the other half:
+ *   - no async slots: the core runs the blocking slot in a worker thread,
+ *     one operation at a time per connection, in order;
+ *   - no blocking slots: the core runs the async slot on a private main
+ *     context and waits (so an async-only plugin must attach its sources
+ *     to g_task_get_context(task), never to a context of its own).
+ *
+ * Async slots get a GTask the core made (source object, cancellable and
+ * callback are the caller's).  The plugin completes it exactly once, on
+ * g_task_get_context(task): g_task_return_pointer() with the connection
+ * handle (connect_async) or a DalResult and dal_result_unref
+ * (query_async), or g_task_return_error().  g_task_get_cancellable(task)
+ * gives the caller's GCancellable: a plugin that can cancel on the server
+ * does so, and completes the task with G_IO_ERROR_CANCELLED.
+ *
+ * Errors are DAL_ERROR errors with the code of their failure class; the
+ * message says what happened and what to change and never contains the
+ * password (see dal_error_new_hint()).
+ *
+ * The connection handle is the plugin's own; the core only passes it back.
+ */
+typedef struct
+{
+  /* ABI 1.0 */
+  gpointer   (*connect)       (DalUrl *url, GCancellable *cancellable,
+                               GError **error);
+  void       (*connect_async) (DalUrl *url, GTask *task);
+  DalResult *(*query)         (gpointer conn, const char *sql,
+                               const DalParams *params,
+                               GCancellable *cancellable, GError **error);
+  void       (*query_async)   (gpointer conn, const char *sql,
+                               const DalParams *params, GTask *task);
+  /* Required.  Frees the connection.  Tasks still pending on it complete
+   * with DAL_ERROR_CLOSED.  Never called while a blocking slot runs. */
+  void       (*close)         (gpointer conn);
+  /* Optional: see dal_connection_get_info(). */
+  char      *(*get_info)      (gpointer conn, const char *key);
+} DalPluginFuncs;
+
+/* Capability bits: what `dal plugins` shows; the core relies on the
+ * function slots, not on these. */
+#define DAL_PLUGIN_CAP_ASYNC     (1u << 0)  /* serves async calls without threads */
+#define DAL_PLUGIN_CAP_PIPELINE  (1u << 1)  /* many statements in flight per connection */
+#define DAL_PLUGIN_CAP_CANCEL    (1u << 2)  /* cancels statements on the server */
+#define DAL_PLUGIN_CAP_TLS       (1u << 3)  /* honours the TLS policy */
+
+/* Descriptor flags. */
+#define DAL_PLUGIN_DIALECT_DEFAULT (1u << 0) /* serves the bare dialect:// too */
+
+/**
+ * DalPluginDescriptor:
+ * @abi_major, @abi_minor: the ABI the plugin was built against
+ * @funcs_size: sizeof (DalPluginFuncs) as the plugin was built
+ * @flags: DAL_PLUGIN_DIALECT_DEFAULT
+ * @name: the module name ("pgsync")
+ * @dialect: the canonical dialect ("postgresql")
+ * @drivers: %NULL-terminated driver names
+ * @caps: DAL_PLUGIN_CAP_* bits
+ * @funcs: the function table
+ * @description: one line for `dal plugins`
+ *
+ * Fields are only ever appended, with a minor ABI bump.
+ */
+typedef struct
+{
+  guint32 abi_major;
+  guint32 abi_minor;
+  guint32 funcs_size;
+  guint32 flags;
+  const char *name;
+  const char *dialect;
+  const char * const *drivers;
+  guint64 caps;
+  const DalPluginFuncs *funcs;
+  const char *description;
+} DalPluginDescriptor;
+
+#define DAL_PLUGIN_ABI_INIT \
+  .abi_major = DAL_PLUGIN_ABI_MAJOR, .abi_minor = DAL_PLUGIN_ABI_MINOR, \
+  .funcs_size = sizeof (DalPluginFuncs)
+
+#define DAL_PLUGIN_DESCRIPTOR_SYMBOL(modname) \
+  modname##_LTX_dal_plugin_descriptor
+
+#define DAL_PLUGIN_EXPORT G_MODULE_EXPORT
+
+/* -- errors, for plugins -- */
+
+/**
+ * dal_error_new_hint:
+ * @code: the failure class
+ * @hint: (nullable): one sentence saying what to change
+ * @format: what happened (printf format)
+ *
+ * Makes a DAL_ERROR whose message is what happened followed by @hint.
+ * Its retryable flag starts from @code (too many connections, a pooler's
+ * client limit, a lost connection are retryable).
+ *
+ * Returns: (transfer full): a new GError.
+ */
+GError *dal_error_new_hint (DalErrorCode code, const char *hint,
+                            const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* Sets a server field; setting the SQLSTATE also updates the retryable
+ * flag from its class (40001, 40P01, 53xxx, 57P0x, 08xxx are retryable). */
+void dal_error_set_field (GError *error, DalErrorField field,
+                          const char *value);
+void dal_error_set_retryable (GError *error, gboolean retryable);
+
+/**
+ * dal_error_redact:
+ * @error: a DAL_ERROR (or any GError)
+ * @secret: (nullable): text that must not appear, e.g. the password
+ *
+ * Replaces every occurrence of @secret in the message and fields with
+ * "****".  Plugins call it on every error they build from text they did
+ * not write themselves.
+ */
+void dal_error_redact (GError *error, const char *secret);
+
+/* The connect budget when the URL has no connect_timeout: the whole
+ * connect (every host tried) must finish within it. */
+#define DAL_DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+G_END_DECLS
+
+#endif /* DAL_PLUGIN_H */

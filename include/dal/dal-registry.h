@@ -1,0 +1,129 @@
+/* dal-registry.h: from a URL's scheme to the plugin that serves it.
+ *
+ * Each plugin is a loadable module with a small descriptor file beside it
+ * ("pgsync.plugin") that says which dialect and driver names it serves.
+ * Resolving a scheme reads descriptor files only and loads just the one
+ * module that claims the scheme: no code of unrelated plugins runs.
+ *
+ * Search order:
+ *   1. the directories in DAL_PLUGIN_PATH (colon-separated; ignored in
+ *      setuid/setgid programs);
+ *   2. plugins preloaded into the program (libtool -dlpreopen; call
+ *      LTDL_SET_PRELOADED_SYMBOLS() at the top of main());
+ *   3. the installed plugin directory, or the directories in
+ *      DAL_PLUGIN_SYSTEM_PATH when that is set (set it empty to keep
+ *      installed plugins out, as the test suite does).
+ * The first place that has a plugin for the scheme wins; two plugins in
+ * one directory claiming the same driver is an error.
+ *
+ * A DalRegistry is thread-safe; loaded modules stay loaded until the
+ * registry is freed (the default registry lives as long as the process).
+ */
+#ifndef DAL_REGISTRY_H
+#define DAL_REGISTRY_H
+
+#if !defined(DAL_H_INSIDE) && !defined(DAL_COMPILATION)
+#error "include <dal/dal.h>, not this header"
+#endif
+
+#include <glib.h>
+#include <dal/dal-url.h>
+
+G_BEGIN_DECLS
+
+typedef struct _DalRegistry DalRegistry;
+typedef struct _DalPlugin DalPlugin;
+
+/**
+ * dal_registry_get_default:
+ *
+ * Returns: (transfer none): the process-wide registry, set up from the
+ *   environment on first use.
+ */
+DalRegistry *dal_registry_get_default (void);
+
+/**
+ * dal_registry_new:
+ * @search_path: (nullable) (array zero-terminated=1): directories to search,
+ *   in order, or %NULL for DAL_PLUGIN_PATH
+ * @include_system: whether to search the installed plugin directory (or
+ *   DAL_PLUGIN_SYSTEM_PATH) and the preloaded plugins after @search_path
+ *
+ * Returns: (transfer full): a new registry.
+ */
+DalRegistry *dal_registry_new (const char * const *search_path,
+                               gboolean include_system);
+void dal_registry_free (DalRegistry *registry);
+
+/**
+ * dal_registry_map_driver:
+ * @registry: a DalRegistry
+ * @from_scheme: a scheme, e.g. "postgresql+psycopg"
+ * @to_scheme: the scheme that serves it instead, e.g. "postgresql+asyncpg"
+ *
+ * Makes URLs with @from_scheme resolve as @to_scheme.  This is how a
+ * configuration keeps an old driver name working on purpose; without it a
+ * retired driver name is an error that names its replacement.  The
+ * DAL_DRIVER_MAP environment variable ("from=to,from=to") does the same for
+ * the default registry.
+ */
+void dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
+                              const char *to_scheme);
+
+/**
+ * dal_registry_resolve:
+ * @registry: (nullable): a registry, or %NULL for the default one
+ * @url: the URL whose scheme to resolve
+ * @error: return location for a DAL_ERROR_UNKNOWN_SCHEME,
+ *   DAL_ERROR_RETIRED_DRIVER, DAL_ERROR_PLUGIN_* error
+ *
+ * Finds the plugin serving @url's scheme and loads it (once).
+ *
+ * Returns: (transfer none) (nullable): the plugin, owned by @registry.
+ */
+DalPlugin *dal_registry_resolve (DalRegistry *registry, const DalUrl *url,
+                                 GError **error);
+
+/**
+ * dal_registry_list:
+ * @registry: (nullable): a registry, or %NULL for the default one
+ *
+ * Finds every plugin on the search path and loads each (to read its ABI
+ * version); a plugin that fails to load is listed with its error.
+ *
+ * Returns: (transfer container) (element-type DalPlugin): the plugins,
+ *   owned by @registry, in search order.
+ */
+GPtrArray *dal_registry_list (DalRegistry *registry);
+
+/**
+ * dal_registry_get_search_path:
+ *
+ * Returns: (transfer full): the directories searched, in order, as text
+ *   for messages ("a:b:c"), with "(preloaded)" where preloaded plugins
+ *   are consulted.
+ */
+char *dal_registry_get_search_path (DalRegistry *registry);
+
+/* What a plugin is; all strings (transfer none) owned by the registry. */
+const char *dal_plugin_get_name (const DalPlugin *plugin);
+const char *dal_plugin_get_description (const DalPlugin *plugin);
+const char *dal_plugin_get_dialect (const DalPlugin *plugin);
+/* Returns: (array zero-terminated=1): the driver names it serves. */
+const char * const *dal_plugin_get_drivers (const DalPlugin *plugin);
+/* Whether it serves the bare dialect ("postgresql://"). */
+gboolean dal_plugin_is_dialect_default (const DalPlugin *plugin);
+/* The module file (or "(preloaded)"), and its descriptor file. */
+const char *dal_plugin_get_filename (const DalPlugin *plugin);
+const char *dal_plugin_get_descriptor_filename (const DalPlugin *plugin);
+/* ABI the plugin was built for; 0.0 until it is loaded. */
+void dal_plugin_get_abi_version (const DalPlugin *plugin, guint *major,
+                                 guint *minor);
+/* Whether it runs without blocking (serves async calls itself). */
+gboolean dal_plugin_is_async (const DalPlugin *plugin);
+/* Returns: (nullable) (transfer none): why it could not be loaded. */
+const GError *dal_plugin_get_load_error (const DalPlugin *plugin);
+
+G_END_DECLS
+
+#endif /* DAL_REGISTRY_H */

@@ -1,0 +1,177 @@
+/* dal-url.h: database URLs.
+ *
+ *   postgresql+asyncpg://app:s%40cret@db1:5432,db2:5433/app?sslmode=verify-full
+ *   └─dialect─┘└driver┘ └──────── libpq's URI rules after the scheme ────────┘
+ *
+ * The scheme is "dialect" or "dialect+driver", case-insensitive; "postgres"
+ * is the same dialect as "postgresql".  Everything after "://" follows
+ * libpq's URI rules (user, percent-encoded password, hosts with ports,
+ * IPv6 in brackets, database, query options; a query option overrides the
+ * part of the URL it names, so "?host=/run/postgresql" selects a Unix
+ * socket).
+ *
+ * Query options are checked when the URL is parsed, before any network
+ * activity: an option nobody knows is an error naming it.  Options fall in
+ * two groups:
+ *   - the dialect's connection keywords (for PostgreSQL, libpq's: sslmode,
+ *     sslrootcert, application_name, ...), handed to the driver;
+ *   - libdal's own options, consumed by libdal and its plugins and never
+ *     handed to the database client library:
+ *       command_timeout=SECONDS      per-statement timeout (fractional)
+ *       statement_cache_size=N       named prepared statements to keep (0: none)
+ *       pooler_mode=session|transaction  what sits between client and server
+ *       pool_min_size, pool_max_size, pool_acquire_timeout,
+ *       pool_max_idle, pool_max_lifetime  (reserved for the pool)
+ * asyncpg's spelling "ssl=" is accepted as a synonym of "sslmode="
+ * (ssl=true means require, ssl=false means disable).
+ *
+ * A DalUrl is immutable and reference counted; it may be shared between
+ * threads.
+ */
+#ifndef DAL_URL_H
+#define DAL_URL_H
+
+#if !defined(DAL_H_INSIDE) && !defined(DAL_COMPILATION)
+#error "include <dal/dal.h>, not this header"
+#endif
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+typedef struct _DalUrl DalUrl;
+
+#define DAL_TYPE_URL (dal_url_get_type ())
+GType dal_url_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_url_parse:
+ * @url: a database URL
+ * @error: return location for a DAL_ERROR_URL_* error
+ *
+ * Parses and validates @url.  Fails with DAL_ERROR_URL_MALFORMED (the
+ * message gives the 1-based position of the problem),
+ * DAL_ERROR_URL_UNKNOWN_OPTION (naming the option) or
+ * DAL_ERROR_URL_INVALID_VALUE.  No message ever quotes the password.
+ *
+ * Returns: (transfer full) (nullable): the parsed URL, or %NULL on error.
+ */
+DalUrl *dal_url_parse (const char *url, GError **error);
+
+DalUrl *dal_url_ref (DalUrl *url);
+void dal_url_unref (DalUrl *url);
+
+/* The scheme as canonical text: "postgresql+asyncpg", "postgresql". */
+const char *dal_url_get_scheme (const DalUrl *url);
+/* "postgresql" (also for "postgres"). */
+const char *dal_url_get_dialect (const DalUrl *url);
+/* "asyncpg", or %NULL for a bare dialect. */
+const char *dal_url_get_driver (const DalUrl *url);
+
+/* Effective values (a query option overrides the URL part); decoded;
+ * %NULL when absent. */
+const char *dal_url_get_user (const DalUrl *url);
+const char *dal_url_get_password (const DalUrl *url);
+const char *dal_url_get_database (const DalUrl *url);
+
+/**
+ * dal_url_get_n_hosts:
+ *
+ * Returns: the number of entries in the host list (0 when the URL names
+ *   no host: the client library's default applies).
+ */
+guint dal_url_get_n_hosts (const DalUrl *url);
+/* Host @i: a name, an IP address (IPv6 without brackets), an absolute
+ * path (Unix socket directory) or "" (the default). */
+const char *dal_url_get_host (const DalUrl *url, guint i);
+/* Port of host @i as written, or %NULL when none was given. */
+const char *dal_url_get_port (const DalUrl *url, guint i);
+
+/**
+ * dal_url_get_option:
+ * @url: a DalUrl
+ * @name: a query option name (after synonyms: "sslmode", not "ssl")
+ *
+ * Returns: (nullable) (transfer none): the decoded value of a query option,
+ *   a connection keyword or one of libdal's own options.
+ */
+const char *dal_url_get_option (const DalUrl *url, const char *name);
+
+/**
+ * dal_url_get_duration_ms:
+ * @url: a DalUrl
+ * @name: an option whose value is in seconds ("connect_timeout",
+ *   "command_timeout", ...)
+ * @default_ms: returned when the option is absent
+ *
+ * Returns: the option in milliseconds (validated by dal_url_parse()).
+ */
+gint64 dal_url_get_duration_ms (const DalUrl *url, const char *name,
+                                gint64 default_ms);
+
+/**
+ * dal_url_get_uint:
+ * @url: a DalUrl
+ * @name: an option whose value is a non-negative integer
+ * @default_value: returned when the option is absent
+ */
+guint dal_url_get_uint (const DalUrl *url, const char *name,
+                        guint default_value);
+
+/**
+ * dal_url_get_keywords:
+ * @url: a DalUrl
+ * @keywords: (out) (transfer none): %NULL-terminated keyword names
+ * @values: (out) (transfer none): the matching values
+ *
+ * The connection keywords the URL yields for the dialect's client library
+ * (libpq for PostgreSQL), in that library's order, with raw values and no
+ * defaults added.  libdal's own options are not among them.  The password
+ * is ("password"), so do not print these blindly.  The arrays belong to
+ * @url.
+ *
+ * Returns: the number of keywords.
+ */
+guint dal_url_get_keywords (const DalUrl *url,
+                            const char * const **keywords,
+                            const char * const **values);
+
+/**
+ * dal_url_to_string:
+ *
+ * Returns: (transfer full): the URL in canonical form, password included.
+ *   Equivalent to what was parsed, not necessarily byte for byte.
+ */
+char *dal_url_to_string (const DalUrl *url);
+
+/**
+ * dal_url_to_string_redacted:
+ *
+ * Returns: (transfer full): the canonical URL with the password (if any)
+ *   replaced by "****": the form to show in logs, errors and output.
+ */
+char *dal_url_to_string_redacted (const DalUrl *url);
+
+/**
+ * dal_url_with_driver:
+ * @url: a DalUrl
+ * @driver: (nullable): a driver name such as "psycopg2", or %NULL for the
+ *   bare dialect
+ * @error: return location for a DAL_ERROR_URL_MALFORMED error (an invalid
+ *   driver name)
+ *
+ * The same URL (credentials, hosts, TLS and every other option) with
+ * another driver: how a program derives its migration URL
+ * (postgresql+psycopg2://) from its application URL
+ * (postgresql+asyncpg://).
+ *
+ * Returns: (transfer full) (nullable): a new DalUrl.
+ */
+DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
+                             GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
+
+G_END_DECLS
+
+#endif /* DAL_URL_H */
