@@ -1,0 +1,211 @@
+/* dal-params.c: query parameters, from a GVariant to the flat arrays a
+ * plugin sends (values always travel apart from the SQL text).
+ *
+ * One allocation per call: the arrays and the text of numbers live in one
+ * block; strings and byte arrays point into the GVariant, which is kept
+ * alive (with the children we took values from) until the call ends. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "dal-private.h"
+
+#define NUMBER_TEXT_MAX 32  /* "-9223372036854775808", "%.17g" of a double */
+
+struct _DalParamsOwned
+{
+  DalParams pub;
+  GVariant *root;
+  GVariant **children;   /* [n]: the leaf each value came from (owned) */
+  DalParamType *types;
+  const char **values;
+  int *lengths;
+  char *numbers;         /* [n * NUMBER_TEXT_MAX] */
+};
+
+/* Fills slot @i from @value (which the slot takes ownership of). */
+static gboolean
+set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
+{
+  char *num = p->numbers + (gsize) i * NUMBER_TEXT_MAX;
+
+  /* Unwrap variants and maybes; Nothing is SQL NULL. */
+  for (;;)
+    {
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *inner = g_variant_get_variant (value);
+          g_variant_unref (value);
+          value = inner;
+        }
+      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_MAYBE))
+        {
+          GVariant *inner = g_variant_get_maybe (value);
+          if (inner == NULL)
+            {
+              p->children[i] = value;
+              p->types[i] = DAL_PARAM_NULL;
+              p->values[i] = NULL;
+              p->lengths[i] = 0;
+              return TRUE;
+            }
+          g_variant_unref (value);
+          value = inner;
+        }
+      else
+        break;
+    }
+
+  p->children[i] = value;
+  const char *text = num;
+  gsize len = 0;
+  const GVariantType *type = g_variant_get_type (value);
+
+  switch (g_variant_classify (value))
+    {
+    case G_VARIANT_CLASS_BOOLEAN:
+      p->types[i] = DAL_PARAM_BOOLEAN;
+      text = g_variant_get_boolean (value) ? "t" : "f";
+      break;
+    case G_VARIANT_CLASS_BYTE:
+      p->types[i] = DAL_PARAM_INT16;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_byte (value));
+      break;
+    case G_VARIANT_CLASS_INT16:
+      p->types[i] = DAL_PARAM_INT16;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%d", (int) g_variant_get_int16 (value));
+      break;
+    case G_VARIANT_CLASS_UINT16:
+      p->types[i] = DAL_PARAM_INT32;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_uint16 (value));
+      break;
+    case G_VARIANT_CLASS_INT32:
+      p->types[i] = DAL_PARAM_INT32;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%d", (int) g_variant_get_int32 (value));
+      break;
+    case G_VARIANT_CLASS_UINT32:
+      p->types[i] = DAL_PARAM_INT64;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_uint32 (value));
+      break;
+    case G_VARIANT_CLASS_INT64:
+      p->types[i] = DAL_PARAM_INT64;
+      g_snprintf (num, NUMBER_TEXT_MAX, "%" G_GINT64_FORMAT, g_variant_get_int64 (value));
+      break;
+    case G_VARIANT_CLASS_UINT64:
+      {
+        guint64 u = g_variant_get_uint64 (value);
+        p->types[i] = u <= G_MAXINT64 ? DAL_PARAM_INT64 : DAL_PARAM_NUMERIC;
+        g_snprintf (num, NUMBER_TEXT_MAX, "%" G_GUINT64_FORMAT, u);
+      }
+      break;
+    case G_VARIANT_CLASS_DOUBLE:
+      {
+        double d = g_variant_get_double (value);
+        p->types[i] = DAL_PARAM_DOUBLE;
+        if (isnan (d))
+          text = "NaN";
+        else if (isinf (d))
+          text = d > 0 ? "Infinity" : "-Infinity";
+        else
+          g_ascii_formatd (num, NUMBER_TEXT_MAX, "%.17g", d);
+      }
+      break;
+    case G_VARIANT_CLASS_STRING:
+    case G_VARIANT_CLASS_OBJECT_PATH:
+    case G_VARIANT_CLASS_SIGNATURE:
+      p->types[i] = DAL_PARAM_TEXT;
+      text = g_variant_get_string (value, &len);
+      p->values[i] = text;
+      p->lengths[i] = (int) len;
+      return TRUE;
+    case G_VARIANT_CLASS_ARRAY:
+      if (g_variant_type_equal (type, G_VARIANT_TYPE_BYTESTRING))
+        {
+          p->types[i] = DAL_PARAM_BYTES;
+          text = g_variant_get_fixed_array (value, &len, 1);
+          p->values[i] = len > 0 ? text : "";
+          p->lengths[i] = (int) len;
+          return TRUE;
+        }
+      G_GNUC_FALLTHROUGH;
+    default:
+      g_set_error (error, DAL_ERROR, DAL_ERROR_INVALID_PARAMETER,
+                   "parameter $%u has GVariant type \"%s\", which libdal cannot "
+                   "send. Pass booleans, integers, doubles, strings, byte "
+                   "arrays (\"ay\") or maybe types (m…) for NULL; send other "
+                   "values as text and cast them in SQL ($%u::type)",
+                   i + 1, g_variant_get_type_string (value), i + 1);
+      return FALSE;
+    }
+
+  p->values[i] = text;
+  p->lengths[i] = (int) strlen (text);
+  return TRUE;
+}
+
+DalParamsOwned *
+_dal_params_new (GVariant *params, GError **error)
+{
+  guint n = 0;
+  gboolean tuple = FALSE;
+
+  if (params != NULL)
+    {
+      g_variant_ref_sink (params);
+      tuple = g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE);
+      n = tuple ? (guint) g_variant_n_children (params) : 1;
+    }
+
+  /* One block: header, children, types, values, lengths, number text. */
+  gsize off_children = sizeof (DalParamsOwned);
+  gsize off_types = off_children + n * sizeof (GVariant *);
+  gsize off_values = off_types + n * sizeof (DalParamType);
+  off_values = (off_values + sizeof (void *) - 1) & ~(sizeof (void *) - 1);
+  gsize off_lengths = off_values + n * sizeof (char *);
+  gsize off_numbers = off_lengths + n * sizeof (int);
+  char *block = g_malloc0 (off_numbers + (gsize) n * NUMBER_TEXT_MAX);
+
+  DalParamsOwned *p = (DalParamsOwned *) block;
+  p->root = params;
+  p->children = (GVariant **) (block + off_children);
+  p->types = (DalParamType *) (block + off_types);
+  p->values = (const char **) (block + off_values);
+  p->lengths = (int *) (block + off_lengths);
+  p->numbers = block + off_numbers;
+  p->pub.n = n;
+  p->pub.types = p->types;
+  p->pub.values = p->values;
+  p->pub.lengths = p->lengths;
+
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *child = tuple ? g_variant_get_child_value (params, i)
+                              : g_variant_ref (params);
+      if (!set_param (p, i, child, error))
+        {
+          _dal_params_free (p);
+          return NULL;
+        }
+    }
+  return p;
+}
+
+const DalParams *
+_dal_params_get (const DalParamsOwned *owned)
+{
+  return &owned->pub;
+}
+
+void
+_dal_params_free (DalParamsOwned *owned)
+{
+  if (owned == NULL)
+    return;
+  for (guint i = 0; i < owned->pub.n; i++)
+    if (owned->children[i] != NULL)
+      g_variant_unref (owned->children[i]);
+  if (owned->root != NULL)
+    g_variant_unref (owned->root);
+  g_free (owned);
+}

@@ -1,0 +1,765 @@
+/* dal-registry.c: scheme -> plugin.
+ *
+ * Plugins are found by their descriptor files ("*.plugin", a GKeyFile);
+ * a module is loaded (libltdl) only when its scheme is resolved or when
+ * every plugin is listed.  libltdl is not thread-safe: every lt_* call
+ * happens under ltdl_lock. */
+#include "config.h"
+
+#include <string.h>
+#include <ltdl.h>
+
+#include "dal-private.h"
+
+#define DESCRIPTOR_GROUP "libdal Plugin"
+#define DESCRIPTOR_SUFFIX ".plugin"
+#define DESCRIPTOR_SYMBOL "dal_plugin_descriptor"
+#define PRELOADED "(preloaded)"
+
+struct _DalPlugin
+{
+  /* From the descriptor file (or, for preloaded plugins, the module). */
+  char *name;
+  char *description;
+  char *dialect;
+  char **drivers;
+  gboolean dialect_default;
+  char *dir;               /* search directory it came from; NULL if preloaded */
+  char *descriptor_file;
+  char *module_base;       /* dir/Module, without extension */
+
+  /* Set once loaded (under the registry lock). */
+  gboolean load_attempted;
+  lt_dlhandle handle;
+  char *filename;
+  const DalPluginDescriptor *desc;
+  DalPluginFuncs funcs;    /* the plugin's table, zero-padded to full size */
+  GError *load_error;
+};
+
+struct _DalRegistry
+{
+  GMutex lock;
+  char **dirs;             /* searched first, in order */
+  char **system_dirs;      /* searched last */
+  gboolean include_system; /* preloaded plugins and system_dirs */
+  gboolean scanned;
+  GPtrArray *plugins;      /* DalPlugin, in search order */
+  GHashTable *driver_map;  /* canonical scheme -> canonical scheme */
+};
+
+/* Drivers that were renamed or removed: the error says what to use. */
+static const struct
+{
+  const char *scheme;
+  const char *replacement;
+} retired_drivers[] = {
+  { "postgresql+psycopg",
+    "use postgresql+asyncpg:// for the application's queries and "
+    "postgresql+psycopg2:// for schema migrations" },
+};
+
+static GMutex ltdl_lock;
+
+/* -- plugins -- */
+
+static void
+dal_plugin_free (DalPlugin *plugin)
+{
+  g_free (plugin->name);
+  g_free (plugin->description);
+  g_free (plugin->dialect);
+  g_strfreev (plugin->drivers);
+  g_free (plugin->dir);
+  g_free (plugin->descriptor_file);
+  g_free (plugin->module_base);
+  g_free (plugin->filename);
+  g_clear_error (&plugin->load_error);
+  if (plugin->handle != NULL)
+    {
+      g_mutex_lock (&ltdl_lock);
+      lt_dlclose (plugin->handle);
+      g_mutex_unlock (&ltdl_lock);
+    }
+  g_free (plugin);
+}
+
+static gboolean
+plugin_serves_driver (const DalPlugin *plugin, const char *driver)
+{
+  return plugin->drivers != NULL
+         && g_strv_contains ((const char * const *) plugin->drivers, driver);
+}
+
+/* Whether @plugin serves @dialect with @driver (NULL: the bare dialect). */
+static gboolean
+plugin_serves (const DalPlugin *plugin, const char *dialect, const char *driver)
+{
+  if (g_strcmp0 (plugin->dialect, dialect) != 0)
+    return FALSE;
+  return driver == NULL ? plugin->dialect_default
+                        : plugin_serves_driver (plugin, driver);
+}
+
+/* Canonical dialect name: "postgres" -> "postgresql"; unknown ones as is. */
+static char *
+canonical_dialect (const char *dialect)
+{
+  g_autofree char *lower = g_ascii_strdown (dialect, -1);
+  const DalDialectInfo *info = _dal_dialect_lookup (lower);
+  return g_strdup (info != NULL ? info->name : lower);
+}
+
+static char *
+canonical_scheme (const char *scheme)
+{
+  g_autofree char *lower = g_ascii_strdown (scheme, -1);
+  char *plus = strchr (lower, '+');
+  if (plus != NULL)
+    *plus = '\0';
+  g_autofree char *dialect = canonical_dialect (lower);
+  return plus != NULL ? g_strconcat (dialect, "+", plus + 1, NULL)
+                      : g_steal_pointer (&dialect);
+}
+
+/* Reads one descriptor file; NULL (and a warning) if it is unusable. */
+static DalPlugin *
+plugin_from_descriptor (const char *dir, const char *path)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error))
+    {
+      g_warning ("ignoring plugin descriptor %s: %s", path, error->message);
+      return NULL;
+    }
+
+  g_autofree char *module = g_key_file_get_string (kf, DESCRIPTOR_GROUP, "Module", NULL);
+  g_autofree char *dialect = g_key_file_get_string (kf, DESCRIPTOR_GROUP, "Dialect", NULL);
+  if (module == NULL || *module == '\0' || dialect == NULL || *dialect == '\0')
+    {
+      g_warning ("ignoring plugin descriptor %s: it needs Module= and Dialect= "
+                 "in a [" DESCRIPTOR_GROUP "] group", path);
+      return NULL;
+    }
+
+  DalPlugin *plugin = g_new0 (DalPlugin, 1);
+  plugin->dir = g_strdup (dir);
+  plugin->descriptor_file = g_strdup (path);
+  plugin->module_base = g_path_is_absolute (module)
+                          ? g_strdup (module)
+                          : g_build_filename (dir, module, NULL);
+  plugin->name = g_path_get_basename (module);
+  plugin->dialect = canonical_dialect (dialect);
+  plugin->drivers = g_key_file_get_string_list (kf, DESCRIPTOR_GROUP, "Drivers", NULL, NULL);
+  if (plugin->drivers == NULL)
+    plugin->drivers = g_new0 (char *, 1);
+  for (char **d = plugin->drivers; *d != NULL; d++)
+    {
+      char *lower = g_ascii_strdown (g_strstrip (*d), -1);
+      g_free (*d);
+      *d = lower;
+    }
+  plugin->dialect_default = g_key_file_get_boolean (kf, DESCRIPTOR_GROUP, "DialectDefault", NULL);
+  plugin->description = g_key_file_get_string (kf, DESCRIPTOR_GROUP, "Description", NULL);
+  return plugin;
+}
+
+/* Checks a descriptor against this libdal's ABI and copies its table.
+ * Called with the ltdl lock held (for the error text only). */
+static gboolean
+adopt_descriptor (DalPlugin *plugin, const DalPluginDescriptor *desc,
+                  GError **error)
+{
+  const char *file = plugin->filename;
+
+  if (desc->abi_major != DAL_PLUGIN_ABI_MAJOR || desc->abi_minor > DAL_PLUGIN_ABI_MINOR)
+    {
+      *error = dal_error_new_hint (
+        DAL_ERROR_PLUGIN_ABI_MISMATCH,
+        desc->abi_major != DAL_PLUGIN_ABI_MAJOR
+          ? "Rebuild the plugin against this libdal (dal-plugin-1.pc), or "
+            "install the libdal it was built for"
+          : "Upgrade libdal, or use a build of the plugin made for this libdal",
+        "plugin %s (%s) was built for plugin ABI %u.%u, but this libdal %s "
+        "loads ABI %u.0 to %u.%u",
+        plugin->name, file, desc->abi_major, desc->abi_minor,
+        dal_version_string (), DAL_PLUGIN_ABI_MAJOR, DAL_PLUGIN_ABI_MAJOR,
+        DAL_PLUGIN_ABI_MINOR);
+      return FALSE;
+    }
+
+  /* Never read past the table the plugin was built with. */
+  memset (&plugin->funcs, 0, sizeof plugin->funcs);
+  if (desc->funcs != NULL)
+    memcpy (&plugin->funcs, desc->funcs,
+            MIN ((gsize) desc->funcs_size, sizeof plugin->funcs));
+
+  const DalPluginFuncs *f = &plugin->funcs;
+  if (f->close == NULL || (f->connect == NULL && f->connect_async == NULL)
+      || (f->query == NULL && f->query_async == NULL))
+    {
+      *error = dal_error_new_hint (
+        DAL_ERROR_PLUGIN_LOAD_FAILED,
+        "A plugin needs close, connect or connect_async, and query or "
+        "query_async; fix the plugin",
+        "plugin %s (%s) has an incomplete function table", plugin->name, file);
+      return FALSE;
+    }
+  if (desc->dialect == NULL || desc->drivers == NULL)
+    {
+      *error = dal_error_new_hint (DAL_ERROR_PLUGIN_LOAD_FAILED,
+                                   "Fix the plugin's DalPluginDescriptor",
+                                   "plugin %s (%s) names no dialect or drivers",
+                                   plugin->name, file);
+      return FALSE;
+    }
+  plugin->desc = desc;
+  return TRUE;
+}
+
+/* For a plugin found through its descriptor file: the module must agree
+ * with the file about what it serves. */
+static gboolean
+check_descriptor_agrees (DalPlugin *plugin, GError **error)
+{
+  const DalPluginDescriptor *desc = plugin->desc;
+  g_autofree char *dialect = canonical_dialect (desc->dialect);
+  gboolean ok = g_strcmp0 (dialect, plugin->dialect) == 0;
+
+  for (char **d = plugin->drivers; ok && *d != NULL; d++)
+    ok = g_strv_contains (desc->drivers, *d);
+  if (plugin->dialect_default && !(desc->flags & DAL_PLUGIN_DIALECT_DEFAULT))
+    ok = FALSE;
+  if (ok)
+    return TRUE;
+
+  g_autofree char *drivers = g_strjoinv (", ", (char **) desc->drivers);
+  *error = dal_error_new_hint (
+    DAL_ERROR_PLUGIN_LOAD_FAILED,
+    "Reinstall the plugin so that its descriptor file and module match",
+    "plugin %s: its descriptor file %s does not match its module %s, which "
+    "serves dialect %s with drivers %s",
+    plugin->name, plugin->descriptor_file, plugin->filename, desc->dialect,
+    drivers);
+  return FALSE;
+}
+
+static const DalPluginDescriptor *
+lookup_descriptor (lt_dlhandle handle)
+{
+  /* lt_dlsym tries "<module>_LTX_dal_plugin_descriptor" first. */
+  return lt_dlsym (handle, DESCRIPTOR_SYMBOL);
+}
+
+static gboolean
+module_file_exists (const char *base)
+{
+  static const char *const exts[] = { ".la", LT_MODULE_EXT, "" };
+  for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
+    {
+      g_autofree char *path = g_strconcat (base, exts[i], NULL);
+      if (*exts[i] != '\0' && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Loads @plugin's module once; afterwards plugin->desc or plugin->load_error
+ * is set.  Called with the registry lock held. */
+static void
+plugin_load (DalRegistry *registry, DalPlugin *plugin)
+{
+  if (plugin->load_attempted)
+    return;
+  plugin->load_attempted = TRUE;
+
+  if (!module_file_exists (plugin->module_base))
+    {
+      g_autofree char *dir = g_path_get_dirname (plugin->module_base);
+      g_autofree char *base = g_path_get_basename (plugin->module_base);
+      plugin->load_error = dal_error_new_hint (
+        DAL_ERROR_PLUGIN_NOT_FOUND,
+        "Reinstall the plugin, or fix Module= in the descriptor file",
+        "plugin %s: descriptor file %s names module \"%s\", but neither "
+        "%s.la nor %s%s is in %s",
+        plugin->name, plugin->descriptor_file, base, base, base, LT_MODULE_EXT,
+        dir);
+      return;
+    }
+
+  g_mutex_lock (&ltdl_lock);
+  lt_dladvise advise;
+  lt_dladvise_init (&advise);
+  lt_dladvise_ext (&advise);
+  lt_dladvise_local (&advise);
+  lt_dlhandle handle = lt_dlopenadvise (plugin->module_base, advise);
+  lt_dladvise_destroy (&advise);
+
+  if (handle == NULL)
+    {
+      const char *why = lt_dlerror ();
+      g_autofree char *path = dal_registry_get_search_path (registry);
+      plugin->load_error = dal_error_new_hint (
+        DAL_ERROR_PLUGIN_LOAD_FAILED,
+        "Check that the plugin was built for this system and that the "
+        "libraries it needs are installed (ldd shows what is missing)",
+        "plugin %s could not be loaded from %s: %s (searched: %s)",
+        plugin->name, plugin->module_base, why != NULL ? why : "unknown error",
+        path);
+      g_mutex_unlock (&ltdl_lock);
+      return;
+    }
+
+  const lt_dlinfo *info = lt_dlgetinfo (handle);
+  plugin->filename = g_strdup (info != NULL && info->filename != NULL
+                                 ? info->filename
+                                 : plugin->module_base);
+  const DalPluginDescriptor *desc = lookup_descriptor (handle);
+  if (desc == NULL)
+    {
+      plugin->load_error = dal_error_new_hint (
+        DAL_ERROR_PLUGIN_LOAD_FAILED,
+        "Make sure the file is a libdal plugin: it must export "
+        "DAL_PLUGIN_DESCRIPTOR_SYMBOL (<module name>) from dal-plugin.h",
+        "%s is not a libdal plugin: it exports neither %s_LTX_" DESCRIPTOR_SYMBOL
+        " nor " DESCRIPTOR_SYMBOL,
+        plugin->filename, plugin->name);
+      lt_dlclose (handle);
+      g_mutex_unlock (&ltdl_lock);
+      return;
+    }
+  g_mutex_unlock (&ltdl_lock);
+
+  plugin->handle = handle;
+  if (!adopt_descriptor (plugin, desc, &plugin->load_error)
+      || !check_descriptor_agrees (plugin, &plugin->load_error))
+    plugin->desc = NULL;
+}
+
+/* -- the registry -- */
+
+static char **
+split_path (const char *path)
+{
+  g_auto (GStrv) parts = g_strsplit (path != NULL ? path : "", G_SEARCHPATH_SEPARATOR_S, -1);
+  GPtrArray *dirs = g_ptr_array_new ();
+  for (char **p = parts; *p != NULL; p++)
+    if (**p != '\0')
+      g_ptr_array_add (dirs, g_strdup (*p));
+  g_ptr_array_add (dirs, NULL);
+  return (char **) g_ptr_array_free (dirs, FALSE);
+}
+
+DalRegistry *
+dal_registry_new (const char * const *search_path, gboolean include_system)
+{
+  DalRegistry *registry = g_new0 (DalRegistry, 1);
+  g_mutex_init (&registry->lock);
+
+  if (search_path != NULL)
+    registry->dirs = g_strdupv ((char **) search_path);
+  else
+    registry->dirs = split_path (_dal_secure_getenv ("DAL_PLUGIN_PATH"));
+
+  registry->include_system = include_system;
+  const char *system_path = _dal_secure_getenv ("DAL_PLUGIN_SYSTEM_PATH");
+  registry->system_dirs = split_path (system_path != NULL ? system_path : DAL_PLUGIN_DIR);
+
+  registry->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) dal_plugin_free);
+  registry->driver_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  g_mutex_lock (&ltdl_lock);
+  if (lt_dlinit () != 0)
+    g_warning ("libltdl failed to initialise: %s", lt_dlerror ());
+  g_mutex_unlock (&ltdl_lock);
+  return registry;
+}
+
+void
+dal_registry_free (DalRegistry *registry)
+{
+  if (registry == NULL)
+    return;
+  g_ptr_array_unref (registry->plugins);
+  g_hash_table_unref (registry->driver_map);
+  g_strfreev (registry->dirs);
+  g_strfreev (registry->system_dirs);
+  g_mutex_clear (&registry->lock);
+  g_mutex_lock (&ltdl_lock);
+  lt_dlexit ();
+  g_mutex_unlock (&ltdl_lock);
+  g_free (registry);
+}
+
+DalRegistry *
+dal_registry_get_default (void)
+{
+  static DalRegistry *registry;
+
+  if (g_once_init_enter (&registry))
+    {
+      DalRegistry *r = dal_registry_new (NULL, TRUE);
+      /* DAL_DRIVER_MAP="postgresql+psycopg=postgresql+asyncpg,…" */
+      g_auto (GStrv) pairs = g_strsplit (_dal_secure_getenv ("DAL_DRIVER_MAP") != NULL
+                                           ? _dal_secure_getenv ("DAL_DRIVER_MAP")
+                                           : "",
+                                         ",", -1);
+      for (char **p = pairs; *p != NULL; p++)
+        {
+          char *eq = strchr (*p, '=');
+          if (eq == NULL)
+            {
+              if (**p != '\0')
+                g_warning ("DAL_DRIVER_MAP: ignoring \"%s\": write from=to, "
+                           "e.g. postgresql+psycopg=postgresql+asyncpg", *p);
+              continue;
+            }
+          *eq = '\0';
+          dal_registry_map_driver (r, g_strstrip (*p), g_strstrip (eq + 1));
+        }
+      g_once_init_leave (&registry, r);
+    }
+  return registry;
+}
+
+void
+dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
+                         const char *to_scheme)
+{
+  g_return_if_fail (registry != NULL);
+  g_return_if_fail (from_scheme != NULL && to_scheme != NULL);
+  g_mutex_lock (&registry->lock);
+  g_hash_table_replace (registry->driver_map, canonical_scheme (from_scheme),
+                        canonical_scheme (to_scheme));
+  g_mutex_unlock (&registry->lock);
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+scan_dir (DalRegistry *registry, const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return;
+
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, DESCRIPTOR_SUFFIX))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+      DalPlugin *plugin = plugin_from_descriptor (dir, path);
+      if (plugin != NULL)
+        g_ptr_array_add (registry->plugins, plugin);
+    }
+}
+
+/* lt_dlpreload_open()'s callback has no user data: the registry being
+ * scanned is passed here, under ltdl_lock. */
+static DalRegistry *preload_target;
+
+static int
+add_preloaded (lt_dlhandle handle)
+{
+  const DalPluginDescriptor *desc = lookup_descriptor (handle);
+  if (desc == NULL)
+    return 0;  /* preloaded, but not a libdal plugin */
+
+  DalPlugin *plugin = g_new0 (DalPlugin, 1);
+  plugin->name = g_strdup (desc->name != NULL ? desc->name : "?");
+  plugin->description = g_strdup (desc->description);
+  plugin->dialect = canonical_dialect (desc->dialect != NULL ? desc->dialect : "");
+  plugin->drivers = g_strdupv ((char **) desc->drivers);
+  if (plugin->drivers == NULL)
+    plugin->drivers = g_new0 (char *, 1);
+  plugin->dialect_default = (desc->flags & DAL_PLUGIN_DIALECT_DEFAULT) != 0;
+  plugin->descriptor_file = g_strdup (PRELOADED);
+  plugin->filename = g_strdup (PRELOADED);
+  plugin->load_attempted = TRUE;
+  plugin->handle = handle;
+  if (!adopt_descriptor (plugin, desc, &plugin->load_error))
+    plugin->desc = NULL;
+  g_ptr_array_add (preload_target->plugins, plugin);
+  return 0;
+}
+
+/* Reads every descriptor (no plugin code runs).  Registry lock held. */
+static void
+ensure_scanned (DalRegistry *registry)
+{
+  if (registry->scanned)
+    return;
+  registry->scanned = TRUE;
+
+  for (char **d = registry->dirs; *d != NULL; d++)
+    scan_dir (registry, *d);
+
+  if (registry->include_system)
+    {
+      g_mutex_lock (&ltdl_lock);
+      preload_target = registry;
+      lt_dlpreload_open (NULL, add_preloaded);
+      preload_target = NULL;
+      g_mutex_unlock (&ltdl_lock);
+      for (char **d = registry->system_dirs; *d != NULL; d++)
+        scan_dir (registry, *d);
+    }
+}
+
+char *
+dal_registry_get_search_path (DalRegistry *registry)
+{
+  if (registry == NULL)
+    registry = dal_registry_get_default ();
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (char **d = registry->dirs; *d != NULL; d++)
+    g_strv_builder_add (b, *d);
+  if (registry->include_system)
+    {
+      g_strv_builder_add (b, PRELOADED);
+      for (char **d = registry->system_dirs; *d != NULL; d++)
+        g_strv_builder_add (b, *d);
+    }
+  g_auto (GStrv) all = g_strv_builder_end (b);
+  return g_strjoinv (G_SEARCHPATH_SEPARATOR_S, all);
+}
+
+/* "postgresql+asyncpg (pgasync), postgresql+psycopg2 and postgresql (pgsync)" */
+static char *
+describe_installed (DalRegistry *registry)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < registry->plugins->len; i++)
+    {
+      DalPlugin *p = registry->plugins->pdata[i];
+      if (s->len > 0)
+        g_string_append (s, "; ");
+      gboolean first = TRUE;
+      for (char **d = p->drivers; *d != NULL; d++, first = FALSE)
+        g_string_append_printf (s, "%s%s+%s", first ? "" : ", ", p->dialect, *d);
+      if (p->dialect_default)
+        g_string_append_printf (s, "%s%s", first ? "" : ", ", p->dialect);
+      g_string_append_printf (s, " (%s)", p->name);
+    }
+  if (s->len == 0)
+    g_string_append (s, "none");
+  return g_string_free (s, FALSE);
+}
+
+static DalPlugin *
+find_plugin (DalRegistry *registry, const char *scheme_text, const char *dialect,
+             const char *driver, GError **error)
+{
+  DalPlugin *found = NULL;
+  for (guint i = 0; i < registry->plugins->len; i++)
+    {
+      DalPlugin *p = registry->plugins->pdata[i];
+      if (!plugin_serves (p, dialect, driver))
+        continue;
+      if (found == NULL)
+        {
+          found = p;
+          continue;
+        }
+      /* A later directory is shadowed; the same directory is a conflict. */
+      if (found->dir != NULL && g_strcmp0 (found->dir, p->dir) == 0)
+        {
+          *error = dal_error_new_hint (
+            DAL_ERROR_PLUGIN_CONFLICT,
+            "Remove one of them, or move it to another folder of "
+            "DAL_PLUGIN_PATH (the first folder wins)",
+            "two plugins in %s claim %s: %s (%s) and %s (%s)", p->dir,
+            scheme_text, found->name, found->descriptor_file, p->name,
+            p->descriptor_file);
+          return NULL;
+        }
+      break;
+    }
+  return found;
+}
+
+DalPlugin *
+dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  if (registry == NULL)
+    registry = dal_registry_get_default ();
+
+  g_mutex_lock (&registry->lock);
+  ensure_scanned (registry);
+
+  const char *scheme = dal_url_get_scheme (url);
+  const char *mapped = g_hash_table_lookup (registry->driver_map, scheme);
+  g_autofree char *target = g_strdup (mapped != NULL ? mapped : scheme);
+  char *plus = strchr (target, '+');
+  const char *driver = NULL;
+  if (plus != NULL)
+    {
+      *plus = '\0';
+      driver = plus + 1;
+    }
+  const char *dialect = target;
+
+  GError *local = NULL;
+  DalPlugin *plugin = find_plugin (registry, scheme, dialect, driver, &local);
+  if (plugin == NULL && local == NULL)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (retired_drivers); i++)
+        if (mapped == NULL && strcmp (scheme, retired_drivers[i].scheme) == 0)
+          {
+            local = dal_error_new_hint (
+              DAL_ERROR_RETIRED_DRIVER,
+              "Change the URL's scheme, or keep the old name on purpose by "
+              "mapping it (DAL_DRIVER_MAP=postgresql+psycopg=postgresql+asyncpg "
+              "or dal_registry_map_driver())",
+              "the driver in %s:// was retired: %s", scheme,
+              retired_drivers[i].replacement);
+            break;
+          }
+    }
+  if (plugin == NULL && local == NULL)
+    {
+      g_autofree char *installed = describe_installed (registry);
+      g_autofree char *path = dal_registry_get_search_path (registry);
+      g_autofree char *shown = mapped != NULL
+                                 ? g_strdup_printf ("%s (mapped to %s)", scheme, mapped)
+                                 : g_strdup (scheme);
+      local = dal_error_new_hint (
+        DAL_ERROR_UNKNOWN_SCHEME,
+        "Use one of the installed schemes, install a plugin for this one, or "
+        "add the folder that holds it to DAL_PLUGIN_PATH",
+        "no plugin serves %s://; installed: %s; searched: %s", shown,
+        installed, path);
+    }
+  if (plugin != NULL)
+    {
+      plugin_load (registry, plugin);
+      if (plugin->load_error != NULL)
+        {
+          local = g_error_copy (plugin->load_error);
+          plugin = NULL;
+        }
+    }
+  g_mutex_unlock (&registry->lock);
+
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return plugin;
+}
+
+GPtrArray *
+dal_registry_list (DalRegistry *registry)
+{
+  if (registry == NULL)
+    registry = dal_registry_get_default ();
+
+  g_mutex_lock (&registry->lock);
+  ensure_scanned (registry);
+  GPtrArray *list = g_ptr_array_new ();
+  for (guint i = 0; i < registry->plugins->len; i++)
+    {
+      DalPlugin *p = registry->plugins->pdata[i];
+      plugin_load (registry, p);
+      g_ptr_array_add (list, p);
+    }
+  g_mutex_unlock (&registry->lock);
+  return list;
+}
+
+/* -- plugin accessors -- */
+
+const char *
+dal_plugin_get_name (const DalPlugin *plugin)
+{
+  return plugin->name;
+}
+
+const char *
+dal_plugin_get_description (const DalPlugin *plugin)
+{
+  if (plugin->description != NULL)
+    return plugin->description;
+  return plugin->desc != NULL ? plugin->desc->description : NULL;
+}
+
+const char *
+dal_plugin_get_dialect (const DalPlugin *plugin)
+{
+  return plugin->dialect;
+}
+
+const char * const *
+dal_plugin_get_drivers (const DalPlugin *plugin)
+{
+  return (const char * const *) plugin->drivers;
+}
+
+gboolean
+dal_plugin_is_dialect_default (const DalPlugin *plugin)
+{
+  return plugin->dialect_default;
+}
+
+const char *
+dal_plugin_get_filename (const DalPlugin *plugin)
+{
+  return plugin->filename != NULL ? plugin->filename : plugin->module_base;
+}
+
+const char *
+dal_plugin_get_descriptor_filename (const DalPlugin *plugin)
+{
+  return plugin->descriptor_file;
+}
+
+void
+dal_plugin_get_abi_version (const DalPlugin *plugin, guint *major, guint *minor)
+{
+  /* Known once loaded, even when it was refused. */
+  const DalPluginDescriptor *desc = NULL;
+  if (plugin->handle != NULL)
+    {
+      g_mutex_lock (&ltdl_lock);
+      desc = lookup_descriptor (plugin->handle);
+      g_mutex_unlock (&ltdl_lock);
+    }
+  if (major != NULL)
+    *major = desc != NULL ? desc->abi_major : 0;
+  if (minor != NULL)
+    *minor = desc != NULL ? desc->abi_minor : 0;
+}
+
+gboolean
+dal_plugin_is_async (const DalPlugin *plugin)
+{
+  return plugin->desc != NULL && plugin->funcs.query_async != NULL;
+}
+
+const GError *
+dal_plugin_get_load_error (const DalPlugin *plugin)
+{
+  return plugin->load_error;
+}
+
+const DalPluginDescriptor *
+_dal_plugin_get_descriptor (const DalPlugin *plugin)
+{
+  return plugin->desc;
+}
+
+const DalPluginFuncs *
+_dal_plugin_get_funcs (const DalPlugin *plugin)
+{
+  return plugin->desc != NULL ? &plugin->funcs : NULL;
+}
