@@ -1,0 +1,693 @@
+/* dal-pg-connect.c: connecting without blocking, host by host.
+ *
+ * libpq's own multi-host loop cannot be given a deadline per host, and
+ * PQconnectStartParams resolves names with a blocking getaddrinfo().  So
+ * the engine tries one (host, address) at a time: a name is resolved by
+ * the caller (GResolver) and handed to libpq as hostaddr together with
+ * host, so certificate host-name checks still use the name.
+ *
+ * Deadlines: the whole connect gets connect_timeout (fractional seconds;
+ * DAL_DEFAULT_CONNECT_TIMEOUT_MS when absent; 0 means none).  Each host
+ * gets an equal share of what is left when its turn comes, so a host that
+ * hangs cannot eat the budget of the hosts after it, and a host that fails
+ * fast leaves its share to the next.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib-unix.h>
+
+#include "dal-pg.h"
+
+typedef struct
+{
+  char *host;      /* as written: name, IP literal, socket dir, or NULL */
+  char *port;      /* or NULL */
+  char *hostaddr;  /* given in the URL, or NULL */
+} Target;
+
+struct _DalPgConnector
+{
+  DalUrl *url;
+  GPtrArray *keywords;   /* base keywords (no host/hostaddr/port/connect_timeout) */
+  GPtrArray *values;
+  GArray *targets;       /* Target */
+  guint target;          /* index of the current target */
+  gboolean target_begun;
+  char **addresses;      /* current target's resolved addresses, or NULL */
+  guint address;         /* index into addresses */
+  gboolean needs_resolve;
+
+  gint64 budget_us;      /* 0: no limit */
+  gint64 overall_deadline;
+  gint64 host_deadline;
+  gint64 attempt_start;
+
+  PGconn *conn;
+  gboolean polled;       /* PQconnectPoll called since the attempt started */
+  PostgresPollingStatusType poll_state;
+
+  GPtrArray *failures;   /* GError *, one per failed attempt */
+  GError *error;         /* the final error, once FAILED */
+};
+
+static void
+target_clear (Target *t)
+{
+  g_free (t->host);
+  g_free (t->port);
+  g_free (t->hostaddr);
+}
+
+/* Splits a libpq comma list ("a,b") into @n elements; a single element
+ * applies to all (libpq's rule for port), empty elements are NULL. */
+static char *
+list_element (const char *list, guint i, guint n)
+{
+  if (list == NULL)
+    return NULL;
+  g_auto (GStrv) parts = g_strsplit (list, ",", -1);
+  guint len = g_strv_length (parts);
+  const char *v = len == 1 ? parts[0] : (i < len ? parts[i] : NULL);
+  return v != NULL && *v != '\0' ? g_strdup (v) : NULL;
+}
+
+DalPgConnector *
+dal_pg_connector_new (DalUrl *url)
+{
+  DalPgConnector *c = g_new0 (DalPgConnector, 1);
+  c->url = dal_url_ref (url);
+  c->keywords = g_ptr_array_new ();
+  c->values = g_ptr_array_new ();
+  c->failures = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+
+  const char * const *kw, * const *val;
+  guint n = dal_url_get_keywords (url, &kw, &val);
+  gboolean has_gssencmode = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      if (strcmp (kw[i], "host") == 0 || strcmp (kw[i], "hostaddr") == 0
+          || strcmp (kw[i], "port") == 0 || strcmp (kw[i], "connect_timeout") == 0)
+        continue;
+      has_gssencmode |= strcmp (kw[i], "gssencmode") == 0;
+      g_ptr_array_add (c->keywords, (gpointer) kw[i]);
+      g_ptr_array_add (c->values, (gpointer) val[i]);
+    }
+  /* GSS encryption negotiation costs a round trip and poolers (Supabase's
+   * among them) cannot answer it: off unless the URL asks. */
+  if (!has_gssencmode)
+    {
+      g_ptr_array_add (c->keywords, (gpointer) "gssencmode");
+      g_ptr_array_add (c->values, (gpointer) "disable");
+    }
+
+  /* Targets: one per host in the list (libpq's defaults when none). */
+  const char *hosts = dal_url_get_option (url, "host");
+  const char *ports = dal_url_get_option (url, "port");
+  const char *hostaddrs = dal_url_get_option (url, "hostaddr");
+  guint n_targets = MAX (dal_url_get_n_hosts (url), 1);
+  if (hosts == NULL && hostaddrs != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit (hostaddrs, ",", -1);
+      n_targets = g_strv_length (parts);
+    }
+  c->targets = g_array_sized_new (FALSE, TRUE, sizeof (Target), n_targets);
+  g_array_set_clear_func (c->targets, (GDestroyNotify) target_clear);
+  for (guint i = 0; i < n_targets; i++)
+    {
+      Target t = {
+        .host = list_element (hosts, i, n_targets),
+        .port = list_element (ports, i, n_targets),
+        .hostaddr = list_element (hostaddrs, i, n_targets),
+      };
+      g_array_append_val (c->targets, t);
+    }
+
+  c->budget_us = dal_url_get_duration_ms (url, "connect_timeout",
+                                          DAL_DEFAULT_CONNECT_TIMEOUT_MS) * 1000;
+  c->overall_deadline = c->budget_us > 0 ? g_get_monotonic_time () + c->budget_us
+                                         : G_MAXINT64;
+  return c;
+}
+
+void
+dal_pg_connector_free (DalPgConnector *c)
+{
+  if (c == NULL)
+    return;
+  if (c->conn != NULL)
+    PQfinish (c->conn);
+  g_strfreev (c->addresses);
+  g_array_unref (c->targets);
+  g_ptr_array_unref (c->keywords);
+  g_ptr_array_unref (c->values);
+  g_ptr_array_unref (c->failures);
+  g_clear_error (&c->error);
+  dal_url_unref (c->url);
+  g_free (c);
+}
+
+static Target *
+current (DalPgConnector *c)
+{
+  return &g_array_index (c->targets, Target, c->target);
+}
+
+/* "db.example.com:5432", "[::1]:5433", "/run/postgresql" */
+static char *
+target_label (DalPgConnector *c)
+{
+  Target *t = current (c);
+  const char *host = t->host != NULL ? t->host : (t->hostaddr != NULL ? t->hostaddr : NULL);
+  const char *port = t->port != NULL ? t->port : "5432";
+  if (host == NULL)
+    return g_strdup_printf ("the default Unix socket (port %s)", port);
+  if (host[0] == '/' || host[0] == '@')
+    return g_strdup_printf ("Unix socket %s/.s.PGSQL.%s", host, port);
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%s", host, port);
+  return g_strdup_printf ("%s:%s", host, port);
+}
+
+static void
+record_failure (DalPgConnector *c, GError *error)
+{
+  dal_error_redact (error, dal_url_get_password (c->url));
+  g_ptr_array_add (c->failures, error);
+}
+
+static void
+end_attempt (DalPgConnector *c)
+{
+  g_clear_pointer (&c->conn, PQfinish);
+  c->polled = FALSE;
+}
+
+/* On to the next address of this host, or the next host. */
+static void
+next_address (DalPgConnector *c)
+{
+  end_attempt (c);
+  if (c->addresses != NULL && c->addresses[c->address + 1] != NULL)
+    {
+      c->address++;
+      return;
+    }
+  g_clear_pointer (&c->addresses, g_strfreev);
+  c->address = 0;
+  c->target++;
+  c->target_begun = FALSE;
+}
+
+static void
+next_target (DalPgConnector *c)
+{
+  g_clear_pointer (&c->addresses, g_strfreev);
+  next_address (c);
+}
+
+static const char *
+phase_name (PGconn *conn, gboolean resolving)
+{
+  if (resolving)
+    return "resolving the host name";
+  if (conn == NULL)
+    return "starting";
+  switch (PQstatus (conn))
+    {
+    case CONNECTION_STARTED:
+      return "TCP connect";
+    case CONNECTION_MADE:
+      return "waiting for the server to answer";
+    case CONNECTION_SSL_STARTUP:
+      return "TLS handshake";
+    case CONNECTION_GSS_STARTUP:
+      return "GSSAPI negotiation";
+    case CONNECTION_AWAITING_RESPONSE:
+    case CONNECTION_AUTH_OK:
+      return "authentication";
+    default:
+      return "session setup";
+    }
+}
+
+static void
+fail_timeout (DalPgConnector *c, gboolean resolving)
+{
+  g_autofree char *where = target_label (c);
+  gint64 now = g_get_monotonic_time ();
+  gdouble waited = (now - c->attempt_start) / 1e6;
+  gdouble budget = c->budget_us / 1e6;
+  record_failure (c, dal_error_new_hint (
+    DAL_ERROR_CONNECT_TIMEOUT,
+    "Check that the server is reachable from here (address, port, "
+    "firewall, IPv4 versus IPv6) and not overloaded, or raise connect_timeout",
+    "timed out after %.2f s connecting to %s (phase: %s; connect_timeout=%g s "
+    "for the whole connect, shared between the hosts)",
+    waited, where, phase_name (c->conn, resolving), budget));
+}
+
+/* Whether @host needs resolving before libpq gets it. */
+static gboolean
+needs_resolution (const Target *t)
+{
+  return t->host != NULL && t->hostaddr == NULL && t->host[0] != '/'
+         && t->host[0] != '@' && !g_hostname_is_ip_address (t->host);
+}
+
+static void
+begin_target (DalPgConnector *c)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint left = c->targets->len - c->target;
+  c->host_deadline = c->overall_deadline == G_MAXINT64
+                       ? G_MAXINT64
+                       : now + MAX (c->overall_deadline - now, 0) / left;
+  c->attempt_start = now;
+  c->target_begun = TRUE;
+  c->needs_resolve = needs_resolution (current (c));
+}
+
+/* Starts libpq on the current (host, address); FALSE if it failed at once. */
+static gboolean
+start_attempt (DalPgConnector *c)
+{
+  Target *t = current (c);
+  const char *hostaddr = t->hostaddr;
+  if (c->addresses != NULL)
+    hostaddr = c->addresses[c->address];
+  else if (t->host != NULL && g_hostname_is_ip_address (t->host))
+    hostaddr = t->host;
+
+  guint n = c->keywords->len;
+  const char **kw = g_newa (const char *, n + 4);
+  const char **val = g_newa (const char *, n + 4);
+  memcpy (kw, c->keywords->pdata, n * sizeof (char *));
+  memcpy (val, c->values->pdata, n * sizeof (char *));
+  if (t->host != NULL)
+    kw[n] = "host", val[n++] = t->host;
+  if (hostaddr != NULL)
+    kw[n] = "hostaddr", val[n++] = hostaddr;
+  if (t->port != NULL)
+    kw[n] = "port", val[n++] = t->port;
+  kw[n] = NULL, val[n] = NULL;
+
+  c->conn = PQconnectStartParams (kw, val, 0);
+  c->polled = FALSE;
+  if (c->conn == NULL)
+    {
+      record_failure (c, dal_error_new_hint (DAL_ERROR_CONNECT_FAILED, NULL,
+                                             "libpq could not allocate a connection"));
+      return FALSE;
+    }
+  /* Verbose errors carry the SQLSTATE of a failed connect. */
+  PQsetErrorVerbosity (c->conn, PQERRORS_VERBOSE);
+  if (PQstatus (c->conn) == CONNECTION_BAD)
+    {
+      g_autofree char *where = target_label (c);
+      record_failure (c, dal_pg_error_from_connect (PQerrorMessage (c->conn), where));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The error for the whole connect: the one failure, or all of them. */
+static GError *
+compose_error (DalPgConnector *c)
+{
+  GPtrArray *f = c->failures;
+  if (f->len == 0)
+    return dal_error_new_hint (DAL_ERROR_CONNECT_FAILED, NULL, "no host to connect to");
+  if (f->len == 1)
+    return g_error_copy (f->pdata[0]);
+
+  GError *last = f->pdata[f->len - 1];
+  gint code = last->code;
+  GString *msg = g_string_new (NULL);
+  g_string_append_printf (msg, "could not connect to any of the %u attempts:", f->len);
+  for (guint i = 0; i < f->len; i++)
+    {
+      GError *e = f->pdata[i];
+      if (e->code != last->code)
+        code = last->code;
+      g_string_append_printf (msg, " (%u) %s", i + 1, e->message);
+    }
+  GError *error = dal_error_new_hint (code, NULL, "%s", msg->str);
+  g_string_free (msg, TRUE);
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    dal_error_set_field (error, i, dal_error_get_field (last, i));
+  dal_error_set_retryable (error, dal_error_is_retryable (last));
+  return error;
+}
+
+DalPgStep
+dal_pg_connector_step (DalPgConnector *c)
+{
+  if (c->error != NULL)
+    return DAL_PG_STEP_FAILED;
+
+  for (;;)
+    {
+      if (c->conn == NULL)
+        {
+          if (c->target >= c->targets->len)
+            {
+              c->error = compose_error (c);
+              return DAL_PG_STEP_FAILED;
+            }
+          if (!c->target_begun)
+            begin_target (c);
+          if (c->needs_resolve && c->addresses == NULL)
+            {
+              if (g_get_monotonic_time () >= c->host_deadline)
+                {
+                  fail_timeout (c, TRUE);
+                  next_target (c);
+                  continue;
+                }
+              return DAL_PG_STEP_RESOLVE;
+            }
+          if (!start_attempt (c))
+            {
+              next_address (c);
+              continue;
+            }
+          /* libpq: before the first poll, wait until the socket is writable. */
+          return DAL_PG_STEP_WRITE;
+        }
+
+      if (g_get_monotonic_time () >= c->host_deadline)
+        {
+          fail_timeout (c, FALSE);
+          next_target (c);
+          continue;
+        }
+
+      c->poll_state = PQconnectPoll (c->conn);
+      c->polled = TRUE;
+      switch (c->poll_state)
+        {
+        case PGRES_POLLING_READING:
+          return DAL_PG_STEP_READ;
+        case PGRES_POLLING_WRITING:
+          return DAL_PG_STEP_WRITE;
+        case PGRES_POLLING_OK:
+          return DAL_PG_STEP_DONE;
+        default:
+          {
+            g_autofree char *where = target_label (c);
+            record_failure (c, dal_pg_error_from_connect (PQerrorMessage (c->conn), where));
+            next_address (c);
+          }
+          break;
+        }
+    }
+}
+
+int
+dal_pg_connector_get_fd (DalPgConnector *c)
+{
+  /* The socket may change between polls (hosts, TLS/GSS retries). */
+  return c->conn != NULL ? PQsocket (c->conn) : -1;
+}
+
+gint64
+dal_pg_connector_get_deadline (DalPgConnector *c)
+{
+  return c->host_deadline;
+}
+
+const char *
+dal_pg_connector_get_resolve_host (DalPgConnector *c)
+{
+  return c->target < c->targets->len ? current (c)->host : NULL;
+}
+
+void
+dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses, GError *error)
+{
+  g_return_if_fail (c->needs_resolve && c->addresses == NULL);
+
+  if (error != NULL || addresses == NULL || addresses[0] == NULL)
+    {
+      const char *host = current (c)->host;
+      GError *e = dal_error_new_hint (
+        DAL_ERROR_HOST_NOT_FOUND,
+        "Check the host name in the URL for typos, and that this machine "
+        "can resolve it (DNS, /etc/hosts)",
+        "could not resolve host name \"%s\": %s", host,
+        error != NULL ? error->message : "no addresses");
+      g_clear_error (&error);
+      g_strfreev (addresses);
+      record_failure (c, e);
+      next_target (c);
+      return;
+    }
+  c->addresses = addresses;
+  c->address = 0;
+}
+
+PGconn *
+dal_pg_connector_steal_conn (DalPgConnector *c)
+{
+  return g_steal_pointer (&c->conn);
+}
+
+GError *
+dal_pg_connector_take_error (DalPgConnector *c)
+{
+  return g_steal_pointer (&c->error);
+}
+
+/* -- driving the engine on a GMainContext -- */
+
+typedef struct
+{
+  gint ref_count;
+  GTask *task;              /* NULL once completed */
+  GMainContext *context;
+  DalPgConnector *c;
+  GSource *fd_source;
+  GSource *timer;
+  GSource *cancel_source;
+  GCancellable *resolve_cancel;  /* the resolution under way, if any */
+} ConnectJob;
+
+static void job_drive (ConnectJob *job);
+
+static ConnectJob *
+job_ref (ConnectJob *job)
+{
+  job->ref_count++;
+  return job;
+}
+
+static void
+job_unref (ConnectJob *job)
+{
+  if (--job->ref_count > 0)
+    return;
+  g_assert (job->task == NULL);
+  dal_pg_connector_free (job->c);
+  g_main_context_unref (job->context);
+  g_free (job);
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_source_unref (*source);
+      *source = NULL;
+    }
+}
+
+static void
+job_stop_waiting (ConnectJob *job)
+{
+  destroy_source (&job->fd_source);
+  destroy_source (&job->timer);
+  if (job->resolve_cancel != NULL)
+    {
+      g_cancellable_cancel (job->resolve_cancel);
+      g_clear_object (&job->resolve_cancel);
+    }
+}
+
+/* Completes the task once: with @conn or @error. */
+static void
+job_complete (ConnectJob *job, PGconn *conn, GError *error)
+{
+  GTask *task = g_steal_pointer (&job->task);
+  job_stop_waiting (job);
+  destroy_source (&job->cancel_source);
+  if (conn != NULL)
+    g_task_return_pointer (task, conn, (GDestroyNotify) PQfinish);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+  job_unref (job);  /* the task's own reference */
+}
+
+static gboolean
+job_on_ready (gpointer user_data)
+{
+  ConnectJob *job = user_data;
+  job_drive (job);
+  return G_SOURCE_REMOVE;  /* job_drive made new sources as needed */
+}
+
+static gboolean
+job_on_fd (gint fd, GIOCondition condition, gpointer user_data)
+{
+  return job_on_ready (user_data);
+}
+
+static gboolean
+job_on_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  ConnectJob *job = user_data;
+  if (job->task != NULL)
+    job_complete (job, NULL,
+                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       "connect was cancelled"));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+job_arm_timer (ConnectJob *job)
+{
+  destroy_source (&job->timer);
+  gint64 deadline = dal_pg_connector_get_deadline (job->c);
+  if (deadline == G_MAXINT64)
+    return;
+  gint64 wait_us = MAX (deadline - g_get_monotonic_time (), 0);
+  job->timer = g_timeout_source_new ((guint) MIN ((wait_us + 999) / 1000, G_MAXUINT));
+  g_source_set_callback (job->timer, job_on_ready, job, NULL);
+  g_source_attach (job->timer, job->context);
+}
+
+typedef struct
+{
+  ConnectJob *job;
+  GCancellable *cancel;  /* identifies this resolution */
+} Resolution;
+
+static void
+job_on_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Resolution *r = user_data;
+  ConnectJob *job = r->job;
+  GError *error = NULL;
+  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+
+  /* Stale: the job finished, or timed out this host and moved on. */
+  if (job->task == NULL || job->resolve_cancel != r->cancel)
+    {
+      g_clear_error (&error);
+      g_resolver_free_addresses (addrs);
+    }
+  else
+    {
+      g_clear_object (&job->resolve_cancel);
+      GPtrArray *texts = g_ptr_array_new ();
+      for (GList *l = addrs; l != NULL; l = l->next)
+        g_ptr_array_add (texts, g_inet_address_to_string (l->data));
+      g_ptr_array_add (texts, NULL);
+      g_resolver_free_addresses (addrs);
+      dal_pg_connector_set_addresses (job->c, (char **) g_ptr_array_free (texts, FALSE), error);
+      job_drive (job);
+    }
+  g_object_unref (r->cancel);
+  job_unref (job);
+  g_free (r);
+}
+
+static void
+job_resolve (ConnectJob *job)
+{
+  Resolution *r = g_new (Resolution, 1);
+  r->job = job_ref (job);
+  r->cancel = g_cancellable_new ();
+  job->resolve_cancel = g_object_ref (r->cancel);
+
+  g_autoptr (GResolver) resolver = g_resolver_get_default ();
+  g_main_context_push_thread_default (job->context);
+  g_resolver_lookup_by_name_async (resolver, dal_pg_connector_get_resolve_host (job->c),
+                                   r->cancel, job_on_resolved, r);
+  g_main_context_pop_thread_default (job->context);
+}
+
+static void
+job_watch_fd (ConnectJob *job, DalPgStep step)
+{
+  int fd = dal_pg_connector_get_fd (job->c);
+  if (fd < 0)
+    {
+      /* No socket yet: step again soon; libpq reports real failures. */
+      job->fd_source = g_timeout_source_new (1);
+      g_source_set_callback (job->fd_source, job_on_ready, job, NULL);
+    }
+  else
+    {
+      GIOCondition cond = G_IO_ERR | G_IO_HUP
+                          | (step == DAL_PG_STEP_READ ? G_IO_IN : G_IO_OUT);
+      job->fd_source = g_unix_fd_source_new (fd, cond);
+      g_source_set_callback (job->fd_source, G_SOURCE_FUNC (job_on_fd), job, NULL);
+    }
+  g_source_attach (job->fd_source, job->context);
+}
+
+/* Called at the start, when the socket is ready, when the deadline has
+ * passed and when a name is resolved: whatever was being waited for is
+ * over (a resolution still under way belongs to a host that timed out). */
+static void
+job_drive (ConnectJob *job)
+{
+  job_stop_waiting (job);
+
+  DalPgStep step = dal_pg_connector_step (job->c);
+  switch (step)
+    {
+    case DAL_PG_STEP_RESOLVE:
+      job_resolve (job);
+      break;
+    case DAL_PG_STEP_READ:
+    case DAL_PG_STEP_WRITE:
+      job_watch_fd (job, step);
+      break;
+    case DAL_PG_STEP_DONE:
+      {
+        PGconn *conn = dal_pg_connector_steal_conn (job->c);
+        PQsetnonblocking (conn, 1);
+        job_complete (job, conn, NULL);
+      }
+      return;
+    case DAL_PG_STEP_FAILED:
+      job_complete (job, NULL, dal_pg_connector_take_error (job->c));
+      return;
+    }
+  job_arm_timer (job);
+}
+
+void
+dal_pg_connect_async (DalUrl *url, GTask *task)
+{
+  ConnectJob *job = g_new0 (ConnectJob, 1);
+  job->ref_count = 1;  /* held while the task is pending */
+  job->task = task;
+  job->context = g_main_context_ref (g_task_get_context (task));
+  job->c = dal_pg_connector_new (url);
+
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  if (cancellable != NULL)
+    {
+      job->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (job->cancel_source, G_SOURCE_FUNC (job_on_cancelled),
+                             job, NULL);
+      g_source_attach (job->cancel_source, job->context);
+    }
+  job_drive (job);
+}

@@ -1,0 +1,298 @@
+/* dal-pg-error.c: from what libpq (or the server, or a pooler in between)
+ * said to a DAL_ERROR code and one sentence saying what to change.
+ *
+ * A failed connect has no PGresult: its SQLSTATE comes from libpq's
+ * verbose text ("FATAL:  28P01: password authentication failed …").
+ * Poolers speak in words only (PgBouncer, Supabase's Supavisor), so the
+ * catalogue matches on SQLSTATE and on text.  The first matching row wins.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "dal-pg.h"
+
+#define HINT_PASSWORD \
+  "Check the user name and password in the URL; percent-encode reserved " \
+  "characters in the password (@ as %40, : as %3A, / as %2F, ? as %3F, " \
+  "# as %23, % as %25)"
+#define HINT_POOLER_STATEMENTS \
+  "Behind a transaction pooler (PgBouncer in transaction mode, Supabase's " \
+  "port 6543) consecutive statements may run on different server " \
+  "connections: keep statement_cache_size=0 (the default) or add " \
+  "pooler_mode=transaction to the URL"
+
+typedef struct
+{
+  const char *sqlstate;   /* exact SQLSTATE, or NULL */
+  const char *text;       /* substring of libpq's message, or NULL */
+  const char *text2;      /* a second substring that must also appear */
+  DalErrorCode code;
+  const char *hint;
+} Rule;
+
+/* Connect failures.  Order matters: specific before general. */
+static const Rule connect_rules[] = {
+  { NULL, "no pg_hba.conf entry", "no encryption", DAL_ERROR_TLS_REQUIRED,
+    "The server accepts this user only over TLS: set sslmode=require, or "
+    "better sslmode=verify-full with sslrootcert=<CA file>, in the URL" },
+  { NULL, "no pg_hba.conf entry", "SSL off", DAL_ERROR_TLS_REQUIRED,
+    "The server accepts this user only over TLS: set sslmode=require, or "
+    "better sslmode=verify-full with sslrootcert=<CA file>, in the URL" },
+  { NULL, "(ESSLREQUIRED)", NULL, DAL_ERROR_TLS_REQUIRED,
+    "The pooler only accepts TLS connections: set sslmode=require (or "
+    "verify-full with the Supabase CA as sslrootcert) in the URL" },
+  { NULL, "SSL connection is required", NULL, DAL_ERROR_TLS_REQUIRED,
+    "The server only accepts TLS connections: set sslmode=require (or "
+    "verify-full with sslrootcert=<CA file>) in the URL" },
+  { NULL, "no pg_hba.conf entry", NULL, DAL_ERROR_AUTH_FAILED,
+    "The server's pg_hba.conf does not let this user connect to this "
+    "database from this address: check user, database and sslmode in the "
+    "URL, or ask the administrator to allow it" },
+  { "28P01", NULL, NULL, DAL_ERROR_AUTH_FAILED, HINT_PASSWORD },
+  { NULL, "password authentication failed", NULL, DAL_ERROR_AUTH_FAILED, HINT_PASSWORD },
+  { NULL, "SASL authentication failed", NULL, DAL_ERROR_AUTH_FAILED, HINT_PASSWORD },
+  { NULL, "no password supplied", NULL, DAL_ERROR_AUTH_FAILED,
+    "The server asks for a password: put it in the URL "
+    "(postgresql+driver://user:password@host/db, percent-encoded) or in "
+    "~/.pgpass" },
+  { NULL, "Tenant or user not found", NULL, DAL_ERROR_POOLER_TENANT_NOT_FOUND,
+    "The Supabase pooler wants the user as postgres.<project-ref> and the "
+    "host exactly as shown in the dashboard (Connect > Connection string)" },
+  { NULL, "(ENOTFOUND)", NULL, DAL_ERROR_POOLER_TENANT_NOT_FOUND,
+    "The Supabase pooler wants the user as postgres.<project-ref> and the "
+    "host exactly as shown in the dashboard (Connect > Connection string)" },
+  { NULL, "Max client connections reached", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    "Retry later; use fewer connections (a smaller pool_max_size), or the "
+    "transaction-mode pooler (port 6543), which shares server connections" },
+  { NULL, "(EMAXCONN", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    "Retry later; use fewer connections (a smaller pool_max_size), or the "
+    "transaction-mode pooler (port 6543), which shares server connections" },
+  { NULL, "no more connections allowed", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    "Retry later, open fewer connections, or raise the pooler's max_client_conn" },
+  { "3D000", NULL, NULL, DAL_ERROR_UNKNOWN_DATABASE,
+    "Check the database name after the host in the URL (\"/dbname\"), or "
+    "create the database" },
+  { NULL, "no such database", NULL, DAL_ERROR_UNKNOWN_DATABASE,
+    "The pooler has no database by that name: check the database name in "
+    "the URL against the pooler's [databases] section" },
+  { NULL, "role \"", "does not exist", DAL_ERROR_UNKNOWN_ROLE,
+    "Check the user name in the URL (on Supabase's pooler it is "
+    "postgres.<project-ref>), or create the role" },
+  { "53300", NULL, NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
+    "The server is at max_connections: retry later, use fewer connections "
+    "(a pool), or connect through a pooler" },
+  { "57P03", NULL, NULL, DAL_ERROR_CONNECT_FAILED,
+    "The server is starting up or shutting down: retry in a moment" },
+  { NULL, "server does not support SSL, but SSL was required", NULL,
+    DAL_ERROR_TLS_UNAVAILABLE,
+    "The server (or a pooler in front of it) does not offer TLS: enable TLS "
+    "there, or, only on a network you trust, lower sslmode" },
+  { NULL, "certificate has expired", NULL, DAL_ERROR_TLS_VERIFY_FAILED,
+    "The server's certificate has expired: the server needs a new one (do "
+    "not work around it by lowering sslmode)" },
+  { NULL, "does not match host name", NULL, DAL_ERROR_TLS_VERIFY_FAILED,
+    "The certificate does not name the host in the URL: connect with the "
+    "name the certificate was issued for, or use sslmode=verify-ca to check "
+    "the CA only" },
+  { NULL, "certificate verify failed", NULL, DAL_ERROR_TLS_VERIFY_FAILED,
+    "The server's certificate is not signed by the CA in sslrootcert: point "
+    "sslrootcert at the CA that issued it (for Supabase, the CA downloaded "
+    "from the dashboard)" },
+  { NULL, "root certificate file", NULL, DAL_ERROR_TLS_CONFIG,
+    "Point sslrootcert at a readable PEM file with the server's CA" },
+  { NULL, "could not load private key", NULL, DAL_ERROR_TLS_CONFIG,
+    "Check sslkey: it must be the PEM private key of sslcert" },
+  { NULL, "private key file", NULL, DAL_ERROR_TLS_CONFIG,
+    "Check sslkey: the file must exist and be readable by its owner only "
+    "(chmod 600)" },
+  { NULL, "certificate present, but not private key", NULL, DAL_ERROR_TLS_CONFIG,
+    "Give sslkey with sslcert" },
+  { NULL, "could not read certificate", NULL, DAL_ERROR_TLS_CONFIG,
+    "Check sslcert: it must be a readable PEM certificate" },
+  { NULL, "Connection refused", NULL, DAL_ERROR_CONNECTION_REFUSED,
+    "Is the server running on that host and accepting TCP/IP connections on "
+    "that port? Check host and port in the URL" },
+  { NULL, "No such file or directory", ".s.PGSQL.", DAL_ERROR_CONNECTION_REFUSED,
+    "Is the server running locally with its socket in that directory? Check "
+    "host (the socket directory) and port in the URL" },
+  { NULL, "could not translate host name", NULL, DAL_ERROR_HOST_NOT_FOUND,
+    "Check the host name in the URL for typos, and that this machine can "
+    "resolve it (DNS, /etc/hosts)" },
+  { NULL, "Network is unreachable", NULL, DAL_ERROR_NETWORK_UNREACHABLE,
+    "This machine has no route to that address; an IPv6-only host needs "
+    "IPv6 connectivity here, or use an IPv4 endpoint" },
+  { NULL, "No route to host", NULL, DAL_ERROR_NETWORK_UNREACHABLE,
+    "This machine has no route to that address: check the host, the network "
+    "and firewalls" },
+  { NULL, "Cannot assign requested address", NULL, DAL_ERROR_NETWORK_UNREACHABLE,
+    "This machine cannot reach that address family (often IPv6): use an "
+    "endpoint with an address this machine can reach" },
+  { NULL, "timeout expired", NULL, DAL_ERROR_CONNECT_TIMEOUT,
+    "Check that the server is reachable and healthy, or raise connect_timeout" },
+};
+
+/* Statement failures, by SQLSTATE (and the class "08"). */
+static const Rule result_rules[] = {
+  { "57014", NULL, NULL, DAL_ERROR_QUERY_TIMEOUT,
+    "The statement ran longer than its timeout: make it faster, or raise "
+    "command_timeout (or the server's statement_timeout)" },
+  { "26000", NULL, NULL, DAL_ERROR_PREPARED_STATEMENT, HINT_POOLER_STATEMENTS },
+  { "42P05", NULL, NULL, DAL_ERROR_PREPARED_STATEMENT, HINT_POOLER_STATEMENTS },
+  { "57P01", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
+    "The server ended this session (administrator command or shutdown): "
+    "open a new connection and retry" },
+  { "57P02", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
+    "The server crashed and is restarting: open a new connection and retry" },
+  { "57P03", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
+    "The server is not accepting connections now: retry in a moment" },
+};
+
+static const char *
+extract_sqlstate (const char *message, char out[6])
+{
+  static GRegex *re;
+  if (g_once_init_enter (&re))
+    g_once_init_leave (&re, g_regex_new ("(?:FATAL|ERROR|PANIC):\\s+([0-9A-Z]{5}):",
+                                         G_REGEX_OPTIMIZE, 0, NULL));
+  g_autoptr (GMatchInfo) mi = NULL;
+  if (!g_regex_match (re, message, 0, &mi))
+    return NULL;
+  g_autofree char *s = g_match_info_fetch (mi, 1);
+  memcpy (out, s, 6);
+  return out;
+}
+
+static const Rule *
+match_rule (const Rule *rules, gsize n, const char *sqlstate, const char *text)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const Rule *r = &rules[i];
+      if (r->sqlstate != NULL && g_strcmp0 (sqlstate, r->sqlstate) != 0)
+        continue;
+      if (r->text != NULL && (text == NULL || strstr (text, r->text) == NULL))
+        continue;
+      if (r->text2 != NULL && (text == NULL || strstr (text, r->text2) == NULL))
+        continue;
+      return r;
+    }
+  return NULL;
+}
+
+char *
+dal_pg_clean_message (const char *libpq_message)
+{
+  static GRegex *prefix;
+  if (g_once_init_enter (&prefix))
+    g_once_init_leave (&prefix,
+                       g_regex_new ("(?:FATAL|ERROR|PANIC|WARNING):\\s+(?:[0-9A-Z]{5}:\\s+)?",
+                                    G_REGEX_OPTIMIZE, 0, NULL));
+
+  GString *out = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (libpq_message != NULL ? libpq_message : "", "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    {
+      /* libpq's indented advice is replaced by ours; the server's source
+       * location is noise for a user. */
+      if (**l == '\t' || **l == '\0' || g_str_has_prefix (*l, "LOCATION:"))
+        continue;
+      g_autofree char *clean = g_regex_replace_literal (prefix, *l, -1, 0, "", 0, NULL);
+      g_strstrip (clean);
+      if (*clean == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append (out, "; ");
+      g_string_append (out, clean);
+    }
+  return g_string_free (out, FALSE);
+}
+
+GError *
+dal_pg_error_from_connect (const char *libpq_message, const char *where)
+{
+  char buf[6];
+  const char *sqlstate = extract_sqlstate (libpq_message, buf);
+  g_autofree char *clean = dal_pg_clean_message (libpq_message);
+  const Rule *r = match_rule (connect_rules, G_N_ELEMENTS (connect_rules),
+                              sqlstate, libpq_message);
+
+  /* libpq names the server in its own words when it got that far. */
+  gboolean says_where = strstr (clean, "connection to server") != NULL
+                        || strstr (clean, "host name") != NULL;
+  g_autofree char *what = says_where
+                             ? g_strdup (clean)
+                             : g_strdup_printf ("connection to %s failed: %s", where, clean);
+  GError *error = dal_error_new_hint (r != NULL ? r->code : DAL_ERROR_CONNECT_FAILED,
+                                      r != NULL ? r->hint : NULL, "%s", what);
+  if (sqlstate != NULL)
+    dal_error_set_field (error, DAL_ERROR_FIELD_SQLSTATE, sqlstate);
+  return error;
+}
+
+static const PGresult *
+usable (const PGresult *result)
+{
+  return result != NULL && PQresultErrorField (result, PG_DIAG_SQLSTATE) != NULL
+           ? result : NULL;
+}
+
+GError *
+dal_pg_error_from_result (PGconn *conn, const PGresult *result)
+{
+  static const struct
+  {
+    int pg;
+    DalErrorField field;
+  } fields[] = {
+    { PG_DIAG_SEVERITY_NONLOCALIZED, DAL_ERROR_FIELD_SEVERITY },
+    { PG_DIAG_SQLSTATE, DAL_ERROR_FIELD_SQLSTATE },
+    { PG_DIAG_MESSAGE_PRIMARY, DAL_ERROR_FIELD_MESSAGE },
+    { PG_DIAG_MESSAGE_DETAIL, DAL_ERROR_FIELD_DETAIL },
+    { PG_DIAG_MESSAGE_HINT, DAL_ERROR_FIELD_HINT },
+    { PG_DIAG_STATEMENT_POSITION, DAL_ERROR_FIELD_POSITION },
+    { PG_DIAG_SCHEMA_NAME, DAL_ERROR_FIELD_SCHEMA },
+    { PG_DIAG_TABLE_NAME, DAL_ERROR_FIELD_TABLE },
+    { PG_DIAG_COLUMN_NAME, DAL_ERROR_FIELD_COLUMN },
+    { PG_DIAG_DATATYPE_NAME, DAL_ERROR_FIELD_DATATYPE },
+    { PG_DIAG_CONSTRAINT_NAME, DAL_ERROR_FIELD_CONSTRAINT },
+  };
+
+  result = usable (result);
+  if (result == NULL)
+    {
+      /* No server error: the connection broke (or libpq refused locally). */
+      g_autofree char *clean = dal_pg_clean_message (PQerrorMessage (conn));
+      if (PQstatus (conn) == CONNECTION_BAD)
+        return dal_error_new_hint (
+          DAL_ERROR_CONNECTION_LOST,
+          "The server or the network ended the connection (restart, "
+          "failover, idle timeout, pooler): open a new connection and retry",
+          "connection to the server was lost: %s",
+          *clean != '\0' ? clean : "server closed the connection");
+      return dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL, "%s",
+                                 *clean != '\0' ? clean : "the statement failed");
+    }
+
+  const char *sqlstate = PQresultErrorField (result, PG_DIAG_SQLSTATE);
+  const char *primary = PQresultErrorField (result, PG_DIAG_MESSAGE_PRIMARY);
+  const char *detail = PQresultErrorField (result, PG_DIAG_MESSAGE_DETAIL);
+  const char *server_hint = PQresultErrorField (result, PG_DIAG_MESSAGE_HINT);
+  const Rule *r = match_rule (result_rules, G_N_ELEMENTS (result_rules), sqlstate, NULL);
+  DalErrorCode code = r != NULL ? r->code
+                      : g_str_has_prefix (sqlstate, "08") ? DAL_ERROR_CONNECTION_LOST
+                      : DAL_ERROR_QUERY_FAILED;
+  const char *hint = server_hint != NULL ? server_hint : (r != NULL ? r->hint : NULL);
+
+  GError *error = dal_error_new_hint (code, hint, "%s (SQLSTATE %s)%s%s",
+                                      primary != NULL ? primary : "error", sqlstate,
+                                      detail != NULL ? ": " : "",
+                                      detail != NULL ? detail : "");
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      const char *v = PQresultErrorField (result, fields[i].pg);
+      if (v != NULL)
+        dal_error_set_field (error, fields[i].field, v);
+    }
+  return error;
+}

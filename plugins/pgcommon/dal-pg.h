@@ -1,0 +1,96 @@
+/* dal-pg.h: what the PostgreSQL plugins (pgsync, pgasync) share.
+ *
+ *   - the connect engine: a plain state machine that tries the URL's hosts
+ *     one by one (each resolved address in turn) with libpq's non-blocking
+ *     connect, under a deadline per host and one for the whole connect;
+ *   - a driver of that engine on a GMainContext (GSource per socket,
+ *     GResolver for names, a timer for the deadline), used by pgasync as
+ *     is and by pgsync on a private context;
+ *   - error classification: libpq's failure text and PGresult fields to
+ *     DAL_ERROR codes with a sentence saying what to change;
+ *   - the DalResult wrapper over a PGresult, parameter arrays, get_info.
+ *
+ * Linked into each plugin; nothing here is exported from a module.
+ */
+#ifndef DAL_PG_H
+#define DAL_PG_H
+
+#include <dal/dal-plugin.h>
+#include <libpq-fe.h>
+
+G_BEGIN_DECLS
+
+/* -- the connect engine -- */
+
+typedef enum
+{
+  DAL_PG_STEP_RESOLVE,  /* resolve dal_pg_connector_get_resolve_host() */
+  DAL_PG_STEP_READ,     /* wait until the fd is readable (or the deadline) */
+  DAL_PG_STEP_WRITE,    /* wait until the fd is writable (or the deadline) */
+  DAL_PG_STEP_DONE,     /* connected: dal_pg_connector_steal_conn() */
+  DAL_PG_STEP_FAILED,   /* dal_pg_connector_take_error() */
+} DalPgStep;
+
+typedef struct _DalPgConnector DalPgConnector;
+
+DalPgConnector *dal_pg_connector_new (DalUrl *url);
+void dal_pg_connector_free (DalPgConnector *c);
+/* Advances as far as it can without blocking; call it again when the fd
+ * is ready, when the deadline has passed, or after set_addresses(). */
+DalPgStep dal_pg_connector_step (DalPgConnector *c);
+int dal_pg_connector_get_fd (DalPgConnector *c);
+/* Monotonic time (µs) by which the current step must end; G_MAXINT64: none. */
+gint64 dal_pg_connector_get_deadline (DalPgConnector *c);
+const char *dal_pg_connector_get_resolve_host (DalPgConnector *c);
+/* The addresses (text, e.g. "127.0.0.1", "::1") of the host being
+ * resolved, or the resolver's error (taken). */
+void dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses,
+                                     GError *error);
+PGconn *dal_pg_connector_steal_conn (DalPgConnector *c);
+GError *dal_pg_connector_take_error (DalPgConnector *c);
+
+/* Connects on g_task_get_context (@task) without blocking it; completes
+ * @task (taking its reference) with a PGconn in non-blocking mode
+ * (destroy notify PQfinish) or an error; honours the task's cancellable. */
+void dal_pg_connect_async (DalUrl *url, GTask *task);
+
+/* -- errors -- */
+
+/* A failed connect attempt, from libpq's (verbose) error text.  @where is
+ * "host:port" for the message. */
+GError *dal_pg_error_from_connect (const char *libpq_message, const char *where);
+/* A failed statement: from the PGresult's fields (or, when @result is
+ * NULL or has no SQLSTATE, from the connection's state). */
+GError *dal_pg_error_from_result (PGconn *conn, const PGresult *result);
+/* libpq's text without severity/SQLSTATE prefixes, on one line. */
+char *dal_pg_clean_message (const char *libpq_message);
+
+/* -- results and parameters -- */
+
+/* Takes @result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). */
+DalResult *dal_pg_result_new (PGresult *result);
+
+#define DAL_PG_INLINE_PARAMS 16
+typedef struct
+{
+  int n;
+  Oid *types;
+  int *formats;
+  Oid inline_types[DAL_PG_INLINE_PARAMS];
+  int inline_formats[DAL_PG_INLINE_PARAMS];
+} DalPgParams;
+
+/* Fills @out for PQsendQueryParams(); release with dal_pg_params_clear(). */
+void dal_pg_params_init (DalPgParams *out, const DalParams *params);
+void dal_pg_params_clear (DalPgParams *p);
+
+/* -- connection facts -- */
+
+char *dal_pg_get_info (PGconn *conn, const char *key);
+
+/* The libdal-level settings of a connection, read from its URL. */
+gint64 dal_pg_command_timeout_ms (DalUrl *url);
+
+G_END_DECLS
+
+#endif /* DAL_PG_H */
