@@ -1,0 +1,18 @@
+/* dal-tool.h: what the parts of the `dal` command share. */
+#ifndef DAL_TOOL_H
+#define DAL_TOOL_H
+
+#include <dal/dal.h>
+
+G_BEGIN_DECLS
+
+/* Prints @result as an aligned table (psql style) or as CSV. */
+void dal_tool_print_table (const DalResult *result, FILE *out);
+void dal_tool_print_csv (const DalResult *result, FILE *out);
+
+/* Prints "dal: <message>" on stderr; returns the exit status to use. */
+int dal_tool_fail (const GError *error);
+
+G_END_DECLS
+
+#endif /* DAL_TOOL_H */

@@ -1,0 +1,288 @@
+/* dal: the libdal command.
+ *
+ *   dal plugins                       what is installed and what it serves
+ *   dal url [--keywords] URL          a URL's parts (redacted) and its plugin
+ *   dal query [--csv] URL SQL [PARAM…] run one statement
+ *
+ * Every error goes to stderr as "dal: <message>" with exit status 1; usage
+ * errors exit with 2.  No output ever shows a password, except
+ * `dal url --keywords --show-password`.
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dal-tool.h"
+
+typedef struct
+{
+  const char *name;
+  const char *args;
+  const char *summary;
+  int (*run) (int argc, char **argv);
+} Command;
+
+static const Command *find_command (const char *name);
+
+/* Parses @argc/@argv with @entries; prints usage errors. */
+static gboolean
+parse_options (const Command *cmd, GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autofree char *params = g_strdup_printf ("%s %s", cmd->name, cmd->args);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (params);
+  g_option_context_set_summary (ctx, cmd->summary);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      fprintf (stderr, "dal %s: %s (see dal %s --help)\n", cmd->name,
+               error->message, cmd->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+usage_error (const Command *cmd, const char *what)
+{
+  fprintf (stderr, "dal %s: %s\nusage: dal %s %s\n", cmd->name, what, cmd->name,
+           cmd->args);
+  return 2;
+}
+
+/* -- dal plugins -- */
+
+static char *
+describe_schemes (DalPlugin *p)
+{
+  GString *s = g_string_new (NULL);
+  for (const char * const *d = dal_plugin_get_drivers (p); *d != NULL; d++)
+    g_string_append_printf (s, "%s%s+%s", s->len ? ", " : "",
+                            dal_plugin_get_dialect (p), *d);
+  if (dal_plugin_is_dialect_default (p))
+    g_string_append_printf (s, "%s%s", s->len ? ", " : "", dal_plugin_get_dialect (p));
+  return g_string_free (s, FALSE);
+}
+
+static int
+cmd_plugins (int argc, char **argv)
+{
+  if (!parse_options (find_command ("plugins"), (GOptionEntry[]) { { NULL } }, &argc, &argv))
+    return 2;
+
+  g_autoptr (GPtrArray) plugins = dal_registry_list (NULL);
+  g_autofree char *path = dal_registry_get_search_path (NULL);
+  printf ("search path: %s\n", path);
+  if (plugins->len == 0)
+    {
+      printf ("no plugins found\n");
+      return 1;
+    }
+
+  int status = 0;
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      DalPlugin *p = plugins->pdata[i];
+      g_autofree char *schemes = describe_schemes (p);
+      guint major, minor;
+      dal_plugin_get_abi_version (p, &major, &minor);
+      const GError *err = dal_plugin_get_load_error (p);
+
+      printf ("\n%s\n", dal_plugin_get_name (p));
+      printf ("  serves:      %s\n", schemes);
+      if (dal_plugin_get_description (p) != NULL)
+        printf ("  description: %s\n", dal_plugin_get_description (p));
+      printf ("  file:        %s\n", dal_plugin_get_filename (p));
+      printf ("  descriptor:  %s\n", dal_plugin_get_descriptor_filename (p));
+      if (major > 0)
+        printf ("  ABI:         %u.%u (this libdal: %u.%u)\n", major, minor,
+                DAL_PLUGIN_ABI_MAJOR, DAL_PLUGIN_ABI_MINOR);
+      if (err != NULL)
+        {
+          printf ("  status:      cannot be used: %s\n", err->message);
+          status = 1;
+        }
+      else
+        printf ("  status:      ok, %s\n", dal_plugin_is_async (p)
+                                             ? "non-blocking (async natively)"
+                                             : "blocking (async through a worker thread)");
+    }
+  return status;
+}
+
+/* -- dal url -- */
+
+static int
+cmd_url (int argc, char **argv)
+{
+  const Command *cmd = find_command ("url");
+  gboolean keywords = FALSE, show_password = FALSE;
+  GOptionEntry entries[] = {
+    { "keywords", 'k', 0, G_OPTION_ARG_NONE, &keywords,
+      "Print the client library's connection keywords (keyword=value)", NULL },
+    { "show-password", 0, 0, G_OPTION_ARG_NONE, &show_password,
+      "With --keywords: include the password", NULL },
+    { NULL }
+  };
+  if (!parse_options (cmd, entries, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return usage_error (cmd, "expected one URL");
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalUrl) url = dal_url_parse (argv[1], &error);
+  if (url == NULL)
+    return dal_tool_fail (error);
+
+  if (keywords)
+    {
+      const char * const *kw, * const *val;
+      guint n = dal_url_get_keywords (url, &kw, &val);
+      for (guint i = 0; i < n; i++)
+        if (show_password || strcmp (kw[i], "password") != 0)
+          printf ("%s=%s\n", kw[i], val[i]);
+      return 0;
+    }
+
+  g_autofree char *redacted = dal_url_to_string_redacted (url);
+  printf ("url:       %s\n", redacted);
+  printf ("scheme:    %s\n", dal_url_get_scheme (url));
+  printf ("dialect:   %s\n", dal_url_get_dialect (url));
+  printf ("driver:    %s\n", dal_url_get_driver (url) != NULL
+                               ? dal_url_get_driver (url) : "(the dialect's default)");
+  if (dal_url_get_user (url) != NULL)
+    printf ("user:      %s\n", dal_url_get_user (url));
+  if (dal_url_get_password (url) != NULL)
+    printf ("password:  ****\n");
+  for (guint i = 0; i < dal_url_get_n_hosts (url); i++)
+    {
+      const char *host = dal_url_get_host (url, i);
+      const char *port = dal_url_get_port (url, i);
+      printf ("host %u:    %s%s%s\n", i + 1, *host != '\0' ? host : "(default)",
+              port != NULL ? ", port " : "", port != NULL ? port : "");
+    }
+  if (dal_url_get_database (url) != NULL)
+    printf ("database:  %s\n", dal_url_get_database (url));
+
+  DalPlugin *plugin = dal_registry_resolve (NULL, url, &error);
+  if (plugin == NULL)
+    {
+      printf ("plugin:    none\n");
+      return dal_tool_fail (error);
+    }
+  printf ("plugin:    %s (%s)\n", dal_plugin_get_name (plugin),
+          dal_plugin_get_filename (plugin));
+  return 0;
+}
+
+/* -- dal query -- */
+
+static int
+cmd_query (int argc, char **argv)
+{
+  const Command *cmd = find_command ("query");
+  gboolean csv = FALSE;
+  char *null_marker = NULL;
+  GOptionEntry entries[] = {
+    { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "Print CSV instead of a table", NULL },
+    { "null", 0, 0, G_OPTION_ARG_STRING, &null_marker,
+      "A parameter equal to TEXT is sent as SQL NULL", "TEXT" },
+    { NULL }
+  };
+  if (!parse_options (cmd, entries, &argc, &argv))
+    return 2;
+  if (argc < 3)
+    {
+      g_free (null_marker);
+      return usage_error (cmd, "expected a URL and an SQL statement");
+    }
+
+  /* Parameters travel as text of unknown type: the server infers each
+   * one's type from the statement ($1 in "id = $1" is an integer). */
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_TUPLE);
+  for (int i = 3; i < argc; i++)
+    {
+      gboolean is_null = null_marker != NULL && strcmp (argv[i], null_marker) == 0;
+      g_variant_builder_add_value (
+        &b, g_variant_new_maybe (G_VARIANT_TYPE_STRING,
+                                 is_null ? NULL : g_variant_new_string (argv[i])));
+    }
+  g_free (null_marker);
+  GVariant *params = g_variant_builder_end (&b);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = dal_connection_open (argv[1], NULL, &error);
+  if (conn == NULL)
+    {
+      g_variant_unref (g_variant_ref_sink (params));
+      return dal_tool_fail (error);
+    }
+  g_autoptr (DalResult) result = dal_connection_query (conn, argv[2], params, NULL, &error);
+  if (result == NULL)
+    return dal_tool_fail (error);
+  if (csv)
+    dal_tool_print_csv (result, stdout);
+  else
+    dal_tool_print_table (result, stdout);
+  if (!dal_connection_close (conn, NULL, &error))
+    return dal_tool_fail (error);
+  return 0;
+}
+
+/* -- dispatch -- */
+
+static const Command commands[] = {
+  { "plugins", "", "List the installed plugins, the schemes each serves, "
+    "their files and ABI versions.", cmd_plugins },
+  { "url", "URL", "Show a URL's parts (password redacted) and the plugin that "
+    "would serve it; --keywords prints the connection keywords it yields.",
+    cmd_url },
+  { "query", "URL SQL [PARAM…]", "Run one SQL statement ($1, $2, … for the "
+    "parameters) and print what it returns.", cmd_query },
+};
+
+static const Command *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static int
+usage (FILE *out)
+{
+  fprintf (out, "usage: dal COMMAND [OPTION…] [ARG…]\n\ncommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].args);
+  fprintf (out, "\n`dal COMMAND --help` describes each.  libdal %s\n",
+           dal_version_string ());
+  return out == stdout ? 0 : 2;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2)
+    return usage (stderr);
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+      || strcmp (argv[1], "help") == 0)
+    return usage (stdout);
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("dal (libdal) %s\n", dal_version_string ());
+      return 0;
+    }
+  const Command *cmd = find_command (argv[1]);
+  if (cmd == NULL)
+    {
+      fprintf (stderr, "dal: unknown command \"%s\"\n", argv[1]);
+      return usage (stderr);
+    }
+  return cmd->run (argc - 1, argv + 1);
+}
