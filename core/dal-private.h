@@ -42,6 +42,8 @@ typedef struct
 const DalDialectInfo *_dal_dialect_lookup (const char *name);
 /* libdal's own options (command_timeout, statement_cache_size, ...). */
 const DalOptionInfo *_dal_libdal_option_lookup (const char *name);
+/* All of them, in their canonical order. */
+const DalOptionInfo *_dal_libdal_options_get (guint *n_options);
 /* Checks @value against @info; on failure a DAL_ERROR_URL_INVALID_VALUE. */
 gboolean _dal_option_check_value (const DalOptionInfo *info, const char *value,
                                   GError **error);

@@ -77,20 +77,26 @@ const char *dal_url_get_database (const DalUrl *url);
 /**
  * dal_url_get_n_hosts:
  *
- * Returns: the number of entries in the host list (0 when the URL names
- *   no host: the client library's default applies).
+ * As libpq counts them: the entries of hostaddr when it is set, else of
+ * host.  A URL with only a port ("postgresql://:5433") has one entry, host
+ * "" with port 5433.
+ *
+ * Returns: the number of entries (0 when the URL sets no host, hostaddr or
+ *   port: the client library's default applies).
  */
 guint dal_url_get_n_hosts (const DalUrl *url);
 /* Host @i: a name, an IP address (IPv6 without brackets), an absolute
  * path (Unix socket directory) or "" (the default). */
 const char *dal_url_get_host (const DalUrl *url, guint i);
-/* Port of host @i as written, or %NULL when none was given. */
+/* Port of host @i as written (a single port applies to every host), or
+ * %NULL when none was given. */
 const char *dal_url_get_port (const DalUrl *url, guint i);
 
 /**
  * dal_url_get_option:
  * @url: a DalUrl
- * @name: a query option name (after synonyms: "sslmode", not "ssl")
+ * @name: a query option name (after synonyms: "sslmode", not "ssl",
+ *   which returns %NULL)
  *
  * Returns: (nullable) (transfer none): the decoded value of a query option,
  *   a connection keyword or one of libdal's own options.
@@ -127,8 +133,10 @@ guint dal_url_get_uint (const DalUrl *url, const char *name,
  * The connection keywords the URL yields for the dialect's client library
  * (libpq for PostgreSQL), in that library's order, with raw values and no
  * defaults added.  libdal's own options are not among them.  The password
- * is ("password"), so do not print these blindly.  The arrays belong to
- * @url.
+ * is ("password"), so do not print these blindly.  Durations such as
+ * connect_timeout are raw and may be fractional, which libpq itself
+ * refuses.  Hand them to libpq with expand_dbname=0, or a dbname holding
+ * "=" or a URI would be expanded.  The arrays belong to @url.
  *
  * Returns: the number of keywords.
  */
@@ -147,8 +155,9 @@ char *dal_url_to_string (const DalUrl *url);
 /**
  * dal_url_to_string_redacted:
  *
- * Returns: (transfer full): the canonical URL with the password (if any)
- *   replaced by "****": the form to show in logs, errors and output.
+ * Returns: (transfer full): the canonical URL with the password (and the
+ *   other secrets: sslpassword, oauth_client_secret) replaced by "****":
+ *   the form to show in logs, errors and output.
  */
 char *dal_url_to_string_redacted (const DalUrl *url);
 

@@ -1,0 +1,432 @@
+/* dal-url-options.c: what a URL's query may say, per dialect, and how
+ * option values are checked.
+ *
+ * The PostgreSQL table lists libpq's connection keywords in libpq's own
+ * order (PQconninfoOptions of libpq 15), so that the keywords a DalUrl
+ * yields come out in the order PQconninfoParse() would give them.  Keywords
+ * that appeared after libpq 15 follow, each with the libpq version that
+ * brought it (min_client_version) so that a plugin can refuse what its
+ * libpq cannot do.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "dal-private.h"
+
+static const char * const sslmode_choices[] = {
+  "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL
+};
+static const char * const gssencmode_choices[] = {
+  "disable", "prefer", "require", NULL
+};
+static const char * const channel_binding_choices[] = {
+  "disable", "prefer", "require", NULL
+};
+static const char * const target_session_attrs_choices[] = {
+  "any", "read-write", "read-only", "primary", "standby", "prefer-standby",
+  NULL
+};
+/* libpq's booleans are "0" and "1" only. */
+static const char * const zero_one_choices[] = { "0", "1", NULL };
+static const char * const tls_version_choices[] = {
+  "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL
+};
+static const char * const pooler_mode_choices[] = {
+  "session", "transaction", NULL
+};
+
+#define OPT(name, kind) { name, DAL_OPTION_##kind, NULL, 0, FALSE }
+#define OPT_ENUM(name, choices) { name, DAL_OPTION_ENUM, choices, 0, FALSE }
+#define OPT_SINCE(name, kind, version) \
+  { name, DAL_OPTION_##kind, NULL, version, FALSE }
+#define OPT_LIBDAL(name, kind, choices) \
+  { name, DAL_OPTION_##kind, choices, 0, TRUE }
+
+static const DalOptionInfo postgresql_keywords[] = {
+  /* libpq 15, in PQconninfoOptions order */
+  OPT ("service", STRING),
+  OPT ("user", STRING),
+  OPT ("password", STRING),
+  OPT ("passfile", STRING),
+  OPT_ENUM ("channel_binding", channel_binding_choices),
+  OPT ("connect_timeout", DURATION),  /* libdal takes fractions of seconds */
+  OPT ("dbname", STRING),
+  OPT ("host", STRING),
+  OPT ("hostaddr", STRING),
+  OPT ("port", PORT),
+  OPT ("client_encoding", STRING),
+  OPT ("options", STRING),
+  OPT ("application_name", STRING),
+  OPT ("fallback_application_name", STRING),
+  OPT_ENUM ("keepalives", zero_one_choices),
+  OPT ("keepalives_idle", UINT),
+  OPT ("keepalives_interval", UINT),
+  OPT ("keepalives_count", UINT),
+  OPT ("tcp_user_timeout", UINT),
+  OPT_ENUM ("sslmode", sslmode_choices),
+  OPT_ENUM ("sslcompression", zero_one_choices),
+  OPT ("sslcert", STRING),
+  OPT ("sslkey", STRING),
+  OPT ("sslpassword", STRING),
+  OPT ("sslrootcert", STRING),
+  OPT ("sslcrl", STRING),
+  OPT ("sslcrldir", STRING),
+  OPT_ENUM ("sslsni", zero_one_choices),
+  OPT ("requirepeer", STRING),
+  OPT_ENUM ("ssl_min_protocol_version", tls_version_choices),
+  OPT_ENUM ("ssl_max_protocol_version", tls_version_choices),
+  OPT_ENUM ("gssencmode", gssencmode_choices),
+  OPT ("krbsrvname", STRING),
+  OPT ("gsslib", STRING),
+  OPT ("replication", STRING),
+  OPT_ENUM ("target_session_attrs", target_session_attrs_choices),
+  /* newer libpq: values are left for that libpq to check */
+  OPT_SINCE ("require_auth", STRING, 160000),
+  OPT_SINCE ("sslcertmode", STRING, 160000),
+  OPT_SINCE ("load_balance_hosts", STRING, 160000),
+  OPT_SINCE ("gssdelegation", STRING, 160000),
+  OPT_SINCE ("sslnegotiation", STRING, 170000),
+  OPT_SINCE ("min_protocol_version", STRING, 180000),
+  OPT_SINCE ("max_protocol_version", STRING, 180000),
+  OPT_SINCE ("sslkeylogfile", STRING, 180000),
+  OPT_SINCE ("oauth_issuer", STRING, 180000),
+  OPT_SINCE ("oauth_client_id", STRING, 180000),
+  OPT_SINCE ("oauth_client_secret", STRING, 180000),
+  OPT_SINCE ("oauth_scope", STRING, 180000),
+};
+
+static const DalOptionInfo libdal_options[] = {
+  OPT_LIBDAL ("command_timeout", DURATION, NULL),
+  OPT_LIBDAL ("statement_cache_size", UINT, NULL),
+  OPT_LIBDAL ("pooler_mode", ENUM, pooler_mode_choices),
+  OPT_LIBDAL ("pool_min_size", UINT, NULL),
+  OPT_LIBDAL ("pool_max_size", UINT, NULL),
+  OPT_LIBDAL ("pool_acquire_timeout", DURATION, NULL),
+  OPT_LIBDAL ("pool_max_idle", DURATION, NULL),
+  OPT_LIBDAL ("pool_max_lifetime", DURATION, NULL),
+};
+
+static const char * const postgresql_aliases[] = { "postgres", NULL };
+
+static const DalDialectInfo dialects[] = {
+  {
+    .name = "postgresql",
+    .aliases = postgresql_aliases,
+    .keywords = postgresql_keywords,
+    .n_keywords = G_N_ELEMENTS (postgresql_keywords),
+  },
+};
+
+/**
+ * _dal_dialect_lookup:
+ * @name: a dialect name, canonical or alias, in lower case
+ *
+ * Returns: (nullable): the dialect's table, or %NULL for a dialect libdal
+ *   has no table for.
+ */
+const DalDialectInfo *
+_dal_dialect_lookup (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    {
+      if (strcmp (dialects[i].name, name) == 0)
+        return &dialects[i];
+      for (const char * const *a = dialects[i].aliases; a && *a; a++)
+        if (strcmp (*a, name) == 0)
+          return &dialects[i];
+    }
+  return NULL;
+}
+
+/**
+ * _dal_libdal_option_lookup:
+ * @name: an option name (case-sensitive, as libpq's keywords are)
+ *
+ * Returns: (nullable): libdal's own option called @name, or %NULL.
+ */
+const DalOptionInfo *
+_dal_libdal_option_lookup (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (libdal_options); i++)
+    if (strcmp (libdal_options[i].name, name) == 0)
+      return &libdal_options[i];
+  return NULL;
+}
+
+/**
+ * _dal_libdal_options_get:
+ * @n_options: (out): the number of entries
+ *
+ * Returns: libdal's own options, in the order URLs are written out.
+ */
+const DalOptionInfo *
+_dal_libdal_options_get (guint *n_options)
+{
+  *n_options = G_N_ELEMENTS (libdal_options);
+  return libdal_options;
+}
+
+/**
+ * _dal_parse_duration_ms:
+ * @text: a number of seconds
+ * @out_ms: (out): the duration in milliseconds
+ *
+ * Accepts plain non-negative decimal notation only: digits with an
+ * optional fraction ("10", "2.5", ".25", "3."), at least one digit.  No
+ * sign, no spaces, no exponent ("1e3" is refused: a timeout is written
+ * the way people write seconds, and refusing it keeps "1e3" from meaning
+ * something else to another parser), no "inf" or "nan".  A fraction finer
+ * than a millisecond is rounded up, so that a non-zero timeout never turns
+ * into 0 (which means "wait forever" to libpq and most drivers).  Values
+ * whose milliseconds do not fit a gint64 are refused.
+ *
+ * Returns: %TRUE if @text is such a number.
+ */
+gboolean
+_dal_parse_duration_ms (const char *text, gint64 *out_ms)
+{
+  g_return_val_if_fail (out_ms != NULL, FALSE);
+  if (text == NULL)
+    return FALSE;
+
+  const gint64 max_seconds = G_MAXINT64 / 1000 - 1;
+  gint64 seconds = 0;
+  gint64 ms = 0;
+  gboolean round_up = FALSE;
+  guint n_digits = 0;
+  const char *p = text;
+
+  for (; g_ascii_isdigit (*p); p++, n_digits++)
+    {
+      seconds = seconds * 10 + (*p - '0');
+      if (seconds > max_seconds)
+        return FALSE;
+    }
+  if (*p == '.')
+    {
+      guint n_fraction = 0;
+      for (p++; g_ascii_isdigit (*p); p++, n_fraction++)
+        {
+          if (n_fraction < 3)
+            ms = ms * 10 + (*p - '0');
+          else if (*p != '0')
+            round_up = TRUE;
+        }
+      for (guint i = n_fraction; i < 3; i++)
+        ms *= 10;
+      n_digits += n_fraction;
+    }
+  if (*p != '\0' || n_digits == 0)
+    return FALSE;
+
+  *out_ms = seconds * 1000 + ms + (round_up ? 1 : 0);
+  return TRUE;
+}
+
+/* Parses a non-negative decimal integer that fits a guint. */
+static gboolean
+parse_uint (const char *text, guint *out, gboolean *overflow)
+{
+  guint64 v = 0;
+  const char *p = text;
+
+  *overflow = FALSE;
+  if (!g_ascii_isdigit (*p))
+    return FALSE;
+  for (; g_ascii_isdigit (*p); p++)
+    {
+      v = v * 10 + (guint64) (*p - '0');
+      if (v > G_MAXUINT)
+        *overflow = TRUE;
+      if (*overflow)
+        v = G_MAXUINT;  /* keep scanning: "99999999999x" is not a number */
+    }
+  if (*p != '\0')
+    return FALSE;
+  *out = (guint) v;
+  return !*overflow;
+}
+
+/* One element of a port list: "" (the default) or 1..65535. */
+static gboolean
+port_element_is_valid (const char *text, gsize len)
+{
+  guint v = 0;
+
+  if (len == 0)
+    return TRUE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (!g_ascii_isdigit (text[i]))
+        return FALSE;
+      v = v * 10 + (guint) (text[i] - '0');
+      if (v > 65535)
+        return FALSE;
+    }
+  return v >= 1;
+}
+
+/* Case-insensitive, as GKeyFile and most configuration parsers are. */
+static gboolean
+parse_boolean (const char *text)
+{
+  static const char * const words[] = {
+    "true", "false", "1", "0", "yes", "no", "on", "off", NULL
+  };
+  for (guint i = 0; words[i] != NULL; i++)
+    if (g_ascii_strcasecmp (words[i], text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* @text for a message: valid UTF-8 stays readable; control characters,
+ * quotes, backslashes and bytes of invalid UTF-8 are escaped as \xNN. */
+static char *
+printable (const char *text)
+{
+  gboolean utf8 = g_utf8_validate (text, -1, NULL);
+  GString *out = g_string_new (NULL);
+
+  for (const guchar *p = (const guchar *) text; *p; p++)
+    {
+      if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\'
+          || (*p >= 0x80 && !utf8))
+        g_string_append_printf (out, "\\x%02X", (guint) *p);
+      else
+        g_string_append_c (out, (char) *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Values of these never appear in a message, whatever happens. */
+static gboolean
+option_is_secret (const char *name)
+{
+  return strcmp (name, "password") == 0 || strcmp (name, "sslpassword") == 0
+         || strcmp (name, "oauth_client_secret") == 0;
+}
+
+/**
+ * _dal_option_check_value:
+ * @info: the option
+ * @value: its decoded value
+ * @error: return location for a DAL_ERROR_URL_INVALID_VALUE error
+ *
+ * Checks @value against @info's kind.  The message names the option and
+ * the value (never a secret's value); the hint says what to write.
+ *
+ * Returns: %TRUE if @value is acceptable.
+ */
+gboolean
+_dal_option_check_value (const DalOptionInfo *info, const char *value,
+                         GError **error)
+{
+  g_return_val_if_fail (info != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  const char *name = info->name;
+  g_autofree char *hint = NULL;
+  const char *problem = NULL;
+  gboolean ok = TRUE;
+
+  switch (info->kind)
+    {
+    case DAL_OPTION_STRING:
+      return TRUE;
+
+    case DAL_OPTION_DURATION:
+      {
+        gint64 ms;
+        ok = _dal_parse_duration_ms (value, &ms);
+        problem = "is not a number of seconds";
+        hint = g_strdup_printf ("Write a non-negative number of seconds, "
+                                "e.g. %s=2.5", name);
+      }
+      break;
+
+    case DAL_OPTION_UINT:
+      {
+        guint v;
+        gboolean overflow;
+        ok = parse_uint (value, &v, &overflow);
+        if (overflow)
+          {
+            problem = "is too large";
+            hint = g_strdup_printf ("Write a whole number from 0 to %u", G_MAXUINT);
+          }
+        else
+          {
+            problem = "is not a non-negative whole number";
+            hint = g_strdup_printf ("Write a whole number, e.g. %s=10", name);
+          }
+      }
+      break;
+
+    case DAL_OPTION_BOOLEAN:
+      ok = parse_boolean (value);
+      problem = "is not a boolean";
+      hint = g_strdup_printf ("Write %s= followed by one of true, false, 1, 0, "
+                              "yes, no, on, off", name);
+      break;
+
+    case DAL_OPTION_ENUM:
+      {
+        ok = info->choices != NULL && g_strv_contains (info->choices, value);
+        g_autofree char *list = info->choices != NULL
+                                  ? g_strjoinv (", ", (char **) info->choices)
+                                  : g_strdup ("");
+        problem = "is not one of the values it takes";
+        hint = g_strdup_printf ("Write %s= followed by one of %s", name, list);
+      }
+      break;
+
+    case DAL_OPTION_PORT:
+      {
+        const char *elem = value;
+        for (;;)
+          {
+            const char *comma = strchr (elem, ',');
+            gsize len = comma != NULL ? (gsize) (comma - elem) : strlen (elem);
+            if (!port_element_is_valid (elem, len))
+              {
+                ok = FALSE;
+                break;
+              }
+            if (comma == NULL)
+              break;
+            elem = comma + 1;
+          }
+        problem = "is not a port number (or a comma-separated list of them)";
+        hint = g_strdup ("Write a number from 1 to 65535, or one per host "
+                         "separated by commas (an empty entry means the "
+                         "default port)");
+      }
+      break;
+
+    default:
+      g_return_val_if_reached (FALSE);
+    }
+
+  if (ok)
+    return TRUE;
+
+  if (option_is_secret (name))
+    {
+      g_propagate_error (error,
+                         dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint,
+                                             "the value of %s %s", name, problem));
+    }
+  else
+    {
+      g_autofree char *shown = printable (value);
+      g_propagate_error (error,
+                         dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint,
+                                             "%s=%s %s", name, shown, problem));
+    }
+  return FALSE;
+}
