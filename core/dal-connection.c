@@ -8,6 +8,10 @@
  *     worker thread runs them one at a time, in the order they were
  *     started.  Blocking calls wait for the queue to drain first.
  *
+ * Before any plugin connects, the core's TLS policy runs (dal-tls.c:
+ * effective sslmode, OpenSSL preflight of the certificate files) and the
+ * plugin gets the effective URL; the connection keeps the caller's.
+ *
  * Every task completes exactly once; GTask guarantees the callback never
  * runs from inside the _async call.  Every error leaving this file has been
  * scrubbed of the URL's password (dal_error_redact).
@@ -47,6 +51,7 @@ struct _DalConnection
   GCond idle_cond;
   GQueue pending;             /* GTask *, waiting for the worker */
   gboolean busy;              /* a blocking slot runs (worker or caller) */
+  guint idle_waiters;         /* threads waiting on idle_cond */
 };
 
 G_DEFINE_FINAL_TYPE (DalConnection, dal_connection, G_TYPE_OBJECT)
@@ -174,6 +179,15 @@ sync_wait_clear (SyncWait *w)
 
 /* -- the worker (plugins with blocking slots only) -- */
 
+/* Waits (lock held) until release() signals a change. */
+static void
+wait_idle_locked (DalConnection *self)
+{
+  self->idle_waiters++;
+  g_cond_wait (&self->idle_cond, &self->lock);
+  self->idle_waiters--;
+}
+
 /* Claims the connection for a blocking slot on the calling thread, after
  * everything queued before.  Returns FALSE if it was closed meanwhile. */
 static gboolean
@@ -181,7 +195,7 @@ claim (DalConnection *self)
 {
   g_mutex_lock (&self->lock);
   while (self->busy || !g_queue_is_empty (&self->pending))
-    g_cond_wait (&self->idle_cond, &self->lock);
+    wait_idle_locked (self);
   gboolean ok = self->handle != NULL;
   if (ok)
     self->busy = TRUE;
@@ -197,16 +211,26 @@ release (DalConnection *self)
   g_mutex_lock (&self->lock);
   self->busy = FALSE;
   start_next_locked (self);
-  g_cond_broadcast (&self->idle_cond);
+  /* GLib's GCond makes a futex syscall even with nobody waiting: one per
+   * blocking statement, unless skipped. */
+  if (self->idle_waiters > 0)
+    g_cond_broadcast (&self->idle_cond);
   g_mutex_unlock (&self->lock);
 }
 
+/* Runs one queued operation in a worker thread.  It completes the
+ * caller's task itself (which queues the callback on the caller's context
+ * at once) and only then starts the next operation: callbacks thus come in
+ * the order the calls were started.  (With g_task_run_in_thread() the
+ * completion was queued only after the thread function returned, which
+ * raced with the next operation's completion.)  Takes the task's
+ * reference, which keeps the connection alive. */
 static void
-worker_run (GTask *task, gpointer source, gpointer task_data,
-            GCancellable *cancellable)
+worker_run (gpointer data, gpointer unused)
 {
-  DalConnection *self = source;
-  Op *op = task_data;
+  GTask *task = data;
+  DalConnection *self = g_task_get_source_object (task);
+  Op *op = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (op->kind == OP_CLOSE)
@@ -222,13 +246,27 @@ worker_run (GTask *task, gpointer source, gpointer task_data,
     {
       DalResult *result = self->funcs->query (self->handle, op->sql,
                                               _dal_params_get (op->params),
-                                              cancellable, &error);
+                                              g_task_get_cancellable (task),
+                                              &error);
       if (result != NULL)
         g_task_return_pointer (task, result, (GDestroyNotify) dal_result_unref);
       else
         g_task_return_error (task, error);
     }
   release (self);
+  g_object_unref (task);
+}
+
+/* The worker threads, shared by every connection (each runs at most one
+ * operation at a time; no limit, so that a long statement on one
+ * connection never holds up another). */
+static GThreadPool *
+worker_pool (void)
+{
+  static GThreadPool *pool;
+  if (g_once_init_enter (&pool))
+    g_once_init_leave (&pool, g_thread_pool_new (worker_run, NULL, -1, FALSE, NULL));
+  return pool;
 }
 
 static void
@@ -238,8 +276,7 @@ start_next_locked (DalConnection *self)
     return;
   GTask *task = g_queue_pop_head (&self->pending);
   self->busy = TRUE;
-  g_task_run_in_thread (task, worker_run);
-  g_object_unref (task);
+  g_thread_pool_push (worker_pool (), task, NULL);  /* takes the reference */
 }
 
 /* Takes @task (and its reference) onto the worker queue. */
@@ -277,7 +314,14 @@ dal_connection_open_url (DalRegistry *registry, DalUrl *url,
       return conn;
     }
 
-  gpointer handle = funcs->connect (url, cancellable, error);
+  /* The TLS policy (dal-tls.c): the plugin gets the effective URL. */
+  g_autoptr (DalUrl) plugin_url = _dal_tls_apply (url, error);
+  if (plugin_url == NULL)
+    {
+      redact_url (url, error);
+      return NULL;
+    }
+  gpointer handle = funcs->connect (plugin_url, cancellable, error);
   if (handle == NULL)
     {
       redact_url (url, error);
@@ -298,7 +342,8 @@ dal_connection_open (const char *url, GCancellable *cancellable, GError **error)
 
 typedef struct
 {
-  DalUrl *url;
+  DalUrl *url;          /* the caller's */
+  DalUrl *plugin_url;   /* after the TLS policy: what the plugin gets */
   DalPlugin *plugin;
 } OpenData;
 
@@ -306,6 +351,7 @@ static void
 open_data_free (OpenData *d)
 {
   dal_url_unref (d->url);
+  g_clear_pointer (&d->plugin_url, dal_url_unref);
   g_free (d);
 }
 
@@ -316,7 +362,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data,
   OpenData *d = task_data;
   GError *error = NULL;
   const DalPluginFuncs *funcs = _dal_plugin_get_funcs (d->plugin);
-  gpointer handle = funcs->connect (d->url, cancellable, &error);
+  gpointer handle = funcs->connect (d->plugin_url, cancellable, &error);
   if (handle == NULL)
     {
       redact_url (d->url, &error);
@@ -365,8 +411,20 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
       return;
     }
 
+  /* The TLS policy (dal-tls.c), before the plugin sees the URL: a
+   * configuration problem fails here, without any network activity. */
+  DalUrl *plugin_url = _dal_tls_apply (url, &error);
+  if (plugin_url == NULL)
+    {
+      redact_url (url, &error);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
   OpenData *d = g_new0 (OpenData, 1);
   d->url = dal_url_ref (url);
+  d->plugin_url = plugin_url;
   d->plugin = plugin;
   g_task_set_task_data (task, d, (GDestroyNotify) open_data_free);
 
@@ -376,7 +434,7 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
       /* The plugin completes (and releases) its own task; ours follows. */
       GTask *inner = g_task_new (NULL, cancellable, open_plugin_done, task);
       g_task_set_name (inner, "dal plugin connect");
-      funcs->connect_async (url, inner);
+      funcs->connect_async (d->plugin_url, inner);
       return;
     }
   g_task_run_in_thread (task, open_thread);
@@ -429,6 +487,13 @@ start_query (DalConnection *self, GTask *task, const char *sql, GVariant *params
     {
       _dal_params_free (owned);
       g_task_return_error (task, closed_error ());
+      g_object_unref (task);
+      return;
+    }
+  /* Cancelled before it started: it must not run at all. */
+  if (g_task_return_error_if_cancelled (task))
+    {
+      _dal_params_free (owned);
       g_object_unref (task);
       return;
     }
@@ -689,7 +754,7 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
       /* Wait for the statement running in the worker, if any. */
       g_mutex_lock (&self->lock);
       while (self->busy)
-        g_cond_wait (&self->idle_cond, &self->lock);
+        wait_idle_locked (self);
       gpointer handle = g_steal_pointer (&self->handle);
       g_mutex_unlock (&self->lock);
       if (handle != NULL)
@@ -708,11 +773,14 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
 
   GTask *task = new_task (self, cancellable, callback, user_data,
                           dal_connection_close_async);
-  if (!mark_closed (self) || !uses_worker (self))
+  gboolean first = mark_closed (self);
+  if (!first || !uses_worker (self))
     {
       /* A non-blocking plugin closes without waiting (it fails its own
-       * pending tasks). */
-      if (self->handle != NULL)
+       * pending tasks).  On the worker path, a second close leaves the
+       * handle to the first, which may still wait for a running
+       * statement. */
+      if (first && self->handle != NULL)
         self->funcs->close (g_steal_pointer (&self->handle));
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);

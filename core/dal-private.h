@@ -71,6 +71,32 @@ void _dal_params_free (DalParamsOwned *owned);
 const DalPluginDescriptor *_dal_plugin_get_descriptor (const DalPlugin *plugin);
 const DalPluginFuncs *_dal_plugin_get_funcs (const DalPlugin *plugin);
 
+/* -- TLS policy (dal-tls.c) -- */
+
+/* A certificate expiring within this many days is reported (once per
+ * file and process). */
+#define DAL_TLS_EXPIRY_WARNING_DAYS 30
+
+/* Whether @host is supabase.co / supabase.com or under them; whether a
+ * connection to @host (name, address, socket directory, ""/NULL for the
+ * default socket) stays on this machine.  No name is resolved. */
+gboolean _dal_tls_host_is_supabase (const char *host);
+gboolean _dal_tls_host_is_local (const char *host);
+/* The sslmode the plugin will use for @url (libpq's default "prefer" when
+ * nothing says otherwise), after the Supabase rules; a DAL_ERROR_TLS_CONFIG
+ * for an insecure choice without allow_insecure_tls.  NULL without an
+ * error for dialects without libpq's TLS keywords.  No I/O, no logging. */
+char *_dal_tls_effective_sslmode (const DalUrl *url, GError **error);
+/* The OpenSSL checks of the CA, client certificate, key and CRL files
+ * that @sslmode will use; gives the expiry warnings.  No network. */
+gboolean _dal_tls_preflight (const DalUrl *url, const char *sslmode,
+                             GError **error);
+/* All of it, as the core runs it before a plugin connects; returns the
+ * URL to hand to the plugin (a new reference; @url when nothing changes). */
+DalUrl *_dal_tls_apply (DalUrl *url, GError **error);
+/* Forgets which warnings were given (tests). */
+void _dal_tls_reset_warnings (void);
+
 /* -- environment -- */
 
 /* getenv(), except that it returns NULL in setuid/setgid programs. */

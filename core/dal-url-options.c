@@ -105,6 +105,10 @@ static const DalOptionInfo libdal_options[] = {
   OPT_LIBDAL ("pool_acquire_timeout", DURATION, NULL),
   OPT_LIBDAL ("pool_max_idle", DURATION, NULL),
   OPT_LIBDAL ("pool_max_lifetime", DURATION, NULL),
+  /* TLS policy (dal-tls.c): permits sslmode=disable/allow/prefer towards
+   * hosts that must use TLS (Supabase), a protocol floor below TLSv1.2,
+   * and silences the plaintext-fallback warning of prefer/allow. */
+  OPT_LIBDAL ("allow_insecure_tls", BOOLEAN, NULL),
 };
 
 static const char * const postgresql_aliases[] = { "postgres", NULL };

@@ -120,10 +120,13 @@ DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
  *     to g_task_get_context(task), never to a context of its own).
  *
  * Async slots get a GTask the core made (source object, cancellable and
- * callback are the caller's).  The plugin completes it exactly once, on
- * g_task_get_context(task): g_task_return_pointer() with the connection
- * handle (connect_async) or a DalResult and dal_result_unref
- * (query_async), or g_task_return_error().  g_task_get_cancellable(task)
+ * callback are the caller's), and own that reference: the plugin
+ * completes the task exactly once, on g_task_get_context(task), then
+ * unrefs it.  It completes with g_task_return_pointer() and the
+ * connection handle with the plugin's close function as destroy notify
+ * (connect_async: if the caller cancelled meanwhile, the core drops the
+ * handle through it), or a DalResult and dal_result_unref (query_async),
+ * or g_task_return_error().  g_task_get_cancellable(task)
  * gives the caller's GCancellable: a plugin that can cancel on the server
  * does so, and completes the task with G_IO_ERROR_CANCELLED.
  *
@@ -145,7 +148,9 @@ typedef struct
   void       (*query_async)   (gpointer conn, const char *sql,
                                const DalParams *params, GTask *task);
   /* Required.  Frees the connection.  Tasks still pending on it complete
-   * with DAL_ERROR_CLOSED.  Never called while a blocking slot runs. */
+   * with DAL_ERROR_CLOSED.  Never called while a blocking slot runs; may
+   * be called from another thread than the one that connected (the
+   * worker, or the thread dropping the last reference). */
   void       (*close)         (gpointer conn);
   /* Optional: see dal_connection_get_info(). */
   char      *(*get_info)      (gpointer conn, const char *key);
@@ -231,6 +236,28 @@ void dal_error_set_retryable (GError *error, gboolean retryable);
  * not write themselves.
  */
 void dal_error_redact (GError *error, const char *secret);
+
+/* -- client library versions, for plugins -- */
+
+/**
+ * dal_url_check_client_version:
+ * @url: the URL about to be connected
+ * @version: the client library's version as MAJOR * 10000 + MINOR, the
+ *   way libpq's PQlibVersion() gives it (150018 is 15.18)
+ * @library: the library's name for the message ("libpq")
+ * @error: return location for a DAL_ERROR_UNSUPPORTED error
+ *
+ * A plugin calls this before it connects.  Every option @url sets is
+ * checked against the client library version that brought it (the
+ * option table's min_client_version), and so are values only newer
+ * versions understand (sslrootcert=system needs libpq 16).  The error
+ * names the option, the version needed and the version found, instead of
+ * the library's own "invalid connection option".
+ *
+ * Returns: %TRUE when the client library can do what @url asks.
+ */
+gboolean dal_url_check_client_version (const DalUrl *url, guint version,
+                                       const char *library, GError **error);
 
 /* The connect budget when the URL has no connect_timeout: the whole
  * connect (every host tried) must finish within it. */

@@ -49,6 +49,7 @@ struct _DalPgConnector
 
   GPtrArray *failures;   /* GError *, one per failed attempt */
   GError *error;         /* the final error, once FAILED */
+  DalPgTlsProbe *tls_probe;  /* a certificate that did not verify, to explain */
 };
 
 static void
@@ -143,6 +144,7 @@ dal_pg_connector_free (DalPgConnector *c)
   g_ptr_array_unref (c->values);
   g_ptr_array_unref (c->failures);
   g_clear_error (&c->error);
+  dal_pg_tls_probe_free (c->tls_probe);
   dal_url_unref (c->url);
   g_free (c);
 }
@@ -172,6 +174,8 @@ target_label (DalPgConnector *c)
 static void
 record_failure (DalPgConnector *c, GError *error)
 {
+  if (c->target < c->targets->len)
+    error = dal_pg_error_add_host_advice (error, current (c)->host);
   dal_error_redact (error, dal_url_get_password (c->url));
   g_ptr_array_add (c->failures, error);
 }
@@ -321,23 +325,87 @@ compose_error (DalPgConnector *c)
   if (f->len == 1)
     return g_error_copy (f->pdata[0]);
 
+  /* The last failure gives the code and the hint; an attempt whose hint
+   * differs keeps its own, the others are listed without it. */
   GError *last = f->pdata[f->len - 1];
-  gint code = last->code;
+  const char *hint = dal_error_get_hint (last);
   GString *msg = g_string_new (NULL);
   g_string_append_printf (msg, "could not connect to any of the %u attempts:", f->len);
   for (guint i = 0; i < f->len; i++)
     {
       GError *e = f->pdata[i];
-      if (e->code != last->code)
-        code = last->code;
-      g_string_append_printf (msg, " (%u) %s", i + 1, e->message);
+      g_autofree char *what = g_strcmp0 (dal_error_get_hint (e), hint) == 0
+                                ? dal_pg_error_what_happened (e)
+                                : g_strdup (e->message);
+      g_string_append_printf (msg, "%s (%u) %s", i > 0 ? ";" : "", i + 1, what);
     }
-  GError *error = dal_error_new_hint (code, NULL, "%s", msg->str);
+  GError *error = dal_error_new_hint (last->code, hint, "%s", msg->str);
   g_string_free (msg, TRUE);
   for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
     dal_error_set_field (error, i, dal_error_get_field (last, i));
   dal_error_set_retryable (error, dal_error_is_retryable (last));
   return error;
+}
+
+/* libpq 15 says only "certificate verify failed": remember where, so
+ * that dal-pg-tls.c can find out why once the connect has failed. */
+static void
+plan_tls_probe (DalPgConnector *c, const GError *e, const char *where)
+{
+  const char *message = PQerrorMessage (c->conn);
+  const char *address = PQhostaddr (c->conn);
+  if (e->code != DAL_ERROR_TLS_VERIFY_FAILED
+      || strstr (message, "certificate verify failed") == NULL
+      || address == NULL || *address == '\0')
+    return;
+
+  const char *root = dal_url_get_option (c->url, "sslrootcert");
+  const char *crl = dal_url_get_option (c->url, "sslcrl");
+  if (root == NULL || *root == '\0')
+    root = g_getenv ("PGSSLROOTCERT");
+  if (crl == NULL || *crl == '\0')
+    crl = g_getenv ("PGSSLCRL");
+  dal_pg_tls_probe_free (c->tls_probe);
+  c->tls_probe = dal_pg_tls_probe_new (address, PQport (c->conn), PQhost (c->conn),
+                                       root != NULL && *root != '\0' ? root : NULL,
+                                       crl != NULL && *crl != '\0' ? crl : NULL);
+  c->tls_probe->failure_index = c->failures->len;
+  c->tls_probe->libpq_message = g_strdup (message);
+  c->tls_probe->where = g_strdup (where);
+}
+
+/* Once FAILED: the probe to run before the error is final, if any. */
+DalPgTlsProbe *
+dal_pg_connector_take_tls_probe (DalPgConnector *c)
+{
+  if (c->error == NULL || c->tls_probe == NULL)
+    return NULL;
+  DalPgTlsProbe *p = g_steal_pointer (&c->tls_probe);
+  gint64 now = g_get_monotonic_time ();
+  p->deadline = MIN (c->overall_deadline, now + 3 * G_USEC_PER_SEC);
+  if (p->deadline - now < 50 * 1000)
+    {
+      dal_pg_tls_probe_free (p);
+      return NULL;
+    }
+  return p;
+}
+
+/* The probe's findings replace the failure it explains (@p stays the
+ * caller's). */
+void
+dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *p)
+{
+  if (c->error != NULL && p->problem != DAL_PG_TLS_UNKNOWN
+      && p->failure_index < c->failures->len)
+    {
+      GError *e = dal_pg_error_from_tls_probe (p);
+      dal_error_redact (e, dal_url_get_password (c->url));
+      g_error_free (c->failures->pdata[p->failure_index]);
+      c->failures->pdata[p->failure_index] = e;
+      g_clear_error (&c->error);
+      c->error = compose_error (c);
+    }
 }
 
 DalPgStep
@@ -396,7 +464,9 @@ dal_pg_connector_step (DalPgConnector *c)
         default:
           {
             g_autofree char *where = target_label (c);
-            record_failure (c, dal_pg_error_from_connect (PQerrorMessage (c->conn), where));
+            GError *e = dal_pg_error_from_connect (PQerrorMessage (c->conn), where);
+            plan_tls_probe (c, e, where);
+            record_failure (c, e);
             next_address (c);
           }
           break;
@@ -431,12 +501,18 @@ dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses, GError *err
   if (error != NULL || addresses == NULL || addresses[0] == NULL)
     {
       const char *host = current (c)->host;
+      /* GResolver says "Error resolving “host”: why"; the host is named
+       * once already. */
+      const char *why = error != NULL ? error->message : "no addresses";
+      const char *colon = error != NULL && error->domain == G_RESOLVER_ERROR
+                            ? strrchr (why, ':') : NULL;
+      if (colon != NULL && colon[1] == ' ')
+        why = colon + 2;
       GError *e = dal_error_new_hint (
         DAL_ERROR_HOST_NOT_FOUND,
         "Check the host name in the URL for typos, and that this machine "
         "can resolve it (DNS, /etc/hosts)",
-        "could not resolve host name \"%s\": %s", host,
-        error != NULL ? error->message : "no addresses");
+        "could not resolve host name \"%s\": %s", host, why);
       g_clear_error (&error);
       g_strfreev (addresses);
       record_failure (c, e);
@@ -447,9 +523,24 @@ dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses, GError *err
   c->address = 0;
 }
 
+/* Server notices (NOTICE, WARNING: "table does not exist, skipping") go
+ * to the GLib log at debug level instead of libpq's stderr. */
+static void
+log_notice (void *arg, const char *message)
+{
+  g_autofree char *clean = dal_pg_clean_message (message);
+  g_debug ("server notice: %s", clean);
+}
+
 PGconn *
 dal_pg_connector_steal_conn (DalPgConnector *c)
 {
+  if (c->conn != NULL)
+    {
+      /* Verbose text was for recovering a failed connect's SQLSTATE. */
+      PQsetErrorVerbosity (c->conn, PQERRORS_DEFAULT);
+      PQsetNoticeProcessor (c->conn, log_notice, NULL);
+    }
   return g_steal_pointer (&c->conn);
 }
 
@@ -640,6 +731,44 @@ job_watch_fd (ConnectJob *job, DalPgStep step)
   g_source_attach (job->fd_source, job->context);
 }
 
+static void
+tls_probe_thread (GTask *task, gpointer source, gpointer task_data,
+                  GCancellable *cancellable)
+{
+  dal_pg_tls_probe_run (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+job_on_tls_probed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ConnectJob *job = user_data;
+  if (job->task != NULL)  /* else cancelled meanwhile */
+    {
+      dal_pg_connector_finish_tls_probe (job->c, g_task_get_task_data (G_TASK (result)));
+      job_complete (job, NULL, dal_pg_connector_take_error (job->c));
+    }
+  job_unref (job);
+}
+
+/* The connect failed on a certificate that did not verify: find out why
+ * (in a worker thread) before completing.  FALSE if there is nothing to do. */
+static gboolean
+job_start_tls_probe (ConnectJob *job)
+{
+  DalPgTlsProbe *p = dal_pg_connector_take_tls_probe (job->c);
+  if (p == NULL)
+    return FALSE;
+  g_main_context_push_thread_default (job->context);
+  GTask *t = g_task_new (NULL, NULL, job_on_tls_probed, job_ref (job));
+  g_main_context_pop_thread_default (job->context);
+  g_task_set_name (t, "dal TLS probe");
+  g_task_set_task_data (t, p, (GDestroyNotify) dal_pg_tls_probe_free);
+  g_task_run_in_thread (t, tls_probe_thread);
+  g_object_unref (t);
+  return TRUE;
+}
+
 /* Called at the start, when the socket is ready, when the deadline has
  * passed and when a name is resolved: whatever was being waited for is
  * over (a resolution still under way belongs to a host that timed out). */
@@ -666,7 +795,8 @@ job_drive (ConnectJob *job)
       }
       return;
     case DAL_PG_STEP_FAILED:
-      job_complete (job, NULL, dal_pg_connector_take_error (job->c));
+      if (!job_start_tls_probe (job))
+        job_complete (job, NULL, dal_pg_connector_take_error (job->c));
       return;
     }
   job_arm_timer (job);
@@ -675,6 +805,16 @@ job_drive (ConnectJob *job)
 void
 dal_pg_connect_async (DalUrl *url, GTask *task)
 {
+  /* What this libpq cannot do is a clear error, not libpq's "invalid
+   * connection option". */
+  GError *version_error = NULL;
+  if (!dal_url_check_client_version (url, (guint) PQlibVersion (), "libpq", &version_error))
+    {
+      g_task_return_error (task, version_error);
+      g_object_unref (task);
+      return;
+    }
+
   ConnectJob *job = g_new0 (ConnectJob, 1);
   job->ref_count = 1;  /* held while the task is pending */
   job->task = task;

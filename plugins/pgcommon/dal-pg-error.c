@@ -22,6 +22,10 @@
   "connections: keep statement_cache_size=0 (the default) or add " \
   "pooler_mode=transaction to the URL"
 
+#define HINT_CONNECT_OTHER \
+  "Check host, port, user, database and the TLS settings in the URL " \
+  "against the server's (or pooler's) configuration and its log"
+
 typedef struct
 {
   const char *sqlstate;   /* exact SQLSTATE, or NULL */
@@ -63,10 +67,15 @@ static const Rule connect_rules[] = {
     "The Supabase pooler wants the user as postgres.<project-ref> and the "
     "host exactly as shown in the dashboard (Connect > Connection string)" },
   { NULL, "Max client connections reached", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
-    "Retry later; use fewer connections (a smaller pool_max_size), or the "
+    "Retry later; use fewer connections at once, or the "
     "transaction-mode pooler (port 6543), which shares server connections" },
+  { NULL, "(EMAXCONNSESSION)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    "Retry later; in session mode the pooler takes only as many clients as "
+    "its pool size: open fewer connections at once, raise "
+    "the pool size in the dashboard, or use the transaction-mode pooler "
+    "(port 6543) with pooler_mode=transaction" },
   { NULL, "(EMAXCONN", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
-    "Retry later; use fewer connections (a smaller pool_max_size), or the "
+    "Retry later; use fewer connections at once, or the "
     "transaction-mode pooler (port 6543), which shares server connections" },
   { NULL, "no more connections allowed", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
     "Retry later, open fewer connections, or raise the pooler's max_client_conn" },
@@ -79,6 +88,14 @@ static const Rule connect_rules[] = {
   { NULL, "role \"", "does not exist", DAL_ERROR_UNKNOWN_ROLE,
     "Check the user name in the URL (on Supabase's pooler it is "
     "postgres.<project-ref>), or create the role" },
+  { "53300", "for role", NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
+    "The role's CONNECTION LIMIT is reached: retry later, close idle "
+    "connections (or use a smaller pool), or raise the limit (ALTER ROLE … "
+    "CONNECTION LIMIT)" },
+  { "53300", "for database", NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
+    "The database's CONNECTION LIMIT is reached: retry later, close idle "
+    "connections (or use a smaller pool), or raise the limit (ALTER DATABASE "
+    "… CONNECTION LIMIT)" },
   { "53300", NULL, NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
     "The server is at max_connections: retry later, use fewer connections "
     "(a pool), or connect through a pooler" },
@@ -148,13 +165,50 @@ static const Rule result_rules[] = {
     "The server is not accepting connections now: retry in a moment" },
 };
 
+/* Statement failures without a rule: a sentence per SQLSTATE class. */
+static const struct
+{
+  const char *prefix;
+  const char *hint;
+} class_hints[] = {
+  { "40001", "Another transaction changed the same rows: run the whole "
+             "transaction again" },
+  { "40P01", "Two transactions waited on each other: run the whole "
+             "transaction again (and take locks in the same order everywhere)" },
+  { "42P01", "Check the table name (and the schema, or search_path), or "
+             "create the table (are the migrations applied?)" },
+  { "42703", "Check the column name against the table's definition" },
+  { "42", "Fix the statement: see the position and the server's message" },
+  { "23", "The data breaks a constraint (see the constraint, table and "
+          "detail fields): change the data or the statement" },
+  { "22", "A value does not fit its column or type: check the parameters "
+          "and the data" },
+  { "25", "The statement does not fit the transaction's state: after an "
+          "error, ROLLBACK before going on" },
+  { "53", "The server ran out of a resource: retry later" },
+  { "", "See the server's message and SQLSTATE; the PostgreSQL manual "
+        "lists every SQLSTATE (Appendix A)" },
+};
+
+static const char *
+class_hint (const char *sqlstate)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (class_hints); i++)
+    if (g_str_has_prefix (sqlstate != NULL ? sqlstate : "", class_hints[i].prefix))
+      return class_hints[i].hint;
+  return NULL;
+}
+
+/* The regexes below run on error paths only: no G_REGEX_OPTIMIZE (PCRE's
+ * JIT buys nothing there and its generated code reads past buffers in a
+ * way valgrind reports). */
 static const char *
 extract_sqlstate (const char *message, char out[6])
 {
   static GRegex *re;
   if (g_once_init_enter (&re))
     g_once_init_leave (&re, g_regex_new ("(?:FATAL|ERROR|PANIC):\\s+([0-9A-Z]{5}):",
-                                         G_REGEX_OPTIMIZE, 0, NULL));
+                                         0, 0, NULL));
   g_autoptr (GMatchInfo) mi = NULL;
   if (!g_regex_match (re, message, 0, &mi))
     return NULL;
@@ -187,7 +241,7 @@ dal_pg_clean_message (const char *libpq_message)
   if (g_once_init_enter (&prefix))
     g_once_init_leave (&prefix,
                        g_regex_new ("(?:FATAL|ERROR|PANIC|WARNING):\\s+(?:[0-9A-Z]{5}:\\s+)?",
-                                    G_REGEX_OPTIMIZE, 0, NULL));
+                                    0, 0, NULL));
 
   GString *out = g_string_new (NULL);
   g_auto (GStrv) lines = g_strsplit (libpq_message != NULL ? libpq_message : "", "\n", -1);
@@ -224,7 +278,8 @@ dal_pg_error_from_connect (const char *libpq_message, const char *where)
                              ? g_strdup (clean)
                              : g_strdup_printf ("connection to %s failed: %s", where, clean);
   GError *error = dal_error_new_hint (r != NULL ? r->code : DAL_ERROR_CONNECT_FAILED,
-                                      r != NULL ? r->hint : NULL, "%s", what);
+                                      r != NULL ? r->hint : HINT_CONNECT_OTHER,
+                                      "%s", what);
   if (sqlstate != NULL)
     dal_error_set_field (error, DAL_ERROR_FIELD_SQLSTATE, sqlstate);
   return error;
@@ -279,10 +334,19 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
   const char *detail = PQresultErrorField (result, PG_DIAG_MESSAGE_DETAIL);
   const char *server_hint = PQresultErrorField (result, PG_DIAG_MESSAGE_HINT);
   const Rule *r = match_rule (result_rules, G_N_ELEMENTS (result_rules), sqlstate, NULL);
+  /* Class 08 means the connection is gone only when the session ended: a
+   * plain ERROR such as 08P01 (a Bind with the wrong number of parameters)
+   * leaves it usable, and retrying the same statement cannot help. */
+  const char *severity = PQresultErrorField (result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  gboolean session_over = PQstatus (conn) == CONNECTION_BAD
+                          || g_strcmp0 (severity, "FATAL") == 0
+                          || g_strcmp0 (severity, "PANIC") == 0;
+  gboolean class_08 = g_str_has_prefix (sqlstate, "08");
   DalErrorCode code = r != NULL ? r->code
-                      : g_str_has_prefix (sqlstate, "08") ? DAL_ERROR_CONNECTION_LOST
+                      : class_08 && session_over ? DAL_ERROR_CONNECTION_LOST
                       : DAL_ERROR_QUERY_FAILED;
-  const char *hint = server_hint != NULL ? server_hint : (r != NULL ? r->hint : NULL);
+  const char *hint = r != NULL ? r->hint
+                     : server_hint != NULL ? server_hint : class_hint (sqlstate);
 
   GError *error = dal_error_new_hint (code, hint, "%s (SQLSTATE %s)%s%s",
                                       primary != NULL ? primary : "error", sqlstate,
@@ -294,5 +358,126 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
       if (v != NULL)
         dal_error_set_field (error, fields[i].field, v);
     }
+  if (class_08 && code == DAL_ERROR_QUERY_FAILED)
+    dal_error_set_retryable (error, FALSE);
   return error;
+}
+
+/* -- advice that depends on the host -- */
+
+/* The project ref of a Supabase direct-connection host, "db.<ref>.supabase.co". */
+static char *
+supabase_direct_ref (const char *host)
+{
+  if (host == NULL)
+    return NULL;
+  g_autofree char *h = g_ascii_strdown (host, -1);
+  gsize len = strlen (h);
+  if (len > 0 && h[len - 1] == '.')
+    h[--len] = '\0';
+  const char *suffix = ".supabase.co";
+  if (!g_str_has_prefix (h, "db.") || !g_str_has_suffix (h, suffix))
+    return NULL;
+  if (len <= strlen ("db.") + strlen (suffix))
+    return NULL;
+  gsize ref_len = len - strlen ("db.") - strlen (suffix);
+  if (memchr (h + 3, '.', ref_len) != NULL)
+    return NULL;
+  return g_strndup (h + 3, ref_len);
+}
+
+/* @error's message without its hint sentence. */
+char *
+dal_pg_error_what_happened (const GError *error)
+{
+  const char *hint = dal_error_get_hint (error);
+  gsize len = strlen (error->message);
+  if (hint != NULL && *hint != '\0' && g_str_has_suffix (error->message, hint))
+    {
+      len -= strlen (hint);
+      while (len > 0 && strchr (" .", error->message[len - 1]) != NULL)
+        len--;
+    }
+  return g_strndup (error->message, len);
+}
+
+/* A copy of @error (taken) with another hint. */
+static GError *
+with_hint (GError *error, const char *hint)
+{
+  g_autofree char *what = dal_pg_error_what_happened (error);
+  GError *e = dal_error_new_hint (error->code, hint, "%s", what);
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    dal_error_set_field (e, i, dal_error_get_field (error, i));
+  dal_error_set_retryable (e, dal_error_is_retryable (error));
+  g_error_free (error);
+  return e;
+}
+
+GError *
+dal_pg_error_add_host_advice (GError *error, const char *host)
+{
+  if (error == NULL || error->domain != DAL_ERROR)
+    return error;
+  if (error->code != DAL_ERROR_NETWORK_UNREACHABLE && error->code != DAL_ERROR_HOST_NOT_FOUND
+      && error->code != DAL_ERROR_CONNECT_TIMEOUT)
+    return error;
+  g_autofree char *ref = supabase_direct_ref (host);
+  if (ref == NULL)
+    return error;
+
+  g_autofree char *hint = g_strdup_printf (
+    "%s%s has only an IPv6 address unless the project has the IPv4 add-on, "
+    "so it cannot be reached from a network without IPv6: connect through "
+    "Supabase's session pooler instead, host aws-N-<region>.pooler.supabase.com "
+    "port 5432 with user postgres.%s (copy the exact string from the "
+    "dashboard: Connect > Session pooler), or enable the IPv4 add-on",
+    error->code == DAL_ERROR_HOST_NOT_FOUND
+      ? "Check the project ref in the host name; also, " : "",
+    host, ref);
+  return with_hint (error, hint);
+}
+
+/* -- certificates that did not verify -- */
+
+GError *
+dal_pg_error_from_tls_probe (const DalPgTlsProbe *p)
+{
+  GError *base = dal_pg_error_from_connect (p->libpq_message, p->where);
+  if (p->problem == DAL_PG_TLS_UNKNOWN || p->detail == NULL)
+    return base;
+
+  const char *hint;
+  switch (p->problem)
+    {
+    case DAL_PG_TLS_EXPIRED:
+      hint = p->depth == 0
+               ? "The server's certificate has expired: its administrator must "
+                 "install a renewed one (lowering sslmode would only hide the "
+                 "problem)"
+               : "A CA certificate in the server's chain has expired: the server "
+                 "needs a chain with a current CA certificate (and sslrootcert "
+                 "the current CA)";
+      break;
+    case DAL_PG_TLS_NOT_YET_VALID:
+      hint = "Check this machine's clock; if it is right, the server's "
+             "certificate is dated in the future and must be replaced";
+      break;
+    case DAL_PG_TLS_UNTRUSTED:
+      hint = "Point sslrootcert at the CA that issued the server's certificate "
+             "(for Supabase, the CA certificate downloaded from the dashboard)";
+      break;
+    case DAL_PG_TLS_REVOKED:
+      hint = "The server's certificate was revoked: the server needs a new one "
+             "(if the list in sslcrl is out of date, update it)";
+      break;
+    default:
+      hint = dal_error_get_hint (base);
+      break;
+    }
+  g_autofree char *what = dal_pg_error_what_happened (base);
+  GError *e = dal_error_new_hint (DAL_ERROR_TLS_VERIFY_FAILED, hint, "%s: %s", what,
+                                  p->detail);
+  g_error_free (base);
+  return e;
 }

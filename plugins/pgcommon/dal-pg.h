@@ -48,6 +48,13 @@ void dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses,
                                      GError *error);
 PGconn *dal_pg_connector_steal_conn (DalPgConnector *c);
 GError *dal_pg_connector_take_error (DalPgConnector *c);
+/* Once FAILED because a server certificate did not verify: a probe to run
+ * (blocking, dal_pg_tls_probe_run) before the error is final, or NULL.
+ * Its findings then go back with finish_tls_probe (@probe stays the
+ * caller's). */
+typedef struct _DalPgTlsProbe DalPgTlsProbe;
+DalPgTlsProbe *dal_pg_connector_take_tls_probe (DalPgConnector *c);
+void dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *probe);
 
 /* Connects on g_task_get_context (@task) without blocking it; completes
  * @task (taking its reference) with a PGconn in non-blocking mode
@@ -64,6 +71,59 @@ GError *dal_pg_error_from_connect (const char *libpq_message, const char *where)
 GError *dal_pg_error_from_result (PGconn *conn, const PGresult *result);
 /* libpq's text without severity/SQLSTATE prefixes, on one line. */
 char *dal_pg_clean_message (const char *libpq_message);
+/* @error's message without the hint sentence it ends with. */
+char *dal_pg_error_what_happened (const GError *error);
+/* Takes @error (a connect failure towards @host) and returns it, or a
+ * replacement with advice for that host: db.<ref>.supabase.co is
+ * IPv6-only, so unreachable / unresolvable / timing out there gets a hint
+ * naming the session pooler and the IPv4 add-on. */
+GError *dal_pg_error_add_host_advice (GError *error, const char *host);
+
+/* -- why a server certificate did not verify (dal-pg-tls.c) -- */
+
+typedef enum
+{
+  DAL_PG_TLS_UNKNOWN = 0,   /* the probe could not tell */
+  DAL_PG_TLS_EXPIRED,
+  DAL_PG_TLS_NOT_YET_VALID,
+  DAL_PG_TLS_UNTRUSTED,     /* not signed by a CA in sslrootcert */
+  DAL_PG_TLS_REVOKED,
+  DAL_PG_TLS_OTHER,
+} DalPgTlsProblem;
+
+struct _DalPgTlsProbe
+{
+  /* what to probe */
+  char *address;            /* numeric address libpq connected to */
+  char *port;
+  char *server_name;        /* SNI; nullable */
+  char *ca_file;            /* NULL: libpq's ~/.postgresql/root.crt */
+  char *crl_file;           /* nullable */
+  gint64 deadline;          /* monotonic µs; G_MAXINT64: a few seconds */
+  /* the failure it explains (set by the connect engine) */
+  guint failure_index;
+  char *libpq_message;
+  char *where;
+  /* the findings */
+  DalPgTlsProblem problem;
+  char *detail;             /* one clause, e.g. "the server's certificate
+                             * ("CN=db") has expired: it was valid until …" */
+  int verify_error;         /* X509_V_ERR_* */
+  int depth;
+  char *subject, *issuer, *not_after, *not_before;  /* of the failing one */
+  char *leaf_subject;       /* of the server's own certificate */
+};
+
+DalPgTlsProbe *dal_pg_tls_probe_new (const char *address, const char *port,
+                                     const char *server_name,
+                                     const char *ca_file, const char *crl_file);
+void dal_pg_tls_probe_free (DalPgTlsProbe *probe);
+/* Blocking (a worker thread): connects, asks for TLS, runs the handshake
+ * and fills in the findings.  Sends nothing after the handshake. */
+void dal_pg_tls_probe_run (DalPgTlsProbe *probe);
+/* The connect error for a certificate that did not verify, with the
+ * probe's findings (problem DAL_PG_TLS_UNKNOWN: libpq's words only). */
+GError *dal_pg_error_from_tls_probe (const DalPgTlsProbe *probe);
 
 /* -- results and parameters -- */
 

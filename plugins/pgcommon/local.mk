@@ -1,15 +1,17 @@
 # What the two PostgreSQL plugins share: connect engine (non-blocking,
-# host by host, with deadlines), error classification, result wrapper,
-# parameter conversion.  Linked into each plugin.
+# host by host, with deadlines), error classification, the TLS probe
+# that says why a server certificate did not verify (OpenSSL), result
+# wrapper, parameter conversion.  Linked into each plugin.
 noinst_LTLIBRARIES += plugins/pgcommon/libdalpg.la
 plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg.h \
 	plugins/pgcommon/dal-pg-connect.c \
 	plugins/pgcommon/dal-pg-error.c \
 	plugins/pgcommon/dal-pg-result.c \
+	plugins/pgcommon/dal-pg-tls.c \
 	plugins/pgcommon/dal-pg-util.c
-plugins_pgcommon_libdalpg_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
-plugins_pgcommon_libdalpg_la_LIBADD = $(LIBPQ_LIBS)
+plugins_pgcommon_libdalpg_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS)
+plugins_pgcommon_libdalpg_la_LIBADD = $(LIBPQ_LIBS) $(OPENSSL_LIBS)
 
 # How every plugin module is linked: one exported symbol.
 DAL_PLUGIN_LINK = -module -avoid-version -no-undefined \

@@ -1,0 +1,1019 @@
+/* dal-tls.c: one TLS policy for every plugin, applied by the core before
+ * a plugin connects (dal_connection_open_url and _async).
+ *
+ *   1. The effective sslmode.  The URL's (asyncpg's ssl= is already
+ *      sslmode= after parsing), else PGSSLMODE, else libpq's default
+ *      "prefer".  Hosts under supabase.co / supabase.com get "require" when
+ *      nothing asked for a mode, "verify-full" when a CA (sslrootcert) is
+ *      configured; disable, allow or prefer towards them is an error unless
+ *      allow_insecure_tls=true.  A protocol floor below TLSv1.2 needs
+ *      allow_insecure_tls=true too.
+ *   2. A warning (once per host and process) when "prefer" or "allow" can
+ *      fall back to plaintext towards a host that is not this machine.
+ *   3. The preflight: the CA, client certificate, key and CRL files are
+ *      read and parsed with OpenSSL, the key is matched with the
+ *      certificate and its permissions checked the way libpq checks them.
+ *      Any problem is a DAL_ERROR_TLS_CONFIG naming the file, the problem
+ *      and what to change, before any network activity.  A certificate
+ *      that expires within DAL_TLS_EXPIRY_WARNING_DAYS days is reported
+ *      once per file and process.
+ *   4. The URL handed to the plugin: the caller's, or, when the sslmode
+ *      changed, the same URL with sslmode= overridden (written with the
+ *      public URL API and parsed again: a later query option wins).
+ *
+ * Warnings are g_message()s, not g_warning()s: a certificate close to
+ * expiry must not abort programs that run with fatal warnings (every
+ * GLib test program does).
+ *
+ * Nothing here ever logs or puts in an error the URL or the password.
+ * libdal's core never calls libpq; the plugin's client library checks
+ * its own version (dal_url_check_client_version) before it connects.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "dal-private.h"
+
+#define HINT_CA_FILE \
+  "Point sslrootcert at the PEM file of the CA that signed the server's " \
+  "certificate (for Supabase, the CA certificate downloaded from the " \
+  "dashboard)"
+
+/* -- warnings, once per key and process -- */
+
+static GMutex warned_lock;
+static GHashTable *warned;  /* char * keys */
+
+/* TRUE the first time @key is seen in this process. */
+static gboolean
+first_time (const char *key)
+{
+  g_mutex_lock (&warned_lock);
+  if (warned == NULL)
+    warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean first = !g_hash_table_contains (warned, key);
+  if (first)
+    g_hash_table_add (warned, g_strdup (key));
+  g_mutex_unlock (&warned_lock);
+  return first;
+}
+
+/**
+ * _dal_tls_reset_warnings:
+ *
+ * Forgets which warnings were given, so that they are given again (tests).
+ */
+void
+_dal_tls_reset_warnings (void)
+{
+  g_mutex_lock (&warned_lock);
+  if (warned != NULL)
+    g_hash_table_remove_all (warned);
+  g_mutex_unlock (&warned_lock);
+}
+
+/* -- what the URL (or libpq's environment) says -- */
+
+/* Whether the URL's dialect has libpq's TLS keywords. */
+static gboolean
+has_tls_keywords (const DalUrl *url)
+{
+  const DalDialectInfo *info = _dal_dialect_lookup (dal_url_get_dialect (url));
+  if (info == NULL || info->keywords == NULL)
+    return FALSE;
+  for (guint i = 0; i < info->n_keywords; i++)
+    if (strcmp (info->keywords[i].name, "sslmode") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A keyword as libpq sees it: the URL's value (even empty), else the
+ * environment variable libpq reads for it. */
+static const char *
+setting (const DalUrl *url, const char *name, const char *env)
+{
+  const char *v = dal_url_get_option (url, name);
+  if (v != NULL)
+    return v;
+  return env != NULL ? _dal_secure_getenv (env) : NULL;
+}
+
+static gboolean
+is_set (const char *s)
+{
+  return s != NULL && *s != '\0';
+}
+
+static gboolean
+parse_true (const char *value)
+{
+  static const char * const words[] = { "true", "1", "yes", "on", NULL };
+  for (guint i = 0; value != NULL && words[i] != NULL; i++)
+    if (g_ascii_strcasecmp (value, words[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+insecure_allowed (const DalUrl *url)
+{
+  return parse_true (dal_url_get_option (url, "allow_insecure_tls"));
+}
+
+/**
+ * _dal_tls_host_is_supabase:
+ * @host: (nullable): a host name
+ *
+ * Returns: whether @host is supabase.co or supabase.com or a name under
+ *   them (case-insensitive, a final dot allowed).
+ */
+gboolean
+_dal_tls_host_is_supabase (const char *host)
+{
+  static const char * const domains[] = { "supabase.co", "supabase.com", NULL };
+
+  if (!is_set (host))
+    return FALSE;
+  g_autofree char *h = g_ascii_strdown (host, -1);
+  gsize len = strlen (h);
+  if (len > 0 && h[len - 1] == '.')
+    h[--len] = '\0';
+  for (guint i = 0; domains[i] != NULL; i++)
+    {
+      gsize dlen = strlen (domains[i]);
+      if (strcmp (h, domains[i]) == 0
+          || (len > dlen && g_str_has_suffix (h, domains[i]) && h[len - dlen - 1] == '.'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * _dal_tls_host_is_local:
+ * @host: (nullable): a host name, an IP address, a Unix socket directory,
+ *   or %NULL / "" for libpq's default (the Unix socket)
+ *
+ * Returns: whether a connection to @host stays on this machine: a Unix
+ *   socket, "localhost", or a loopback address.  No name is resolved.
+ */
+gboolean
+_dal_tls_host_is_local (const char *host)
+{
+  if (!is_set (host) || host[0] == '/' || host[0] == '@')
+    return TRUE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0
+      || g_ascii_strcasecmp (host, "localhost.") == 0)
+    return TRUE;
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host);
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+typedef struct
+{
+  char *name;   /* host as written, or "" */
+  char *addr;   /* hostaddr, or NULL */
+} Target;
+
+static void
+target_clear (Target *t)
+{
+  g_free (t->name);
+  g_free (t->addr);
+}
+
+/* The hosts libpq will try: host and hostaddr, entry by entry. */
+static GArray *
+targets_get (const DalUrl *url)
+{
+  const char *hosts = setting (url, "host", "PGHOST");
+  const char *addrs = setting (url, "hostaddr", "PGHOSTADDR");
+  g_auto (GStrv) h = g_strsplit (hosts != NULL ? hosts : "", ",", -1);
+  g_auto (GStrv) a = is_set (addrs) ? g_strsplit (addrs, ",", -1) : NULL;
+  guint nh = g_strv_length (h), na = a != NULL ? g_strv_length (a) : 0;
+  guint n = MAX (MAX (nh, na), 1);
+
+  GArray *targets = g_array_sized_new (FALSE, TRUE, sizeof (Target), n);
+  g_array_set_clear_func (targets, (GDestroyNotify) target_clear);
+  for (guint i = 0; i < n; i++)
+    {
+      Target t = {
+        .name = g_strdup (i < nh ? h[i] : ""),
+        .addr = i < na && is_set (a[i]) ? g_strdup (a[i]) : NULL,
+      };
+      g_array_append_val (targets, t);
+    }
+  return targets;
+}
+
+static gboolean
+target_is_local (const Target *t)
+{
+  return t->addr != NULL ? _dal_tls_host_is_local (t->addr)
+                         : _dal_tls_host_is_local (t->name);
+}
+
+/* The first Supabase host name among the targets, or NULL. */
+static const char *
+supabase_host (GArray *targets)
+{
+  for (guint i = 0; i < targets->len; i++)
+    {
+      const Target *t = &g_array_index (targets, Target, i);
+      if (_dal_tls_host_is_supabase (t->name))
+        return t->name;
+    }
+  return NULL;
+}
+
+static gboolean
+mode_is_insecure (const char *mode)
+{
+  return strcmp (mode, "disable") == 0 || strcmp (mode, "allow") == 0
+         || strcmp (mode, "prefer") == 0;
+}
+
+static gboolean
+mode_verifies (const char *mode)
+{
+  return g_str_has_prefix (mode, "verify-");
+}
+
+/* TLSv1 < TLSv1.1 < TLSv1.2 < TLSv1.3; -1 for anything else. */
+static int
+protocol_rank (const char *version)
+{
+  static const char * const versions[] = { "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL };
+  for (int i = 0; version != NULL && versions[i] != NULL; i++)
+    if (strcmp (version, versions[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* The policy's decision, without I/O or logging. */
+typedef struct
+{
+  char *mode;            /* the effective sslmode */
+  gboolean changed;      /* differs from what the URL and environment say */
+  gboolean from_default; /* nobody asked: libpq's default */
+} Decision;
+
+static gboolean
+decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
+{
+  const char *given = setting (url, "sslmode", "PGSSLMODE");
+  const char *sb_host = supabase_host (targets);
+  gboolean insecure_ok = insecure_allowed (url);
+
+  out->changed = FALSE;
+  out->from_default = !is_set (given);
+  if (!is_set (given))
+    {
+      if (sb_host != NULL)
+        {
+          const char *root = setting (url, "sslrootcert", "PGSSLROOTCERT");
+          out->mode = g_strdup (is_set (root) ? "verify-full" : "require");
+          out->changed = TRUE;
+        }
+      else
+        out->mode = g_strdup ("prefer");
+    }
+  else if (sb_host != NULL && mode_is_insecure (given) && !insecure_ok)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_TLS_CONFIG,
+        "Remove sslmode from the URL (libdal then uses require), or better "
+        "use sslmode=verify-full with sslrootcert=<the Supabase CA file>; "
+        "only if an unencrypted connection is really acceptable, add "
+        "allow_insecure_tls=true",
+        "sslmode=%s towards %s %s", given, sb_host,
+        strcmp (given, "disable") == 0
+          ? "would send everything, the password included, unencrypted"
+          : "lets the connection, the password included, go unencrypted "
+            "when TLS cannot be set up (Supabase always offers TLS)"));
+      return FALSE;
+    }
+  else
+    out->mode = g_strdup (given);
+
+  if (strcmp (out->mode, "disable") != 0)
+    {
+      const char *min = setting (url, "ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION");
+      const char *max = setting (url, "ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION");
+      int min_rank = is_set (min) ? protocol_rank (min) : protocol_rank ("TLSv1.2");
+
+      if (is_set (min) && min_rank >= 0 && min_rank < protocol_rank ("TLSv1.2")
+          && !insecure_ok)
+        {
+          g_propagate_error (error, dal_error_new_hint (
+            DAL_ERROR_TLS_CONFIG,
+            "Remove ssl_min_protocol_version (libdal's floor is TLSv1.2) or "
+            "set it to TLSv1.2 or TLSv1.3; only for a server that cannot do "
+            "better, add allow_insecure_tls=true",
+            "ssl_min_protocol_version=%s allows TLS versions with known "
+            "weaknesses", min));
+          g_clear_pointer (&out->mode, g_free);
+          return FALSE;
+        }
+      if (is_set (max) && protocol_rank (max) >= 0 && min_rank >= 0
+          && protocol_rank (max) < min_rank)
+        {
+          g_propagate_error (error, dal_error_new_hint (
+            DAL_ERROR_TLS_CONFIG,
+            "Raise ssl_max_protocol_version, or remove it",
+            "ssl_max_protocol_version=%s is below the minimum protocol "
+            "version %s: no TLS version is left", max,
+            is_set (min) ? min : "TLSv1.2"));
+          g_clear_pointer (&out->mode, g_free);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * _dal_tls_effective_sslmode:
+ * @url: a DalUrl
+ * @error: return location for a DAL_ERROR_TLS_CONFIG error
+ *
+ * The policy's decision alone: no file is read, nothing is logged.
+ *
+ * Returns: (transfer full) (nullable): the sslmode the plugin will use
+ *   for @url ("prefer" when nothing says otherwise: libpq's default), or
+ *   %NULL on error.  For a dialect without libpq's TLS keywords, %NULL
+ *   without an error.
+ */
+char *
+_dal_tls_effective_sslmode (const DalUrl *url, GError **error)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  if (!has_tls_keywords (url))
+    return NULL;
+  g_autoptr (GArray) targets = targets_get (url);
+  Decision d;
+  if (!decide (url, targets, &d, error))
+    return NULL;
+  return d.mode;
+}
+
+/* -- the preflight -- */
+
+/* "CN=libdal test CA" */
+static char *
+name_text (const X509_NAME *name)
+{
+  BIO *bio = BIO_new (BIO_s_mem ());
+  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char *data;
+  long len = BIO_get_mem_data (bio, &data);
+  char *text = g_strndup (data, (gsize) MAX (len, 0));
+  BIO_free (bio);
+  return text;
+}
+
+/* "2026-12-27 01:42:24 UTC" */
+static char *
+time_text (const ASN1_TIME *t)
+{
+  struct tm tm;
+  if (t == NULL || !ASN1_TIME_to_tm (t, &tm))
+    return g_strdup ("(unreadable date)");
+  return g_strdup_printf ("%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Seconds from now until @cert expires (negative: expired). */
+static gint64
+seconds_left (X509 *cert)
+{
+  int days = 0, secs = 0;
+  if (!ASN1_TIME_diff (&days, &secs, NULL, X509_get0_notAfter (cert)))
+    return 0;
+  return (gint64) days * 86400 + secs;
+}
+
+/* The OpenSSL reason for the last error, or @fallback. */
+static const char *
+openssl_reason (const char *fallback)
+{
+  unsigned long e = ERR_peek_last_error ();
+  const char *r = e != 0 ? ERR_reason_error_string (e) : NULL;
+  return r != NULL ? r : fallback;
+}
+
+static GError *
+config_error (const char *hint, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static GError *
+config_error (const char *hint, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *what = g_strdup_vprintf (format, args);
+  va_end (args);
+  return dal_error_new_hint (DAL_ERROR_TLS_CONFIG, hint, "%s", what);
+}
+
+/* Reads @path whole; on failure a TLS_CONFIG error for the @role file
+ * (e.g. "the CA file (sslrootcert)"). */
+static gboolean
+read_file (const char *path, const char *role, const char *hint,
+           char **contents, gsize *length, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_propagate_error (error, config_error (hint, "%s \"%s\" is a directory, not a file",
+                                              role, path));
+      return FALSE;
+    }
+  if (!g_file_get_contents (path, contents, length, &local))
+    {
+      const char *why = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                          ? "does not exist"
+                          : g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_ACCES)
+                              ? "cannot be read (permission denied)"
+                              : "cannot be read";
+      g_propagate_error (error, config_error (hint, "%s \"%s\" %s", role, path, why));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The certificates in a PEM file; NULL (and an error) when there is none. */
+static STACK_OF (X509) *
+read_certificates (const char *path, const char *role, const char *hint, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!read_file (path, role, hint, &data, &len, error))
+    return NULL;
+
+  ERR_clear_error ();
+  BIO *bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
+  STACK_OF (X509_INFO) *infos = PEM_X509_INFO_read_bio (bio, NULL, NULL, NULL);
+  BIO_free (bio);
+  if (infos == NULL)
+    {
+      const char *reason = openssl_reason ("unreadable PEM data");
+      g_propagate_error (error, config_error (hint, "%s \"%s\" is not a valid PEM "
+                                              "certificate file (%s)", role, path, reason));
+      ERR_clear_error ();
+      return NULL;
+    }
+  STACK_OF (X509) *certs = sk_X509_new_null ();
+  for (int i = 0; i < sk_X509_INFO_num (infos); i++)
+    {
+      X509_INFO *info = sk_X509_INFO_value (infos, i);
+      if (info->x509 != NULL)
+        {
+          sk_X509_push (certs, info->x509);
+          info->x509 = NULL;
+        }
+    }
+  sk_X509_INFO_pop_free (infos, X509_INFO_free);
+  ERR_clear_error ();
+  if (sk_X509_num (certs) == 0)
+    {
+      sk_X509_free (certs);
+      g_propagate_error (error, config_error (
+        hint, "%s \"%s\" contains no PEM certificate (\"-----BEGIN "
+        "CERTIFICATE-----\"); a DER file can be converted with: openssl x509 "
+        "-inform DER -in FILE -out FILE.pem", role, path));
+      return NULL;
+    }
+  return certs;
+}
+
+static void
+free_certificates (STACK_OF (X509) *certs)
+{
+  sk_X509_pop_free (certs, X509_free);
+}
+
+/* Reports, once per file and process, a certificate close to expiry. */
+static void
+warn_expiry (const char *path, const char *role, X509 *cert, gint64 left)
+{
+  if (left >= (gint64) DAL_TLS_EXPIRY_WARNING_DAYS * 86400)
+    return;
+  g_autofree char *subject = name_text (X509_get_subject_name (cert));
+  g_autofree char *key = g_strdup_printf ("expiry:%s:%s", path, subject);
+  if (!first_time (key))
+    return;
+  g_autofree char *when = time_text (X509_get0_notAfter (cert));
+  if (left < 0)
+    g_message ("TLS: the certificate \"%s\" in %s \"%s\" expired on %s; "
+               "remove it from the file or replace it", subject, role, path, when);
+  else
+    g_message ("TLS: the certificate \"%s\" in %s \"%s\" expires on %s "
+               "(in %" G_GINT64_FORMAT " days): renew it before then",
+               subject, role, path, when, left / 86400);
+}
+
+static gboolean
+check_ca_file (const char *path, GError **error)
+{
+  const char *role = "the CA file (sslrootcert)";
+  STACK_OF (X509) *certs = read_certificates (path, role, HINT_CA_FILE, error);
+  if (certs == NULL)
+    return FALSE;
+
+  int n = sk_X509_num (certs), n_expired = 0;
+  for (int i = 0; i < n; i++)
+    if (seconds_left (sk_X509_value (certs, i)) < 0)
+      n_expired++;
+  if (n_expired == n)
+    {
+      X509 *cert = sk_X509_value (certs, 0);
+      g_autofree char *subject = name_text (X509_get_subject_name (cert));
+      g_autofree char *when = time_text (X509_get0_notAfter (cert));
+      g_propagate_error (error, config_error (
+        "Download the current CA certificate (for Supabase, from the dashboard) "
+        "and point sslrootcert at it",
+        "%s \"%s\" has only expired certificates (\"%s\" expired on %s): no "
+        "server certificate can verify against it", role, path, subject, when));
+      free_certificates (certs);
+      return FALSE;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      X509 *cert = sk_X509_value (certs, i);
+      warn_expiry (path, role, cert, seconds_left (cert));
+    }
+  free_certificates (certs);
+  return TRUE;
+}
+
+static int
+password_cb (char *buf, int size, int rwflag, void *user_data)
+{
+  const char *password = user_data;
+  if (password == NULL || size <= 0)
+    return 0;
+  int len = (int) MIN (strlen (password), (gsize) size);
+  memcpy (buf, password, (gsize) len);
+  return len;
+}
+
+/* libpq's permission rule for key files. */
+static gboolean
+check_key_permissions (const char *path, GError **error)
+{
+  GStatBuf st;
+  if (g_stat (path, &st) != 0)
+    return TRUE;  /* read_file reports it */
+  if (!S_ISREG (st.st_mode))
+    {
+      g_propagate_error (error, config_error (
+        "Point sslkey at the private key file of sslcert",
+        "the private key file (sslkey) \"%s\" is not a regular file", path));
+      return FALSE;
+    }
+  mode_t bad = st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+  if ((st.st_mode & bad) != 0)
+    {
+      g_autofree char *hint = g_strdup_printf (
+        "Run chmod 600 \"%s\" (libpq refuses a key that others can read: "
+        "0600 or less for a file owned by the user, 0640 or less for one "
+        "owned by root)", path);
+      g_propagate_error (error, config_error (
+        hint, "the private key file (sslkey) \"%s\" has group or world access "
+        "(mode %04o)", path, (guint) (st.st_mode & 07777)));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static EVP_PKEY *
+read_key (const char *path, const char *password, GError **error)
+{
+  const char *hint = "Point sslkey at the private key (PEM or DER) that belongs "
+                     "to the certificate in sslcert";
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!read_file (path, "the private key file (sslkey)", hint, &data, &len, error))
+    return NULL;
+  if (!check_key_permissions (path, error))
+    return NULL;
+
+  gboolean encrypted = strstr (data, "ENCRYPTED") != NULL;
+  if (encrypted && !is_set (password))
+    {
+      g_propagate_error (error, config_error (
+        "Give the key's passphrase as sslpassword in the URL, or decrypt the "
+        "key (openssl pkey -in KEY -out KEY.plain)",
+        "the private key file (sslkey) \"%s\" is encrypted and the URL has "
+        "no sslpassword", path));
+      return NULL;
+    }
+
+  ERR_clear_error ();
+  BIO *bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
+  EVP_PKEY *key = PEM_read_bio_PrivateKey (bio, NULL, password_cb, (void *) password);
+  if (key == NULL)
+    {
+      /* libpq also takes a DER key. */
+      BIO_free (bio);
+      bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
+      key = d2i_PrivateKey_bio (bio, NULL);
+    }
+  BIO_free (bio);
+  if (key == NULL)
+    {
+      if (encrypted)
+        g_propagate_error (error, config_error (
+          "Check sslpassword: it must be the passphrase of the key in sslkey",
+          "the private key file (sslkey) \"%s\" could not be decrypted with "
+          "sslpassword", path));
+      else
+        g_propagate_error (error, config_error (hint,
+                                                "the private key file (sslkey) \"%s\" "
+                                                "holds no private key OpenSSL can read",
+                                                path));
+      ERR_clear_error ();
+      return NULL;
+    }
+  ERR_clear_error ();
+  return key;
+}
+
+static gboolean
+check_client_certificate (const char *cert_path, const char *key_path,
+                          const char *password, GError **error)
+{
+  const char *role = "the client certificate file (sslcert)";
+  const char *hint = "Point sslcert at your client certificate (PEM)";
+  STACK_OF (X509) *certs = read_certificates (cert_path, role, hint, error);
+  if (certs == NULL)
+    return FALSE;
+
+  X509 *leaf = sk_X509_value (certs, 0);
+  gint64 left = seconds_left (leaf);
+  if (left < 0)
+    {
+      g_autofree char *subject = name_text (X509_get_subject_name (leaf));
+      g_autofree char *when = time_text (X509_get0_notAfter (leaf));
+      g_propagate_error (error, config_error (
+        "Get a new client certificate and point sslcert at it",
+        "%s \"%s\" (\"%s\") expired on %s", role, cert_path, subject, when));
+      free_certificates (certs);
+      return FALSE;
+    }
+  warn_expiry (cert_path, role, leaf, left);
+
+  EVP_PKEY *key = read_key (key_path, password, error);
+  if (key == NULL)
+    {
+      free_certificates (certs);
+      return FALSE;
+    }
+  ERR_clear_error ();
+  gboolean match = X509_check_private_key (leaf, key) == 1;
+  ERR_clear_error ();
+  EVP_PKEY_free (key);
+  if (!match)
+    {
+      g_autofree char *subject = name_text (X509_get_subject_name (leaf));
+      g_propagate_error (error, config_error (
+        "Point sslkey at the private key the certificate was made for (or "
+        "sslcert at the certificate of this key)",
+        "the private key \"%s\" (sslkey) does not belong to the client "
+        "certificate \"%s\" (sslcert, \"%s\")", key_path, cert_path, subject));
+      free_certificates (certs);
+      return FALSE;
+    }
+  free_certificates (certs);
+  return TRUE;
+}
+
+static gboolean
+check_crl_file (const char *path, GError **error)
+{
+  const char *hint = "Point sslcrl at a PEM file of certificate revocation lists, "
+                     "or remove sslcrl";
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!read_file (path, "the revocation list file (sslcrl)", hint, &data, &len, error))
+    return FALSE;
+  ERR_clear_error ();
+  BIO *bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
+  STACK_OF (X509_INFO) *infos = PEM_X509_INFO_read_bio (bio, NULL, NULL, NULL);
+  BIO_free (bio);
+  int n_crls = 0;
+  for (int i = 0; infos != NULL && i < sk_X509_INFO_num (infos); i++)
+    if (sk_X509_INFO_value (infos, i)->crl != NULL)
+      n_crls++;
+  if (infos != NULL)
+    sk_X509_INFO_pop_free (infos, X509_INFO_free);
+  ERR_clear_error ();
+  if (n_crls == 0)
+    {
+      g_propagate_error (error, config_error (hint, "the revocation list file (sslcrl) "
+                                              "\"%s\" contains no PEM CRL (\"-----BEGIN "
+                                              "X509 CRL-----\")", path));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* libpq's default file @name under ~/.postgresql. */
+static char *
+default_file (const char *name)
+{
+  return g_build_filename (g_get_home_dir (), ".postgresql", name, NULL);
+}
+
+/**
+ * _dal_tls_preflight:
+ * @url: a DalUrl
+ * @sslmode: the effective sslmode (_dal_tls_effective_sslmode())
+ * @error: return location for a DAL_ERROR_TLS_CONFIG error
+ *
+ * Reads and checks, with OpenSSL, every TLS file the client library will
+ * use for @url under @sslmode: the CA file (sslrootcert, or libpq's
+ * ~/.postgresql/root.crt), the client certificate and key (sslcert,
+ * sslkey, or libpq's defaults when they exist), the CRL (sslcrl,
+ * sslcrldir).  No network activity.  Gives the expiry warnings.
+ * "sslrootcert=system" is left to the plugin (dal_url_check_client_version).
+ *
+ * Returns: %TRUE when every file is usable.
+ */
+gboolean
+_dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
+{
+  g_return_val_if_fail (url != NULL, FALSE);
+  g_return_val_if_fail (sslmode != NULL, FALSE);
+
+  if (!has_tls_keywords (url) || strcmp (sslmode, "disable") == 0)
+    return TRUE;
+
+  /* The CA. */
+  const char *root = setting (url, "sslrootcert", "PGSSLROOTCERT");
+  if (g_strcmp0 (root, "system") == 0)
+    ;
+  else if (is_set (root))
+    {
+      if (!check_ca_file (root, error))
+        return FALSE;
+    }
+  else
+    {
+      g_autofree char *def = default_file ("root.crt");
+      if (g_file_test (def, G_FILE_TEST_EXISTS))
+        {
+          if (!check_ca_file (def, error))
+            return FALSE;
+        }
+      else if (mode_verifies (sslmode))
+        {
+          g_propagate_error (error, config_error (
+            "Add sslrootcert=<CA file> to the URL (the PEM file of the CA that "
+            "signed the server's certificate; for Supabase, downloaded from the "
+            "dashboard), or use sslmode=require to encrypt without verifying",
+            "sslmode=%s needs the CA that signed the server's certificate, but "
+            "the URL has no sslrootcert and the default CA file \"%s\" does "
+            "not exist", sslmode, def));
+          return FALSE;
+        }
+    }
+
+  /* The client certificate and its key. */
+  const char *cert = setting (url, "sslcert", "PGSSLCERT");
+  const char *key = setting (url, "sslkey", "PGSSLKEY");
+  const char *password = dal_url_get_option (url, "sslpassword");
+  g_autofree char *cert_path = NULL;
+  g_autofree char *key_path = NULL;
+  if (is_set (cert))
+    cert_path = g_strdup (cert);
+  else
+    {
+      g_autofree char *def = default_file ("postgresql.crt");
+      if (g_file_test (def, G_FILE_TEST_EXISTS))
+        cert_path = g_steal_pointer (&def);
+    }
+  /* "engine:keyid" keys (OpenSSL engines) are left to libpq. */
+  gboolean engine_key = is_set (key) && strchr (key, ':') != NULL
+                        && !g_file_test (key, G_FILE_TEST_EXISTS);
+  if (is_set (key))
+    key_path = g_strdup (key);
+  else
+    key_path = default_file ("postgresql.key");
+
+  if (cert_path == NULL && is_set (key) && !engine_key)
+    {
+      g_propagate_error (error, config_error (
+        "Add sslcert=<client certificate file> next to sslkey, or remove sslkey",
+        "the URL gives a private key (sslkey \"%s\") but no client certificate "
+        "(sslcert), so the key would not be used", key));
+      return FALSE;
+    }
+  if (cert_path != NULL && !engine_key)
+    {
+      if (!is_set (key) && !g_file_test (key_path, G_FILE_TEST_EXISTS))
+        {
+          g_propagate_error (error, config_error (
+            "Add sslkey=<private key file> to the URL",
+            "the client certificate \"%s\" (sslcert) has no private key: the URL "
+            "has no sslkey and the default key file \"%s\" does not exist",
+            cert_path, key_path));
+          return FALSE;
+        }
+      if (!check_client_certificate (cert_path, key_path, password, error))
+        return FALSE;
+    }
+
+  /* Revocation lists. */
+  const char *crl = setting (url, "sslcrl", "PGSSLCRL");
+  if (is_set (crl) && !check_crl_file (crl, error))
+    return FALSE;
+  const char *crldir = setting (url, "sslcrldir", "PGSSLCRLDIR");
+  if (is_set (crldir) && !g_file_test (crldir, G_FILE_TEST_IS_DIR))
+    {
+      g_propagate_error (error, config_error (
+        "Point sslcrldir at a directory of hashed CRL files (openssl rehash), "
+        "or remove it",
+        "the revocation list directory (sslcrldir) \"%s\" is not a directory",
+        crldir));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* -- putting it together -- */
+
+/* Overwrites @text before it is freed (it may hold the password). */
+static void
+wipe_free (char *text)
+{
+  if (text == NULL)
+    return;
+  volatile char *p = text;
+  while (*p != '\0')
+    *p++ = '\0';
+  g_free (text);
+}
+
+/* @url with sslmode=@mode: written with the public API and parsed again
+ * (a query option given later wins). */
+static DalUrl *
+url_with_sslmode (const DalUrl *url, const char *mode, GError **error)
+{
+  char *text = dal_url_to_string (url);
+  char *with = g_strdup_printf ("%s%csslmode=%s", text,
+                                strchr (text, '?') != NULL ? '&' : '?', mode);
+  wipe_free (text);
+  DalUrl *out = dal_url_parse (with, error);
+  wipe_free (with);
+  return out;
+}
+
+/* One message per host and process when the mode can fall back to
+ * plaintext towards a host that is not this machine. */
+static void
+warn_plaintext_fallback (const DalUrl *url, GArray *targets, const Decision *d)
+{
+  if (strcmp (d->mode, "prefer") != 0 && strcmp (d->mode, "allow") != 0)
+    return;
+  if (insecure_allowed (url))
+    return;
+  for (guint i = 0; i < targets->len; i++)
+    {
+      const Target *t = &g_array_index (targets, Target, i);
+      if (target_is_local (t))
+        continue;
+      const char *host = is_set (t->name) ? t->name : t->addr;
+      g_autofree char *key = g_strdup_printf ("fallback:%s:%s", d->mode, host);
+      if (!first_time (key))
+        continue;
+      g_message ("TLS: sslmode=%s%s towards %s can fall back to an unencrypted "
+                 "connection (password included) if TLS cannot be set up; set "
+                 "sslmode=verify-full with sslrootcert=<CA file> (or at least "
+                 "sslmode=require) in the URL, or add allow_insecure_tls=true to "
+                 "accept this and silence this message", d->mode,
+                 d->from_default ? " (libpq's default: the URL sets no sslmode)" : "",
+                 host);
+    }
+}
+
+/**
+ * _dal_tls_apply:
+ * @url: the caller's URL
+ * @error: return location for a DAL_ERROR_TLS_CONFIG error
+ *
+ * The whole policy, as the core runs it before a plugin connects: the
+ * effective sslmode, the plaintext warning, the preflight.
+ *
+ * Returns: (transfer full) (nullable): the URL to hand to the plugin (@url
+ *   itself with a new reference when nothing changes), or %NULL.
+ */
+DalUrl *
+_dal_tls_apply (DalUrl *url, GError **error)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  if (!has_tls_keywords (url))
+    return dal_url_ref (url);
+
+  g_autoptr (GArray) targets = targets_get (url);
+  Decision d;
+  if (!decide (url, targets, &d, error))
+    return NULL;
+  g_autofree char *mode = d.mode;
+
+  warn_plaintext_fallback (url, targets, &d);
+  if (!_dal_tls_preflight (url, mode, error))
+    return NULL;
+  if (!d.changed)
+    return dal_url_ref (url);
+  return url_with_sslmode (url, mode, error);
+}
+
+/* -- client library versions -- */
+
+/* 150018 -> "15.18", 170000 -> "17", 90624 -> "9.6.24" */
+static char *
+version_text (guint v)
+{
+  if (v >= 100000)
+    return v % 10000 != 0 ? g_strdup_printf ("%u.%u", v / 10000, v % 10000)
+                          : g_strdup_printf ("%u", v / 10000);
+  return g_strdup_printf ("%u.%u.%u", v / 10000, v / 100 % 100, v % 100);
+}
+
+static GError *
+version_error (const char *what, const char *hint, guint needed, guint version,
+               const char *library)
+{
+  g_autofree char *need = version_text (needed);
+  g_autofree char *have = version_text (version);
+  return dal_error_new_hint (DAL_ERROR_UNSUPPORTED, hint,
+                             "%s needs %s %s or later, but this program uses %s %s "
+                             "(version number %u)", what, library, need, library,
+                             have, version);
+}
+
+/**
+ * dal_url_check_client_version:
+ * @url: the URL about to be connected
+ * @version: the client library's version, as MAJOR * 10000 + MINOR
+ *   (libpq's PQlibVersion())
+ * @library: its name for the message ("libpq")
+ * @error: return location for a DAL_ERROR_UNSUPPORTED error
+ *
+ * Checks every option @url sets against the version of the client
+ * library that brought it (the dialect's option table), and the values
+ * only newer versions understand (sslrootcert=system: libpq 16).  The
+ * error names the version needed and the one found.
+ *
+ * Returns: %TRUE when the client library can do what @url asks.
+ */
+gboolean
+dal_url_check_client_version (const DalUrl *url, guint version,
+                              const char *library, GError **error)
+{
+  g_return_val_if_fail (url != NULL, FALSE);
+  g_return_val_if_fail (library != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  const DalDialectInfo *info = _dal_dialect_lookup (dal_url_get_dialect (url));
+  if (info == NULL || info->keywords == NULL)
+    return TRUE;
+
+  for (guint i = 0; i < info->n_keywords; i++)
+    {
+      const DalOptionInfo *o = &info->keywords[i];
+      if (o->min_client_version <= version || dal_url_get_option (url, o->name) == NULL)
+        continue;
+      g_autofree char *what = g_strdup_printf ("the URL option %s", o->name);
+      g_autofree char *need = version_text (o->min_client_version);
+      g_autofree char *hint = g_strdup_printf ("Remove %s from the URL, or run the "
+                                               "program with %s %s or later",
+                                               o->name, library, need);
+      g_propagate_error (error, version_error (what, hint, o->min_client_version,
+                                               version, library));
+      return FALSE;
+    }
+
+  if (strcmp (info->name, "postgresql") == 0 && version < 160000
+      && g_strcmp0 (dal_url_get_option (url, "sslrootcert"), "system") == 0)
+    {
+      g_propagate_error (error, version_error (
+        "sslrootcert=system (the operating system's CA store)",
+        "Point sslrootcert at a CA file instead (for the system store, e.g. "
+        "/etc/ssl/certs/ca-certificates.crt), or run the program with libpq 16 "
+        "or later",
+        160000, version, library));
+      return FALSE;
+    }
+  return TRUE;
+}
