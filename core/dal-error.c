@@ -128,6 +128,8 @@ compose_message (const char *what, const char *hint)
     len--;
   if (hint == NULL || *hint == '\0')
     return g_strndup (what, len);
+  if (len == 0)
+    return g_strdup (hint);
   return g_strdup_printf ("%.*s. %s", (int) len, what, hint);
 }
 
@@ -142,7 +144,7 @@ dal_error_new_hint (DalErrorCode code, const char *hint, const char *format, ...
   g_autofree char *message = compose_message (what, hint);
   GError *error = g_error_new_literal (DAL_ERROR, code, message);
   DalErrorPrivate *priv = get_priv (error);
-  priv->hint = g_strdup (hint);
+  priv->hint = hint != NULL && *hint != '\0' ? g_strdup (hint) : NULL;
   priv->retryable = code_is_retryable (code);
   return error;
 }

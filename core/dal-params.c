@@ -24,6 +24,80 @@ struct _DalParamsOwned
   char *numbers;         /* [n * NUMBER_TEXT_MAX] */
 };
 
+/* Decimal text of @v into @buf (NUMBER_TEXT_MAX); returns its length.
+ * (g_snprintf costs ~700 instructions a number: this runs per parameter.) */
+static gsize
+format_uint64 (char *buf, guint64 v, gboolean negative)
+{
+  char tmp[NUMBER_TEXT_MAX];
+  gsize n = 0;
+  do
+    {
+      tmp[n++] = (char) ('0' + v % 10);
+      v /= 10;
+    }
+  while (v != 0);
+  gsize len = 0;
+  if (negative)
+    buf[len++] = '-';
+  while (n > 0)
+    buf[len++] = tmp[--n];
+  buf[len] = '\0';
+  return len;
+}
+
+static gsize
+format_int64 (char *buf, gint64 v)
+{
+  /* The magnitude of G_MININT64 does not fit a gint64: negate unsigned. */
+  return v < 0 ? format_uint64 (buf, -(guint64) v, TRUE)
+               : format_uint64 (buf, (guint64) v, FALSE);
+}
+
+/* GLib (2.74 at least) frees a container type's GVariantTypeInfo as soon as
+ * no value of that type is alive, and the table of them when it is empty.
+ * A caller who builds its parameters inline (g_variant_new ("(i)", id))
+ * and hands them over has no value of the type left once libdal drops
+ * them: every statement then builds the type info in g_variant_new() and
+ * tears it down here, some 3,000 instructions under GLib's global lock.
+ * An empty value of each of the few most recently used parameter types is
+ * kept to keep their type infos alive (a value of a type holds its
+ * type's info, and a tuple's the info of its members). */
+#define TYPE_KEEPERS 8
+static GMutex keepers_lock;
+static GVariant *keepers[TYPE_KEEPERS];  /* most recently used first */
+
+static void
+keep_type_of (GVariant *value)
+{
+  const GVariantType *type = g_variant_get_type (value);
+  if (g_variant_type_is_basic (type))
+    return;  /* basic types' infos are static */
+
+  g_mutex_lock (&keepers_lock);
+  /* A live type's info is unique: its type string is one pointer. */
+  guint i = 0;
+  while (i < TYPE_KEEPERS && keepers[i] != NULL
+         && (const GVariantType *) g_variant_get_type (keepers[i]) != type)
+    i++;
+  if (i > 0 || keepers[0] == NULL)
+    {
+      GVariant *keeper;
+      if (i < TYPE_KEEPERS && keepers[i] != NULL)
+        keeper = keepers[i];
+      else
+        {
+          if (i == TYPE_KEEPERS)
+            g_variant_unref (keepers[--i]);
+          keeper = g_variant_ref_sink (g_variant_new_from_data (type, "", 0, FALSE,
+                                                                NULL, NULL));
+        }
+      memmove (&keepers[1], &keepers[0], i * sizeof (GVariant *));
+      keepers[0] = keeper;
+    }
+  g_mutex_unlock (&keepers_lock);
+}
+
 /* Fills slot @i from @value (which the slot takes ownership of). */
 static gboolean
 set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
@@ -33,13 +107,14 @@ set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
   /* Unwrap variants and maybes; Nothing is SQL NULL. */
   for (;;)
     {
-      if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+      GVariantClass cls = g_variant_classify (value);
+      if (cls == G_VARIANT_CLASS_VARIANT)
         {
           GVariant *inner = g_variant_get_variant (value);
           g_variant_unref (value);
           value = inner;
         }
-      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_MAYBE))
+      else if (cls == G_VARIANT_CLASS_MAYBE)
         {
           GVariant *inner = g_variant_get_maybe (value);
           if (inner == NULL)
@@ -60,6 +135,7 @@ set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
   p->children[i] = value;
   const char *text = num;
   gsize len = 0;
+  gssize num_len = -1;  /* set when the number's text is in num */
   const GVariantType *type = g_variant_get_type (value);
 
   switch (g_variant_classify (value))
@@ -70,33 +146,33 @@ set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
       break;
     case G_VARIANT_CLASS_BYTE:
       p->types[i] = DAL_PARAM_INT16;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_byte (value));
+      num_len = format_uint64 (num, g_variant_get_byte (value), FALSE);
       break;
     case G_VARIANT_CLASS_INT16:
       p->types[i] = DAL_PARAM_INT16;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%d", (int) g_variant_get_int16 (value));
+      num_len = format_int64 (num, g_variant_get_int16 (value));
       break;
     case G_VARIANT_CLASS_UINT16:
       p->types[i] = DAL_PARAM_INT32;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_uint16 (value));
+      num_len = format_uint64 (num, g_variant_get_uint16 (value), FALSE);
       break;
     case G_VARIANT_CLASS_INT32:
       p->types[i] = DAL_PARAM_INT32;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%d", (int) g_variant_get_int32 (value));
+      num_len = format_int64 (num, g_variant_get_int32 (value));
       break;
     case G_VARIANT_CLASS_UINT32:
       p->types[i] = DAL_PARAM_INT64;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%u", (guint) g_variant_get_uint32 (value));
+      num_len = format_uint64 (num, g_variant_get_uint32 (value), FALSE);
       break;
     case G_VARIANT_CLASS_INT64:
       p->types[i] = DAL_PARAM_INT64;
-      g_snprintf (num, NUMBER_TEXT_MAX, "%" G_GINT64_FORMAT, g_variant_get_int64 (value));
+      num_len = format_int64 (num, g_variant_get_int64 (value));
       break;
     case G_VARIANT_CLASS_UINT64:
       {
         guint64 u = g_variant_get_uint64 (value);
         p->types[i] = u <= G_MAXINT64 ? DAL_PARAM_INT64 : DAL_PARAM_NUMERIC;
-        g_snprintf (num, NUMBER_TEXT_MAX, "%" G_GUINT64_FORMAT, u);
+        num_len = format_uint64 (num, u, FALSE);
       }
       break;
     case G_VARIANT_CLASS_DOUBLE:
@@ -130,17 +206,21 @@ set_param (DalParamsOwned *p, guint i, GVariant *value, GError **error)
         }
       G_GNUC_FALLTHROUGH;
     default:
-      g_set_error (error, DAL_ERROR, DAL_ERROR_INVALID_PARAMETER,
-                   "parameter $%u has GVariant type \"%s\", which libdal cannot "
-                   "send. Pass booleans, integers, doubles, strings, byte "
-                   "arrays (\"ay\") or maybe types (m…) for NULL; send other "
-                   "values as text and cast them in SQL ($%u::type)",
-                   i + 1, g_variant_get_type_string (value), i + 1);
+      {
+        g_autofree char *hint = g_strdup_printf (
+          "Pass booleans, integers, doubles, strings, byte arrays (\"ay\") or "
+          "maybe types (m…) for NULL; send other values as text and cast "
+          "them in SQL ($%u::type)", i + 1);
+        g_propagate_error (error, dal_error_new_hint (
+          DAL_ERROR_INVALID_PARAMETER, hint,
+          "parameter $%u has GVariant type \"%s\", which libdal cannot send",
+          i + 1, g_variant_get_type_string (value)));
+      }
       return FALSE;
     }
 
   p->values[i] = text;
-  p->lengths[i] = (int) strlen (text);
+  p->lengths[i] = (int) (num_len >= 0 ? (gsize) num_len : strlen (text));
   return TRUE;
 }
 
@@ -153,7 +233,8 @@ _dal_params_new (GVariant *params, GError **error)
   if (params != NULL)
     {
       g_variant_ref_sink (params);
-      tuple = g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE);
+      keep_type_of (params);
+      tuple = g_variant_classify (params) == G_VARIANT_CLASS_TUPLE;
       n = tuple ? (guint) g_variant_n_children (params) : 1;
     }
 

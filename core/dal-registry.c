@@ -266,6 +266,61 @@ module_file_exists (const char *base)
   return FALSE;
 }
 
+/* The shared object behind @base: base.so, else the dlname of base.la
+ * beside it or in .libs (an uninstalled libtool module); NULL if none. */
+static char *
+shared_object_path (const char *base)
+{
+  g_autofree char *so = g_strconcat (base, LT_MODULE_EXT, NULL);
+  if (g_file_test (so, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&so);
+
+  g_autofree char *la = g_strconcat (base, ".la", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (la, &text, NULL, NULL))
+    return NULL;
+  const char *line = strstr (text, "\ndlname='");
+  if (line == NULL)
+    return NULL;
+  line += strlen ("\ndlname='");
+  const char *end = strchr (line, '\'');
+  if (end == NULL || end == line)
+    return NULL;
+  g_autofree char *dlname = g_strndup (line, end - line);
+  g_autofree char *dir = g_path_get_dirname (base);
+  for (guint i = 0; i < 2; i++)
+    {
+      char *path = g_build_filename (dir, i == 0 ? "" : ".libs", dlname, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return path;
+      g_free (path);
+    }
+  return NULL;
+}
+
+/* libltdl tries each of its loaders in turn and reports the last one's
+ * failure: "file not found" from its preloaded-module loader, which hides
+ * why the system's loader refused a file that is there (a library it
+ * needs is missing, another architecture, not a shared object).  This
+ * asks the system loader itself.  Called with the ltdl lock held. */
+static char *
+system_load_error (const char *base)
+{
+  const lt_dlvtable *vtable = lt_dlloader_find ("lt_dlopen");
+  g_autofree char *path = shared_object_path (base);
+  if (vtable == NULL || vtable->module_open == NULL || path == NULL)
+    return NULL;
+  lt_dlerror ();
+  lt_module module = vtable->module_open (vtable->dlloader_data, path, NULL);
+  if (module != NULL)
+    {
+      vtable->module_close (vtable->dlloader_data, module);
+      return NULL;
+    }
+  const char *why = lt_dlerror ();
+  return why != NULL ? g_strdup (why) : NULL;
+}
+
 /* Loads @plugin's module once; afterwards plugin->desc or plugin->load_error
  * is set.  Called with the registry lock held. */
 static void
@@ -299,7 +354,9 @@ plugin_load (DalRegistry *registry, DalPlugin *plugin)
 
   if (handle == NULL)
     {
-      const char *why = lt_dlerror ();
+      g_autofree char *ltdl_why = g_strdup (lt_dlerror ());
+      g_autofree char *system_why = system_load_error (plugin->module_base);
+      const char *why = system_why != NULL ? system_why : ltdl_why;
       g_autofree char *path = dal_registry_get_search_path (registry);
       plugin->load_error = dal_error_new_hint (
         DAL_ERROR_PLUGIN_LOAD_FAILED,
@@ -633,13 +690,13 @@ dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
       g_autofree char *installed = describe_installed (registry);
       g_autofree char *path = dal_registry_get_search_path (registry);
       g_autofree char *shown = mapped != NULL
-                                 ? g_strdup_printf ("%s (mapped to %s)", scheme, mapped)
-                                 : g_strdup (scheme);
+                                 ? g_strdup_printf ("%s:// (mapped to %s://)", scheme, mapped)
+                                 : g_strdup_printf ("%s://", scheme);
       local = dal_error_new_hint (
         DAL_ERROR_UNKNOWN_SCHEME,
         "Use one of the installed schemes, install a plugin for this one, or "
         "add the folder that holds it to DAL_PLUGIN_PATH",
-        "no plugin serves %s://; installed: %s; searched: %s", shown,
+        "no plugin serves %s; installed: %s; searched: %s", shown,
         installed, path);
     }
   if (plugin != NULL)

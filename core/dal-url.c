@@ -603,11 +603,13 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
   return TRUE;
 }
 
-/* The query, from offset @p: name=value pairs separated by "&". */
+/* One name=value pair of the query, from offset *@pp (advanced past it);
+ * *@name_out gets the option's name. */
 static gboolean
-parse_query (DalUrl *url, const char *input, gsize p, GError **error)
+parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
+                   GError **error)
 {
-  while (input[p] != '\0')
+  gsize p = *pp;
     {
       gsize start = p;
       gsize equals = 0;
@@ -679,6 +681,39 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
         return FALSE;
       if (!store_query_option (url, name, value, error))
         return FALSE;
+      *name_out = g_steal_pointer (&name);
+    }
+  *pp = p;
+  return TRUE;
+}
+
+/* The query, from offset @p: name=value pairs separated by "&". */
+static gboolean
+parse_query (DalUrl *url, const char *input, gsize p, GError **error)
+{
+  gboolean after_secret = FALSE;
+
+  while (input[p] != '\0')
+    {
+      gsize start = p;
+      g_autofree char *name = NULL;
+      GError *local = NULL;
+      if (!parse_query_param (url, input, &p, &name, &local))
+        {
+          /* "password=ab&cd": what follows a secret may be a piece of it;
+           * say so without quoting it. */
+          if (after_secret)
+            {
+              g_error_free (local);
+              local = malformed (start, "Percent-encode \"&\" in a password "
+                                 "as %26",
+                                 "malformed query parameter right after a "
+                                 "secret (an unencoded \"&\" in it?)");
+            }
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      after_secret = dal_url_option_is_secret (name);
     }
   return TRUE;
 }
@@ -776,6 +811,21 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
           while (input[p] != '\0' && strchr (":/?,", input[p]) == NULL)
             p++;
           host_end = p;
+          /* libpq would take "ret@h" as a host name, but an "@" there means
+           * the userinfo held an unencoded "@": a piece of a password.
+           * Refuse it without quoting anything. */
+          const char *at = memchr (input + host_start, '@', host_end - host_start);
+          if (at != NULL)
+            {
+              g_propagate_error (error,
+                                 malformed ((gsize) (at - input),
+                                            "Percent-encode \"@\" in the user "
+                                            "name and password as %40",
+                                            "unexpected \"@\" after the host "
+                                            "part began (a user name or password "
+                                            "with an unencoded \"@\"?)"));
+              return FALSE;
+            }
         }
 
       if ((decoded = decode_part (input, host_start, host_end, "a host name",
@@ -1193,8 +1243,8 @@ append_encoded (GString *out, const char *text, const char *keep)
     }
 }
 
-static gboolean
-is_secret (const char *name)
+gboolean
+dal_url_option_is_secret (const char *name)
 {
   return strcmp (name, "password") == 0 || strcmp (name, "sslpassword") == 0
          || strcmp (name, "oauth_client_secret") == 0;
@@ -1309,7 +1359,7 @@ url_to_string (const DalUrl *url, gboolean redact)
       separator = '&';
       append_encoded (out, name, NULL);
       g_string_append_c (out, '=');
-      if (redact && is_secret (name))
+      if (redact && dal_url_option_is_secret (name))
         g_string_append (out, "****");
       else
         append_encoded (out, value, NULL);

@@ -3,6 +3,7 @@
  *   dal plugins                       what is installed and what it serves
  *   dal url [--keywords] URL          a URL's parts (redacted) and its plugin
  *   dal query [--csv] URL SQL [PARAM…] run one statement
+ *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
  * errors exit with 2.  No output ever shows a password, except
@@ -123,7 +124,7 @@ cmd_url (int argc, char **argv)
     { "keywords", 'k', 0, G_OPTION_ARG_NONE, &keywords,
       "Print the client library's connection keywords (keyword=value)", NULL },
     { "show-password", 0, 0, G_OPTION_ARG_NONE, &show_password,
-      "With --keywords: include the password", NULL },
+      "With --keywords: include the password (and other secrets)", NULL },
     { NULL }
   };
   if (!parse_options (cmd, entries, &argc, &argv))
@@ -141,7 +142,7 @@ cmd_url (int argc, char **argv)
       const char * const *kw, * const *val;
       guint n = dal_url_get_keywords (url, &kw, &val);
       for (guint i = 0; i < n; i++)
-        if (show_password || strcmp (kw[i], "password") != 0)
+        if (show_password || !dal_url_option_is_secret (kw[i]))
           printf ("%s=%s\n", kw[i], val[i]);
       return 0;
     }
@@ -242,6 +243,8 @@ static const Command commands[] = {
     cmd_url },
   { "query", "URL SQL [PARAM…]", "Run one SQL statement ($1, $2, … for the "
     "parameters) and print what it returns.", cmd_query },
+  { "bench", "[--json] [--seconds N] URL…", "Benchmark each URL's plugin "
+    "against raw libpq (see dal-bench.c).", dal_tool_bench },
 };
 
 static const Command *

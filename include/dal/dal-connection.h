@@ -177,7 +177,9 @@ const char *dal_connection_get_plugin_name (DalConnection *connection);
  * plugins answer: "server_version" ("150018"), "backend_pid", "host",
  * "port", "tls" ("on"/"off"), "tls_protocol" ("TLSv1.3"), "tls_cipher",
  * "transaction_status" ("idle", "active", "intrans", "inerror",
- * "unknown").
+ * "unknown"), "libpq_version" ("150018"); pgasync also
+ * "statement_cache_size" (0 when off) and "in_flight" (statements sent
+ * and not yet answered).
  *
  * Returns: (nullable) (transfer full): the value, or %NULL when the plugin
  *   does not know @key.

@@ -129,10 +129,13 @@ const char *dal_error_get_field (const GError *error, DalErrorField field);
  * dal_error_is_retryable:
  * @error: a GError
  *
- * Returns: %TRUE when trying the same thing again later can succeed
- *   (too many connections, a pooler's client limit, a serialization
- *   failure, a lost connection), %FALSE when something must change first
- *   (a wrong password, an unknown database, a malformed URL).
+ * Returns: %TRUE when trying the same thing again later can succeed,
+ *   %FALSE when something must change first (a wrong password, an unknown
+ *   database, a malformed URL).  Retryable: too many connections, a
+ *   pooler's client limit, a lost connection, a connect timeout, a refused
+ *   connection (a server restarting), a query timeout, and server errors
+ *   of SQLSTATE class 08 (connection), 53 (resources), 57P (shutdown,
+ *   restart), 40001 (serialization failure) and 40P01 (deadlock).
  */
 gboolean dal_error_is_retryable (const GError *error);
 

@@ -22,6 +22,8 @@
  *       pooler_mode=session|transaction  what sits between client and server
  *       pool_min_size, pool_max_size, pool_acquire_timeout,
  *       pool_max_idle, pool_max_lifetime  (reserved for the pool)
+ *       allow_insecure_tls=BOOL      permits what the TLS policy refuses
+ *                                    (docs/tls.md)
  * asyncpg's spelling "ssl=" is accepted as a synonym of "sslmode="
  * (ssl=true means require, ssl=false means disable).
  *
@@ -102,6 +104,15 @@ const char *dal_url_get_port (const DalUrl *url, guint i);
  *   a connection keyword or one of libdal's own options.
  */
 const char *dal_url_get_option (const DalUrl *url, const char *name);
+
+/**
+ * dal_url_option_is_secret:
+ * @name: an option or keyword name
+ *
+ * Returns: whether the option holds a secret ("password", "sslpassword",
+ *   "oauth_client_secret"), never to be shown.
+ */
+gboolean dal_url_option_is_secret (const char *name);
 
 /**
  * dal_url_get_duration_ms:
