@@ -13,17 +13,35 @@
  *
  * Completion is never done while the queue is being walked: finished
  * operations are moved to a local list first, so a callback may start a
- * statement, run a blocking one, or close the connection.
+ * statement, run a blocking one, or close the connection.  Callbacks run
+ * in the order the statements were started (a call cancelled through its
+ * GCancellable excepted: it completes at once): completions go through
+ * one FIFO per connection, and one is handed to GTask only when GTask will
+ * run its callback there and then; the others wait for the FIFO's own
+ * source on the home context.  (Left to GTask, a completion made outside
+ * a dispatch, by a blocking call, waits for an idle of its own, which a
+ * later statement's completion from the socket's source overtakes.)
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
  * the server to cancel the statement when it is the one running (PQcancel
  * blocks on libpq 15, so it runs in a worker thread).  A command timeout
  * also cancels on the server, and the statement fails with the server's
- * SQLSTATE 57014; the connection stays usable.  In a pipeline, a cancel
- * request that reaches the server just after its statement finished hits
- * the next one: that statement then fails with 57014 and a message saying
- * so (retryable).  This is PostgreSQL's cancel protocol, not a libdal
- * choice.
+ * SQLSTATE 57014; the connection stays usable.  The timeout counts from
+ * when the statement reaches the head of the queue (when the server starts
+ * it), not from when it was sent: time spent waiting behind other
+ * statements in the pipeline is not the statement's own.
+ *
+ * In a pipeline, a cancel request that reaches the server just after its
+ * statement finished hits the next one: that statement then fails with
+ * 57014 and a message saying so (retryable).  This is PostgreSQL's cancel
+ * protocol, not a libdal choice.  What pgasync does avoid is the same
+ * accident on statements started after the request: while one is on its
+ * way (until PQcancel returns, i.e. the server has acted on it), new
+ * statements are held back (pg->unsent) and sent once it has returned,
+ * which is what libpq's own blocking PQcancel() guarantees for the next
+ * statement.  (The server's postmaster signals the backend twice, to the
+ * process and to its group; the second signal can land on a statement
+ * sent right after the first one took effect.)
  */
 #include "config.h"
 
@@ -46,17 +64,27 @@ typedef struct
   PgAsync *pg;
   GTask *task;              /* the caller's task; NULL once returned, or for
                              * blocking and internal operations */
+  gint64 created_at;        /* when the caller started it */
   gboolean blocking;        /* a blocking call pumps until done */
+  gboolean held;            /* in pg->unsent, not sent yet */
+  const char *sql;          /* while held: what to send, both valid until */
+  const DalParams *params;  /* the operation completes */
   gboolean done;            /* its sync point arrived (or the connection ended) */
   guint groups_left;        /* result groups before the sync point: 1, or 2
                              * when a Prepare goes first */
   gboolean in_sync_phase;
   PGresult *result;
   GError *error;
-  char *cache_key;          /* the statement-cache entry this op prepares */
+  char *cache_key;          /* the statement-cache entry this op uses */
+  char *cache_name;         /* that entry's statement name */
+  gboolean prepares;        /* it sends the Prepare too */
   CancelReason cancel_reason;
   gboolean cancel_sent;
-  GSource *timer;           /* command timeout */
+  gboolean cancel_exposed;  /* sent while a cancel request for an earlier
+                             * statement was on its way: it may hit this one */
+  gint64 head_since;        /* when it reached the head of the queue (the
+                             * server runs it from then on); 0: not yet */
+  GSource *timer;           /* command timeout, armed at the head */
   GSource *cancel_source;   /* the caller's GCancellable */
 } PgOp;
 
@@ -66,6 +94,26 @@ typedef struct
   GList *lru_link;
 } CacheEntry;
 
+/* A completion on its way to the caller. */
+typedef struct
+{
+  GTask *task;
+  DalResult *result;        /* or */
+  GError *error;
+  gint64 created_at;        /* when the call was started (>= the task's own
+                             * creation time) */
+} Delivery;
+
+/* The FIFO of completions: a GSource on the home context, ready while it
+ * holds any.  It outlives its connection when it still has some. */
+typedef struct
+{
+  GSource source;
+  GQueue queue;             /* Delivery * */
+  GMainContext *home;       /* not a reference */
+  gboolean orphan;          /* the connection is gone: go once empty */
+} Deliverer;
+
 struct _PgAsync
 {
   gint ref_count;           /* the handle, a dispatch, a pump */
@@ -73,12 +121,15 @@ struct _PgAsync
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */
   GSource *source;
+  Deliverer *deliverer;
   gpointer fd_tag;
   GIOCondition watching;
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
+  GQueue unsent;            /* PgOp *, held back while a cancel request is
+                             * on its way (after every op in @ops) */
+  gint cancels_running;     /* atomic: cancel requests not yet answered */
   GError *lost;             /* why the connection ended, once it did */
   gint64 command_timeout_ms;
-  guint cancels_sent;
 
   guint cache_size;         /* 0: unnamed statements only */
   GHashTable *cache;        /* key -> CacheEntry */
@@ -87,6 +138,7 @@ struct _PgAsync
 };
 
 static void pg_io (PgAsync *pg, GIOCondition revents);
+static void update_watch (PgAsync *pg);
 
 /* -- lifetime -- */
 
@@ -109,8 +161,14 @@ pg_unref (PgAsync *pg)
 {
   if (--pg->ref_count > 0)
     return;
-  g_assert (pg->conn == NULL && g_queue_is_empty (&pg->ops));
+  g_assert (pg->conn == NULL && g_queue_is_empty (&pg->ops)
+            && g_queue_is_empty (&pg->unsent));
   g_clear_error (&pg->lost);
+  if (g_queue_is_empty (&pg->deliverer->queue))
+    g_source_destroy (&pg->deliverer->source);
+  else
+    pg->deliverer->orphan = TRUE;
+  g_source_unref (&pg->deliverer->source);
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
   dal_url_unref (pg->url);
@@ -137,6 +195,7 @@ op_free (PgOp *op)
   g_clear_pointer (&op->result, PQclear);
   g_clear_error (&op->error);
   g_free (op->cache_key);
+  g_free (op->cache_name);
   g_free (op);
 }
 
@@ -146,14 +205,33 @@ typedef struct
 {
   GSource source;
   PgAsync *pg;
+  gboolean dispatching;     /* in pg_io() from this source */
 } PgSource;
 
+/* The source may recurse (see pgasync_new): GLib then does not take its
+ * fd out of the poll set and put it back around each dispatch, which on
+ * GLib 2.74 wakes the context up twice (two eventfd writes, and a read in
+ * the next iteration: three syscalls per statement).  What blocking did
+ * still holds: a main loop nested in a callback reads no results while
+ * the outer dispatch completes its own (completions stay in order).  The
+ * nested dispatch stops watching the socket; the outer one, ending,
+ * watches it again. */
 static gboolean
 pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   PgSource *ps = (PgSource *) source;
-  PgAsync *pg = pg_ref (ps->pg);
+  PgAsync *pg = ps->pg;
+  if (ps->dispatching)
+    {
+      g_source_modify_unix_fd (source, pg->fd_tag, 0);
+      pg->watching = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  pg_ref (pg);
+  ps->dispatching = TRUE;
   pg_io (pg, g_source_query_unix_fd (source, pg->fd_tag));
+  ps->dispatching = FALSE;
+  update_watch (pg);  /* again, if a nested dispatch stopped it */
   pg_unref (pg);
   return G_SOURCE_CONTINUE;
 }
@@ -180,13 +258,46 @@ update_watch (PgAsync *pg)
 
 /* -- cancelling on the server -- */
 
+typedef struct
+{
+  PgAsync *pg;              /* a reference, dropped on the home context */
+  PGcancel *cancel;
+} CancelJob;
+
+static void flush_unsent (PgAsync *pg, GQueue *done);
+static void complete_all (PgAsync *pg, GQueue *done);
+static void pg_unref (PgAsync *pg);
+
+/* On the home context, once PQcancel has returned: what was held back for
+ * it goes out now (a blocking call may have done that already). */
+static gboolean
+cancel_returned (gpointer user_data)
+{
+  PgAsync *pg = user_data;
+  GQueue done = G_QUEUE_INIT;
+  flush_unsent (pg, &done);
+  complete_all (pg, &done);
+  pg_unref (pg);
+  return G_SOURCE_REMOVE;
+}
+
+/* PQcancel blocks until the server has acted on the request (libpq 15). */
 static void
 cancel_thread (GTask *task, gpointer source, gpointer task_data,
                GCancellable *cancellable)
 {
+  CancelJob *job = task_data;
+  PgAsync *pg = job->pg;
   char errbuf[256];
-  if (!PQcancel (task_data, errbuf, sizeof errbuf))
+  if (!PQcancel (job->cancel, errbuf, sizeof errbuf))
     g_debug ("cancel request failed: %s", errbuf);
+  PQfreeCancel (job->cancel);
+  g_free (job);
+  g_atomic_int_dec_and_test (&pg->cancels_running);
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, cancel_returned, pg, NULL);
+  g_source_attach (idle, pg->context);
+  g_source_unref (idle);
 }
 
 /* If the operation running on the server (the head) should be cancelled,
@@ -202,11 +313,39 @@ maybe_send_cancel (PgAsync *pg)
   if (cancel == NULL)
     return;
   head->cancel_sent = TRUE;
-  pg->cancels_sent++;
+  /* The statements already sent behind it can be hit by the request if
+   * the head finishes before it arrives; later ones are held back. */
+  for (GList *l = pg->ops.head->next; l != NULL; l = l->next)
+    ((PgOp *) l->data)->cancel_exposed = TRUE;
+  g_atomic_int_inc (&pg->cancels_running);
+  CancelJob *job = g_new (CancelJob, 1);
+  job->pg = pg_ref (pg);
+  job->cancel = cancel;
   GTask *t = g_task_new (NULL, NULL, NULL, NULL);
-  g_task_set_task_data (t, cancel, (GDestroyNotify) PQfreeCancel);
+  g_task_set_task_data (t, job, NULL);
   g_task_run_in_thread (t, cancel_thread);
   g_object_unref (t);
+}
+
+static gboolean op_on_timeout (gpointer user_data);
+
+/* The head of the queue is the statement the server runs now: note when
+ * it got there and start its command timeout (async statements; a
+ * blocking call keeps its own deadline from head_since). */
+static void
+note_head (PgAsync *pg)
+{
+  PgOp *head = g_queue_peek_head (&pg->ops);
+  if (head == NULL || head->head_since != 0)
+    return;
+  head->head_since = g_get_monotonic_time ();
+  if (pg->command_timeout_ms > 0 && !head->blocking && !head->done
+      && head->cancel_reason == CANCEL_NONE && head->timer == NULL)
+    {
+      head->timer = g_timeout_source_new ((guint) pg->command_timeout_ms);
+      g_source_set_callback (head->timer, op_on_timeout, head, NULL);
+      g_source_attach (head->timer, pg->context);
+    }
 }
 
 /* -- completing operations -- */
@@ -226,7 +365,7 @@ final_error (PgAsync *pg, PgOp *op)
       "the statement ran longer than command_timeout=%g s and was cancelled "
       "on the server (SQLSTATE 57014)",
       pg->command_timeout_ms / 1000.0);
-  else if (op->cancel_reason == CANCEL_NONE && pg->cancels_sent > 0)
+  else if (op->cancel_reason == CANCEL_NONE && op->cancel_exposed)
     out = dal_error_new_hint (
       DAL_ERROR_QUERY_FAILED,
       "It did not complete; run it again",
@@ -241,6 +380,90 @@ final_error (PgAsync *pg, PgOp *op)
     dal_error_set_retryable (out, TRUE);
   g_error_free (e);
   return out;
+}
+
+/* -- delivering completions, in order -- */
+
+static void
+delivery_return (Delivery *d)
+{
+  if (d->error != NULL)
+    g_task_return_error (d->task, d->error);
+  else
+    g_task_return_pointer (d->task, d->result, (GDestroyNotify) dal_result_unref);
+  g_object_unref (d->task);
+  g_free (d);
+}
+
+/* Whether GTask runs @d's callback at once when it is returned now (it
+ * does in a dispatch on the task's context, from a later iteration than
+ * the one that created the task); else it would wait for an idle. */
+static gboolean
+delivery_is_direct (const Delivery *d)
+{
+  GSource *current = g_main_current_source ();
+  return current != NULL && g_source_get_context (current) == g_task_get_context (d->task)
+         && g_source_get_time (current) > d->created_at;
+}
+
+/* Hands out what can be handed out now, in order; a callback may start
+ * statements, close the connection, or drain again (nested). */
+static void
+deliverer_drain (Deliverer *dl)
+{
+  g_source_ref (&dl->source);
+  Delivery *d;
+  while ((d = g_queue_peek_head (&dl->queue)) != NULL)
+    {
+      /* A task of another context: GTask takes it there, in its order. */
+      if (!delivery_is_direct (d) && g_task_get_context (d->task) == dl->home)
+        break;
+      g_queue_pop_head (&dl->queue);
+      delivery_return (d);
+    }
+  if (!g_source_is_destroyed (&dl->source))
+    g_source_set_ready_time (&dl->source, g_queue_is_empty (&dl->queue) ? -1 : 0);
+  g_source_unref (&dl->source);
+}
+
+static gboolean
+deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  Deliverer *dl = (Deliverer *) source;
+  deliverer_drain (dl);
+  return dl->orphan && g_queue_is_empty (&dl->queue) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static void
+deliverer_finalize (GSource *source)
+{
+  /* Only when its context went away with completions in it. */
+  Deliverer *dl = (Deliverer *) source;
+  Delivery *d;
+  while ((d = g_queue_pop_head (&dl->queue)) != NULL)
+    {
+      g_clear_pointer (&d->result, dal_result_unref);
+      g_clear_error (&d->error);
+      g_object_unref (d->task);
+      g_free (d);
+    }
+}
+
+static GSourceFuncs deliverer_funcs = {
+  .dispatch = deliverer_dispatch,
+  .finalize = deliverer_finalize,
+};
+
+/* Queues @task's completion (taking it, @result and @error). */
+static void
+deliver (PgAsync *pg, GTask *task, gint64 created_at, DalResult *result, GError *error)
+{
+  Delivery *d = g_new (Delivery, 1);
+  d->task = task;
+  d->result = result;
+  d->error = error;
+  d->created_at = created_at;
+  g_queue_push_tail (&pg->deliverer->queue, d);
 }
 
 /* Hands an operation whose sync point arrived to whoever waits for it. */
@@ -264,22 +487,24 @@ op_complete (PgOp *op)
       if (error != NULL)
         {
           dal_error_redact (error, dal_url_get_password (pg->url));
-          g_task_return_error (task, error);
+          deliver (pg, task, op->created_at, NULL, error);
         }
       else
-        g_task_return_pointer (task, dal_pg_result_new (g_steal_pointer (&op->result)),
-                               (GDestroyNotify) dal_result_unref);
-      g_object_unref (task);
+        deliver (pg, task, op->created_at,
+                 dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
     }
   op_free (op);
 }
 
+/* Completes what is in @done, in order (the callbacks run after the
+ * queue walk that filled @done is over). */
 static void
-complete_all (GQueue *done)
+complete_all (PgAsync *pg, GQueue *done)
 {
   PgOp *op;
   while ((op = g_queue_pop_head (done)) != NULL)
     op_complete (op);
+  deliverer_drain (pg->deliverer);
 }
 
 static void
@@ -290,6 +515,21 @@ cache_forget (PgAsync *pg, const char *key)
     return;
   g_queue_delete_link (&pg->cache_lru, e->lru_link);
   g_hash_table_remove (pg->cache, key);
+}
+
+/* Whether a failure of @op means its cache entry names no statement on
+ * the server: its own Prepare failed, or the statement is gone (26000,
+ * e.g. after DEALLOCATE ALL or DISCARD ALL).  A statement that was
+ * prepared and then failed when executed stays prepared, and cached: forgetting
+ * it would leave it on the server, beyond the cache's count. */
+static gboolean
+cache_entry_broken (PgOp *op, const PGresult *r)
+{
+  if (op->cache_key == NULL)
+    return FALSE;
+  if (op->prepares && op->groups_left == 2)
+    return TRUE;  /* the error belongs to the Prepare's result group */
+  return g_strcmp0 (PQresultErrorField (r, PG_DIAG_SQLSTATE), "26000") == 0;
 }
 
 static void
@@ -323,8 +563,13 @@ take_result (PgAsync *pg, PgOp *op, PGresult *r)
     default:
       if (op->error == NULL)
         op->error = dal_pg_error_from_result (pg->conn, r);
-      if (op->cache_key != NULL)
-        cache_forget (pg, op->cache_key);
+      if (cache_entry_broken (op, r))
+        {
+          /* Only if the entry is still the one this op used. */
+          CacheEntry *e = g_hash_table_lookup (pg->cache, op->cache_key);
+          if (e != NULL && g_strcmp0 (e->name, op->cache_name) == 0)
+            cache_forget (pg, op->cache_key);
+        }
       break;
     }
   PQclear (r);
@@ -335,7 +580,8 @@ static void
 fail_all (PgAsync *pg, GQueue *done, const GError *why)
 {
   PgOp *op;
-  while ((op = g_queue_pop_head (&pg->ops)) != NULL)
+  while ((op = g_queue_pop_head (&pg->ops)) != NULL
+         || (op = g_queue_pop_head (&pg->unsent)) != NULL)
     {
       if (op->error == NULL)
         op->error = g_error_copy (why);
@@ -367,6 +613,7 @@ process_results (PgAsync *pg, GQueue *done)
 {
   while (!g_queue_is_empty (&pg->ops))
     {
+      note_head (pg);
       maybe_send_cancel (pg);
       if (PQisBusy (pg->conn))
         break;
@@ -416,9 +663,10 @@ pg_io (PgAsync *pg, GIOCondition revents)
   if (pg->lost == NULL)
     {
       process_results (pg, &done);
+      flush_unsent (pg, &done);
       update_watch (pg);
     }
-  complete_all (&done);
+  complete_all (pg, &done);
 }
 
 /* -- sending -- */
@@ -472,7 +720,7 @@ send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
         {
           g_queue_unlink (&pg->cache_lru, e->lru_link);
           g_queue_push_tail_link (&pg->cache_lru, e->lru_link);
-          g_free (key);
+          op->cache_key = key;
         }
       else
         {
@@ -490,9 +738,11 @@ send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
           e->lru_link = pg->cache_lru.tail;
           g_hash_table_insert (pg->cache, key, e);
           op->cache_key = g_strdup (key);
+          op->prepares = TRUE;
           ok = ok && PQsendPrepare (pg->conn, e->name, sql, pp.n, pp.types);
           op->groups_left = 2;
         }
+      op->cache_name = g_strdup (e->name);
       ok = ok && PQsendQueryPrepared (pg->conn, e->name, pp.n, values, lengths,
                                       pp.formats, 0);
     }
@@ -500,7 +750,63 @@ send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
   return ok && PQpipelineSync (pg->conn);
 }
 
-/* Refuses work the connection cannot take; otherwise sends it. */
+/* Sends @op and queues it for its results; FALSE (and @error) if libpq
+ * refused it. */
+static gboolean
+send_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+         GError **error)
+{
+  if (!send_statement (pg, op, sql, params))
+    {
+      g_autofree char *why = dal_pg_clean_message (PQerrorMessage (pg->conn));
+      *error = PQstatus (pg->conn) == CONNECTION_BAD
+                 ? dal_error_new_hint (DAL_ERROR_CONNECTION_LOST,
+                                       "Open a new connection and retry",
+                                       "connection to the server was lost: %s", why)
+                 : dal_error_new_hint (DAL_ERROR_BUSY,
+                                       "Wait for the operation in progress to end",
+                                       "the connection cannot take a statement "
+                                       "now: %s", why);
+      return FALSE;
+    }
+  g_queue_push_tail (&pg->ops, op);
+  note_head (pg);
+  return TRUE;
+}
+
+/* Sends what was held back for cancel requests, once none is on its way
+ * any more.  Ops libpq refuses go to @done. */
+static void
+flush_unsent (PgAsync *pg, GQueue *done)
+{
+  if (pg->conn == NULL || pg->lost != NULL || g_queue_is_empty (&pg->unsent)
+      || g_atomic_int_get (&pg->cancels_running) > 0)
+    return;
+  PgOp *op;
+  while ((op = g_queue_pop_head (&pg->unsent)) != NULL)
+    {
+      GError *error = NULL;
+      op->held = FALSE;
+      if (send_op (pg, op, op->sql, op->params, &error))
+        continue;
+      if (PQstatus (pg->conn) == CONNECTION_BAD)
+        {
+          /* Everything fails, in order. */
+          g_error_free (error);
+          g_queue_push_head (&pg->unsent, op);
+          op->held = TRUE;
+          mark_lost (pg, done);
+          return;
+        }
+      op->error = error;
+      g_queue_push_tail (done, op);
+    }
+  update_watch (pg);
+}
+
+/* Refuses work the connection cannot take; otherwise sends it, or holds
+ * it back while a cancel request is on its way (so that the request
+ * cannot hit it). */
 static gboolean
 start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           GError **error)
@@ -519,20 +825,16 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
                                    "more: %s", pg->lost->message);
       return FALSE;
     }
-  if (!send_statement (pg, op, sql, params))
+  if (!g_queue_is_empty (&pg->unsent) || g_atomic_int_get (&pg->cancels_running) > 0)
     {
-      g_autofree char *why = dal_pg_clean_message (PQerrorMessage (pg->conn));
-      *error = PQstatus (pg->conn) == CONNECTION_BAD
-                 ? dal_error_new_hint (DAL_ERROR_CONNECTION_LOST,
-                                       "Open a new connection and retry",
-                                       "connection to the server was lost: %s", why)
-                 : dal_error_new_hint (DAL_ERROR_BUSY,
-                                       "Wait for the operation in progress to end",
-                                       "the connection cannot take a statement "
-                                       "now: %s", why);
-      return FALSE;
+      op->held = TRUE;
+      op->sql = sql;
+      op->params = params;
+      g_queue_push_tail (&pg->unsent, op);
+      return TRUE;
     }
-  g_queue_push_tail (&pg->ops, op);
+  if (!send_op (pg, op, sql, params, error))
+    return FALSE;
   update_watch (pg);
   return TRUE;
 }
@@ -573,6 +875,13 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
       g_object_unref (task);
     }
   g_clear_pointer (&op->cancel_source, g_source_unref);
+  if (op->held)
+    {
+      /* Never sent: nothing to cancel on the server. */
+      g_queue_remove (&op->pg->unsent, op);
+      op_free (op);
+      return G_SOURCE_REMOVE;
+    }
   maybe_send_cancel (op->pg);
   return G_SOURCE_REMOVE;
 }
@@ -580,12 +889,7 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
 static void
 watch_op (PgAsync *pg, PgOp *op, GCancellable *cancellable)
 {
-  if (pg->command_timeout_ms > 0)
-    {
-      op->timer = g_timeout_source_new ((guint) pg->command_timeout_ms);
-      g_source_set_callback (op->timer, op_on_timeout, op, NULL);
-      g_source_attach (op->timer, pg->context);
-    }
+  /* The command timeout starts at the head of the queue: note_head(). */
   if (cancellable != NULL)
     {
       op->cancel_source = g_cancellable_source_new (cancellable);
@@ -602,11 +906,14 @@ pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
   PgOp *op = op_new (pg);
   GError *error = NULL;
 
+  op->created_at = g_get_monotonic_time ();
   if (!start_op (pg, op, sql, params, &error))
     {
+      /* In its turn, after what completes before it (never from here:
+       * the task is of this very iteration). */
+      deliver (pg, task, op->created_at, NULL, error);
+      deliverer_drain (pg->deliverer);
       op_free (op);
-      g_task_return_error (task, error);
-      g_object_unref (task);
       return;
     }
   op->task = task;
@@ -630,30 +937,55 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
     }
 
   pg_ref (pg);
-  gint64 deadline = pg->command_timeout_ms > 0
-                      ? g_get_monotonic_time () + pg->command_timeout_ms * 1000
-                      : G_MAXINT64;
   int cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
 
   while (!op->done && pg->conn != NULL)
     {
+      if (op->held)
+        {
+          GQueue done = G_QUEUE_INIT;
+          flush_unsent (pg, &done);
+          complete_all (pg, &done);
+          if (op->done || pg->conn == NULL)
+            break;
+        }
       struct pollfd fds[2] = {
         { .fd = PQsocket (pg->conn), .events = POLLIN },
         { .fd = op->cancel_reason == CANCEL_NONE ? cancel_fd : -1, .events = POLLIN },
       };
       if (PQflush (pg->conn) > 0)
         fds[0].events |= POLLOUT;
+      /* The command timeout counts from the head of the queue. */
       int timeout = -1;
-      if (op->cancel_reason == CANCEL_NONE && deadline != G_MAXINT64)
-        timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
+      if (op->cancel_reason == CANCEL_NONE && pg->command_timeout_ms > 0
+          && op->head_since != 0)
+        {
+          gint64 deadline = op->head_since + pg->command_timeout_ms * 1000;
+          timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
+        }
+      /* Held back: look again soon whether the cancel request returned. */
+      if (op->held)
+        timeout = 2;
 
       int n = poll (fds, 2, timeout);
       if (n < 0)
         continue;  /* EINTR */
-      if (n == 0 && op->cancel_reason == CANCEL_NONE)
+      if (n == 0 && op->cancel_reason == CANCEL_NONE && !op->held)
         op->cancel_reason = CANCEL_BY_TIMEOUT;
       if (fds[1].revents != 0 && op->cancel_reason == CANCEL_NONE)
-        op->cancel_reason = CANCEL_BY_CALLER;
+        {
+          op->cancel_reason = CANCEL_BY_CALLER;
+          if (op->held)
+            {
+              /* Never sent: nothing to cancel on the server. */
+              g_queue_remove (&pg->unsent, op);
+              op->held = FALSE;
+              op->done = TRUE;
+              op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                               "the statement was cancelled");
+              break;
+            }
+        }
       maybe_send_cancel (pg);
 
       GIOCondition rev = 0;
@@ -674,6 +1006,7 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
     {
       /* Closed from a callback while we waited. */
       g_queue_remove (&pg->ops, op);
+      g_queue_remove (&pg->unsent, op);
       g_set_error_literal (error, DAL_ERROR, DAL_ERROR_CLOSED, "the connection was closed");
     }
   else if (op->cancel_reason == CANCEL_BY_CALLER && op->error != NULL
@@ -741,8 +1074,15 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
       pg->cache_size = 0;
     }
 
+  pg->deliverer = (Deliverer *) g_source_new (&deliverer_funcs, sizeof (Deliverer));
+  g_queue_init (&pg->deliverer->queue);
+  pg->deliverer->home = context;
+  g_source_set_name (&pg->deliverer->source, "dal pgasync completions");
+  g_source_attach (&pg->deliverer->source, context);
+
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
   ((PgSource *) pg->source)->pg = pg;
+  g_source_set_can_recurse (pg->source, TRUE);  /* see pg_source_dispatch */
   g_source_set_name (pg->source, "dal pgasync socket");
   pg->watching = G_IO_IN | G_IO_HUP | G_IO_ERR;
   pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (conn), pg->watching);
@@ -764,7 +1104,7 @@ pgasync_close (gpointer handle)
   g_error_free (closed);
   destroy_source (&pg->source);
   g_clear_pointer (&pg->conn, PQfinish);
-  complete_all (&done);
+  complete_all (pg, &done);
   pg_unref (pg);
 }
 
@@ -829,7 +1169,8 @@ pgasync_get_info (gpointer handle, const char *key)
   if (strcmp (key, "statement_cache_size") == 0)
     return g_strdup_printf ("%u", pg->cache_size);
   if (strcmp (key, "in_flight") == 0)
-    return g_strdup_printf ("%u", g_queue_get_length (&pg->ops));
+    return g_strdup_printf ("%u", g_queue_get_length (&pg->ops)
+                                  + g_queue_get_length (&pg->unsent));
   return dal_pg_get_info (pg->conn, key);
 }
 

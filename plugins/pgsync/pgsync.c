@@ -15,9 +15,13 @@
 
 #include "dal-pg.h"
 
+/* How long to wait for the server's answer after a cancel request before
+ * giving the connection up (a dead network must not hang the call). */
+#define CANCEL_GRACE_MS 5000
+
 typedef struct
 {
-  PGconn *conn;
+  PGconn *conn;               /* NULL once given up */
   DalUrl *url;
   gint64 command_timeout_ms;  /* 0: none */
 } PgSync;
@@ -69,6 +73,7 @@ typedef enum
   NOT_CANCELLED,
   CANCELLED_BY_CALLER,
   CANCELLED_BY_TIMEOUT,
+  CANCEL_UNANSWERED,          /* no answer within CANCEL_GRACE_MS */
 } CancelReason;
 
 /* Asks the server to cancel the running statement (blocking; fine here). */
@@ -87,7 +92,7 @@ send_cancel (PGconn *conn)
 /* Waits until libpq has a whole result, watching the caller's cancellable
  * and the command deadline.  FALSE if the connection failed. */
 static gboolean
-wait_for_result (PgSync *s, GCancellable *cancellable, gint64 deadline,
+wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
                  CancelReason *reason)
 {
   int cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
@@ -100,22 +105,31 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 deadline,
         { .fd = *reason == NOT_CANCELLED ? cancel_fd : -1, .events = POLLIN },
       };
       int timeout = -1;
-      if (*reason == NOT_CANCELLED && deadline != G_MAXINT64)
-        timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
+      if (*deadline != G_MAXINT64)
+        timeout = (int) MAX ((*deadline - g_get_monotonic_time () + 999) / 1000, 0);
 
       int n = poll (fds, 2, timeout);
       if (n < 0)
         continue;  /* EINTR */
-      if (n == 0 && *reason == NOT_CANCELLED)
+      if (n == 0 && *reason != NOT_CANCELLED)
+        {
+          /* The server did not answer the cancel request in time. */
+          *reason = CANCEL_UNANSWERED;
+          ok = FALSE;
+          break;
+        }
+      if (n == 0)
         {
           *reason = CANCELLED_BY_TIMEOUT;
           send_cancel (s->conn);
+          *deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
           continue;
         }
       if (fds[1].revents != 0 && *reason == NOT_CANCELLED)
         {
           *reason = CANCELLED_BY_CALLER;
           send_cancel (s->conn);
+          *deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
         }
       if (fds[0].revents != 0)
         ok = PQconsumeInput (s->conn) != 0;
@@ -145,6 +159,14 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
 {
   PgSync *s = handle;
+  if (s->conn == NULL)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_CONNECTION_LOST, "Open a new connection",
+        "the connection was given up after the server left a cancel request "
+        "unanswered"));
+      return NULL;
+    }
   DalPgParams pp;
   dal_pg_params_init (&pp, params);
   const char * const *values = params != NULL ? params->values : NULL;
@@ -170,9 +192,20 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
                           : G_MAXINT64;
       for (;;)
         {
-          if (!wait_for_result (s, cancellable, deadline, &reason))
+          if (!wait_for_result (s, cancellable, &deadline, &reason))
             {
-              failure = dal_pg_error_from_result (s->conn, NULL);
+              if (reason != CANCEL_UNANSWERED)
+                failure = dal_pg_error_from_result (s->conn, NULL);
+              else
+                {
+                  /* A dead network or server: the call must not hang. */
+                  failure = dal_error_new_hint (
+                    DAL_ERROR_CONNECTION_LOST,
+                    "Check the network and the server; open a new connection",
+                    "the server did not answer within %d s of a cancel "
+                    "request; the connection was closed", CANCEL_GRACE_MS / 1000);
+                  g_clear_pointer (&s->conn, PQfinish);
+                }
               break;
             }
           PGresult *r = PQgetResult (s->conn);
