@@ -13,6 +13,9 @@ void dal_tool_print_csv (const DalResult *result, FILE *out);
 /* Prints "dal: <message>" on stderr; returns the exit status to use. */
 int dal_tool_fail (const GError *error);
 
+/* `dal bench` (dal-bench.c). */
+int dal_tool_bench (int argc, char **argv);
+
 G_END_DECLS
 
 #endif /* DAL_TOOL_H */

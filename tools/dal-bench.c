@@ -1,0 +1,1156 @@
+/* dal-bench.c: `dal bench`, libdal's plugins against raw libpq.
+ *
+ *   dal bench [--json] [--seconds N] [--depth N] [--connections N] URL…
+ *
+ * Makes (once) a table of BENCH_ROWS rows through the first URL, then runs
+ * two workloads:
+ *   W1  a parameterized point read by random id (1 row),
+ *   W3  a 1,000-row range fetch from a random id,
+ * each in three shapes:
+ *   sequential   one connection, one statement at a time;
+ *   pipelined    one connection, --depth statements in flight;
+ *   connections  --connections connections, one statement in flight each;
+ * for raw libpq compiled into this program (the baseline) and for each
+ * URL's plugin through libdal's public API (dal_connection_query for the
+ * sequential shape, dal_connection_query_async otherwise: the same code
+ * for every plugin).
+ *
+ * Fairness: the baseline connects with the first URL's keywords
+ * (dal_url_get_keywords, so the same TLS settings), sends the same SQL
+ * with text parameters of unspecified type as the plugins do, and draws
+ * the same id sequence (a fixed seed for every measured run).  Every
+ * result is checked (ids, row counts, no NULL); a run counts its errors
+ * and the command fails (exit status 1) when any run had one.
+ *
+ * Interleaved: for each workload and shape, the connections of raw libpq
+ * and of every plugin are opened together, and the measurement is cut in
+ * slices of --slice seconds (0.5 by default) that take turns, in an order
+ * that rotates every round, until each has had --seconds.  A slow drift of
+ * the machine's load (other programs, the server's own work) then weighs
+ * on all of them alike, and the ratios compare like with like.  Each
+ * slice starts with a warm-up (the first of each target: --warmup; later
+ * ones: a tenth of a slice, to fill the pipeline again) and ends with the
+ * statements in flight drained, outside the measurement.
+ *
+ * Latency is from sending a statement to having its checked result (so in
+ * a pipeline it includes the wait behind the statements before it).
+ * Client CPU is getrusage(RUSAGE_SELF) user + system time over the
+ * measured windows (all threads, so the core's worker threads too) per
+ * query.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "dal-tool.h"
+
+#define BENCH_TABLE "dal_bench_items"
+#define BENCH_ROWS 100000
+#define RANGE_ROWS 1000
+#define MAX_ERRORS 20            /* a run stops issuing after this many */
+#define STALL_GRACE_S 60         /* a run longer than its time + this is killed */
+#define SEED_WARMUP G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)
+#define SEED_MEASURE G_GUINT64_CONSTANT (0x5eedda1bea7c4e55)
+
+#define BASELINE_NAME "libpq"
+
+typedef enum
+{
+  W1_POINT,
+  W3_RANGE,
+  N_WORKLOADS
+} Workload;
+
+typedef enum
+{
+  SHAPE_SEQUENTIAL,
+  SHAPE_PIPELINED,
+  SHAPE_CONNECTIONS,
+  N_SHAPES
+} Shape;
+
+static const char *const workload_names[] = { "W1", "W3" };
+static const char *const workload_titles[] = { "point read", "range 1000" };
+static const char *const shape_names[] = { "sequential", "pipelined", "connections" };
+
+static const char *const workload_sql[] = {
+  "SELECT id, name, price, created FROM " BENCH_TABLE " WHERE id = $1",
+  "SELECT id, name, price, created FROM " BENCH_TABLE " WHERE id >= $1 "
+  "ORDER BY id LIMIT 1000",
+};
+
+typedef struct
+{
+  double seconds;
+  double warmup;
+  double slice;
+  int depth;
+  int connections;
+  gboolean json;
+} Config;
+
+/* One measured run: its clock, its id sequence, what it counted. */
+typedef struct
+{
+  const Config *cfg;
+  Workload workload;
+  const char *plugin;
+  Shape shape;
+  double warmup_s;           /* this slice's warm-up and measurement */
+  double measure_s;
+  guint64 rng;
+  gint64 measure_at;         /* ns, monotonic */
+  gint64 end_at;
+  gboolean measuring;
+  gboolean stopped;          /* no new statements */
+  gint64 t0, t1;
+  struct rusage ru0, ru1;
+  GArray *latencies;         /* gint64 ns, measured completions only */
+  guint64 queries;
+  guint errors;
+  char *first_error;
+  guint in_flight;
+} Run;
+
+/* What a run yields: a row of the report. */
+typedef struct
+{
+  const char *plugin;
+  Workload workload;
+  Shape shape;
+  int connections;
+  int in_flight;
+  guint64 queries;
+  guint errors;
+  double seconds;
+  double qps;
+  double rows_per_s;
+  double p50_ms, p95_ms, p99_ms;
+  double cpu_us;
+  double user_us, sys_us;    /* cpu_us, split */
+  double csw;                /* context switches per query */
+  double ratio;
+  double cpu_ratio;
+} Row;
+
+/* -- clock, ids, counting -- */
+
+static gint64
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double
+rusage_user_us (const struct rusage *ru)
+{
+  return (double) ru->ru_utime.tv_sec * 1e6 + (double) ru->ru_utime.tv_usec;
+}
+
+static double
+rusage_sys_us (const struct rusage *ru)
+{
+  return (double) ru->ru_stime.tv_sec * 1e6 + (double) ru->ru_stime.tv_usec;
+}
+
+static double
+rusage_csw (const struct rusage *ru)
+{
+  return (double) ru->ru_nvcsw + (double) ru->ru_nivcsw;
+}
+
+/* Starts the clock of a slice whose cfg, workload, plugin, shape and
+ * durations are set (and nothing else): the warm-up begins now. */
+static void
+run_start (Run *run)
+{
+  run->rng = SEED_WARMUP;
+  run->latencies = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 4096);
+  run->measure_at = now_ns () + (gint64) (run->warmup_s * 1e9);
+  run->end_at = run->measure_at + (gint64) (run->measure_s * 1e9);
+  /* A run that hangs must not hang the command: SIGALRM ends it, loudly. */
+  alarm ((unsigned) ceil (run->warmup_s + run->measure_s) + STALL_GRACE_S);
+}
+
+static void
+run_clear (Run *run)
+{
+  alarm (0);
+  g_clear_pointer (&run->latencies, g_array_unref);
+  g_clear_pointer (&run->first_error, g_free);
+}
+
+static void
+run_stop (Run *run, gint64 now)
+{
+  if (run->stopped)
+    return;
+  run->stopped = TRUE;
+  if (run->measuring)
+    {
+      run->measuring = FALSE;
+      run->t1 = now;
+      getrusage (RUSAGE_SELF, &run->ru1);
+    }
+}
+
+/* Moves the run from warm-up to measuring to stopped as time passes. */
+static void
+run_tick (Run *run, gint64 now)
+{
+  if (!run->measuring && !run->stopped && now >= run->measure_at)
+    {
+      run->measuring = TRUE;
+      run->t0 = now;
+      getrusage (RUSAGE_SELF, &run->ru0);
+      run->rng = SEED_MEASURE;  /* every target's slices draw the same ids */
+    }
+  if (run->measuring && now >= run->end_at)
+    run_stop (run, now);
+}
+
+/* The next key: an id (W1) or the first id of a range (W3), uniform. */
+static int
+run_next_key (Run *run)
+{
+  /* splitmix64 */
+  guint64 z = (run->rng += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  z ^= z >> 31;
+  guint64 span = run->workload == W1_POINT ? BENCH_ROWS : BENCH_ROWS - RANGE_ROWS + 1;
+  return (int) (z % span) + 1;
+}
+
+/* One statement finished at @now, started at @start; @problem (taken) is
+ * NULL when its result checked out. */
+static void
+run_done (Run *run, gint64 start, gint64 now, char *problem)
+{
+  if (problem != NULL)
+    {
+      if (run->errors++ == 0)
+        {
+          g_printerr ("dal bench: %s %s %s: %s\n", run->plugin,
+                      workload_names[run->workload], shape_names[run->shape],
+                      problem);
+          run->first_error = problem;
+        }
+      else
+        g_free (problem);
+      if (run->errors >= MAX_ERRORS)
+        run_stop (run, now);
+    }
+  else if (run->measuring)
+    {
+      gint64 latency = now - start;
+      g_array_append_val (run->latencies, latency);
+      run->queries++;
+    }
+  run_tick (run, now);
+}
+
+static int
+compare_gint64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted @v, in ms. */
+static double
+percentile_ms (GArray *v, double p)
+{
+  if (v->len == 0)
+    return NAN;
+  gsize rank = (gsize) ceil (p * v->len);
+  rank = CLAMP (rank, 1, v->len);
+  return g_array_index (v, gint64, rank - 1) / 1e6;
+}
+
+/* -- checking results: the same checks on both sides -- */
+
+static guint
+expected_rows (Workload w)
+{
+  return w == W1_POINT ? 1 : RANGE_ROWS;
+}
+
+/* Returns NULL when @r holds what @key asked for, else what is wrong. */
+static char *
+check_dal_result (Workload w, int key, const DalResult *r)
+{
+  guint n = expected_rows (w);
+  if (dal_result_get_n_rows (r) != n || dal_result_get_n_columns (r) != 4)
+    return g_strdup_printf ("key %d: expected %u row(s) of 4 columns, got %u of %u",
+                            key, n, dal_result_get_n_rows (r),
+                            dal_result_get_n_columns (r));
+  for (guint i = 0; i < n; i++)
+    {
+      GError *error = NULL;
+      gint64 id = dal_result_get_int64 (r, i, 0, &error);
+      if (error != NULL)
+        {
+          char *msg = g_strdup_printf ("key %d: %s", key, error->message);
+          g_error_free (error);
+          return msg;
+        }
+      if (id != (gint64) key + i)
+        return g_strdup_printf ("key %d: row %u has id %" G_GINT64_FORMAT
+                                ", expected %" G_GINT64_FORMAT,
+                                key, i, id, (gint64) key + i);
+      for (guint c = 1; c < 4; c++)
+        {
+          gsize len = 0;
+          if (dal_result_get_string (r, i, c, &len) == NULL || len == 0)
+            return g_strdup_printf ("key %d: row %u column %u is empty", key, i, c);
+        }
+    }
+  return NULL;
+}
+
+static char *
+check_pg_result (Workload w, int key, const PGresult *r)
+{
+  if (r == NULL)
+    return g_strdup_printf ("key %d: no result", key);
+  if (PQresultStatus (r) != PGRES_TUPLES_OK)
+    {
+      g_autofree char *msg = g_strdup (PQresultErrorMessage (r));
+      g_strchomp (msg);
+      return g_strdup_printf ("key %d: %s: %s", key,
+                              PQresStatus (PQresultStatus (r)), msg);
+    }
+  guint n = expected_rows (w);
+  if ((guint) PQntuples (r) != n || PQnfields (r) != 4)
+    return g_strdup_printf ("key %d: expected %u row(s) of 4 columns, got %d of %d",
+                            key, n, PQntuples (r), PQnfields (r));
+  for (guint i = 0; i < n; i++)
+    {
+      if (PQgetisnull (r, (int) i, 0))
+        return g_strdup_printf ("key %d: row %u has a NULL id", key, i);
+      const char *v = PQgetvalue (r, (int) i, 0);
+      char *end = NULL;
+      gint64 id = strtoll (v, &end, 10);
+      if (end == v || *end != '\0')
+        return g_strdup_printf ("key %d: row %u: id \"%s\" is not a number", key, i, v);
+      if (id != (gint64) key + i)
+        return g_strdup_printf ("key %d: row %u has id %" G_GINT64_FORMAT
+                                ", expected %" G_GINT64_FORMAT,
+                                key, i, id, (gint64) key + i);
+      for (int c = 1; c < 4; c++)
+        if (PQgetisnull (r, (int) i, c) || PQgetlength (r, (int) i, c) == 0)
+          return g_strdup_printf ("key %d: row %u column %d is empty", key, i, c);
+    }
+  return NULL;
+}
+
+/* -- libdal, through its public API -- */
+
+typedef struct
+{
+  Run *run;
+  DalConnection *conn;
+  int key;
+  gint64 start;
+} DalSlot;
+
+static void dal_slot_issue (DalSlot *slot);
+
+static void
+dal_slot_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DalSlot *slot = user_data;
+  Run *run = slot->run;
+  GError *error = NULL;
+  DalResult *r = dal_connection_query_finish (slot->conn, result, &error);
+  char *problem = r != NULL ? check_dal_result (run->workload, slot->key, r)
+                            : g_strdup_printf ("key %d: %s", slot->key, error->message);
+  g_clear_error (&error);
+  if (r != NULL)
+    dal_result_unref (r);
+  run->in_flight--;
+  run_done (run, slot->start, now_ns (), problem);
+  if (!run->stopped)
+    dal_slot_issue (slot);
+}
+
+static void
+dal_slot_issue (DalSlot *slot)
+{
+  Run *run = slot->run;
+  slot->key = run_next_key (run);
+  run->in_flight++;
+  slot->start = now_ns ();
+  dal_connection_query_async (slot->conn, workload_sql[run->workload],
+                              g_variant_new ("(i)", slot->key), NULL,
+                              dal_slot_done, slot);
+}
+
+/* Opens @n connections; NULL (after saying why) on failure. */
+static DalConnection **
+dal_open_n (DalUrl *url, int n)
+{
+  DalConnection **conns = g_new0 (DalConnection *, n);
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      conns[i] = dal_connection_open_url (NULL, url, NULL, &error);
+      if (conns[i] == NULL)
+        {
+          dal_tool_fail (error);
+          for (int j = 0; j < i; j++)
+            g_object_unref (conns[j]);
+          g_free (conns);
+          return NULL;
+        }
+    }
+  return conns;
+}
+
+static void
+dal_close_n (DalConnection **conns, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!dal_connection_close (conns[i], NULL, &error))
+        dal_tool_fail (error);
+      g_object_unref (conns[i]);
+    }
+  g_free (conns);
+}
+
+/* The measured loops are functions of their own, so that a profiler can
+ * be pointed at the per-statement work alone
+ * (valgrind --tool=callgrind --toggle-collect='*_loop'). */
+G_GNUC_NO_INLINE static void
+dal_sequential_loop (Run *run, DalConnection *conn)
+{
+  while (!run->stopped)
+    {
+      GError *error = NULL;
+      int key = run_next_key (run);
+      gint64 start = now_ns ();
+      DalResult *r = dal_connection_query (conn, workload_sql[run->workload],
+                                           g_variant_new ("(i)", key), NULL, &error);
+      char *problem = r != NULL ? check_dal_result (run->workload, key, r)
+                                : g_strdup_printf ("key %d: %s", key, error->message);
+      g_clear_error (&error);
+      if (r != NULL)
+        dal_result_unref (r);
+      run_done (run, start, now_ns (), problem);
+    }
+}
+
+G_GNUC_NO_INLINE static void
+dal_async_loop (Run *run, DalSlot *slots, int n_slots)
+{
+  for (int i = 0; i < n_slots; i++)
+    dal_slot_issue (&slots[i]);
+  while (run->in_flight > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* -- raw libpq: the baseline -- */
+
+typedef struct
+{
+  PGconn *conn;
+  gboolean pipeline;
+  gboolean dead;
+  int capacity;              /* statements to keep in flight */
+  int in_flight;
+  int head;                  /* ring of the statements in flight */
+  int *keys;
+  gint64 *starts;
+  gboolean awaiting_sync;    /* pipeline: the head's results are in */
+  PGresult *result;          /* the head's result */
+} RawConn;
+
+/* libpq's message with every occurrence of the password masked. */
+static char *
+redacted_message (const char *text, const char *password)
+{
+  char *out;
+  if (password != NULL && *password != '\0')
+    {
+      g_auto (GStrv) parts = g_strsplit (text, password, -1);
+      out = g_strjoinv ("****", parts);
+    }
+  else
+    out = g_strdup (text);
+  return g_strchomp (out);
+}
+
+/* Connects with the URL's own keywords (so its sslmode and CA too). */
+static PGconn *
+raw_connect (DalUrl *url)
+{
+  const char * const *kw, * const *val;
+  guint n = dal_url_get_keywords (url, &kw, &val);
+  const char **keywords = g_new0 (const char *, n + 2);
+  const char **values = g_new0 (const char *, n + 2);
+  gboolean has_gssencmode = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      keywords[i] = kw[i];
+      values[i] = val[i];
+      has_gssencmode |= strcmp (kw[i], "gssencmode") == 0;
+    }
+  /* As the PostgreSQL plugins do: no GSS encryption round trip. */
+  if (!has_gssencmode)
+    {
+      keywords[n] = "gssencmode";
+      values[n] = "disable";
+    }
+  PGconn *conn = PQconnectdbParams (keywords, values, 0);
+  g_free (keywords);
+  g_free (values);
+  if (PQstatus (conn) != CONNECTION_OK)
+    {
+      g_autofree char *msg = redacted_message (PQerrorMessage (conn),
+                                               dal_url_get_password (url));
+      g_printerr ("dal: libpq could not connect: %s\n", msg);
+      PQfinish (conn);
+      return NULL;
+    }
+  return conn;
+}
+
+static gboolean raw_send (Run *run, RawConn *c);
+
+/* The head statement's results are all in: check, count, send the next. */
+static void
+raw_complete_head (Run *run, RawConn *c, gint64 now)
+{
+  int key = c->keys[c->head];
+  gint64 start = c->starts[c->head];
+  char *problem = check_pg_result (run->workload, key, c->result);
+  g_clear_pointer (&c->result, PQclear);
+  c->head = (c->head + 1) % c->capacity;
+  c->in_flight--;
+  run->in_flight--;
+  c->awaiting_sync = FALSE;
+  run_done (run, start, now, problem);
+  if (!run->stopped)
+    raw_send (run, c);
+}
+
+/* The connection failed: every statement in flight on it fails. */
+static void
+raw_fail (Run *run, RawConn *c, const char *why)
+{
+  c->dead = TRUE;
+  while (c->in_flight > 0)
+    {
+      gint64 start = c->starts[c->head];
+      c->head = (c->head + 1) % c->capacity;
+      c->in_flight--;
+      run->in_flight--;
+      run_done (run, start, now_ns (), g_strdup (why));
+    }
+  g_clear_pointer (&c->result, PQclear);
+  run_stop (run, now_ns ());
+}
+
+static gboolean
+raw_send (Run *run, RawConn *c)
+{
+  int key = run_next_key (run);
+  char text[16];
+  g_snprintf (text, sizeof text, "%d", key);
+  const char *values[1] = { text };
+  int slot = (c->head + c->in_flight) % c->capacity;
+  c->keys[slot] = key;
+  c->starts[slot] = now_ns ();
+  c->in_flight++;
+  run->in_flight++;
+  if (!PQsendQueryParams (c->conn, workload_sql[run->workload], 1, NULL, values,
+                          NULL, NULL, 0)
+      || (c->pipeline && !PQpipelineSync (c->conn)))
+    {
+      g_autofree char *msg = g_strdup (PQerrorMessage (c->conn));
+      raw_fail (run, c, g_strchomp (msg));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Takes every whole result libpq has, in order. */
+static void
+raw_process (Run *run, RawConn *c)
+{
+  while (c->in_flight > 0 && !c->dead && !PQisBusy (c->conn))
+    {
+      PGresult *r = PQgetResult (c->conn);
+      if (!c->awaiting_sync)
+        {
+          if (r != NULL)
+            {
+              /* Keep the statement's (last) result. */
+              if (c->result != NULL)
+                PQclear (c->result);
+              c->result = r;
+            }
+          else if (c->pipeline)
+            c->awaiting_sync = TRUE;
+          else
+            raw_complete_head (run, c, now_ns ());
+        }
+      else if (r == NULL)
+        break;
+      else if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
+        {
+          PQclear (r);
+          raw_complete_head (run, c, now_ns ());
+        }
+      else
+        {
+          if (c->result != NULL)
+            PQclear (c->result);
+          c->result = r;
+        }
+    }
+  if (!c->dead && PQstatus (c->conn) == CONNECTION_BAD)
+    {
+      g_autofree char *msg = g_strdup (PQerrorMessage (c->conn));
+      raw_fail (run, c, g_strchomp (msg));
+    }
+}
+
+G_GNUC_NO_INLINE static void
+raw_sequential_loop (Run *run, PGconn *conn)
+{
+  while (!run->stopped)
+    {
+      int key = run_next_key (run);
+      char text[16];
+      g_snprintf (text, sizeof text, "%d", key);
+      const char *values[1] = { text };
+      gint64 start = now_ns ();
+      PGresult *r = PQexecParams (conn, workload_sql[run->workload], 1, NULL,
+                                  values, NULL, NULL, 0);
+      char *problem = check_pg_result (run->workload, key, r);
+      PQclear (r);
+      run_done (run, start, now_ns (), problem);
+    }
+}
+
+/* Keeps @per_conn statements in flight on each connection, multiplexed
+ * with poll(). */
+G_GNUC_NO_INLINE static void
+raw_async_loop (Run *run, RawConn *conns, int n_conns, int per_conn)
+{
+  struct pollfd *fds = g_new0 (struct pollfd, n_conns);
+  for (int i = 0; i < n_conns; i++)
+    for (int j = 0; j < per_conn && !run->stopped && !conns[i].dead; j++)
+      raw_send (run, &conns[i]);
+  while (run->in_flight > 0)
+    {
+      for (int i = 0; i < n_conns; i++)
+        {
+          RawConn *c = &conns[i];
+          fds[i].fd = c->dead || c->in_flight == 0 ? -1 : PQsocket (c->conn);
+          fds[i].events = POLLIN;
+          fds[i].revents = 0;
+          if (fds[i].fd >= 0 && PQflush (c->conn) > 0)
+            fds[i].events |= POLLOUT;
+        }
+      if (poll (fds, n_conns, -1) < 0)
+        continue;  /* EINTR */
+      for (int i = 0; i < n_conns; i++)
+        {
+          RawConn *c = &conns[i];
+          if (fds[i].revents == 0 || c->dead)
+            continue;
+          if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP))
+              && !PQconsumeInput (c->conn))
+            {
+              g_autofree char *msg = g_strdup (PQerrorMessage (c->conn));
+              raw_fail (run, c, g_strchomp (msg));
+              continue;
+            }
+          raw_process (run, c);
+        }
+    }
+  g_free (fds);
+}
+
+/* -- targets: raw libpq or a plugin, measured slice by slice -- */
+
+typedef struct
+{
+  const char *plugin;        /* BASELINE_NAME for raw libpq */
+  DalUrl *url;
+  gboolean raw;
+  int n_conns;
+  int in_flight;             /* statements kept in flight in all */
+  /* raw libpq */
+  RawConn *raw_conns;
+  /* a plugin */
+  DalConnection **conns;
+  DalSlot *slots;
+  /* accumulated over the slices */
+  GArray *latencies;         /* gint64 ns */
+  guint64 queries;
+  guint errors;
+  double measured_s;
+  double user_us;
+  double sys_us;
+  double csw;
+} Target;
+
+/* Opens the target's connections for @shape; FALSE (said why) on failure. */
+static gboolean
+target_open (Target *t, const Config *cfg, Shape shape)
+{
+  t->n_conns = shape == SHAPE_CONNECTIONS ? cfg->connections : 1;
+  int per_conn = shape == SHAPE_PIPELINED ? cfg->depth : 1;
+  t->in_flight = t->n_conns * per_conn;
+  t->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  if (!t->raw)
+    {
+      t->conns = dal_open_n (t->url, t->n_conns);
+      if (t->conns == NULL)
+        return FALSE;
+      t->slots = g_new0 (DalSlot, t->in_flight);
+      for (int i = 0; i < t->in_flight; i++)
+        t->slots[i].conn = t->conns[shape == SHAPE_CONNECTIONS ? i : 0];
+      return TRUE;
+    }
+
+  t->raw_conns = g_new0 (RawConn, t->n_conns);
+  for (int i = 0; i < t->n_conns; i++)
+    {
+      RawConn *c = &t->raw_conns[i];
+      c->conn = raw_connect (t->url);
+      if (c->conn == NULL)
+        return FALSE;
+      if (shape == SHAPE_SEQUENTIAL)
+        continue;
+      c->pipeline = shape == SHAPE_PIPELINED;
+      c->capacity = per_conn;
+      c->keys = g_new0 (int, per_conn);
+      c->starts = g_new0 (gint64, per_conn);
+      if (PQsetnonblocking (c->conn, 1) != 0
+          || (c->pipeline && !PQenterPipelineMode (c->conn)))
+        {
+          g_printerr ("dal: libpq: %s", PQerrorMessage (c->conn));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+target_close (Target *t)
+{
+  if (t->conns != NULL)
+    dal_close_n (t->conns, t->n_conns);
+  g_free (t->slots);
+  for (int i = 0; t->raw_conns != NULL && i < t->n_conns; i++)
+    {
+      RawConn *c = &t->raw_conns[i];
+      if (c->conn != NULL)
+        PQfinish (c->conn);
+      g_clear_pointer (&c->result, PQclear);
+      g_free (c->keys);
+      g_free (c->starts);
+    }
+  g_free (t->raw_conns);
+  g_clear_pointer (&t->latencies, g_array_unref);
+}
+
+/* Runs one slice on the target's open connections and adds up what it
+ * measured. */
+static void
+target_slice (Target *t, Run *run)
+{
+  run_start (run);
+  if (t->raw && run->shape == SHAPE_SEQUENTIAL)
+    raw_sequential_loop (run, t->raw_conns[0].conn);
+  else if (t->raw)
+    raw_async_loop (run, t->raw_conns, t->n_conns, t->in_flight / t->n_conns);
+  else if (run->shape == SHAPE_SEQUENTIAL)
+    dal_sequential_loop (run, t->conns[0]);
+  else
+    {
+      for (int i = 0; i < t->in_flight; i++)
+        t->slots[i].run = run;
+      dal_async_loop (run, t->slots, t->in_flight);
+    }
+
+  g_array_append_vals (t->latencies, run->latencies->data, run->latencies->len);
+  t->queries += run->queries;
+  t->errors += run->errors;
+  if (run->t1 > run->t0)
+    {
+      t->measured_s += (run->t1 - run->t0) / 1e9;
+      t->user_us += rusage_user_us (&run->ru1) - rusage_user_us (&run->ru0);
+      t->sys_us += rusage_sys_us (&run->ru1) - rusage_sys_us (&run->ru0);
+      t->csw += rusage_csw (&run->ru1) - rusage_csw (&run->ru0);
+    }
+}
+
+static Row
+target_summarize (Target *t, Workload workload, Shape shape)
+{
+  Row row = {
+    .plugin = t->plugin,
+    .workload = workload,
+    .shape = shape,
+    .connections = t->n_conns,
+    .in_flight = t->in_flight,
+    .queries = t->queries,
+    .errors = t->errors,
+    .seconds = t->measured_s,
+    .ratio = NAN,
+    .cpu_ratio = NAN,
+  };
+  row.qps = t->measured_s > 0 ? t->queries / t->measured_s : 0;
+  row.rows_per_s = row.qps * expected_rows (workload);
+  g_array_sort (t->latencies, compare_gint64);
+  row.p50_ms = percentile_ms (t->latencies, 0.50);
+  row.p95_ms = percentile_ms (t->latencies, 0.95);
+  row.p99_ms = percentile_ms (t->latencies, 0.99);
+  row.user_us = t->queries > 0 ? t->user_us / t->queries : NAN;
+  row.sys_us = t->queries > 0 ? t->sys_us / t->queries : NAN;
+  row.cpu_us = row.user_us + row.sys_us;
+  row.csw = t->queries > 0 ? t->csw / t->queries : NAN;
+  return row;
+}
+
+/* -- the table -- */
+
+static gboolean
+setup_exec (DalConnection *conn, const char *sql, GError **error)
+{
+  return dal_connection_execute (conn, sql, NULL, NULL, error) >= 0;
+}
+
+/* Makes the table unless it is there with its BENCH_ROWS rows. */
+static gboolean
+ensure_table (DalUrl *url)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = dal_connection_open_url (NULL, url, NULL, &error);
+  if (conn == NULL)
+    {
+      dal_tool_fail (error);
+      return FALSE;
+    }
+
+  g_autoptr (DalResult) r = dal_connection_query (
+    conn,
+    "SELECT count(*) = $1::int8 AND min(id) = 1 AND max(id) = $1::int8 "
+    "AND count(name) = $1::int8 AND count(price) = $1::int8 "
+    "AND count(created) = $1::int8 FROM " BENCH_TABLE,
+    g_variant_new ("(i)", BENCH_ROWS), NULL, &error);
+  if (r != NULL && dal_result_get_boolean (r, 0, 0, NULL))
+    return TRUE;
+  g_clear_error (&error);
+
+  g_printerr ("dal bench: creating table %s (%d rows)…\n", BENCH_TABLE, BENCH_ROWS);
+  gboolean ok =
+    setup_exec (conn, "SET client_min_messages TO warning", &error)
+    && dal_connection_begin (conn, NULL, &error)
+    && setup_exec (conn, "DROP TABLE IF EXISTS " BENCH_TABLE, &error)
+    && setup_exec (conn, "CREATE TABLE " BENCH_TABLE " (id int PRIMARY KEY, "
+                   "name text, price numeric, created timestamptz)", &error)
+    && dal_connection_execute (
+         conn,
+         "INSERT INTO " BENCH_TABLE " SELECT g, 'item ' || g, "
+         "round((g % 997) * 1.37 + 0.99, 2), "
+         "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' "
+         "FROM generate_series(1, $1::int) g",
+         g_variant_new ("(i)", BENCH_ROWS), NULL, &error) == BENCH_ROWS
+    && dal_connection_commit (conn, NULL, &error)
+    && setup_exec (conn, "ANALYZE " BENCH_TABLE, &error);
+  if (!ok)
+    {
+      if (error == NULL)
+        error = g_error_new (DAL_ERROR, DAL_ERROR_QUERY_FAILED,
+                             "could not fill table %s", BENCH_TABLE);
+      g_prefix_error (&error, "setting up the benchmark table: ");
+      dal_tool_fail (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* -- output -- */
+
+static void
+json_number (GString *s, const char *name, double v, const char *format)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append_printf (s, ",\"%s\":%s", name,
+                          isfinite (v) ? g_ascii_formatd (buf, sizeof buf, format, v)
+                                       : "null");
+}
+
+static void
+print_json (const Row *row)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_autofree char *plugin = g_strescape (row->plugin, NULL);
+  g_string_append_printf (s, "{\"plugin\":\"%s\",\"workload\":\"%s\",\"shape\":\"%s\"",
+                          plugin, workload_names[row->workload],
+                          shape_names[row->shape]);
+  json_number (s, "qps", row->qps, "%.1f");
+  json_number (s, "rows_per_s", row->rows_per_s, "%.1f");
+  json_number (s, "p50_ms", row->p50_ms, "%.4f");
+  json_number (s, "p95_ms", row->p95_ms, "%.4f");
+  json_number (s, "p99_ms", row->p99_ms, "%.4f");
+  json_number (s, "cpu_us_per_query", row->cpu_us, "%.2f");
+  json_number (s, "ratio", row->ratio, "%.4f");
+  json_number (s, "cpu_ratio", row->cpu_ratio, "%.4f");
+  json_number (s, "user_us_per_query", row->user_us, "%.2f");
+  json_number (s, "sys_us_per_query", row->sys_us, "%.2f");
+  json_number (s, "csw_per_query", row->csw, "%.3f");
+  g_string_append_printf (s, ",\"connections\":%d,\"in_flight\":%d,\"queries\":%"
+                          G_GUINT64_FORMAT ",\"errors\":%u",
+                          row->connections, row->in_flight, row->queries, row->errors);
+  json_number (s, "seconds", row->seconds, "%.3f");
+  g_string_append (s, "}\n");
+  fputs (s->str, stdout);
+  fflush (stdout);
+}
+
+static void
+print_table_header (void)
+{
+  printf ("%-8s %-14s %-12s %11s %11s %8s %8s %8s %9s %6s %9s\n", "plugin",
+          "workload", "shape", "q/s", "rows/s", "p50 ms", "p95 ms", "p99 ms",
+          "cpu us/q", "ratio", "cpu ratio");
+  fflush (stdout);
+}
+
+static void
+print_table_row (const Row *row)
+{
+  g_autofree char *workload = g_strdup_printf ("%s %s", workload_names[row->workload],
+                                               workload_titles[row->workload]);
+  printf ("%-8s %-14s %-12s %11.0f %11.0f %8.3f %8.3f %8.3f %9.1f %6.2f %9.2f%s\n",
+          row->plugin, workload, shape_names[row->shape], row->qps, row->rows_per_s,
+          row->p50_ms, row->p95_ms, row->p99_ms, row->cpu_us, row->ratio,
+          row->cpu_ratio, row->errors > 0 ? "  ERRORS" : "");
+  fflush (stdout);
+}
+
+/* -- the command -- */
+
+/* Marks in @chosen the @names listed in @only (all when @only is NULL). */
+static gboolean
+pick (char **only, const char *const *names, int n, gboolean *chosen, const char *what)
+{
+  for (int i = 0; i < n; i++)
+    chosen[i] = only == NULL;
+  for (char **o = only; o != NULL && *o != NULL; o++)
+    {
+      int i = 0;
+      while (i < n && g_ascii_strcasecmp (*o, names[i]) != 0)
+        i++;
+      if (i == n)
+        {
+          fprintf (stderr, "dal bench: unknown %s \"%s\" (see dal bench --help)\n",
+                   what, *o);
+          return FALSE;
+        }
+      chosen[i] = TRUE;
+    }
+  return TRUE;
+}
+
+int
+dal_tool_bench (int argc, char **argv)
+{
+  Config cfg = { .seconds = 3.0, .warmup = -1, .slice = 0.5, .depth = 8,
+                 .connections = 8 };
+  g_auto (GStrv) only_workloads = NULL;
+  g_auto (GStrv) only_shapes = NULL;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cfg.json,
+      "Print one JSON object per row instead of a table", NULL },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.seconds,
+      "Measure each run for SECONDS (fractional; default 3)", "SECONDS" },
+    { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.warmup,
+      "Warm up before each run for SECONDS (default: a fifth of --seconds, "
+      "at most 1)", "SECONDS" },
+    { "slice", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.slice,
+      "Take turns in slices of SECONDS (default 0.5)", "SECONDS" },
+    { "depth", 0, 0, G_OPTION_ARG_INT, &cfg.depth,
+      "Statements in flight in the pipelined shape (default 8)", "N" },
+    { "connections", 0, 0, G_OPTION_ARG_INT, &cfg.connections,
+      "Connections in the connections shape (default 8)", "N" },
+    { "workload", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_workloads,
+      "Run only this workload (W1 or W3; repeatable; default both)", "W" },
+    { "shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_shapes,
+      "Run only this shape (sequential, pipelined or connections; repeatable; "
+      "default all)", "SHAPE" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("URL… - compare plugins with raw libpq");
+  g_option_context_set_summary (
+    ctx,
+    "Runs W1 (point read by random id) and W3 (1,000-row range fetch) "
+    "sequentially on one connection, pipelined on one connection and on N "
+    "connections, for raw libpq (with the first URL's settings) and for "
+    "each URL's plugin, and reports q/s, latency percentiles, client CPU "
+    "per query and the ratio to raw libpq.  Creates table " BENCH_TABLE
+    " through the first URL if it is missing.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "dal bench: %s (see dal bench --help)\n", error->message);
+      return 2;
+    }
+  if (argc < 2)
+    {
+      fprintf (stderr, "dal bench: expected at least one URL\n"
+               "usage: dal bench [--json] [--seconds N] URL…\n");
+      return 2;
+    }
+  if (!(cfg.seconds > 0 && cfg.seconds <= 3600) || cfg.depth < 1 || cfg.depth > 1024
+      || cfg.connections < 1 || cfg.connections > 1024 || cfg.warmup > 3600
+      || !(cfg.slice > 0))
+    {
+      fprintf (stderr, "dal bench: --seconds must be in (0, 3600], --warmup at "
+               "most 3600, --slice positive, --depth and --connections in "
+               "1..1024\n");
+      return 2;
+    }
+  if (cfg.warmup < 0)
+    cfg.warmup = MIN (cfg.seconds / 5, 1.0);
+  gboolean run_workload[N_WORKLOADS], run_shape[N_SHAPES];
+  if (!pick (only_workloads, workload_names, N_WORKLOADS, run_workload, "workload")
+      || !pick (only_shapes, shape_names, N_SHAPES, run_shape, "shape"))
+    return 2;
+
+  int n_urls = argc - 1;
+  DalUrl **urls = g_new0 (DalUrl *, n_urls);
+  const char **plugins = g_new0 (const char *, n_urls);
+  int status = 0;
+  for (int i = 0; i < n_urls && status == 0; i++)
+    {
+      urls[i] = dal_url_parse (argv[i + 1], &error);
+      DalPlugin *p = urls[i] != NULL ? dal_registry_resolve (NULL, urls[i], &error) : NULL;
+      if (p == NULL)
+        status = dal_tool_fail (error);
+      else
+        plugins[i] = dal_plugin_get_name (p);
+    }
+  if (status == 0 && g_strcmp0 (dal_url_get_dialect (urls[0]), "postgresql") != 0)
+    {
+      fprintf (stderr, "dal bench: the baseline is libpq: the first URL must be "
+               "a postgresql:// URL\n");
+      status = 2;
+    }
+  if (status == 0 && !ensure_table (urls[0]))
+    status = 1;
+
+  if (status == 0)
+    {
+      const char *sslmode = dal_url_get_option (urls[0], "sslmode");
+      if (cfg.json)
+        fprintf (stderr, "dal bench: %g s per target in slices of %g s, after %g s "
+                 "of warm-up; depth %d, %d connections; sslmode=%s\n", cfg.seconds,
+                 cfg.seconds / MAX (1, (int) (cfg.seconds / cfg.slice + 0.5)), cfg.warmup,
+                 cfg.depth, cfg.connections, sslmode != NULL ? sslmode : "(libpq default)");
+      else
+        {
+          printf ("dal bench: %g s per target, taking turns in slices of %g s, after "
+                  "%g s of warm-up; pipeline depth %d; %d connections; table %s "
+                  "(%d rows); sslmode=%s\n"
+                  "ratio: q/s against raw libpq (same workload and shape); "
+                  "cpu ratio: client CPU per query against raw libpq\n\n",
+                  cfg.seconds, cfg.seconds / MAX (1, (int) (cfg.seconds / cfg.slice + 0.5)),
+                  cfg.warmup, cfg.depth, cfg.connections, BENCH_TABLE, BENCH_ROWS,
+                  sslmode != NULL ? sslmode : "(libpq default)");
+          print_table_header ();
+        }
+    }
+
+  guint total_errors = 0;
+  int n_targets = n_urls + 1;  /* raw libpq first */
+  int n_slices = MAX (1, (int) (cfg.seconds / cfg.slice + 0.5));
+  double slice_s = cfg.seconds / n_slices;
+  double rewarm_s = MIN (cfg.warmup, slice_s / 10);
+  for (int w = 0; w < N_WORKLOADS && status == 0; w++)
+    for (int s = 0; s < N_SHAPES && status == 0; s++)
+      {
+        if (!run_workload[w] || !run_shape[s])
+          continue;
+        Target *targets = g_new0 (Target, n_targets);
+        for (int i = 0; i < n_targets; i++)
+          {
+            targets[i].raw = i == 0;
+            targets[i].plugin = i == 0 ? BASELINE_NAME : plugins[i - 1];
+            targets[i].url = urls[i == 0 ? 0 : i - 1];
+            if (status == 0 && !target_open (&targets[i], &cfg, s))
+              status = 1;
+          }
+
+        for (int k = 0; k < n_slices && status == 0; k++)
+          for (int j = 0; j < n_targets; j++)
+            {
+              Target *t = &targets[(j + k) % n_targets];
+              Run run = {
+                .cfg = &cfg, .workload = w, .plugin = t->plugin, .shape = s,
+                .warmup_s = k == 0 ? cfg.warmup : rewarm_s, .measure_s = slice_s,
+              };
+              target_slice (t, &run);
+              run_clear (&run);
+            }
+
+        if (status == 0)
+          {
+            Row base = target_summarize (&targets[0], w, s);
+            base.ratio = base.cpu_ratio = 1.0;
+            for (int i = 0; i < n_targets; i++)
+              {
+                Row row = i == 0 ? base : target_summarize (&targets[i], w, s);
+                if (i > 0)
+                  {
+                    row.ratio = base.qps > 0 ? row.qps / base.qps : NAN;
+                    row.cpu_ratio = row.cpu_us / base.cpu_us;
+                  }
+                total_errors += row.errors;
+                if (cfg.json)
+                  print_json (&row);
+                else
+                  print_table_row (&row);
+              }
+          }
+        for (int i = 0; i < n_targets; i++)
+          target_close (&targets[i]);
+        g_free (targets);
+      }
+
+  if (status == 0 && total_errors > 0)
+    {
+      fprintf (stderr, "dal bench: FAILED: %u statement(s) failed or returned wrong "
+               "results (see above)\n", total_errors);
+      status = 1;
+    }
+  for (int i = 0; i < n_urls; i++)
+    if (urls[i] != NULL)
+      dal_url_unref (urls[i]);
+  g_free (urls);
+  g_free (plugins);
+  return status;
+}
