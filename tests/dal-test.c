@@ -1,0 +1,124 @@
+/* dal-test.c: helpers shared by the test programs. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dal-test.h"
+
+gboolean
+dal_test_require_live (void)
+{
+  if (g_getenv ("DAL_TEST_PG_PORT") != NULL)
+    return TRUE;
+  if (g_strcmp0 (g_getenv ("DAL_TEST_REQUIRE_SERVER"), "1") == 0)
+    g_test_fail_printf ("no live server although DAL_TEST_REQUIRE_SERVER=1: "
+                        "run the tests under tests/harness/pg-harness "
+                        "(scripts/test or make check-live)");
+  else
+    g_test_skip ("no live server: run under tests/harness/pg-harness "
+                 "(scripts/test or make check-live) to run this test");
+  return FALSE;
+}
+
+const char *
+dal_test_env (const char *name)
+{
+  const char *v = g_getenv (name);
+  if (v == NULL)
+    g_error ("%s is not set: is this running under tests/harness/pg-harness?", name);
+  return v;
+}
+
+char *
+dal_test_encode (const char *s)
+{
+  return g_uri_escape_string (s, NULL, FALSE);
+}
+
+char *
+dal_test_url_full (const char *scheme, const char *user, const char *password,
+                   const char *hostport, const char *database, const char *query)
+{
+  GString *u = g_string_new (scheme);
+  g_string_append (u, "://");
+  if (user != NULL)
+    {
+      g_autofree char *eu = dal_test_encode (user);
+      g_string_append (u, eu);
+      if (password != NULL)
+        {
+          g_autofree char *ep = dal_test_encode (password);
+          g_string_append_printf (u, ":%s", ep);
+        }
+      g_string_append_c (u, '@');
+    }
+  if (hostport != NULL)
+    g_string_append (u, hostport);
+  if (database != NULL)
+    g_string_append_printf (u, "/%s", database);
+  if (query != NULL && *query != '\0')
+    g_string_append_printf (u, "%s?%s", database == NULL ? "/" : "", query);
+  return g_string_free (u, FALSE);
+}
+
+char *
+dal_test_url (const char *scheme, const char *extra_query)
+{
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s%s%s", ca,
+                                            extra_query != NULL ? "&" : "",
+                                            extra_query != NULL ? extra_query : "");
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+}
+
+DalConnection *
+dal_test_admin_connection (void)
+{
+  g_autofree char *socket_dir = dal_test_encode (dal_test_env ("DAL_TEST_PG_SOCKET_DIR"));
+  g_autofree char *url = g_strdup_printf ("postgresql+psycopg2://%s@/%s?host=%s&port=%s",
+                                          dal_test_env ("DAL_TEST_PG_SUPERUSER"),
+                                          dal_test_env ("DAL_TEST_PG_DATABASE"),
+                                          socket_dir, dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autoptr (GError) error = NULL;
+  DalConnection *conn = dal_connection_open (url, NULL, &error);
+  g_assert_no_error (error);
+  return conn;
+}
+
+char *
+dal_test_admin_query (const char *sql)
+{
+  g_autoptr (DalConnection) conn = dal_test_admin_connection ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+  if (dal_result_get_n_rows (r) == 0 || dal_result_get_n_columns (r) == 0)
+    return NULL;
+  return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+dal_test_wait_for (const gboolean *flag, guint timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  GSource *timer = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (timer, on_timeout, &timed_out, NULL);
+  g_source_attach (timer, g_main_context_get_thread_default ());
+  while (!*flag && !timed_out)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  if (!*flag)
+    g_error ("timed out after %u ms waiting for an async call to complete", timeout_ms);
+}

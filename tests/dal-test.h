@@ -1,0 +1,44 @@
+/* dal-test.h: helpers shared by the test programs. */
+#ifndef DAL_TEST_H
+#define DAL_TEST_H
+
+#include <dal/dal.h>
+
+G_BEGIN_DECLS
+
+/* TRUE when the harness's servers are there.  Otherwise the current test
+ * is skipped, or failed when DAL_TEST_REQUIRE_SERVER=1 (CI): a green run
+ * then always means the live tests ran. */
+gboolean dal_test_require_live (void);
+#define DAL_TEST_LIVE_OR_RETURN() \
+  G_STMT_START { if (!dal_test_require_live ()) return; } G_STMT_END
+
+/* A harness variable (DAL_TEST_PG_PORT, …); fails the test when unset. */
+const char *dal_test_env (const char *name);
+
+/* scheme://dal:<password>@127.0.0.1:<port>/dal?sslmode=verify-full&
+ * sslrootcert=<CA>[&extra]: the harness's server, over verified TLS. */
+char *dal_test_url (const char *scheme, const char *extra_query);
+
+/* The same with every part chosen; NULL leaves a part out.  @password is
+ * percent-encoded here. */
+char *dal_test_url_full (const char *scheme, const char *user,
+                         const char *password, const char *hostport,
+                         const char *database, const char *query);
+
+/* A connection as the superuser over the Unix socket (pgsync). */
+DalConnection *dal_test_admin_connection (void);
+/* Runs @sql as the superuser; returns the first column of the first row
+ * (or NULL). */
+char *dal_test_admin_query (const char *sql);
+
+/* Iterates the thread-default main context until *@flag is TRUE or
+ * @timeout_ms passes (then the test fails). */
+void dal_test_wait_for (const gboolean *flag, guint timeout_ms);
+
+/* Percent-encodes @s for a URL part. */
+char *dal_test_encode (const char *s);
+
+G_END_DECLS
+
+#endif /* DAL_TEST_H */

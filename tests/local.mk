@@ -1,0 +1,114 @@
+# Tests: GLib test programs speaking TAP.  Unit tests need nothing; live
+# tests need the servers that tests/harness/pg-harness starts (`make
+# check-live`, or scripts/test).  Without them live tests skip, unless
+# DAL_TEST_REQUIRE_SERVER=1, when they fail.
+LOG_COMPILER = $(top_srcdir)/tests/harness/tap-run
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+
+# The build tree's plugins only: never the installed ones.
+AM_TESTS_ENVIRONMENT = \
+	DAL_PLUGIN_PATH='$(abs_top_builddir)/plugins/pgsync:$(abs_top_builddir)/plugins/pgasync'; \
+	export DAL_PLUGIN_PATH; \
+	DAL_PLUGIN_SYSTEM_PATH=; export DAL_PLUGIN_SYSTEM_PATH; \
+	DAL_TEST_PLUGINS='$(abs_top_builddir)/tests/plugins'; export DAL_TEST_PLUGINS; \
+	DAL_TEST_TOOL='$(abs_top_builddir)/tools/dal'; export DAL_TEST_TOOL; \
+	DAL_TEST_SRCDIR='$(abs_top_srcdir)/tests'; export DAL_TEST_SRCDIR; \
+	LIBTOOL='$(LIBTOOL)'; export LIBTOOL; \
+	G_DEBUG=fatal-criticals; export G_DEBUG;
+
+EXTRA_DIST += tests/harness/pg-harness tests/harness/tap-run
+
+# Helpers every test program links.
+check_LTLIBRARIES += tests/libdaltest.la
+tests_libdaltest_la_SOURCES = tests/dal-test.c tests/dal-test.h
+tests_libdaltest_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
+tests_libdaltest_la_LIBADD = core/libdal-1.la $(GLIB_LIBS)
+
+DAL_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/tests
+DAL_TEST_LDADD = tests/libdaltest.la core/libdal-1.la $(GLIB_LIBS)
+
+# -- unit tests --
+TESTS += tests/test-url
+check_PROGRAMS += tests/test-url
+tests_test_url_SOURCES = tests/test-url.c
+tests_test_url_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_url_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_url_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# The core's unit tests, over the fake plugins of tests/plugins/.
+TESTS += tests/test-errors tests/test-registry tests/test-connection
+check_PROGRAMS += tests/test-errors tests/test-registry tests/test-connection
+tests_test_errors_SOURCES = tests/test-errors.c
+tests_test_errors_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_errors_LDADD = $(DAL_TEST_LDADD)
+tests_test_registry_SOURCES = tests/test-registry.c
+tests_test_registry_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+# (dlopen(), to compare the loader's own reason for refusing a file)
+tests_test_registry_LDADD = $(DAL_TEST_LDADD) $(LIBADD_DLOPEN)
+tests_test_connection_SOURCES = tests/test-connection.c
+tests_test_connection_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_connection_LDADD = $(DAL_TEST_LDADD)
+
+# fakesync preloaded into the program (libtool -dlpreopen).  No static
+# archive is needed although configure says disable-static: for a module
+# without one, libtool preopens its shared object (the .la's dlname): the
+# program is linked against fakesync.so and gets a preloaded-symbols table
+# (lt__PROGRAM__LTX_preloaded_symbols) naming it, which
+# LTDL_SET_PRELOADED_SYMBOLS() hands to libltdl.
+TESTS += tests/test-preload
+check_PROGRAMS += tests/test-preload
+tests_test_preload_SOURCES = tests/test-preload.c
+tests_test_preload_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_preload_LDADD = $(DAL_TEST_LDADD) $(LTDL_LIBS)
+tests_test_preload_LDFLAGS = $(AM_LDFLAGS) -dlpreopen tests/plugins/fakesync.la
+tests_test_preload_DEPENDENCIES = tests/libdaltest.la core/libdal-1.la \
+	tests/plugins/fakesync.la
+
+# `dal bench` smoke test (live; the tool is DAL_TEST_TOOL).
+TESTS += tests/test-bench
+check_PROGRAMS += tests/test-bench
+tests_test_bench_SOURCES = tests/test-bench.c
+tests_test_bench_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_bench_LDADD = $(DAL_TEST_LDADD)
+
+# Conformance: one application, every PostgreSQL plugin (live).
+TESTS += tests/test-conformance
+check_PROGRAMS += tests/test-conformance
+tests_test_conformance_SOURCES = tests/test-conformance.c
+tests_test_conformance_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_conformance_LDADD = $(DAL_TEST_LDADD)
+
+# The `dal` command, spawned as a user runs it (`dal query` is live).
+TESTS += tests/test-tool
+check_PROGRAMS += tests/test-tool
+tests_test_tool_SOURCES = tests/test-tool.c
+tests_test_tool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_tool_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_tool_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+# Suppressions tap-run adds under DAL_TEST_VALGRIND=1 (PCRE2 JIT reads).
+EXTRA_DIST += tests/harness/glib.supp
+
+include tests/plugins/local.mk
+
+# pgasync against the harness's PostgreSQL and PgBouncer (live; skips without).
+TESTS += tests/test-pgasync
+check_PROGRAMS += tests/test-pgasync
+tests_test_pgasync_SOURCES = tests/test-pgasync.c
+tests_test_pgasync_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pgasync_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_pgasync_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# The TLS policy and the error catalogue (live; the policy and classifier
+# tests run without servers too).  dal-test-net.c: log recorder, fake
+# resolver, silent listeners and a fake pooler that refuses clients.
+DAL_TEST_NET_SOURCES = tests/dal-test-net.c tests/dal-test-net.h
+TESTS += tests/test-tls tests/test-errors-live
+check_PROGRAMS += tests/test-tls tests/test-errors-live
+tests_test_tls_SOURCES = tests/test-tls.c $(DAL_TEST_NET_SOURCES)
+tests_test_tls_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_tls_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_tls_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+tests_test_errors_live_SOURCES = tests/test-errors-live.c $(DAL_TEST_NET_SOURCES)
+tests_test_errors_live_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
+tests_test_errors_live_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_errors_live_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)

@@ -1,0 +1,154 @@
+/* fakesync.c: a blocking-only plugin over the fake database (fake-db.c).
+ *
+ * One source, several modules: the macros below make the module name,
+ * what it serves, its ABI version and its function table differ, for the
+ * registry's tests (tests/plugins/local.mk builds each variant):
+ *   fakesync    test+sync, and the bare test:// (dialect default)
+ *   fakepg      dialect "postgres" (an alias of postgresql), driver fake
+ *   oldfuncs    old+sync; funcs_size stops before get_info, though its
+ *               table has one
+ *   badabi      bad+abi: ABI major 99
+ *   newminor    bad+newminor: ABI minor one newer than this libdal's
+ *   incomplete  bad+incomplete: no close slot
+ *   spy         spy+spy: records in $DAL_TEST_SPY_FILE that it was loaded
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fake-db.h"
+
+/* The variant, chosen with -DFAKE_VARIANT_<NAME> (default: fakesync). */
+#if defined FAKE_VARIANT_FAKEPG
+#define FAKE_MODNAME fakepg
+#define FAKE_DIALECT "postgres"
+#define FAKE_DRIVER "fake"
+#elif defined FAKE_VARIANT_OLDFUNCS
+#define FAKE_MODNAME oldfuncs
+#define FAKE_DIALECT "old"
+/* Built before get_info existed, as far as the core may know. */
+#define FAKE_FUNCS_SIZE offsetof (DalPluginFuncs, get_info)
+#elif defined FAKE_VARIANT_BADABI
+#define FAKE_MODNAME badabi
+#define FAKE_DIALECT "bad"
+#define FAKE_DRIVER "abi"
+#define FAKE_ABI_MAJOR 99
+#elif defined FAKE_VARIANT_NEWMINOR
+#define FAKE_MODNAME newminor
+#define FAKE_DIALECT "bad"
+#define FAKE_DRIVER "newminor"
+#define FAKE_ABI_MINOR (DAL_PLUGIN_ABI_MINOR + 1)
+#elif defined FAKE_VARIANT_INCOMPLETE
+#define FAKE_MODNAME incomplete
+#define FAKE_DIALECT "bad"
+#define FAKE_DRIVER "incomplete"
+#define FAKE_NO_CLOSE 1
+#elif defined FAKE_VARIANT_SPY
+#define FAKE_MODNAME spy
+#define FAKE_DIALECT "spy"
+#define FAKE_DRIVER "spy"
+#define FAKE_SPY 1
+#else
+#define FAKE_MODNAME fakesync
+#define FAKE_DIALECT "test"
+#define FAKE_FLAGS DAL_PLUGIN_DIALECT_DEFAULT
+#endif
+
+#ifndef FAKE_DRIVER
+#define FAKE_DRIVER "sync"
+#endif
+#ifndef FAKE_FLAGS
+#define FAKE_FLAGS 0
+#endif
+#ifndef FAKE_ABI_MAJOR
+#define FAKE_ABI_MAJOR DAL_PLUGIN_ABI_MAJOR
+#endif
+#ifndef FAKE_ABI_MINOR
+#define FAKE_ABI_MINOR DAL_PLUGIN_ABI_MINOR
+#endif
+#ifndef FAKE_FUNCS_SIZE
+#define FAKE_FUNCS_SIZE sizeof (DalPluginFuncs)
+#endif
+
+#ifdef FAKE_SPY
+/* Runs when the module is loaded: the registry test checks that resolving
+ * another scheme never loads this module. */
+__attribute__ ((constructor)) static void
+spy_loaded (void)
+{
+  const char *file = getenv ("DAL_TEST_SPY_FILE");
+  if (file == NULL)
+    return;
+  FILE *f = fopen (file, "a");
+  if (f != NULL)
+    {
+      fputs ("loaded\n", f);
+      fclose (f);
+    }
+}
+#endif
+
+static gpointer
+fake_connect (DalUrl *url, GCancellable *cancellable, GError **error)
+{
+  guint delay = fake_connect_delay_ms (url);
+  if (delay > 0 && !fake_sleep (delay, cancellable, error))
+    return NULL;
+  return fake_conn_open (url, error);
+}
+
+static DalResult *
+fake_query (gpointer conn, const char *sql, const DalParams *params,
+            GCancellable *cancellable, GError **error)
+{
+  guint sleep_ms = 0;
+  DalResult *r = fake_conn_run (conn, sql, params, &sleep_ms, error);
+  if (r != NULL && sleep_ms > 0 && !fake_sleep (sleep_ms, cancellable, error))
+    g_clear_pointer (&r, dal_result_unref);
+  fake_conn_end (conn);
+  return r;
+}
+
+#ifndef FAKE_NO_CLOSE
+static void
+fake_close (gpointer conn)
+{
+  fake_conn_close (conn);
+}
+#endif
+
+static char *
+fake_get_info (gpointer conn, const char *key)
+{
+  return fake_conn_get_info (conn, key);
+}
+
+static const DalPluginFuncs funcs = {
+  .connect = fake_connect,
+  .query = fake_query,
+#ifndef FAKE_NO_CLOSE
+  .close = fake_close,
+#endif
+  .get_info = fake_get_info,
+};
+
+static const char * const drivers[] = { FAKE_DRIVER, NULL };
+
+#define FAKE_SYMBOL(m) DAL_PLUGIN_DESCRIPTOR_SYMBOL (m)
+#define FAKE_STR2(m) #m
+#define FAKE_STR(m) FAKE_STR2 (m)
+
+DAL_PLUGIN_EXPORT const DalPluginDescriptor FAKE_SYMBOL (FAKE_MODNAME) = {
+  .abi_major = FAKE_ABI_MAJOR,
+  .abi_minor = FAKE_ABI_MINOR,
+  .funcs_size = FAKE_FUNCS_SIZE,
+  .flags = FAKE_FLAGS,
+  .name = FAKE_STR (FAKE_MODNAME),
+  .dialect = FAKE_DIALECT,
+  .drivers = drivers,
+  .caps = 0,
+  .funcs = &funcs,
+  .description = "Fake blocking plugin for the unit tests (" FAKE_STR (FAKE_MODNAME) ")",
+};

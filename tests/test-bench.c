@@ -1,0 +1,252 @@
+/* test-bench.c: `dal bench` works (a smoke test, not a timing test).
+ *
+ * Runs `dal bench --json --seconds 0.2` (the tool from DAL_TEST_TOOL)
+ * against the harness's server for both PostgreSQL plugins, and checks
+ * that every row is there once, with positive throughput, ordered latency
+ * percentiles, finite ratios and no errors, and that the password shows
+ * nowhere.  No assertion is about speed.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <sys/wait.h>
+#include <string.h>
+
+#include "dal-test.h"
+
+/* Runs the tool; returns its wait status, with stdout and stderr. */
+static int
+run_tool (const char * const *args, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) dal_test_env ("DAL_TEST_TOOL"));
+  for (const char * const *a = args; *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+
+  int status = -1;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                out, err, &status, &error);
+  g_assert_no_error (error);
+  return status;
+}
+
+/* Parses one line of flat JSON ({"k":"v","n":1.5,"x":null}) into a table
+ * of key -> raw value text (strings unquoted); NULL if it is not that. */
+static GHashTable *
+parse_flat_json (const char *line)
+{
+  g_autoptr (GHashTable) obj = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                      g_free, g_free);
+  const char *p = line;
+  while (g_ascii_isspace (*p))
+    p++;
+  if (*p++ != '{')
+    return NULL;
+  for (;;)
+    {
+      while (g_ascii_isspace (*p))
+        p++;
+      if (*p++ != '"')
+        return NULL;
+      const char *key_end = strchr (p, '"');
+      if (key_end == NULL)
+        return NULL;
+      char *key = g_strndup (p, key_end - p);
+      p = key_end + 1;
+      while (g_ascii_isspace (*p))
+        p++;
+      if (*p++ != ':')
+        {
+          g_free (key);
+          return NULL;
+        }
+      while (g_ascii_isspace (*p))
+        p++;
+      GString *value = g_string_new (NULL);
+      if (*p == '"')
+        {
+          for (p++; *p != '\0' && *p != '"'; p++)
+            {
+              if (*p == '\\' && p[1] != '\0')
+                p++;
+              g_string_append_c (value, *p);
+            }
+          if (*p++ != '"')
+            {
+              g_free (key);
+              g_string_free (value, TRUE);
+              return NULL;
+            }
+        }
+      else
+        while (*p != '\0' && *p != ',' && *p != '}' && !g_ascii_isspace (*p))
+          g_string_append_c (value, *p++);
+      if (g_hash_table_contains (obj, key) || value->len == 0)
+        {
+          g_free (key);
+          g_string_free (value, TRUE);
+          return NULL;
+        }
+      g_hash_table_insert (obj, key, g_string_free (value, FALSE));
+      while (g_ascii_isspace (*p))
+        p++;
+      if (*p == '}')
+        break;
+      if (*p++ != ',')
+        return NULL;
+    }
+  return g_steal_pointer (&obj);
+}
+
+/* The number under @key, failing the test (with @what) when it is missing
+ * or not a finite number. */
+static double
+number (GHashTable *row, const char *key, const char *what)
+{
+  const char *text = g_hash_table_lookup (row, key);
+  if (text == NULL)
+    {
+      g_test_fail_printf ("%s: no \"%s\"", what, key);
+      return NAN;
+    }
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (v))
+    {
+      g_test_fail_printf ("%s: \"%s\" is %s, not a finite number", what, key, text);
+      return NAN;
+    }
+  return v;
+}
+
+static void
+test_live_smoke (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", NULL);
+  g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", NULL);
+  const char *args[] = { "bench", "--json", "--seconds", "0.2", async_url, sync_url, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_tool (args, &out, &err);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_test_message ("dal bench failed; its stderr:\n%s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
+  g_assert_null (strstr (out, password));
+  g_assert_null (strstr (err, password));
+
+  const char *plugins[] = { "libpq", "pgasync", "pgsync" };
+  const char *workloads[] = { "W1", "W3" };
+  const char *shapes[] = { "sequential", "pipelined", "connections" };
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, NULL);
+
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint n_rows = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*g_strstrip (lines[i]) == '\0')
+        continue;
+      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
+      if (row == NULL)
+        {
+          g_test_fail_printf ("not a flat JSON object: %s", lines[i]);
+          continue;
+        }
+      n_rows++;
+      const char *plugin = g_hash_table_lookup (row, "plugin");
+      const char *workload = g_hash_table_lookup (row, "workload");
+      const char *shape = g_hash_table_lookup (row, "shape");
+      g_assert_nonnull (plugin);
+      g_assert_nonnull (workload);
+      g_assert_nonnull (shape);
+      g_autofree char *what = g_strdup_printf ("%s %s %s", plugin, workload, shape);
+      if (!g_hash_table_add (seen, g_strdup (what)))
+        g_test_fail_printf ("row \"%s\" appears twice", what);
+
+      double qps = number (row, "qps", what);
+      double rows_per_s = number (row, "rows_per_s", what);
+      double p50 = number (row, "p50_ms", what);
+      double p95 = number (row, "p95_ms", what);
+      double p99 = number (row, "p99_ms", what);
+      double cpu = number (row, "cpu_us_per_query", what);
+      double ratio = number (row, "ratio", what);
+      double cpu_ratio = number (row, "cpu_ratio", what);
+      double errors = number (row, "errors", what);
+      double queries = number (row, "queries", what);
+
+      g_assert_cmpfloat (qps, >, 0);
+      g_assert_cmpfloat (queries, >, 0);
+      g_assert_cmpfloat (errors, ==, 0);
+      /* W1 returns one row per query, W3 a thousand (rounding aside). */
+      double per_query = strcmp (workload, "W3") == 0 ? 1000 : 1;
+      g_assert_cmpfloat_with_epsilon (rows_per_s / qps, per_query, per_query * 0.01);
+      g_assert_cmpfloat (p50, >, 0);
+      g_assert_cmpfloat (p50, <=, p95);
+      g_assert_cmpfloat (p95, <=, p99);
+      g_assert_cmpfloat (cpu, >, 0);
+      g_assert_cmpfloat (ratio, >, 0);
+      g_assert_cmpfloat (cpu_ratio, >, 0);
+      if (strcmp (plugin, "libpq") == 0)
+        {
+          g_assert_cmpfloat (ratio, ==, 1.0);
+          g_assert_cmpfloat (cpu_ratio, ==, 1.0);
+        }
+    }
+
+  for (gsize p = 0; p < G_N_ELEMENTS (plugins); p++)
+    for (gsize w = 0; w < G_N_ELEMENTS (workloads); w++)
+      for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+        {
+          g_autofree char *what = g_strdup_printf ("%s %s %s", plugins[p],
+                                                   workloads[w], shapes[s]);
+          if (!g_hash_table_contains (seen, what))
+            g_test_fail_printf ("no row for \"%s\"", what);
+        }
+  g_assert_cmpuint (n_rows, ==, G_N_ELEMENTS (plugins) * G_N_ELEMENTS (workloads)
+                                  * G_N_ELEMENTS (shapes));
+}
+
+/* Usage errors need no server: exit status 2 and a message. */
+static void
+test_usage (void)
+{
+  const char *no_url[] = { "bench", "--json", NULL };
+  const char *bad_seconds[] = { "bench", "--seconds", "0", "postgresql://x@127.0.0.1/x", NULL };
+  const char *bad_depth[] = { "bench", "--depth", "0", "postgresql://x@127.0.0.1/x", NULL };
+  const char *bad_url[] = { "bench", "--seconds", "0.1", "nosuchdialect://x@127.0.0.1/x", NULL };
+  const char * const *cases[] = { no_url, bad_seconds, bad_depth };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      int status = run_tool (cases[i], &out, &err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+      g_assert_cmpstr (out, ==, "");
+      g_assert_true (g_str_has_prefix (err, "dal bench: "));
+    }
+
+  /* A URL no plugin serves fails before anything is run. */
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_tool (bad_url, &out, &err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_nonnull (strstr (err, "nosuchdialect"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/bench/usage", test_usage);
+  g_test_add_func ("/bench/live-smoke", test_live_smoke);
+
+  return g_test_run ();
+}

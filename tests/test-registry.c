@@ -1,0 +1,1095 @@
+/* test-registry.c: from a scheme to its plugin (core/dal-registry.c), over
+ * the fake plugins of tests/plugins/ (see tests/plugins/local.mk). */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "dal-private.h"
+#include "dal-test.h"
+
+/* -- helpers -- */
+
+/* $DAL_TEST_PLUGINS/@sub (the build tree's test plugin folders). */
+static char *
+plugin_dir (const char *sub)
+{
+  return g_build_filename (dal_test_env ("DAL_TEST_PLUGINS"), sub, NULL);
+}
+
+/* A registry searching exactly the given folders (NULL-terminated list of
+ * sub-folders of $DAL_TEST_PLUGINS; "" is the good folder itself). */
+static DalRegistry *
+registry_new (const char *first, ...)
+{
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *s = first; s != NULL; s = va_arg (ap, const char *))
+    g_ptr_array_add (dirs, plugin_dir (s));
+  va_end (ap);
+  g_ptr_array_add (dirs, NULL);
+  return dal_registry_new ((const char * const *) dirs->pdata, FALSE);
+}
+
+static DalUrl *
+parse (const char *scheme)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = g_strdup_printf ("%s://user:pw@localhost/db", scheme);
+  DalUrl *url = dal_url_parse (text, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (url);
+  return url;
+}
+
+static DalPlugin *
+resolve (DalRegistry *registry, const char *scheme, GError **error)
+{
+  g_autoptr (DalUrl) url = parse (scheme);
+  DalPlugin *plugin = dal_registry_resolve (registry, url, error);
+  /* Exactly one of the two. */
+  g_assert_true ((plugin == NULL) != (error == NULL || *error == NULL));
+  return plugin;
+}
+
+static DalPlugin *
+resolve_ok (DalRegistry *registry, const char *scheme)
+{
+  g_autoptr (GError) error = NULL;
+  DalPlugin *plugin = resolve (registry, scheme, &error);
+  g_assert_no_error (error);
+  return plugin;
+}
+
+#define assert_contains(haystack, needle) \
+  G_STMT_START { \
+    const char *h__ = (haystack), *n__ = (needle); \
+    if (h__ == NULL || n__ == NULL || strstr (h__, n__) == NULL) \
+      g_error ("%s:%d: \"%s\" does not contain \"%s\"", __FILE__, __LINE__, \
+               h__ ? h__ : "(null)", n__ ? n__ : "(null)"); \
+  } G_STMT_END
+
+#define assert_not_contains(haystack, needle) \
+  G_STMT_START { \
+    const char *h__ = (haystack), *n__ = (needle); \
+    if (strstr (h__, n__) != NULL) \
+      g_error ("%s:%d: \"%s\" contains \"%s\"", __FILE__, __LINE__, h__, n__); \
+  } G_STMT_END
+
+static char *
+abi_text (guint major, guint minor)
+{
+  return g_strdup_printf ("%u.%u", major, minor);
+}
+
+/* -- resolving -- */
+
+static void
+test_resolve_exact (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+  g_autofree char *good = plugin_dir ("");
+
+  DalPlugin *sync = resolve_ok (r, "test+sync");
+  g_assert_cmpstr (dal_plugin_get_name (sync), ==, "fakesync");
+  g_assert_cmpstr (dal_plugin_get_dialect (sync), ==, "test");
+  g_assert_true (g_strv_contains (dal_plugin_get_drivers (sync), "sync"));
+  g_assert_true (dal_plugin_is_dialect_default (sync));
+  g_assert_false (dal_plugin_is_async (sync));
+  g_assert_null (dal_plugin_get_load_error (sync));
+  g_autofree char *sync_desc = g_build_filename (good, "fakesync.plugin", NULL);
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (sync), ==, sync_desc);
+  /* The module actually loaded, from the good folder. */
+  assert_contains (dal_plugin_get_filename (sync), good);
+  assert_contains (dal_plugin_get_filename (sync), "fakesync");
+  g_assert_true (g_file_test (dal_plugin_get_filename (sync), G_FILE_TEST_IS_REGULAR));
+  /* The description comes from the descriptor file. */
+  assert_contains (dal_plugin_get_description (sync), "Fake blocking plugin");
+
+  guint major = 0, minor = 99;
+  dal_plugin_get_abi_version (sync, &major, &minor);
+  g_assert_cmpuint (major, ==, DAL_PLUGIN_ABI_MAJOR);
+  g_assert_cmpuint (minor, ==, DAL_PLUGIN_ABI_MINOR);
+
+  const DalPluginDescriptor *desc = _dal_plugin_get_descriptor (sync);
+  g_assert_nonnull (desc);
+  g_assert_cmpstr (desc->name, ==, "fakesync");
+  const DalPluginFuncs *funcs = _dal_plugin_get_funcs (sync);
+  g_assert_nonnull (funcs);
+  g_assert_nonnull (funcs->connect);
+  g_assert_nonnull (funcs->query);
+  g_assert_null (funcs->connect_async);
+  g_assert_null (funcs->query_async);
+  g_assert_nonnull (funcs->close);
+  g_assert_nonnull (funcs->get_info);
+
+  DalPlugin *async = resolve_ok (r, "test+async");
+  g_assert_true (async != sync);
+  g_assert_cmpstr (dal_plugin_get_name (async), ==, "fakeasync");
+  g_assert_true (dal_plugin_is_async (async));
+  g_assert_false (dal_plugin_is_dialect_default (async));
+  funcs = _dal_plugin_get_funcs (async);
+  g_assert_null (funcs->connect);
+  g_assert_null (funcs->query);
+  g_assert_nonnull (funcs->connect_async);
+  g_assert_nonnull (funcs->query_async);
+
+  dal_registry_free (r);
+}
+
+static void
+test_resolve_dialect_default (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+
+  DalPlugin *bare = resolve_ok (r, "test");
+  g_assert_true (bare == resolve_ok (r, "test+sync"));
+  g_assert_true (dal_plugin_is_dialect_default (bare));
+
+  /* A dialect without a default plugin does not resolve bare. */
+  g_autoptr (GError) error = NULL;
+  g_assert_null (resolve (r, "old", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+  g_assert_nonnull (resolve_ok (r, "old+sync"));
+
+  dal_registry_free (r);
+}
+
+static void
+test_resolve_alias_and_case (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+
+  /* fakepg's descriptor and module spell the dialect "postgres". */
+  DalPlugin *pg = resolve_ok (r, "postgresql+fake");
+  g_assert_cmpstr (dal_plugin_get_name (pg), ==, "fakepg");
+  g_assert_cmpstr (dal_plugin_get_dialect (pg), ==, "postgresql");
+  g_assert_true (resolve_ok (r, "postgres+fake") == pg);
+  g_assert_true (resolve_ok (r, "POSTGRES+FAKE") == pg);
+  g_assert_true (resolve_ok (r, "PostgreSQL+Fake") == pg);
+
+  DalPlugin *sync = resolve_ok (r, "test+sync");
+  g_assert_true (resolve_ok (r, "TEST+SYNC") == sync);
+  g_assert_true (resolve_ok (r, "Test") == sync);
+  g_assert_true (resolve_ok (r, "tEsT+aSyNc") == resolve_ok (r, "test+async"));
+
+  dal_registry_free (r);
+}
+
+static void
+test_unknown_scheme (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+  g_autofree char *search_path = dal_registry_get_search_path (r);
+  g_autofree char *good = plugin_dir ("");
+  g_assert_cmpstr (search_path, ==, good);
+
+  /* What the message must list: every scheme the folder's plugins serve,
+   * as a separate registry sees them. */
+  DalRegistry *lister = registry_new ("", NULL);
+  g_autoptr (GPtrArray) plugins = dal_registry_list (lister);
+  g_assert_cmpuint (plugins->len, >=, 5);
+
+  const char *unknown[] = { "test+nosuch", "nosuch", "nosuch+sync", "postgresql" };
+  for (guint i = 0; i < G_N_ELEMENTS (unknown); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (resolve (r, unknown[i], &error));
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+      g_test_message ("%s", error->message);
+      g_autofree char *shown = g_strdup_printf ("%s://", unknown[i]);
+      assert_contains (error->message, shown);
+      assert_contains (error->message, search_path);
+      for (guint p = 0; p < plugins->len; p++)
+        {
+          DalPlugin *plugin = plugins->pdata[p];
+          for (const char * const *d = dal_plugin_get_drivers (plugin); *d; d++)
+            {
+              g_autofree char *scheme = g_strdup_printf ("%s+%s",
+                                                         dal_plugin_get_dialect (plugin), *d);
+              assert_contains (error->message, scheme);
+            }
+          assert_contains (error->message, dal_plugin_get_name (plugin));
+        }
+      g_assert_nonnull (dal_error_get_hint (error));
+      assert_contains (error->message, dal_error_get_hint (error));
+    }
+
+  /* An empty search path: nothing is installed, and the message says so. */
+  DalRegistry *empty = registry_new ("does-not-exist", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (resolve (empty, "test+sync", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+  g_autofree char *missing_dir = plugin_dir ("does-not-exist");
+  assert_contains (error->message, missing_dir);
+  assert_contains (error->message, "none");
+
+  dal_registry_free (empty);
+  dal_registry_free (lister);
+  dal_registry_free (r);
+}
+
+static void
+test_retired_driver (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (resolve (r, "postgresql+psycopg", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_RETIRED_DRIVER);
+  g_test_message ("%s", error->message);
+  assert_contains (error->message, "postgresql+psycopg://");
+  assert_contains (error->message, "postgresql+asyncpg");
+  assert_contains (error->message, "postgresql+psycopg2");
+  /* The way out on purpose is named too. */
+  assert_contains (dal_error_get_hint (error), "dal_registry_map_driver");
+  g_clear_error (&error);
+
+  /* Spelt with the alias and in capitals, it is the same scheme. */
+  g_assert_null (resolve (r, "POSTGRES+PSYCOPG", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_RETIRED_DRIVER);
+
+  dal_registry_free (r);
+}
+
+static void
+test_map_driver (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+
+  /* Mapped on purpose, the retired name resolves. */
+  dal_registry_map_driver (r, "Postgres+Psycopg", "TEST+SYNC");
+  DalPlugin *p = resolve_ok (r, "postgresql+psycopg");
+  g_assert_true (p == resolve_ok (r, "test+sync"));
+
+  /* A mapping overrides a scheme that has a plugin of its own. */
+  dal_registry_map_driver (r, "test+sync", "test+async");
+  g_assert_true (resolve_ok (r, "test+sync") == resolve_ok (r, "test+async"));
+  /* ... and a bare dialect can be mapped too. */
+  dal_registry_map_driver (r, "old", "old+sync");
+  g_assert_cmpstr (dal_plugin_get_name (resolve_ok (r, "old")), ==, "oldfuncs");
+
+  /* Mapped to a scheme nobody serves: the error names both. */
+  dal_registry_map_driver (r, "postgresql+psycopg", "postgresql+asyncpg");
+  g_autoptr (GError) error = NULL;
+  g_assert_null (resolve (r, "postgresql+psycopg", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+  g_test_message ("%s", error->message);
+  assert_contains (error->message, "postgresql+psycopg");
+  assert_contains (error->message, "postgresql+asyncpg");
+  /* The scheme is shown as a scheme, not with "://" after the mapping. */
+  assert_not_contains (error->message, ")://");
+
+  dal_registry_free (r);
+}
+
+/* -- bad plugins -- */
+
+/* What dlopen itself says about @path. */
+static char *
+system_loader_error (const char *path)
+{
+  void *h = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+  if (h != NULL)
+    {
+      dlclose (h);
+      return NULL;
+    }
+  return g_strdup (dlerror ());
+}
+
+/* Resolves @scheme in the bad folder; checks the code, that a second
+ * resolve gives the same error (the load is attempted once), and returns
+ * the message. */
+static char *
+bad_error (DalRegistry *r, const char *scheme, DalErrorCode code)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) again = NULL;
+  g_assert_null (resolve (r, scheme, &error));
+  g_assert_error (error, DAL_ERROR, (gint) code);
+  g_test_message ("%s: %s", scheme, error->message);
+  g_assert_null (resolve (r, scheme, &again));
+  g_assert_error (again, DAL_ERROR, (gint) code);
+  g_assert_cmpstr (again->message, ==, error->message);
+  /* Every one says what to do. */
+  g_assert_nonnull (dal_error_get_hint (error));
+  g_assert_cmpstr (dal_error_get_hint (error), !=, "");
+  return g_strdup (error->message);
+}
+
+static void
+test_bad_abi_major (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+abi", DAL_ERROR_PLUGIN_ABI_MISMATCH);
+  g_autofree char *theirs = abi_text (99, 0);
+  g_autofree char *ours = abi_text (DAL_PLUGIN_ABI_MAJOR, DAL_PLUGIN_ABI_MINOR);
+  assert_contains (msg, "badabi");
+  assert_contains (msg, theirs);
+  assert_contains (msg, ours);
+  assert_contains (msg, dal_version_string ());
+
+  /* Refused, but its version is known (and listed). */
+  g_autoptr (GPtrArray) list = dal_registry_list (r);
+  gboolean seen = FALSE;
+  for (guint i = 0; i < list->len; i++)
+    if (g_strcmp0 (dal_plugin_get_name (list->pdata[i]), "badabi") == 0)
+      {
+        guint major = 0, minor = 0;
+        dal_plugin_get_abi_version (list->pdata[i], &major, &minor);
+        g_assert_cmpuint (major, ==, 99);
+        g_assert_cmpuint (minor, ==, 0);
+        g_assert_null (_dal_plugin_get_funcs (list->pdata[i]));
+        seen = TRUE;
+      }
+  g_assert_true (seen);
+  dal_registry_free (r);
+}
+
+static void
+test_bad_abi_minor (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+newminor", DAL_ERROR_PLUGIN_ABI_MISMATCH);
+  g_autofree char *theirs = abi_text (DAL_PLUGIN_ABI_MAJOR, DAL_PLUGIN_ABI_MINOR + 1);
+  g_autofree char *ours = abi_text (DAL_PLUGIN_ABI_MAJOR, DAL_PLUGIN_ABI_MINOR);
+  assert_contains (msg, "newminor");
+  assert_contains (msg, theirs);
+  assert_contains (msg, ours);
+  dal_registry_free (r);
+}
+
+static void
+test_bad_nosym (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+nosym", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  assert_contains (msg, "nosym_LTX_dal_plugin_descriptor");
+  assert_contains (msg, "not a libdal plugin");
+  dal_registry_free (r);
+}
+
+static void
+test_bad_missing (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+missing", DAL_ERROR_PLUGIN_NOT_FOUND);
+  g_autofree char *bad = plugin_dir ("bad");
+  g_autofree char *descriptor = g_build_filename (bad, "missing.plugin", NULL);
+  assert_contains (msg, descriptor);
+  assert_contains (msg, "\"nothere\"");
+  g_autofree char *in_dir = g_strdup_printf ("is in %s", bad);
+  assert_contains (msg, in_dir);
+  dal_registry_free (r);
+}
+
+static void
+test_bad_not_a_shared_object (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+notaso", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  g_autofree char *search_path = dal_registry_get_search_path (r);
+  g_autofree char *bad = plugin_dir ("bad");
+  g_autofree char *file = g_build_filename (bad, "notaso.so", NULL);
+  g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+
+  /* The loader's own reason, not a generic one: what dlopen says about
+   * the file, without the file name it starts with. */
+  g_autofree char *why = system_loader_error (file);
+  g_assert_nonnull (why);
+  const char *reason = strstr (why, ": ") != NULL ? strstr (why, ": ") + 2 : why;
+  g_test_message ("dlopen: %s", why);
+  assert_contains (msg, reason);
+  assert_not_contains (msg, "file not found");
+  /* And where it looked. */
+  g_autofree char *searched = g_strdup_printf ("searched: %s", search_path);
+  assert_contains (msg, searched);
+  assert_contains (msg, "notaso");
+  dal_registry_free (r);
+}
+
+/* The same behind a libtool archive (brokenla.la names notaso.so). */
+static void
+test_bad_libtool_archive (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+brokenla", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  g_autofree char *bad = plugin_dir ("bad");
+  g_autofree char *file = g_build_filename (bad, "notaso.so", NULL);
+  g_autofree char *why = system_loader_error (file);
+  g_assert_nonnull (why);
+  const char *reason = strstr (why, ": ") != NULL ? strstr (why, ": ") + 2 : why;
+  assert_contains (msg, reason);
+  assert_contains (msg, "brokenla");
+  dal_registry_free (r);
+}
+
+static void
+test_bad_disagree (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "test+extra", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  g_autofree char *bad = plugin_dir ("bad");
+  g_autofree char *descriptor = g_build_filename (bad, "disagree.plugin", NULL);
+  assert_contains (msg, descriptor);
+  assert_contains (msg, "fakesync");
+  assert_contains (msg, "does not match");
+  /* The same descriptor also claims test+sync, which the module serves:
+   * still refused, as a whole. */
+  g_autofree char *msg2 = bad_error (r, "test+sync", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  g_assert_cmpstr (msg2, ==, msg);
+  dal_registry_free (r);
+}
+
+static void
+test_bad_incomplete (void)
+{
+  DalRegistry *r = registry_new ("bad", NULL);
+  g_autofree char *msg = bad_error (r, "bad+incomplete", DAL_ERROR_PLUGIN_LOAD_FAILED);
+  assert_contains (msg, "incomplete");
+  assert_contains (msg, "close");
+  dal_registry_free (r);
+}
+
+static void
+test_conflict (void)
+{
+  g_autofree char *conflict = plugin_dir ("conflict");
+  g_autofree char *one = g_build_filename (conflict, "one.plugin", NULL);
+  g_autofree char *two = g_build_filename (conflict, "two.plugin", NULL);
+
+  DalRegistry *r = registry_new ("conflict", NULL);
+  g_autofree char *msg = bad_error (r, "test+sync", DAL_ERROR_PLUGIN_CONFLICT);
+  assert_contains (msg, conflict);
+  assert_contains (msg, one);
+  assert_contains (msg, two);
+  assert_contains (msg, "test+sync");
+  dal_registry_free (r);
+
+  /* A conflict in a later folder does not matter: the first folder that
+   * serves the scheme wins. */
+  r = registry_new ("", "conflict", NULL);
+  DalPlugin *p = resolve_ok (r, "test+sync");
+  g_autofree char *good_desc = plugin_dir ("fakesync.plugin");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (p), ==, good_desc);
+  dal_registry_free (r);
+}
+
+static void
+test_shadowing (void)
+{
+  g_autofree char *shadow_desc = plugin_dir ("shadow/fakesync.plugin");
+  g_autofree char *good_desc = plugin_dir ("fakesync.plugin");
+
+  /* The first folder wins... */
+  DalRegistry *r = registry_new ("shadow", "", NULL);
+  DalPlugin *p = resolve_ok (r, "test+sync");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (p), ==, shadow_desc);
+  /* ... scheme by scheme: the shadow copy is not the dialect default. */
+  DalPlugin *bare = resolve_ok (r, "test");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (bare), ==, good_desc);
+  g_assert_true (bare != p);
+  dal_registry_free (r);
+
+  /* In the other order, the other one. */
+  r = registry_new ("", "shadow", NULL);
+  p = resolve_ok (r, "test+sync");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (p), ==, good_desc);
+  dal_registry_free (r);
+}
+
+static void
+test_funcs_size (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+  DalPlugin *old = resolve_ok (r, "old+sync");
+  const DalPluginDescriptor *desc = _dal_plugin_get_descriptor (old);
+  g_assert_nonnull (desc);
+
+  /* The plugin's own table has get_info, but it says it was built before
+   * that slot existed: the core must not read it. */
+  g_assert_cmpuint (desc->funcs_size, <, sizeof (DalPluginFuncs));
+  g_assert_cmpuint (desc->funcs_size, ==, offsetof (DalPluginFuncs, get_info));
+  g_assert_nonnull (desc->funcs->get_info);
+  const DalPluginFuncs *funcs = _dal_plugin_get_funcs (old);
+  g_assert_nonnull (funcs);
+  g_assert_true (funcs != desc->funcs);
+  g_assert_null (funcs->get_info);
+  /* What lies within funcs_size is copied. */
+  g_assert_true (funcs->connect == desc->funcs->connect);
+  g_assert_true (funcs->query == desc->funcs->query);
+  g_assert_true (funcs->close == desc->funcs->close);
+
+  /* Through a connection, get_info is absent as well. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalUrl) url = dal_url_parse ("old+sync://someone@localhost/db", &error);
+  g_assert_no_error (error);
+  g_autoptr (DalConnection) conn = dal_connection_open_url (r, url, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (dal_connection_get_info (conn, "user"));
+
+  /* The same fake with its full table answers. */
+  g_autoptr (DalUrl) url2 = dal_url_parse ("test+sync://someone@localhost/db", &error);
+  g_assert_no_error (error);
+  g_autoptr (DalConnection) conn2 = dal_connection_open_url (r, url2, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *user = dal_connection_get_info (conn2, "user");
+  g_assert_cmpstr (user, ==, "someone");
+
+  g_clear_object (&conn);
+  g_clear_object (&conn2);
+  dal_registry_free (r);
+}
+
+static void
+test_load_once (void)
+{
+  DalRegistry *r = registry_new ("", NULL);
+  DalPlugin *first = resolve_ok (r, "test+sync");
+  const char *filename = dal_plugin_get_filename (first);
+  const DalPluginDescriptor *desc = _dal_plugin_get_descriptor (first);
+  for (int i = 0; i < 20; i++)
+    {
+      DalPlugin *p = resolve_ok (r, i % 2 ? "test+sync" : "test");
+      g_assert_true (p == first);
+      g_assert_true (dal_plugin_get_filename (p) == filename);
+      g_assert_true (_dal_plugin_get_descriptor (p) == desc);
+    }
+  /* Listing does not load it again either. */
+  g_autoptr (GPtrArray) list = dal_registry_list (r);
+  guint n = 0;
+  for (guint i = 0; i < list->len; i++)
+    if (g_strcmp0 (dal_plugin_get_name (list->pdata[i]), "fakesync") == 0)
+      {
+        g_assert_true (list->pdata[i] == first);
+        n++;
+      }
+  g_assert_cmpuint (n, ==, 1);
+  dal_registry_free (r);
+}
+
+/* -- listing -- */
+
+typedef struct
+{
+  const char *name;
+  DalErrorCode code;  /* -1: loads fine */
+} Expected;
+
+static void
+check_list (GPtrArray *list, const char *dir, const Expected *expected, guint n)
+{
+  for (guint e = 0; e < n; e++)
+    {
+      DalPlugin *found = NULL;
+      for (guint i = 0; i < list->len && found == NULL; i++)
+        {
+          DalPlugin *p = list->pdata[i];
+          if (g_strcmp0 (dal_plugin_get_name (p), expected[e].name) == 0
+              && g_str_has_prefix (dal_plugin_get_descriptor_filename (p), dir))
+            found = p;
+        }
+      g_test_message ("listed: %s", expected[e].name);
+      g_assert_nonnull (found);
+      const GError *error = dal_plugin_get_load_error (found);
+      if ((int) expected[e].code < 0)
+        {
+          g_assert_no_error ((GError *) error);
+          g_assert_nonnull (_dal_plugin_get_descriptor (found));
+        }
+      else
+        {
+          g_assert_error ((GError *) error, DAL_ERROR, (gint) expected[e].code);
+          g_assert_null (_dal_plugin_get_funcs (found));
+        }
+    }
+}
+
+static void
+test_list (void)
+{
+  g_autofree char *good = plugin_dir ("");
+  g_autofree char *bad = plugin_dir ("bad");
+  DalRegistry *r = registry_new ("", "bad", NULL);
+  g_autoptr (GPtrArray) list = dal_registry_list (r);
+
+  static const Expected good_ones[] = {
+    { "fakesync", -1 }, { "fakeasync", -1 }, { "fakepg", -1 },
+    { "oldfuncs", -1 }, { "spy", -1 },
+  };
+  static const Expected bad_ones[] = {
+    { "badabi", DAL_ERROR_PLUGIN_ABI_MISMATCH },
+    { "newminor", DAL_ERROR_PLUGIN_ABI_MISMATCH },
+    { "nosym", DAL_ERROR_PLUGIN_LOAD_FAILED },
+    { "nothere", DAL_ERROR_PLUGIN_NOT_FOUND },
+    { "notaso", DAL_ERROR_PLUGIN_LOAD_FAILED },
+    { "brokenla", DAL_ERROR_PLUGIN_LOAD_FAILED },
+    { "fakesync", DAL_ERROR_PLUGIN_LOAD_FAILED },   /* disagree.plugin */
+    { "incomplete", DAL_ERROR_PLUGIN_LOAD_FAILED },
+  };
+  g_assert_cmpuint (list->len, ==, G_N_ELEMENTS (good_ones) + G_N_ELEMENTS (bad_ones));
+  check_list (list, good, good_ones, G_N_ELEMENTS (good_ones));
+  g_autofree char *bad_slash = g_strconcat (bad, G_DIR_SEPARATOR_S, NULL);
+  check_list (list, bad_slash, bad_ones, G_N_ELEMENTS (bad_ones));
+
+  /* In search order: the good folder's plugins first, each folder's in
+   * the order of its descriptor files' names. */
+  g_autofree char *good_slash = g_strconcat (good, G_DIR_SEPARATOR_S, NULL);
+  for (guint i = 0; i < list->len; i++)
+    {
+      const char *d = dal_plugin_get_descriptor_filename (list->pdata[i]);
+      if (i < G_N_ELEMENTS (good_ones))
+        {
+          g_assert_true (g_str_has_prefix (d, good_slash));
+          g_assert_null (strchr (d + strlen (good_slash), G_DIR_SEPARATOR));
+        }
+      else
+        g_assert_true (g_str_has_prefix (d, bad_slash));
+      if (i > 0 && i != G_N_ELEMENTS (good_ones))
+        g_assert_cmpint (strcmp (dal_plugin_get_descriptor_filename (list->pdata[i - 1]), d), <, 0);
+    }
+
+  /* Loaded plugins know their ABI. */
+  for (guint i = 0; i < G_N_ELEMENTS (good_ones); i++)
+    {
+      guint major = 0, minor = 99;
+      dal_plugin_get_abi_version (list->pdata[i], &major, &minor);
+      g_assert_cmpuint (major, ==, DAL_PLUGIN_ABI_MAJOR);
+      g_assert_cmpuint (minor, ==, DAL_PLUGIN_ABI_MINOR);
+    }
+
+  /* The list is a snapshot the caller owns; the plugins are the
+   * registry's, and resolving gives the same ones. */
+  DalPlugin *async = resolve_ok (r, "test+async");
+  gboolean in_list = FALSE;
+  for (guint i = 0; i < list->len; i++)
+    in_list |= list->pdata[i] == async;
+  g_assert_true (in_list);
+
+  dal_registry_free (r);
+}
+
+/* -- the spy: resolving runs no code of other plugins -- */
+
+static guint
+count_lines (const char *file)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (file, &text, NULL, NULL))
+    return 0;
+  guint n = 0;
+  for (const char *c = text; *c; c++)
+    n += *c == '\n';
+  return n;
+}
+
+static void
+test_spy (void)
+{
+  if (!g_test_subprocess ())
+    {
+      /* A fresh process: the spy module must not be loaded already. */
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("dal-spy-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *file = g_build_filename (tmp, "spy.log", NULL);
+  g_setenv ("DAL_TEST_SPY_FILE", file, TRUE);
+
+  DalRegistry *r = registry_new ("", NULL);
+  const char *others[] = { "test+sync", "test+async", "test", "postgres+fake",
+                           "old+sync" };
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    g_assert_nonnull (resolve_ok (r, others[i]));
+  g_assert_null (resolve (r, "nosuch+thing", &error));
+  g_clear_error (&error);
+  /* Nothing of the spy ran. */
+  g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+
+  /* Listing loads every plugin: now it ran, once. */
+  g_autoptr (GPtrArray) list = dal_registry_list (r);
+  g_assert_cmpuint (count_lines (file), ==, 1);
+  /* Resolving it now uses the loaded module. */
+  DalPlugin *spy = resolve_ok (r, "spy+spy");
+  g_assert_cmpstr (dal_plugin_get_name (spy), ==, "spy");
+  g_assert_cmpuint (count_lines (file), ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  dal_registry_free (r);
+
+  g_unlink (file);
+  g_rmdir (tmp);
+  g_unsetenv ("DAL_TEST_SPY_FILE");
+}
+
+/* -- threads -- */
+
+#define N_THREADS 8
+#define N_ROUNDS 200
+
+static const char *const thread_schemes[] = {
+  "test+sync", "test+async", "test", "postgres+fake", "old+sync", "spy+spy",
+  "bad+nosuch",
+};
+
+typedef struct
+{
+  DalRegistry *registry;
+  DalUrl *urls[G_N_ELEMENTS (thread_schemes)];
+  GMutex lock;
+  GCond cond;
+  gboolean go;
+} ThreadShared;
+
+typedef struct
+{
+  ThreadShared *shared;
+  guint index;
+  DalPlugin *seen[G_N_ELEMENTS (thread_schemes)];
+  guint errors[G_N_ELEMENTS (thread_schemes)];
+  guint mismatches;
+} ThreadData;
+
+static gpointer
+resolve_thread (gpointer data)
+{
+  ThreadData *t = data;
+  ThreadShared *s = t->shared;
+
+  g_mutex_lock (&s->lock);
+  while (!s->go)
+    g_cond_wait (&s->cond, &s->lock);
+  g_mutex_unlock (&s->lock);
+
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      /* Each thread starts at another scheme, so that the first loads
+       * race against each other. */
+      guint k = (t->index + round) % G_N_ELEMENTS (thread_schemes);
+      GError *error = NULL;
+      DalPlugin *p = dal_registry_resolve (s->registry, s->urls[k], &error);
+      if (p == NULL)
+        {
+          t->errors[k]++;
+          g_error_free (error);
+          continue;
+        }
+      if (t->seen[k] == NULL)
+        t->seen[k] = p;
+      else if (t->seen[k] != p)
+        t->mismatches++;
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  ThreadShared s = { 0 };
+  ThreadData data[N_THREADS] = { 0 };
+  GThread *threads[N_THREADS];
+
+  s.registry = registry_new ("", NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (thread_schemes); k++)
+    s.urls[k] = parse (thread_schemes[k]);
+  g_mutex_init (&s.lock);
+  g_cond_init (&s.cond);
+
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      data[i].shared = &s;
+      data[i].index = i;
+      threads[i] = g_thread_new ("resolver", resolve_thread, &data[i]);
+    }
+  g_mutex_lock (&s.lock);
+  s.go = TRUE;
+  g_cond_broadcast (&s.cond);
+  g_mutex_unlock (&s.lock);
+  for (guint i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  /* Every thread saw the very plugin the registry resolves now; unknown
+   * schemes failed every time. */
+  for (guint k = 0; k < G_N_ELEMENTS (thread_schemes); k++)
+    {
+      GError *error = NULL;
+      DalPlugin *expected = dal_registry_resolve (s.registry, s.urls[k], &error);
+      g_test_message ("%s", thread_schemes[k]);
+      for (guint i = 0; i < N_THREADS; i++)
+        {
+          g_assert_cmpuint (data[i].mismatches, ==, 0);
+          if (expected != NULL)
+            {
+              g_assert_true (data[i].seen[k] == expected);
+              g_assert_cmpuint (data[i].errors[k], ==, 0);
+            }
+          else
+            {
+              g_assert_null (data[i].seen[k]);
+              g_assert_cmpuint (data[i].errors[k], >, 0);
+            }
+        }
+      g_clear_error (&error);
+    }
+  g_assert_true (dal_registry_resolve (s.registry, s.urls[0], NULL)
+                 == dal_registry_resolve (s.registry, s.urls[2], NULL));
+
+  for (guint k = 0; k < G_N_ELEMENTS (thread_schemes); k++)
+    dal_url_unref (s.urls[k]);
+  g_mutex_clear (&s.lock);
+  g_cond_clear (&s.cond);
+  dal_registry_free (s.registry);
+}
+
+/* Several registries, created, used and freed concurrently (libltdl's
+ * global state is shared between them). */
+static gpointer
+registry_thread (gpointer data)
+{
+  DalUrl *url = data;
+  for (int i = 0; i < 20; i++)
+    {
+      DalRegistry *r = registry_new ("", "bad", NULL);
+      DalPlugin *p = dal_registry_resolve (r, url, NULL);
+      g_assert_nonnull (p);
+      g_autoptr (GPtrArray) list = dal_registry_list (r);
+      g_assert_cmpuint (list->len, >, 5);
+      dal_registry_free (r);
+    }
+  return NULL;
+}
+
+static void
+test_threads_many_registries (void)
+{
+  GThread *threads[N_THREADS];
+  DalUrl *urls[N_THREADS];
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      urls[i] = parse (thread_schemes[i % 5]);
+      threads[i] = g_thread_new ("registries", registry_thread, urls[i]);
+    }
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      g_thread_join (threads[i]);
+      dal_url_unref (urls[i]);
+    }
+}
+
+/* -- the environment -- */
+
+/* Runs in a subprocess: the environment of the test process is left alone. */
+static void
+test_env_plugin_path (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_autofree char *good = plugin_dir ("");
+  g_autofree char *nowhere = plugin_dir ("does-not-exist");
+
+  /* Colon-separated; empty elements are ignored. */
+  g_autofree char *path = g_strdup_printf (":%s::%s:", nowhere, good);
+  g_setenv ("DAL_PLUGIN_PATH", path, TRUE);
+  DalRegistry *r = dal_registry_new (NULL, FALSE);
+  g_autofree char *search = dal_registry_get_search_path (r);
+  g_autofree char *expected = g_strjoin (G_SEARCHPATH_SEPARATOR_S, nowhere, good, NULL);
+  g_assert_cmpstr (search, ==, expected);
+  DalPlugin *p = resolve_ok (r, "test+sync");
+  g_autofree char *desc = plugin_dir ("fakesync.plugin");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (p), ==, desc);
+  dal_registry_free (r);
+
+  /* The order of the variable is the search order. */
+  g_autofree char *shadow = plugin_dir ("shadow");
+  g_autofree char *path2 = g_strjoin (G_SEARCHPATH_SEPARATOR_S, shadow, good, NULL);
+  g_setenv ("DAL_PLUGIN_PATH", path2, TRUE);
+  r = dal_registry_new (NULL, FALSE);
+  g_autofree char *shadow_desc = plugin_dir ("shadow/fakesync.plugin");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (resolve_ok (r, "test+sync")), ==,
+                   shadow_desc);
+  dal_registry_free (r);
+
+  /* Read when the registry is made, not later. */
+  g_setenv ("DAL_PLUGIN_PATH", good, TRUE);
+  r = dal_registry_new (NULL, FALSE);
+  g_unsetenv ("DAL_PLUGIN_PATH");
+  g_assert_nonnull (resolve_ok (r, "test+sync"));
+  dal_registry_free (r);
+
+  /* Unset or empty: no folder at all. */
+  const char *nothing[] = { NULL, "", ":::" };
+  for (guint i = 0; i < G_N_ELEMENTS (nothing); i++)
+    {
+      if (nothing[i] == NULL)
+        g_unsetenv ("DAL_PLUGIN_PATH");
+      else
+        g_setenv ("DAL_PLUGIN_PATH", nothing[i], TRUE);
+      r = dal_registry_new (NULL, FALSE);
+      g_autofree char *empty = dal_registry_get_search_path (r);
+      g_assert_cmpstr (empty, ==, "");
+      g_autoptr (GError) error = NULL;
+      g_assert_null (resolve (r, "test+sync", &error));
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+      dal_registry_free (r);
+    }
+
+  /* An explicit search path ignores the variable. */
+  g_setenv ("DAL_PLUGIN_PATH", nowhere, TRUE);
+  r = registry_new ("", NULL);
+  g_autofree char *explicit_path = dal_registry_get_search_path (r);
+  g_assert_cmpstr (explicit_path, ==, good);
+  dal_registry_free (r);
+}
+
+static void
+test_env_system_path (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_autofree char *good = plugin_dir ("");
+  g_autofree char *bad = plugin_dir ("bad");
+  const char *dirs[] = { good, NULL };
+
+  /* Empty: no system folder, but preloaded plugins are still consulted. */
+  g_setenv ("DAL_PLUGIN_SYSTEM_PATH", "", TRUE);
+  DalRegistry *r = dal_registry_new (dirs, TRUE);
+  g_autofree char *p1 = dal_registry_get_search_path (r);
+  g_autofree char *e1 = g_strjoin (G_SEARCHPATH_SEPARATOR_S, good, "(preloaded)", NULL);
+  g_assert_cmpstr (p1, ==, e1);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (resolve (r, "bad+abi", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+  g_clear_error (&error);
+  dal_registry_free (r);
+
+  /* Set: searched after the explicit folders, empty elements ignored. */
+  g_autofree char *sys = g_strdup_printf ("%s::", bad);
+  g_setenv ("DAL_PLUGIN_SYSTEM_PATH", sys, TRUE);
+  r = dal_registry_new (dirs, TRUE);
+  g_autofree char *p2 = dal_registry_get_search_path (r);
+  g_autofree char *e2 = g_strjoin (G_SEARCHPATH_SEPARATOR_S, good, "(preloaded)", bad, NULL);
+  g_assert_cmpstr (p2, ==, e2);
+  /* bad+abi lives only there: found (and refused for its ABI). */
+  g_assert_null (resolve (r, "bad+abi", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_PLUGIN_ABI_MISMATCH);
+  g_clear_error (&error);
+  /* test+sync is in both: the explicit folder wins over the system one
+   * (whose copy would fail to load). */
+  DalPlugin *p = resolve_ok (r, "test+sync");
+  g_autofree char *desc = plugin_dir ("fakesync.plugin");
+  g_assert_cmpstr (dal_plugin_get_descriptor_filename (p), ==, desc);
+  dal_registry_free (r);
+
+  /* Without include_system, neither preloaded nor system folders. */
+  r = dal_registry_new (dirs, FALSE);
+  g_autofree char *p3 = dal_registry_get_search_path (r);
+  g_assert_cmpstr (p3, ==, good);
+  g_assert_null (resolve (r, "bad+abi", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
+  g_clear_error (&error);
+  dal_registry_free (r);
+
+  /* Unset: the installed folder, whatever it is, comes after
+   * "(preloaded)". */
+  g_unsetenv ("DAL_PLUGIN_SYSTEM_PATH");
+  r = dal_registry_new (dirs, TRUE);
+  g_autofree char *p4 = dal_registry_get_search_path (r);
+  g_autofree char *prefix = g_strconcat (e1, G_SEARCHPATH_SEPARATOR_S, NULL);
+  g_assert_true (g_str_has_prefix (p4, prefix));
+  g_assert_cmpuint (strlen (p4), >, strlen (prefix));
+  dal_registry_free (r);
+}
+
+/* The default registry reads DAL_PLUGIN_PATH and DAL_DRIVER_MAP once. */
+static void
+test_default_registry (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_autofree char *good = plugin_dir ("");
+  g_setenv ("DAL_PLUGIN_PATH", good, TRUE);
+  g_setenv ("DAL_PLUGIN_SYSTEM_PATH", "", TRUE);
+  g_setenv ("DAL_DRIVER_MAP", " postgresql+psycopg = test+async ,bogus,,old=old+sync", TRUE);
+
+  g_test_expect_message ("dal", G_LOG_LEVEL_WARNING, "*DAL_DRIVER_MAP*bogus*");
+  DalRegistry *def = dal_registry_get_default ();
+  g_test_assert_expected_messages ();
+  g_assert_true (dal_registry_get_default () == def);
+
+  g_autofree char *search = dal_registry_get_search_path (NULL);
+  g_autofree char *expected = g_strjoin (G_SEARCHPATH_SEPARATOR_S, good, "(preloaded)", NULL);
+  g_assert_cmpstr (search, ==, expected);
+
+  DalPlugin *p = resolve_ok (NULL, "postgresql+psycopg");
+  g_assert_cmpstr (dal_plugin_get_name (p), ==, "fakeasync");
+  g_assert_true (resolve_ok (def, "test+async") == p);
+  g_assert_cmpstr (dal_plugin_get_name (resolve_ok (NULL, "old")), ==, "oldfuncs");
+
+  /* Changing the environment later changes nothing. */
+  g_setenv ("DAL_PLUGIN_PATH", "/nowhere", TRUE);
+  g_autoptr (GPtrArray) list = dal_registry_list (NULL);
+  g_assert_cmpuint (list->len, >=, 5);
+
+  /* dal_connection_open () uses it. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = dal_connection_open ("test+sync://u@h/db", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_connection_get_plugin_name (conn), ==, "fakesync");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/registry/resolve/exact", test_resolve_exact);
+  g_test_add_func ("/registry/resolve/dialect-default", test_resolve_dialect_default);
+  g_test_add_func ("/registry/resolve/alias-and-case", test_resolve_alias_and_case);
+  g_test_add_func ("/registry/resolve/unknown-scheme", test_unknown_scheme);
+  g_test_add_func ("/registry/resolve/retired-driver", test_retired_driver);
+  g_test_add_func ("/registry/resolve/map-driver", test_map_driver);
+  g_test_add_func ("/registry/bad/abi-major", test_bad_abi_major);
+  g_test_add_func ("/registry/bad/abi-minor", test_bad_abi_minor);
+  g_test_add_func ("/registry/bad/no-symbol", test_bad_nosym);
+  g_test_add_func ("/registry/bad/missing-module", test_bad_missing);
+  g_test_add_func ("/registry/bad/not-a-shared-object", test_bad_not_a_shared_object);
+  g_test_add_func ("/registry/bad/libtool-archive", test_bad_libtool_archive);
+  g_test_add_func ("/registry/bad/descriptor-disagrees", test_bad_disagree);
+  g_test_add_func ("/registry/bad/incomplete-table", test_bad_incomplete);
+  g_test_add_func ("/registry/bad/conflict", test_conflict);
+  g_test_add_func ("/registry/shadowing", test_shadowing);
+  g_test_add_func ("/registry/funcs-size", test_funcs_size);
+  g_test_add_func ("/registry/load-once", test_load_once);
+  g_test_add_func ("/registry/list", test_list);
+  g_test_add_func ("/registry/spy", test_spy);
+  g_test_add_func ("/registry/threads/one-registry", test_threads);
+  g_test_add_func ("/registry/threads/many-registries", test_threads_many_registries);
+  g_test_add_func ("/registry/env/plugin-path", test_env_plugin_path);
+  g_test_add_func ("/registry/env/system-path", test_env_system_path);
+  g_test_add_func ("/registry/env/default-registry", test_default_registry);
+
+  return g_test_run ();
+}

@@ -1,0 +1,696 @@
+/* test-tool.c: the `dal` command, run as a user runs it.
+ *
+ * The command is DAL_TEST_TOOL (the build tree's libtool wrapper); each
+ * test spawns it and checks the exit status, stdout and stderr.  Every run
+ * is also checked for passwords: none of the test passwords (plain or
+ * percent-encoded) may appear in anything the command prints, except
+ * where `dal url --keywords --show-password` was asked to.
+ *
+ * `dal plugins` and `dal url` need no server; `dal query` is live (the
+ * harness's server, through each plugin) and skips without it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <libpq-fe.h>
+
+#include "dal-test.h"
+
+#define TOOL_SECRET "Tool-S3cret-pw"
+
+typedef struct
+{
+  int exit_code;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_free (Run *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+  g_free (run);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
+
+static const char *
+tool_path (void)
+{
+  return g_getenv ("DAL_TEST_TOOL");
+}
+
+/* The tool is there (a `make check` run), else the test is skipped. */
+static gboolean
+require_tool (void)
+{
+  if (tool_path () != NULL)
+    return TRUE;
+  g_test_skip ("DAL_TEST_TOOL is not set: run this test with `make check`");
+  return FALSE;
+}
+#define TOOL_OR_RETURN() G_STMT_START { if (!require_tool ()) return; } G_STMT_END
+
+static void
+assert_no_secret (const char *what, const char *text)
+{
+  const char *secrets[] = {
+    TOOL_SECRET,
+    g_getenv ("DAL_TEST_PG_PASSWORD"),
+    g_getenv ("DAL_TEST_PG_SPECIAL_PASSWORD"),
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
+    {
+      if (secrets[i] == NULL || *secrets[i] == '\0')
+        continue;
+      g_autofree char *encoded = dal_test_encode (secrets[i]);
+      if (strstr (text, secrets[i]) != NULL || strstr (text, encoded) != NULL)
+        g_error ("a password (\"%s\") appears in the tool's %s:\n%s", secrets[i], what, text);
+    }
+}
+
+/* The test's own log shows command lines without the passwords. */
+static void
+redact_secrets (char **text)
+{
+  const char *secrets[] = {
+    TOOL_SECRET,
+    g_getenv ("DAL_TEST_PG_PASSWORD"),
+    g_getenv ("DAL_TEST_PG_SPECIAL_PASSWORD"),
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
+    {
+      if (secrets[i] == NULL || *secrets[i] == '\0')
+        continue;
+      g_autofree char *encoded = dal_test_encode (secrets[i]);
+      const char *forms[] = { secrets[i], encoded };
+      for (guint k = 0; k < G_N_ELEMENTS (forms); k++)
+        {
+          g_auto (GStrv) parts = g_strsplit (*text, forms[k], -1);
+          g_free (*text);
+          *text = g_strjoinv ("****", parts);
+        }
+    }
+}
+
+/* Runs the tool with @args (NULL-terminated) and, when @envp is not NULL,
+ * that environment. */
+static Run *
+run_tool_v (gboolean allow_secret, char **envp, const char * const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tool_path ());
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  Run *run = g_new0 (Run, 1);
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                              &run->out, &run->err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+
+  g_autoptr (GError) wait_error = NULL;
+  if (g_spawn_check_wait_status (status, &wait_error))
+    run->exit_code = 0;
+  else if (wait_error->domain == G_SPAWN_EXIT_ERROR)
+    run->exit_code = wait_error->code;
+  else
+    g_error ("dal did not exit normally (%s); stderr:\n%s", wait_error->message, run->err);
+
+  g_autofree char *cmdline = g_strjoinv (" ", (char **) argv->pdata + 1);
+  redact_secrets (&cmdline);
+  g_test_message ("dal %s -> %d", cmdline, run->exit_code);
+  if (!allow_secret)
+    {
+      assert_no_secret ("stdout", run->out);
+      assert_no_secret ("stderr", run->err);
+    }
+  return run;
+}
+
+#define run_tool(...) run_tool_v (FALSE, NULL, (const char * const[]) { __VA_ARGS__, NULL })
+
+/* The line of @err that starts with "dal: " (libdal may log other lines,
+ * e.g. a TLS certificate expiry warning). */
+static const char *
+error_line (const Run *run)
+{
+  const char *p = run->err;
+  if (g_str_has_prefix (p, "dal: "))
+    return p;
+  p = strstr (p, "\ndal: ");
+  return p != NULL ? p + 1 : NULL;
+}
+
+static void
+assert_failed_with (const Run *run, int code, const char *phrase)
+{
+  if (run->exit_code != code)
+    g_error ("expected exit status %d, got %d; stdout:\n%s\nstderr:\n%s", code,
+             run->exit_code, run->out, run->err);
+  const char *line = error_line (run);
+  if (line == NULL)
+    g_error ("no \"dal: <message>\" on stderr:\n%s", run->err);
+  if (phrase != NULL && strstr (line, phrase) == NULL)
+    g_error ("stderr does not say \"%s\":\n%s", phrase, run->err);
+}
+
+static void
+assert_ok (const Run *run)
+{
+  if (run->exit_code != 0)
+    g_error ("dal failed (%d); stdout:\n%s\nstderr:\n%s", run->exit_code, run->out, run->err);
+  g_assert_null (error_line (run));
+}
+
+/* ------------------------------------------------------------------ */
+/* dal plugins                                                          */
+
+/* The value on "  key:   value" lines of one plugin's block. */
+static char *
+plugin_field (const char *out, const char *plugin, const char *key)
+{
+  g_autofree char *header = g_strdup_printf ("\n%s\n", plugin);
+  const char *block = strstr (out, header);
+  if (block == NULL)
+    return NULL;
+  block += strlen (header);
+  const char *end = strstr (block, "\n\n");
+  g_autofree char *text = end != NULL ? g_strndup (block, end - block) : g_strdup (block);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *prefix = g_strdup_printf ("  %s:", key);
+  for (char **l = lines; *l != NULL; l++)
+    if (g_str_has_prefix (*l, prefix))
+      return g_strstrip (g_strdup (*l + strlen (prefix)));
+  return NULL;
+}
+
+static void
+test_plugins (void)
+{
+  TOOL_OR_RETURN ();
+  g_autoptr (Run) run = run_tool ("plugins");
+  assert_ok (run);
+  g_assert_cmpstr (run->err, ==, "");
+
+  static const struct
+  {
+    const char *name;
+    const char *serves;
+    const char *module;
+  } expected[] = {
+    { "pgsync", "postgresql+psycopg2, postgresql", "pgsync" },
+    { "pgasync", "postgresql+asyncpg", "pgasync" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autofree char *serves = plugin_field (run->out, expected[i].name, "serves");
+      g_assert_cmpstr (serves, ==, expected[i].serves);
+      g_autofree char *abi = plugin_field (run->out, expected[i].name, "ABI");
+      g_assert_nonnull (abi);
+      g_assert_true (g_str_has_prefix (abi, "1.0"));
+      g_autofree char *file = plugin_field (run->out, expected[i].name, "file");
+      g_assert_nonnull (file);
+      g_assert_true (g_path_is_absolute (file));
+      g_autofree char *base = g_path_get_basename (file);
+      g_assert_true (g_str_has_prefix (base, expected[i].module));
+      g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+      g_autofree char *descriptor = plugin_field (run->out, expected[i].name, "descriptor");
+      g_assert_nonnull (descriptor);
+      g_assert_true (g_str_has_suffix (descriptor, ".plugin"));
+      g_assert_true (g_file_test (descriptor, G_FILE_TEST_IS_REGULAR));
+      g_autofree char *status = plugin_field (run->out, expected[i].name, "status");
+      g_assert_nonnull (status);
+      g_assert_true (g_str_has_prefix (status, "ok"));
+    }
+  g_assert_true (g_str_has_prefix (run->out, "search path: "));
+}
+
+/* With nothing on the search path: says so, and fails. */
+static void
+test_plugins_none (void)
+{
+  TOOL_OR_RETURN ();
+  g_autofree char *dir = g_dir_make_tmp ("dal-test-tool-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  char **envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DAL_PLUGIN_PATH", dir, TRUE);
+  envp = g_environ_setenv (envp, "DAL_PLUGIN_SYSTEM_PATH", "", TRUE);
+  g_autoptr (Run) run = run_tool_v (FALSE, envp, (const char * const[]) { "plugins", NULL });
+  g_strfreev (envp);
+  g_rmdir (dir);
+  g_assert_cmpint (run->exit_code, ==, 1);
+  g_assert_nonnull (strstr (run->out, "no plugins found"));
+  g_assert_nonnull (strstr (run->out, dir));
+}
+
+/* ------------------------------------------------------------------ */
+/* dal url                                                              */
+
+static void
+test_url_parts (void)
+{
+  TOOL_OR_RETURN ();
+  static const struct
+  {
+    const char *scheme;
+    const char *plugin;
+    const char *driver;
+  } cases[] = {
+    { "postgresql+asyncpg", "pgasync", "asyncpg" },
+    { "postgresql+psycopg2", "pgsync", "psycopg2" },
+    { "postgresql", "pgsync", "(the dialect's default)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *url = g_strdup_printf (
+        "%s://app:" TOOL_SECRET "@db1.example:5432,[2001:db8::1]:5433/appdb"
+        "?sslmode=verify-full&application_name=conf", cases[i].scheme);
+      g_autoptr (Run) run = run_tool ("url", url);
+      assert_ok (run);
+      g_autofree char *redacted = g_strdup_printf (
+        "url:       %s://app:****@db1.example:5432,[2001:db8::1]:5433/appdb?",
+        cases[i].scheme);
+      g_assert_nonnull (strstr (run->out, redacted));
+      g_autofree char *scheme = g_strdup_printf ("scheme:    %s\n", cases[i].scheme);
+      g_assert_nonnull (strstr (run->out, scheme));
+      g_assert_nonnull (strstr (run->out, "dialect:   postgresql\n"));
+      g_autofree char *driver = g_strdup_printf ("driver:    %s\n", cases[i].driver);
+      g_assert_nonnull (strstr (run->out, driver));
+      g_assert_nonnull (strstr (run->out, "user:      app\n"));
+      g_assert_nonnull (strstr (run->out, "password:  ****\n"));
+      g_assert_nonnull (strstr (run->out, "host 1:    db1.example, port 5432\n"));
+      g_assert_nonnull (strstr (run->out, "host 2:    2001:db8::1, port 5433\n"));
+      g_assert_nonnull (strstr (run->out, "database:  appdb\n"));
+      g_autofree char *plugin = g_strdup_printf ("plugin:    %s (", cases[i].plugin);
+      g_assert_nonnull (strstr (run->out, plugin));
+    }
+}
+
+/* A password full of URL-reserved characters, percent-encoded: neither
+ * form shows. */
+static void
+test_url_special_password (void)
+{
+  TOOL_OR_RETURN ();
+  const char *password = g_getenv ("DAL_TEST_PG_SPECIAL_PASSWORD");
+  if (password == NULL)
+    password = "p@ss:w/rd%?&=#";
+  g_autofree char *url = dal_test_url_full ("postgresql+asyncpg", "special", password,
+                                            "db.example", "app", NULL);
+  g_autofree char *encoded = dal_test_encode (password);
+  g_autoptr (Run) run = run_tool_v (TRUE, NULL, (const char * const[]) { "url", url, NULL });
+  assert_ok (run);
+  g_assert_null (strstr (run->out, password));
+  g_assert_null (strstr (run->out, encoded));
+  g_assert_null (strstr (run->err, password));
+  g_assert_null (strstr (run->err, encoded));
+  g_assert_nonnull (strstr (run->out, "special:****@db.example"));
+  g_assert_nonnull (strstr (run->out, "password:  ****\n"));
+}
+
+/* What libpq makes of the same URL (with the plain scheme), as
+ * keyword=value lines. */
+static char *
+libpq_keywords (const char *url, gboolean with_password)
+{
+  const char *body = strstr (url, "://");
+  g_assert_nonnull (body);
+  g_autofree char *libpq_url = g_strconcat ("postgresql", body, NULL);
+  char *errmsg = NULL;
+  PQconninfoOption *opts = PQconninfoParse (libpq_url, &errmsg);
+  if (opts == NULL)
+    g_error ("libpq does not parse %s: %s", libpq_url, errmsg);
+  GString *out = g_string_new (NULL);
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+    if (o->val != NULL && (with_password || strcmp (o->keyword, "password") != 0))
+      g_string_append_printf (out, "%s=%s\n", o->keyword, o->val);
+  PQconninfoFree (opts);
+  return g_string_free (out, FALSE);
+}
+
+static const char * const keyword_urls[] = {
+  "postgresql+asyncpg://",
+  "postgresql+asyncpg://localhost",
+  "postgresql+psycopg2://localhost:5433",
+  "postgresql+asyncpg://localhost/mydb",
+  "postgresql+psycopg2://user@localhost",
+  "postgresql+asyncpg://user:" TOOL_SECRET "@localhost",
+  "postgresql+asyncpg://other@localhost/otherdb?connect_timeout=10&application_name=myapp",
+  "postgresql+psycopg2://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp",
+  "postgresql+asyncpg://[2001:db8::1234]/database",
+  "postgresql+asyncpg://[::1]:5433,[::1]:5434/db",
+  "postgresql+psycopg2:///dbname?host=/var/lib/postgresql",
+  "postgresql+asyncpg://%2Fvar%2Flib%2Fpostgresql/dbname",
+  "postgresql+asyncpg://app:p%40ss%3Aw%2Fo%3Frd%23%25%26x@db.example.com:5432/app"
+    "?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem",
+  "postgres+psycopg2://u@h/db?options=-c%20search_path%3Dx&application_name=a%26b",
+  "postgresql://u:" TOOL_SECRET "@h:6543/db?sslmode=require",
+};
+
+static void
+test_url_keywords (void)
+{
+  TOOL_OR_RETURN ();
+  for (guint i = 0; i < G_N_ELEMENTS (keyword_urls); i++)
+    {
+      const char *url = keyword_urls[i];
+      g_autofree char *expected = libpq_keywords (url, FALSE);
+      g_autoptr (Run) run = run_tool ("url", "--keywords", url);
+      assert_ok (run);
+      if (g_strcmp0 (run->out, expected) != 0)
+        g_error ("dal url --keywords %s:\n%s\nlibpq's PQconninfoParse:\n%s", url,
+                 run->out, expected);
+      g_assert_null (strstr (run->out, "password="));
+    }
+}
+
+static void
+test_url_keywords_show_password (void)
+{
+  TOOL_OR_RETURN ();
+  static const char * const urls[] = {
+    "postgresql+asyncpg://user:" TOOL_SECRET "@localhost/db",
+    "postgresql+psycopg2://app:p%40ss%3Aw%2Fo%3Frd%23%25%26x@db.example.com:5432/app",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autofree char *expected = libpq_keywords (urls[i], TRUE);
+      g_autoptr (Run) run = run_tool_v (TRUE, NULL, (const char * const[]) {
+                                          "url", "--keywords", "--show-password", urls[i], NULL });
+      assert_ok (run);
+      g_assert_cmpstr (run->out, ==, expected);
+      g_assert_nonnull (strstr (run->out, "password="));
+      assert_no_secret ("stderr", run->err);
+    }
+  /* --show-password alone (without --keywords) shows nothing more. */
+  g_autoptr (Run) run = run_tool ("url", "--show-password", urls[0]);
+  assert_ok (run);
+  g_assert_nonnull (strstr (run->out, "password:  ****"));
+}
+
+/* --keywords needs no plugin: it works for a scheme nobody serves. */
+static void
+test_url_keywords_unserved (void)
+{
+  TOOL_OR_RETURN ();
+  static const char *url = "postgresql+pg8000://u:" TOOL_SECRET "@h:5433/d?sslmode=require";
+  g_autofree char *expected = libpq_keywords (url, FALSE);
+  g_autoptr (Run) run = run_tool ("url", "--keywords", url);
+  assert_ok (run);
+  g_assert_cmpstr (run->out, ==, expected);
+  g_assert_nonnull (strstr (run->out, "host=h\n"));
+
+  /* Without --keywords the same URL fails: no plugin. */
+  g_autoptr (Run) run2 = run_tool ("url", url);
+  assert_failed_with (run2, 1, "no plugin serves postgresql+pg8000://");
+  g_assert_nonnull (strstr (run2->out, "plugin:    none"));
+}
+
+static void
+test_url_malformed (void)
+{
+  TOOL_OR_RETURN ();
+  static const struct
+  {
+    const char *url;
+    const char *at;    /* where the problem is */
+  } cases[] = {
+    { "postgresql+asyncpg://app:" TOOL_SECRET "@db1:99x/app", "99x" },
+    { "postgresql+asyncpg://[::1/app", "[::1" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *position = g_strdup_printf (
+        "position %d", (int) (strstr (cases[i].url, cases[i].at) - cases[i].url) + 1);
+      g_autoptr (Run) run = run_tool ("url", cases[i].url);
+      assert_failed_with (run, 1, "malformed URL");
+      g_assert_nonnull (strstr (error_line (run), position));
+      g_assert_cmpstr (run->out, ==, "");
+      /* And --keywords refuses it the same way. */
+      g_autoptr (Run) run2 = run_tool ("url", "--keywords", cases[i].url);
+      assert_failed_with (run2, 1, position);
+      g_assert_cmpstr (run2->out, ==, "");
+    }
+}
+
+static void
+test_url_unknown_scheme (void)
+{
+  TOOL_OR_RETURN ();
+  g_autoptr (Run) run = run_tool ("url", "mysql+foo://u:" TOOL_SECRET "@h/d");
+  assert_failed_with (run, 1, "no plugin serves mysql+foo://");
+  const char *line = error_line (run);
+  g_assert_nonnull (strstr (line, "postgresql+asyncpg"));
+  g_assert_nonnull (strstr (line, "postgresql+psycopg2"));
+  g_assert_nonnull (strstr (run->out, "plugin:    none"));
+}
+
+static void
+test_url_retired_driver (void)
+{
+  TOOL_OR_RETURN ();
+  g_autoptr (Run) run = run_tool ("url", "postgresql+psycopg://u:" TOOL_SECRET "@h/d");
+  assert_failed_with (run, 1, "postgresql+psycopg://");
+  const char *line = error_line (run);
+  g_assert_nonnull (strstr (line, "postgresql+asyncpg"));
+  g_assert_nonnull (strstr (line, "postgresql+psycopg2"));
+}
+
+static void
+test_usage (void)
+{
+  TOOL_OR_RETURN ();
+  {
+    g_autoptr (Run) run = run_tool_v (FALSE, NULL, (const char * const[]) { NULL });
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "usage: dal"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("--help");
+    g_assert_cmpint (run->exit_code, ==, 0);
+    g_assert_nonnull (strstr (run->out, "plugins"));
+    g_assert_nonnull (strstr (run->out, "query"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("frobnicate");
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "unknown command"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("url");
+    g_assert_cmpint (run->exit_code, ==, 2);
+  }
+  {
+    g_autoptr (Run) run = run_tool ("query", "postgresql+asyncpg://u:" TOOL_SECRET "@h/d");
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "usage: dal query"));
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* dal query (live)                                                     */
+
+static void
+test_query_table (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+
+  g_autoptr (Run) run = run_tool ("query", url,
+                                  "SELECT g AS n, repeat($1, g) AS word "
+                                  "FROM generate_series(1, 3) AS g ORDER BY g", "xy");
+  assert_ok (run);
+  g_assert_cmpstr (run->out, ==,
+                   " n |  word \n"
+                   "---+--------\n"
+                   " 1 | xy\n"
+                   " 2 | xyxy\n"
+                   " 3 | xyxyxy\n"
+                   "(3 rows)\n");
+
+  /* Numbers right-aligned; one row. */
+  g_autoptr (Run) run2 = run_tool ("query", url, "SELECT $1::int * 2 AS doubled", "21");
+  assert_ok (run2);
+  g_assert_cmpstr (run2->out, ==,
+                   " doubled\n"
+                   "---------\n"
+                   "      42\n"
+                   "(1 row)\n");
+
+  /* No rows. */
+  g_autoptr (Run) run3 = run_tool ("query", url, "SELECT 1 AS one WHERE false");
+  assert_ok (run3);
+  g_assert_cmpstr (run3->out, ==, " one\n-----\n(0 rows)\n");
+}
+
+static void
+test_query_csv (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+
+  g_autoptr (Run) run = run_tool ("query", "--csv", url,
+                                  "SELECT $1::text AS \"a,b\", $2::text AS plain, "
+                                  "NULL::text AS nothing, $3::text AS multi, $4::int AS n",
+                                  "x,\"y", "plain", "line1\nline2", "7");
+  assert_ok (run);
+  g_assert_cmpstr (run->out, ==,
+                   "\"a,b\",plain,nothing,multi,n\r\n"
+                   "\"x,\"\"y\",plain,,\"line1\nline2\",7\r\n");
+
+  /* A parameter that looks like SQL is data. */
+  static const char *evil = "'); DROP TABLE students; --";
+  g_autoptr (Run) run2 = run_tool ("query", "--csv", url, "SELECT $1::text AS v", evil);
+  assert_ok (run2);
+  g_autofree char *expected = g_strdup_printf ("v\r\n%s\r\n", evil);
+  g_assert_cmpstr (run2->out, ==, expected);
+}
+
+static void
+test_query_null (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+
+  g_autoptr (Run) run = run_tool ("query", "--csv", "--null", "NULL", url,
+                                  "SELECT $1::text IS NULL AS a, $2::text AS b, "
+                                  "$3::text IS NULL AS c", "NULL", "NULLx", "");
+  assert_ok (run);
+  g_assert_cmpstr (run->out, ==, "a,b,c\r\nt,NULLx,f\r\n");
+
+  /* Without --null, "NULL" is just text. */
+  g_autoptr (Run) run2 = run_tool ("query", "--csv", url, "SELECT $1::text IS NULL AS a", "NULL");
+  assert_ok (run2);
+  g_assert_cmpstr (run2->out, ==, "a\r\nf\r\n");
+}
+
+static void
+test_query_dml (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+  g_autofree char *table = g_strdup_printf ("conf_tool_%s_%d",
+                                            g_str_has_suffix (scheme, "asyncpg") ? "pa" : "ps",
+                                            (int) getpid ());
+
+  static const struct
+  {
+    const char *sql;       /* TBL: the table */
+    const char *params[4];
+    const char *expected;  /* stdout */
+  } steps[] = {
+    { "CREATE TABLE TBL (id int, name text)", { NULL }, "CREATE TABLE\n" },
+    { "INSERT INTO TBL VALUES ($1, $2), ($3, $4)", { "1", "one", "2", "two" }, "INSERT 0 2\n" },
+    { "UPDATE TBL SET name = upper(name) WHERE id > $1", { "0", NULL }, "UPDATE 2\n" },
+    { "SELECT id, name FROM TBL ORDER BY id", { NULL },
+      " id | name\n----+------\n  1 | ONE\n  2 | TWO\n(2 rows)\n" },
+    { "DELETE FROM TBL WHERE id = $1", { "1", NULL }, "DELETE 1\n" },
+    { "DROP TABLE TBL", { NULL }, "DROP TABLE\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (steps[i].sql, "TBL", -1);
+      g_autofree char *sql = g_strjoinv (table, parts);
+      const char *args[8] = { "query", url, sql };
+      guint n = 3;
+      for (guint p = 0; p < 4 && steps[i].params[p] != NULL; p++)
+        args[n++] = steps[i].params[p];
+      args[n] = NULL;
+      g_autoptr (Run) run = run_tool_v (FALSE, NULL, args);
+      assert_ok (run);
+      g_assert_cmpstr (run->out, ==, steps[i].expected);
+    }
+}
+
+static void
+test_query_wrong_password (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *q = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s", ca);
+  g_autofree char *url = dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                                            TOOL_SECRET, hostport,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+  g_autoptr (Run) run = run_tool ("query", url, "SELECT 1");
+  assert_failed_with (run, 1, "password authentication failed");
+  g_assert_nonnull (strstr (error_line (run), "Check the user name and password"));
+  g_assert_cmpstr (run->out, ==, "");
+}
+
+static void
+test_query_sql_error (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+
+  g_autoptr (Run) run = run_tool ("query", url, "SELEC 1");
+  assert_failed_with (run, 1, "syntax error at or near \"SELEC\"");
+  g_assert_nonnull (strstr (error_line (run), "42601"));
+  g_assert_cmpstr (run->out, ==, "");
+
+  g_autoptr (Run) run2 = run_tool ("query", url, "SELECT $1::int", "abc");
+  assert_failed_with (run2, 1, "invalid input syntax for type integer");
+  g_assert_cmpstr (run2->out, ==, "");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/tool/plugins/list", test_plugins);
+  g_test_add_func ("/tool/plugins/none", test_plugins_none);
+  g_test_add_func ("/tool/url/parts", test_url_parts);
+  g_test_add_func ("/tool/url/special-password", test_url_special_password);
+  g_test_add_func ("/tool/url/keywords", test_url_keywords);
+  g_test_add_func ("/tool/url/keywords-show-password", test_url_keywords_show_password);
+  g_test_add_func ("/tool/url/keywords-unserved-scheme", test_url_keywords_unserved);
+  g_test_add_func ("/tool/url/malformed", test_url_malformed);
+  g_test_add_func ("/tool/url/unknown-scheme", test_url_unknown_scheme);
+  g_test_add_func ("/tool/url/retired-driver", test_url_retired_driver);
+  g_test_add_func ("/tool/usage", test_usage);
+
+  static const char * const schemes[] = { "postgresql+psycopg2", "postgresql+asyncpg" };
+  static const struct
+  {
+    const char *name;
+    GTestDataFunc fn;
+  } live[] = {
+    { "table", test_query_table },
+    { "csv", test_query_csv },
+    { "null", test_query_null },
+    { "dml", test_query_dml },
+    { "wrong-password", test_query_wrong_password },
+    { "sql-error", test_query_sql_error },
+  };
+  for (guint s = 0; s < G_N_ELEMENTS (schemes); s++)
+    for (guint t = 0; t < G_N_ELEMENTS (live); t++)
+      {
+        g_autofree char *path = g_strdup_printf ("/tool/query/%s/%s", schemes[s], live[t].name);
+        g_test_add_data_func (path, schemes[s], live[t].fn);
+      }
+  /* The bare scheme through the dialect's default plugin. */
+  g_test_add_data_func ("/tool/query/postgresql/table", "postgresql", test_query_table);
+
+  return g_test_run ();
+}
