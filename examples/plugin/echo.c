@@ -1,0 +1,240 @@
+/* echo.c: a minimal libdal plugin, to copy from.
+ *
+ * Serves echo+echo:// and the bare echo://.  It talks to no server: a
+ * "connection" remembers its URL, and every statement returns one row
+ * holding the SQL text and each parameter as the core handed it over.
+ *
+ * It fills the blocking slots only (connect, query, close, get_info):
+ * the core then serves the async API from a worker thread, one operation
+ * at a time per connection, in the order they were started.
+ *
+ * Build: see Makefile and README.md beside this file.
+ */
+#include <string.h>
+
+#include <dal/dal-plugin.h>
+
+/* -- the connection -- */
+
+typedef struct
+{
+  DalUrl *url;
+  guint n_statements;
+} EchoConn;
+
+static gpointer
+echo_connect (DalUrl *url, GCancellable *cancellable, GError **error)
+{
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  /* Errors are DAL_ERRORs: what happened, then one sentence saying what
+   * to change.  Never put the password in them; text that did not come
+   * from this file (a server's message, say) goes through
+   * dal_error_redact (error, dal_url_get_password (url)). */
+  if (dal_url_get_database (url) == NULL)
+    {
+      g_propagate_error (error,
+                         dal_error_new_hint (DAL_ERROR_UNKNOWN_DATABASE,
+                                             "Add a database name to the URL, "
+                                             "e.g. echo://localhost/demo",
+                                             "the echo plugin needs a database name"));
+      return NULL;
+    }
+
+  EchoConn *conn = g_new0 (EchoConn, 1);
+  conn->url = dal_url_ref (url);
+  return conn;
+}
+
+/* Required.  The core never calls it while a blocking slot runs, and
+ * calls it exactly once per connection (possibly from another thread). */
+static void
+echo_close (gpointer handle)
+{
+  EchoConn *conn = handle;
+  dal_url_unref (conn->url);
+  g_free (conn);
+}
+
+static char *
+echo_get_info (gpointer handle, const char *key)
+{
+  EchoConn *conn = handle;
+  if (strcmp (key, "server_version") == 0)
+    return g_strdup ("echo 1");
+  if (strcmp (key, "statements") == 0)
+    return g_strdup_printf ("%u", conn->n_statements);
+  return NULL;  /* a key this plugin does not know */
+}
+
+/* -- the result: one row, column 0 the SQL, then one column per
+ * parameter -- */
+
+typedef struct
+{
+  guint n_columns;
+  char **names;          /* n_columns */
+  char **values;         /* n_columns, NULL for SQL NULL */
+  gsize *lengths;
+  DalColumnType *types;
+} EchoResult;
+
+static void
+r_free (gpointer impl)
+{
+  EchoResult *r = impl;
+  for (guint i = 0; i < r->n_columns; i++)
+    {
+      g_free (r->names[i]);
+      g_free (r->values[i]);
+    }
+  g_free (r->names);
+  g_free (r->values);
+  g_free (r->lengths);
+  g_free (r->types);
+  g_free (r);
+}
+
+static guint
+r_n_rows (gpointer impl)
+{
+  return 1;
+}
+
+static guint
+r_n_columns (gpointer impl)
+{
+  return ((EchoResult *) impl)->n_columns;
+}
+
+static const char *
+r_column_name (gpointer impl, guint column)
+{
+  return ((EchoResult *) impl)->names[column];
+}
+
+static DalColumnType
+r_column_type (gpointer impl, guint column)
+{
+  return ((EchoResult *) impl)->types[column];
+}
+
+static const char *
+r_column_type_name (gpointer impl, guint column)
+{
+  return ((EchoResult *) impl)->types[column] == DAL_COLUMN_BYTES ? "bytea" : "text";
+}
+
+static const char *
+r_get_value (gpointer impl, guint row, guint column, gsize *length)
+{
+  EchoResult *r = impl;
+  if (length != NULL)
+    *length = r->lengths[column];
+  return r->values[column];  /* NULL: SQL NULL */
+}
+
+static gint64
+r_affected_rows (gpointer impl)
+{
+  return 1;
+}
+
+static const char *
+r_command_tag (gpointer impl)
+{
+  return "ECHO 1";
+}
+
+/* Every slot is required; the core reads values without copying them. */
+static const DalResultFuncs echo_result_funcs = {
+  .free = r_free,
+  .n_rows = r_n_rows,
+  .n_columns = r_n_columns,
+  .column_name = r_column_name,
+  .column_type = r_column_type,
+  .column_type_name = r_column_type_name,
+  .get_value = r_get_value,
+  .affected_rows = r_affected_rows,
+  .command_tag = r_command_tag,
+};
+
+static DalResult *
+echo_query (gpointer handle, const char *sql, const DalParams *params,
+            GCancellable *cancellable, GError **error)
+{
+  EchoConn *conn = handle;
+  guint n_params = params != NULL ? params->n : 0;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  conn->n_statements++;
+
+  EchoResult *r = g_new0 (EchoResult, 1);
+  r->n_columns = 1 + n_params;
+  r->names = g_new0 (char *, r->n_columns);
+  r->values = g_new0 (char *, r->n_columns);
+  r->lengths = g_new0 (gsize, r->n_columns);
+  r->types = g_new0 (DalColumnType, r->n_columns);
+
+  r->names[0] = g_strdup ("sql");
+  r->values[0] = g_strdup (sql);
+  r->lengths[0] = strlen (sql);
+  r->types[0] = DAL_COLUMN_TEXT;
+
+  for (guint i = 0; i < n_params; i++)
+    {
+      guint c = i + 1;
+      r->names[c] = g_strdup_printf ("$%u", c);
+      r->types[c] = DAL_COLUMN_TEXT;
+      if (params->types[i] == DAL_PARAM_NULL)
+        continue;
+      if (params->types[i] == DAL_PARAM_BYTES)
+        {
+          /* Bytes arrive raw; give them back in bytea's text form ("\x"
+           * and two hex digits per byte), which dal_result_get_bytes()
+           * decodes for a DAL_COLUMN_BYTES column. */
+          GString *hex = g_string_new ("\\x");
+          for (int b = 0; b < params->lengths[i]; b++)
+            g_string_append_printf (hex, "%02x", (guint) (guchar) params->values[i][b]);
+          r->types[c] = DAL_COLUMN_BYTES;
+          r->lengths[c] = hex->len;
+          r->values[c] = g_string_free (hex, FALSE);
+        }
+      else
+        {
+          /* Everything else arrives as text (numbers in decimal,
+           * booleans as "t"/"f"). */
+          r->values[c] = g_strndup (params->values[i], params->lengths[i]);
+          r->lengths[c] = (gsize) params->lengths[i];
+        }
+    }
+  return dal_result_new (&echo_result_funcs, r);
+}
+
+/* -- what the core loads -- */
+
+static const DalPluginFuncs echo_funcs = {
+  .connect = echo_connect,
+  .query = echo_query,
+  .close = echo_close,
+  .get_info = echo_get_info,
+};
+
+static const char * const echo_drivers[] = { "echo", NULL };
+
+/* The one exported symbol.  Its name carries the module name ("echo", the
+ * file name echo.so / echo.la without extension): libltdl looks up
+ * echo_LTX_dal_plugin_descriptor, which also lets several plugins be
+ * preloaded into one program. */
+DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (echo) = {
+  DAL_PLUGIN_ABI_INIT,
+  .flags = DAL_PLUGIN_DIALECT_DEFAULT,
+  .name = "echo",
+  .dialect = "echo",
+  .drivers = echo_drivers,
+  .caps = 0,
+  .funcs = &echo_funcs,
+  .description = "example plugin: returns each statement and its parameters",
+};
