@@ -471,18 +471,12 @@ dal_connection_open_finish (GAsyncResult *result, GError **error)
 
 /* -- statements -- */
 
-/* Starts one statement on @task (whose reference it takes). */
+/* Starts one statement on @task (whose reference it takes), with
+ * parameters already converted (@owned, taken). */
 static void
-start_query (DalConnection *self, GTask *task, const char *sql, GVariant *params)
+start_query_owned (DalConnection *self, GTask *task, const char *sql,
+                   DalParamsOwned *owned)
 {
-  GError *error = NULL;
-  DalParamsOwned *owned = _dal_params_new (params, &error);
-  if (owned == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
   if (self->closed)
     {
       _dal_params_free (owned);
@@ -508,6 +502,21 @@ start_query (DalConnection *self, GTask *task, const char *sql, GVariant *params
     enqueue (self, task);
   else
     self->funcs->query_async (self->handle, op->sql, _dal_params_get (owned), task);
+}
+
+/* The same from a GVariant (a floating reference is consumed). */
+static void
+start_query (DalConnection *self, GTask *task, const char *sql, GVariant *params)
+{
+  GError *error = NULL;
+  DalParamsOwned *owned = _dal_params_new (params, &error);
+  if (owned == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  start_query_owned (self, task, sql, owned);
 }
 
 static GTask *
@@ -546,33 +555,25 @@ dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
   return r;
 }
 
-DalResult *
-dal_connection_query (DalConnection *self, const char *sql, GVariant *params,
-                      GCancellable *cancellable, GError **error)
+/* Runs one statement, blocking, with converted parameters (@owned, taken). */
+static DalResult *
+query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
+             GCancellable *cancellable, GError **error)
 {
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
-  g_return_val_if_fail (sql != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   if (self->funcs->query == NULL)
     {
       SyncWait w;
       sync_wait_begin (&w);
-      dal_connection_query_async (self, sql, params, cancellable, sync_wait_done, &w);
+      start_query_owned (self, new_task (self, cancellable, sync_wait_done, &w,
+                                         dal_connection_query_async),
+                         sql, owned);
       sync_wait_run (&w);
       DalResult *r = dal_connection_query_finish (self, w.result, error);
       sync_wait_clear (&w);
       return r;
     }
 
-  g_autoptr (GError) local = NULL;
-  DalParamsOwned *owned = _dal_params_new (params, &local);
-  if (owned == NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
-
+  GError *local = NULL;
   DalResult *r = NULL;
   gboolean claimed = FALSE;
   if (self->closed || (uses_worker (self) && !(claimed = claim (self))))
@@ -587,9 +588,51 @@ dal_connection_query (DalConnection *self, const char *sql, GVariant *params,
   if (local != NULL)
     {
       redact (self, local);
-      g_propagate_error (error, g_steal_pointer (&local));
+      g_propagate_error (error, local);
     }
   return r;
+}
+
+DalResult *
+dal_connection_query (DalConnection *self, const char *sql, GVariant *params,
+                      GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (sql != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  DalParamsOwned *owned = _dal_params_new (params, error);
+  if (owned == NULL)
+    return NULL;
+  return query_owned (self, sql, owned, cancellable, error);
+}
+
+DalResult *
+dal_connection_query_texts (DalConnection *self, const char *sql, guint n_params,
+                            const char * const *values, GCancellable *cancellable,
+                            GError **error)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (sql != NULL, NULL);
+  g_return_val_if_fail (n_params == 0 || values != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return query_owned (self, sql, _dal_params_new_texts (n_params, values),
+                      cancellable, error);
+}
+
+void
+dal_connection_query_texts_async (DalConnection *self, const char *sql,
+                                  guint n_params, const char * const *values,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  g_return_if_fail (sql != NULL);
+  g_return_if_fail (n_params == 0 || values != NULL);
+  start_query_owned (self, new_task (self, cancellable, callback, user_data,
+                                     dal_connection_query_async),
+                     sql, _dal_params_new_texts (n_params, values));
 }
 
 static gint64

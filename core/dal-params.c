@@ -272,6 +272,51 @@ _dal_params_new (GVariant *params, GError **error)
   return p;
 }
 
+DalParamsOwned *
+_dal_params_new_texts (guint n, const char * const *texts)
+{
+  /* One block: header, (empty) children, types, values, lengths, then the
+   * texts themselves, copied so that the caller's may go at once. */
+  gsize off_children = sizeof (DalParamsOwned);
+  gsize off_types = off_children + n * sizeof (GVariant *);
+  gsize off_values = off_types + n * sizeof (DalParamType);
+  off_values = (off_values + sizeof (void *) - 1) & ~(sizeof (void *) - 1);
+  gsize off_lengths = off_values + n * sizeof (char *);
+  gsize off_texts = off_lengths + n * sizeof (int);
+  gsize total = off_texts;
+  for (guint i = 0; i < n; i++)
+    if (texts[i] != NULL)
+      total += strlen (texts[i]) + 1;
+  char *block = g_malloc0 (total);
+
+  DalParamsOwned *p = (DalParamsOwned *) block;
+  p->children = (GVariant **) (block + off_children);
+  p->types = (DalParamType *) (block + off_types);
+  p->values = (const char **) (block + off_values);
+  p->lengths = (int *) (block + off_lengths);
+  p->pub.n = n;
+  p->pub.types = p->types;
+  p->pub.values = p->values;
+  p->pub.lengths = p->lengths;
+
+  char *dest = block + off_texts;
+  for (guint i = 0; i < n; i++)
+    {
+      if (texts[i] == NULL)
+        {
+          p->types[i] = DAL_PARAM_NULL;
+          continue;
+        }
+      gsize len = strlen (texts[i]);
+      memcpy (dest, texts[i], len + 1);
+      p->types[i] = DAL_PARAM_TEXT;
+      p->values[i] = dest;
+      p->lengths[i] = (int) len;
+      dest += len + 1;
+    }
+  return p;
+}
+
 const DalParams *
 _dal_params_get (const DalParamsOwned *owned)
 {

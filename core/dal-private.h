@@ -61,6 +61,8 @@ typedef struct _DalParamsOwned DalParamsOwned;
 /* Converts a GVariant (tuple, or one value) into DalParams; consumes a
  * floating ref.  @params may be NULL (no parameters). */
 DalParamsOwned *_dal_params_new (GVariant *params, GError **error);
+/* @n texts (NULL: SQL NULL), copied. */
+DalParamsOwned *_dal_params_new_texts (guint n, const char * const *texts);
 const DalParams *_dal_params_get (const DalParamsOwned *owned);
 void _dal_params_free (DalParamsOwned *owned);
 

@@ -211,6 +211,42 @@ test_live_smoke (void)
                                   * G_N_ELEMENTS (shapes));
 }
 
+/* --params text: the plugins get their parameter through
+ * dal_connection_query_texts; every statement still checks out. */
+static void
+test_live_text_params (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", NULL);
+  g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", NULL);
+  const char *args[] = { "bench", "--json", "--params", "text", "--seconds", "0.2",
+                         "--workload", "W1", "--shape", "sequential",
+                         "--shape", "pipelined", async_url, sync_url, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_tool (args, &out, &err);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_test_message ("dal bench failed; its stderr:\n%s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint n_rows = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*g_strstrip (lines[i]) == '\0')
+        continue;
+      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
+      g_assert_nonnull (row);
+      const char *what = lines[i];
+      g_assert_cmpfloat (number (row, "errors", what), ==, 0);
+      g_assert_cmpfloat (number (row, "queries", what), >, 0);
+      g_assert_cmpstr (g_hash_table_lookup (row, "workload"), ==, "W1");
+      n_rows++;
+    }
+  /* libpq, pgasync, pgsync × sequential, pipelined */
+  g_assert_cmpuint (n_rows, ==, 6);
+}
+
 /* Usage errors need no server: exit status 2 and a message. */
 static void
 test_usage (void)
@@ -219,7 +255,8 @@ test_usage (void)
   const char *bad_seconds[] = { "bench", "--seconds", "0", "postgresql://x@127.0.0.1/x", NULL };
   const char *bad_depth[] = { "bench", "--depth", "0", "postgresql://x@127.0.0.1/x", NULL };
   const char *bad_url[] = { "bench", "--seconds", "0.1", "nosuchdialect://x@127.0.0.1/x", NULL };
-  const char * const *cases[] = { no_url, bad_seconds, bad_depth };
+  const char *bad_params[] = { "bench", "--params", "json", "postgresql://x@127.0.0.1/x", NULL };
+  const char * const *cases[] = { no_url, bad_seconds, bad_depth, bad_params };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -247,6 +284,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/bench/usage", test_usage);
   g_test_add_func ("/bench/live-smoke", test_live_smoke);
+  g_test_add_func ("/bench/live-text-params", test_live_text_params);
 
   return g_test_run ();
 }

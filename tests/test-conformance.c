@@ -581,6 +581,44 @@ test_bare_smoke (Fixture *f, gconstpointer data)
 /* ------------------------------------------------------------------ */
 /* Parameters.                                                         */
 
+/* dal_connection_query_texts: the server infers each parameter's type from
+ * the statement (an int4 comparison, a date, arithmetic), NULL is SQL NULL,
+ * and text that looks like SQL stays data. */
+static void
+test_params_texts (Fixture *f, gconstpointer data)
+{
+  const Variant *v = data;
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autoptr (DalConnection) conn = open_ok (v, NULL);
+  g_autoptr (GError) error = NULL;
+  const char *values[] = { "41", "2026-11-27", NULL, "x' OR '1'='1" };
+  const char *sql = "SELECT $1 + 1 AS n, $2::date + 1 AS d, $3::text IS NULL AS is_null, "
+                    "$4 AS t, pg_typeof ($1)::text AS type";
+  g_autoptr (DalResult) r = NULL;
+  if (!v->async)
+    r = dal_connection_query_texts (conn, sql, G_N_ELEMENTS (values), values, NULL, &error);
+  else
+    {
+      Waiter w;
+      waiter_init (&w);
+      w.inside_call = TRUE;
+      dal_connection_query_texts_async (conn, sql, G_N_ELEMENTS (values), values,
+                                        NULL, waiter_cb, &w);
+      w.inside_call = FALSE;
+      waiter_wait (&w);
+      r = dal_connection_query_finish (conn, w.result, &error);
+      waiter_clear (&w);
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (dal_result_get_int (r, 0, 0, &error), ==, 42);
+  g_assert_cmpstr (dal_result_get_string (r, 0, 1, NULL), ==, "2026-11-28");
+  g_assert_true (dal_result_get_boolean (r, 0, 2, &error));
+  g_assert_cmpstr (dal_result_get_string (r, 0, 3, NULL), ==, "x' OR '1'='1");
+  g_assert_cmpstr (dal_result_get_string (r, 0, 4, NULL), ==, "integer");
+  g_assert_no_error (error);
+}
+
 static void
 test_params_injection (Fixture *f, gconstpointer data)
 {
@@ -1868,6 +1906,7 @@ main (int argc, char **argv)
   } tests[] = {
     { "open", test_open, TRUE, TRUE },
     { "params/injection", test_params_injection, TRUE, TRUE },
+    { "params/texts", test_params_texts, TRUE, TRUE },
     { "params/types", test_param_types, TRUE, TRUE },
     { "getters", test_getters, TRUE, TRUE },
     { "affected-rows", test_affected_rows, TRUE, TRUE },

@@ -713,6 +713,58 @@ check_echo_row (DalResult *r, guint row, const ParamCase *c)
   g_assert_no_error (error);
 }
 
+/* dal_connection_query_texts: text in, NULL for SQL NULL, and the
+ * caller's strings may go as soon as the call returns. */
+static void
+test_params_texts (gconstpointer data)
+{
+  const char *scheme = data;
+  g_autoptr (DalConnection) conn = open_conn (scheme);
+  g_autoptr (GError) error = NULL;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      char *owned[3] = { g_strdup ("42"), NULL, g_strdup ("it's \"quoted\"") };
+      g_autoptr (DalResult) r = NULL;
+      Wait w;
+      if (pass == 0)
+        r = dal_connection_query_texts (conn, "echo", 3, (const char * const *) owned,
+                                        NULL, &error);
+      else
+        {
+          wait_init (&w);
+          ASYNC (dal_connection_query_texts_async (conn, "echo", 3,
+                                                   (const char * const *) owned,
+                                                   NULL, wait_cb, &w));
+        }
+      /* Scribble over the caller's copies before the async call completes. */
+      for (guint i = 0; i < 3; i++)
+        if (owned[i] != NULL)
+          {
+            memset (owned[i], 'X', strlen (owned[i]));
+            g_free (owned[i]);
+          }
+      if (pass == 1)
+        {
+          r = dal_connection_query_finish (conn, wait_result (&w), &error);
+          wait_clear (&w);
+        }
+      g_assert_no_error (error);
+      g_assert_cmpuint (dal_result_get_n_rows (r), ==, 3);
+      g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "text");
+      g_assert_cmpstr (dal_result_get_string (r, 0, 1, NULL), ==, "42");
+      g_assert_cmpstr (dal_result_get_string (r, 1, 0, NULL), ==, "null");
+      g_assert_null (dal_result_get_string (r, 1, 1, NULL));
+      g_assert_cmpstr (dal_result_get_string (r, 2, 1, NULL), ==, "it's \"quoted\"");
+    }
+
+  /* No parameters at all. */
+  g_autoptr (DalResult) none = dal_connection_query_texts (conn, "echo", 0, NULL,
+                                                           NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (none), ==, 0);
+}
+
 static void
 test_params (gconstpointer data)
 {
@@ -1820,6 +1872,7 @@ main (int argc, char **argv)
   add ("query", test_query);
   add ("transactions", test_transactions);
   add ("params", test_params);
+  add ("params-texts", test_params_texts);
   add ("params-invalid", test_params_invalid);
   add ("getters", test_getters);
   add ("callback-context", test_callback_context);

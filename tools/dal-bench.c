@@ -96,6 +96,7 @@ typedef struct
   int depth;
   int connections;
   gboolean json;
+  gboolean text_params;      /* dal_connection_query_texts, not a GVariant */
 } Config;
 
 /* One measured run: its clock, its id sequence, what it counted. */
@@ -393,9 +394,18 @@ dal_slot_issue (DalSlot *slot)
   slot->key = run_next_key (run);
   run->in_flight++;
   slot->start = now_ns ();
-  dal_connection_query_async (slot->conn, workload_sql[run->workload],
-                              g_variant_new ("(i)", slot->key), NULL,
-                              dal_slot_done, slot);
+  if (run->cfg->text_params)
+    {
+      char text[16];
+      g_snprintf (text, sizeof text, "%d", slot->key);
+      const char *values[1] = { text };
+      dal_connection_query_texts_async (slot->conn, workload_sql[run->workload],
+                                        1, values, NULL, dal_slot_done, slot);
+    }
+  else
+    dal_connection_query_async (slot->conn, workload_sql[run->workload],
+                                g_variant_new ("(i)", slot->key), NULL,
+                                dal_slot_done, slot);
 }
 
 /* Opens @n connections; NULL (after saying why) on failure. */
@@ -443,8 +453,18 @@ dal_sequential_loop (Run *run, DalConnection *conn)
       GError *error = NULL;
       int key = run_next_key (run);
       gint64 start = now_ns ();
-      DalResult *r = dal_connection_query (conn, workload_sql[run->workload],
-                                           g_variant_new ("(i)", key), NULL, &error);
+      DalResult *r;
+      if (run->cfg->text_params)
+        {
+          char text[16];
+          g_snprintf (text, sizeof text, "%d", key);
+          const char *values[1] = { text };
+          r = dal_connection_query_texts (conn, workload_sql[run->workload], 1,
+                                          values, NULL, &error);
+        }
+      else
+        r = dal_connection_query (conn, workload_sql[run->workload],
+                                  g_variant_new ("(i)", key), NULL, &error);
       char *problem = r != NULL ? check_dal_result (run->workload, key, r)
                                 : g_strdup_printf ("key %d: %s", key, error->message);
       g_clear_error (&error);
@@ -982,7 +1002,12 @@ dal_tool_bench (int argc, char **argv)
                  .connections = 8 };
   g_auto (GStrv) only_workloads = NULL;
   g_auto (GStrv) only_shapes = NULL;
+  g_autofree char *params_style = NULL;
   GOptionEntry entries[] = {
+    { "params", 0, 0, G_OPTION_ARG_STRING, &params_style,
+      "How the plugins get the parameter: variant (a GVariant tuple, "
+      "dal_connection_query; the default) or text "
+      "(dal_connection_query_texts, as raw libpq gets it)", "STYLE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &cfg.json,
       "Print one JSON object per row instead of a table", NULL },
     { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.seconds,
@@ -1036,6 +1061,13 @@ dal_tool_bench (int argc, char **argv)
     }
   if (cfg.warmup < 0)
     cfg.warmup = MIN (cfg.seconds / 5, 1.0);
+  if (params_style != NULL && strcmp (params_style, "text") != 0
+      && strcmp (params_style, "variant") != 0)
+    {
+      fprintf (stderr, "dal bench: --params takes variant or text\n");
+      return 2;
+    }
+  cfg.text_params = g_strcmp0 (params_style, "text") == 0;
   gboolean run_workload[N_WORKLOADS], run_shape[N_SHAPES];
   if (!pick (only_workloads, workload_names, N_WORKLOADS, run_workload, "workload")
       || !pick (only_shapes, shape_names, N_SHAPES, run_shape, "shape"))
@@ -1075,12 +1107,14 @@ dal_tool_bench (int argc, char **argv)
         {
           printf ("dal bench: %g s per target, taking turns in slices of %g s, after "
                   "%g s of warm-up; pipeline depth %d; %d connections; table %s "
-                  "(%d rows); sslmode=%s\n"
+                  "(%d rows); sslmode=%s; parameters %s\n"
                   "ratio: q/s against raw libpq (same workload and shape); "
                   "cpu ratio: client CPU per query against raw libpq\n\n",
                   cfg.seconds, cfg.seconds / MAX (1, (int) (cfg.seconds / cfg.slice + 0.5)),
                   cfg.warmup, cfg.depth, cfg.connections, BENCH_TABLE, BENCH_ROWS,
-                  sslmode != NULL ? sslmode : "(libpq default)");
+                  sslmode != NULL ? sslmode : "(libpq default)",
+                  cfg.text_params ? "as text (dal_connection_query_texts)"
+                                  : "as a GVariant (dal_connection_query)");
           print_table_header ();
         }
     }

@@ -99,6 +99,34 @@ DalResult *dal_connection_query_finish (DalConnection *connection,
                                         GAsyncResult *result, GError **error);
 
 /**
+ * dal_connection_query_texts:
+ * @connection: an open connection
+ * @sql: one SQL statement, with $1, $2, … for the parameters
+ * @n_params: how many parameters
+ * @values: (array length=n_params) (nullable): each parameter as text,
+ *   %NULL for SQL NULL; copied, so they may be freed when this returns
+ *
+ * As dal_connection_query(), with the parameters as text, the way libpq
+ * takes them: the server infers each one's type from the statement, as it
+ * does for a quoted literal.  Cheaper than building a GVariant when the
+ * values are text already (or a statement runs many times a second).
+ * Finish the async form with dal_connection_query_finish().
+ *
+ * Returns: (transfer full) (nullable): the result.
+ */
+DalResult *dal_connection_query_texts (DalConnection *connection,
+                                       const char *sql, guint n_params,
+                                       const char * const *values,
+                                       GCancellable *cancellable,
+                                       GError **error);
+void dal_connection_query_texts_async (DalConnection *connection,
+                                       const char *sql, guint n_params,
+                                       const char * const *values,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data);
+
+/**
  * dal_connection_execute:
  *
  * As dal_connection_query(), for statements whose rows do not matter.
