@@ -47,6 +47,9 @@ const DalOptionInfo *_dal_libdal_options_get (guint *n_options);
 /* Checks @value against @info; on failure a DAL_ERROR_URL_INVALID_VALUE. */
 gboolean _dal_option_check_value (const DalOptionInfo *info, const char *value,
                                   GError **error);
+/* @text made safe to quote in a message: valid UTF-8 stays readable;
+ * control characters, quotes, backslashes and invalid UTF-8 become \xNN. */
+char *_dal_printable (const char *text);
 /* Parses a duration in seconds ("1.5") into milliseconds. */
 gboolean _dal_parse_duration_ms (const char *text, gint64 *out_ms);
 

@@ -290,8 +290,8 @@ parse_boolean (const char *text)
 
 /* @text for a message: valid UTF-8 stays readable; control characters,
  * quotes, backslashes and bytes of invalid UTF-8 are escaped as \xNN. */
-static char *
-printable (const char *text)
+char *
+_dal_printable (const char *text)
 {
   gboolean utf8 = g_utf8_validate (text, -1, NULL);
   GString *out = g_string_new (NULL);
@@ -427,7 +427,7 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
     }
   else
     {
-      g_autofree char *shown = printable (value);
+      g_autofree char *shown = _dal_printable (value);
       g_propagate_error (error,
                          dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint,
                                              "%s=%s %s", name, shown, problem));

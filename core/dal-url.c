@@ -257,24 +257,6 @@ malformed (gsize offset, const char *hint, const char *format, ...)
                              offset + 1, what);
 }
 
-/* @text for a message: valid UTF-8 stays readable; control characters,
- * quotes, backslashes and bytes of invalid UTF-8 are escaped as \xNN. */
-static char *
-printable (const char *text)
-{
-  gboolean utf8 = g_utf8_validate (text, -1, NULL);
-  GString *out = g_string_new (NULL);
-
-  for (const guchar *p = (const guchar *) text; *p; p++)
-    {
-      if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\'
-          || (*p >= 0x80 && !utf8))
-        g_string_append_printf (out, "\\x%02X", (guint) *p);
-      else
-        g_string_append_c (out, (char) *p);
-    }
-  return g_string_free (out, FALSE);
-}
 
 /* A character for a message: "x", or " " (a space), or byte 0xNN. */
 static char *
@@ -524,7 +506,7 @@ unknown_option_error (const DalUrl *url, const char *name)
                             "client library", url->info->name);
   g_string_append_printf (hint, "; libdal's own options are %s", own->str);
 
-  g_autofree char *shown = printable (name);
+  g_autofree char *shown = _dal_printable (name);
   return dal_error_new_hint (DAL_ERROR_URL_UNKNOWN_OPTION, hint->str,
                              "unknown option \"%s\" in the URL", shown);
 }
@@ -562,7 +544,7 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
       const char *mode = map_ssl_value (value);
       if (mode == NULL)
         {
-          g_autofree char *shown = printable (value);
+          g_autofree char *shown = _dal_printable (value);
           g_free (value);
           g_propagate_error (error,
                              dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
@@ -622,7 +604,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
               if (seen_equals)
                 {
                   g_autofree char *raw = g_strndup (input + start, equals - start);
-                  g_autofree char *shown = printable (raw);
+                  g_autofree char *shown = _dal_printable (raw);
                   g_propagate_error (error,
                                      malformed (p, "Write a literal = in a value "
                                                 "as %3D",
@@ -652,7 +634,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
               return FALSE;
             }
           g_autofree char *raw = g_strndup (input + start, end - start);
-          g_autofree char *shown = printable (raw);
+          g_autofree char *shown = _dal_printable (raw);
           g_propagate_error (error,
                              malformed (start, hint,
                                         "query parameter \"%s\" has no \"=\"",
@@ -673,7 +655,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
                                         "query parameter without a name"));
           return FALSE;
         }
-      g_autofree char *shown = printable (name);
+      g_autofree char *shown = _dal_printable (name);
       g_autofree char *what = g_strdup_printf ("the value of query parameter "
                                                "\"%s\"", shown);
       char *value = decode_part (input, equals + 1, end, what, error);
@@ -1438,7 +1420,7 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
         if (!is_scheme_char (*p))
           {
             g_autofree char *c = describe_char (*p);
-            g_autofree char *shown = printable (driver);
+            g_autofree char *shown = _dal_printable (driver);
             g_propagate_error (error,
                                dal_error_new_hint (DAL_ERROR_URL_MALFORMED, hint,
                                                    "invalid driver name \"%s\": "

@@ -176,22 +176,12 @@ pg_unref (PgAsync *pg)
   g_free (pg);
 }
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_source_unref (*source);
-      *source = NULL;
-    }
-}
 
 static void
 op_free (PgOp *op)
 {
-  destroy_source (&op->timer);
-  destroy_source (&op->cancel_source);
+  dal_pg_source_clear (&op->timer);
+  dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
   g_clear_error (&op->error);
   g_free (op->cache_key);
@@ -472,8 +462,8 @@ op_complete (PgOp *op)
 {
   PgAsync *pg = op->pg;
   op->done = TRUE;
-  destroy_source (&op->timer);
-  destroy_source (&op->cancel_source);
+  dal_pg_source_clear (&op->timer);
+  dal_pg_source_clear (&op->cancel_source);
   if (op->blocking)
     return;  /* the pump reads it and frees it */
 
@@ -604,7 +594,7 @@ mark_lost (PgAsync *pg, GQueue *done)
       pg->lost = e;
     }
   fail_all (pg, done, pg->lost);
-  destroy_source (&pg->source);
+  dal_pg_source_clear (&pg->source);
 }
 
 /* Reads every result libpq has whole; finished operations go to @done. */
@@ -1102,7 +1092,7 @@ pgasync_close (gpointer handle)
                                        "statement completed");
   fail_all (pg, &done, closed);
   g_error_free (closed);
-  destroy_source (&pg->source);
+  dal_pg_source_clear (&pg->source);
   g_clear_pointer (&pg->conn, PQfinish);
   complete_all (pg, &done);
   pg_unref (pg);

@@ -584,22 +584,12 @@ job_unref (ConnectJob *job)
   g_free (job);
 }
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_source_unref (*source);
-      *source = NULL;
-    }
-}
 
 static void
 job_stop_waiting (ConnectJob *job)
 {
-  destroy_source (&job->fd_source);
-  destroy_source (&job->timer);
+  dal_pg_source_clear (&job->fd_source);
+  dal_pg_source_clear (&job->timer);
   if (job->resolve_cancel != NULL)
     {
       g_cancellable_cancel (job->resolve_cancel);
@@ -613,7 +603,7 @@ job_complete (ConnectJob *job, PGconn *conn, GError *error)
 {
   GTask *task = g_steal_pointer (&job->task);
   job_stop_waiting (job);
-  destroy_source (&job->cancel_source);
+  dal_pg_source_clear (&job->cancel_source);
   if (conn != NULL)
     g_task_return_pointer (task, conn, (GDestroyNotify) PQfinish);
   else
@@ -650,7 +640,7 @@ job_on_cancelled (GCancellable *cancellable, gpointer user_data)
 static void
 job_arm_timer (ConnectJob *job)
 {
-  destroy_source (&job->timer);
+  dal_pg_source_clear (&job->timer);
   gint64 deadline = dal_pg_connector_get_deadline (job->c);
   if (deadline == G_MAXINT64)
     return;

@@ -90,3 +90,14 @@ dal_pg_command_timeout_ms (DalUrl *url)
 {
   return dal_url_get_duration_ms (url, "command_timeout", 0);
 }
+
+void
+dal_pg_source_clear (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_source_unref (*source);
+      *source = NULL;
+    }
+}

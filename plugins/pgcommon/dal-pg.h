@@ -148,6 +148,9 @@ void dal_pg_params_clear (DalPgParams *p);
 
 char *dal_pg_get_info (PGconn *conn, const char *key);
 
+/* Destroys and unrefs *@source, if any, and sets it to NULL. */
+void dal_pg_source_clear (GSource **source);
+
 /* The libdal-level settings of a connection, read from its URL. */
 gint64 dal_pg_command_timeout_ms (DalUrl *url);
 
