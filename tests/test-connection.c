@@ -609,7 +609,12 @@ add_case (GPtrArray *cases, GVariant *value, const char *type, const char *text,
   c->value = g_variant_ref_sink (value);
   c->type = type;
   c->length = text == NULL ? 0 : length >= 0 ? (gsize) length : strlen (text);
-  c->text = text != NULL ? g_memdup2 (text, c->length + 1) : NULL;
+  if (text != NULL)
+    {
+      /* @length bytes, then a NUL of our own (raw bytes may have none). */
+      c->text = g_malloc0 (c->length + 1);
+      memcpy (c->text, text, c->length);
+    }
   g_ptr_array_add (cases, c);
 }
 
@@ -633,7 +638,7 @@ param_cases (void)
 {
   GPtrArray *cases = g_ptr_array_new_with_free_func (param_case_free);
   gint32 r32 = (gint32) g_random_int ();
-  gint64 r64 = ((gint64) g_random_int () << 32) | g_random_int ();
+  gint64 r64 = (gint64) (((guint64) g_random_int () << 32) | g_random_int ());
 
   add_case (cases, g_variant_new_boolean (TRUE), "boolean", "t", -1);
   add_case (cases, g_variant_new_boolean (FALSE), "boolean", "f", -1);
