@@ -112,6 +112,7 @@ typedef struct
   GQueue queue;             /* Delivery * */
   GMainContext *home;       /* not a reference */
   gboolean orphan;          /* the connection is gone: go once empty */
+  gboolean armed;           /* its ready time is set (it holds some) */
 } Deliverer;
 
 struct _PgAsync
@@ -411,8 +412,14 @@ deliverer_drain (Deliverer *dl)
       g_queue_pop_head (&dl->queue);
       delivery_return (d);
     }
-  if (!g_source_is_destroyed (&dl->source))
-    g_source_set_ready_time (&dl->source, g_queue_is_empty (&dl->queue) ? -1 : 0);
+  /* Touch the source (which locks its context) only when that changes:
+   * usually the queue is empty before and after. */
+  gboolean arm = !g_queue_is_empty (&dl->queue);
+  if (arm != dl->armed && !g_source_is_destroyed (&dl->source))
+    {
+      g_source_set_ready_time (&dl->source, arm ? 0 : -1);
+      dl->armed = arm;
+    }
   g_source_unref (&dl->source);
 }
 

@@ -510,8 +510,7 @@ dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses, GError *err
         why = colon + 2;
       GError *e = dal_error_new_hint (
         DAL_ERROR_HOST_NOT_FOUND,
-        "Check the host name in the URL for typos, and that this machine "
-        "can resolve it (DNS, /etc/hosts)",
+        DAL_PG_HINT_HOST_NOT_FOUND,
         "could not resolve host name \"%s\": %s", host, why);
       g_clear_error (&error);
       g_strfreev (addresses);

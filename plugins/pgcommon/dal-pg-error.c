@@ -22,6 +22,16 @@
   "connections: keep statement_cache_size=0 (the default) or add " \
   "pooler_mode=transaction to the URL"
 
+#define HINT_TLS_ONLY \
+  "The server accepts this user only over TLS: set sslmode=require, or " \
+  "better sslmode=verify-full with sslrootcert=<CA file>, in the URL"
+#define HINT_TENANT \
+  "The Supabase pooler wants the user as postgres.<project-ref> and the " \
+  "host exactly as shown in the dashboard (Connect > Connection string)"
+#define HINT_MAX_CLIENTS \
+  "Retry later; use fewer connections at once, or the transaction-mode " \
+  "pooler (port 6543), which shares server connections"
+
 #define HINT_CONNECT_OTHER \
   "Check host, port, user, database and the TLS settings in the URL " \
   "against the server's (or pooler's) configuration and its log"
@@ -38,11 +48,9 @@ typedef struct
 /* Connect failures.  Order matters: specific before general. */
 static const Rule connect_rules[] = {
   { NULL, "no pg_hba.conf entry", "no encryption", DAL_ERROR_TLS_REQUIRED,
-    "The server accepts this user only over TLS: set sslmode=require, or "
-    "better sslmode=verify-full with sslrootcert=<CA file>, in the URL" },
+    HINT_TLS_ONLY },
   { NULL, "no pg_hba.conf entry", "SSL off", DAL_ERROR_TLS_REQUIRED,
-    "The server accepts this user only over TLS: set sslmode=require, or "
-    "better sslmode=verify-full with sslrootcert=<CA file>, in the URL" },
+    HINT_TLS_ONLY },
   { NULL, "(ESSLREQUIRED)", NULL, DAL_ERROR_TLS_REQUIRED,
     "The pooler only accepts TLS connections: set sslmode=require (or "
     "verify-full with the Supabase CA as sslrootcert) in the URL" },
@@ -61,22 +69,18 @@ static const Rule connect_rules[] = {
     "(postgresql+driver://user:password@host/db, percent-encoded) or in "
     "~/.pgpass" },
   { NULL, "Tenant or user not found", NULL, DAL_ERROR_POOLER_TENANT_NOT_FOUND,
-    "The Supabase pooler wants the user as postgres.<project-ref> and the "
-    "host exactly as shown in the dashboard (Connect > Connection string)" },
+    HINT_TENANT },
   { NULL, "(ENOTFOUND)", NULL, DAL_ERROR_POOLER_TENANT_NOT_FOUND,
-    "The Supabase pooler wants the user as postgres.<project-ref> and the "
-    "host exactly as shown in the dashboard (Connect > Connection string)" },
+    HINT_TENANT },
   { NULL, "Max client connections reached", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
-    "Retry later; use fewer connections at once, or the "
-    "transaction-mode pooler (port 6543), which shares server connections" },
+    HINT_MAX_CLIENTS },
   { NULL, "(EMAXCONNSESSION)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
     "Retry later; in session mode the pooler takes only as many clients as "
     "its pool size: open fewer connections at once, raise "
     "the pool size in the dashboard, or use the transaction-mode pooler "
     "(port 6543) with pooler_mode=transaction" },
   { NULL, "(EMAXCONN", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
-    "Retry later; use fewer connections at once, or the "
-    "transaction-mode pooler (port 6543), which shares server connections" },
+    HINT_MAX_CLIENTS },
   { NULL, "no more connections allowed", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
     "Retry later, open fewer connections, or raise the pooler's max_client_conn" },
   { "3D000", NULL, NULL, DAL_ERROR_UNKNOWN_DATABASE,
@@ -90,11 +94,11 @@ static const Rule connect_rules[] = {
     "postgres.<project-ref>), or create the role" },
   { "53300", "for role", NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
     "The role's CONNECTION LIMIT is reached: retry later, close idle "
-    "connections (or use a smaller pool), or raise the limit (ALTER ROLE … "
+    "connections (or open fewer at once), or raise the limit (ALTER ROLE … "
     "CONNECTION LIMIT)" },
   { "53300", "for database", NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
     "The database's CONNECTION LIMIT is reached: retry later, close idle "
-    "connections (or use a smaller pool), or raise the limit (ALTER DATABASE "
+    "connections (or open fewer at once), or raise the limit (ALTER DATABASE "
     "… CONNECTION LIMIT)" },
   { "53300", NULL, NULL, DAL_ERROR_TOO_MANY_CONNECTIONS,
     "The server is at max_connections: retry later, use fewer connections "
@@ -134,8 +138,7 @@ static const Rule connect_rules[] = {
     "Is the server running locally with its socket in that directory? Check "
     "host (the socket directory) and port in the URL" },
   { NULL, "could not translate host name", NULL, DAL_ERROR_HOST_NOT_FOUND,
-    "Check the host name in the URL for typos, and that this machine can "
-    "resolve it (DNS, /etc/hosts)" },
+    DAL_PG_HINT_HOST_NOT_FOUND },
   { NULL, "Network is unreachable", NULL, DAL_ERROR_NETWORK_UNREACHABLE,
     "This machine has no route to that address; an IPv6-only host needs "
     "IPv6 connectivity here, or use an IPv4 endpoint" },

@@ -63,6 +63,12 @@ void dal_pg_connect_async (DalUrl *url, GTask *task);
 
 /* -- errors -- */
 
+/* What to change when a host name does not resolve (the engine's GResolver
+ * path and the catalogue's libpq path say the same). */
+#define DAL_PG_HINT_HOST_NOT_FOUND \
+  "Check the host name in the URL for typos, and that this machine can " \
+  "resolve it (DNS, /etc/hosts)"
+
 /* A failed connect attempt, from libpq's (verbose) error text.  @where is
  * "host:port" for the message. */
 GError *dal_pg_error_from_connect (const char *libpq_message, const char *where);
