@@ -98,6 +98,7 @@ static const DalOptionInfo postgresql_keywords[] = {
 
 static const DalOptionInfo libdal_options[] = {
   OPT_LIBDAL ("command_timeout", DURATION, NULL),
+  OPT_LIBDAL ("cancel_timeout", DURATION, NULL),
   OPT_LIBDAL ("statement_cache_size", UINT, NULL),
   OPT_LIBDAL ("pooler_mode", ENUM, pooler_mode_choices),
   OPT_LIBDAL ("pool_min_size", UINT, NULL),

@@ -1446,3 +1446,17 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
   url_finish (copy);
   return copy;
 }
+
+/* TEMPORARY: replaced by wip-errors at merge. */
+gboolean
+dal_hostname_has_suffix (const char *host, const char *suffix)
+{
+  if (host == NULL || *host == '\0')
+    return FALSE;
+  gsize hl = strlen (host), sl = strlen (suffix);
+  if (hl > 0 && host[hl - 1] == '.')
+    hl--;
+  if (hl < sl || g_ascii_strncasecmp (host + hl - sl, suffix, sl) != 0)
+    return FALSE;
+  return hl == sl || host[hl - sl - 1] == '.';
+}

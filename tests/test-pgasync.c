@@ -1788,7 +1788,9 @@ test_statement_cache_direct (void)
       "WHERE statement = $1", g_variant_new_string ("SELECT $1::int + 1"), NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (dal_result_get_n_rows (r), ==, 1);
-    g_assert_true (g_str_has_prefix (dal_result_get_string (r, 0, 0, NULL), "dal_s"));
+    /* dal_<per-process prefix>_<per-process number> */
+    g_assert_true (g_regex_match_simple ("^dal_[0-9a-f]{8}_[0-9]+$",
+                                         dal_result_get_string (r, 0, 0, NULL), 0, 0));
     g_assert_cmpint (dal_result_get_int64 (r, 0, 1, NULL), ==, 3);
   }
 

@@ -154,6 +154,8 @@ typedef struct
   void       (*close)         (gpointer conn);
   /* Optional: see dal_connection_get_info(). */
   char      *(*get_info)      (gpointer conn, const char *key);
+  /* ABI 1.1 */
+  gboolean   (*is_lost)       (gpointer conn);
 } DalPluginFuncs;
 
 /* Capability bits: what `dal plugins` shows; the core relies on the

@@ -192,6 +192,9 @@ DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
 
+/* TEMPORARY: replaced by wip-errors at merge. */
+gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
+
 G_END_DECLS
 
 #endif /* DAL_URL_H */

@@ -6,30 +6,40 @@
  * sync segment is just itself).  Results come back in order and go to the
  * operation at the head of the queue.
  *
- * The socket is watched by a GSource on the main context the connection
- * was opened in (its "home" context).  Blocking calls pump the same engine
- * with poll() instead, completing any other operation whose result
- * arrives meanwhile.
+ * One GSource on the main context the connection was opened in (its
+ * "home" context) watches the socket, the end of cancel requests (an
+ * eventfd, dal-pg-cancel.c) and the deadline of the statement at the head
+ * of the queue (its ready time).  An idle connection has no deadline and
+ * nothing readable: it costs no wake-ups.  Blocking calls pump the same
+ * engine with poll() on the same three things instead.
  *
- * Completion is never done while the queue is being walked: finished
- * operations are moved to a local list first, so a callback may start a
- * statement, run a blocking one, or close the connection.  Callbacks run
- * in the order the statements were started (a call cancelled through its
- * GCancellable excepted: it completes at once): completions go through
- * one FIFO per connection, and one is handed to GTask only when GTask will
- * run its callback there and then; the others wait for the FIFO's own
- * source on the home context.  (Left to GTask, a completion made outside
- * a dispatch, by a blocking call, waits for an idle of its own, which a
- * later statement's completion from the socket's source overtakes.)
+ * Completions.  Finished operations are handed to a FIFO of their own (a
+ * second GSource, the "deliverer"), and callbacks run only from a dispatch
+ * of one of these two sources on the home context, never inside another
+ * call: a blocking call, an _async call or a close made from a callback
+ * completes other operations into the FIFO, and they are delivered when
+ * that callback has returned.  Callbacks run in the order the statements
+ * were started (a call cancelled through its GCancellable excepted: it
+ * completes at once).  When GTask defers a callback to an idle of its own
+ * (it does for a task returned in the iteration that created it), the
+ * FIFO waits for that callback (the task's "completed" notification)
+ * before it hands out the next one.
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
- * the server to cancel the statement when it is the one running (PQcancel
- * blocks on libpq 15, so it runs in a worker thread).  A command timeout
- * also cancels on the server, and the statement fails with the server's
- * SQLSTATE 57014; the connection stays usable.  The timeout counts from
- * when the statement reaches the head of the queue (when the server starts
- * it), not from when it was sent: time spent waiting behind other
- * statements in the pipeline is not the statement's own.
+ * the server to cancel the statement when it is the one running.  A
+ * command timeout also cancels on the server, and the statement fails with
+ * the server's SQLSTATE 57014; the connection stays usable.  The timeout
+ * counts from when the statement reaches the head of the queue (when the
+ * server starts it), not from when it was sent: time spent waiting behind
+ * other statements in the pipeline is not the statement's own.
+ *
+ * Deadlines hold whatever the server does.  After a cancel request the
+ * server has cancel_timeout (default 2 s) to end the statement.  If it
+ * has not (frozen, or the network drops packets), the connection is
+ * closed: the statement fails with its timeout error (or CANCELLED), the
+ * statements behind it with DAL_ERROR_CONNECTION_LOST, and the connection
+ * is lost (is_lost()).  The cancel request runs on a thread of its own
+ * and holds nobody.
  *
  * In a pipeline, a cancel request that reaches the server just after its
  * statement finished hits the next one: that statement then fails with
@@ -37,11 +47,7 @@
  * protocol, not a libdal choice.  What pgasync does avoid is the same
  * accident on statements started after the request: while one is on its
  * way (until PQcancel returns, i.e. the server has acted on it), new
- * statements are held back (pg->unsent) and sent once it has returned,
- * which is what libpq's own blocking PQcancel() guarantees for the next
- * statement.  (The server's postmaster signals the backend twice, to the
- * process and to its group; the second signal can land on a statement
- * sent right after the first one took effect.)
+ * statements are held back (pg->unsent) and sent once it has returned.
  */
 #include "config.h"
 
@@ -52,22 +58,14 @@
 
 typedef struct _PgAsync PgAsync;
 
-typedef enum
-{
-  CANCEL_NONE,
-  CANCEL_BY_CALLER,
-  CANCEL_BY_TIMEOUT,
-} CancelReason;
-
 typedef struct
 {
   PgAsync *pg;
   GTask *task;              /* the caller's task; NULL once returned, or for
                              * blocking and internal operations */
-  gint64 created_at;        /* when the caller started it */
   gboolean blocking;        /* a blocking call pumps until done */
   gboolean held;            /* in pg->unsent, not sent yet */
-  const char *sql;          /* while held: what to send, both valid until */
+  const char *sql;          /* what to send (again), both valid until */
   const DalParams *params;  /* the operation completes */
   gboolean done;            /* its sync point arrived (or the connection ended) */
   guint groups_left;        /* result groups before the sync point: 1, or 2
@@ -78,13 +76,17 @@ typedef struct
   char *cache_key;          /* the statement-cache entry this op uses */
   char *cache_name;         /* that entry's statement name */
   gboolean prepares;        /* it sends the Prepare too */
-  CancelReason cancel_reason;
+  gboolean stale_plan;      /* failed with "cached plan must not change
+                             * result type" */
+  gboolean retried;
+  char *deallocates;        /* internal: the statement it deallocates */
+  DalPgCancelReason cancel_reason;
   gboolean cancel_sent;
   gboolean cancel_exposed;  /* sent while a cancel request for an earlier
                              * statement was on its way: it may hit this one */
   gint64 head_since;        /* when it reached the head of the queue (the
                              * server runs it from then on); 0: not yet */
-  GSource *timer;           /* command timeout, armed at the head */
+  gint64 give_up_at;        /* once its cancel request is out */
   GSource *cancel_source;   /* the caller's GCancellable */
 } PgOp;
 
@@ -100,46 +102,58 @@ typedef struct
   GTask *task;
   DalResult *result;        /* or */
   GError *error;
-  gint64 created_at;        /* when the call was started (>= the task's own
-                             * creation time) */
 } Delivery;
 
 /* The FIFO of completions: a GSource on the home context, ready while it
- * holds any.  It outlives its connection when it still has some. */
+ * holds any that can go.  It outlives its connection when it still has
+ * some. */
 typedef struct
 {
   GSource source;
   GQueue queue;             /* Delivery * */
   GMainContext *home;       /* not a reference */
+  GTask *waiting;           /* handed to GTask, callback not run yet */
   gboolean orphan;          /* the connection is gone: go once empty */
-  gboolean armed;           /* its ready time is set (it holds some) */
+  gboolean armed;           /* its ready time is set */
 } Deliverer;
 
 struct _PgAsync
 {
   gint ref_count;           /* the handle, a dispatch, a pump */
-  PGconn *conn;             /* NULL once closed */
+  PGconn *conn;             /* NULL once closed or given up */
+  gboolean closed;          /* by the caller */
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */
-  GSource *source;
-  Deliverer *deliverer;
+  GSource *source;          /* socket, cancel requests, head deadline */
   gpointer fd_tag;
   GIOCondition watching;
+  gpointer cancel_tag;
+  gint64 ready_time;        /* the source's, as last set */
+  gboolean dispatching;     /* in the source's dispatch */
+  guint pumping;            /* blocking calls on the stack */
+  Deliverer *deliverer;
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
   GQueue unsent;            /* PgOp *, held back while a cancel request is
                              * on its way (after every op in @ops) */
-  gint cancels_running;     /* atomic: cancel requests not yet answered */
+  DalPgCanceller *canceller;
   GError *lost;             /* why the connection ended, once it did */
+  gint lost_flag;           /* atomic mirror of lost != NULL */
   gint64 command_timeout_ms;
+  gint64 cancel_timeout_ms;
 
   guint cache_size;         /* 0: unnamed statements only */
   GHashTable *cache;        /* key -> CacheEntry */
   GQueue cache_lru;         /* keys, least recently used first */
-  guint next_statement;
+  GQueue deallocate;        /* names of statements to deallocate (char *) */
 };
 
-static void pg_io (PgAsync *pg, GIOCondition revents);
+static void pg_io (PgAsync *pg, GIOCondition revents, GQueue *done);
 static void update_watch (PgAsync *pg);
+static void update_deadline (PgAsync *pg);
+static void complete_all (PgAsync *pg, GQueue *done);
+static void fail_all (PgAsync *pg, GQueue *done, const GError *why);
+static void flush_unsent (PgAsync *pg, GQueue *done);
+static void deliverer_arm (Deliverer *dl);
 
 /* -- lifetime -- */
 
@@ -165,64 +179,65 @@ pg_unref (PgAsync *pg)
   g_assert (pg->conn == NULL && g_queue_is_empty (&pg->ops)
             && g_queue_is_empty (&pg->unsent));
   g_clear_error (&pg->lost);
-  if (g_queue_is_empty (&pg->deliverer->queue))
-    g_source_destroy (&pg->deliverer->source);
-  else
-    pg->deliverer->orphan = TRUE;
+  /* Completions still queued outlive the connection. */
+  pg->deliverer->orphan = TRUE;
+  deliverer_arm (pg->deliverer);
   g_source_unref (&pg->deliverer->source);
+  dal_pg_canceller_free (pg->canceller);
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
+  g_queue_clear_full (&pg->deallocate, g_free);
   dal_url_unref (pg->url);
   g_main_context_unref (pg->context);
   g_free (pg);
 }
 
-
 static void
 op_free (PgOp *op)
 {
-  dal_pg_source_clear (&op->timer);
   dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
   g_clear_error (&op->error);
   g_free (op->cache_key);
   g_free (op->cache_name);
+  g_free (op->deallocates);
   g_free (op);
 }
 
-/* -- the socket's GSource -- */
+/* -- the connection's GSource -- */
 
 typedef struct
 {
   GSource source;
   PgAsync *pg;
-  gboolean dispatching;     /* in pg_io() from this source */
 } PgSource;
 
-/* The source may recurse (see pgasync_new): GLib then does not take its
- * fd out of the poll set and put it back around each dispatch, which on
- * GLib 2.74 wakes the context up twice (two eventfd writes, and a read in
- * the next iteration: three syscalls per statement).  What blocking did
- * still holds: a main loop nested in a callback reads no results while
- * the outer dispatch completes its own (completions stay in order).  The
- * nested dispatch stops watching the socket; the outer one, ending,
- * watches it again. */
+static void on_head_deadline (PgAsync *pg, GQueue *done);
+static void deliverer_drain (Deliverer *dl);
+
 static gboolean
 pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  PgSource *ps = (PgSource *) source;
-  PgAsync *pg = ps->pg;
-  if (ps->dispatching)
-    {
-      g_source_modify_unix_fd (source, pg->fd_tag, 0);
-      pg->watching = 0;
-      return G_SOURCE_CONTINUE;
-    }
+  PgAsync *pg = ((PgSource *) source)->pg;
+  GQueue done = G_QUEUE_INIT;
+
   pg_ref (pg);
-  ps->dispatching = TRUE;
-  pg_io (pg, g_source_query_unix_fd (source, pg->fd_tag));
-  ps->dispatching = FALSE;
-  update_watch (pg);  /* again, if a nested dispatch stopped it */
+  pg->dispatching = TRUE;
+  if (g_source_query_unix_fd (source, pg->cancel_tag) != 0)
+    {
+      dal_pg_canceller_acknowledge (pg->canceller);
+      flush_unsent (pg, &done);
+    }
+  GIOCondition revents = g_source_query_unix_fd (source, pg->fd_tag);
+  if (revents != 0)
+    pg_io (pg, revents, &done);
+  if (pg->ready_time >= 0 && g_source_get_time (source) >= pg->ready_time)
+    on_head_deadline (pg, &done);
+  complete_all (pg, &done);
+  pg->dispatching = FALSE;
+  /* A top-level dispatch of the home context: callbacks may run here. */
+  if (pg->pumping == 0)
+    deliverer_drain (pg->deliverer);
   pg_unref (pg);
   return G_SOURCE_CONTINUE;
 }
@@ -247,188 +262,190 @@ update_watch (PgAsync *pg)
     }
 }
 
-/* -- cancelling on the server -- */
+/* -- deadlines and cancel requests -- */
 
-typedef struct
+/* The monotonic time (µs) at which something must happen to the statement
+ * the server runs now: its command timeout, or giving the connection up
+ * once its cancel request went unanswered; -1: nothing. */
+static gint64
+head_deadline (PgAsync *pg)
 {
-  PgAsync *pg;              /* a reference, dropped on the home context */
-  PGcancel *cancel;
-} CancelJob;
-
-static void flush_unsent (PgAsync *pg, GQueue *done);
-static void complete_all (PgAsync *pg, GQueue *done);
-static void pg_unref (PgAsync *pg);
-
-/* On the home context, once PQcancel has returned: what was held back for
- * it goes out now (a blocking call may have done that already). */
-static gboolean
-cancel_returned (gpointer user_data)
-{
-  PgAsync *pg = user_data;
-  GQueue done = G_QUEUE_INIT;
-  flush_unsent (pg, &done);
-  complete_all (pg, &done);
-  pg_unref (pg);
-  return G_SOURCE_REMOVE;
+  PgOp *head = g_queue_peek_head (&pg->ops);
+  if (head == NULL || pg->conn == NULL)
+    return -1;
+  if (head->cancel_sent)
+    return head->give_up_at;
+  if (head->cancel_reason != DAL_PG_CANCEL_NONE)
+    return g_get_monotonic_time ();  /* wanted, not sent yet */
+  if (pg->command_timeout_ms > 0 && head->head_since != 0)
+    return head->head_since + pg->command_timeout_ms * 1000;
+  return -1;
 }
 
-/* PQcancel blocks until the server has acted on the request (libpq 15). */
 static void
-cancel_thread (GTask *task, gpointer source, gpointer task_data,
-               GCancellable *cancellable)
+update_deadline (PgAsync *pg)
 {
-  CancelJob *job = task_data;
-  PgAsync *pg = job->pg;
-  char errbuf[256];
-  if (!PQcancel (job->cancel, errbuf, sizeof errbuf))
-    g_debug ("cancel request failed: %s", errbuf);
-  PQfreeCancel (job->cancel);
-  g_free (job);
-  g_atomic_int_dec_and_test (&pg->cancels_running);
-  GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, cancel_returned, pg, NULL);
-  g_source_attach (idle, pg->context);
-  g_source_unref (idle);
+  gint64 t = head_deadline (pg);
+  if (pg->source == NULL || t == pg->ready_time)
+    return;
+  pg->ready_time = t;
+  g_source_set_ready_time (pg->source, t);
 }
 
-/* If the operation running on the server (the head) should be cancelled,
- * send the request, off this thread. */
+/* The statement at the head of the queue is the one the server runs now:
+ * note when it got there (its command timeout counts from then). */
+static void
+note_head (PgAsync *pg)
+{
+  PgOp *head = g_queue_peek_head (&pg->ops);
+  if (head != NULL && head->head_since == 0)
+    head->head_since = g_get_monotonic_time ();
+}
+
+/* If the statement the server runs (the head) should be cancelled, sends
+ * the request (on a thread of its own) and starts the cancel_timeout. */
 static void
 maybe_send_cancel (PgAsync *pg)
 {
   PgOp *head = g_queue_peek_head (&pg->ops);
-  if (head == NULL || head->cancel_reason == CANCEL_NONE || head->cancel_sent
+  if (head == NULL || head->cancel_reason == DAL_PG_CANCEL_NONE || head->cancel_sent
       || pg->conn == NULL)
-    return;
-  PGcancel *cancel = PQgetCancel (pg->conn);
-  if (cancel == NULL)
     return;
   head->cancel_sent = TRUE;
   /* The statements already sent behind it can be hit by the request if
    * the head finishes before it arrives; later ones are held back. */
   for (GList *l = pg->ops.head->next; l != NULL; l = l->next)
     ((PgOp *) l->data)->cancel_exposed = TRUE;
-  g_atomic_int_inc (&pg->cancels_running);
-  CancelJob *job = g_new (CancelJob, 1);
-  job->pg = pg_ref (pg);
-  job->cancel = cancel;
-  GTask *t = g_task_new (NULL, NULL, NULL, NULL);
-  g_task_set_task_data (t, job, NULL);
-  g_task_run_in_thread (t, cancel_thread);
-  g_object_unref (t);
+  /* No request could go out: give the connection up at once. */
+  head->give_up_at = g_get_monotonic_time ();
+  if (dal_pg_canceller_send (pg->canceller, pg->conn))
+    head->give_up_at += pg->cancel_timeout_ms * 1000;
 }
 
-static gboolean op_on_timeout (gpointer user_data);
-
-/* The head of the queue is the statement the server runs now: note when
- * it got there and start its command timeout (async statements; a
- * blocking call keeps its own deadline from head_since). */
+/* The server left a cancel request unanswered past cancel_timeout: close
+ * the connection; the statement gets its own error, the others
+ * connection-lost. */
 static void
-note_head (PgAsync *pg)
+give_up (PgAsync *pg, GQueue *done)
+{
+  PgOp *head = g_queue_pop_head (&pg->ops);
+  g_clear_error (&head->error);
+  head->error = dal_pg_error_cancel_unanswered (head->cancel_reason,
+                                                pg->command_timeout_ms,
+                                                pg->cancel_timeout_ms);
+  g_queue_push_tail (done, head);
+
+  g_autofree char *why = g_strdup_printf (
+    "the server did not answer a cancel request within cancel_timeout=%g s, "
+    "so the connection was closed", pg->cancel_timeout_ms / 1000.0);
+  pg->lost = dal_pg_error_connection_gone (why);
+  g_atomic_int_set (&pg->lost_flag, 1);
+  fail_all (pg, done, pg->lost);
+  dal_pg_source_clear (&pg->source);
+  g_clear_pointer (&pg->conn, PQfinish);
+}
+
+static void
+on_head_deadline (PgAsync *pg, GQueue *done)
 {
   PgOp *head = g_queue_peek_head (&pg->ops);
-  if (head == NULL || head->head_since != 0)
-    return;
-  head->head_since = g_get_monotonic_time ();
-  if (pg->command_timeout_ms > 0 && !head->blocking && !head->done
-      && head->cancel_reason == CANCEL_NONE && head->timer == NULL)
+  gint64 deadline = head_deadline (pg);
+  if (head == NULL || deadline < 0 || g_get_monotonic_time () < deadline)
     {
-      head->timer = g_timeout_source_new ((guint) pg->command_timeout_ms);
-      g_source_set_callback (head->timer, op_on_timeout, head, NULL);
-      g_source_attach (head->timer, pg->context);
+      update_deadline (pg);
+      return;
     }
-}
-
-/* -- completing operations -- */
-
-static GError *
-final_error (PgAsync *pg, PgOp *op)
-{
-  GError *e = g_steal_pointer (&op->error);
-  if (e == NULL || g_strcmp0 (dal_error_get_sqlstate (e), "57014") != 0)
-    return e;
-
-  GError *out = NULL;
-  if (op->cancel_reason == CANCEL_BY_TIMEOUT)
-    out = dal_error_new_hint (
-      DAL_ERROR_QUERY_TIMEOUT,
-      "Make the statement faster, or raise command_timeout in the URL",
-      "the statement ran longer than command_timeout=%g s and was cancelled "
-      "on the server (SQLSTATE 57014)",
-      pg->command_timeout_ms / 1000.0);
-  else if (op->cancel_reason == CANCEL_NONE && op->cancel_exposed)
-    out = dal_error_new_hint (
-      DAL_ERROR_QUERY_FAILED,
-      "It did not complete; run it again",
-      "the statement was cancelled by a cancel request meant for the "
-      "statement before it on this connection, which finished just before "
-      "the request arrived (SQLSTATE 57014)");
-  if (out == NULL)
-    return e;
-  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
-    dal_error_set_field (out, i, dal_error_get_field (e, i));
-  if (op->cancel_reason == CANCEL_NONE)
-    dal_error_set_retryable (out, TRUE);
-  g_error_free (e);
-  return out;
+  if (head->cancel_sent)
+    give_up (pg, done);
+  else
+    {
+      if (head->cancel_reason == DAL_PG_CANCEL_NONE)
+        head->cancel_reason = DAL_PG_CANCEL_BY_TIMEOUT;
+      maybe_send_cancel (pg);
+    }
+  update_deadline (pg);
 }
 
 /* -- delivering completions, in order -- */
 
 static void
-delivery_return (Delivery *d)
+delivery_free (Delivery *d)
 {
-  if (d->error != NULL)
-    g_task_return_error (d->task, d->error);
-  else
-    g_task_return_pointer (d->task, d->result, (GDestroyNotify) dal_result_unref);
-  g_object_unref (d->task);
+  g_clear_pointer (&d->result, dal_result_unref);
+  g_clear_error (&d->error);
+  g_clear_object (&d->task);
   g_free (d);
 }
 
-/* Whether GTask runs @d's callback at once when it is returned now (it
- * does in a dispatch on the task's context, from a later iteration than
- * the one that created the task); else it would wait for an idle. */
-static gboolean
-delivery_is_direct (const Delivery *d)
+static void
+on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
-  GSource *current = g_main_current_source ();
-  return current != NULL && g_source_get_context (current) == g_task_get_context (d->task)
-         && g_source_get_time (current) > d->created_at;
+  Deliverer *dl = user_data;
+  if (dl->waiting != (GTask *) object)
+    return;
+  g_signal_handlers_disconnect_by_func (object, on_task_completed, dl);
+  g_clear_object (&dl->waiting);
+  deliverer_arm (dl);
+  g_source_unref (&dl->source);
 }
 
-/* Hands out what can be handed out now, in order; a callback may start
- * statements, close the connection, or drain again (nested). */
+/* Hands out what can go now, in order.  Called only from a dispatch on the
+ * home context, outside any call of the application's. */
 static void
 deliverer_drain (Deliverer *dl)
 {
   g_source_ref (&dl->source);
   Delivery *d;
-  while ((d = g_queue_peek_head (&dl->queue)) != NULL)
+  while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
     {
-      /* A task of another context: GTask takes it there, in its order. */
-      if (!delivery_is_direct (d) && g_task_get_context (d->task) == dl->home)
-        break;
-      g_queue_pop_head (&dl->queue);
-      delivery_return (d);
+      GTask *task = g_steal_pointer (&d->task);
+      if (d->error != NULL)
+        g_task_return_error (task, g_steal_pointer (&d->error));
+      else
+        g_task_return_pointer (task, g_steal_pointer (&d->result),
+                               (GDestroyNotify) dal_result_unref);
+      delivery_free (d);
+      /* GTask deferred the callback to an idle of its own: the next one
+       * waits until it has run. */
+      if (!g_task_get_completed (task) && g_task_get_context (task) == dl->home)
+        {
+          dl->waiting = task;
+          g_source_ref (&dl->source);
+          g_signal_connect (task, "notify::completed", G_CALLBACK (on_task_completed), dl);
+        }
+      else
+        g_object_unref (task);
     }
-  /* Touch the source (which locks its context) only when that changes:
-   * usually the queue is empty before and after. */
-  gboolean arm = !g_queue_is_empty (&dl->queue);
-  if (arm != dl->armed && !g_source_is_destroyed (&dl->source))
+  deliverer_arm (dl);
+  g_source_unref (&dl->source);
+}
+
+/* Makes the deliverer ready exactly while it holds something it can hand
+ * out (touching the source only when that changes: it locks the context
+ * and wakes it up). */
+static void
+deliverer_arm (Deliverer *dl)
+{
+  if (g_source_is_destroyed (&dl->source))
+    return;
+  if (dl->orphan && dl->waiting == NULL && g_queue_is_empty (&dl->queue))
+    {
+      g_source_destroy (&dl->source);
+      return;
+    }
+  gboolean arm = dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
+  if (arm != dl->armed)
     {
       g_source_set_ready_time (&dl->source, arm ? 0 : -1);
       dl->armed = arm;
     }
-  g_source_unref (&dl->source);
 }
 
 static gboolean
 deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  Deliverer *dl = (Deliverer *) source;
-  deliverer_drain (dl);
-  return dl->orphan && g_queue_is_empty (&dl->queue) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  deliverer_drain ((Deliverer *) source);  /* destroys an orphan once empty */
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -436,14 +453,7 @@ deliverer_finalize (GSource *source)
 {
   /* Only when its context went away with completions in it. */
   Deliverer *dl = (Deliverer *) source;
-  Delivery *d;
-  while ((d = g_queue_pop_head (&dl->queue)) != NULL)
-    {
-      g_clear_pointer (&d->result, dal_result_unref);
-      g_clear_error (&d->error);
-      g_object_unref (d->task);
-      g_free (d);
-    }
+  g_queue_clear_full (&dl->queue, (GDestroyNotify) delivery_free);
 }
 
 static GSourceFuncs deliverer_funcs = {
@@ -453,14 +463,24 @@ static GSourceFuncs deliverer_funcs = {
 
 /* Queues @task's completion (taking it, @result and @error). */
 static void
-deliver (PgAsync *pg, GTask *task, gint64 created_at, DalResult *result, GError *error)
+deliver (PgAsync *pg, GTask *task, DalResult *result, GError *error)
 {
   Delivery *d = g_new (Delivery, 1);
   d->task = task;
   d->result = result;
   d->error = error;
-  d->created_at = created_at;
   g_queue_push_tail (&pg->deliverer->queue, d);
+}
+
+static GError *
+op_final_error (PgAsync *pg, PgOp *op)
+{
+  GError *e = dal_pg_error_cancelled (g_steal_pointer (&op->error), op->cancel_reason,
+                                      op->cancel_exposed, pg->command_timeout_ms);
+  if (e == NULL && op->result == NULL)
+    e = dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL,
+                            "the server sent no result for the statement");
+  return e;
 }
 
 /* Hands an operation whose sync point arrived to whoever waits for it. */
@@ -469,7 +489,6 @@ op_complete (PgOp *op)
 {
   PgAsync *pg = op->pg;
   op->done = TRUE;
-  dal_pg_source_clear (&op->timer);
   dal_pg_source_clear (&op->cancel_source);
   if (op->blocking)
     return;  /* the pump reads it and frees it */
@@ -477,32 +496,31 @@ op_complete (PgOp *op)
   GTask *task = g_steal_pointer (&op->task);
   if (task != NULL)
     {
-      GError *error = final_error (pg, op);
-      if (error == NULL && op->result == NULL)
-        error = dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL,
-                                    "the server sent no result for the statement");
+      GError *error = op_final_error (pg, op);
       if (error != NULL)
         {
           dal_error_redact (error, dal_url_get_password (pg->url));
-          deliver (pg, task, op->created_at, NULL, error);
+          deliver (pg, task, NULL, error);
         }
       else
-        deliver (pg, task, op->created_at,
-                 dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
+        deliver (pg, task, dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
     }
   op_free (op);
 }
 
-/* Completes what is in @done, in order (the callbacks run after the
- * queue walk that filled @done is over). */
+/* Completes what is in @done, in order, into the FIFO.  Its callbacks run
+ * at the end of the source's dispatch, or from the deliverer's own. */
 static void
 complete_all (PgAsync *pg, GQueue *done)
 {
   PgOp *op;
   while ((op = g_queue_pop_head (done)) != NULL)
     op_complete (op);
-  deliverer_drain (pg->deliverer);
+  if (!pg->dispatching || pg->pumping > 0)
+    deliverer_arm (pg->deliverer);
 }
+
+/* -- the statement cache -- */
 
 static void
 cache_forget (PgAsync *pg, const char *key)
@@ -514,20 +532,77 @@ cache_forget (PgAsync *pg, const char *key)
   g_hash_table_remove (pg->cache, key);
 }
 
-/* Whether a failure of @op means its cache entry names no statement on
- * the server: its own Prepare failed, or the statement is gone (26000,
- * e.g. after DEALLOCATE ALL or DISCARD ALL).  A statement that was
- * prepared and then failed when executed stays prepared, and cached: forgetting
- * it would leave it on the server, beyond the cache's count. */
-static gboolean
-cache_entry_broken (PgOp *op, const PGresult *r)
+/* Forgets the entry @op used if it is still the one it used; with
+ * @deallocate, its statement is deallocated before the next statement. */
+static void
+cache_forget_op (PgAsync *pg, PgOp *op, gboolean deallocate)
 {
-  if (op->cache_key == NULL)
-    return FALSE;
-  if (op->prepares && op->groups_left == 2)
-    return TRUE;  /* the error belongs to the Prepare's result group */
-  return g_strcmp0 (PQresultErrorField (r, PG_DIAG_SQLSTATE), "26000") == 0;
+  CacheEntry *e = g_hash_table_lookup (pg->cache, op->cache_key);
+  if (e == NULL || g_strcmp0 (e->name, op->cache_name) != 0)
+    return;
+  if (deallocate)
+    g_queue_push_tail (&pg->deallocate, g_strdup (e->name));
+  cache_forget (pg, op->cache_key);
 }
+
+/* The server's statements no longer match the cache (26000: ours are gone,
+ * e.g. DISCARD ALL; 42P05: a name is taken): start afresh. */
+static void
+cache_clear (PgAsync *pg)
+{
+  g_hash_table_remove_all (pg->cache);
+  g_queue_clear (&pg->cache_lru);
+  g_queue_clear_full (&pg->deallocate, g_free);
+}
+
+/* Statement names: a random per-process prefix and a per-process counter,
+ * so that two connections, of this process or another, sharing one server
+ * connection through a session pooler never collide. */
+static char *
+statement_name_new (void)
+{
+  static gsize prefix;
+  static gint counter;
+  if (g_once_init_enter (&prefix))
+    g_once_init_leave (&prefix, (gsize) g_random_int () | 1);
+  guint n = (guint) g_atomic_int_add (&counter, 1) + 1;
+  return g_strdup_printf ("dal_%08x_%u", (guint32) prefix, n);
+}
+
+static gboolean
+is_stale_plan (const PGresult *r)
+{
+  const char *primary = PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY);
+  return g_strcmp0 (PQresultErrorField (r, PG_DIAG_SQLSTATE), "0A000") == 0
+         && primary != NULL && strstr (primary, "cached plan must not change result type") != NULL;
+}
+
+/* Keeps what a failed statement says about the cache. */
+static void
+cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r)
+{
+  const char *state = PQresultErrorField (r, PG_DIAG_SQLSTATE);
+  if (op->deallocates != NULL)
+    {
+      /* Still there (inside a failed transaction): again later. */
+      if (g_strcmp0 (state, "26000") != 0 && pg->cache_size > 0)
+        g_queue_push_tail (&pg->deallocate, g_strdup (op->deallocates));
+      return;
+    }
+  if (op->cache_key == NULL)
+    return;
+  if (g_strcmp0 (state, "26000") == 0 || g_strcmp0 (state, "42P05") == 0)
+    cache_clear (pg);
+  else if (op->prepares && op->groups_left == 2)
+    cache_forget_op (pg, op, FALSE);  /* its own Prepare failed */
+  else if (is_stale_plan (r))
+    {
+      op->stale_plan = TRUE;
+      cache_forget_op (pg, op, TRUE);
+    }
+}
+
+/* -- results -- */
 
 static void
 take_result (PgAsync *pg, PgOp *op, PGresult *r)
@@ -560,13 +635,7 @@ take_result (PgAsync *pg, PgOp *op, PGresult *r)
     default:
       if (op->error == NULL)
         op->error = dal_pg_error_from_result (pg->conn, r);
-      if (cache_entry_broken (op, r))
-        {
-          /* Only if the entry is still the one this op used. */
-          CacheEntry *e = g_hash_table_lookup (pg->cache, op->cache_key);
-          if (e != NULL && g_strcmp0 (e->name, op->cache_name) == 0)
-            cache_forget (pg, op->cache_key);
-        }
+      cache_note_failure (pg, op, r);
       break;
     }
   PQclear (r);
@@ -591,17 +660,61 @@ mark_lost (PgAsync *pg, GQueue *done)
 {
   if (pg->lost == NULL)
     pg->lost = dal_pg_error_from_result (pg->conn, NULL);
-  if (pg->lost->code != DAL_ERROR_CONNECTION_LOST)
+  if (pg->lost->domain != DAL_ERROR || pg->lost->code != DAL_ERROR_CONNECTION_LOST)
     {
-      GError *e = dal_error_new_hint (
-        DAL_ERROR_CONNECTION_LOST,
-        "Open a new connection and retry",
-        "connection to the server was lost: %s", pg->lost->message);
+      g_autofree char *what = dal_pg_error_what_happened (pg->lost);
+      GError *e = dal_pg_error_connection_gone (what);
+      for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+        dal_error_set_field (e, i, dal_error_get_field (pg->lost, i));
       g_error_free (pg->lost);
       pg->lost = e;
     }
+  g_atomic_int_set (&pg->lost_flag, 1);
   fail_all (pg, done, pg->lost);
   dal_pg_source_clear (&pg->source);
+}
+
+static gboolean send_op (PgAsync *pg, PgOp *op, GError **error);
+
+/* At its sync point: a statement whose cached plan went stale is run
+ * again, once, when that cannot change what else ran: nothing is in
+ * flight behind it and it was not inside a transaction block (asyncpg's
+ * rule).  Otherwise its error says what happened.  TRUE if re-sent. */
+static gboolean
+retry_stale_plan (PgAsync *pg, PgOp *op)
+{
+  if (!op->stale_plan || op->retried)
+    return FALSE;
+  if (!op->held && g_queue_is_empty (&pg->ops) && g_queue_is_empty (&pg->unsent)
+      && PQtransactionStatus (pg->conn) == PQTRANS_IDLE)
+    {
+      GError *error = NULL;
+      op->retried = TRUE;
+      op->stale_plan = FALSE;
+      op->prepares = FALSE;
+      op->in_sync_phase = FALSE;
+      g_clear_error (&op->error);
+      g_clear_pointer (&op->result, PQclear);
+      g_clear_pointer (&op->cache_key, g_free);
+      g_clear_pointer (&op->cache_name, g_free);
+      if (send_op (pg, op, &error))
+        return TRUE;
+      op->error = error;
+      return FALSE;
+    }
+  GError *e = dal_error_new_hint (
+    DAL_ERROR_QUERY_FAILED,
+    "Run it again; inside a transaction, roll back and run the whole "
+    "transaction again",
+    "the statement's cached prepared plan no longer matches its tables "
+    "(a column's type changed, e.g. by ALTER TABLE); it was dropped from "
+    "the statement cache and the statement did not run");
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    dal_error_set_field (e, i, dal_error_get_field (op->error, i));
+  dal_error_set_retryable (e, TRUE);
+  g_error_free (op->error);
+  op->error = e;
+  return FALSE;
 }
 
 /* Reads every result libpq has whole; finished operations go to @done. */
@@ -630,7 +743,9 @@ process_results (PgAsync *pg, GQueue *done)
       if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
         {
           PQclear (r);
-          g_queue_push_tail (done, g_queue_pop_head (&pg->ops));
+          g_queue_pop_head (&pg->ops);
+          if (!retry_stale_plan (pg, op))
+            g_queue_push_tail (done, op);
           continue;
         }
       take_result (pg, op, r);
@@ -638,32 +753,31 @@ process_results (PgAsync *pg, GQueue *done)
 
   if (PQstatus (pg->conn) == CONNECTION_BAD && pg->lost == NULL)
     mark_lost (pg, done);
+  update_deadline (pg);
 }
 
 static void
-pg_io (PgAsync *pg, GIOCondition revents)
+pg_io (PgAsync *pg, GIOCondition revents, GQueue *done)
 {
   if (pg->conn == NULL || pg->lost != NULL)
     return;
 
-  GQueue done = G_QUEUE_INIT;
   if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     {
       if (!PQconsumeInput (pg->conn) && PQstatus (pg->conn) == CONNECTION_BAD)
         {
           /* Results already received still belong to their operations. */
-          process_results (pg, &done);
+          process_results (pg, done);
           if (pg->lost == NULL)
-            mark_lost (pg, &done);
+            mark_lost (pg, done);
         }
     }
   if (pg->lost == NULL)
     {
-      process_results (pg, &done);
-      flush_unsent (pg, &done);
+      process_results (pg, done);
+      flush_unsent (pg, done);
       update_watch (pg);
     }
-  complete_all (pg, &done);
 }
 
 /* -- sending -- */
@@ -679,16 +793,21 @@ cache_key_for (const char *sql, const DalPgParams *pp)
   return g_string_free (key, FALSE);
 }
 
-/* Sends a statement of the cache's own (DEALLOCATE) nobody waits for. */
+/* Sends a DEALLOCATE of the cache's own that nobody waits for. */
 static gboolean
-send_internal (PgAsync *pg, const char *sql)
+send_deallocate (PgAsync *pg, char *name)
 {
+  g_autofree char *sql = g_strdup_printf ("DEALLOCATE %s", name);
   if (!PQsendQueryParams (pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0)
       || !PQpipelineSync (pg->conn))
-    return FALSE;
+    {
+      g_free (name);
+      return FALSE;
+    }
   PgOp *op = g_new0 (PgOp, 1);
   op->pg = pg;
   op->groups_left = 1;
+  op->deallocates = name;
   g_queue_push_tail (&pg->ops, op);
   return TRUE;
 }
@@ -696,23 +815,26 @@ send_internal (PgAsync *pg, const char *sql)
 /* Queues the Parse/Bind/Execute (or Prepare + Execute) and its sync point.
  * The statement cache names statements only when it is on. */
 static gboolean
-send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
+send_statement (PgAsync *pg, PgOp *op)
 {
   DalPgParams pp;
-  dal_pg_params_init (&pp, params);
-  const char * const *values = params != NULL ? params->values : NULL;
-  const int *lengths = params != NULL ? params->lengths : NULL;
-  gboolean ok;
+  dal_pg_params_init (&pp, op->params);
+  const char * const *values = op->params != NULL ? op->params->values : NULL;
+  const int *lengths = op->params != NULL ? op->params->lengths : NULL;
+  gboolean ok = TRUE;
 
   op->groups_left = 1;
   if (pg->cache_size == 0)
-    ok = PQsendQueryParams (pg->conn, sql, pp.n, pp.types, values, lengths,
+    ok = PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
                             pp.formats, 0);
   else
     {
-      char *key = cache_key_for (sql, &pp);
+      char *name;
+      while (ok && (name = g_queue_pop_head (&pg->deallocate)) != NULL)
+        ok = send_deallocate (pg, name);
+
+      char *key = cache_key_for (op->sql, &pp);
       CacheEntry *e = g_hash_table_lookup (pg->cache, key);
-      ok = TRUE;
       if (e != NULL)
         {
           g_queue_unlink (&pg->cache_lru, e->lru_link);
@@ -725,18 +847,17 @@ send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
             {
               const char *old = g_queue_peek_head (&pg->cache_lru);
               CacheEntry *victim = g_hash_table_lookup (pg->cache, old);
-              g_autofree char *dealloc = g_strdup_printf ("DEALLOCATE %s", victim->name);
-              ok = send_internal (pg, dealloc);
+              ok = ok && send_deallocate (pg, g_strdup (victim->name));
               cache_forget (pg, old);
             }
           e = g_new0 (CacheEntry, 1);
-          e->name = g_strdup_printf ("dal_s%u", ++pg->next_statement);
+          e->name = statement_name_new ();
           g_queue_push_tail (&pg->cache_lru, key);
           e->lru_link = pg->cache_lru.tail;
           g_hash_table_insert (pg->cache, key, e);
           op->cache_key = g_strdup (key);
           op->prepares = TRUE;
-          ok = ok && PQsendPrepare (pg->conn, e->name, sql, pp.n, pp.types);
+          ok = ok && PQsendPrepare (pg->conn, e->name, op->sql, pp.n, pp.types);
           op->groups_left = 2;
         }
       op->cache_name = g_strdup (e->name);
@@ -750,16 +871,13 @@ send_statement (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params)
 /* Sends @op and queues it for its results; FALSE (and @error) if libpq
  * refused it. */
 static gboolean
-send_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
-         GError **error)
+send_op (PgAsync *pg, PgOp *op, GError **error)
 {
-  if (!send_statement (pg, op, sql, params))
+  if (!send_statement (pg, op))
     {
       g_autofree char *why = dal_pg_clean_message (PQerrorMessage (pg->conn));
       *error = PQstatus (pg->conn) == CONNECTION_BAD
-                 ? dal_error_new_hint (DAL_ERROR_CONNECTION_LOST,
-                                       "Open a new connection and retry",
-                                       "connection to the server was lost: %s", why)
+                 ? dal_pg_error_connection_gone (why)
                  : dal_error_new_hint (DAL_ERROR_BUSY,
                                        "Wait for the operation in progress to end",
                                        "the connection cannot take a statement "
@@ -768,6 +886,7 @@ send_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     }
   g_queue_push_tail (&pg->ops, op);
   note_head (pg);
+  update_deadline (pg);
   return TRUE;
 }
 
@@ -777,14 +896,14 @@ static void
 flush_unsent (PgAsync *pg, GQueue *done)
 {
   if (pg->conn == NULL || pg->lost != NULL || g_queue_is_empty (&pg->unsent)
-      || g_atomic_int_get (&pg->cancels_running) > 0)
+      || dal_pg_canceller_pending (pg->canceller) > 0)
     return;
   PgOp *op;
   while ((op = g_queue_pop_head (&pg->unsent)) != NULL)
     {
       GError *error = NULL;
       op->held = FALSE;
-      if (send_op (pg, op, op->sql, op->params, &error))
+      if (send_op (pg, op, &error))
         continue;
       if (PQstatus (pg->conn) == CONNECTION_BAD)
         {
@@ -808,7 +927,7 @@ static gboolean
 start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           GError **error)
 {
-  if (pg->conn == NULL)
+  if (pg->closed)
     {
       *error = dal_error_new_hint (DAL_ERROR_CLOSED, "Open a new connection",
                                    "the connection is closed");
@@ -816,21 +935,22 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     }
   if (pg->lost != NULL)
     {
+      g_autofree char *what = dal_pg_error_what_happened (pg->lost);
       *error = dal_error_new_hint (DAL_ERROR_CONNECTION_LOST,
-                                   "Open a new connection and retry",
+                                   "Open a new connection",
                                    "the connection cannot take statements any "
-                                   "more: %s", pg->lost->message);
+                                   "more: %s", what);
       return FALSE;
     }
-  if (!g_queue_is_empty (&pg->unsent) || g_atomic_int_get (&pg->cancels_running) > 0)
+  op->sql = sql;
+  op->params = params;
+  if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
     {
       op->held = TRUE;
-      op->sql = sql;
-      op->params = params;
       g_queue_push_tail (&pg->unsent, op);
       return TRUE;
     }
-  if (!send_op (pg, op, sql, params, error))
+  if (!send_op (pg, op, error))
     return FALSE;
   update_watch (pg);
   return TRUE;
@@ -847,22 +967,12 @@ op_new (PgAsync *pg)
 /* -- async statements -- */
 
 static gboolean
-op_on_timeout (gpointer user_data)
-{
-  PgOp *op = user_data;
-  if (op->cancel_reason == CANCEL_NONE)
-    op->cancel_reason = CANCEL_BY_TIMEOUT;
-  g_clear_pointer (&op->timer, g_source_unref);
-  maybe_send_cancel (op->pg);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
 op_on_cancelled (GCancellable *cancellable, gpointer user_data)
 {
   PgOp *op = user_data;
-  if (op->cancel_reason == CANCEL_NONE)
-    op->cancel_reason = CANCEL_BY_CALLER;
+  PgAsync *pg = op->pg;
+  if (op->cancel_reason == DAL_PG_CANCEL_NONE)
+    op->cancel_reason = DAL_PG_CANCEL_BY_CALLER;
   /* The caller hears now; the server's answer is dropped when it comes. */
   GTask *task = g_steal_pointer (&op->task);
   if (task != NULL)
@@ -875,24 +985,13 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   if (op->held)
     {
       /* Never sent: nothing to cancel on the server. */
-      g_queue_remove (&op->pg->unsent, op);
+      g_queue_remove (&pg->unsent, op);
       op_free (op);
       return G_SOURCE_REMOVE;
     }
-  maybe_send_cancel (op->pg);
+  maybe_send_cancel (pg);
+  update_deadline (pg);
   return G_SOURCE_REMOVE;
-}
-
-static void
-watch_op (PgAsync *pg, PgOp *op, GCancellable *cancellable)
-{
-  /* The command timeout starts at the head of the queue: note_head(). */
-  if (cancellable != NULL)
-    {
-      op->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (op->cancel_source, G_SOURCE_FUNC (op_on_cancelled), op, NULL);
-      g_source_attach (op->cancel_source, pg->context);
-    }
 }
 
 static void
@@ -903,21 +1002,34 @@ pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
   PgOp *op = op_new (pg);
   GError *error = NULL;
 
-  op->created_at = g_get_monotonic_time ();
   if (!start_op (pg, op, sql, params, &error))
     {
-      /* In its turn, after what completes before it (never from here:
-       * the task is of this very iteration). */
-      deliver (pg, task, op->created_at, NULL, error);
-      deliverer_drain (pg->deliverer);
+      /* In its turn, after what completes before it; never from here. */
+      deliver (pg, task, NULL, error);
+      deliverer_arm (pg->deliverer);
       op_free (op);
       return;
     }
   op->task = task;
-  watch_op (pg, op, g_task_get_cancellable (task));
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  if (cancellable != NULL)
+    {
+      op->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (op->cancel_source, G_SOURCE_FUNC (op_on_cancelled), op, NULL);
+      g_source_attach (op->cancel_source, pg->context);
+    }
 }
 
 /* -- blocking statements: pump the engine with poll() -- */
+
+static int
+poll_timeout_ms (gint64 deadline)
+{
+  if (deadline < 0)
+    return -1;
+  gint64 ms = (deadline - g_get_monotonic_time () + 999) / 1000;
+  return (int) CLAMP (ms, 0, G_MAXINT);
+}
 
 static DalResult *
 pgasync_query (gpointer handle, const char *sql, const DalParams *params,
@@ -934,44 +1046,31 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
     }
 
   pg_ref (pg);
+  pg->pumping++;
   int cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
 
   while (!op->done && pg->conn != NULL)
     {
-      if (op->held)
-        {
-          GQueue done = G_QUEUE_INIT;
-          flush_unsent (pg, &done);
-          complete_all (pg, &done);
-          if (op->done || pg->conn == NULL)
-            break;
-        }
-      struct pollfd fds[2] = {
+      GQueue done = G_QUEUE_INIT;
+      struct pollfd fds[3] = {
         { .fd = PQsocket (pg->conn), .events = POLLIN },
-        { .fd = op->cancel_reason == CANCEL_NONE ? cancel_fd : -1, .events = POLLIN },
+        { .fd = dal_pg_canceller_get_fd (pg->canceller), .events = POLLIN },
+        { .fd = op->cancel_reason == DAL_PG_CANCEL_NONE ? cancel_fd : -1, .events = POLLIN },
       };
       if (PQflush (pg->conn) > 0)
         fds[0].events |= POLLOUT;
-      /* The command timeout counts from the head of the queue. */
-      int timeout = -1;
-      if (op->cancel_reason == CANCEL_NONE && pg->command_timeout_ms > 0
-          && op->head_since != 0)
-        {
-          gint64 deadline = op->head_since + pg->command_timeout_ms * 1000;
-          timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
-        }
-      /* Held back: look again soon whether the cancel request returned. */
-      if (op->held)
-        timeout = 2;
 
-      int n = poll (fds, 2, timeout);
+      int n = poll (fds, 3, poll_timeout_ms (head_deadline (pg)));
       if (n < 0)
         continue;  /* EINTR */
-      if (n == 0 && op->cancel_reason == CANCEL_NONE && !op->held)
-        op->cancel_reason = CANCEL_BY_TIMEOUT;
-      if (fds[1].revents != 0 && op->cancel_reason == CANCEL_NONE)
+      if (fds[1].revents != 0)
         {
-          op->cancel_reason = CANCEL_BY_CALLER;
+          dal_pg_canceller_acknowledge (pg->canceller);
+          flush_unsent (pg, &done);
+        }
+      if (fds[2].revents != 0 && op->cancel_reason == DAL_PG_CANCEL_NONE)
+        {
+          op->cancel_reason = DAL_PG_CANCEL_BY_CALLER;
           if (op->held)
             {
               /* Never sent: nothing to cancel on the server. */
@@ -980,11 +1079,10 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
               op->done = TRUE;
               op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                "the statement was cancelled");
-              break;
             }
+          else
+            maybe_send_cancel (pg);
         }
-      maybe_send_cancel (pg);
-
       GIOCondition rev = 0;
       if (fds[0].revents & POLLIN)
         rev |= G_IO_IN;
@@ -993,35 +1091,33 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
       if (fds[0].revents & (POLLHUP | POLLERR))
         rev |= G_IO_HUP;
       if (rev != 0)
-        pg_io (pg, rev);
+        pg_io (pg, rev, &done);
+      on_head_deadline (pg, &done);
+      complete_all (pg, &done);
     }
   if (cancel_fd >= 0)
     g_cancellable_release_fd (cancellable);
+  pg->pumping--;
 
   DalResult *result = NULL;
   if (!op->done)
     {
-      /* Closed from a callback while we waited. */
+      /* Closed from another callback while we waited (cannot happen on
+       * one thread; kept as a guard). */
       g_queue_remove (&pg->ops, op);
       g_queue_remove (&pg->unsent, op);
       g_set_error_literal (error, DAL_ERROR, DAL_ERROR_CLOSED, "the connection was closed");
     }
-  else if (op->cancel_reason == CANCEL_BY_CALLER && op->error != NULL
-           && g_strcmp0 (dal_error_get_sqlstate (op->error), "57014") == 0)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                         "the statement was cancelled");
   else
     {
-      GError *e = final_error (pg, op);
-      if (e == NULL && op->result == NULL)
-        e = dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL,
-                                "the server sent no result for the statement");
+      GError *e = op_final_error (pg, op);
       if (e != NULL)
         g_propagate_error (error, e);
       else
         result = dal_pg_result_new (g_steal_pointer (&op->result));
     }
   op_free (op);
+  update_deadline (pg);
   pg_unref (pg);
   return result;
 }
@@ -1034,7 +1130,7 @@ looks_like_transaction_pooler (DalUrl *url)
   if (g_strcmp0 (dal_url_get_option (url, "pooler_mode"), "transaction") == 0)
     return TRUE;
   for (guint i = 0; i < dal_url_get_n_hosts (url); i++)
-    if (g_str_has_suffix (dal_url_get_host (url, i), ".pooler.supabase.com")
+    if (dal_hostname_has_suffix (dal_url_get_host (url, i), "pooler.supabase.com")
         && g_strcmp0 (dal_url_get_port (url, i), "6543") == 0)
       return TRUE;
   return FALSE;
@@ -1059,6 +1155,8 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
   pg->url = dal_url_ref (url);
   pg->context = g_main_context_ref (context);
   pg->command_timeout_ms = dal_pg_command_timeout_ms (url);
+  pg->cancel_timeout_ms = dal_pg_cancel_timeout_ms (url);
+  pg->canceller = dal_pg_canceller_new ();
   pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) cache_entry_free);
   g_queue_init (&pg->cache_lru);
@@ -1079,10 +1177,12 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
 
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
   ((PgSource *) pg->source)->pg = pg;
-  g_source_set_can_recurse (pg->source, TRUE);  /* see pg_source_dispatch */
   g_source_set_name (pg->source, "dal pgasync socket");
   pg->watching = G_IO_IN | G_IO_HUP | G_IO_ERR;
   pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (conn), pg->watching);
+  pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
+                                         G_IO_IN);
+  pg->ready_time = -1;
   g_source_attach (pg->source, context);
   return pg;
 }
@@ -1097,12 +1197,20 @@ pgasync_close (gpointer handle)
                                        "still in use",
                                        "the connection was closed before the "
                                        "statement completed");
+  pg->closed = TRUE;
   fail_all (pg, &done, closed);
   g_error_free (closed);
   dal_pg_source_clear (&pg->source);
   g_clear_pointer (&pg->conn, PQfinish);
   complete_all (pg, &done);
   pg_unref (pg);
+}
+
+static gboolean
+pgasync_is_lost (gpointer handle)
+{
+  PgAsync *pg = handle;
+  return g_atomic_int_get (&pg->lost_flag) != 0;
 }
 
 static void
@@ -1130,33 +1238,13 @@ pgasync_connect_async (DalUrl *url, GTask *task)
                                          connected, task));
 }
 
-static void
-connect_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static gpointer
 pgasync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
 {
-  /* The socket will be watched on the caller's context; connecting runs
-   * on a private one so that nothing else is dispatched meanwhile. */
-  GMainContext *home = g_main_context_ref_thread_default ();
-  GMainContext *context = g_main_context_new ();
-  GAsyncResult *result = NULL;
-
-  g_main_context_push_thread_default (context);
-  dal_pg_connect_async (url, g_task_new (NULL, cancellable, connect_done, &result));
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
-
-  PGconn *conn = g_task_propagate_pointer (G_TASK (result), error);
-  g_object_unref (result);
-  g_main_context_unref (context);
-  PgAsync *pg = conn != NULL ? pgasync_new (conn, url, home, error) : NULL;
-  g_main_context_unref (home);
-  return pg;
+  /* The socket will be watched on the caller's context. */
+  g_autoptr (GMainContext) home = g_main_context_ref_thread_default ();
+  PGconn *conn = dal_pg_connect_sync (url, cancellable, error);
+  return conn != NULL ? pgasync_new (conn, url, home, error) : NULL;
 }
 
 static char *
@@ -1178,6 +1266,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .query_async = pgasync_query_async,
   .close = pgasync_close,
   .get_info = pgasync_get_info,
+  .is_lost = pgasync_is_lost,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

@@ -60,6 +60,8 @@ void dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *probe)
  * @task (taking its reference) with a PGconn in non-blocking mode
  * (destroy notify PQfinish) or an error; honours the task's cancellable. */
 void dal_pg_connect_async (DalUrl *url, GTask *task);
+/* The same, blocking (on a private main context). */
+PGconn *dal_pg_connect_sync (DalUrl *url, GCancellable *cancellable, GError **error);
 
 /* -- errors -- */
 
@@ -130,6 +132,56 @@ void dal_pg_tls_probe_run (DalPgTlsProbe *probe);
 /* The connect error for a certificate that did not verify, with the
  * probe's findings (problem DAL_PG_TLS_UNKNOWN: libpq's words only). */
 GError *dal_pg_error_from_tls_probe (const DalPgTlsProbe *probe);
+
+/* -- cancel requests and their deadlines (dal-pg-cancel.c) -- */
+
+/* How long, after a cancel request (command_timeout or a GCancellable),
+ * the server has to end the statement before the connection is given up;
+ * the URL's cancel_timeout overrides it. */
+#define DAL_PG_DEFAULT_CANCEL_TIMEOUT_MS 2000
+
+typedef enum
+{
+  DAL_PG_CANCEL_NONE,
+  DAL_PG_CANCEL_BY_CALLER,   /* its GCancellable */
+  DAL_PG_CANCEL_BY_TIMEOUT,  /* command_timeout */
+} DalPgCancelReason;
+
+/* Sends cancel requests on threads of their own (PQcancel blocks with no
+ * time limit on libpq 15), so that no caller, statement or GLib worker
+ * waits for one; a request still hanging when the canceller is freed
+ * finishes on its own, holding nothing of the connection. */
+typedef struct _DalPgCanceller DalPgCanceller;
+
+DalPgCanceller *dal_pg_canceller_new (void);
+void dal_pg_canceller_free (DalPgCanceller *c);
+/* Asks the server to cancel what @conn runs now.  FALSE when no request
+ * could be started (the caller then gives the connection up at its
+ * deadline). */
+gboolean dal_pg_canceller_send (DalPgCanceller *c, PGconn *conn);
+/* Requests sent and not answered yet. */
+guint dal_pg_canceller_pending (DalPgCanceller *c);
+/* Readable whenever a request has ended; acknowledge() makes it quiet. */
+int dal_pg_canceller_get_fd (DalPgCanceller *c);
+void dal_pg_canceller_acknowledge (DalPgCanceller *c);
+
+gint64 dal_pg_cancel_timeout_ms (DalUrl *url);
+
+/* The error of a statement that failed with @server_error (taken) after a
+ * cancel request: G_IO_ERROR_CANCELLED for the caller's, the timeout error
+ * for command_timeout, the "cancel meant for the statement before it"
+ * error when it was @exposed to another statement's request; otherwise
+ * @server_error itself.  Every server field is kept. */
+GError *dal_pg_error_cancelled (GError *server_error, DalPgCancelReason reason,
+                                gboolean exposed, gint64 command_timeout_ms);
+/* The error of a statement whose cancel request the server left
+ * unanswered past cancel_timeout (the connection is then closed). */
+GError *dal_pg_error_cancel_unanswered (DalPgCancelReason reason,
+                                        gint64 command_timeout_ms,
+                                        gint64 cancel_timeout_ms);
+/* DAL_ERROR_CONNECTION_LOST: "connection to the server was lost: @why",
+ * with the one hint (@why is a clause without a hint of its own). */
+GError *dal_pg_error_connection_gone (const char *why);
 
 /* -- results and parameters -- */
 

@@ -4,9 +4,17 @@
  * Blocking libpq, one statement at a time; the core serves the async API
  * from a worker thread.  Connecting uses the shared connect engine (host
  * by host, millisecond deadlines) on a private main context, so pgsync and
- * pgasync fail the same way for the same cause.  A statement with a
- * GCancellable or a command_timeout is watched with poll() and cancelled
- * on the server (PQcancel) when either fires.
+ * pgasync fail the same way for the same cause.
+ *
+ * Deadlines.  A statement with a GCancellable or a command_timeout is
+ * watched with poll().  When either fires, a cancel request goes out on a
+ * thread of its own (dal-pg-cancel.c) and the statement gets
+ * cancel_timeout more to end; if the server has not answered by then
+ * (frozen, or the network drops packets), the connection is closed and
+ * the statement fails with the timeout error (or G_IO_ERROR_CANCELLED).
+ * Nothing waits for the cancel request itself.  From then on the
+ * connection is lost: is_lost() says so, and every call fails with
+ * DAL_ERROR_CONNECTION_LOST.
  */
 #include "config.h"
 
@@ -15,15 +23,15 @@
 
 #include "dal-pg.h"
 
-/* How long to wait for the server's answer after a cancel request before
- * giving the connection up (a dead network must not hang the call). */
-#define CANCEL_GRACE_MS 5000
-
 typedef struct
 {
   PGconn *conn;               /* NULL once given up */
   DalUrl *url;
   gint64 command_timeout_ms;  /* 0: none */
+  gint64 cancel_timeout_ms;
+  DalPgCanceller *canceller;
+  gint lost;                  /* atomic: no statement can run any more */
+  GError *lost_why;           /* why, once lost */
 } PgSync;
 
 static void
@@ -32,31 +40,16 @@ pgsync_close (gpointer handle)
   PgSync *s = handle;
   if (s->conn != NULL)
     PQfinish (s->conn);
+  dal_pg_canceller_free (s->canceller);
+  g_clear_error (&s->lost_why);
   dal_url_unref (s->url);
   g_free (s);
-}
-
-static void
-connect_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
 static gpointer
 pgsync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
 {
-  GMainContext *context = g_main_context_new ();
-  GAsyncResult *result = NULL;
-
-  g_main_context_push_thread_default (context);
-  dal_pg_connect_async (url, g_task_new (NULL, cancellable, connect_done, &result));
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
-
-  PGconn *conn = g_task_propagate_pointer (G_TASK (result), error);
-  g_object_unref (result);
-  g_main_context_unref (context);
+  PGconn *conn = dal_pg_connect_sync (url, cancellable, error);
   if (conn == NULL)
     return NULL;
 
@@ -65,35 +58,39 @@ pgsync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
   s->conn = conn;
   s->url = dal_url_ref (url);
   s->command_timeout_ms = dal_pg_command_timeout_ms (url);
+  s->cancel_timeout_ms = dal_pg_cancel_timeout_ms (url);
+  s->canceller = dal_pg_canceller_new ();
   return s;
 }
 
-typedef enum
+static gboolean
+pgsync_is_lost (gpointer handle)
 {
-  NOT_CANCELLED,
-  CANCELLED_BY_CALLER,
-  CANCELLED_BY_TIMEOUT,
-  CANCEL_UNANSWERED,          /* no answer within CANCEL_GRACE_MS */
-} CancelReason;
+  PgSync *s = handle;
+  return g_atomic_int_get (&s->lost) != 0;
+}
 
-/* Asks the server to cancel the running statement (blocking; fine here). */
+/* The connection can serve no statement any more: remember why (@why
+ * taken, a CONNECTION_LOST error or the statement's own). */
 static void
-send_cancel (PGconn *conn)
+mark_lost (PgSync *s, const GError *why)
 {
-  char errbuf[256];
-  PGcancel *cancel = PQgetCancel (conn);
-  if (cancel == NULL)
-    return;
-  if (!PQcancel (cancel, errbuf, sizeof errbuf))
-    g_debug ("cancel request failed: %s", errbuf);
-  PQfreeCancel (cancel);
+  if (s->lost_why == NULL)
+    {
+      g_autofree char *what = dal_pg_error_what_happened (why);
+      s->lost_why = why->code == DAL_ERROR_CONNECTION_LOST && why->domain == DAL_ERROR
+                      ? g_error_copy (why)
+                      : dal_pg_error_connection_gone (what);
+    }
+  g_atomic_int_set (&s->lost, 1);
 }
 
 /* Waits until libpq has a whole result, watching the caller's cancellable
- * and the command deadline.  FALSE if the connection failed. */
+ * and the deadlines.  FALSE if the connection failed or was given up
+ * (*@gave_up). */
 static gboolean
 wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
-                 CancelReason *reason)
+                 DalPgCancelReason *reason, gboolean *gave_up)
 {
   int cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
   gboolean ok = TRUE;
@@ -102,34 +99,33 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
     {
       struct pollfd fds[2] = {
         { .fd = PQsocket (s->conn), .events = POLLIN },
-        { .fd = *reason == NOT_CANCELLED ? cancel_fd : -1, .events = POLLIN },
+        { .fd = *reason == DAL_PG_CANCEL_NONE ? cancel_fd : -1, .events = POLLIN },
       };
       int timeout = -1;
       if (*deadline != G_MAXINT64)
-        timeout = (int) MAX ((*deadline - g_get_monotonic_time () + 999) / 1000, 0);
+        timeout = (int) MIN (MAX ((*deadline - g_get_monotonic_time () + 999) / 1000, 0),
+                             G_MAXINT);
 
       int n = poll (fds, 2, timeout);
       if (n < 0)
         continue;  /* EINTR */
-      if (n == 0 && *reason != NOT_CANCELLED)
+      if (n == 0 && g_get_monotonic_time () < *deadline)
+        continue;
+      if (n == 0 && *reason != DAL_PG_CANCEL_NONE)
         {
-          /* The server did not answer the cancel request in time. */
-          *reason = CANCEL_UNANSWERED;
+          /* The server did not act on the cancel request in time. */
+          *gave_up = TRUE;
           ok = FALSE;
           break;
         }
-      if (n == 0)
+      if (n == 0 || (fds[1].revents != 0 && *reason == DAL_PG_CANCEL_NONE))
         {
-          *reason = CANCELLED_BY_TIMEOUT;
-          send_cancel (s->conn);
-          *deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
+          *reason = n == 0 ? DAL_PG_CANCEL_BY_TIMEOUT : DAL_PG_CANCEL_BY_CALLER;
+          /* No request could go out: give up at once. */
+          *deadline = dal_pg_canceller_send (s->canceller, s->conn)
+                        ? g_get_monotonic_time () + s->cancel_timeout_ms * 1000
+                        : g_get_monotonic_time ();
           continue;
-        }
-      if (fds[1].revents != 0 && *reason == NOT_CANCELLED)
-        {
-          *reason = CANCELLED_BY_CALLER;
-          send_cancel (s->conn);
-          *deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
         }
       if (fds[0].revents != 0)
         ok = PQconsumeInput (s->conn) != 0;
@@ -154,17 +150,41 @@ abandon_copy (PGconn *conn, ExecStatusType status)
     }
 }
 
+static gboolean
+is_error_result (const PGresult *r)
+{
+  ExecStatusType st = PQresultStatus (r);
+  return st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR
+         || st == PGRES_BAD_RESPONSE;
+}
+
+/* Keeps the result that tells the statement's outcome: the last one, but
+ * the first error (a server error such as 57P01 "terminating connection"
+ * is followed by libpq's own "server closed the connection", which has no
+ * SQLSTATE and must not hide it). */
+static void
+keep_result (PGresult **kept, PGresult *r)
+{
+  if (*kept != NULL && is_error_result (*kept))
+    {
+      PQclear (r);
+      return;
+    }
+  PQclear (*kept);
+  *kept = r;
+}
+
 static DalResult *
 pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
 {
   PgSync *s = handle;
-  if (s->conn == NULL)
+  if (g_atomic_int_get (&s->lost))
     {
+      g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
       g_propagate_error (error, dal_error_new_hint (
         DAL_ERROR_CONNECTION_LOST, "Open a new connection",
-        "the connection was given up after the server left a cancel request "
-        "unanswered"));
+        "the connection cannot take statements any more: %s", what));
       return NULL;
     }
   DalPgParams pp;
@@ -172,62 +192,69 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   const char * const *values = params != NULL ? params->values : NULL;
   const int *lengths = params != NULL ? params->lengths : NULL;
 
-  PGresult *last = NULL;
+  PGresult *kept = NULL;
   GError *failure = NULL;
-  CancelReason reason = NOT_CANCELLED;
+  DalPgCancelReason reason = DAL_PG_CANCEL_NONE;
 
-  if (cancellable == NULL && s->command_timeout_ms == 0)
-    {
-      /* Nothing to watch: libpq's own blocking call is the fastest path. */
-      last = PQexecParams (s->conn, sql, pp.n, pp.types, values, lengths,
-                           pp.formats, 0);
-    }
-  else if (!PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
-                               pp.formats, 0))
+  if (!PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
+                          pp.formats, 0))
     failure = dal_pg_error_from_result (s->conn, NULL);
+  else if (cancellable == NULL && s->command_timeout_ms == 0)
+    {
+      /* Nothing to watch: libpq's blocking wait is the fastest path. */
+      PGresult *r;
+      while ((r = PQgetResult (s->conn)) != NULL)
+        {
+          abandon_copy (s->conn, PQresultStatus (r));
+          keep_result (&kept, r);
+        }
+    }
   else
     {
       gint64 deadline = s->command_timeout_ms > 0
                           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
                           : G_MAXINT64;
+      gboolean gave_up = FALSE;
       for (;;)
         {
-          if (!wait_for_result (s, cancellable, &deadline, &reason))
+          if (!wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
             {
-              if (reason != CANCEL_UNANSWERED)
-                failure = dal_pg_error_from_result (s->conn, NULL);
-              else
-                {
-                  /* A dead network or server: the call must not hang. */
-                  failure = dal_error_new_hint (
-                    DAL_ERROR_CONNECTION_LOST,
-                    "Check the network and the server; open a new connection",
-                    "the server did not answer within %d s of a cancel "
-                    "request; the connection was closed", CANCEL_GRACE_MS / 1000);
-                  g_clear_pointer (&s->conn, PQfinish);
-                }
+              if (!gave_up)
+                break;  /* the connection failed: read what libpq has */
+              /* A dead network or server: the call must not hang. */
+              failure = dal_pg_error_cancel_unanswered (reason, s->command_timeout_ms,
+                                                        s->cancel_timeout_ms);
+              g_autoptr (GError) why = dal_pg_error_connection_gone (
+                "the server did not answer a cancel request within "
+                "cancel_timeout, so the connection was closed");
+              mark_lost (s, why);
+              g_clear_pointer (&s->conn, PQfinish);
               break;
             }
           PGresult *r = PQgetResult (s->conn);
           if (r == NULL)
             break;
           abandon_copy (s->conn, PQresultStatus (r));
-          PQclear (last);
-          last = r;
+          keep_result (&kept, r);
         }
+      /* A connection that failed has its results (or none) ready now. */
+      PGresult *r;
+      while (failure == NULL && PQstatus (s->conn) == CONNECTION_BAD
+             && (r = PQgetResult (s->conn)) != NULL)
+        keep_result (&kept, r);
     }
   dal_pg_params_clear (&pp);
 
-  if (failure == NULL && last == NULL)
+  if (failure == NULL && kept == NULL)
     failure = dal_pg_error_from_result (s->conn, NULL);
   if (failure == NULL)
     {
-      switch (PQresultStatus (last))
+      switch (PQresultStatus (kept))
         {
         case PGRES_TUPLES_OK:
         case PGRES_COMMAND_OK:
         case PGRES_EMPTY_QUERY:
-          return dal_pg_result_new (last);
+          return dal_pg_result_new (kept);
         case PGRES_COPY_IN:
         case PGRES_COPY_OUT:
         case PGRES_COPY_BOTH:
@@ -238,27 +265,14 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
                                         "supported by dal_connection_query()");
           break;
         default:
-          if (reason == CANCELLED_BY_CALLER
-              && g_strcmp0 (PQresultErrorField (last, PG_DIAG_SQLSTATE), "57014") == 0)
-            failure = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                           "the statement was cancelled");
-          else if (reason == CANCELLED_BY_TIMEOUT
-                   && g_strcmp0 (PQresultErrorField (last, PG_DIAG_SQLSTATE), "57014") == 0)
-            {
-              failure = dal_error_new_hint (
-                DAL_ERROR_QUERY_TIMEOUT,
-                "Make the statement faster, or raise command_timeout in the URL",
-                "the statement ran longer than command_timeout=%g s and was "
-                "cancelled on the server (SQLSTATE 57014)",
-                s->command_timeout_ms / 1000.0);
-              dal_error_set_field (failure, DAL_ERROR_FIELD_SQLSTATE, "57014");
-            }
-          else
-            failure = dal_pg_error_from_result (s->conn, last);
+          failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
+                                            reason, FALSE, s->command_timeout_ms);
           break;
         }
     }
-  PQclear (last);
+  PQclear (kept);
+  if (s->conn != NULL && PQstatus (s->conn) == CONNECTION_BAD)
+    mark_lost (s, failure);
   g_propagate_error (error, failure);
   return NULL;
 }
@@ -275,8 +289,8 @@ static const DalPluginFuncs pgsync_funcs = {
   .query = pgsync_query,
   .close = pgsync_close,
   .get_info = pgsync_get_info,
+  .is_lost = pgsync_is_lost,
 };
-
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
 DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (pgsync) = {
