@@ -852,7 +852,9 @@ gboolean
 dal_connection_is_closed (DalConnection *self)
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), TRUE);
-  return self->closed;
+  /* TEMPORARY until wip-facade lands */
+  return self->closed || (self->handle != NULL && self->funcs->is_lost != NULL
+                          && self->funcs->is_lost (self->handle));
 }
 
 /* -- what it is -- */

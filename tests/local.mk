@@ -112,3 +112,11 @@ tests_test_errors_live_SOURCES = tests/test-errors-live.c $(DAL_TEST_NET_SOURCES
 tests_test_errors_live_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
 tests_test_errors_live_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_errors_live_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# The engine under faults (live): a server or network gone silent, a
+# stopped backend, re-entrancy, idle wake-ups, the statement cache.
+TESTS += tests/test-faults
+check_PROGRAMS += tests/test-faults
+tests_test_faults_SOURCES = tests/test-faults.c
+tests_test_faults_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_faults_LDADD = $(DAL_TEST_LDADD)
