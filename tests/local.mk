@@ -112,3 +112,12 @@ tests_test_errors_live_SOURCES = tests/test-errors-live.c $(DAL_TEST_NET_SOURCES
 tests_test_errors_live_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
 tests_test_errors_live_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_errors_live_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# The connect engine: where host names come from (URL, service file,
+# PGHOST) and when it stops trying (unit; live parts skip without servers).
+TESTS += tests/test-pg-connect
+check_PROGRAMS += tests/test-pg-connect
+tests_test_pg_connect_SOURCES = tests/test-pg-connect.c
+tests_test_pg_connect_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
+tests_test_pg_connect_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_pg_connect_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
