@@ -4,7 +4,13 @@
  * PQconnectStartParams resolves names with a blocking getaddrinfo().  So
  * the engine tries one (host, address) at a time: a name is resolved by
  * the caller (GResolver) and handed to libpq as hostaddr together with
- * host, so certificate host-name checks still use the name.
+ * host, so certificate host-name checks still use the name.  The hosts
+ * are those libpq would use, wherever they come from (the URL, a service
+ * file, PGHOST): see effective_settings().
+ *
+ * An authentication failure ends the connect at once, as in libpq: other
+ * hosts would refuse the same credentials, and poolers lock clients out
+ * after repeated failures.
  *
  * Deadlines: the whole connect gets connect_timeout (fractional seconds;
  * DAL_DEFAULT_CONNECT_TIMEOUT_MS when absent; 0 means none).  Each host
