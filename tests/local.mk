@@ -120,3 +120,12 @@ check_PROGRAMS += tests/test-faults
 tests_test_faults_SOURCES = tests/test-faults.c
 tests_test_faults_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_faults_LDADD = $(DAL_TEST_LDADD)
+
+# The connect engine: where host names come from (URL, service file,
+# PGHOST) and when it stops trying (unit; live parts skip without servers).
+TESTS += tests/test-pg-connect
+check_PROGRAMS += tests/test-pg-connect
+tests_test_pg_connect_SOURCES = tests/test-pg-connect.c
+tests_test_pg_connect_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
+tests_test_pg_connect_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_pg_connect_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)

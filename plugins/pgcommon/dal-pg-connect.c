@@ -4,7 +4,13 @@
  * PQconnectStartParams resolves names with a blocking getaddrinfo().  So
  * the engine tries one (host, address) at a time: a name is resolved by
  * the caller (GResolver) and handed to libpq as hostaddr together with
- * host, so certificate host-name checks still use the name.
+ * host, so certificate host-name checks still use the name.  The hosts
+ * are those libpq would use, wherever they come from (the URL, a service
+ * file, PGHOST): see effective_settings().
+ *
+ * An authentication failure ends the connect at once, as in libpq: other
+ * hosts would refuse the same credentials, and poolers lock clients out
+ * after repeated failures.
  *
  * Deadlines: the whole connect gets connect_timeout (fractional seconds;
  * DAL_DEFAULT_CONNECT_TIMEOUT_MS when absent; 0 means none).  Each host
@@ -73,6 +79,92 @@ list_element (const char *list, guint i, guint n)
   return v != NULL && *v != '\0' ? g_strdup (v) : NULL;
 }
 
+/* What libpq makes of host, hostaddr and port once it has added the
+ * service file's entries and the environment's (PGHOST, PGHOSTADDR,
+ * PGPORT) to the URL's, by its own rules (service= in the URL, else
+ * PGSERVICE; PGSERVICEFILE or ~/.pg_service.conf, then pg_service.conf
+ * in PGSYSCONFDIR or libpq's own directory).
+ *
+ * libpq offers no call for that, so the engine asks for a connection
+ * that cannot start: PQconnectStartParams fills in every setting from the
+ * URL, the service and the environment, then validates them, and stops at
+ * the invalid channel_binding below before any host is resolved or any
+ * socket made.  PQconninfo() then gives the lists as libpq would use them.
+ * A setting libpq refuses at that stage (a service that is not defined, a
+ * syntax error in the service file, more ports than hosts) is the
+ * connect's error, before any I/O. */
+#define DRY_RUN_MARK "dal-settings-only"
+
+static gboolean
+effective_settings (DalPgConnector *c, char **host, char **hostaddr, char **port,
+                    GError **error)
+{
+  guint n = c->keywords->len;
+  const char **kw = g_newa (const char *, n + 5);
+  const char **val = g_newa (const char *, n + 5);
+  guint k = 0;
+  for (guint i = 0; i < n; i++)
+    if (strcmp (c->keywords->pdata[i], "channel_binding") != 0)
+      {
+        kw[k] = c->keywords->pdata[i];
+        val[k++] = c->values->pdata[i];
+      }
+  static const char * const targets[] = { "host", "hostaddr", "port" };
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      const char *v = dal_url_get_option (c->url, targets[i]);
+      if (v != NULL && *v != '\0')
+        kw[k] = targets[i], val[k++] = v;
+    }
+  kw[k] = "channel_binding", val[k++] = DRY_RUN_MARK;
+  kw[k] = NULL, val[k] = NULL;
+
+  PGconn *conn = PQconnectStartParams (kw, val, 0);
+  if (conn == NULL)
+    {
+      g_propagate_error (error, dal_error_new_hint (DAL_ERROR_CONNECT_FAILED, NULL,
+                                                    "libpq could not allocate a connection"));
+      return FALSE;
+    }
+  const char *message = PQerrorMessage (conn);
+  if (PQstatus (conn) == CONNECTION_BAD && strstr (message, DRY_RUN_MARK) == NULL)
+    {
+      g_autofree char *clean = dal_pg_clean_message (message);
+      gboolean service = strstr (clean, "service") != NULL;
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_CONNECT_FAILED,
+        service ? "Check the service name (service= in the URL, or PGSERVICE) "
+                  "and the service files libpq reads: PGSERVICEFILE or "
+                  "~/.pg_service.conf, then pg_service.conf in PGSYSCONFDIR"
+                : "Check the URL's hosts, ports and hostaddr, and the PGHOST, "
+                  "PGHOSTADDR and PGPORT variables of the environment",
+        "invalid connection settings: %s", clean));
+      PQfinish (conn);
+      return FALSE;
+    }
+  PQconninfoOption *options = PQconninfo (conn);
+  for (PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++)
+    {
+      char **out = strcmp (o->keyword, "host") == 0 ? host
+                   : strcmp (o->keyword, "hostaddr") == 0 ? hostaddr
+                   : strcmp (o->keyword, "port") == 0 ? port : NULL;
+      if (out != NULL && o->val != NULL && *o->val != '\0')
+        *out = g_strdup (o->val);
+    }
+  PQconninfoFree (options);
+  PQfinish (conn);
+  return TRUE;
+}
+
+static guint
+count_elements (const char *list)
+{
+  guint n = 1;
+  for (const char *p = list; *p != '\0'; p++)
+    n += *p == ',';
+  return n;
+}
+
 DalPgConnector *
 dal_pg_connector_new (DalUrl *url)
 {
@@ -81,6 +173,8 @@ dal_pg_connector_new (DalUrl *url)
   c->keywords = g_ptr_array_new ();
   c->values = g_ptr_array_new ();
   c->failures = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  c->targets = g_array_new (FALSE, TRUE, sizeof (Target));
+  g_array_set_clear_func (c->targets, (GDestroyNotify) target_clear);
 
   const char * const *kw, * const *val;
   guint n = dal_url_get_keywords (url, &kw, &val);
@@ -102,18 +196,25 @@ dal_pg_connector_new (DalUrl *url)
       g_ptr_array_add (c->values, (gpointer) "disable");
     }
 
-  /* Targets: one per host in the list (libpq's defaults when none). */
-  const char *hosts = dal_url_get_option (url, "host");
-  const char *ports = dal_url_get_option (url, "port");
-  const char *hostaddrs = dal_url_get_option (url, "hostaddr");
-  guint n_targets = MAX (dal_url_get_n_hosts (url), 1);
-  if (hosts == NULL && hostaddrs != NULL)
+  c->budget_us = dal_url_get_duration_ms (url, "connect_timeout",
+                                          DAL_DEFAULT_CONNECT_TIMEOUT_MS) * 1000;
+  c->overall_deadline = c->budget_us > 0 ? g_get_monotonic_time () + c->budget_us
+                                         : G_MAXINT64;
+
+  /* Targets: one per host entry, as libpq counts them (hostaddr's when
+   * set, else host's; one for libpq's default socket when neither is).
+   * Each is handed to libpq explicitly, so that neither the service file
+   * nor the environment can put back a name it would resolve itself. */
+  g_autofree char *hosts = NULL, *hostaddrs = NULL, *ports = NULL;
+  GError *error = NULL;
+  if (!effective_settings (c, &hosts, &hostaddrs, &ports, &error))
     {
-      g_auto (GStrv) parts = g_strsplit (hostaddrs, ",", -1);
-      n_targets = g_strv_length (parts);
+      dal_error_redact (error, dal_url_get_password (url));
+      c->error = error;
+      return c;
     }
-  c->targets = g_array_sized_new (FALSE, TRUE, sizeof (Target), n_targets);
-  g_array_set_clear_func (c->targets, (GDestroyNotify) target_clear);
+  guint n_targets = hostaddrs != NULL ? count_elements (hostaddrs)
+                    : hosts != NULL ? count_elements (hosts) : 1;
   for (guint i = 0; i < n_targets; i++)
     {
       Target t = {
@@ -123,11 +224,6 @@ dal_pg_connector_new (DalUrl *url)
       };
       g_array_append_val (c->targets, t);
     }
-
-  c->budget_us = dal_url_get_duration_ms (url, "connect_timeout",
-                                          DAL_DEFAULT_CONNECT_TIMEOUT_MS) * 1000;
-  c->overall_deadline = c->budget_us > 0 ? g_get_monotonic_time () + c->budget_us
-                                         : G_MAXINT64;
   return c;
 }
 
@@ -315,6 +411,28 @@ start_attempt (DalPgConnector *c)
   return TRUE;
 }
 
+/* Whether libpq gave the attempt a socket to wait on.  libpq 15 always
+ * has one once PQconnectStartParams succeeded and whenever PQconnectPoll
+ * asks to wait for reading or writing (it makes the socket before it
+ * first asks, and closes it only on the way to failing or to the next
+ * address, which it reaches within the same call); were it ever without
+ * one, there would be nothing to wait for, so the attempt fails (with
+ * libpq's own words if it has any) instead of being polled on a timer. */
+static gboolean
+has_socket (DalPgConnector *c)
+{
+  if (PQsocket (c->conn) >= 0)
+    return TRUE;
+  g_autofree char *where = target_label (c);
+  const char *message = PQerrorMessage (c->conn);
+  record_failure (c, message != NULL && *message != '\0'
+                       ? dal_pg_error_from_connect (message, where)
+                       : dal_error_new_hint (DAL_ERROR_CONNECT_FAILED, NULL,
+                                             "connection to %s failed: libpq "
+                                             "has no socket to wait on", where));
+  return FALSE;
+}
+
 /* The error for the whole connect: the one failure, or all of them. */
 static GError *
 compose_error (DalPgConnector *c)
@@ -441,7 +559,10 @@ dal_pg_connector_step (DalPgConnector *c)
               continue;
             }
           /* libpq: before the first poll, wait until the socket is writable. */
-          return DAL_PG_STEP_WRITE;
+          if (has_socket (c))
+            return DAL_PG_STEP_WRITE;
+          next_address (c);
+          continue;
         }
 
       if (g_get_monotonic_time () >= c->host_deadline)
@@ -456,17 +577,34 @@ dal_pg_connector_step (DalPgConnector *c)
       switch (c->poll_state)
         {
         case PGRES_POLLING_READING:
-          return DAL_PG_STEP_READ;
+          if (has_socket (c))
+            return DAL_PG_STEP_READ;
+          next_address (c);
+          break;
         case PGRES_POLLING_WRITING:
-          return DAL_PG_STEP_WRITE;
+          if (has_socket (c))
+            return DAL_PG_STEP_WRITE;
+          next_address (c);
+          break;
         case PGRES_POLLING_OK:
           return DAL_PG_STEP_DONE;
         default:
           {
             g_autofree char *where = target_label (c);
             GError *e = dal_pg_error_from_connect (PQerrorMessage (c->conn), where);
+            /* The server refused the credentials: other addresses and
+             * hosts would refuse them too, and poolers (Supavisor) lock
+             * out a client after a few failures.  libpq stops here too. */
+            gboolean final = e->code == DAL_ERROR_AUTH_FAILED;
             plan_tls_probe (c, e, where);
             record_failure (c, e);
+            if (final)
+              {
+                end_attempt (c);
+                g_clear_pointer (&c->addresses, g_strfreev);
+                c->error = compose_error (c);
+                return DAL_PG_STEP_FAILED;
+              }
             next_address (c);
           }
           break;
@@ -703,20 +841,13 @@ job_resolve (ConnectJob *job)
 static void
 job_watch_fd (ConnectJob *job, DalPgStep step)
 {
+  /* The engine only asks to wait on a socket it has (see has_socket). */
   int fd = dal_pg_connector_get_fd (job->c);
-  if (fd < 0)
-    {
-      /* No socket yet: step again soon; libpq reports real failures. */
-      job->fd_source = g_timeout_source_new (1);
-      g_source_set_callback (job->fd_source, job_on_ready, job, NULL);
-    }
-  else
-    {
-      GIOCondition cond = G_IO_ERR | G_IO_HUP
-                          | (step == DAL_PG_STEP_READ ? G_IO_IN : G_IO_OUT);
-      job->fd_source = g_unix_fd_source_new (fd, cond);
-      g_source_set_callback (job->fd_source, G_SOURCE_FUNC (job_on_fd), job, NULL);
-    }
+  g_assert (fd >= 0);
+  GIOCondition cond = G_IO_ERR | G_IO_HUP
+                      | (step == DAL_PG_STEP_READ ? G_IO_IN : G_IO_OUT);
+  job->fd_source = g_unix_fd_source_new (fd, cond);
+  g_source_set_callback (job->fd_source, G_SOURCE_FUNC (job_on_fd), job, NULL);
   g_source_attach (job->fd_source, job->context);
 }
 
