@@ -3,7 +3,11 @@
  * Two paths, chosen by the plugin's function table:
  *   - async slots present: _async calls go straight to the plugin with the
  *     caller's GTask; blocking calls use the blocking slots if present, else
- *     run the async slot on a private main context (sync_wait_*);
+ *     run the async slot on a private main context (DalSyncCall).  For such
+ *     an async-only plugin the facade counts the async calls pending on the
+ *     connection (a task of its own between the caller's and the plugin)
+ *     and refuses a blocking call while any are (DAL_ERROR_BUSY): they may
+ *     be waiting for sources on a context the blocking call does not run;
  *   - blocking slots only: _async calls queue on the connection and a
  *     worker thread runs them one at a time, in the order they were
  *     started.  Blocking calls wait for the queue to drain first.
@@ -11,6 +15,13 @@
  * Before any plugin connects, the core's TLS policy runs (dal-tls.c:
  * effective sslmode, OpenSSL preflight of the certificate files) and the
  * plugin gets the effective URL; the connection keeps the caller's.
+ * dal_connection_open_async() resolves the plugin (which may load it) and
+ * runs the TLS policy (which reads files) in a worker thread, so that the
+ * caller's thread never waits for the disk.
+ *
+ * A connection is lost once the plugin's is_lost slot says so, or once a
+ * call completed with DAL_ERROR_CONNECTION_LOST (note_error); either way
+ * dal_connection_is_closed() answers TRUE from then on.
  *
  * Every task completes exactly once; GTask guarantees the callback never
  * runs from inside the _async call.  Every error leaving this file has been
@@ -43,8 +54,12 @@ struct _DalConnection
   DalUrl *url;
   DalPlugin *plugin;
   const DalPluginFuncs *funcs;
-  gpointer handle;            /* the plugin's connection; NULL once closed */
+  gpointer handle;            /* the plugin's connection; NULL once closed
+                               * (cleared under lock: is_closed() reads it) */
   gboolean closed;            /* no new operations */
+  gint lost;                  /* atomic: a call failed with CONNECTION_LOST */
+  guint async_pending;        /* async-only plugins: async calls not yet
+                               * completed (caller's thread) */
 
   /* Worker path (plugins without async slots). */
   GMutex lock;
@@ -68,6 +83,32 @@ static gboolean
 uses_worker (DalConnection *self)
 {
   return self->funcs->query_async == NULL;
+}
+
+/* Async slots without blocking ones: blocking calls are bridged. */
+static gboolean
+is_async_only (DalConnection *self)
+{
+  return self->funcs->query == NULL;
+}
+
+/* Notes a lost connection from an error a call completed with. */
+static void
+note_error (DalConnection *self, const GError *error)
+{
+  if (g_error_matches (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST))
+    g_atomic_int_set (&self->lost, TRUE);
+}
+
+/* Takes the plugin's handle away (under the lock, as is_closed() calls
+ * the plugin with it); the caller closes it. */
+static gpointer
+steal_handle (DalConnection *self)
+{
+  g_mutex_lock (&self->lock);
+  gpointer handle = g_steal_pointer (&self->handle);
+  g_mutex_unlock (&self->lock);
+  return handle;
 }
 
 static GError *
@@ -137,44 +178,53 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
   return self;
 }
 
-/* -- blocking calls on an async-only plugin: a private main context -- */
+/* -- waiting for an async call on a private main context -- */
 
-typedef struct
+struct _DalSyncCall
 {
   GMainContext *context;
   GAsyncResult *result;
-} SyncWait;
+  gboolean popped;
+};
 
-static void
-sync_wait_begin (SyncWait *w)
+DalSyncCall *
+dal_sync_call_new (void)
 {
-  w->context = g_main_context_new ();
-  w->result = NULL;
-  g_main_context_push_thread_default (w->context);
+  DalSyncCall *call = g_new0 (DalSyncCall, 1);
+  call->context = g_main_context_new ();
+  g_main_context_push_thread_default (call->context);
+  return call;
 }
 
-static void
-sync_wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
+void
+dal_sync_call_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  SyncWait *w = user_data;
-  w->result = g_object_ref (result);
+  DalSyncCall *call = user_data;
+  g_return_if_fail (call->result == NULL);
+  call->result = g_object_ref (result);
 }
 
-/* Runs the private context until the call completes; the caller finishes
- * it with w->result and then calls sync_wait_clear(). */
-static void
-sync_wait_run (SyncWait *w)
+GAsyncResult *
+dal_sync_call_wait (DalSyncCall *call)
 {
-  while (w->result == NULL)
-    g_main_context_iteration (w->context, TRUE);
-  g_main_context_pop_thread_default (w->context);
+  g_return_val_if_fail (call != NULL && !call->popped, NULL);
+  while (call->result == NULL)
+    g_main_context_iteration (call->context, TRUE);
+  g_main_context_pop_thread_default (call->context);
+  call->popped = TRUE;
+  return call->result;
 }
 
-static void
-sync_wait_clear (SyncWait *w)
+void
+dal_sync_call_free (DalSyncCall *call)
 {
-  g_clear_object (&w->result);
-  g_main_context_unref (w->context);
+  if (call == NULL)
+    return;
+  if (!call->popped)
+    g_main_context_pop_thread_default (call->context);
+  g_clear_object (&call->result);
+  g_main_context_unref (call->context);
+  g_free (call);
 }
 
 /* -- the worker (plugins with blocking slots only) -- */
@@ -235,9 +285,9 @@ worker_run (gpointer data, gpointer unused)
 
   if (op->kind == OP_CLOSE)
     {
-      if (self->handle != NULL)
-        self->funcs->close (self->handle);
-      self->handle = NULL;
+      gpointer handle = steal_handle (self);
+      if (handle != NULL)
+        self->funcs->close (handle);
       g_task_return_boolean (task, TRUE);
     }
   else if (self->handle == NULL)
@@ -251,7 +301,10 @@ worker_run (gpointer data, gpointer unused)
       if (result != NULL)
         g_task_return_pointer (task, result, (GDestroyNotify) dal_result_unref);
       else
-        g_task_return_error (task, error);
+        {
+          note_error (self, error);
+          g_task_return_error (task, error);
+        }
     }
   release (self);
   g_object_unref (task);
@@ -291,59 +344,11 @@ enqueue (DalConnection *self, GTask *task)
 
 /* -- opening -- */
 
-DalConnection *
-dal_connection_open_url (DalRegistry *registry, DalUrl *url,
-                         GCancellable *cancellable, GError **error)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  DalPlugin *plugin = dal_registry_resolve (registry, url, error);
-  if (plugin == NULL)
-    return NULL;
-  const DalPluginFuncs *funcs = _dal_plugin_get_funcs (plugin);
-
-  if (funcs->connect == NULL)
-    {
-      SyncWait w;
-      sync_wait_begin (&w);
-      dal_connection_open_url_async (registry, url, cancellable, sync_wait_done, &w);
-      sync_wait_run (&w);
-      DalConnection *conn = dal_connection_open_finish (w.result, error);
-      sync_wait_clear (&w);
-      return conn;
-    }
-
-  /* The TLS policy (dal-tls.c): the plugin gets the effective URL. */
-  g_autoptr (DalUrl) plugin_url = _dal_tls_apply (url, error);
-  if (plugin_url == NULL)
-    {
-      redact_url (url, error);
-      return NULL;
-    }
-  gpointer handle = funcs->connect (plugin_url, cancellable, error);
-  if (handle == NULL)
-    {
-      redact_url (url, error);
-      return NULL;
-    }
-  return connection_new (url, plugin, handle);
-}
-
-DalConnection *
-dal_connection_open (const char *url, GCancellable *cancellable, GError **error)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  g_autoptr (DalUrl) parsed = dal_url_parse (url, error);
-  if (parsed == NULL)
-    return NULL;
-  return dal_connection_open_url (NULL, parsed, cancellable, error);
-}
-
 typedef struct
 {
-  DalUrl *url;          /* the caller's */
-  DalUrl *plugin_url;   /* after the TLS policy: what the plugin gets */
+  DalRegistry *registry; /* the caller's (NULL: the default one) */
+  DalUrl *url;           /* the caller's */
+  DalUrl *plugin_url;    /* after the TLS policy: what the plugin gets */
   DalPlugin *plugin;
 } OpenData;
 
@@ -355,22 +360,56 @@ open_data_free (OpenData *d)
   g_free (d);
 }
 
-static void
-open_thread (GTask *task, gpointer source, gpointer task_data,
-             GCancellable *cancellable)
+/* The caller's task for opening @url. */
+static GTask *
+open_task_new (DalRegistry *registry, DalUrl *url, GCancellable *cancellable,
+               GAsyncReadyCallback callback, gpointer user_data)
 {
-  OpenData *d = task_data;
-  GError *error = NULL;
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, dal_connection_open_url_async);
+  g_task_set_name (task, "dal_connection_open_async");
+  OpenData *d = g_new0 (OpenData, 1);
+  d->registry = registry;
+  d->url = dal_url_ref (url);
+  g_task_set_task_data (task, d, (GDestroyNotify) open_data_free);
+  return task;
+}
+
+/* The part of opening that may wait for the disk: resolving the plugin
+ * (which may load its module) and the TLS policy (dal-tls.c: it reads the
+ * certificate files; a configuration problem fails here, without any
+ * network activity).  Sets d->plugin and d->plugin_url, or returns FALSE
+ * with a redacted error. */
+static gboolean
+open_prepare (OpenData *d, GError **error)
+{
+  d->plugin = dal_registry_resolve (d->registry, d->url, error);
+  if (d->plugin == NULL)
+    {
+      redact_url (d->url, error);
+      return FALSE;
+    }
+  d->plugin_url = _dal_tls_apply (d->url, error);
+  if (d->plugin_url == NULL)
+    {
+      redact_url (d->url, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The plugin's blocking connect, once prepared. */
+static DalConnection *
+open_connect_blocking (OpenData *d, GCancellable *cancellable, GError **error)
+{
   const DalPluginFuncs *funcs = _dal_plugin_get_funcs (d->plugin);
-  gpointer handle = funcs->connect (d->plugin_url, cancellable, &error);
+  gpointer handle = funcs->connect (d->plugin_url, cancellable, error);
   if (handle == NULL)
     {
-      redact_url (d->url, &error);
-      g_task_return_error (task, error);
-      return;
+      redact_url (d->url, error);
+      return NULL;
     }
-  g_task_return_pointer (task, connection_new (d->url, d->plugin, handle),
-                         g_object_unref);
+  return connection_new (d->url, d->plugin, handle);
 }
 
 static void
@@ -391,6 +430,104 @@ open_plugin_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (task);
 }
 
+/* The plugin's connect_async, once prepared, on the thread-default
+ * context (the caller's); takes @task's reference. */
+static void
+open_connect_async (GTask *task)
+{
+  OpenData *d = g_task_get_task_data (task);
+  /* The plugin completes (and releases) its own task; ours follows. */
+  GTask *inner = g_task_new (NULL, g_task_get_cancellable (task),
+                             open_plugin_done, task);
+  g_task_set_name (inner, "dal plugin connect");
+  _dal_plugin_get_funcs (d->plugin)->connect_async (d->plugin_url, inner);
+}
+
+DalConnection *
+dal_connection_open_url (DalRegistry *registry, DalUrl *url,
+                         GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  OpenData prepared = { registry, url, NULL, NULL };
+  if (!open_prepare (&prepared, error))
+    return NULL;
+  g_autoptr (DalUrl) plugin_url = prepared.plugin_url;
+  if (_dal_plugin_get_funcs (prepared.plugin)->connect != NULL)
+    return open_connect_blocking (&prepared, cancellable, error);
+
+  /* An async-only plugin: its connect_async on a private context. */
+  DalSyncCall *call = dal_sync_call_new ();
+  GTask *task = open_task_new (registry, url, cancellable, dal_sync_call_done, call);
+  OpenData *d = g_task_get_task_data (task);
+  d->plugin = prepared.plugin;
+  d->plugin_url = dal_url_ref (plugin_url);
+  open_connect_async (task);
+  DalConnection *conn = dal_connection_open_finish (dal_sync_call_wait (call), error);
+  dal_sync_call_free (call);
+  return conn;
+}
+
+DalConnection *
+dal_connection_open (const char *url, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_autoptr (DalUrl) parsed = dal_url_parse (url, error);
+  if (parsed == NULL)
+    return NULL;
+  return dal_connection_open_url (NULL, parsed, cancellable, error);
+}
+
+/* In a worker thread: prepares, and for a plugin without connect_async
+ * connects as well (its blocking connect).  Completes @prep with the
+ * connection, or with NULL when the plugin's connect_async is to follow
+ * on the caller's context. */
+static void
+open_thread (GTask *prep, gpointer source, gpointer task_data,
+             GCancellable *unused)
+{
+  GTask *task = task_data;  /* the caller's; open_prepared holds it */
+  OpenData *d = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!open_prepare (d, &error))
+    {
+      g_task_return_error (prep, error);
+      return;
+    }
+  if (_dal_plugin_get_funcs (d->plugin)->connect_async != NULL)
+    {
+      g_task_return_pointer (prep, NULL, NULL);
+      return;
+    }
+  DalConnection *conn = open_connect_blocking (d, g_task_get_cancellable (task), &error);
+  if (conn == NULL)
+    g_task_return_error (prep, error);
+  else
+    g_task_return_pointer (prep, conn, g_object_unref);
+}
+
+/* Back on the caller's context. */
+static void
+open_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;  /* the caller's */
+  GError *error = NULL;
+  DalConnection *conn = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else if (conn != NULL)
+    g_task_return_pointer (task, conn, g_object_unref);
+  else if (!g_task_return_error_if_cancelled (task))
+    {
+      open_connect_async (task);
+      return;
+    }
+  g_object_unref (task);
+}
+
 void
 dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
                                GCancellable *cancellable,
@@ -398,47 +535,15 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
 {
   g_return_if_fail (url != NULL);
 
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, dal_connection_open_url_async);
-  g_task_set_name (task, "dal_connection_open_async");
-
-  GError *error = NULL;
-  DalPlugin *plugin = dal_registry_resolve (registry, url, &error);
-  if (plugin == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  /* The TLS policy (dal-tls.c), before the plugin sees the URL: a
-   * configuration problem fails here, without any network activity. */
-  DalUrl *plugin_url = _dal_tls_apply (url, &error);
-  if (plugin_url == NULL)
-    {
-      redact_url (url, &error);
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  OpenData *d = g_new0 (OpenData, 1);
-  d->url = dal_url_ref (url);
-  d->plugin_url = plugin_url;
-  d->plugin = plugin;
-  g_task_set_task_data (task, d, (GDestroyNotify) open_data_free);
-
-  const DalPluginFuncs *funcs = _dal_plugin_get_funcs (plugin);
-  if (funcs->connect_async != NULL)
-    {
-      /* The plugin completes (and releases) its own task; ours follows. */
-      GTask *inner = g_task_new (NULL, cancellable, open_plugin_done, task);
-      g_task_set_name (inner, "dal plugin connect");
-      funcs->connect_async (d->plugin_url, inner);
-      return;
-    }
-  g_task_run_in_thread (task, open_thread);
-  g_object_unref (task);
+  GTask *task = open_task_new (registry, url, cancellable, callback, user_data);
+  /* Nothing that may block runs on the caller's thread: the worker
+   * prepares (and connects, for a plugin with blocking slots only), then
+   * open_prepared() continues on the caller's context. */
+  GTask *prep = g_task_new (NULL, NULL, open_prepared, task);
+  g_task_set_name (prep, "dal open: plugin and TLS policy");
+  g_task_set_task_data (prep, task, NULL);
+  g_task_run_in_thread (prep, open_thread);
+  g_object_unref (prep);
 }
 
 void
@@ -471,6 +576,28 @@ dal_connection_open_finish (GAsyncResult *result, GError **error)
 
 /* -- statements -- */
 
+/* An async-only plugin's task completed: the call no longer counts as
+ * pending, and the caller's task (user_data) follows. */
+static void
+async_only_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  DalConnection *self = DAL_CONNECTION (source);
+  GError *error = NULL;
+  DalResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_assert (self->async_pending > 0);
+  self->async_pending--;
+  if (r != NULL)
+    g_task_return_pointer (task, r, (GDestroyNotify) dal_result_unref);
+  else
+    {
+      note_error (self, error);
+      g_task_return_error (task, error);
+    }
+  g_object_unref (task);
+}
+
 /* Starts one statement on @task (whose reference it takes), with
  * parameters already converted (@owned, taken). */
 static void
@@ -500,6 +627,16 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
 
   if (uses_worker (self))
     enqueue (self, task);
+  else if (is_async_only (self))
+    {
+      /* Counted until the plugin completes it (async_only_done), on this
+       * thread's context: a blocking call meanwhile is refused. */
+      GTask *inner = g_task_new (self, g_task_get_cancellable (task),
+                                 async_only_done, task);
+      g_task_set_name (inner, "dal plugin query");
+      self->async_pending++;
+      self->funcs->query_async (self->handle, op->sql, _dal_params_get (owned), inner);
+    }
   else
     self->funcs->query_async (self->handle, op->sql, _dal_params_get (owned), task);
 }
@@ -549,6 +686,7 @@ dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
   DalResult *r = g_task_propagate_pointer (G_TASK (result), &local);
   if (local != NULL)
     {
+      note_error (self, local);
       redact (self, local);
       g_propagate_error (error, local);
     }
@@ -560,16 +698,29 @@ static DalResult *
 query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
              GCancellable *cancellable, GError **error)
 {
-  if (self->funcs->query == NULL)
+  if (is_async_only (self))
     {
-      SyncWait w;
-      sync_wait_begin (&w);
-      start_query_owned (self, new_task (self, cancellable, sync_wait_done, &w,
+      /* The private context below does not run what the pending async
+       * calls wait for (their sources are on the caller's context): this
+       * call would wait for them forever. */
+      if (self->async_pending > 0 && !self->closed)
+        {
+          _dal_params_free (owned);
+          g_set_error_literal (
+            error, DAL_ERROR, DAL_ERROR_BUSY,
+            "a blocking call cannot run while async calls are pending on "
+            "this connection (its plugin has no blocking functions, and "
+            "their results arrive on the main context the blocking call "
+            "does not run).  Wait for the async calls to complete, or use "
+            "the _async form of this call");
+          return NULL;
+        }
+      DalSyncCall *call = dal_sync_call_new ();
+      start_query_owned (self, new_task (self, cancellable, dal_sync_call_done, call,
                                          dal_connection_query_async),
                          sql, owned);
-      sync_wait_run (&w);
-      DalResult *r = dal_connection_query_finish (self, w.result, error);
-      sync_wait_clear (&w);
+      DalResult *r = dal_connection_query_finish (self, dal_sync_call_wait (call), error);
+      dal_sync_call_free (call);
       return r;
     }
 
@@ -587,6 +738,7 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
 
   if (local != NULL)
     {
+      note_error (self, local);
       redact (self, local);
       g_propagate_error (error, local);
     }
@@ -803,8 +955,12 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
       if (handle != NULL)
         self->funcs->close (handle);
     }
-  else if (self->handle != NULL)
-    self->funcs->close (g_steal_pointer (&self->handle));
+  else
+    {
+      gpointer handle = steal_handle (self);
+      if (handle != NULL)
+        self->funcs->close (handle);
+    }
   return TRUE;
 }
 
@@ -823,8 +979,9 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
        * pending tasks).  On the worker path, a second close leaves the
        * handle to the first, which may still wait for a running
        * statement. */
-      if (first && self->handle != NULL)
-        self->funcs->close (g_steal_pointer (&self->handle));
+      gpointer handle = first ? steal_handle (self) : NULL;
+      if (handle != NULL)
+        self->funcs->close (handle);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
@@ -852,9 +1009,18 @@ gboolean
 dal_connection_is_closed (DalConnection *self)
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), TRUE);
-  /* TEMPORARY until wip-facade lands */
-  return self->closed || (self->handle != NULL && self->funcs->is_lost != NULL
-                          && self->funcs->is_lost (self->handle));
+
+  if (g_atomic_int_get (&self->lost))
+    return TRUE;
+  /* Under the lock: closing (any thread) takes the handle away under it. */
+  g_mutex_lock (&self->lock);
+  gboolean closed = self->closed || self->handle == NULL;
+  gboolean lost = !closed && self->funcs->is_lost != NULL
+                  && self->funcs->is_lost (self->handle);
+  g_mutex_unlock (&self->lock);
+  if (lost)
+    g_atomic_int_set (&self->lost, TRUE);  /* it never comes back */
+  return closed || lost;
 }
 
 /* -- what it is -- */

@@ -12,8 +12,14 @@
  * thread that started it. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "dal-private.h"
 #include "dal-test.h"
@@ -138,6 +144,16 @@ assert_closed_count (DalConnection *probe, const char *user, gint64 expected)
 }
 
 /* -- waiting for async calls -- */
+
+/* Iterates the thread-default context until *@count reaches @n. */
+static void
+wait_for_count (const guint *count, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (*count < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (*count, ==, n);
+}
 
 typedef struct
 {
@@ -1822,26 +1838,204 @@ test_sync_waits_for_queue (gconstpointer data)
     {
       /* The async fake's sleep holds the connection until its timeout is
        * dispatched on this context, which a blocking call does not
-       * iterate: let the sleep end first. */
-      gint64 until = g_get_monotonic_time () + 200 * 1000;
-      while (g_get_monotonic_time () < until)
-        if (!g_main_context_iteration (NULL, FALSE))
-          g_usleep (1000);
+       * iterate: the core refuses the blocking call at once instead of
+       * waiting forever. */
+      g_autoptr (GError) error = NULL;
+      g_assert_null (dal_connection_query (conn, "count", NULL, NULL, &error));
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_BUSY);
+      assert_contains (error->message, "async calls are pending");
+      assert_contains (error->message, "_async");
+      g_assert_cmpuint (completed, ==, 0);
+      g_assert_false (dal_connection_is_closed (conn));
+
+      /* Once they completed, blocking calls run again. */
+      wait_for_count (&completed, N_QUEUED);
+      gint64 mine = query_int (conn, "count");
+      g_assert_cmpint (mine, ==, base + 1 + N_QUEUED + 1);
+    }
+  else
+    {
+      /* The blocking call runs after everything started before it. */
+      gint64 t0 = g_get_monotonic_time ();
+      gint64 mine = query_int (conn, "count");
+      g_assert_cmpint (mine, ==, base + 1 + N_QUEUED + 1);
+      g_assert_cmpint (g_get_monotonic_time () - t0, >=, 50 * 1000);  /* it waited */
     }
 
-  /* The blocking call runs after everything started before it. */
-  gint64 t0 = g_get_monotonic_time ();
-  gint64 mine = query_int (conn, "count");
-  g_assert_cmpint (mine, ==, base + 1 + N_QUEUED + 1);
-  if (!is_async_plugin (scheme))
-    g_assert_cmpint (g_get_monotonic_time () - t0, >=, 50 * 1000);  /* it waited */
-
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
-  while (completed < N_QUEUED && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (completed, ==, N_QUEUED);
+  wait_for_count (&completed, N_QUEUED);
   for (guint i = 0; i < N_QUEUED; i++)
     g_assert_cmpint (q[i].count, ==, base + 1 + i + 1);
+}
+
+/* -- lost connections -- */
+
+static void
+assert_lost_error (GError *error)
+{
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
+  assert_not_contains (error->message, password);
+}
+
+/* The plugin's is_lost slot: dal_connection_is_closed() says so before any
+ * call failed ("lose quietly" succeeds). */
+static void
+test_lost_slot (gconstpointer data)
+{
+  const char *scheme = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = open_conn (scheme);
+  g_assert_false (dal_connection_is_closed (conn));
+
+  g_autoptr (DalResult) r = dal_connection_query (conn, "lose quietly", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_command_tag (r), ==, "LOSE");
+  g_assert_true (dal_connection_is_closed (conn));
+
+  g_assert_null (dal_connection_query (conn, "count", NULL, NULL, &error));
+  assert_lost_error (error);
+  g_clear_error (&error);
+  g_assert_true (dal_connection_is_closed (conn));
+  g_assert_true (dal_connection_close (conn, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (dal_connection_is_closed (conn));
+}
+
+/* A plugin without the slot (oldfuncs, ABI 1.0): the facade notices the
+ * DAL_ERROR_CONNECTION_LOST a call completes with, blocking or async. */
+static void
+test_lost_noticed (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* Blocking. */
+  g_autoptr (DalConnection) conn = open_conn ("old+sync");
+  g_autoptr (DalResult) r = dal_connection_query (conn, "lose quietly", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (dal_connection_is_closed (conn));  /* nobody can tell yet */
+  g_assert_null (dal_connection_query (conn, "count", NULL, NULL, &error));
+  assert_lost_error (error);
+  g_clear_error (&error);
+  g_assert_true (dal_connection_is_closed (conn));
+
+  /* Async (the worker path). */
+  g_autofree char *user = unique_user ();
+  DalConnection *conn2 = open_conn_user ("old+sync", user);
+  Wait w;
+  wait_init (&w);
+  ASYNC (dal_connection_query_async (conn2, "lose", NULL, NULL, wait_cb, &w));
+  g_assert_null (dal_connection_query_finish (conn2, wait_result (&w), &error));
+  assert_lost_error (error);
+  g_clear_error (&error);
+  wait_clear (&w);
+  g_assert_true (dal_connection_is_closed (conn2));
+  /* The worker may drop the last reference a moment later: wait for the
+   * module to close it (before the test's end unloads the module). */
+  g_object_unref (conn2);
+  g_autoptr (DalConnection) probe = open_conn ("old+sync");
+  assert_closed_count (probe, user, 1);
+
+  /* A statement that failed otherwise does not count. */
+  g_autoptr (DalConnection) conn3 = open_conn ("old+sync");
+  g_assert_null (dal_connection_query (conn3, "fail", NULL, NULL, &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_QUERY_FAILED);
+  g_clear_error (&error);
+  g_assert_false (dal_connection_is_closed (conn3));
+}
+
+/* -- opening never blocks the caller -- */
+
+typedef struct
+{
+  const char *path;
+  gint fired;     /* atomic: the watchdog wrote the FIFO */
+  GCancellable *stop;
+} Watchdog;
+
+/* Writes @text into the FIFO at @path (whose reader must come). */
+static gboolean
+feed_fifo (const char *path, const char *text, GCancellable *stop)
+{
+  int fd;
+  /* Non-blocking until the reader is there, so that a reader that never
+   * comes fails the test instead of hanging it. */
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while ((fd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+    {
+      g_assert_cmpint (errno, ==, ENXIO);
+      if (g_get_monotonic_time () >= deadline || g_cancellable_is_cancelled (stop))
+        return FALSE;
+      g_usleep (1000);
+    }
+  g_assert_cmpint (fcntl (fd, F_SETFL, 0), ==, 0);
+  gsize len = strlen (text);
+  g_assert_cmpint (write (fd, text, len), ==, (gssize) len);
+  close (fd);
+  return TRUE;
+}
+
+/* If dal_connection_open_async() read the FIFO on the caller's thread, it
+ * would never return: this unblocks it after WAIT_MS, and the test fails
+ * on the flag. */
+static gpointer
+watchdog_thread (gpointer data)
+{
+  Watchdog *wd = data;
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (g_get_monotonic_time () < deadline && !g_cancellable_is_cancelled (wd->stop))
+    g_usleep (1000);
+  if (g_cancellable_is_cancelled (wd->stop))
+    return NULL;
+  g_atomic_int_set (&wd->fired, TRUE);
+  feed_fifo (wd->path, "watchdog\n", NULL);
+  return NULL;
+}
+
+/* The TLS preflight reads sslrootcert in a worker thread: with a FIFO
+ * there, the _async call returns at once and completes only after the
+ * test wrote the "CA" (not PEM: DAL_ERROR_TLS_CONFIG, no server needed). */
+static void
+test_open_async_reads_off_thread (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("dal-fifo-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *fifo = g_build_filename (dir, "ca.pem", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  g_autofree char *text = g_strdup_printf (
+    "postgresql+fake://tester:%s@localhost/db?sslmode=verify-full&sslrootcert=%s",
+    password, fifo);
+  g_autoptr (DalUrl) url = dal_url_parse (text, &error);
+  g_assert_no_error (error);
+
+  g_autoptr (GCancellable) stop = g_cancellable_new ();
+  Watchdog wd = { fifo, FALSE, stop };
+  GThread *watchdog = g_thread_new ("watchdog", watchdog_thread, &wd);
+
+  Wait w;
+  wait_init (&w);
+  ASYNC (dal_connection_open_url_async (registry, url, NULL, wait_cb, &w));
+  g_assert_false (g_atomic_int_get (&wd.fired));  /* it returned by itself */
+
+  /* The worker is blocked on the FIFO: nothing completes until it gets
+   * its data. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_false (w.done);
+  g_assert_true (feed_fifo (fifo, "this is not a certificate\n", stop));
+  g_assert_false (g_atomic_int_get (&wd.fired));
+  g_cancellable_cancel (stop);
+  g_thread_join (watchdog);
+
+  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_TLS_CONFIG);
+  assert_contains (error->message, "sslrootcert");
+  assert_not_contains (error->message, password);
+  g_assert_cmpuint (w.calls, ==, 1);
+  wait_clear (&w);
+
+  g_assert_cmpint (g_unlink (fifo), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 /* -- main -- */
@@ -1890,6 +2084,10 @@ main (int argc, char **argv)
   add ("plugin-errors", test_plugin_errors);
   add ("sync-in-callback", test_sync_in_callback);
   add ("sync-waits-for-queue", test_sync_waits_for_queue);
+  add ("lost-slot", test_lost_slot);
+  g_test_add_func ("/connection/old/lost-noticed", test_lost_noticed);
+  g_test_add_func ("/connection/open-async-reads-off-thread",
+                   test_open_async_reads_off_thread);
 
   int ret = g_test_run ();
   dal_registry_free (registry);

@@ -187,6 +187,26 @@ void dal_connection_close_async (DalConnection *connection,
                                  gpointer user_data);
 gboolean dal_connection_close_finish (DalConnection *connection,
                                       GAsyncResult *result, GError **error);
+/**
+ * dal_connection_is_closed:
+ *
+ * Whether the connection can serve no statement any more: %TRUE once it
+ * was closed, or once it is known to be lost (the server went away, or
+ * the plugin gave up on it after a cancel request that was never
+ * answered).  A lost connection is noticed either because the plugin
+ * says so (plugins of ABI 1.1 and later that fill the is_lost slot: at
+ * once, even before any call failed), or because a call on it completed
+ * with DAL_ERROR_CONNECTION_LOST (for any plugin; blocking calls at once,
+ * _async calls once they are finished).
+ *
+ * What a caller may rely on: it never blocks and may be called from any
+ * thread, also while a call runs on another; once it returned %TRUE it
+ * stays %TRUE; when it returns %TRUE every further call fails (with
+ * DAL_ERROR_CLOSED or DAL_ERROR_CONNECTION_LOST), so a pool drops such a
+ * connection (dal_connection_close() is still fine to call).  %FALSE is
+ * no promise that the next statement succeeds: a connection can be lost
+ * at any moment without anyone having noticed yet.
+ */
 gboolean dal_connection_is_closed (DalConnection *connection);
 
 /* -- what it is -- */

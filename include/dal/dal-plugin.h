@@ -117,7 +117,11 @@ DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
  *     one operation at a time per connection, in order;
  *   - no blocking slots: the core runs the async slot on a private main
  *     context and waits (so an async-only plugin must attach its sources
- *     to g_task_get_context(task), never to a context of its own).
+ *     to g_task_get_context(task), never to a context of its own).  Such
+ *     a blocking call iterates only that private context: while async
+ *     calls started on the connection are still pending (their sources
+ *     are due on the caller's context), the core refuses it with
+ *     DAL_ERROR_BUSY instead of waiting forever.
  *
  * Async slots get a GTask the core made (source object, cancellable and
  * callback are the caller's), and own that reference: the plugin
@@ -154,9 +158,55 @@ typedef struct
   void       (*close)         (gpointer conn);
   /* Optional: see dal_connection_get_info(). */
   char      *(*get_info)      (gpointer conn, const char *key);
+
   /* ABI 1.1 */
+  /* Optional.  TRUE once the connection can serve no statement any more
+   * (the server went away, or the plugin gave up on it, e.g. after a
+   * cancel request that was never answered); it never becomes FALSE
+   * again.  Must not block and may be called from any thread, also while
+   * a blocking slot runs on another thread: read an atomic flag.  Without
+   * this slot the core only learns of it from a DAL_ERROR_CONNECTION_LOST
+   * error (see dal_connection_is_closed()). */
   gboolean   (*is_lost)       (gpointer conn);
 } DalPluginFuncs;
+
+/* -- waiting for an async operation (for plugins) -- */
+
+/**
+ * DalSyncCall:
+ *
+ * Runs an async operation to completion from blocking code, on a private
+ * GMainContext, so that nothing else of the calling thread's is
+ * dispatched meanwhile.  The one implementation of "start the async call,
+ * iterate until it is done" for the core and the plugins:
+ *
+ *   DalSyncCall *call = dal_sync_call_new ();
+ *   start_something_async (…, dal_sync_call_done, call);
+ *   GAsyncResult *result = dal_sync_call_wait (call);
+ *   value = start_something_finish (result, error);
+ *   dal_sync_call_free (call);
+ *
+ * dal_sync_call_new() makes a private context and pushes it as the
+ * calling thread's default; the operation must attach every source it
+ * needs to that context (g_task_get_context() of a GTask made now, or
+ * g_main_context_get_thread_default()), never to a context of its own or
+ * to the global default: those are not iterated while it waits.
+ * dal_sync_call_wait() iterates the private context until the operation's
+ * callback ran, pops the context and returns the result (owned by @call,
+ * valid until dal_sync_call_free()).  Everything happens on the calling
+ * thread: new, wait and free on the same thread, once each, in that
+ * order (free without wait is allowed only if the operation was never
+ * started: it pops the context).
+ */
+typedef struct _DalSyncCall DalSyncCall;
+
+DalSyncCall  *dal_sync_call_new  (void);
+/* The GAsyncReadyCallback to start the operation with; @call as user_data. */
+void          dal_sync_call_done (GObject *source, GAsyncResult *result,
+                                  gpointer call);
+/* Returns: (transfer none): the operation's result. */
+GAsyncResult *dal_sync_call_wait (DalSyncCall *call);
+void          dal_sync_call_free (DalSyncCall *call);
 
 /* Capability bits: what `dal plugins` shows; the core relies on the
  * function slots, not on these. */

@@ -1,25 +1,22 @@
-/* TEMPORARY: replaced by the facade branch's version at merge. */
+/* dal-pg-sync.c: the blocking connect of both PostgreSQL plugins: the
+ * connect engine (dal_pg_connect_async) driven to completion on a private
+ * main context (DalSyncCall, from the core). */
 #include "config.h"
-#include "dal-pg.h"
 
-static void
-done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
+#include "dal-pg.h"
 
 PGconn *
 dal_pg_connect_sync (DalUrl *url, GCancellable *cancellable, GError **error)
 {
-  GMainContext *context = g_main_context_new ();
-  GAsyncResult *result = NULL;
-  g_main_context_push_thread_default (context);
-  dal_pg_connect_async (url, g_task_new (NULL, cancellable, done_cb, &result));
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
-  PGconn *conn = g_task_propagate_pointer (G_TASK (result), error);
-  g_object_unref (result);
-  g_main_context_unref (context);
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* The engine's task is made here, with the private context pushed: its
+   * sources (socket watch, deadline, resolver) are attached to that
+   * context, which nothing else of the caller's runs on. */
+  DalSyncCall *call = dal_sync_call_new ();
+  dal_pg_connect_async (url, g_task_new (NULL, cancellable, dal_sync_call_done, call));
+  PGconn *conn = g_task_propagate_pointer (G_TASK (dal_sync_call_wait (call)), error);
+  dal_sync_call_free (call);
   return conn;
 }

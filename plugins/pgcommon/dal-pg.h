@@ -60,8 +60,13 @@ void dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *probe)
  * @task (taking its reference) with a PGconn in non-blocking mode
  * (destroy notify PQfinish) or an error; honours the task's cancellable. */
 void dal_pg_connect_async (DalUrl *url, GTask *task);
-/* The same, blocking (on a private main context). */
-PGconn *dal_pg_connect_sync (DalUrl *url, GCancellable *cancellable, GError **error);
+/* The same, blocking (dal-pg-sync.c): runs dal_pg_connect_async() on a
+ * private main context (DalSyncCall) until it completes, so that nothing
+ * of the caller's context is dispatched meanwhile.  Returns the PGconn as
+ * dal_pg_connect_async() gives it (non-blocking mode; free it with
+ * PQfinish), or NULL and @error. */
+PGconn *dal_pg_connect_sync (DalUrl *url, GCancellable *cancellable,
+                             GError **error);
 
 /* -- errors -- */
 

@@ -160,6 +160,7 @@ struct _FakeConn
   gint max_concurrent;
   gboolean in_tx;
   gboolean tx_failed;
+  gint lost;             /* atomic */
 };
 
 static gint closed_total;
@@ -230,6 +231,19 @@ fake_conn_close (FakeConn *conn)
   g_free (conn->user);
   g_free (conn->password);
   g_free (conn);
+}
+
+gboolean
+fake_conn_is_lost (FakeConn *conn)
+{
+  return g_atomic_int_get (&conn->lost);
+}
+
+static GError *
+lost_error (void)
+{
+  return dal_error_new_hint (DAL_ERROR_CONNECTION_LOST, "Open a new connection",
+                             "fake: the connection was lost");
 }
 
 char *
@@ -383,6 +397,19 @@ fake_conn_run (FakeConn *conn, const char *sql, const DalParams *params,
   const char *verb = words[0] != NULL ? words[0] : "";
   const char *arg = words[0] != NULL && words[1] != NULL ? words[1] : NULL;
 
+  if (g_atomic_int_get (&conn->lost))
+    {
+      g_propagate_error (error, lost_error ());
+      return NULL;
+    }
+  if (strcmp (verb, "lose") == 0)
+    {
+      g_atomic_int_set (&conn->lost, TRUE);
+      if (g_strcmp0 (arg, "quietly") == 0)
+        return tag_only (g_strdup ("LOSE"), -1);
+      g_propagate_error (error, lost_error ());
+      return NULL;
+    }
   if (strcmp (verb, "echo") == 0)
     return run_echo (params);
   if (strcmp (verb, "rows") == 0 && arg != NULL)

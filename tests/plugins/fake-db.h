@@ -25,6 +25,11 @@
  *   closed [USER]    one row, column "closed": connections (of USER, if
  *                    given) this module has closed so far
  *   affected N       no rows, command tag "UPDATE N", affected rows N
+ *   lose             the connection is lost: DAL_ERROR_CONNECTION_LOST,
+ *                    now and for every later statement
+ *   lose quietly     the same, except that this statement still succeeds
+ *                    (command tag "LOSE"): only the plugin's is_lost slot
+ *                    tells
  * Anything else is a DAL_ERROR_QUERY_FAILED with SQLSTATE 42601.
  *
  * Connecting: database "leak" fails (DAL_ERROR_AUTH_FAILED) with the
@@ -45,6 +50,8 @@ guint fake_connect_delay_ms (DalUrl *url);
 /* Connects (instantly): NULL and @error for the failing databases. */
 FakeConn *fake_conn_open (DalUrl *url, GError **error);
 void fake_conn_close (FakeConn *conn);
+/* Whether "lose" ran on @conn (any thread, never blocks). */
+gboolean fake_conn_is_lost (FakeConn *conn);
 char *fake_conn_get_info (FakeConn *conn, const char *key);
 
 /* Starts @sql: returns its result, or NULL and @error.  For "sleep MS"

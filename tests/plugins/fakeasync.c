@@ -263,11 +263,18 @@ fake_connect_async (DalUrl *url, GTask *task)
                                G_SOURCE_FUNC (connect_cancelled), c);
 }
 
+static gboolean
+fake_is_lost (gpointer conn)
+{
+  return fake_conn_is_lost (((AsyncConn *) conn)->db);
+}
+
 static const DalPluginFuncs funcs = {
   .connect_async = fake_connect_async,
   .query_async = fake_query_async,
   .close = fake_close,
   .get_info = fake_get_info,
+  .is_lost = fake_is_lost,
 };
 
 static const char * const drivers[] = { "async", NULL };

@@ -5,8 +5,8 @@
  * registry's tests (tests/plugins/local.mk builds each variant):
  *   fakesync    test+sync, and the bare test:// (dialect default)
  *   fakepg      dialect "postgres" (an alias of postgresql), driver fake
- *   oldfuncs    old+sync; funcs_size stops before get_info, though its
- *               table has one
+ *   oldfuncs    old+sync, ABI 1.0; funcs_size stops before get_info,
+ *               though its table has one (and is_lost)
  *   badabi      bad+abi: ABI major 99
  *   newminor    bad+newminor: ABI minor one newer than this libdal's
  *   incomplete  bad+incomplete: no close slot
@@ -28,6 +28,7 @@
 #elif defined FAKE_VARIANT_OLDFUNCS
 #define FAKE_MODNAME oldfuncs
 #define FAKE_DIALECT "old"
+#define FAKE_ABI_MINOR 0
 /* Built before get_info existed, as far as the core may know. */
 #define FAKE_FUNCS_SIZE offsetof (DalPluginFuncs, get_info)
 #elif defined FAKE_VARIANT_BADABI
@@ -125,6 +126,12 @@ fake_get_info (gpointer conn, const char *key)
   return fake_conn_get_info (conn, key);
 }
 
+static gboolean
+fake_is_lost (gpointer conn)
+{
+  return fake_conn_is_lost (conn);
+}
+
 static const DalPluginFuncs funcs = {
   .connect = fake_connect,
   .query = fake_query,
@@ -132,6 +139,7 @@ static const DalPluginFuncs funcs = {
   .close = fake_close,
 #endif
   .get_info = fake_get_info,
+  .is_lost = fake_is_lost,
 };
 
 static const char * const drivers[] = { FAKE_DRIVER, NULL };
