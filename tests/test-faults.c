@@ -486,6 +486,54 @@ test_stopped_backend (gconstpointer data)
   assert_lost_afterwards (conn);
 }
 
+/* -- a backend terminated by the server -- */
+
+static guint
+count_occurrences (const char *haystack, const char *needle)
+{
+  guint n = 0;
+  g_autofree char *h = g_ascii_strdown (haystack, -1);
+  g_autofree char *nd = g_ascii_strdown (needle, -1);
+  for (const char *p = strstr (h, nd); p != NULL; p = strstr (p + 1, nd))
+    n++;
+  return n;
+}
+
+/* Both plugins keep the server's SQLSTATE (57P01) and every field, say
+ * "open a new connection" once, and read as sentences. */
+static void
+test_terminated (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *url = dal_test_url (scheme, NULL);
+  g_autoptr (DalConnection) conn = open_url (url);
+  g_autofree char *pid = dal_connection_get_info (conn, "backend_pid");
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sql = g_strdup_printf ("SELECT pg_terminate_backend(%s) FROM pg_sleep(0.3)", pid);
+  Call c = { 0 };
+  dal_connection_query_async (conn, "SELECT pg_sleep(5)", NULL, NULL, call_done, &c);
+  g_autofree char *killed = dal_test_admin_query (sql);
+  g_assert_cmpstr (killed, ==, "t");
+  wait_call (&c, 10 * time_scale);
+  g_assert_nonnull (c.error);
+  g_test_message ("%s", c.error->message);
+  g_assert_cmpstr (dal_error_get_sqlstate (c.error), ==, "57P01");
+  g_assert_nonnull (dal_error_get_field (c.error, DAL_ERROR_FIELD_SEVERITY));
+  g_assert_true (dal_error_is_retryable (c.error));
+  g_assert_cmpuint (count_occurrences (c.error->message, "open a new connection"), <=, 1);
+  g_assert_null (strstr (c.error->message, "; "));
+  call_clear (&c);
+
+  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, &error);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
+  g_test_message ("%s", error->message);
+  g_assert_cmpuint (count_occurrences (error->message, "open a new connection"), ==, 1);
+  g_assert_null (strstr (error->message, "; "));
+  g_assert_true (dal_connection_is_closed (conn));
+}
+
 /* -- callbacks and the loop -- */
 
 typedef struct
@@ -743,6 +791,8 @@ main (int argc, char **argv)
                         test_stopped_backend);
   g_test_add_data_func ("/faults/stopped-backend/pgsync", "postgresql+psycopg2",
                         test_stopped_backend);
+  g_test_add_data_func ("/faults/terminated/pgasync", "postgresql+asyncpg", test_terminated);
+  g_test_add_data_func ("/faults/terminated/pgsync", "postgresql+psycopg2", test_terminated);
   g_test_add_func ("/loop/no-reentrant-callbacks", test_no_reentrant_callbacks);
   g_test_add_func ("/loop/idle-costs-no-wakeups", test_idle_costs_nothing);
   g_test_add_func ("/loop/blocking-only-leaves-nothing", test_blocking_only_leaves_nothing);

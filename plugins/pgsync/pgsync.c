@@ -30,6 +30,7 @@ typedef struct
   gint64 command_timeout_ms;  /* 0: none */
   gint64 cancel_timeout_ms;
   DalPgCanceller *canceller;
+  gint64 cancel_deadline;     /* the last cancel request's cancel_timeout */
   gint lost;                  /* atomic: no statement can run any more */
   GError *lost_why;           /* why, once lost */
 } PgSync;
@@ -125,6 +126,7 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
           *deadline = dal_pg_canceller_send (s->canceller, s->conn)
                         ? g_get_monotonic_time () + s->cancel_timeout_ms * 1000
                         : g_get_monotonic_time ();
+          s->cancel_deadline = *deadline;
           continue;
         }
       if (fds[0].revents != 0)
@@ -134,6 +136,26 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
   if (cancel_fd >= 0)
     g_cancellable_release_fd (cancellable);
   return ok;
+}
+
+/* Waits until the cancel requests sent for earlier statements have been
+ * acted on (PQcancel returned), so that none can hit the next statement
+ * (the postmaster signals the backend more than once), but never past
+ * their cancel_timeout.  FALSE if one is still on its way: the next
+ * statement is then exposed to it. */
+static gboolean
+settle_cancels (PgSync *s)
+{
+  while (dal_pg_canceller_pending (s->canceller) > 0)
+    {
+      struct pollfd fd = { .fd = dal_pg_canceller_get_fd (s->canceller), .events = POLLIN };
+      gint64 left_ms = (s->cancel_deadline - g_get_monotonic_time () + 999) / 1000;
+      if (left_ms <= 0)
+        return FALSE;
+      if (poll (&fd, 1, (int) MIN (left_ms, G_MAXINT)) > 0)
+        dal_pg_canceller_acknowledge (s->canceller);
+    }
+  return TRUE;
 }
 
 /* Leaves COPY mode, which dal_connection_query() cannot serve. */
@@ -187,6 +209,7 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
         "the connection cannot take statements any more: %s", what));
       return NULL;
     }
+  gboolean exposed = !settle_cancels (s);
   DalPgParams pp;
   dal_pg_params_init (&pp, params);
   const char * const *values = params != NULL ? params->values : NULL;
@@ -266,7 +289,7 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
           break;
         default:
           failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
-                                            reason, FALSE, s->command_timeout_ms);
+                                            reason, exposed, s->command_timeout_ms);
           break;
         }
     }
