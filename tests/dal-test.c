@@ -15,6 +15,12 @@
 
 #include "dal-test.h"
 
+gboolean
+dal_test_under_valgrind (void)
+{
+  return RUNNING_ON_VALGRIND || g_strcmp0 (g_getenv ("DAL_TEST_VALGRIND"), "1") == 0;
+}
+
 double
 dal_test_time_scale (void)
 {
@@ -25,7 +31,7 @@ dal_test_time_scale (void)
       const char *env = g_getenv ("DAL_TEST_TIME_SCALE");
       if (env != NULL && *env != '\0')
         scale = MAX (g_ascii_strtod (env, NULL), 1.0);
-      else if (RUNNING_ON_VALGRIND || g_strcmp0 (g_getenv ("DAL_TEST_VALGRIND"), "1") == 0)
+      else if (dal_test_under_valgrind ())
         scale = 6.0;
       g_once_init_leave (&once, 1);
     }

@@ -39,6 +39,10 @@ char *dal_test_admin_query (const char *sql);
  * wait") are never scaled. */
 double dal_test_time_scale (void);
 
+/* TRUE when the program runs under valgrind (detected, or
+ * DAL_TEST_VALGRIND=1). */
+gboolean dal_test_under_valgrind (void);
+
 /* @ms * dal_test_time_scale (): an upper bound in milliseconds. */
 gint64 dal_test_scaled_ms (gint64 ms);
 

@@ -33,15 +33,6 @@
 #include <glib-unix.h>
 #include <libpq-fe.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "dal-test.h"
 
 /* Upper time bounds are multiplied by this: dal_test_time_scale(). */
@@ -991,7 +982,7 @@ test_connect_multi_host (void)
    * (Under valgrind the second host's handshake alone takes seconds:
    * there, connecting at all within the budget is the proof.) */
   g_assert_cmpfloat (took, >=, share * 0.95);
-  if (!RUNNING_ON_VALGRIND)
+  if (!dal_test_under_valgrind ())
     {
       g_assert_cmpfloat (took, <, share + 0.5 * time_scale);
       g_assert_cmpfloat (took, <, budget * 0.95);
@@ -1070,7 +1061,7 @@ test_connect_slow_dns (void)
   /* ...and through the whole connect.  (Under valgrind, libpq's own CPU
    * work in a connect step, SCRAM's key derivation and the TLS handshake,
    * takes a second or more: there only the resolution is held to it.) */
-  if (!RUNNING_ON_VALGRIND)
+  if (!dal_test_under_valgrind ())
     g_assert_cmpint (worst, <, 100000 * time_scale);
   g_array_unref (ticker.at);
   g_autofree char *tls = dal_connection_get_info (conn, "tls");
@@ -1651,7 +1642,7 @@ run_bouncer_callers (const char *extra, const char *want_cache_size)
    * connect 8 at a time, without a budget (the statements still run from
    * all 50 concurrently). */
   g_autofree char *timeout = g_strdup_printf ("connect_timeout=%g%s%s",
-                                              RUNNING_ON_VALGRIND ? 0 : 10 * time_scale,
+                                              dal_test_under_valgrind () ? 0 : 10 * time_scale,
                                               extra != NULL ? "&" : "",
                                               extra != NULL ? extra : "");
   Bouncer *b = g_new0 (Bouncer, 1);
@@ -1661,9 +1652,9 @@ run_bouncer_callers (const char *extra, const char *want_cache_size)
   double t0 = now_s ();
   for (guint i = 0; i < CALLERS; i++)
     b->callers[i] = (Caller) { .b = b, .id = i + 1 };
-  for (guint i = 0; i < (RUNNING_ON_VALGRIND ? 8 : CALLERS); i++)
+  for (guint i = 0; i < (dal_test_under_valgrind () ? 8 : CALLERS); i++)
     caller_open_next (b);
-  double end = now_s () + (RUNNING_ON_VALGRIND ? 600 : 120 * time_scale);
+  double end = now_s () + (dal_test_under_valgrind () ? 600 : 120 * time_scale);
   while (b->finished < CALLERS && now_s () < end)
     g_main_context_iteration (NULL, TRUE);
   g_test_message ("%u callers, %u statements through PgBouncer in %.3f s, on %u "
