@@ -43,6 +43,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "dal-openssl-util.h"
 #include "dal-private.h"
 
 #define HINT_CA_FILE \
@@ -368,30 +369,6 @@ _dal_tls_effective_sslmode (const DalUrl *url, GError **error)
 
 /* -- the preflight -- */
 
-/* "CN=libdal test CA" */
-static char *
-name_text (const X509_NAME *name)
-{
-  BIO *bio = BIO_new (BIO_s_mem ());
-  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char *data;
-  long len = BIO_get_mem_data (bio, &data);
-  char *text = g_strndup (data, (gsize) MAX (len, 0));
-  BIO_free (bio);
-  return text;
-}
-
-/* "2026-12-27 01:42:24 UTC" */
-static char *
-time_text (const ASN1_TIME *t)
-{
-  struct tm tm;
-  if (t == NULL || !ASN1_TIME_to_tm (t, &tm))
-    return g_strdup ("(unreadable date)");
-  return g_strdup_printf ("%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* Seconds from now until @cert expires (negative: expired). */
 static gint64
 seconds_left (X509 *cert)
@@ -507,11 +484,11 @@ warn_expiry (const char *path, const char *role, X509 *cert, gint64 left)
 {
   if (left >= (gint64) DAL_TLS_EXPIRY_WARNING_DAYS * 86400)
     return;
-  g_autofree char *subject = name_text (X509_get_subject_name (cert));
+  g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (cert));
   g_autofree char *key = g_strdup_printf ("expiry:%s:%s", path, subject);
   if (!first_time (key))
     return;
-  g_autofree char *when = time_text (X509_get0_notAfter (cert));
+  g_autofree char *when = dal_openssl_time_text (X509_get0_notAfter (cert));
   if (left < 0)
     g_message ("TLS: the certificate \"%s\" in %s \"%s\" expired on %s; "
                "remove it from the file or replace it", subject, role, path, when);
@@ -536,8 +513,8 @@ check_ca_file (const char *path, GError **error)
   if (n_expired == n)
     {
       X509 *cert = sk_X509_value (certs, 0);
-      g_autofree char *subject = name_text (X509_get_subject_name (cert));
-      g_autofree char *when = time_text (X509_get0_notAfter (cert));
+      g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (cert));
+      g_autofree char *when = dal_openssl_time_text (X509_get0_notAfter (cert));
       g_propagate_error (error, config_error (
         "Download the current CA certificate (for Supabase, from the dashboard) "
         "and point sslrootcert at it",
@@ -662,8 +639,8 @@ check_client_certificate (const char *cert_path, const char *key_path,
   gint64 left = seconds_left (leaf);
   if (left < 0)
     {
-      g_autofree char *subject = name_text (X509_get_subject_name (leaf));
-      g_autofree char *when = time_text (X509_get0_notAfter (leaf));
+      g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (leaf));
+      g_autofree char *when = dal_openssl_time_text (X509_get0_notAfter (leaf));
       g_propagate_error (error, config_error (
         "Get a new client certificate and point sslcert at it",
         "%s \"%s\" (\"%s\") expired on %s", role, cert_path, subject, when));
@@ -684,7 +661,7 @@ check_client_certificate (const char *cert_path, const char *key_path,
   EVP_PKEY_free (key);
   if (!match)
     {
-      g_autofree char *subject = name_text (X509_get_subject_name (leaf));
+      g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (leaf));
       g_propagate_error (error, config_error (
         "Point sslkey at the private key the certificate was made for (or "
         "sslcert at the certificate of this key)",
@@ -727,13 +704,6 @@ check_crl_file (const char *path, GError **error)
   return TRUE;
 }
 
-/* libpq's default file @name under ~/.postgresql. */
-static char *
-default_file (const char *name)
-{
-  return g_build_filename (g_get_home_dir (), ".postgresql", name, NULL);
-}
-
 /**
  * _dal_tls_preflight:
  * @url: a DalUrl
@@ -769,7 +739,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     }
   else
     {
-      g_autofree char *def = default_file ("root.crt");
+      g_autofree char *def = dal_openssl_default_file ("root.crt");
       if (g_file_test (def, G_FILE_TEST_EXISTS))
         {
           if (!check_ca_file (def, error))
@@ -798,7 +768,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     cert_path = g_strdup (cert);
   else
     {
-      g_autofree char *def = default_file ("postgresql.crt");
+      g_autofree char *def = dal_openssl_default_file ("postgresql.crt");
       if (g_file_test (def, G_FILE_TEST_EXISTS))
         cert_path = g_steal_pointer (&def);
     }
@@ -808,7 +778,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
   if (is_set (key))
     key_path = g_strdup (key);
   else
-    key_path = default_file ("postgresql.key");
+    key_path = dal_openssl_default_file ("postgresql.key");
 
   if (cert_path == NULL && is_set (key) && !engine_key)
     {

@@ -13,6 +13,17 @@ dalinclude_HEADERS = \
 	include/dal/dal-connection.h \
 	include/dal/dal-plugin.h
 
+# The OpenSSL helpers that the core's TLS preflight and pgcommon's TLS
+# probe share (core/dal-openssl-util.h): one copy, linked into libdal-1
+# and into pgcommon.  Its functions are G_GNUC_INTERNAL, so nothing of it
+# is exported from libdal or from a plugin module.  No libpq.
+noinst_LTLIBRARIES += core/libdalopenssl.la
+core_libdalopenssl_la_SOURCES = \
+	core/dal-openssl-util.h \
+	core/dal-openssl-util.c
+core_libdalopenssl_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+core_libdalopenssl_la_LIBADD = $(OPENSSL_LIBS)
+
 core_libdal_1_la_SOURCES = \
 	core/dal-private.h \
 	core/dal-error.c \
@@ -28,7 +39,7 @@ core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \
 	-DDAL_PLUGIN_DIR=\"$(plugindir)\"
 core_libdal_1_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
-core_libdal_1_la_LIBADD = $(GLIB_LIBS) $(OPENSSL_LIBS) $(LTDL_LIBS)
+core_libdal_1_la_LIBADD = core/libdalopenssl.la $(GLIB_LIBS) $(OPENSSL_LIBS) $(LTDL_LIBS)
 # Only dal_* is exported; names starting with _dal_ are private to libdal
 # and its tests (declared in core/dal-private.h, never installed).
 core_libdal_1_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(DAL_LT_VERSION_INFO) \

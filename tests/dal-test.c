@@ -4,7 +4,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "dal-test.h"
+
+gboolean
+dal_test_under_valgrind (void)
+{
+  return RUNNING_ON_VALGRIND || g_strcmp0 (g_getenv ("DAL_TEST_VALGRIND"), "1") == 0;
+}
+
+double
+dal_test_time_scale (void)
+{
+  static gsize once = 0;
+  static double scale = 1.0;
+  if (g_once_init_enter (&once))
+    {
+      const char *env = g_getenv ("DAL_TEST_TIME_SCALE");
+      if (env != NULL && *env != '\0')
+        scale = MAX (g_ascii_strtod (env, NULL), 1.0);
+      else if (dal_test_under_valgrind ())
+        scale = 6.0;
+      g_once_init_leave (&once, 1);
+    }
+  return scale;
+}
+
+gint64
+dal_test_scaled_ms (gint64 ms)
+{
+  return (gint64) (ms * dal_test_time_scale ());
+}
 
 gboolean
 dal_test_require_live (void)
@@ -112,6 +150,7 @@ void
 dal_test_wait_for (const gboolean *flag, guint timeout_ms)
 {
   gboolean timed_out = FALSE;
+  timeout_ms = (guint) MIN (dal_test_scaled_ms (timeout_ms), G_MAXUINT);
   GSource *timer = g_timeout_source_new (timeout_ms);
   g_source_set_callback (timer, on_timeout, &timed_out, NULL);
   g_source_attach (timer, g_main_context_get_thread_default ());

@@ -32,8 +32,23 @@ DalConnection *dal_test_admin_connection (void);
  * (or NULL). */
 char *dal_test_admin_query (const char *sql);
 
+/* What every upper time bound in a test is multiplied by, so that a
+ * loaded or slow machine does not fail a test that is right:
+ * DAL_TEST_TIME_SCALE when set (at least 1), else 6 under valgrind
+ * (DAL_TEST_VALGRIND=1, or detected), else 1.  Lower bounds ("it did
+ * wait") are never scaled. */
+double dal_test_time_scale (void);
+
+/* TRUE when the program runs under valgrind (detected, or
+ * DAL_TEST_VALGRIND=1). */
+gboolean dal_test_under_valgrind (void);
+
+/* @ms * dal_test_time_scale (): an upper bound in milliseconds. */
+gint64 dal_test_scaled_ms (gint64 ms);
+
 /* Iterates the thread-default main context until *@flag is TRUE or
- * @timeout_ms passes (then the test fails). */
+ * @timeout_ms (scaled: dal_test_scaled_ms()) passes (then the test
+ * fails). */
 void dal_test_wait_for (const gboolean *flag, guint timeout_ms);
 
 /* Percent-encodes @s for a URL part. */

@@ -121,6 +121,43 @@ number (GHashTable *row, const char *key, const char *what)
   return v;
 }
 
+/* One row of `dal bench --json`, as printed. */
+typedef struct
+{
+  char *what;       /* "pgasync W1 pipelined" */
+  char *case_name;  /* "W1 pipelined": what the ratios compare like with like */
+  gboolean libpq;   /* the baseline */
+  double qps, cpu, ratio, cpu_ratio;
+} BenchRow;
+
+static void
+bench_row_clear (BenchRow *r)
+{
+  g_free (r->what);
+  g_free (r->case_name);
+}
+
+/* How the tool prints them: qps "%.1f", cpu_us_per_query "%.2f", the
+ * ratios "%.4f"; each printed number is off by at most half its last
+ * digit. */
+#define QPS_ROUNDING 0.05
+#define CPU_ROUNDING 0.005
+#define RATIO_ROUNDING 0.00005
+
+/* Asserts that the printed @ratio is @num / @den, where all three were
+ * rounded (@rounding: the largest error of @num and @den): the exact
+ * quotient of the unrounded values lies within the bounds. */
+static void
+assert_ratio (const char *what, const char *name, double ratio, double num, double den,
+              double rounding)
+{
+  double want = num / den;
+  double slack = RATIO_ROUNDING + want * (rounding / num + rounding / den) * 1.01 + 1e-9;
+  if (fabs (ratio - want) > slack)
+    g_test_fail_printf ("%s: %s is %.4f, but the numbers printed give %.6f (%.6f / %.6f, "
+                        "rounding allows %.6f)", what, name, ratio, want, num, den, slack);
+}
+
 static void
 test_live_smoke (void)
 {
@@ -145,6 +182,8 @@ test_live_smoke (void)
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
                                                        g_free, NULL);
 
+  g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (BenchRow));
+  g_array_set_clear_func (rows, (GDestroyNotify) bench_row_clear);
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   guint n_rows = 0;
   for (guint i = 0; lines[i] != NULL; i++)
@@ -191,10 +230,36 @@ test_live_smoke (void)
       g_assert_cmpfloat (cpu, >, 0);
       g_assert_cmpfloat (ratio, >, 0);
       g_assert_cmpfloat (cpu_ratio, >, 0);
-      if (strcmp (plugin, "libpq") == 0)
+      BenchRow r = { g_strdup (what), g_strdup_printf ("%s %s", workload, shape),
+                     strcmp (plugin, "libpq") == 0, qps, cpu, ratio, cpu_ratio };
+      g_array_append_val (rows, r);
+    }
+
+  /* The ratios are the tool's arithmetic on the numbers it printed: each
+   * row's q/s and CPU per query over those of the libpq row of the same
+   * workload and shape (the baseline's own ratios included: exactly 1). */
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const BenchRow *r = &g_array_index (rows, BenchRow, i);
+      const BenchRow *base = NULL;
+      for (guint j = 0; j < rows->len && base == NULL; j++)
         {
-          g_assert_cmpfloat (ratio, ==, 1.0);
-          g_assert_cmpfloat (cpu_ratio, ==, 1.0);
+          const BenchRow *b = &g_array_index (rows, BenchRow, j);
+          if (b->libpq && strcmp (b->case_name, r->case_name) == 0)
+            base = b;
+        }
+      if (base == NULL)
+        {
+          g_test_fail_printf ("%s: no libpq row to compare with", r->what);
+          continue;
+        }
+      assert_ratio (r->what, "ratio", r->ratio, r->qps, base->qps, QPS_ROUNDING);
+      assert_ratio (r->what, "cpu_ratio", r->cpu_ratio, r->cpu, base->cpu, CPU_ROUNDING);
+      if (r->libpq)
+        {
+          g_assert_true (base == r);
+          g_assert_cmpfloat (r->ratio, ==, r->qps / base->qps);
+          g_assert_cmpfloat (r->cpu_ratio, ==, r->cpu / base->cpu);
         }
     }
 

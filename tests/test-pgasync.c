@@ -33,18 +33,9 @@
 #include <glib-unix.h>
 #include <libpq-fe.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "dal-test.h"
 
-/* Upper time bounds are multiplied by this (1 normally). */
+/* Upper time bounds are multiplied by this: dal_test_time_scale(). */
 static double time_scale = 1.0;
 
 static double
@@ -654,8 +645,10 @@ test_cancel_running (void)
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   Call sleep_call = { 0 }, after = { 0 };
 
+  /* 10 s, scaled like the bounds below so that they stay short of it. */
+  g_autofree char *sleep_sql = g_strdup_printf ("SELECT pg_sleep(%g)", 10 * time_scale);
   double t0 = now_s ();
-  submit (conn, &sleep_call, "SELECT pg_sleep(10)", NULL, cancellable);
+  submit (conn, &sleep_call, sleep_sql, NULL, cancellable);
   drain (20);  /* let it be sent */
   g_assert_true (wait_backend_sleeping (pid, TRUE, 5 * time_scale));
 
@@ -670,7 +663,7 @@ test_cancel_running (void)
   /* The cancel reached the server: the backend stops sleeping long before
    * its 10 s are up. */
   g_assert_true (wait_backend_sleeping (pid, FALSE, 3 * time_scale));
-  g_assert_cmpfloat (now_s () - t0, <, 6);
+  g_assert_cmpfloat (now_s () - t0, <, 6 * time_scale);
 
   /* The same connection goes on. */
   submit (conn, &after, "SELECT $1::int", g_variant_new_int32 (42), NULL);
@@ -734,7 +727,7 @@ test_cancel_queued (void)
   g_assert_cmpfloat (last.at - t0, <, 3 * time_scale);
   g_assert_cmpuint (queued.seq, <, first.seq);
   g_assert_cmpuint (first.seq, <, last.seq);
-  g_assert_true (wait_backend_sleeping (pid, FALSE, 1));
+  g_assert_true (wait_backend_sleeping (pid, FALSE, 1 * time_scale));
 
   submit (conn, &after, "SELECT $1::int", g_variant_new_int32 (4), NULL);
   wait_calls (&after, 1, 5 * time_scale);
@@ -775,7 +768,7 @@ test_cancel_blocking (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpfloat (took, >=, 0.29);
   g_assert_cmpfloat (took, <, 0.3 + 1.0 * time_scale);
-  g_assert_true (wait_backend_sleeping (pid, FALSE, 1));
+  g_assert_true (wait_backend_sleeping (pid, FALSE, 1 * time_scale));
   g_autofree char *v = query_value (conn, "SELECT 'after blocking cancel'", NULL);
   g_assert_cmpstr (v, ==, "after blocking cancel");
 }
@@ -989,7 +982,7 @@ test_connect_multi_host (void)
    * (Under valgrind the second host's handshake alone takes seconds:
    * there, connecting at all within the budget is the proof.) */
   g_assert_cmpfloat (took, >=, share * 0.95);
-  if (!RUNNING_ON_VALGRIND)
+  if (!dal_test_under_valgrind ())
     {
       g_assert_cmpfloat (took, <, share + 0.5 * time_scale);
       g_assert_cmpfloat (took, <, budget * 0.95);
@@ -1068,7 +1061,7 @@ test_connect_slow_dns (void)
   /* ...and through the whole connect.  (Under valgrind, libpq's own CPU
    * work in a connect step, SCRAM's key derivation and the TLS handshake,
    * takes a second or more: there only the resolution is held to it.) */
-  if (!RUNNING_ON_VALGRIND)
+  if (!dal_test_under_valgrind ())
     g_assert_cmpint (worst, <, 100000 * time_scale);
   g_array_unref (ticker.at);
   g_autofree char *tls = dal_connection_get_info (conn, "tls");
@@ -1316,31 +1309,61 @@ test_blocking_among_async (void)
   wait_calls (calls, G_N_ELEMENTS (calls), 10 * time_scale);
   wait_calls (&tail, 1, 10 * time_scale);
   drain (50);
+  /* Every call completed once, and the callbacks came exactly in start
+   * order: calls[0..39], then the nesting one, then the tail. */
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     {
       assert_call_int (&calls[i], i);
-      if (i > 0)
-        g_assert_cmpuint (calls[i].seq, >, calls[i - 1].seq);
+      g_assert_cmpuint (calls[i].seq, ==, calls[0].seq + i);
       call_clear (&calls[i]);
     }
   assert_call_int (&n.call, 99);
+  g_assert_cmpuint (n.call.seq, ==, calls[0].seq + G_N_ELEMENTS (calls));
   g_assert_cmpstr (n.nested, ==, "in-nested");
   assert_call_int (&tail, 100);
+  g_assert_cmpuint (tail.seq, ==, n.call.seq + 1);
   g_assert_cmpuint (in_flight (conn), ==, 0);
   call_clear (&n.call);
   call_clear (&tail);
   g_free (n.nested);
 }
 
+/* Polls the server until backend @pid's activity (backend_activity())
+ * is exactly @expected. */
+static gboolean
+wait_backend_activity (int pid, const char *expected, double timeout_s)
+{
+  double end = now_s () + timeout_s;
+  for (;;)
+    {
+      g_autofree char *a = backend_activity (pid);
+      if (strcmp (a, expected) == 0)
+        return TRUE;
+      if (now_s () > end)
+        {
+          g_test_message ("backend %d: %s, expected %s", pid, a, expected);
+          return FALSE;
+        }
+      g_usleep (20000);
+    }
+}
+
 /* Completion order across a blocking call: the async statements the
- * blocking call completed on its way (from outside any main-loop
- * dispatch) are delivered before those started after it, even when the
- * later ones' results are already there when the main loop next runs. */
+ * blocking call read on its way are delivered before those started after
+ * it, even when the later ones' results are already waiting on the
+ * socket when the main loop next runs.  Nothing iterates the main loop
+ * until every callback is due: the server tells when it has run the last
+ * of the later statements, and each statement ends with a Sync whose
+ * answer the server flushes before it reads the next one, so by then the
+ * results of the others are on this side of the socket. */
+#define ORDER_LAST_SQL "SELECT $1::int AS last_after"
+
 static void
 test_order_across_blocking (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
   g_autoptr (DalConnection) conn = open_ok (NULL);
+  int pid = backend_pid (conn);
   Call before[5] = { 0 }, after[5] = { 0 };
 
   for (guint i = 0; i < G_N_ELEMENTS (before); i++)
@@ -1348,25 +1371,30 @@ test_order_across_blocking (void)
   g_autofree char *v = query_value (conn, "SELECT 'blocking'", NULL);
   g_assert_cmpstr (v, ==, "blocking");
   for (guint i = 0; i < G_N_ELEMENTS (after); i++)
-    submit (conn, &after[i], "SELECT $1::int", g_variant_new_int32 ((gint32) (10 + i)), NULL);
-  g_usleep (100000);  /* the later results arrive meanwhile */
+    submit (conn, &after[i], i + 1 < G_N_ELEMENTS (after) ? "SELECT $1::int" : ORDER_LAST_SQL,
+            g_variant_new_int32 ((gint32) (10 + i)), NULL);
+  g_assert_true (wait_backend_activity (pid, "idle:" ORDER_LAST_SQL, 5 * time_scale));
+  /* No callback ran inside a call, nor without the main loop. */
+  for (guint i = 0; i < G_N_ELEMENTS (before); i++)
+    {
+      g_assert_cmpuint (before[i].calls, ==, 0);
+      g_assert_cmpuint (after[i].calls, ==, 0);
+    }
 
   wait_calls (before, G_N_ELEMENTS (before), 5 * time_scale);
   wait_calls (after, G_N_ELEMENTS (after), 5 * time_scale);
   drain (50);
+  /* Every call completed once, and the ten callbacks came exactly in
+   * start order: before[0..4], then after[0..4]. */
+  g_test_message ("completion order: before %u..%u, after %u..%u", before[0].seq,
+                  before[4].seq, after[0].seq, after[4].seq);
   for (guint i = 0; i < G_N_ELEMENTS (before); i++)
     {
       assert_call_int (&before[i], i);
       assert_call_int (&after[i], 10 + i);
-      if (i > 0)
-        {
-          g_assert_cmpuint (before[i].seq, >, before[i - 1].seq);
-          g_assert_cmpuint (after[i].seq, >, after[i - 1].seq);
-        }
+      g_assert_cmpuint (before[i].seq, ==, before[0].seq + i);
+      g_assert_cmpuint (after[i].seq, ==, before[0].seq + G_N_ELEMENTS (before) + i);
     }
-  g_test_message ("completion order: before %u..%u, after %u..%u", before[0].seq,
-                  before[4].seq, after[0].seq, after[4].seq);
-  g_assert_cmpuint (before[4].seq, <, after[0].seq);
   for (guint i = 0; i < G_N_ELEMENTS (before); i++)
     {
       call_clear (&before[i]);
@@ -1614,7 +1642,7 @@ run_bouncer_callers (const char *extra, const char *want_cache_size)
    * connect 8 at a time, without a budget (the statements still run from
    * all 50 concurrently). */
   g_autofree char *timeout = g_strdup_printf ("connect_timeout=%g%s%s",
-                                              RUNNING_ON_VALGRIND ? 0 : 10 * time_scale,
+                                              dal_test_under_valgrind () ? 0 : 10 * time_scale,
                                               extra != NULL ? "&" : "",
                                               extra != NULL ? extra : "");
   Bouncer *b = g_new0 (Bouncer, 1);
@@ -1624,9 +1652,9 @@ run_bouncer_callers (const char *extra, const char *want_cache_size)
   double t0 = now_s ();
   for (guint i = 0; i < CALLERS; i++)
     b->callers[i] = (Caller) { .b = b, .id = i + 1 };
-  for (guint i = 0; i < (RUNNING_ON_VALGRIND ? 8 : CALLERS); i++)
+  for (guint i = 0; i < (dal_test_under_valgrind () ? 8 : CALLERS); i++)
     caller_open_next (b);
-  double end = now_s () + (RUNNING_ON_VALGRIND ? 600 : 120 * time_scale);
+  double end = now_s () + (dal_test_under_valgrind () ? 600 : 120 * time_scale);
   while (b->finished < CALLERS && now_s () < end)
     g_main_context_iteration (NULL, TRUE);
   g_test_message ("%u callers, %u statements through PgBouncer in %.3f s, on %u "
@@ -1880,11 +1908,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  const char *scale = g_getenv ("DAL_TEST_TIME_SCALE");
-  if (scale != NULL)
-    time_scale = MAX (g_ascii_strtod (scale, NULL), 1.0);
-  else if (RUNNING_ON_VALGRIND)
-    time_scale = 6.0;
+  time_scale = dal_test_time_scale ();
 
   /* Every name this program resolves goes to the fake resolver. */
   fake_resolver = g_object_new (fake_resolver_get_type (), NULL);

@@ -142,12 +142,14 @@ libpq_version_text (void)
   return g_strdup_printf ("%d.%d", v / 10000, v % 10000);
 }
 
-/* The preflight's time limit: 100 ms, stretched under valgrind. */
+/* The preflight's time limit: 100 ms, scaled for a loaded machine
+ * (dal_test_scaled_ms()), and at least 5 s under valgrind. */
 static gint64
 limit_ms (void)
 {
   const char *preload = g_getenv ("LD_PRELOAD");
-  return preload != NULL && strstr (preload, "valgrind") != NULL ? 5000 : 100;
+  gint64 limit = dal_test_scaled_ms (100);
+  return preload != NULL && strstr (preload, "valgrind") != NULL ? MAX (limit, 5000) : limit;
 }
 
 /* Asserts @error is a TLS_CONFIG error that took no time and reached no

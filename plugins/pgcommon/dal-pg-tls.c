@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/dal-openssl-util.h"
 #include "dal-pg.h"
 
 DalPgTlsProbe *
@@ -135,28 +136,6 @@ probe_ssl_request (int fd)
   return recv (fd, &answer, 1, 0) == 1 && answer == 'S';
 }
 
-static char *
-name_text (const X509_NAME *name)
-{
-  BIO *bio = BIO_new (BIO_s_mem ());
-  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char *data;
-  long len = BIO_get_mem_data (bio, &data);
-  char *text = g_strndup (data, (gsize) MAX (len, 0));
-  BIO_free (bio);
-  return text;
-}
-
-static char *
-time_text (const ASN1_TIME *t)
-{
-  struct tm tm;
-  if (t == NULL || !ASN1_TIME_to_tm (t, &tm))
-    return NULL;
-  return g_strdup_printf ("%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* Records the first verification error and lets the handshake go on. */
 static int
 verify_cb (int ok, X509_STORE_CTX *store)
@@ -165,7 +144,7 @@ verify_cb (int ok, X509_STORE_CTX *store)
   DalPgTlsProbe *p = ssl != NULL ? SSL_get_app_data (ssl) : NULL;
   X509 *leaf = X509_STORE_CTX_get0_cert (store);
   if (p != NULL && p->leaf_subject == NULL && leaf != NULL)
-    p->leaf_subject = name_text (X509_get_subject_name (leaf));
+    p->leaf_subject = dal_openssl_name_text (X509_get_subject_name (leaf));
   if (ok)
     return 1;
   if (p != NULL && p->verify_error == 0)
@@ -175,19 +154,20 @@ verify_cb (int ok, X509_STORE_CTX *store)
       p->depth = X509_STORE_CTX_get_error_depth (store);
       if (cert != NULL)
         {
-          p->subject = name_text (X509_get_subject_name (cert));
-          p->issuer = name_text (X509_get_issuer_name (cert));
-          p->not_after = time_text (X509_get0_notAfter (cert));
-          p->not_before = time_text (X509_get0_notBefore (cert));
+          p->subject = dal_openssl_name_text (X509_get_subject_name (cert));
+          p->issuer = dal_openssl_name_text (X509_get_issuer_name (cert));
+          p->not_after = dal_openssl_time_text (X509_get0_notAfter (cert));
+          p->not_before = dal_openssl_time_text (X509_get0_notBefore (cert));
         }
     }
   return 1;
 }
 
+/* The CA file the probe verifies with: the URL's, else libpq's default. */
 static char *
-default_ca_file (void)
+probe_ca_file (const DalPgTlsProbe *p)
 {
-  return g_build_filename (g_get_home_dir (), ".postgresql", "root.crt", NULL);
+  return p->ca_file != NULL ? g_strdup (p->ca_file) : dal_openssl_default_file ("root.crt");
 }
 
 static void
@@ -200,7 +180,7 @@ describe (DalPgTlsProbe *p)
     ? g_strdup_printf ("the server's certificate (\"%s\")", subject)
     : g_strdup_printf ("the CA certificate \"%s\" in the chain of the server's "
                        "certificate (\"%s\")", subject, leaf);
-  g_autofree char *ca = p->ca_file != NULL ? g_strdup (p->ca_file) : default_ca_file ();
+  g_autofree char *ca = probe_ca_file (p);
 
   switch (p->verify_error)
     {
@@ -265,7 +245,7 @@ dal_pg_tls_probe_run (DalPgTlsProbe *p)
       return;
     }
 
-  g_autofree char *ca = p->ca_file != NULL ? g_strdup (p->ca_file) : default_ca_file ();
+  g_autofree char *ca = probe_ca_file (p);
   SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
   SSL *ssl = NULL;
   if (ctx == NULL)

@@ -12,8 +12,11 @@ plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg-sync.c \
 	plugins/pgcommon/dal-pg-tls.c \
 	plugins/pgcommon/dal-pg-util.c
+# core/dal-openssl-util.h (X509 names and dates, libpq's default files)
+# comes from core/libdalopenssl.la, not from libdal: no private symbol.
+plugins_pgcommon_libdalpg_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 plugins_pgcommon_libdalpg_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS)
-plugins_pgcommon_libdalpg_la_LIBADD = $(LIBPQ_LIBS) $(OPENSSL_LIBS)
+plugins_pgcommon_libdalpg_la_LIBADD = core/libdalopenssl.la $(LIBPQ_LIBS) $(OPENSSL_LIBS)
 
 # How every plugin module is linked: one exported symbol.
 DAL_PLUGIN_LINK = -module -avoid-version -no-undefined \

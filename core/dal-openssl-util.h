@@ -1,0 +1,37 @@
+/* dal-openssl-util.h: the OpenSSL helpers that core's TLS preflight
+ * (core/dal-tls.c) and pgcommon's TLS probe (plugins/pgcommon/dal-pg-tls.c)
+ * share.
+ *
+ * Built once, as a convenience library (core/libdalopenssl.la) linked
+ * into libdal-1 and into pgcommon; never installed.  Every function is
+ * G_GNUC_INTERNAL: nothing here is exported from libdal or from a plugin
+ * module, so a plugin does not depend on core's private symbols, and no
+ * OpenSSL type reaches a public header.  No libpq here.
+ */
+#ifndef DAL_OPENSSL_UTIL_H
+#define DAL_OPENSSL_UTIL_H
+
+#include <glib.h>
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+
+G_BEGIN_DECLS
+
+/* @name on one line, RFC 2253 order, UTF-8 left as it is:
+ * "CN=libdal test CA".  (transfer full) */
+G_GNUC_INTERNAL
+char *dal_openssl_name_text (const X509_NAME *name);
+
+/* @t as "2026-12-27 01:42:24 UTC", or "(unreadable date)" when @t is
+ * NULL or OpenSSL cannot read it; never NULL.  (transfer full) */
+G_GNUC_INTERNAL
+char *dal_openssl_time_text (const ASN1_TIME *t);
+
+/* libpq's default TLS file @name ("root.crt", "postgresql.crt",
+ * "postgresql.key") under ~/.postgresql.  (transfer full) */
+G_GNUC_INTERNAL
+char *dal_openssl_default_file (const char *name);
+
+G_END_DECLS
+
+#endif /* DAL_OPENSSL_UTIL_H */
