@@ -117,7 +117,7 @@ tests_test_errors_live_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(
 # stopped backend, re-entrancy, idle wake-ups, the statement cache.
 TESTS += tests/test-faults
 check_PROGRAMS += tests/test-faults
-tests_test_faults_SOURCES = tests/test-faults.c
+tests_test_faults_SOURCES = tests/test-faults.c $(DAL_TEST_NET_SOURCES)
 tests_test_faults_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_faults_LDADD = $(DAL_TEST_LDADD)
 

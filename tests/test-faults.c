@@ -29,9 +29,10 @@
 #include <sys/socket.h>
 
 #include "dal-test.h"
+#include "dal-test-net.h"
 
 /* Upper time bounds are multiplied by this (1 normally). */
-static double time_scale = 1.0;
+#define time_scale dal_test_time_scale ()
 
 static double
 now_s (void)
@@ -156,15 +157,23 @@ proxy_poke (Proxy *p)
   g_assert_cmpint (write (p->wake, &one, sizeof one), ==, sizeof one);
 }
 
+/* A proxy on 127.0.0.1:@port (0: any free port); NULL if @port is taken. */
 static Proxy *
-proxy_new (void)
+proxy_new_on (guint16 port)
 {
   Proxy *p = g_new0 (Proxy, 1);
   p->upstream_port = (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT"));
   p->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   socklen_t len = sizeof a;
-  g_assert_cmpint (bind (p->listen_fd, (struct sockaddr *) &a, sizeof a), ==, 0);
+  if (bind (p->listen_fd, (struct sockaddr *) &a, sizeof a) != 0)
+    {
+      g_assert_cmpint (port, !=, 0);
+      close (p->listen_fd);
+      g_free (p);
+      return NULL;
+    }
   g_assert_cmpint (listen (p->listen_fd, 16), ==, 0);
   g_assert_cmpint (getsockname (p->listen_fd, (struct sockaddr *) &a, &len), ==, 0);
   p->port = ntohs (a.sin_port);
@@ -172,6 +181,12 @@ proxy_new (void)
   p->fds = g_array_new (FALSE, FALSE, sizeof (int));
   p->thread = g_thread_new ("test-proxy", proxy_thread, p);
   return p;
+}
+
+static Proxy *
+proxy_new (void)
+{
+  return proxy_new_on (0);
 }
 
 static void
@@ -697,6 +712,42 @@ test_blocking_only_leaves_nothing (void)
 
 /* -- the statement cache -- */
 
+/* Supabase's transaction pooler is recognised whatever the case of its
+ * host name: the cache stays off and nothing is left on the server.  The
+ * name resolves (fake resolver) to a proxy on 127.0.0.1:6543 in front of
+ * the harness's server. */
+#define POOLER_NAME "AWS-1-EU-WEST-1.POOLER.SUPABASE.COM"
+
+static void
+test_cache_off_behind_pooler_any_case (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Proxy *p = proxy_new_on (6543);
+  if (p == NULL)
+    {
+      g_test_skip ("127.0.0.1:6543 is taken on this machine");
+      return;
+    }
+  dal_test_resolver_add (POOLER_NAME, "127.0.0.1");
+  g_autofree char *url = dal_test_url_full ("postgresql+asyncpg", dal_test_env ("DAL_TEST_PG_USER"),
+                                            dal_test_env ("DAL_TEST_PG_PASSWORD"),
+                                            POOLER_NAME ":6543", dal_test_env ("DAL_TEST_PG_DATABASE"),
+                                            "sslmode=require&statement_cache_size=10");
+  g_autoptr (DalConnection) conn = open_url (url);
+  g_assert_cmpuint (dal_test_resolver_lookups (POOLER_NAME), >=, 1);
+  g_autofree char *size = dal_connection_get_info (conn, "statement_cache_size");
+  g_assert_cmpstr (size, ==, "0");
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *v = query_value (conn, "SELECT 'through the pooler'");
+      g_assert_cmpstr (v, ==, "through the pooler");
+    }
+  g_autofree char *n = query_value (conn, "SELECT count(*) FROM pg_prepared_statements");
+  g_assert_cmpstr (n, ==, "0");
+  g_assert_true (dal_connection_close (conn, NULL, NULL));
+  proxy_free (p);
+}
+
 static void
 exec_ok (DalConnection *conn, const char *sql)
 {
@@ -775,10 +826,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  const char *scale = g_getenv ("DAL_TEST_TIME_SCALE");
-  if (scale != NULL)
-    time_scale = MAX (g_ascii_strtod (scale, NULL), 1.0);
-
+  /* Every name this program resolves goes to the fake resolver. */
+  dal_test_resolver_install ();
   g_test_add_func ("/faults/silent-server/pgasync-async", test_silent_pgasync_async);
   g_test_add_func ("/faults/silent-server/pgasync-blocking", test_silent_pgasync_blocking);
   g_test_add_func ("/faults/silent-server/pgsync", test_silent_pgsync);
@@ -797,6 +846,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loop/idle-costs-no-wakeups", test_idle_costs_nothing);
   g_test_add_func ("/loop/blocking-only-leaves-nothing", test_blocking_only_leaves_nothing);
   g_test_add_func ("/cache/stale-plan", test_cache_stale_plan);
+  g_test_add_func ("/cache/off-behind-pooler-any-case", test_cache_off_behind_pooler_any_case);
   g_test_add_func ("/cache/cleared-on-26000", test_cache_cleared_on_26000);
   return g_test_run ();
 }

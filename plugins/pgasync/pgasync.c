@@ -655,11 +655,25 @@ fail_all (PgAsync *pg, GQueue *done, const GError *why)
     }
 }
 
+/* The server's own word on why it ended the session (57P01 "terminating
+ * connection due to administrator command", …), if a statement got one. */
+static const GError *
+server_said_why (PgAsync *pg, GQueue *done)
+{
+  PgOp *candidates[] = { g_queue_peek_head (&pg->ops), g_queue_peek_tail (done) };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    if (candidates[i] != NULL && candidates[i]->error != NULL
+        && dal_error_get_sqlstate (candidates[i]->error) != NULL)
+      return candidates[i]->error;
+  return NULL;
+}
+
 static void
 mark_lost (PgAsync *pg, GQueue *done)
 {
+  const GError *cause = server_said_why (pg, done);
   if (pg->lost == NULL)
-    pg->lost = dal_pg_error_from_result (pg->conn, NULL);
+    pg->lost = cause != NULL ? g_error_copy (cause) : dal_pg_error_from_result (pg->conn, NULL);
   if (pg->lost->domain != DAL_ERROR || pg->lost->code != DAL_ERROR_CONNECTION_LOST)
     {
       g_autofree char *what = dal_pg_error_what_happened (pg->lost);
