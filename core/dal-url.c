@@ -1446,3 +1446,27 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
   url_finish (copy);
   return copy;
 }
+
+/* Length of @name without one final dot. */
+static gsize
+hostname_len (const char *name)
+{
+  gsize len = strlen (name);
+  return len > 0 && name[len - 1] == '.' ? len - 1 : len;
+}
+
+gboolean
+dal_hostname_has_suffix (const char *host, const char *suffix)
+{
+  if (host == NULL || suffix == NULL)
+    return FALSE;
+  if (*suffix == '.')
+    suffix++;
+  gsize hlen = hostname_len (host);
+  gsize slen = hostname_len (suffix);
+  if (hlen == 0 || slen == 0 || slen > hlen)
+    return FALSE;
+  if (g_ascii_strncasecmp (host + hlen - slen, suffix, slen) != 0)
+    return FALSE;
+  return hlen == slen || host[hlen - slen - 1] == '.';
+}
