@@ -210,15 +210,92 @@ dal_error_is_retryable (const GError *error)
   return priv != NULL && priv->retryable;
 }
 
-/* Replaces every occurrence of @secret in @text (in place, via realloc). */
-static void
-redact_string (char **text, const char *secret)
+/* -- redaction -- */
+
+/* A secret this long is redacted wherever it occurs: a chance match of
+ * that many characters inside another word is improbable, a password
+ * glued to other text (a misparsed URL) is not. */
+#define REDACT_ANYWHERE_CHARS 8
+
+/* Bytes of UTF-8 sequences count as word characters, so letters of other
+ * scripts are not boundaries. */
+static gboolean
+is_word_byte (char c)
 {
-  if (*text == NULL || strstr (*text, secret) == NULL)
+  return g_ascii_isalnum (c) || (guchar) c >= 0x80;
+}
+
+/* @text with @secret replaced by "****" where it counts (see
+ * dal_error_redact), or NULL when nothing was replaced.  Consecutive
+ * repeats of @secret are one run, judged by the characters around the
+ * whole run. */
+static char *
+redact_text (const char *text, const char *secret, gboolean anywhere)
+{
+  if (text == NULL || strstr (text, secret) == NULL)
+    return NULL;
+
+  gsize n = strlen (secret);
+  gboolean word_start = is_word_byte (secret[0]);
+  gboolean word_end = is_word_byte (secret[n - 1]);
+  GString *out = g_string_new (NULL);
+  gboolean changed = FALSE;
+  const char *rest = text;
+  const char *p;
+
+  while ((p = strstr (rest, secret)) != NULL)
+    {
+      const char *end = p + n;
+      guint repeats = 1;
+      while (strncmp (end, secret, n) == 0)
+        {
+          end += n;
+          repeats++;
+        }
+      gboolean bounded = (!word_start || p == text || !is_word_byte (p[-1]))
+                         && (!word_end || !is_word_byte (*end));
+      if (anywhere || bounded)
+        {
+          g_string_append_len (out, rest, p - rest);
+          for (guint i = 0; i < repeats; i++)
+            g_string_append (out, "****");
+          rest = end;
+          changed = TRUE;
+        }
+      else
+        {
+          /* Not a token here; a later occurrence inside the run may be. */
+          g_string_append_len (out, rest, p - rest + 1);
+          rest = p + 1;
+        }
+    }
+  if (!changed)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  g_string_append (out, rest);
+  return g_string_free (out, FALSE);
+}
+
+static void
+redact_in_place (char **text, const char *secret, gboolean anywhere)
+{
+  char *r = redact_text (*text, secret, anywhere);
+  if (r == NULL)
     return;
-  g_auto (GStrv) parts = g_strsplit (*text, secret, -1);
   g_free (*text);
-  *text = g_strjoinv ("****", parts);
+  *text = r;
+}
+
+/* TRUE when @secret is a plain word: letters only. */
+static gboolean
+is_plain_word (const char *secret)
+{
+  for (const char *c = secret; *c != '\0'; c++)
+    if (!g_ascii_isalpha (*c))
+      return FALSE;
+  return TRUE;
 }
 
 void
@@ -226,11 +303,38 @@ dal_error_redact (GError *error, const char *secret)
 {
   if (error == NULL || secret == NULL || *secret == '\0')
     return;
-  redact_string (&error->message, secret);
+
+  gboolean long_secret = g_utf8_strlen (secret, -1) >= REDACT_ANYWHERE_CHARS;
   DalErrorPrivate *priv = get_priv (error);
   if (priv == NULL)
-    return;
+    {
+      redact_in_place (&error->message, secret, long_secret);
+      return;
+    }
+
+  /* The hint is advice written by libdal (or a plugin), and the message
+   * ends with it: it is redacted only where the secret cannot be one of
+   * its words.  A hint that is the server's own is server text. */
+  const char *hint = priv->hint;
+  gboolean hint_from_server = hint != NULL
+                              && g_strcmp0 (hint, priv->fields[DAL_ERROR_FIELD_HINT]) == 0;
+  gboolean redact_hint = hint_from_server || (long_secret && !is_plain_word (secret));
+  gboolean hint_anywhere = long_secret;
+
+  gsize what_len = strlen (error->message);
+  if (hint != NULL && *hint != '\0' && g_str_has_suffix (error->message, hint))
+    what_len -= strlen (hint);
+  g_autofree char *what = g_strndup (error->message, what_len);
+  g_autofree char *tail = g_strdup (error->message + what_len);
+  redact_in_place (&what, secret, long_secret);
+  if (redact_hint)
+    {
+      redact_in_place (&tail, secret, hint_anywhere);
+      redact_in_place (&priv->hint, secret, hint_anywhere);
+    }
+  g_free (error->message);
+  error->message = g_strconcat (what, tail, NULL);
+
   for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
-    redact_string (&priv->fields[i], secret);
-  redact_string (&priv->hint, secret);
+    redact_in_place (&priv->fields[i], secret, long_secret);
 }

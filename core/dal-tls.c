@@ -142,22 +142,8 @@ insecure_allowed (const DalUrl *url)
 gboolean
 _dal_tls_host_is_supabase (const char *host)
 {
-  static const char * const domains[] = { "supabase.co", "supabase.com", NULL };
-
-  if (!is_set (host))
-    return FALSE;
-  g_autofree char *h = g_ascii_strdown (host, -1);
-  gsize len = strlen (h);
-  if (len > 0 && h[len - 1] == '.')
-    h[--len] = '\0';
-  for (guint i = 0; domains[i] != NULL; i++)
-    {
-      gsize dlen = strlen (domains[i]);
-      if (strcmp (h, domains[i]) == 0
-          || (len > dlen && g_str_has_suffix (h, domains[i]) && h[len - dlen - 1] == '.'))
-        return TRUE;
-    }
-  return FALSE;
+  return dal_hostname_has_suffix (host, "supabase.co")
+         || dal_hostname_has_suffix (host, "supabase.com");
 }
 
 /**

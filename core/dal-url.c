@@ -1447,16 +1447,26 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
   return copy;
 }
 
-/* TEMPORARY: replaced by wip-errors at merge. */
+/* Length of @name without one final dot. */
+static gsize
+hostname_len (const char *name)
+{
+  gsize len = strlen (name);
+  return len > 0 && name[len - 1] == '.' ? len - 1 : len;
+}
+
 gboolean
 dal_hostname_has_suffix (const char *host, const char *suffix)
 {
-  if (host == NULL || *host == '\0')
+  if (host == NULL || suffix == NULL)
     return FALSE;
-  gsize hl = strlen (host), sl = strlen (suffix);
-  if (hl > 0 && host[hl - 1] == '.')
-    hl--;
-  if (hl < sl || g_ascii_strncasecmp (host + hl - sl, suffix, sl) != 0)
+  if (*suffix == '.')
+    suffix++;
+  gsize hlen = hostname_len (host);
+  gsize slen = hostname_len (suffix);
+  if (hlen == 0 || slen == 0 || slen > hlen)
     return FALSE;
-  return hl == sl || host[hl - sl - 1] == '.';
+  if (g_ascii_strncasecmp (host + hlen - slen, suffix, slen) != 0)
+    return FALSE;
+  return hlen == slen || host[hlen - slen - 1] == '.';
 }

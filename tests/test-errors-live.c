@@ -159,6 +159,36 @@ test_classify_connect (void)
     { "connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  08P01: no more "
       "connections allowed (max_client_conn)\n",
       DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "08P01", "max_client_conn" },
+    /* Supavisor's codes, as it sends them (FATAL, XX000, "(CODE) text"). */
+    { "connection to server at \"3.1.2.3\", port 5432 failed: FATAL:  XX000: (ECIRCUITBREAKER) "
+      "Too many authentication errors\n",
+      DAL_ERROR_CONNECT_FAILED, TRUE, "XX000", "wait about ten minutes" },
+    { "connection to server at \"3.1.2.3\", port 6543 failed: FATAL:  XX000: (ECIRCUITBREAKER) "
+      "Unable to establish connection to upstream database\n",
+      DAL_ERROR_CONNECT_FAILED, TRUE, "XX000", "fix the user name and password" },
+    { "connection to server at \"3.1.2.3\", port 6543 failed: FATAL:  XX000: (ENOIDENTIFIER) "
+      "no tenant identifier provided (external_id or sni_hostname required)\n",
+      DAL_ERROR_POOLER_TENANT_NOT_FOUND, FALSE, "XX000", "postgres.<project-ref>" },
+    { "connection to server at \"3.1.2.3\", port 5432 failed: FATAL:  XX000: (ECHECKOUTTIMEOUT) "
+      "Pool checkout timeout. Request was dropped after 15000ms in Session mode. This means "
+      "requests are coming in and your connection pool cannot serve them fast enough. You can "
+      "address this by:\n\n  1. Ensuring your database is available\n  2. Increasing the "
+      "pool_size\n\nReview the performance tuning guide\n",
+      DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "XX000", "raise the pool size" },
+    { "connection to server at \"3.1.2.3\", port 6543 failed: FATAL:  XX000: (EDBHANDLEREXITED) "
+      "DbHandler exited. Check logs for more information\n",
+      DAL_ERROR_CONNECT_FAILED, TRUE, "XX000", "database is up" },
+    { "connection to server at \"3.1.2.3\", port 5432 failed: FATAL:  XX000: (EMAXCLIENTSESSION) "
+      "max clients reached in session mode - max clients are limited to pool_size: 15\n",
+      DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "XX000", "port 6543" },
+    { "connection to server at \"3.1.2.3\", port 5432 failed: FATAL:  XX000: "
+      "MaxClientsInSessionMode: max clients reached - in Session mode max clients are limited "
+      "to pool_size\n",
+      DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "XX000", "port 6543" },
+    /* PgBouncer while its own logins to the server fail. */
+    { "connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  08P01: server login "
+      "has been failing, try again later (server_login_retry)\n",
+      DAL_ERROR_CONNECT_FAILED, TRUE, "08P01", "server_login_retry" },
     { "connection to server at \"127.0.0.1\", port 6432 failed: server does not support SSL, "
       "but SSL was required\n",
       DAL_ERROR_TLS_UNAVAILABLE, FALSE, NULL, "TLS" },
@@ -183,6 +213,9 @@ test_classify_connect (void)
                          cases[i].hint_needle);
       g_assert_null (strstr (e->message, "LOCATION"));
       g_assert_null (strstr (e->message, "\t"));
+      /* A pooler's own advice is replaced by the hint, not run on. */
+      g_assert_null (strstr (e->message, "address this by"));
+      g_assert_null (strstr (e->message, "1. Ensuring"));
     }
 }
 
@@ -312,6 +345,35 @@ test_pooler_max_clients (gconstpointer data)
                   DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "pool size");
   expect_refusal (scheme, "disable", "08P01", "no more connections allowed (max_client_conn)",
                   DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "max_client_conn");
+  expect_refusal (scheme, "prefer", "XX000",
+                  "MaxClientsInSessionMode: max clients reached - in Session mode max clients "
+                  "are limited to pool_size",
+                  DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "port 6543");
+}
+
+/* Supavisor's circuit breaker and lost handler, and PgBouncer while its
+ * logins to the server fail: retryable, after a pause or a fix. */
+static void
+test_pooler_retry_later (gconstpointer data)
+{
+  const char *scheme = data;
+  expect_refusal (scheme, "disable", "XX000", "(ECIRCUITBREAKER) Too many authentication errors",
+                  DAL_ERROR_CONNECT_FAILED, TRUE, "wait about ten minutes");
+  expect_refusal (scheme, "prefer", "XX000",
+                  "(EDBHANDLEREXITED) DbHandler exited. Check logs for more information",
+                  DAL_ERROR_CONNECT_FAILED, TRUE, "database is up");
+  expect_refusal (scheme, "disable", "XX000",
+                  "(ECHECKOUTTIMEOUT) Pool checkout timeout. Request was dropped after 15000ms "
+                  "in Transaction mode",
+                  DAL_ERROR_POOLER_MAX_CLIENTS, TRUE, "raise the pool size");
+  expect_refusal (scheme, "disable", "08P01",
+                  "server login has been failing, try again later (server_login_retry)",
+                  DAL_ERROR_CONNECT_FAILED, TRUE, "server_login_retry");
+  /* Not retryable: the user name lacks the project ref. */
+  expect_refusal (scheme, "disable", "XX000",
+                  "(ENOIDENTIFIER) no tenant identifier provided (external_id or sni_hostname "
+                  "required)",
+                  DAL_ERROR_POOLER_TENANT_NOT_FOUND, FALSE, "postgres.<project-ref>");
 }
 
 static void
@@ -617,6 +679,42 @@ test_query_fields (gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* The server ends an idle session: the next statement says why in one
+ * sentence, with the server's SQLSTATE, not libpq's lines run together. */
+static void
+test_connection_lost (gconstpointer data)
+{
+  const char *scheme = data;
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autoptr (DalConnection) conn = harness_connection (scheme);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT pg_backend_pid()::text", NULL,
+                                                  NULL, &error);
+  g_assert_no_error (error);
+  /* pg_terminate_backend with a timeout returns once the backend is gone
+   * (the bound is generous: only a failure waits for it). */
+  const char *scale_env = g_getenv ("DAL_TEST_TIME_SCALE");
+  double scale = scale_env != NULL ? MAX (g_ascii_strtod (scale_env, NULL), 1.0) : 1.0;
+  g_autofree char *kill = g_strdup_printf ("SELECT pg_terminate_backend(%s, %d)::text",
+                                           dal_result_get_string (r, 0, 0, NULL),
+                                           (int) (30000 * scale));
+  g_autofree char *killed = dal_test_admin_query (kill);
+  g_assert_cmpstr (killed, ==, "true");
+
+  GError *e = query_error (conn, "SELECT 1");
+  g_test_message ("%s", e->message);
+  assert_catalogued (e, DAL_ERROR_CONNECTION_LOST, TRUE, "57P01",
+                     "terminating connection due to administrator command", "new connection");
+  g_assert_null (strstr (e->message, "; "));
+  g_assert_null (strstr (e->message, "unexpectedly"));
+  g_assert_null (strstr (e->message, "\n"));
+  g_assert_cmpstr (dal_error_get_field (e, DAL_ERROR_FIELD_SEVERITY), ==, "FATAL");
+  g_assert_cmpstr (dal_error_get_field (e, DAL_ERROR_FIELD_MESSAGE), ==,
+                   "terminating connection due to administrator command");
+  g_error_free (e);
+}
+
 /* -- the password never shows -- */
 
 static void
@@ -764,6 +862,7 @@ main (int argc, char **argv)
       ADD ("connect-timeout-phases", test_connect_timeout_phases);
       ADD ("pooler/tenant-not-found", test_pooler_tenant_not_found);
       ADD ("pooler/max-clients", test_pooler_max_clients);
+      ADD ("pooler/retry-later", test_pooler_retry_later);
       ADD ("pooler/tls-required", test_pooler_tls_required);
       ADD ("auth-failed", test_auth_failed);
       ADD ("unknown-database", test_unknown_database);
@@ -772,6 +871,7 @@ main (int argc, char **argv)
       ADD ("tls-required", test_tls_required);
       ADD ("prepared-statements", test_prepared_statements);
       ADD ("query-fields", test_query_fields);
+      ADD ("connection-lost", test_connection_lost);
 #undef ADD
     }
   g_test_add_func ("/errors-live/password-never-leaks", test_password_never_leaks);

@@ -237,10 +237,12 @@ test_retryable (void)
 static void
 test_redact (void)
 {
-  const char *secret = "s3cr3t";
+  /* Long enough (and not a plain word) to be redacted everywhere, the
+   * hint included. */
+  const char *secret = "s3cr3t-pw";
   g_autoptr (GError) e = dal_error_new_hint (DAL_ERROR_AUTH_FAILED,
-                                             "Do not write s3cr3t into hints",
-                                             "password s3cr3t (s3cr3ts3cr3t) was wrong");
+                                             "Do not write s3cr3t-pw into hints",
+                                             "password s3cr3t-pw (s3cr3t-pws3cr3t-pw) was wrong");
   for (guint f = 0; f < DAL_ERROR_N_FIELDS; f++)
     {
       g_autofree char *v = g_strdup_printf ("%u:%s:%s", f, secret, secret);
@@ -280,6 +282,174 @@ test_redact (void)
   dal_error_redact (io, secret);
   g_assert_cmpstr (io->message, ==, "cannot read ****");
   g_assert_error (io, G_IO_ERROR, G_IO_ERROR_FAILED);
+}
+
+/* What a connect or query error really says, with a hint of libdal's. */
+static const struct
+{
+  DalErrorCode code;
+  const char *what;
+  const char *hint;
+  const char *server_message;
+  const char *detail;
+} realistic[] = {
+  { DAL_ERROR_HOST_NOT_FOUND,
+    "could not translate host name \"db.example.com\" to address: Name or service not known",
+    "Check the host name in the URL; a name that resolves elsewhere may need a VPN or a "
+    "DNS server that knows it", NULL, NULL },
+  { DAL_ERROR_HOST_NOT_FOUND, "could not resolve host name", "Check the host name", NULL, NULL },
+  { DAL_ERROR_CONNECTION_REFUSED,
+    "connection to server at \"127.0.0.1\", port 5432 failed: Connection refused",
+    "Is the server running on that host and accepting TCP/IP connections on that port? "
+    "Check host and port in the URL", NULL, NULL },
+  { DAL_ERROR_AUTH_FAILED,
+    "connection to server at \"127.0.0.1\", port 5432 failed: password authentication "
+    "failed for user \"postgres\"",
+    "Check the user name and password in the URL; percent-encode reserved characters in "
+    "the password (@ as %40, : as %3A)",
+    "password authentication failed for user \"postgres\"", NULL },
+  { DAL_ERROR_TOO_MANY_CONNECTIONS, "sorry, too many clients already (SQLSTATE 53300)",
+    "The server is at max_connections: retry later, use fewer connections (a pool), or "
+    "connect through a pooler", "sorry, too many clients already", NULL },
+  { DAL_ERROR_QUERY_FAILED,
+    "duplicate key value violates unique constraint \"users_pkey\" (SQLSTATE 23505): "
+    "Key (id)=(7) already exists.",
+    "The data breaks a constraint: change the data or the statement",
+    "duplicate key value violates unique constraint \"users_pkey\"",
+    "Key (id)=(7) already exists." },
+};
+
+static GError *
+realistic_error (guint i)
+{
+  GError *e = dal_error_new_hint (realistic[i].code, realistic[i].hint, "%s", realistic[i].what);
+  dal_error_set_field (e, DAL_ERROR_FIELD_MESSAGE, realistic[i].server_message);
+  dal_error_set_field (e, DAL_ERROR_FIELD_DETAIL, realistic[i].detail);
+  return e;
+}
+
+/* Short passwords are letters of ordinary words: redaction leaves the
+ * messages as they were, and does not tell where those letters are. */
+static void
+test_redact_short_secrets (void)
+{
+  static const char *const secrets[] = { "a", "p", "e", "ab", "er", "os", "ti", "in", "Ke" };
+
+  for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+    for (guint i = 0; i < G_N_ELEMENTS (realistic); i++)
+      {
+        g_autoptr (GError) e = realistic_error (i);
+        g_autoptr (GError) orig = g_error_copy (e);
+        g_test_message ("secret \"%s\", case %u", secrets[s], i);
+        dal_error_redact (e, secrets[s]);
+        g_assert_cmpstr (e->message, ==, orig->message);
+        g_assert_null (strstr (e->message, "****"));
+        g_assert_cmpstr (dal_error_get_hint (e), ==, realistic[i].hint);
+        for (guint f = 0; f < DAL_ERROR_N_FIELDS; f++)
+          g_assert_cmpstr (dal_error_get_field (e, f), ==, dal_error_get_field (orig, f));
+      }
+}
+
+/* Where the text really holds the password, as a token, it goes, short or
+ * not. */
+static void
+test_redact_tokens (void)
+{
+  static const char *const secrets[] = { "a", "pw", "ab", "e", "p@ss", "-x-", "s3cr3t" };
+  static const char *const templates[] = {
+    "could not translate host name \"user:%s@db.example.com\" to address",
+    "password \"%s\" was rejected",
+    "invalid connection option: password=%s",
+    "password '%s' for user \"postgres\"",
+    "%s",
+    "%s%s",                 /* back to back: one token */
+    "(%s) at the end: %s",
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+    for (guint t = 0; t < G_N_ELEMENTS (templates); t++)
+      {
+        const char *pw = secrets[s];
+        g_autofree char *text = NULL;
+        g_autofree char *expected = NULL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        text = g_strdup_printf (templates[t], pw, pw);
+        expected = g_strdup_printf (templates[t], "****", "****");
+#pragma GCC diagnostic pop
+        g_test_message ("secret \"%s\": %s", pw, text);
+
+        g_autoptr (GError) e = dal_error_new_hint (DAL_ERROR_CONNECT_FAILED,
+                                                   "Check the URL", "%s", text);
+        dal_error_set_field (e, DAL_ERROR_FIELD_DETAIL, text);
+        dal_error_redact (e, pw);
+        g_autofree char *message = g_strdup_printf ("%s. Check the URL", expected);
+        g_assert_cmpstr (e->message, ==, message);
+        g_assert_cmpstr (dal_error_get_field (e, DAL_ERROR_FIELD_DETAIL), ==, expected);
+        g_assert_cmpstr (dal_error_get_hint (e), ==, "Check the URL");
+
+        /* Another domain: the message alone, by the same rule. */
+        g_autoptr (GError) io = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, text);
+        dal_error_redact (io, pw);
+        g_assert_cmpstr (io->message, ==, expected);
+      }
+
+  /* A symbol at the edge of the secret needs no boundary there; a letter
+   * does. */
+  g_autoptr (GError) e = dal_error_new_hint (DAL_ERROR_FAILED, NULL,
+                                             "x-x- and -x-x and -x-");
+  dal_error_redact (e, "-x-");
+  g_assert_cmpstr (e->message, ==, "x**** and ****x and ****");
+  g_autoptr (GError) e2 = dal_error_new_hint (DAL_ERROR_FAILED, NULL, "apa pa pap \"pa\"");
+  dal_error_redact (e2, "pa");
+  g_assert_cmpstr (e2->message, ==, "apa **** pap \"****\"");
+
+  /* The server's own hint is server text: redacted like the fields. */
+  g_autoptr (GError) srv = dal_error_new_hint (DAL_ERROR_QUERY_FAILED, "try with pw again",
+                                               "role \"x\" failed");
+  dal_error_set_field (srv, DAL_ERROR_FIELD_HINT, "try with pw again");
+  dal_error_redact (srv, "pw");
+  g_assert_cmpstr (srv->message, ==, "role \"x\" failed. try with **** again");
+  g_assert_cmpstr (dal_error_get_hint (srv), ==, "try with **** again");
+  g_assert_cmpstr (dal_error_get_field (srv, DAL_ERROR_FIELD_HINT), ==, "try with **** again");
+}
+
+/* A long password goes even glued to other text; libdal's hint keeps its
+ * words unless the password cannot be one. */
+static void
+test_redact_long_secrets (void)
+{
+  const char *pw = "Tr0ub4dor&3x";
+  g_autoptr (GError) e = dal_error_new_hint (
+    DAL_ERROR_URL_MALFORMED, "Percent-encode Tr0ub4dor&3x",
+    "invalid percent-encoding in \"postgresql://u:%%zzTr0ub4dor&3xyz@h/db\"");
+  dal_error_set_field (e, DAL_ERROR_FIELD_DETAIL, "keyTr0ub4dor&3xTr0ub4dor&3x1");
+  dal_error_redact (e, pw);
+  g_assert_cmpstr (e->message, ==,
+                   "invalid percent-encoding in \"postgresql://u:%zz****yz@h/db\". "
+                   "Percent-encode ****");
+  g_assert_cmpstr (dal_error_get_hint (e), ==, "Percent-encode ****");
+  g_assert_cmpstr (dal_error_get_field (e, DAL_ERROR_FIELD_DETAIL), ==, "key********1");
+
+  /* A long plain word: gone from what happened, libdal's hint intact. */
+  g_autoptr (GError) w = dal_error_new_hint (
+    DAL_ERROR_AUTH_FAILED, "Check the user name and password in the URL",
+    "host \"xpasswordsx\": password authentication failed");
+  dal_error_redact (w, "passwords");
+  g_assert_cmpstr (w->message, ==,
+                   "host \"x****x\": password authentication failed. "
+                   "Check the user name and password in the URL");
+  g_assert_cmpstr (dal_error_get_hint (w), ==, "Check the user name and password in the URL");
+
+  /* Realistic messages with long passwords that are not in them. */
+  for (guint i = 0; i < G_N_ELEMENTS (realistic); i++)
+    {
+      g_autoptr (GError) r = realistic_error (i);
+      g_autofree char *before = g_strdup (r->message);
+      dal_error_redact (r, "correct horse battery staple");
+      dal_error_redact (r, pw);
+      g_assert_cmpstr (r->message, ==, before);
+    }
 }
 
 static void
@@ -365,6 +535,9 @@ main (int argc, char **argv)
   g_test_add_func ("/errors/fields", test_fields);
   g_test_add_func ("/errors/retryable", test_retryable);
   g_test_add_func ("/errors/redact", test_redact);
+  g_test_add_func ("/errors/redact/short-secrets", test_redact_short_secrets);
+  g_test_add_func ("/errors/redact/tokens", test_redact_tokens);
+  g_test_add_func ("/errors/redact/long-secrets", test_redact_long_secrets);
   g_test_add_func ("/errors/foreign", test_foreign_errors);
   g_test_add_func ("/errors/copy", test_copy);
 

@@ -1184,6 +1184,53 @@ test_check_value (void)
                    "non-negative number of seconds, e.g. command_timeout=2.5");
 }
 
+static void
+test_hostname_has_suffix (void)
+{
+  static const struct
+  {
+    const char *host, *suffix;
+    gboolean expected;
+  } cases[] = {
+    { "supabase.co", "supabase.co", TRUE },
+    { "db.abc.supabase.co", "supabase.co", TRUE },
+    { "DB.ABC.SUPABASE.CO", "supabase.co", TRUE },
+    { "db.abc.supabase.co", "SupaBase.Co", TRUE },
+    { "aws-0-eu-west-1.Pooler.Supabase.COM", "pooler.supabase.com", TRUE },
+    { "db.abc.supabase.co.", "supabase.co", TRUE },   /* final dot on the host */
+    { "Supabase.Co.", "supabase.co", TRUE },
+    { "db.abc.supabase.co", ".supabase.co", TRUE },   /* leading dot on the suffix */
+    { "supabase.co", ".supabase.co", TRUE },
+    { "db.abc.supabase.co", "supabase.co.", TRUE },   /* final dot on the suffix */
+    { "xsupabase.co", "supabase.co", FALSE },         /* not a label boundary */
+    { "db.abc.notsupabase.co", "supabase.co", FALSE },
+    { "supabase.co.evil.example", "supabase.co", FALSE },
+    { "supabase.com", "supabase.co", FALSE },
+    { "upabase.co", "supabase.co", FALSE },           /* shorter than the suffix */
+    { "db.abc.supabase.co..", "supabase.co", FALSE }, /* one final dot only */
+    { "", "supabase.co", FALSE },
+    { ".", "supabase.co", FALSE },
+    { NULL, "supabase.co", FALSE },
+    { "supabase.co", "", FALSE },
+    { "supabase.co", ".", FALSE },
+    { "supabase.co", NULL, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("\"%s\" under \"%s\"", cases[i].host ? cases[i].host : "(null)",
+                      cases[i].suffix ? cases[i].suffix : "(null)");
+      g_assert_cmpint (dal_hostname_has_suffix (cases[i].host, cases[i].suffix), ==,
+                       cases[i].expected);
+    }
+
+  /* The Supabase check of the TLS defaults is the same comparison. */
+  g_assert_true (_dal_tls_host_is_supabase ("AWS-0-US-EAST-1.POOLER.SUPABASE.COM."));
+  g_assert_true (_dal_tls_host_is_supabase ("Db.Ref.Supabase.Co"));
+  g_assert_false (_dal_tls_host_is_supabase ("supabase.co.example"));
+  g_assert_false (_dal_tls_host_is_supabase (NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1210,6 +1257,7 @@ main (int argc, char **argv)
   g_test_add_func ("/options/keyword-order", test_keyword_order);
   g_test_add_func ("/options/duration", test_duration);
   g_test_add_func ("/options/check-value", test_check_value);
+  g_test_add_func ("/url/hostname-has-suffix", test_hostname_has_suffix);
 
   return g_test_run ();
 }

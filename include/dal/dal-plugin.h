@@ -283,9 +283,27 @@ void dal_error_set_retryable (GError *error, gboolean retryable);
  * @error: a DAL_ERROR (or any GError)
  * @secret: (nullable): text that must not appear, e.g. the password
  *
- * Replaces every occurrence of @secret in the message and fields with
- * "****".  Plugins call it on every error they build from text they did
- * not write themselves.
+ * Replaces @secret with "****" in the message and the server fields,
+ * without mangling text that merely shares letters with it:
+ *
+ *  - an occurrence counts when it is a whole token: where @secret starts
+ *    (ends) with a letter or digit, the character before (after) it is
+ *    not one, the start and end of the text counting as boundaries.  So
+ *    a password between ':' and '@', in quotes, after "password=" or as
+ *    a word of its own is replaced, while with the password "a" the text
+ *    "could not resolve host name" stays as it is.  Repeats written
+ *    back to back ("pwpw") count as one token;
+ *  - a secret of 8 or more characters is replaced wherever it occurs,
+ *    even glued to other letters: a chance match that long is improbable;
+ *  - the hint (dal_error_get_hint() and the end of the message that
+ *    repeats it) is advice written by libdal or the plugin, never a place
+ *    for a secret, and is left alone, except when it is the server's own
+ *    hint (redacted like the fields) or when @secret has 8 or more
+ *    characters and is not a plain word of letters only.
+ *
+ * Plugins call it on every error they build from text they did not write
+ * themselves.  Only the message of an error of another domain is
+ * redacted, by the same rules.
  */
 void dal_error_redact (GError *error, const char *secret);
 

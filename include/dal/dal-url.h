@@ -190,10 +190,21 @@ char *dal_url_to_string_redacted (const DalUrl *url);
 DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
                              GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
-
-/* TEMPORARY: replaced by wip-errors at merge. */
+/**
+ * dal_hostname_has_suffix:
+ * @host: (nullable): a host name, e.g. "DB.abc.Supabase.CO."
+ * @suffix: a domain, e.g. "supabase.co" (a leading dot is ignored)
+ *
+ * Whether @host is @suffix or a name under it ("x.supabase.co" but not
+ * "xsupabase.co"), compared without regard to ASCII case, a final dot on
+ * either ignored.  The one way libdal and its plugins compare host names.
+ *
+ * Returns: %TRUE when @host equals @suffix or ends with "." @suffix;
+ *   %FALSE for a %NULL or empty @host or @suffix.
+ */
 gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
 
 G_END_DECLS
 

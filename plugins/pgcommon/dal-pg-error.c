@@ -32,9 +32,35 @@
   "Retry later; use fewer connections at once, or the transaction-mode " \
   "pooler (port 6543), which shares server connections"
 
+#define HINT_SESSION_MAX_CLIENTS \
+  "Retry later; in session mode the pooler takes only as many clients as " \
+  "its pool size: open fewer connections at once, raise " \
+  "the pool size in the dashboard, or use the transaction-mode pooler " \
+  "(port 6543) with pooler_mode=transaction"
+#define HINT_CIRCUIT_BREAKER \
+  "The pooler stopped taking connections for this project after too many " \
+  "failed attempts (usually a wrong password, or a database it could not " \
+  "reach): fix the user name and password in the URL, then wait about ten " \
+  "minutes before retrying; every failed attempt meanwhile can extend the block"
+#define HINT_CHECKOUT_TIMEOUT \
+  "The pooler found no free server connection in time: retry later; make " \
+  "slow queries faster and transactions shorter, open fewer connections at " \
+  "once, or raise the pool size in the dashboard"
+#define HINT_DB_HANDLER_EXITED \
+  "The pooler lost its own connection to the database (restart, failover, " \
+  "overload): open a new connection and retry; if it keeps happening, check " \
+  "that the database is up and not out of resources"
+
 #define HINT_CONNECT_OTHER \
   "Check host, port, user, database and the TLS settings in the URL " \
   "against the server's (or pooler's) configuration and its log"
+
+typedef enum
+{
+  RETRY_BY_CODE = 0,      /* the code's and the SQLSTATE's default */
+  RETRY_YES,
+  RETRY_NO,
+} Retry;
 
 typedef struct
 {
@@ -43,7 +69,16 @@ typedef struct
   const char *text2;      /* a second substring that must also appear */
   DalErrorCode code;
   const char *hint;
+  Retry retry;
+  gboolean first_line;    /* keep the first line of the text only: the
+                           * rest is advice that the hint replaces */
 } Rule;
+
+/* Supavisor prefixes its messages with a code in parentheses, e.g.
+ * "(ECHECKOUTTIMEOUT) Pool checkout timeout. …" (SQLSTATE XX000); its
+ * older releases sent "MaxClientsInSessionMode: max clients reached …".
+ * PgBouncer says "server login has been failing, try again later
+ * (server_login_retry)" (08P01) while its logins to the server fail. */
 
 /* Connect failures.  Order matters: specific before general. */
 static const Rule connect_rules[] = {
@@ -74,11 +109,27 @@ static const Rule connect_rules[] = {
     HINT_TENANT },
   { NULL, "Max client connections reached", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
     HINT_MAX_CLIENTS },
+  { NULL, "(ENOIDENTIFIER)", NULL, DAL_ERROR_POOLER_TENANT_NOT_FOUND,
+    "The pooler cannot tell which project to connect to: write the user as "
+    "postgres.<project-ref> (Connect > Connection string in the dashboard "
+    "shows it)", RETRY_NO },
+  { NULL, "(ECIRCUITBREAKER)", NULL, DAL_ERROR_CONNECT_FAILED,
+    HINT_CIRCUIT_BREAKER, RETRY_YES },
   { NULL, "(EMAXCONNSESSION)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
-    "Retry later; in session mode the pooler takes only as many clients as "
-    "its pool size: open fewer connections at once, raise "
-    "the pool size in the dashboard, or use the transaction-mode pooler "
-    "(port 6543) with pooler_mode=transaction" },
+    HINT_SESSION_MAX_CLIENTS },
+  { NULL, "(EMAXCLIENTSESSION)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    HINT_SESSION_MAX_CLIENTS },
+  { NULL, "MaxClientsInSessionMode", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    HINT_SESSION_MAX_CLIENTS },
+  { NULL, "(ECHECKOUTTIMEOUT)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    HINT_CHECKOUT_TIMEOUT, RETRY_YES, TRUE },
+  { NULL, "(EDBHANDLEREXITED)", NULL, DAL_ERROR_CONNECT_FAILED,
+    HINT_DB_HANDLER_EXITED, RETRY_YES },
+  { NULL, "(server_login_retry)", NULL, DAL_ERROR_CONNECT_FAILED,
+    "PgBouncer's own logins to the server have been failing, so it refuses "
+    "clients for server_login_retry seconds: retry later; if it lasts, check "
+    "the server credentials in PgBouncer's configuration (auth_file, "
+    "auth_query) and that the server is up", RETRY_YES },
   { NULL, "(EMAXCONN", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
     HINT_MAX_CLIENTS },
   { NULL, "no more connections allowed", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
@@ -159,6 +210,14 @@ static const Rule result_rules[] = {
     "command_timeout (or the server's statement_timeout)" },
   { "26000", NULL, NULL, DAL_ERROR_PREPARED_STATEMENT, HINT_POOLER_STATEMENTS },
   { "42P05", NULL, NULL, DAL_ERROR_PREPARED_STATEMENT, HINT_POOLER_STATEMENTS },
+  /* A pooler's words in the middle of a session (Supavisor's transaction
+   * mode checks a server connection out for every transaction). */
+  { NULL, "(ECHECKOUTTIMEOUT)", NULL, DAL_ERROR_POOLER_MAX_CLIENTS,
+    HINT_CHECKOUT_TIMEOUT, RETRY_YES, TRUE },
+  { NULL, "(EDBHANDLEREXITED)", NULL, DAL_ERROR_CONNECTION_LOST,
+    HINT_DB_HANDLER_EXITED, RETRY_YES },
+  { NULL, "(ECIRCUITBREAKER)", NULL, DAL_ERROR_CONNECTION_LOST,
+    HINT_CIRCUIT_BREAKER, RETRY_YES },
   { "57P01", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
     "The server ended this session (administrator command or shutdown): "
     "open a new connection and retry" },
@@ -166,6 +225,15 @@ static const Rule result_rules[] = {
     "The server crashed and is restarting: open a new connection and retry" },
   { "57P03", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
     "The server is not accepting connections now: retry in a moment" },
+  { "57P05", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
+    "The server closed this session after it sat idle longer than "
+    "idle_session_timeout: open a new connection (and close idle ones "
+    "yourself, or raise that setting)" },
+  { "25P03", NULL, NULL, DAL_ERROR_CONNECTION_LOST,
+    "The server ended the session because a transaction stayed idle longer "
+    "than idle_in_transaction_session_timeout: keep transactions short (or "
+    "raise that setting), then run the whole transaction again on a new "
+    "connection" },
 };
 
 /* Statement failures without a rule: a sentence per SQLSTATE class. */
@@ -237,8 +305,18 @@ match_rule (const Rule *rules, gsize n, const char *sqlstate, const char *text)
   return NULL;
 }
 
-char *
-dal_pg_clean_message (const char *libpq_message)
+static void
+apply_retry (GError *error, const Rule *r)
+{
+  if (r != NULL && r->retry != RETRY_BY_CODE)
+    dal_error_set_retryable (error, r->retry == RETRY_YES);
+}
+
+/* The lines of libpq's text that say something, without severity and
+ * SQLSTATE prefixes, each once.  *@server is the index of the first line
+ * that came from the server (it had a severity), or -1. */
+static GPtrArray *
+message_lines (const char *libpq_message, int *server)
 {
   static GRegex *prefix;
   if (g_once_init_enter (&prefix))
@@ -246,7 +324,8 @@ dal_pg_clean_message (const char *libpq_message)
                        g_regex_new ("(?:FATAL|ERROR|PANIC|WARNING):\\s+(?:[0-9A-Z]{5}:\\s+)?",
                                     0, 0, NULL));
 
-  GString *out = g_string_new (NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  *server = -1;
   g_auto (GStrv) lines = g_strsplit (libpq_message != NULL ? libpq_message : "", "\n", -1);
   for (char **l = lines; *l != NULL; l++)
     {
@@ -254,13 +333,48 @@ dal_pg_clean_message (const char *libpq_message)
        * location is noise for a user. */
       if (**l == '\t' || **l == '\0' || g_str_has_prefix (*l, "LOCATION:"))
         continue;
-      g_autofree char *clean = g_regex_replace_literal (prefix, *l, -1, 0, "", 0, NULL);
+      char *clean = g_regex_replace_literal (prefix, *l, -1, 0, "", 0, NULL);
+      gboolean from_server = strcmp (clean, *l) != 0;
       g_strstrip (clean);
-      if (*clean == '\0')
-        continue;
+      gboolean seen = FALSE;
+      for (guint i = 0; i < out->len && !seen; i++)
+        seen = strcmp (out->pdata[i], clean) == 0;
+      if (*clean == '\0' || seen)
+        {
+          g_free (clean);
+          continue;
+        }
+      if (from_server && *server < 0)
+        *server = (int) out->len;
+      g_ptr_array_add (out, clean);
+    }
+  return out;
+}
+
+/* A line cut before the list it introduced ("… You can address this by:")
+ * loses that introduction too. */
+static void
+drop_list_intro (char *line)
+{
+  gsize len = strlen (line);
+  if (len == 0 || line[len - 1] != ':')
+    return;
+  char *dot = g_strrstr (line, ". ");
+  if (dot != NULL)
+    dot[1] = '\0';
+}
+
+char *
+dal_pg_clean_message (const char *libpq_message)
+{
+  int server;
+  g_autoptr (GPtrArray) lines = message_lines (libpq_message, &server);
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; i < lines->len; i++)
+    {
       if (out->len > 0)
         g_string_append (out, "; ");
-      g_string_append (out, clean);
+      g_string_append (out, lines->pdata[i]);
     }
   return g_string_free (out, FALSE);
 }
@@ -270,9 +384,18 @@ dal_pg_error_from_connect (const char *libpq_message, const char *where)
 {
   char buf[6];
   const char *sqlstate = extract_sqlstate (libpq_message, buf);
-  g_autofree char *clean = dal_pg_clean_message (libpq_message);
   const Rule *r = match_rule (connect_rules, G_N_ELEMENTS (connect_rules),
                               sqlstate, libpq_message);
+  g_autofree char *clean = NULL;
+  if (r != NULL && r->first_line)
+    {
+      int server;
+      g_autoptr (GPtrArray) lines = message_lines (libpq_message, &server);
+      clean = g_strdup (lines->len > 0 ? lines->pdata[0] : "");
+      drop_list_intro (clean);
+    }
+  else
+    clean = dal_pg_clean_message (libpq_message);
 
   /* libpq names the server in its own words when it got that far. */
   gboolean says_where = strstr (clean, "connection to server") != NULL
@@ -285,6 +408,59 @@ dal_pg_error_from_connect (const char *libpq_message, const char *where)
                                       "%s", what);
   if (sqlstate != NULL)
     dal_error_set_field (error, DAL_ERROR_FIELD_SQLSTATE, sqlstate);
+  apply_retry (error, r);
+  return error;
+}
+
+/* What the server says when it ends a session, for the connection's
+ * default verbosity, which leaves the SQLSTATE out of libpq's text. */
+static const struct
+{
+  const char *text;
+  const char *sqlstate;
+} session_enders[] = {
+  { "terminating connection due to administrator command", "57P01" },
+  { "terminating connection because of crash of another server process", "57P02" },
+  { "terminating connection due to idle-session timeout", "57P05" },
+  { "terminating connection due to idle-in-transaction timeout", "25P03" },
+};
+
+/* The connection broke.  libpq's text is the server's FATAL message, if it
+ * sent one, then its own lines ("server closed the connection
+ * unexpectedly", "SSL connection has been closed unexpectedly", advice):
+ * the message keeps the first that says why, with the server's SQLSTATE. */
+static GError *
+connection_lost (const char *libpq_message)
+{
+  int server;
+  g_autoptr (GPtrArray) lines = message_lines (libpq_message, &server);
+  const char *why = lines->len == 0 ? "server closed the connection"
+                    : lines->pdata[server >= 0 ? server : 0];
+  char buf[6];
+  const char *sqlstate = server >= 0 ? extract_sqlstate (libpq_message, buf) : NULL;
+  for (gsize i = 0; sqlstate == NULL && server >= 0 && i < G_N_ELEMENTS (session_enders); i++)
+    if (strcmp (why, session_enders[i].text) == 0)
+      sqlstate = session_enders[i].sqlstate;
+  const Rule *r = sqlstate != NULL
+                    ? match_rule (result_rules, G_N_ELEMENTS (result_rules), sqlstate, why)
+                    : NULL;
+  const char *hint = r != NULL && r->code == DAL_ERROR_CONNECTION_LOST
+                       ? r->hint
+                       : "The server or the network ended the connection (restart, "
+                         "failover, idle timeout, pooler): open a new connection and retry";
+
+  GError *error = dal_error_new_hint (DAL_ERROR_CONNECTION_LOST, hint,
+                                      "connection to the server was lost: %s%s%s%s", why,
+                                      sqlstate != NULL ? " (SQLSTATE " : "",
+                                      sqlstate != NULL ? sqlstate : "",
+                                      sqlstate != NULL ? ")" : "");
+  if (server >= 0)
+    {
+      dal_error_set_field (error, DAL_ERROR_FIELD_SEVERITY, "FATAL");
+      dal_error_set_field (error, DAL_ERROR_FIELD_MESSAGE, why);
+      dal_error_set_field (error, DAL_ERROR_FIELD_SQLSTATE, sqlstate);
+    }
+  apply_retry (error, r);
   return error;
 }
 
@@ -319,15 +495,10 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
   result = usable (result);
   if (result == NULL)
     {
-      /* No server error: the connection broke (or libpq refused locally). */
-      g_autofree char *clean = dal_pg_clean_message (PQerrorMessage (conn));
       if (PQstatus (conn) == CONNECTION_BAD)
-        return dal_error_new_hint (
-          DAL_ERROR_CONNECTION_LOST,
-          "The server or the network ended the connection (restart, "
-          "failover, idle timeout, pooler): open a new connection and retry",
-          "connection to the server was lost: %s",
-          *clean != '\0' ? clean : "server closed the connection");
+        return connection_lost (PQerrorMessage (conn));
+      /* No server error, the connection still up: libpq refused locally. */
+      g_autofree char *clean = dal_pg_clean_message (PQerrorMessage (conn));
       return dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL, "%s",
                                  *clean != '\0' ? clean : "the statement failed");
     }
@@ -336,7 +507,7 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
   const char *primary = PQresultErrorField (result, PG_DIAG_MESSAGE_PRIMARY);
   const char *detail = PQresultErrorField (result, PG_DIAG_MESSAGE_DETAIL);
   const char *server_hint = PQresultErrorField (result, PG_DIAG_MESSAGE_HINT);
-  const Rule *r = match_rule (result_rules, G_N_ELEMENTS (result_rules), sqlstate, NULL);
+  const Rule *r = match_rule (result_rules, G_N_ELEMENTS (result_rules), sqlstate, primary);
   /* Class 08 means the connection is gone only when the session ended: a
    * plain ERROR such as 08P01 (a Bind with the wrong number of parameters)
    * leaves it usable, and retrying the same statement cannot help. */
@@ -351,8 +522,18 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
   const char *hint = r != NULL ? r->hint
                      : server_hint != NULL ? server_hint : class_hint (sqlstate);
 
-  GError *error = dal_error_new_hint (code, hint, "%s (SQLSTATE %s)%s%s",
-                                      primary != NULL ? primary : "error", sqlstate,
+  g_autofree char *what = g_strdup (primary != NULL ? primary : "error");
+  if (r != NULL && r->first_line)
+    {
+      char *nl = strchr (what, '\n');
+      if (nl != NULL)
+        *nl = '\0';
+      drop_list_intro (g_strchomp (what));
+      gsize len = strlen (what);
+      while (len > 0 && what[len - 1] == '.')
+        what[--len] = '\0';
+    }
+  GError *error = dal_error_new_hint (code, hint, "%s (SQLSTATE %s)%s%s", what, sqlstate,
                                       detail != NULL ? ": " : "",
                                       detail != NULL ? detail : "");
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -363,30 +544,28 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
     }
   if (class_08 && code == DAL_ERROR_QUERY_FAILED)
     dal_error_set_retryable (error, FALSE);
+  apply_retry (error, r);
   return error;
 }
 
 /* -- advice that depends on the host -- */
 
-/* The project ref of a Supabase direct-connection host, "db.<ref>.supabase.co". */
+/* The project ref of a Supabase direct-connection host,
+ * "db.<ref>.supabase.co" in any case, in lower case. */
 static char *
 supabase_direct_ref (const char *host)
 {
-  if (host == NULL)
+  if (!dal_hostname_has_suffix (host, "supabase.co")
+      || g_ascii_strncasecmp (host, "db.", 3) != 0)
     return NULL;
-  g_autofree char *h = g_ascii_strdown (host, -1);
-  gsize len = strlen (h);
-  if (len > 0 && h[len - 1] == '.')
-    h[--len] = '\0';
-  const char *suffix = ".supabase.co";
-  if (!g_str_has_prefix (h, "db.") || !g_str_has_suffix (h, suffix))
+  /* "db." <ref> ".supabase.co", nothing between (a final dot allowed) */
+  const char *ref = host + 3;
+  const char *end = strchr (ref, '.');
+  if (end == NULL || end == ref
+      || (g_ascii_strcasecmp (end + 1, "supabase.co") != 0
+          && g_ascii_strcasecmp (end + 1, "supabase.co.") != 0))
     return NULL;
-  if (len <= strlen ("db.") + strlen (suffix))
-    return NULL;
-  gsize ref_len = len - strlen ("db.") - strlen (suffix);
-  if (memchr (h + 3, '.', ref_len) != NULL)
-    return NULL;
-  return g_strndup (h + 3, ref_len);
+  return g_ascii_strdown (ref, end - ref);
 }
 
 /* @error's message without its hint sentence. */
