@@ -317,6 +317,24 @@ assert_lost_afterwards (DalConnection *conn)
   g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
 }
 
+/* A blocking "SELECT 1" on @conn ends by the deadline with the timeout
+ * error, and the connection is lost afterwards.  (@after, if not NULL,
+ * runs right after the call returns: it ends the fault.) */
+static void
+assert_blocking_times_out (DalConnection *conn, void (*after) (gpointer), gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  double t0 = now_s ();
+  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, &error);
+  double t1 = now_s ();
+  if (after != NULL)
+    after (data);
+  assert_in_deadline (t0, t1);
+  g_assert_null (r);
+  assert_timed_out_and_closed (error);
+  assert_lost_afterwards (conn);
+}
+
 /* -- a server that goes silent mid-statement -- */
 
 /* pgasync, async calls: the statement in flight ends by its deadline plus
@@ -362,13 +380,7 @@ test_silent_pgasync_blocking (void)
   g_autoptr (DalConnection) conn = open_url (url);
 
   proxy_set_frozen (p, TRUE);
-  g_autoptr (GError) error = NULL;
-  double t0 = now_s ();
-  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, &error);
-  assert_in_deadline (t0, now_s ());
-  g_assert_null (r);
-  assert_timed_out_and_closed (error);
-  assert_lost_afterwards (conn);
+  assert_blocking_times_out (conn, NULL, NULL);
   proxy_free (p);
 }
 
@@ -385,16 +397,10 @@ test_silent_pgsync (void)
   g_autoptr (DalConnection) conn2 = open_url (url);
 
   proxy_set_frozen (p, TRUE);
-  g_autoptr (GError) error = NULL;
-  double t0 = now_s ();
-  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, &error);
-  assert_in_deadline (t0, now_s ());
-  g_assert_null (r);
-  assert_timed_out_and_closed (error);
-  assert_lost_afterwards (conn);
+  assert_blocking_times_out (conn, NULL, NULL);
 
   Call c = { 0 };
-  t0 = now_s ();
+  double t0 = now_s ();
   dal_connection_query_async (conn2, "SELECT 1", NULL, NULL, call_done, &c);
   wait_call (&c, 10 * time_scale);
   assert_in_deadline (t0, c.at);
@@ -471,6 +477,12 @@ test_silent_cancel_async (void)
   proxy_free (p);
 }
 
+static void
+resume_backend (gpointer pid)
+{
+  g_assert_cmpint (kill ((pid_t) GPOINTER_TO_INT (pid), SIGCONT), ==, 0);
+}
+
 /* A backend that stops (SIGSTOP) while its postmaster still answers: the
  * cancel request is accepted, the statement never ends.  Needs the right
  * to signal the server's processes (root in CI). */
@@ -490,15 +502,7 @@ test_stopped_backend (gconstpointer data)
     }
 
   g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
-  g_autoptr (GError) error = NULL;
-  double t0 = now_s ();
-  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, &error);
-  double t1 = now_s ();
-  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
-  assert_in_deadline (t0, t1);
-  g_assert_null (r);
-  assert_timed_out_and_closed (error);
-  assert_lost_afterwards (conn);
+  assert_blocking_times_out (conn, resume_backend, GINT_TO_POINTER (pid));
 }
 
 /* -- a backend terminated by the server -- */
