@@ -231,7 +231,9 @@ pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   GIOCondition revents = g_source_query_unix_fd (source, pg->fd_tag);
   if (revents != 0)
     pg_io (pg, revents, &done);
-  if (pg->ready_time >= 0 && g_source_get_time (source) >= pg->ready_time)
+  /* (pg_io may have ended the connection and destroyed the source.) */
+  if (pg->source != NULL && pg->ready_time >= 0
+      && g_get_monotonic_time () >= pg->ready_time)
     on_head_deadline (pg, &done);
   complete_all (pg, &done);
   pg->dispatching = FALSE;
