@@ -607,6 +607,48 @@ test_no_reentrant_callbacks (void)
     }
 }
 
+typedef struct
+{
+  DalConnection *conn;
+  Call *self, *queued, *started_inside;
+} Nested;
+
+static void
+nested_first_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Nested *n = user_data;
+  call_done (source, res, n->self);
+  /* A main loop of the callback's own waits for a statement started
+   * before (its result may be queued already) and one started here. */
+  dal_connection_query_async (n->conn, "SELECT 'inside'", NULL, NULL, call_done,
+                              n->started_inside);
+  dal_test_wait_for (&n->queued->done, 5000);
+  dal_test_wait_for (&n->started_inside->done, 5000);
+}
+
+static void
+test_nested_loop_in_callback (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url ("postgresql+asyncpg", NULL);
+  g_autoptr (DalConnection) conn = open_url (url);
+  Call first = { 0 }, queued = { 0 }, inside = { 0 };
+  Nested n = { conn, &first, &queued, &inside };
+  dal_connection_query_async (conn, "SELECT 1", NULL, NULL, nested_first_done, &n);
+  dal_connection_query_async (conn, "SELECT 2", NULL, NULL, call_done, &queued);
+  wait_call (&first, 10 * time_scale);
+  g_assert_cmpuint (queued.calls, ==, 1);
+  g_assert_cmpuint (inside.calls, ==, 1);
+  g_assert_no_error (queued.error);
+  g_assert_no_error (inside.error);
+  g_assert_cmpstr (dal_result_get_string (inside.result, 0, 0, NULL), ==, "inside");
+  g_assert_cmpuint (first.seq, <, queued.seq);
+  g_assert_cmpuint (queued.seq, <, inside.seq);
+  call_clear (&first);
+  call_clear (&queued);
+  call_clear (&inside);
+}
+
 static guint poll_returns;
 static GPollFunc default_poll;
 
@@ -847,6 +889,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/faults/terminated/pgasync", "postgresql+asyncpg", test_terminated);
   g_test_add_data_func ("/faults/terminated/pgsync", "postgresql+psycopg2", test_terminated);
   g_test_add_func ("/loop/no-reentrant-callbacks", test_no_reentrant_callbacks);
+  g_test_add_func ("/loop/nested-loop-in-callback", test_nested_loop_in_callback);
   g_test_add_func ("/loop/idle-costs-no-wakeups", test_idle_costs_nothing);
   g_test_add_func ("/loop/blocking-only-leaves-nothing", test_blocking_only_leaves_nothing);
   g_test_add_func ("/cache/stale-plan", test_cache_stale_plan);

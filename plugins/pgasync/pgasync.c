@@ -14,16 +14,18 @@
  * engine with poll() on the same three things instead.
  *
  * Completions.  Finished operations are handed to a FIFO of their own (a
- * second GSource, the "deliverer"), and callbacks run only from a dispatch
- * of one of these two sources on the home context, never inside another
- * call: a blocking call, an _async call or a close made from a callback
- * completes other operations into the FIFO, and they are delivered when
- * that callback has returned.  Callbacks run in the order the statements
- * were started (a call cancelled through its GCancellable excepted: it
- * completes at once).  When GTask defers a callback to an idle of its own
- * (it does for a task returned in the iteration that created it), the
- * FIFO waits for that callback (the task's "completed" notification)
- * before it hands out the next one.
+ * second GSource, the "deliverer", ready whenever it holds some), and
+ * callbacks run only from a dispatch of one of these two sources on the
+ * home context, never inside another call: a blocking call, an _async call
+ * or a close made from a callback completes other operations into the
+ * FIFO, and they are delivered when that callback has returned (or by a
+ * main loop the callback runs itself: both sources may recurse).
+ * Callbacks run in the order the statements were started (a call
+ * cancelled through its GCancellable excepted: it completes at once).
+ * When GTask defers a callback to an idle of its own (it does for a task
+ * returned in the iteration that created it), the FIFO waits for that
+ * callback (the task's "completed" notification) before it hands out the
+ * next one.
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
  * the server to cancel the statement when it is the one running.  A
@@ -114,7 +116,6 @@ typedef struct
   GMainContext *home;       /* not a reference */
   GTask *waiting;           /* handed to GTask, callback not run yet */
   gboolean orphan;          /* the connection is gone: go once empty */
-  gboolean armed;           /* its ready time is set */
 } Deliverer;
 
 struct _PgAsync
@@ -129,7 +130,6 @@ struct _PgAsync
   GIOCondition watching;
   gpointer cancel_tag;
   gint64 ready_time;        /* the source's, as last set */
-  gboolean dispatching;     /* in the source's dispatch */
   guint pumping;            /* blocking calls on the stack */
   Deliverer *deliverer;
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
@@ -153,7 +153,7 @@ static void update_deadline (PgAsync *pg);
 static void complete_all (PgAsync *pg, GQueue *done);
 static void fail_all (PgAsync *pg, GQueue *done, const GError *why);
 static void flush_unsent (PgAsync *pg, GQueue *done);
-static void deliverer_arm (Deliverer *dl);
+static void deliverer_kick (Deliverer *dl);
 
 /* -- lifetime -- */
 
@@ -181,7 +181,7 @@ pg_unref (PgAsync *pg)
   g_clear_error (&pg->lost);
   /* Completions still queued outlive the connection. */
   pg->deliverer->orphan = TRUE;
-  deliverer_arm (pg->deliverer);
+  deliverer_kick (pg->deliverer);
   g_source_unref (&pg->deliverer->source);
   dal_pg_canceller_free (pg->canceller);
   g_hash_table_unref (pg->cache);
@@ -222,7 +222,6 @@ pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   GQueue done = G_QUEUE_INIT;
 
   pg_ref (pg);
-  pg->dispatching = TRUE;
   if (g_source_query_unix_fd (source, pg->cancel_tag) != 0)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
@@ -236,7 +235,6 @@ pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       && g_get_monotonic_time () >= pg->ready_time)
     on_head_deadline (pg, &done);
   complete_all (pg, &done);
-  pg->dispatching = FALSE;
   /* A top-level dispatch of the home context: callbacks may run here. */
   if (pg->pumping == 0)
     deliverer_drain (pg->deliverer);
@@ -387,7 +385,7 @@ on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
     return;
   g_signal_handlers_disconnect_by_func (object, on_task_completed, dl);
   g_clear_object (&dl->waiting);
-  deliverer_arm (dl);
+  deliverer_kick (dl);
   g_source_unref (&dl->source);
 }
 
@@ -418,29 +416,45 @@ deliverer_drain (Deliverer *dl)
       else
         g_object_unref (task);
     }
-  deliverer_arm (dl);
+  deliverer_kick (dl);
   g_source_unref (&dl->source);
 }
 
-/* Makes the deliverer ready exactly while it holds something it can hand
- * out (touching the source only when that changes: it locks the context
- * and wakes it up). */
+/* Whether it holds a completion it can hand out now. */
+static gboolean
+deliverer_ready (Deliverer *dl)
+{
+  return dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
+}
+
+/* The deliverer is ready whenever it has something to hand out: the
+ * context asks at every iteration (no syscall, no timer), nested
+ * iterations in a callback included. */
+static gboolean
+deliverer_prepare (GSource *source, gint *timeout)
+{
+  *timeout = -1;
+  return deliverer_ready ((Deliverer *) source);
+}
+
+static gboolean
+deliverer_check (GSource *source)
+{
+  return deliverer_ready ((Deliverer *) source);
+}
+
+/* After completions were queued: an orphan left with nothing goes away,
+ * and a home context that another thread may be waiting in is woken up
+ * (the thread iterating it sees them at its next prepare anyway). */
 static void
-deliverer_arm (Deliverer *dl)
+deliverer_kick (Deliverer *dl)
 {
   if (g_source_is_destroyed (&dl->source))
     return;
   if (dl->orphan && dl->waiting == NULL && g_queue_is_empty (&dl->queue))
-    {
-      g_source_destroy (&dl->source);
-      return;
-    }
-  gboolean arm = dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
-  if (arm != dl->armed)
-    {
-      g_source_set_ready_time (&dl->source, arm ? 0 : -1);
-      dl->armed = arm;
-    }
+    g_source_destroy (&dl->source);
+  else if (deliverer_ready (dl) && !g_main_context_is_owner (dl->home))
+    g_main_context_wakeup (dl->home);
 }
 
 static gboolean
@@ -459,6 +473,8 @@ deliverer_finalize (GSource *source)
 }
 
 static GSourceFuncs deliverer_funcs = {
+  .prepare = deliverer_prepare,
+  .check = deliverer_check,
   .dispatch = deliverer_dispatch,
   .finalize = deliverer_finalize,
 };
@@ -518,8 +534,7 @@ complete_all (PgAsync *pg, GQueue *done)
   PgOp *op;
   while ((op = g_queue_pop_head (done)) != NULL)
     op_complete (op);
-  if (!pg->dispatching || pg->pumping > 0)
-    deliverer_arm (pg->deliverer);
+  deliverer_kick (pg->deliverer);
 }
 
 /* -- the statement cache -- */
@@ -1022,7 +1037,7 @@ pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
     {
       /* In its turn, after what completes before it; never from here. */
       deliver (pg, task, NULL, error);
-      deliverer_arm (pg->deliverer);
+      deliverer_kick (pg->deliverer);
       op_free (op);
       return;
     }
@@ -1189,11 +1204,19 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
   g_queue_init (&pg->deliverer->queue);
   pg->deliverer->home = context;
   g_source_set_name (&pg->deliverer->source, "dal pgasync completions");
+  /* A nested main loop in a callback delivers what follows (in order). */
+  g_source_set_can_recurse (&pg->deliverer->source, TRUE);
   g_source_attach (&pg->deliverer->source, context);
 
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
   ((PgSource *) pg->source)->pg = pg;
   g_source_set_name (pg->source, "dal pgasync socket");
+  /* A nested main loop in a callback reads results too (callbacks run only
+   * after the dispatch has read what it could, never inside pg_io).  Not
+   * blocking the source around its dispatch also spares GLib taking its
+   * file descriptors out of the poll set and back, with a wake-up each
+   * time. */
+  g_source_set_can_recurse (pg->source, TRUE);
   pg->watching = G_IO_IN | G_IO_HUP | G_IO_ERR;
   pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (conn), pg->watching);
   pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
