@@ -14,18 +14,14 @@
  * engine with poll() on the same three things instead.
  *
  * Completions.  Finished operations are handed to a FIFO of their own (a
- * second GSource, the "deliverer", ready whenever it holds some), and
- * callbacks run only from a dispatch of one of these two sources on the
- * home context, never inside another call: a blocking call, an _async call
- * or a close made from a callback completes other operations into the
- * FIFO, and they are delivered when that callback has returned (or by a
- * main loop the callback runs itself: both sources may recurse).
- * Callbacks run in the order the statements were started (a call
- * cancelled through its GCancellable excepted: it completes at once).
- * When GTask defers a callback to an idle of its own (it does for a task
- * returned in the iteration that created it), the FIFO waits for that
- * callback (the task's "completed" notification) before it hands out the
- * next one.
+ * second GSource, pgasync-deliver.c), and callbacks run only from a
+ * dispatch of one of these two sources on the home context, never inside
+ * another call: a blocking call, an _async call or a close made from a
+ * callback completes other operations into the FIFO, and they are
+ * delivered when that callback has returned (or by a main loop the
+ * callback runs itself: both sources may recurse).  Callbacks run in the
+ * order the statements were started (a call cancelled through its
+ * GCancellable excepted: it completes at once).
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
  * the server to cancel the statement when it is the one running.  A
@@ -57,6 +53,7 @@
 #include <string.h>
 
 #include "dal-pg.h"
+#include "pgasync-deliver.h"
 
 typedef struct _PgAsync PgAsync;
 
@@ -98,25 +95,6 @@ typedef struct
   GList *lru_link;
 } CacheEntry;
 
-/* A completion on its way to the caller. */
-typedef struct
-{
-  GTask *task;
-  DalResult *result;        /* or */
-  GError *error;
-} Delivery;
-
-/* The FIFO of completions: a GSource on the home context, ready while it
- * holds any that can go.  It outlives its connection when it still has
- * some. */
-typedef struct
-{
-  GSource source;
-  GQueue queue;             /* Delivery * */
-  GMainContext *home;       /* not a reference */
-  GTask *waiting;           /* handed to GTask, callback not run yet */
-  gboolean orphan;          /* the connection is gone: go once empty */
-} Deliverer;
 
 struct _PgAsync
 {
@@ -131,7 +109,7 @@ struct _PgAsync
   gpointer cancel_tag;
   gint64 ready_time;        /* the source's, as last set */
   guint pumping;            /* blocking calls on the stack */
-  Deliverer *deliverer;
+  PgDeliverer *deliverer;    /* the completion FIFO (pgasync-deliver.c) */
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
   GQueue unsent;            /* PgOp *, held back while a cancel request is
                              * on its way (after every op in @ops) */
@@ -153,7 +131,6 @@ static void update_deadline (PgAsync *pg);
 static void complete_all (PgAsync *pg, GQueue *done);
 static void fail_all (PgAsync *pg, GQueue *done, const GError *why);
 static void flush_unsent (PgAsync *pg, GQueue *done);
-static void deliverer_kick (Deliverer *dl);
 
 /* -- lifetime -- */
 
@@ -180,9 +157,7 @@ pg_unref (PgAsync *pg)
             && g_queue_is_empty (&pg->unsent));
   g_clear_error (&pg->lost);
   /* Completions still queued outlive the connection. */
-  pg->deliverer->orphan = TRUE;
-  deliverer_kick (pg->deliverer);
-  g_source_unref (&pg->deliverer->source);
+  pg_deliverer_release (pg->deliverer);
   dal_pg_canceller_free (pg->canceller);
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
@@ -213,7 +188,6 @@ typedef struct
 } PgSource;
 
 static void on_head_deadline (PgAsync *pg, GQueue *done);
-static void deliverer_drain (Deliverer *dl);
 
 static gboolean
 pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
@@ -237,7 +211,7 @@ pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   complete_all (pg, &done);
   /* A top-level dispatch of the home context: callbacks may run here. */
   if (pg->pumping == 0)
-    deliverer_drain (pg->deliverer);
+    pg_deliverer_drain (pg->deliverer);
   pg_unref (pg);
   return G_SOURCE_CONTINUE;
 }
@@ -366,129 +340,8 @@ on_head_deadline (PgAsync *pg, GQueue *done)
   update_deadline (pg);
 }
 
-/* -- delivering completions, in order -- */
+/* -- completing operations (their callbacks: pgasync-deliver.c) -- */
 
-static void
-delivery_free (Delivery *d)
-{
-  g_clear_pointer (&d->result, dal_result_unref);
-  g_clear_error (&d->error);
-  g_clear_object (&d->task);
-  g_free (d);
-}
-
-static void
-on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
-{
-  Deliverer *dl = user_data;
-  if (dl->waiting != (GTask *) object)
-    return;
-  g_signal_handlers_disconnect_by_func (object, on_task_completed, dl);
-  g_clear_object (&dl->waiting);
-  deliverer_kick (dl);
-  g_source_unref (&dl->source);
-}
-
-/* Hands out what can go now, in order.  Called only from a dispatch on the
- * home context, outside any call of the application's. */
-static void
-deliverer_drain (Deliverer *dl)
-{
-  g_source_ref (&dl->source);
-  Delivery *d;
-  while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
-    {
-      GTask *task = g_steal_pointer (&d->task);
-      if (d->error != NULL)
-        g_task_return_error (task, g_steal_pointer (&d->error));
-      else
-        g_task_return_pointer (task, g_steal_pointer (&d->result),
-                               (GDestroyNotify) dal_result_unref);
-      delivery_free (d);
-      /* GTask deferred the callback to an idle of its own: the next one
-       * waits until it has run. */
-      if (!g_task_get_completed (task) && g_task_get_context (task) == dl->home)
-        {
-          dl->waiting = task;
-          g_source_ref (&dl->source);
-          g_signal_connect (task, "notify::completed", G_CALLBACK (on_task_completed), dl);
-        }
-      else
-        g_object_unref (task);
-    }
-  deliverer_kick (dl);
-  g_source_unref (&dl->source);
-}
-
-/* Whether it holds a completion it can hand out now. */
-static gboolean
-deliverer_ready (Deliverer *dl)
-{
-  return dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
-}
-
-/* The deliverer is ready whenever it has something to hand out: the
- * context asks at every iteration (no syscall, no timer), nested
- * iterations in a callback included. */
-static gboolean
-deliverer_prepare (GSource *source, gint *timeout)
-{
-  *timeout = -1;
-  return deliverer_ready ((Deliverer *) source);
-}
-
-static gboolean
-deliverer_check (GSource *source)
-{
-  return deliverer_ready ((Deliverer *) source);
-}
-
-/* After completions were queued: an orphan left with nothing goes away,
- * and a home context that another thread may be waiting in is woken up
- * (the thread iterating it sees them at its next prepare anyway). */
-static void
-deliverer_kick (Deliverer *dl)
-{
-  if (g_source_is_destroyed (&dl->source))
-    return;
-  if (dl->orphan && dl->waiting == NULL && g_queue_is_empty (&dl->queue))
-    g_source_destroy (&dl->source);
-  else if (deliverer_ready (dl) && !g_main_context_is_owner (dl->home))
-    g_main_context_wakeup (dl->home);
-}
-
-static gboolean
-deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  deliverer_drain ((Deliverer *) source);  /* destroys an orphan once empty */
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-deliverer_finalize (GSource *source)
-{
-  /* Only when its context went away with completions in it. */
-  Deliverer *dl = (Deliverer *) source;
-  g_queue_clear_full (&dl->queue, (GDestroyNotify) delivery_free);
-}
-
-static GSourceFuncs deliverer_funcs = {
-  .prepare = deliverer_prepare,
-  .check = deliverer_check,
-  .dispatch = deliverer_dispatch,
-  .finalize = deliverer_finalize,
-};
-
-/* Queues @task's completion (taking it, @result and @error). */
-static void
-deliver (PgAsync *pg, GTask *task, DalResult *result, GError *error)
-{
-  Delivery *d = g_new (Delivery, 1);
-  d->task = task;
-  d->result = result;
-  d->error = error;
-  g_queue_push_tail (&pg->deliverer->queue, d);
-}
 
 static GError *
 op_final_error (PgAsync *pg, PgOp *op)
@@ -518,10 +371,11 @@ op_complete (PgOp *op)
       if (error != NULL)
         {
           dal_error_redact (error, dal_url_get_password (pg->url));
-          deliver (pg, task, NULL, error);
+          pg_deliverer_push (pg->deliverer, task, NULL, error);
         }
       else
-        deliver (pg, task, dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
+        pg_deliverer_push (pg->deliverer, task,
+                           dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
     }
   op_free (op);
 }
@@ -534,7 +388,7 @@ complete_all (PgAsync *pg, GQueue *done)
   PgOp *op;
   while ((op = g_queue_pop_head (done)) != NULL)
     op_complete (op);
-  deliverer_kick (pg->deliverer);
+  pg_deliverer_kick (pg->deliverer);
 }
 
 /* -- the statement cache -- */
@@ -1036,8 +890,8 @@ pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
   if (!start_op (pg, op, sql, params, &error))
     {
       /* In its turn, after what completes before it; never from here. */
-      deliver (pg, task, NULL, error);
-      deliverer_kick (pg->deliverer);
+      pg_deliverer_push (pg->deliverer, task, NULL, error);
+      pg_deliverer_kick (pg->deliverer);
       op_free (op);
       return;
     }
@@ -1200,13 +1054,7 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
       pg->cache_size = 0;
     }
 
-  pg->deliverer = (Deliverer *) g_source_new (&deliverer_funcs, sizeof (Deliverer));
-  g_queue_init (&pg->deliverer->queue);
-  pg->deliverer->home = context;
-  g_source_set_name (&pg->deliverer->source, "dal pgasync completions");
-  /* A nested main loop in a callback delivers what follows (in order). */
-  g_source_set_can_recurse (&pg->deliverer->source, TRUE);
-  g_source_attach (&pg->deliverer->source, context);
+  pg->deliverer = pg_deliverer_new (context);
 
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
   ((PgSource *) pg->source)->pg = pg;

@@ -1,0 +1,29 @@
+/* pgasync-deliver.h: the FIFO through which pgasync completes its callers'
+ * tasks, in the order they were started and never inside another call. */
+#ifndef PGASYNC_DELIVER_H
+#define PGASYNC_DELIVER_H
+
+#include <dal/dal-plugin.h>
+
+G_BEGIN_DECLS
+
+typedef struct _PgDeliverer PgDeliverer;
+
+/* A FIFO attached to @home (the connection's home context). */
+PgDeliverer *pg_deliverer_new (GMainContext *home);
+/* Queues @task's completion (taking @task, @result and @error). */
+void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result,
+                        GError *error);
+/* After pushing: wakes @home if another thread may be waiting in it (the
+ * thread iterating it sees the completions at its next iteration). */
+void pg_deliverer_kick (PgDeliverer *dl);
+/* Hands out what can go now, in order.  Only from a dispatch on the home
+ * context, outside any call of the application's. */
+void pg_deliverer_drain (PgDeliverer *dl);
+/* The connection is gone: the FIFO delivers what it still holds, then
+ * goes away by itself. */
+void pg_deliverer_release (PgDeliverer *dl);
+
+G_END_DECLS
+
+#endif /* PGASYNC_DELIVER_H */
