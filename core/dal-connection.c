@@ -100,6 +100,20 @@ note_error (DalConnection *self, const GError *error)
     g_atomic_int_set (&self->lost, TRUE);
 }
 
+/* Completes @task with a statement's @result, or its @error (taken),
+ * noting a lost connection. */
+static void
+return_query (DalConnection *self, GTask *task, DalResult *result, GError *error)
+{
+  if (result != NULL)
+    g_task_return_pointer (task, result, (GDestroyNotify) dal_result_unref);
+  else
+    {
+      note_error (self, error);
+      g_task_return_error (task, error);
+    }
+}
+
 /* Takes the plugin's handle away (under the lock, as is_closed() calls
  * the plugin with it); the caller closes it. */
 static gpointer
@@ -298,13 +312,7 @@ worker_run (gpointer data, gpointer unused)
                                               _dal_params_get (op->params),
                                               g_task_get_cancellable (task),
                                               &error);
-      if (result != NULL)
-        g_task_return_pointer (task, result, (GDestroyNotify) dal_result_unref);
-      else
-        {
-          note_error (self, error);
-          g_task_return_error (task, error);
-        }
+      return_query (self, task, result, error);
     }
   release (self);
   g_object_unref (task);
@@ -588,13 +596,7 @@ async_only_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_assert (self->async_pending > 0);
   self->async_pending--;
-  if (r != NULL)
-    g_task_return_pointer (task, r, (GDestroyNotify) dal_result_unref);
-  else
-    {
-      note_error (self, error);
-      g_task_return_error (task, error);
-    }
+  return_query (self, task, r, error);
   g_object_unref (task);
 }
 
