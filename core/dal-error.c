@@ -81,6 +81,7 @@ static const char *const code_names[] = {
   [DAL_ERROR_CLOSED] = "closed",
   [DAL_ERROR_INVALID_PARAMETER] = "invalid-parameter",
   [DAL_ERROR_TYPE_MISMATCH] = "type-mismatch",
+  [DAL_ERROR_POOL_TIMEOUT] = "pool-timeout",
 };
 
 const char *
@@ -102,6 +103,7 @@ code_is_retryable (DalErrorCode code)
     case DAL_ERROR_CONNECT_TIMEOUT:
     case DAL_ERROR_CONNECTION_REFUSED:
     case DAL_ERROR_QUERY_TIMEOUT:
+    case DAL_ERROR_POOL_TIMEOUT:
       return TRUE;
     default:
       return FALSE;

@@ -102,6 +102,72 @@ DalUrl *_dal_tls_apply (DalUrl *url, GError **error);
 /* Forgets which warnings were given (tests). */
 void _dal_tls_reset_warnings (void);
 
+/* -- what a statement does to the session (dal-sql.c) -- */
+
+/* What running @sql may leave behind on the connection, after its own
+ * transaction ended, by its text alone (comments, quoted literals and
+ * identifiers, dollar quotes and letter case understood; several
+ * statements separated by ';' all count):
+ *   CLEAN: nothing outside the transaction (SELECT, INSERT, BEGIN,
+ *     COMMIT, SET LOCAL, SET TRANSACTION, SHOW, ...);
+ *   RESETTABLE: session state that the pool's reset undoes: SET / RESET
+ *     of a setting, set_config(), LISTEN / UNLISTEN, DECLARE (cursors),
+ *     pg_advisory_lock*() / pg_try_advisory_lock*() (not the _xact_
+ *     ones);
+ *   REPLACE: session state the reset does not undo, the connection is
+ *     closed instead: PREPARE, DEALLOCATE, DISCARD, LOAD, CREATE
+ *     TEMP/TEMPORARY, SET SESSION AUTHORIZATION, SET ROLE, anything
+ *     that cannot be read (unterminated quote).
+ * Values are ordered: a statement's effect is the largest of its parts. */
+typedef enum
+{
+  DAL_SESSION_CLEAN = 0,
+  DAL_SESSION_RESETTABLE = 1,
+  DAL_SESSION_REPLACE = 2,
+} DalSessionEffect;
+
+DalSessionEffect _dal_sql_session_effect (const char *sql);
+
+/* -- the connection facade, as the pool uses it (dal-connection.c) -- */
+
+typedef enum
+{
+  DAL_TX_UNKNOWN = 0,   /* the plugin does not say, or a statement runs */
+  DAL_TX_IDLE,          /* no transaction open */
+  DAL_TX_INTRANS,       /* in a transaction block */
+  DAL_TX_INERROR,       /* in a failed transaction block */
+} DalTxStatus;
+
+/* Whether the connection lives on a main context (the plugin serves
+ * async calls natively): its async calls must all come from that one
+ * context, and blocking calls from another thread are safe only when
+ * nobody iterates that context. */
+gboolean _dal_connection_is_context_bound (DalConnection *connection);
+/* Whether several statements may be in flight on it at once (native
+ * async slots and DAL_PLUGIN_CAP_PIPELINE). */
+gboolean _dal_connection_pipelines (DalConnection *connection);
+/* Moves an idle connection (nothing pending, no blocking call running,
+ * its current context not being iterated by anyone else meanwhile) to
+ * @context.  FALSE when the plugin cannot (no set_context slot, ABI
+ * < 1.2) or the connection is closed. */
+gboolean _dal_connection_set_context (DalConnection *connection,
+                                      GMainContext *context);
+/* On an idle connection: reads without blocking what the server sent
+ * while it was idle; FALSE (and the connection counts as lost from
+ * then on) when it is gone.  TRUE when the plugin has no check_idle
+ * slot.  No round trip. */
+gboolean _dal_connection_check_idle (DalConnection *connection);
+/* The transaction status as the plugin last saw it (no I/O). */
+DalTxStatus _dal_connection_get_tx_status (DalConnection *connection);
+/* Statements started on the connection so far (any thread; atomic). */
+guint64 _dal_connection_get_n_statements (DalConnection *connection);
+/* From now on, records the largest _dal_sql_session_effect() of the
+ * statements started on the connection (tracking costs a scan of each
+ * statement's text, so it is off until turned on). */
+void _dal_connection_track_session (DalConnection *connection, gboolean on);
+/* The effect recorded since the last call, which clears it. */
+DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
+
 /* -- environment -- */
 
 /* getenv(), except that it returns NULL in setuid/setgid programs. */

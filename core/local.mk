@@ -11,6 +11,7 @@ dalinclude_HEADERS = \
 	include/dal/dal-result.h \
 	include/dal/dal-registry.h \
 	include/dal/dal-connection.h \
+	include/dal/dal-pool.h \
 	include/dal/dal-plugin.h
 
 # The OpenSSL helpers that the core's TLS preflight and pgcommon's TLS

@@ -74,6 +74,9 @@ typedef enum
   DAL_ERROR_CLOSED,                   /* the connection was closed */
   DAL_ERROR_INVALID_PARAMETER,        /* a query parameter libdal cannot send */
   DAL_ERROR_TYPE_MISMATCH,            /* a result value is not of the type asked for */
+
+  /* Pools (appended: codes never change). */
+  DAL_ERROR_POOL_TIMEOUT,             /* no pooled connection became free in time; retryable */
 } DalErrorCode;
 
 /**

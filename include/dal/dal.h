@@ -21,6 +21,7 @@
 #include <dal/dal-result.h>
 #include <dal/dal-registry.h>
 #include <dal/dal-connection.h>
+#include <dal/dal-pool.h>
 
 #undef DAL_H_INSIDE
 
