@@ -35,6 +35,13 @@ tests_test_url_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_url_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_url_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
 
+# What a statement leaves on the session (core/dal-sql.c).
+TESTS += tests/test-sql
+check_PROGRAMS += tests/test-sql
+tests_test_sql_SOURCES = tests/test-sql.c
+tests_test_sql_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_sql_LDADD = $(DAL_TEST_LDADD)
+
 # The core's unit tests, over the fake plugins of tests/plugins/.
 TESTS += tests/test-errors tests/test-registry tests/test-connection
 check_PROGRAMS += tests/test-errors tests/test-registry tests/test-connection
