@@ -1090,6 +1090,20 @@ _dal_connection_is_context_bound (DalConnection *self)
   return !uses_worker (self);
 }
 
+/* Worker path: waits until nothing runs or is queued on the connection
+ * (a blocking wait on the facade's condition variable; no I/O). */
+void
+_dal_connection_wait_idle (DalConnection *self)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  if (!uses_worker (self))
+    return;
+  g_mutex_lock (&self->lock);
+  while (self->busy || !g_queue_is_empty (&self->pending))
+    wait_idle_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
 gboolean
 _dal_connection_pipelines (DalConnection *self)
 {

@@ -979,6 +979,24 @@ reset_async (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+typedef struct
+{
+  Slot *slot;
+  DalSessionEffect effect;
+} Released;
+
+static void slot_release (Slot *s, DalSessionEffect effect, gboolean may_block);
+
+static void
+release_in_thread (GTask *task, gpointer source, gpointer data,
+                   GCancellable *cancellable)
+{
+  Released *rel = data;
+  _dal_connection_wait_idle (rel->slot->conn);
+  slot_release (rel->slot, rel->effect, TRUE);
+  g_task_return_boolean (task, TRUE);
+}
+
 /* A borrowed connection came back, or an exclusive one-shot is done:
  * ROLLBACK when a transaction is open; the session reset when its state
  * changed (never through a transaction pooler, where session commands
@@ -995,6 +1013,20 @@ slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
       return;
     }
   DalTxStatus tx = _dal_connection_get_tx_status (s->conn);
+  if (tx == DAL_TX_UNKNOWN && !s->bound && !may_block)
+    {
+      /* The facade's worker has not let go of it yet (the borrower's last
+       * reference may even be dropped on that worker): look again from a
+       * thread of GLib's pool, once the worker is done. */
+      Released *rel = g_new (Released, 1);
+      rel->slot = s;
+      rel->effect = effect;
+      GTask *t = g_task_new (NULL, NULL, NULL, NULL);
+      g_task_set_task_data (t, rel, g_free);
+      g_task_run_in_thread (t, release_in_thread);
+      g_object_unref (t);
+      return;
+    }
   gboolean rollback = tx != DAL_TX_IDLE;
   gboolean session = !pool->tx_pooler && effect == DAL_SESSION_RESETTABLE;
   if (!pool->tx_pooler && effect == DAL_SESSION_REPLACE)
