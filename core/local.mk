@@ -35,6 +35,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-result.c \
 	core/dal-connection.c \
 	core/dal-tls.c \
+	core/dal-pool-settings.c \
 	core/dal-version.c
 core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \
