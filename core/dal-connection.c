@@ -387,6 +387,24 @@ open_data_free (OpenData *d)
   g_free (d);
 }
 
+/* A URL with a pool option is not for a single connection: say so
+ * rather than ignore it.  No I/O. */
+static gboolean
+refuse_pool_options (const DalUrl *url, GError **error)
+{
+  const char *option = NULL;
+  if (!_dal_url_has_pool_options (url, &option))
+    return TRUE;
+  g_propagate_error (error,
+                     dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
+                                         "Open a pool with dal_pool_open(), or "
+                                         "drop the option from the URL",
+                                         "the URL sets %s, a pool option, but "
+                                         "dal_connection_open() opens one "
+                                         "connection, not a pool", option));
+  return FALSE;
+}
+
 /* The caller's task for opening @url. */
 static GTask *
 open_task_new (DalRegistry *registry, DalUrl *url, GCancellable *cancellable,
@@ -477,6 +495,8 @@ dal_connection_open_url (DalRegistry *registry, DalUrl *url,
   g_return_val_if_fail (url != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!refuse_pool_options (url, error))
+    return NULL;
   OpenData prepared = { registry, url, NULL, NULL };
   if (!open_prepare (&prepared, error))
     return NULL;
@@ -563,6 +583,13 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
   g_return_if_fail (url != NULL);
 
   GTask *task = open_task_new (registry, url, cancellable, callback, user_data);
+  GError *error = NULL;
+  if (!refuse_pool_options (url, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
   /* Nothing that may block runs on the caller's thread: the worker
    * prepares (and connects, for a plugin with blocking slots only), then
    * open_prepared() continues on the caller's context. */

@@ -53,6 +53,18 @@ char *_dal_printable (const char *text);
 /* Parses a duration in seconds ("1.5") into milliseconds. */
 gboolean _dal_parse_duration_ms (const char *text, gint64 *out_ms);
 
+/* -- pool options (dal-pool-settings.c) -- */
+
+/* Whether @url sets any pool option (pool_* or asyncpg's synonyms);
+ * *@first (nullable) gets the name of the first one found. */
+gboolean _dal_url_has_pool_options (const DalUrl *url, const char **first);
+/* @url minus every pool option: a new reference (@url itself when it
+ * has none).  The pool opens its connections with it. */
+DalUrl *_dal_url_without_pool_options (DalUrl *url);
+/* A copy of @url without the libdal options named (dal-url.c). */
+DalUrl *_dal_url_copy_without (const DalUrl *url,
+                               const char * const *libdal_names);
+
 /* -- errors (dal-error.c) -- */
 
 /* The "what to change" sentence alone, and the message without it. */

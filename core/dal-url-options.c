@@ -101,11 +101,21 @@ static const DalOptionInfo libdal_options[] = {
   OPT_LIBDAL ("cancel_timeout", DURATION, NULL),
   OPT_LIBDAL ("statement_cache_size", UINT, NULL),
   OPT_LIBDAL ("pooler_mode", ENUM, pooler_mode_choices),
+  /* DalPool's settings (dal-pool-settings.c), then asyncpg's spellings
+   * of four of them; dal_connection_open() refuses all of these. */
   OPT_LIBDAL ("pool_min_size", UINT, NULL),
   OPT_LIBDAL ("pool_max_size", UINT, NULL),
+  OPT_LIBDAL ("pool_depth", UINT, NULL),
   OPT_LIBDAL ("pool_acquire_timeout", DURATION, NULL),
   OPT_LIBDAL ("pool_max_idle", DURATION, NULL),
   OPT_LIBDAL ("pool_max_lifetime", DURATION, NULL),
+  OPT_LIBDAL ("pool_max_queries", UINT, NULL),
+  OPT_LIBDAL ("pool_check_idle", DURATION, NULL),
+  OPT_LIBDAL ("pool_leak_warning", DURATION, NULL),
+  OPT_LIBDAL ("min_size", UINT, NULL),
+  OPT_LIBDAL ("max_size", UINT, NULL),
+  OPT_LIBDAL ("max_queries", UINT, NULL),
+  OPT_LIBDAL ("max_inactive_connection_lifetime", DURATION, NULL),
   /* TLS policy (dal-tls.c): permits sslmode=disable/allow/prefer towards
    * hosts that must use TLS (Supabase), a protocol floor below TLSv1.2,
    * and silences the plaintext-fallback warning of prefer/allow. */

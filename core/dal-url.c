@@ -1390,6 +1390,29 @@ dal_url_to_string_redacted (const DalUrl *url)
   return url_to_string (url, TRUE);
 }
 
+/* A copy of @url with the scheme dialect+@driver (lower case already),
+ * leaving out the libdal options named in @drop (nullable). */
+static DalUrl *
+url_copy (const DalUrl *url, const char *driver, const char * const *drop)
+{
+  guint n_libdal;
+  const DalOptionInfo *libdal = _dal_libdal_options_get (&n_libdal);
+  DalUrl *copy = url_new (url->dialect, driver);
+
+  for (guint i = 0; i < url->slot_names->len; i++)
+    {
+      const char *name = g_ptr_array_index (url->slot_names, i);
+      const char *value = g_ptr_array_index (url->slot_values, i);
+      if (value != NULL)
+        slot_set (copy, name, g_strdup (value));
+    }
+  for (guint i = 0; i < url->n_libdal; i++)
+    if (drop == NULL || !g_strv_contains (drop, libdal[i].name))
+      copy->libdal_values[i] = g_strdup (url->libdal_values[i]);
+  url_finish (copy);
+  return copy;
+}
+
 /**
  * dal_url_with_driver:
  * @url: a DalUrl
@@ -1433,18 +1456,22 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
     }
 
   g_autofree char *lower = driver != NULL ? g_ascii_strdown (driver, -1) : NULL;
-  DalUrl *copy = url_new (url->dialect, lower);
-  for (guint i = 0; i < url->slot_names->len; i++)
-    {
-      const char *name = g_ptr_array_index (url->slot_names, i);
-      const char *value = g_ptr_array_index (url->slot_values, i);
-      if (value != NULL)
-        slot_set (copy, name, g_strdup (value));
-    }
-  for (guint i = 0; i < url->n_libdal; i++)
-    copy->libdal_values[i] = g_strdup (url->libdal_values[i]);
-  url_finish (copy);
-  return copy;
+  return url_copy (url, lower, NULL);
+}
+
+/**
+ * _dal_url_copy_without:
+ * @url: a DalUrl
+ * @libdal_names: (array zero-terminated=1): libdal options to leave out
+ *
+ * Returns: (transfer full): a copy of @url without the libdal options
+ *   named (those it does not set are ignored).
+ */
+DalUrl *
+_dal_url_copy_without (const DalUrl *url, const char * const *libdal_names)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  return url_copy (url, url->driver, libdal_names);
 }
 
 /* Length of @name without one final dot. */

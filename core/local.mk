@@ -37,6 +37,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-pool.c \
 	core/dal-sql.c \
 	core/dal-tls.c \
+	core/dal-pool-settings.c \
 	core/dal-version.c
 core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \

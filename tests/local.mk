@@ -56,6 +56,13 @@ tests_test_connection_SOURCES = tests/test-connection.c
 tests_test_connection_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_connection_LDADD = $(DAL_TEST_LDADD)
 
+# Pool settings and the pool-option refusal (no server).
+TESTS += tests/test-pool-settings
+check_PROGRAMS += tests/test-pool-settings
+tests_test_pool_settings_SOURCES = tests/test-pool-settings.c
+tests_test_pool_settings_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pool_settings_LDADD = $(DAL_TEST_LDADD)
+
 # fakesync preloaded into the program (libtool -dlpreopen).  No static
 # archive is needed although configure says disable-static: for a module
 # without one, libtool preopens its shared object (the .la's dlname): the

@@ -20,8 +20,9 @@
  *       command_timeout=SECONDS      per-statement timeout (fractional)
  *       statement_cache_size=N       named prepared statements to keep (0: none)
  *       pooler_mode=session|transaction  what sits between client and server
- *       pool_min_size, pool_max_size, pool_acquire_timeout,
- *       pool_max_idle, pool_max_lifetime  (reserved for the pool)
+ *       pool_min_size, pool_max_size, pool_depth, … (and asyncpg's
+ *       min_size, max_size, …)  DalPool's settings (dal-pool.h);
+ *                                    dal_connection_open() refuses them
  *       allow_insecure_tls=BOOL      permits what the TLS policy refuses
  *                                    (docs/tls.md)
  * asyncpg's spelling "ssl=" is accepted as a synonym of "sslmode="
