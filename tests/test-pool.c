@@ -915,9 +915,23 @@ pool_is_whole (gpointer data)
   stats (w->pool, &s);
   if (s.size < w->want_size)
     return FALSE;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DalResult) r = dal_pool_query (w->pool, "SELECT 1", NULL, NULL, &error);
-  return r != NULL;
+  /* A one-shot succeeds (async, as the callers around it; it may wait
+   * for a connection, not longer than the whole check may take). */
+  Call c = { .pool = w->pool };
+  dal_pool_query_async (w->pool, "SELECT 1", NULL, NULL, query_done, &c);
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (1000) * 1000;
+  while (!c.done && g_get_monotonic_time () < end)
+    iterate_for (10);
+  if (!c.done)
+    {
+      /* Still waiting: the call completes later, into this frame no more. */
+      dal_test_wait_for (&c.done, 30000);
+      call_clear (&c);
+      return FALSE;
+    }
+  gboolean ok = c.result != NULL;
+  call_clear (&c);
+  return ok;
 }
 
 /* A one-shot on a connection the server kills gets connection-lost;
