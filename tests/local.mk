@@ -143,3 +143,12 @@ tests_test_pg_connect_SOURCES = tests/test-pg-connect.c
 tests_test_pg_connect_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
 tests_test_pg_connect_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_pg_connect_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# DalPool (live): opening, acquire timeouts and order, reset on release
+# (direct and through PgBouncer), limits, killed connections and a server
+# restart, pipelined cancels, load through PgBouncer, threads, warnings.
+TESTS += tests/test-pool
+check_PROGRAMS += tests/test-pool
+tests_test_pool_SOURCES = tests/test-pool.c $(DAL_TEST_NET_SOURCES)
+tests_test_pool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pool_LDADD = $(DAL_TEST_LDADD)
