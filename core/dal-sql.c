@@ -152,10 +152,14 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
     raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
   if (!quoted)
     {
+      /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
+       * (but INSERT / MERGE INTO temp name a table called "temp"). */
       if ((strcmp (w, "temp") == 0 || strcmp (w, "temporary") == 0)
-          && is_one_of (s->prev, (const char * const[]) {
-                          "create", "global", "local", "replace", "into",
-                          NULL }))
+          && (is_one_of (s->prev, (const char * const[]) {
+                           "create", "global", "local", "replace", NULL })
+              || (strcmp (s->prev, "into") == 0
+                  && !is_one_of (s->first, (const char * const[]) {
+                                   "insert", "merge", NULL }))))
         raise_to (&s->stmt, DAL_SESSION_REPLACE);
       if (strcmp (w, "pg_temp") == 0 && strcmp (s->first, "create") == 0)
         raise_to (&s->stmt, DAL_SESSION_REPLACE);
