@@ -8,7 +8,9 @@
  *     idle, without a round trip; a healthy connection passes;
  *   - the transaction status, the statement counter and the session
  *     tracking (dal-sql.c) follow what ran.
- * Plus dal_url_is_transaction_pooler(), which needs no server.
+ * Plus, without a server: the same calls over the fake plugins of
+ * tests/plugins (no ABI 1.2 slots, no pipelining; one built for ABI 1.0),
+ * and dal_url_is_transaction_pooler().
  */
 #include "config.h"
 
@@ -78,7 +80,21 @@ test_transaction_pooler (void)
     }
 }
 
-/* -- moving a pgasync connection to another main context -- */
+/* -- the fake plugins (no server) -- */
+
+static DalRegistry *fake_registry;
+
+static DalConnection *
+open_fake (const char *scheme)
+{
+  g_autofree char *text = g_strdup_printf ("%s://tester:pw@localhost/db", scheme);
+  GError *error = NULL;
+  g_autoptr (DalUrl) url = dal_url_parse (text, &error);
+  g_assert_no_error (error);
+  DalConnection *conn = dal_connection_open_url (fake_registry, url, NULL, &error);
+  g_assert_no_error (error);
+  return conn;
+}
 
 typedef struct
 {
@@ -97,6 +113,86 @@ on_query (GObject *source, GAsyncResult *res, gpointer user_data)
   call->result = dal_connection_query_finish (DAL_CONNECTION (source), res, &call->error);
   call->done = TRUE;
 }
+
+static void
+wait_query_async (DalConnection *conn, const char *sql)
+{
+  Call call = { 0 };
+  dal_connection_query_async (conn, sql, NULL, NULL, on_query, &call);
+  dal_test_wait_for (&call.done, 5000);
+  g_assert_no_error (call.error);
+  dal_result_unref (call.result);
+}
+
+static void
+try_query (DalConnection *conn, const char *sql)
+{
+  g_autoptr (DalResult) r = dal_connection_query (conn, sql, NULL, NULL, NULL);
+}
+
+static void
+test_fake (gconstpointer data)
+{
+  const char *scheme = data;
+  gboolean async = g_str_has_suffix (scheme, "+async");
+  gboolean has_info = !g_str_has_prefix (scheme, "old+");
+  g_autoptr (DalConnection) conn = open_fake (scheme);
+
+  g_assert_true (_dal_connection_is_context_bound (conn) == async);
+  g_assert_false (_dal_connection_pipelines (conn));  /* no CAP_PIPELINE */
+  GMainContext *other = g_main_context_new ();
+  g_assert_false (_dal_connection_set_context (conn, other));  /* no slot */
+  g_main_context_unref (other);
+  g_assert_true (_dal_connection_check_idle (conn));           /* no slot */
+
+  /* Every statement counted once, whichever path runs it (an async-only
+   * plugin's blocking call goes through its async slot). */
+  GError *error = NULL;
+  g_assert_cmpuint (_dal_connection_get_n_statements (conn), ==, 0);
+  g_assert_cmpint (_dal_connection_get_tx_status (conn), ==,
+                   has_info ? DAL_TX_IDLE : DAL_TX_UNKNOWN);
+  try_query (conn, "echo a");
+  wait_query_async (conn, "echo b");
+  g_assert_true (dal_connection_begin (conn, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (_dal_connection_get_tx_status (conn), ==,
+                   has_info ? DAL_TX_INTRANS : DAL_TX_UNKNOWN);
+  try_query (conn, "fail");
+  g_assert_cmpint (_dal_connection_get_tx_status (conn), ==,
+                   has_info ? DAL_TX_INERROR : DAL_TX_UNKNOWN);
+  g_assert_true (dal_connection_rollback (conn, NULL, &error));
+  g_assert_cmpint (_dal_connection_get_tx_status (conn), ==,
+                   has_info ? DAL_TX_IDLE : DAL_TX_UNKNOWN);
+  g_assert_cmpuint (_dal_connection_get_n_statements (conn), ==, 5);
+  if (has_info)
+    {
+      g_autofree char *ran = dal_connection_get_info (conn, "statements");
+      g_assert_cmpstr (ran, ==, "5");
+    }
+
+  /* Tracking sees the text, whatever the plugin makes of it. */
+  _dal_connection_track_session (conn, TRUE);
+  try_query (conn, "echo x");
+  g_assert_cmpint (_dal_connection_take_session_effect (conn), ==, DAL_SESSION_CLEAN);
+  try_query (conn, "LISTEN x");
+  g_assert_cmpint (_dal_connection_take_session_effect (conn), ==, DAL_SESSION_RESETTABLE);
+  try_query (conn, "DISCARD ALL");
+  try_query (conn, "SET x = 1");
+  g_assert_cmpint (_dal_connection_take_session_effect (conn), ==, DAL_SESSION_REPLACE);
+  g_assert_cmpuint (_dal_connection_get_n_statements (conn), ==, 9);
+
+  /* Without a check_idle slot, a lost connection still fails the check
+   * (the plugin's is_lost, or the error that said so). */
+  try_query (conn, "lose");
+  g_assert_false (_dal_connection_check_idle (conn));
+  g_assert_true (dal_connection_is_closed (conn));
+
+  dal_connection_close (conn, NULL, NULL);
+  g_assert_false (_dal_connection_check_idle (conn));
+  g_assert_cmpint (_dal_connection_get_tx_status (conn), ==, DAL_TX_UNKNOWN);
+}
+
+/* -- moving a pgasync connection to another main context -- */
 
 static void
 on_open (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -303,16 +399,6 @@ test_tx_status (gconstpointer data)
 /* -- statement counter and session tracking -- */
 
 static void
-wait_query_async (DalConnection *conn, const char *sql)
-{
-  Call call = { 0 };
-  dal_connection_query_async (conn, sql, NULL, NULL, on_query, &call);
-  dal_test_wait_for (&call.done, 5000);
-  g_assert_no_error (call.error);
-  dal_result_unref (call.result);
-}
-
-static void
 on_transaction (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Call *call = user_data;
@@ -405,6 +491,13 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/facade/url/transaction-pooler", test_transaction_pooler);
+
+  /* The test plugins, in a registry of their own. */
+  const char *dir = dal_test_env ("DAL_TEST_PLUGINS");
+  fake_registry = dal_registry_new ((const char *[]) { dir, NULL }, FALSE);
+  g_test_add_data_func ("/facade/fake/sync", "test+sync", test_fake);
+  g_test_add_data_func ("/facade/fake/async", "test+async", test_fake);
+  g_test_add_data_func ("/facade/fake/abi-1.0", "old+sync", test_fake);
   g_test_add_func ("/facade/pgasync/set-context", test_set_context);
   g_test_add_func ("/facade/pgsync/worker", test_worker_plugin);
   for (guint i = 0; i < G_N_ELEMENTS (plugins); i++)
@@ -427,5 +520,7 @@ main (int argc, char **argv)
           g_test_add_data_func (path, plugins[i].scheme, tests[j].func);
         }
     }
-  return g_test_run ();
+  int rc = g_test_run ();
+  dal_registry_free (fake_registry);
+  return rc;
 }
