@@ -23,6 +23,11 @@
  * call completed with DAL_ERROR_CONNECTION_LOST (note_error); either way
  * dal_connection_is_closed() answers TRUE from then on.
  *
+ * For the pool (dal-private.h): every statement handed to the plugin is
+ * counted (atomic), and classified by dal-sql.c while the pool tracks the
+ * session; set_context and check_idle go to the plugin's ABI 1.2 slots;
+ * none of the pool's calls does network I/O of its own.
+ *
  * Every task completes exactly once; GTask guarantees the callback never
  * runs from inside the _async call.  Every error leaving this file has been
  * scrubbed of the URL's password (dal_error_redact).

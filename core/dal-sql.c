@@ -13,9 +13,9 @@
  *   - SET SESSION CHARACTERISTICS AS TRANSACTION ... sets the
  *     default_transaction_* settings for the session, which RESET ALL
  *     undoes: RESETTABLE.  SET SESSION x = y is SET x = y: RESETTABLE;
- *   - SET SESSION AUTHORIZATION, SET ROLE, RESET ROLE, RESET SESSION
- *     AUTHORIZATION: REPLACE (as the header says); SET LOCAL ROLE is
- *     transaction-scoped: CLEAN;
+ *   - SET SESSION AUTHORIZATION, SET [SESSION] ROLE, RESET ROLE, RESET
+ *     SESSION AUTHORIZATION: REPLACE (as the header says); SET LOCAL ROLE
+ *     and SET LOCAL SESSION AUTHORIZATION are transaction-scoped: CLEAN;
  *   - PREPARE TRANSACTION (two-phase commit) ends the transaction and
  *     leaves nothing on the session: CLEAN; any other PREPARE: REPLACE;
  *   - a temporary table made another way also counts: SELECT ... INTO
@@ -97,7 +97,9 @@ statement_effect (const Scan *s)
         return DAL_SESSION_CLEAN;
       if (strcmp (b, "role") == 0)
         return DAL_SESSION_REPLACE;
-      if (strcmp (b, "session") == 0 && strcmp (c, "authorization") == 0)
+      /* SET SESSION is SET: SET SESSION ROLE too. */
+      if (strcmp (b, "session") == 0
+          && (strcmp (c, "authorization") == 0 || strcmp (c, "role") == 0))
         return DAL_SESSION_REPLACE;
       return DAL_SESSION_RESETTABLE;
     }
@@ -152,10 +154,14 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
     raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
   if (!quoted)
     {
+      /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
+       * (but INSERT / MERGE INTO temp name a table called "temp"). */
       if ((strcmp (w, "temp") == 0 || strcmp (w, "temporary") == 0)
-          && is_one_of (s->prev, (const char * const[]) {
-                          "create", "global", "local", "replace", "into",
-                          NULL }))
+          && (is_one_of (s->prev, (const char * const[]) {
+                           "create", "global", "local", "replace", NULL })
+              || (strcmp (s->prev, "into") == 0
+                  && !is_one_of (s->first, (const char * const[]) {
+                                   "insert", "merge", NULL }))))
         raise_to (&s->stmt, DAL_SESSION_REPLACE);
       if (strcmp (w, "pg_temp") == 0 && strcmp (s->first, "create") == 0)
         raise_to (&s->stmt, DAL_SESSION_REPLACE);

@@ -112,6 +112,13 @@ tests_test_pgasync_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_pgasync_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_pgasync_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
 
+# The connection facade as the pool uses it, and plugin ABI 1.2 (live).
+TESTS += tests/test-pool-facade
+check_PROGRAMS += tests/test-pool-facade
+tests_test_pool_facade_SOURCES = tests/test-pool-facade.c
+tests_test_pool_facade_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pool_facade_LDADD = $(DAL_TEST_LDADD)
+
 # The TLS policy and the error catalogue (live; the policy and classifier
 # tests run without servers too).  dal-test-net.c: log recorder, fake
 # resolver, silent listeners and a fake pooler that refuses clients.
