@@ -234,6 +234,25 @@ timeout_error_locked (DalPool *pool, gint64 waited_ms)
   return e;
 }
 
+/* A source that fires at its ready time only (and then not again until
+ * its ready time is set again). */
+static gboolean
+deadline_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (data);
+}
+
+static GSourceFuncs deadline_funcs = { NULL, NULL, deadline_dispatch, NULL, NULL, NULL };
+
+static GSource *
+deadline_source_new (gint64 ready_time)
+{
+  GSource *source = g_source_new (&deadline_funcs, sizeof (GSource));
+  g_source_set_ready_time (source, ready_time);
+  return source;
+}
+
 /* Runs @func on @context's thread with nobody dispatching it elsewhere:
  * at once when nobody iterates @context (this thread then owns it
  * meanwhile), else from an idle callback there. */
@@ -786,8 +805,7 @@ request_start (Request *req, gboolean at_head)
     {
       if (req->deadline_us != 0 && req->timeout_source == NULL)
         {
-          req->timeout_source = g_timeout_source_new (0);
-          g_source_set_ready_time (req->timeout_source, req->deadline_us);
+          req->timeout_source = deadline_source_new (req->deadline_us);
           g_source_set_callback (req->timeout_source, request_timed_out,
                                  request_ref (req), (GDestroyNotify) request_unref);
           g_source_set_name (req->timeout_source, "dal pool acquire timeout");
@@ -1800,8 +1818,7 @@ pool_new (DalRegistry *registry, DalUrl *url, const DalPoolSettings *settings,
 
   pool->hk_context = g_main_context_new ();
   pool->hk_loop = g_main_loop_new (pool->hk_context, FALSE);
-  pool->hk_timer = g_timeout_source_new (0);
-  g_source_set_ready_time (pool->hk_timer, -1);
+  pool->hk_timer = deadline_source_new (-1);
   g_source_set_callback (pool->hk_timer, hk_timer_fired, pool, NULL);
   g_source_set_name (pool->hk_timer, "dal pool timer");
   g_source_attach (pool->hk_timer, pool->hk_context);
