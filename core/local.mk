@@ -34,7 +34,11 @@ core_libdal_1_la_SOURCES = \
 	core/dal-params.c \
 	core/dal-result.c \
 	core/dal-connection.c \
+	core/dal-pool-private.h \
 	core/dal-pool.c \
+	core/dal-pool-calls.c \
+	core/dal-pool-open.c \
+	core/dal-pool-release.c \
 	core/dal-sql.c \
 	core/dal-tls.c \
 	core/dal-pool-settings.c \

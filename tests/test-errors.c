@@ -185,7 +185,8 @@ test_retryable (void)
                           || c == DAL_ERROR_CONNECTION_LOST
                           || c == DAL_ERROR_CONNECT_TIMEOUT
                           || c == DAL_ERROR_CONNECTION_REFUSED
-                          || c == DAL_ERROR_QUERY_TIMEOUT;
+                          || c == DAL_ERROR_QUERY_TIMEOUT
+                          || c == DAL_ERROR_POOL_TIMEOUT;
       g_autoptr (GError) e = dal_error_new_hint (c, NULL, "x");
       g_test_message ("code %s", dal_error_code_to_string (c));
       g_assert_cmpint (dal_error_is_retryable (e), ==, expected);

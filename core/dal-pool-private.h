@@ -1,0 +1,176 @@
+/* dal-pool-private.h: what the files of DalPool share (core/dal-pool*.c).
+ * Never installed; nothing here is exported. */
+#ifndef DAL_POOL_PRIVATE_H
+#define DAL_POOL_PRIVATE_H
+
+#include "dal-private.h"
+
+G_BEGIN_DECLS
+
+/* Connect retries while the server is down: from BACKOFF_MIN_MS doubling
+ * up to BACKOFF_MAX_MS, each with up to 25 % jitter either way. */
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 500
+
+/* Supabase's session pooler accepts this many clients per user and
+ * database unless the project raised it. */
+#define SUPABASE_SESSION_CLIENT_LIMIT 15
+
+typedef struct _Slot Slot;
+typedef struct _Request Request;
+
+struct _Slot
+{
+  DalPool *pool;
+  DalConnection *conn;      /* the pool's reference (a toggle reference
+                             * while borrowed) */
+  GMainContext *home;       /* bound connections: where it lives; NULL for
+                             * connections without a home (pgsync) */
+  gboolean bound;
+  gboolean parked;          /* home is the parking context */
+  gboolean pipelines;
+  guint load;               /* one-shots in flight */
+  gboolean exclusive;       /* borrowed, or an exclusive one-shot */
+  gboolean busy;            /* the pool moves, checks, resets or closes it */
+  gboolean retiring;        /* closed once nothing runs on it */
+  gboolean park_pending;
+  gboolean faulted;         /* found lost, or a check or reset failed */
+  DalSessionEffect dirty;   /* an exclusive one-shot's effect */
+  gint64 created_us;
+  gint64 expires_us;        /* 0: never */
+  gint64 idle_since_us;
+  guint64 internal;         /* statements the pool ran on it */
+  /* borrowed */
+  gboolean borrowed;
+  gboolean returning;
+  char *label;
+  gint64 borrowed_us;
+  gboolean leak_warned;
+};
+
+typedef enum
+{
+  REQ_ACQUIRE,
+  REQ_QUERY,
+  REQ_EXECUTE,
+} ReqKind;
+
+struct _Request
+{
+  DalPool *pool;            /* a reference */
+  ReqKind kind;
+  gboolean exclusive;       /* needs a connection of its own */
+  gboolean blocking;
+  GMainContext *context;    /* async: the caller's (a reference) */
+  GTask *task;              /* async: the caller's */
+  GCancellable *cancellable;
+  gint64 deadline_us;       /* 0: none */
+  gint64 timeout_ms;
+  GSource *timeout_source;
+  gulong cancel_id;
+  gboolean queued;
+  gboolean finished;        /* served, failed, timed out or cancelled */
+  Slot *slot;
+  GError *error;
+  char *label;
+  /* one-shots */
+  char *sql;
+  GVariant *params;
+  char **texts;
+  guint n_texts;
+  gboolean texts_form;
+  gboolean retried;
+  DalSessionEffect effect;  /* of the one-shot's text */
+  gboolean needs_check;     /* served: check the connection first */
+  gboolean needs_move;      /* served: move it to the caller's context */
+  gint ref_count;
+  DalConnection *acquired;  /* blocking acquire: the result */
+  DalResult *result;        /* blocking one-shot: the result */
+};
+
+struct _DalPool
+{
+  GObject parent_instance;
+
+  DalRegistry *registry;
+  DalUrl *url;
+  DalUrl *conn_url;         /* without the pool's options */
+  DalPoolSettings settings;
+  gboolean tx_pooler;
+
+  GMutex lock;
+  GCond cond;
+  GPtrArray *slots;         /* Slot * */
+  GQueue waiters;           /* Request * */
+  guint opening;
+  guint waiting_blocking;
+  gboolean closed;
+  gboolean starting;        /* dal_pool_open() waits for min_size */
+  GError *start_error;
+  GTask *open_task;         /* dal_pool_open_async()'s */
+  GError *last_connect_error;
+  gint64 backoff_ms;
+  gint64 next_open_us;
+  gboolean grow;            /* open one more: no connection was idle */
+  guint in_flight;          /* one-shots sent, not yet answered */
+  gint64 timer_at;          /* the timer's ready time; 0: unarmed */
+  DalPoolStats stats;       /* the counters; gauges are computed */
+
+  GThread *thread;
+  GMainContext *hk_context;
+  GMainLoop *hk_loop;
+  GSource *hk_timer;
+  gboolean hk_kick_pending;
+  GMainContext *parking;
+};
+
+
+
+/* What a locked section leaves to do once the lock is released. */
+typedef struct
+{
+  GQueue served;            /* async Request *, to continue on their context */
+  GQueue failed;            /* async Request * with req->error, to complete */
+  GQueue to_park;           /* Slot *, live, to park */
+  GQueue to_close;          /* Slot *, removed, to close */
+  gboolean wake_blocking;
+} Work;
+
+#define WORK_INIT { G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, FALSE }
+
+G_GNUC_INTERNAL extern GQuark pool_slot_quark;
+
+static inline gint64
+now_us (void)
+{
+  return g_get_monotonic_time ();
+}
+
+G_GNUC_INTERNAL GError *pool_closed_error (void);
+G_GNUC_INTERNAL guint pool_count_idle_locked (DalPool *pool);
+G_GNUC_INTERNAL GSource *pool_deadline_source_new (gint64 ready_time);
+G_GNUC_INTERNAL void pool_run_on_context (GMainContext *context, GSourceFunc func, gpointer data);
+G_GNUC_INTERNAL Slot *pool_slot_new (DalPool *pool, DalConnection *conn);
+G_GNUC_INTERNAL void pool_slot_free (Slot *s);
+G_GNUC_INTERNAL gboolean pool_slot_dead (Slot *s);
+G_GNUC_INTERNAL gboolean pool_slot_worn_out (DalPool *pool, Slot *s, gint64 now);
+G_GNUC_INTERNAL void pool_slot_remove_locked (DalPool *pool, Slot *s, Work *w);
+G_GNUC_INTERNAL void pool_slot_close (Slot *s);
+G_GNUC_INTERNAL void pool_request_dequeue_locked (DalPool *pool, Request *req);
+G_GNUC_INTERNAL void pool_serve_waiters_locked (DalPool *pool, Work *w);
+G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);
+G_GNUC_INTERNAL void pool_request_unref (Request *req);
+G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
+G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
+G_GNUC_INTERNAL gboolean pool_request_start (Request *req, gboolean at_head);
+G_GNUC_INTERNAL gboolean pool_request_wait (Request *req);
+G_GNUC_INTERNAL void pool_request_proceed (Request *req);
+G_GNUC_INTERNAL void pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block);
+G_GNUC_INTERNAL void pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref);
+G_GNUC_INTERNAL void pool_timer_consider_locked (DalPool *pool, gint64 when_us);
+G_GNUC_INTERNAL void pool_kick_locked (DalPool *pool);
+G_GNUC_INTERNAL void pool_fail_waiters_locked (DalPool *pool, const GError *error, Work *w);
+
+G_END_DECLS
+
+#endif /* DAL_POOL_PRIVATE_H */

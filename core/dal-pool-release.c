@@ -1,0 +1,252 @@
+/* dal-pool-release.c: a borrowed connection (or one that ran an exclusive
+ * one-shot) goes back to its pool: ROLLBACK when a transaction is open,
+ * the session reset when its session state changed, nothing when it is
+ * clean (see dal-pool.c for the whole). */
+#include "config.h"
+
+#include <string.h>
+
+#include "dal-pool-private.h"
+
+/* -- giving a slot back -- */
+
+/* The statements that undo session state a borrower may have left
+ * (direct and session-pooled connections only). */
+static const char * const session_reset[] = {
+  "CLOSE ALL",
+  "UNLISTEN *",
+  "SELECT pg_advisory_unlock_all()",
+  "RESET ALL",
+};
+
+typedef enum
+{
+  RETURN_OK,
+  RETURN_RETIRE,            /* close it: its state cannot be reset */
+  RETURN_FAULT,             /* close it: it is lost, or the reset failed */
+} ReturnOutcome;
+
+typedef struct
+{
+  Slot *slot;
+  gboolean rollback;
+  gboolean session;
+  guint pending;
+  gboolean failed;
+} Reset;
+
+/* The slot's borrower or exclusive one-shot is done and its reset too. */
+static void
+finish_return (Slot *s, ReturnOutcome outcome)
+{
+  DalPool *pool = s->pool;
+  Work w = WORK_INIT;
+  gboolean borrowed;
+
+  g_mutex_lock (&pool->lock);
+  borrowed = s->borrowed;
+  s->borrowed = s->returning = s->exclusive = FALSE;
+  s->dirty = DAL_SESSION_CLEAN;
+  g_clear_pointer (&s->label, g_free);
+  if (outcome != RETURN_OK)
+    s->retiring = TRUE;
+  if (outcome == RETURN_FAULT)
+    s->faulted = TRUE;
+  pool_slot_done_locked (pool, s, &w);
+  pool_serve_waiters_locked (pool, &w);
+  g_mutex_unlock (&pool->lock);
+
+  pool_work_run (pool, &w);
+  if (borrowed)
+    g_object_unref (pool);
+}
+
+static void
+reset_blocking (Reset *r)
+{
+  Slot *s = r->slot;
+  GError *error = NULL;
+  if (r->rollback)
+    {
+      s->internal++;
+      if (!dal_connection_rollback (s->conn, NULL, &error))
+        r->failed = TRUE;
+    }
+  for (guint i = 0; r->session && !r->failed && i < G_N_ELEMENTS (session_reset); i++)
+    {
+      s->internal++;
+      DalResult *res = dal_connection_query (s->conn, session_reset[i], NULL,
+                                             NULL, &error);
+      if (res == NULL)
+        r->failed = TRUE;
+      else
+        dal_result_unref (res);
+    }
+  if (error != NULL)
+    g_debug ("resetting a pooled connection failed, it is replaced: %s",
+             error->message);
+  g_clear_error (&error);
+  finish_return (s, r->failed ? RETURN_FAULT : RETURN_OK);
+  g_free (r);
+}
+
+static void
+reset_in_thread (GTask *task, gpointer source, gpointer data,
+                 GCancellable *cancellable)
+{
+  reset_blocking (data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+reset_step_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Reset *r = data;
+  GError *error = NULL;
+  DalResult *res = dal_connection_query_finish (DAL_CONNECTION (source), result,
+                                                &error);
+  if (res == NULL)
+    {
+      g_debug ("resetting a pooled connection failed, it is replaced: %s",
+               error->message);
+      g_error_free (error);
+      r->failed = TRUE;
+    }
+  else
+    dal_result_unref (res);
+  if (--r->pending > 0)
+    return;
+  finish_return (r->slot, r->failed ? RETURN_FAULT : RETURN_OK);
+  g_free (r);
+}
+
+/* On the connection's home: every reset statement at once (a plugin
+ * that pipelines sends them together), done when the last answered. */
+static gboolean
+reset_async (gpointer data)
+{
+  Reset *r = data;
+  Slot *s = r->slot;
+  if (r->rollback)
+    {
+      r->pending++;
+      s->internal++;
+      dal_connection_query_async (s->conn, "ROLLBACK", NULL, NULL,
+                                  reset_step_done, r);
+    }
+  for (guint i = 0; r->session && i < G_N_ELEMENTS (session_reset); i++)
+    {
+      r->pending++;
+      s->internal++;
+      dal_connection_query_async (s->conn, session_reset[i], NULL, NULL,
+                                  reset_step_done, r);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  Slot *slot;
+  DalSessionEffect effect;
+} Released;
+
+static void
+release_in_thread (GTask *task, gpointer source, gpointer data,
+                   GCancellable *cancellable)
+{
+  Released *rel = data;
+  _dal_connection_wait_idle (rel->slot->conn);
+  pool_slot_release (rel->slot, rel->effect, TRUE);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* A borrowed connection came back, or an exclusive one-shot is done:
+ * ROLLBACK when a transaction is open; the session reset when its state
+ * changed (never through a transaction pooler, where session commands
+ * reach another client's server connection); nothing at all when it is
+ * clean.  @may_block: the caller is a blocking call of the caller's own,
+ * which may wait for the reset. */
+void
+pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
+{
+  DalPool *pool = s->pool;
+  if (pool_slot_dead (s))
+    {
+      finish_return (s, RETURN_FAULT);
+      return;
+    }
+  DalTxStatus tx = _dal_connection_get_tx_status (s->conn);
+  if (tx == DAL_TX_UNKNOWN && !s->bound && !may_block)
+    {
+      /* The facade's worker has not let go of it yet (the borrower's last
+       * reference may even be dropped on that worker): look again from a
+       * thread of GLib's pool, once the worker is done. */
+      Released *rel = g_new (Released, 1);
+      rel->slot = s;
+      rel->effect = effect;
+      GTask *t = g_task_new (NULL, NULL, NULL, NULL);
+      g_task_set_task_data (t, rel, g_free);
+      g_task_run_in_thread (t, release_in_thread);
+      g_object_unref (t);
+      return;
+    }
+  gboolean rollback = tx != DAL_TX_IDLE;
+  gboolean session = !pool->tx_pooler && effect == DAL_SESSION_RESETTABLE;
+  if (!pool->tx_pooler && effect == DAL_SESSION_REPLACE)
+    {
+      g_mutex_lock (&pool->lock);
+      pool->stats.resets++;
+      g_mutex_unlock (&pool->lock);
+      finish_return (s, RETURN_RETIRE);
+      return;
+    }
+  if (!rollback && !session)
+    {
+      finish_return (s, RETURN_OK);
+      return;
+    }
+
+  g_mutex_lock (&pool->lock);
+  pool->stats.resets++;
+  g_mutex_unlock (&pool->lock);
+
+  Reset *r = g_new0 (Reset, 1);
+  r->slot = s;
+  r->rollback = rollback;
+  r->session = session;
+  if (s->bound && !s->parked)
+    pool_run_on_context (s->home, reset_async, r);
+  else if (may_block)
+    reset_blocking (r);
+  else
+    {
+      /* Perhaps on the facade's worker thread, or inside a plugin: the
+       * blocking reset runs on a thread of GLib's pool. */
+      GTask *t = g_task_new (NULL, NULL, NULL, NULL);
+      g_task_set_task_data (t, r, NULL);
+      g_task_run_in_thread (t, reset_in_thread);
+      g_object_unref (t);
+    }
+}
+
+/* The borrower dropped its last reference: the connection goes back. */
+void
+pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
+{
+  Slot *s = data;
+  DalPool *pool = s->pool;
+  if (!is_last_ref)
+    return;
+  g_mutex_lock (&pool->lock);
+  gboolean go = s->borrowed && !s->returning;
+  if (go)
+    s->returning = TRUE;
+  g_mutex_unlock (&pool->lock);
+  if (!go)
+    return;
+  g_object_ref (object);
+  g_object_remove_toggle_ref (object, pool_toggle_notify, s);
+  _dal_connection_track_session (s->conn, FALSE);
+  pool_slot_release (s, _dal_connection_take_session_effect (s->conn), FALSE);
+}
+
