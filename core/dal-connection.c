@@ -63,6 +63,8 @@ struct _DalConnection
                                * (cleared under lock: is_closed() reads it) */
   gboolean closed;            /* no new operations */
   gint lost;                  /* atomic: a call failed with CONNECTION_LOST */
+  gint blocking_only;         /* atomic: lent by a pool for blocking calls
+                               * (its sources are on no live context) */
   guint async_pending;        /* async-only plugins: async calls not yet
                                * completed (caller's thread) */
 
@@ -664,6 +666,18 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
       g_object_unref (task);
       return;
     }
+  if (g_atomic_int_get (&self->blocking_only))
+    {
+      _dal_params_free (owned);
+      g_task_return_new_error (task, DAL_ERROR, DAL_ERROR_BUSY,
+                               "this connection came from dal_pool_acquire(), "
+                               "which lends a connection for blocking calls: "
+                               "its events are not watched on any main "
+                               "context. Borrow it with dal_pool_acquire_async() "
+                               "to make async calls on it");
+      g_object_unref (task);
+      return;
+    }
   /* Cancelled before it started: it must not run at all. */
   if (g_task_return_error_if_cancelled (task))
     {
@@ -1120,6 +1134,13 @@ _dal_connection_is_context_bound (DalConnection *self)
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
   return !uses_worker (self);
+}
+
+void
+_dal_connection_set_blocking_only (DalConnection *self, gboolean on)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  g_atomic_int_set (&self->blocking_only, on && !uses_worker (self));
 }
 
 /* Worker path: waits until nothing runs or is queued on the connection

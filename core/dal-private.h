@@ -169,6 +169,11 @@ gboolean _dal_connection_set_context (DalConnection *connection,
  * then on) when it is gone.  TRUE when the plugin has no check_idle
  * slot.  No round trip. */
 gboolean _dal_connection_check_idle (DalConnection *connection);
+/* A pool lends @connection for blocking calls only (its sources are
+ * parked on a context nobody runs): async calls fail at once with
+ * DAL_ERROR_BUSY and a message saying so.  Ignored for plugins served by
+ * the facade's worker, whose async calls work anywhere. */
+void _dal_connection_set_blocking_only (DalConnection *connection, gboolean on);
 /* Plugins served by the facade's worker: waits until the worker has
  * nothing running or queued on @connection (no I/O; others: returns at
  * once).  Never call it from the worker itself. */
