@@ -266,18 +266,13 @@ park_now (gpointer data)
 
 /* -- matching requests and slots -- */
 
-/* Whether @s can take @req now. */
+/* Whether @s can take @req now (not counting whether it is still alive:
+ * find_slot_locked() asks that of the one it picks). */
 static gboolean
-slot_fits (DalPool *pool, Slot *s, Request *req, gint64 now)
+slot_fits (DalPool *pool, Slot *s, Request *req)
 {
   if (s->busy || s->retiring || s->exclusive || s->returning)
     return FALSE;
-  if (pool_slot_dead (s) || (s->load == 0 && pool_slot_worn_out (pool, s, now)))
-    {
-      s->faulted = s->faulted || pool_slot_dead (s);
-      s->retiring = TRUE;
-      return FALSE;
-    }
   gboolean shared = !req->exclusive && s->pipelines;
   if (shared ? s->load >= pool->settings.depth : s->load > 0)
     return FALSE;
@@ -292,24 +287,36 @@ slot_fits (DalPool *pool, Slot *s, Request *req, gint64 now)
 }
 
 static Slot *
-find_slot_locked (DalPool *pool, Request *req)
+find_slot_locked (DalPool *pool, Request *req, Work *w)
 {
   gint64 now = now_us ();
-  Slot *best = NULL;
-  for (guint i = 0; i < pool->slots->len; i++)
+  for (;;)
     {
-      Slot *s = pool->slots->pdata[i];
-      if (!slot_fits (pool, s, req, now))
-        continue;
-      /* Least loaded; among equals one already on the caller's context
-       * (no move), then the most recently used (its cache is warm). */
-      if (best == NULL || s->load < best->load
-          || (s->load == best->load && best->parked && !s->parked)
-          || (s->load == best->load && s->parked == best->parked
-              && s->idle_since_us > best->idle_since_us))
-        best = s;
+      Slot *best = NULL;
+      for (guint i = 0; i < pool->slots->len; i++)
+        {
+          Slot *s = pool->slots->pdata[i];
+          if (!slot_fits (pool, s, req))
+            continue;
+          /* Least loaded; among equals one already on the caller's
+           * context (no move), then the most recently used (warm). */
+          if (best == NULL || s->load < best->load
+              || (s->load == best->load && best->parked && !s->parked)
+              || (s->load == best->load && s->parked == best->parked
+                  && s->idle_since_us > best->idle_since_us))
+            best = s;
+        }
+      if (best == NULL)
+        return NULL;
+      gboolean dead = pool_slot_dead (best);
+      if (!dead && !pool_slot_worn_out (pool, best, now))
+        return best;
+      /* It takes nothing more; it goes once its statements are done. */
+      best->faulted = best->faulted || dead;
+      best->retiring = TRUE;
+      if (best->load == 0)
+        pool_slot_remove_locked (pool, best, w);
     }
-  return best;
 }
 
 /* Gives @s to @req, under the lock; pool_request_proceed() does the rest. */
@@ -393,7 +400,7 @@ pool_serve_waiters_locked (DalPool *pool, Work *w)
     {
       Request *req = l->data;
       l = l->next;
-      Slot *s = find_slot_locked (pool, req);
+      Slot *s = find_slot_locked (pool, req, w);
       if (s == NULL)
         {
           park_for_locked (pool, req, w);
@@ -623,7 +630,7 @@ pool_request_start (Request *req, gboolean at_head)
   else
     {
       Slot *s = g_queue_is_empty (&pool->waiters) || at_head
-                  ? find_slot_locked (pool, req) : NULL;
+                  ? find_slot_locked (pool, req, &w) : NULL;
       if (s != NULL)
         {
           if (s->load > 0)
