@@ -359,6 +359,13 @@ dal_pool_close (DalPool *pool)
   pool_work_run (pool, &w);
 }
 
+static gboolean
+hk_quit (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 dal_pool_dispose (GObject *object)
 {
@@ -367,7 +374,13 @@ dal_pool_dispose (GObject *object)
   if (pool->thread != NULL)
     {
       g_source_destroy (pool->hk_timer);
-      g_main_loop_quit (pool->hk_loop);
+      /* From a source of its own: a g_main_loop_quit() made before the
+       * thread entered g_main_loop_run() would be lost. */
+      GSource *stop = g_idle_source_new ();
+      g_source_set_callback (stop, hk_quit, g_main_loop_ref (pool->hk_loop),
+                             (GDestroyNotify) g_main_loop_unref);
+      g_source_attach (stop, pool->hk_context);
+      g_source_unref (stop);
       if (g_thread_self () != pool->thread)
         g_thread_join (pool->thread);
       else

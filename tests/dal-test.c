@@ -118,11 +118,17 @@ dal_test_url (const char *scheme, const char *extra_query)
 DalConnection *
 dal_test_admin_connection (void)
 {
+  return dal_test_admin_connection_port (dal_test_env ("DAL_TEST_PG_PORT"));
+}
+
+DalConnection *
+dal_test_admin_connection_port (const char *port)
+{
   g_autofree char *socket_dir = dal_test_encode (dal_test_env ("DAL_TEST_PG_SOCKET_DIR"));
   g_autofree char *url = g_strdup_printf ("postgresql+psycopg2://%s@/%s?host=%s&port=%s",
                                           dal_test_env ("DAL_TEST_PG_SUPERUSER"),
                                           dal_test_env ("DAL_TEST_PG_DATABASE"),
-                                          socket_dir, dal_test_env ("DAL_TEST_PG_PORT"));
+                                          socket_dir, port);
   g_autoptr (GError) error = NULL;
   DalConnection *conn = dal_connection_open (url, NULL, &error);
   g_assert_no_error (error);
@@ -167,7 +173,14 @@ dal_test_wait_for (const gboolean *flag, guint timeout_ms)
 guint
 dal_test_count_backends (const char *application_name)
 {
-  g_autoptr (DalConnection) conn = dal_test_admin_connection ();
+  return dal_test_count_backends_port (dal_test_env ("DAL_TEST_PG_PORT"),
+                                       application_name);
+}
+
+guint
+dal_test_count_backends_port (const char *port, const char *application_name)
+{
+  g_autoptr (DalConnection) conn = dal_test_admin_connection_port (port);
   g_autoptr (GError) error = NULL;
   g_autoptr (DalResult) r = dal_connection_query (conn,
                                                   "SELECT count(*)::int FROM pg_stat_activity "
@@ -183,8 +196,8 @@ dal_test_server_restart (void)
 {
   const char *dir = dal_test_env ("DAL_TEST_DIR");
   g_autofree char *pg_ctl = g_build_filename (dal_test_env ("DAL_TEST_PG_BINDIR"), "pg_ctl", NULL);
-  g_autofree char *pgdata = g_build_filename (dir, "pgdata", NULL);
-  g_autofree char *log = g_build_filename (dir, "log", "postgresql.log", NULL);
+  const char *pgdata = dal_test_env ("DAL_TEST_PG_RESTART_DATA");
+  g_autofree char *log = g_build_filename (dir, "log", "postgresql-restart.log", NULL);
   /* As root the harness runs the servers as "postgres" (runuser); as
    * anyone else as that user.  pg_ctl keeps the port (postmaster.opts). */
   GPtrArray *argv = g_ptr_array_new ();

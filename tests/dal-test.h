@@ -28,6 +28,8 @@ char *dal_test_url_full (const char *scheme, const char *user,
 
 /* A connection as the superuser over the Unix socket (pgsync). */
 DalConnection *dal_test_admin_connection (void);
+/* The same to the cluster on @port (DAL_TEST_PG_RESTART_PORT). */
+DalConnection *dal_test_admin_connection_port (const char *port);
 /* Runs @sql as the superuser; returns the first column of the first row
  * (or NULL). */
 char *dal_test_admin_query (const char *sql);
@@ -57,11 +59,14 @@ char *dal_test_encode (const char *s);
 /* How many backends of the harness's server have this application_name
  * now (pg_stat_activity, asked as the superuser). */
 guint dal_test_count_backends (const char *application_name);
+/* The same on the cluster on @port. */
+guint dal_test_count_backends_port (const char *port, const char *application_name);
 
-/* Restarts the harness's PostgreSQL (pg_ctl restart -m fast, as the user
- * the server runs as, the way the harness runs it) and returns once it
- * accepts connections again.  Every open session on it is ended: other
- * test programs of the same harness run see their connections lost. */
+/* Restarts the harness's second cluster, the one for restarts
+ * (DAL_TEST_PG_RESTART_PORT; pg_ctl restart -m fast, as the user the
+ * server runs as), and returns once it accepts connections again.  Every
+ * session on that cluster ends; the main cluster, which the other test
+ * programs use meanwhile, is not touched. */
 void dal_test_server_restart (void);
 
 G_END_DECLS
