@@ -23,6 +23,11 @@
  * call completed with DAL_ERROR_CONNECTION_LOST (note_error); either way
  * dal_connection_is_closed() answers TRUE from then on.
  *
+ * For the pool (dal-private.h): every statement handed to the plugin is
+ * counted (atomic), and classified by dal-sql.c while the pool tracks the
+ * session; set_context and check_idle go to the plugin's ABI 1.2 slots;
+ * none of the pool's calls does network I/O of its own.
+ *
  * Every task completes exactly once; GTask guarantees the callback never
  * runs from inside the _async call.  Every error leaving this file has been
  * scrubbed of the URL's password (dal_error_redact).
@@ -61,6 +66,11 @@ struct _DalConnection
   guint async_pending;        /* async-only plugins: async calls not yet
                                * completed (caller's thread) */
 
+  /* What the pool reads (any thread; atomic). */
+  guint64 n_statements;       /* statements handed to the plugin */
+  gint track_session;         /* classify each statement's text */
+  guint session_effects;      /* 1 << DalSessionEffect of each one seen */
+
   /* Worker path (plugins without async slots). */
   GMutex lock;
   GCond idle_cond;
@@ -98,6 +108,20 @@ note_error (DalConnection *self, const GError *error)
 {
   if (g_error_matches (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST))
     g_atomic_int_set (&self->lost, TRUE);
+}
+
+/* A statement is about to be handed to the plugin: counted, and
+ * classified when the pool asked for it. */
+static void
+note_statement (DalConnection *self, const char *sql)
+{
+  __atomic_add_fetch (&self->n_statements, 1, __ATOMIC_RELAXED);
+  if (g_atomic_int_get (&self->track_session))
+    {
+      DalSessionEffect effect = _dal_sql_session_effect (sql);
+      if (effect != DAL_SESSION_CLEAN)
+        g_atomic_int_or (&self->session_effects, 1u << effect);
+    }
 }
 
 /* Completes @task with a statement's @result, or its @error (taken),
@@ -653,6 +677,7 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
   op->sql = g_strdup (sql);
   op->params = owned;
   g_task_set_task_data (task, op, (GDestroyNotify) op_free);
+  note_statement (self, sql);
 
   if (uses_worker (self))
     enqueue (self, task);
@@ -759,8 +784,11 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
   if (self->closed || (uses_worker (self) && !(claimed = claim (self))))
     local = closed_error ();
   else if (!g_cancellable_set_error_if_cancelled (cancellable, &local))
-    r = self->funcs->query (self->handle, sql, _dal_params_get (owned),
-                            cancellable, &local);
+    {
+      note_statement (self, sql);
+      r = self->funcs->query (self->handle, sql, _dal_params_get (owned),
+                              cancellable, &local);
+    }
   if (claimed)
     release (self);
   _dal_params_free (owned);
@@ -1083,4 +1111,129 @@ dal_connection_get_info (DalConnection *self, const char *key)
   char *value = self->funcs->get_info (self->handle, key);
   release (self);
   return value;
+}
+
+/* -- what the pool needs (dal-private.h) -- */
+
+gboolean
+_dal_connection_is_context_bound (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+  return !uses_worker (self);
+}
+
+/* Worker path: waits until nothing runs or is queued on the connection
+ * (a blocking wait on the facade's condition variable; no I/O). */
+void
+_dal_connection_wait_idle (DalConnection *self)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  if (!uses_worker (self))
+    return;
+  g_mutex_lock (&self->lock);
+  while (self->busy || !g_queue_is_empty (&self->pending))
+    wait_idle_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+_dal_connection_pipelines (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+  const DalPluginDescriptor *d = _dal_plugin_get_descriptor (self->plugin);
+  return !uses_worker (self) && d != NULL
+         && (d->caps & DAL_PLUGIN_CAP_PIPELINE) != 0;
+}
+
+gboolean
+_dal_connection_set_context (DalConnection *self, GMainContext *context)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (context != NULL, FALSE);
+
+  if (self->funcs->set_context == NULL || self->closed
+      || self->handle == NULL || self->async_pending > 0)
+    return FALSE;
+  return self->funcs->set_context (self->handle, context);
+}
+
+gboolean
+_dal_connection_check_idle (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+
+  if (dal_connection_is_closed (self))
+    return FALSE;
+  if (self->funcs->check_idle == NULL)
+    return TRUE;
+  gboolean alive;
+  if (uses_worker (self))
+    {
+      /* Never beside a statement the worker runs. */
+      if (!claim (self))
+        return FALSE;
+      alive = self->funcs->check_idle (self->handle);
+      release (self);
+    }
+  else
+    alive = self->funcs->check_idle (self->handle);
+  if (!alive)
+    g_atomic_int_set (&self->lost, TRUE);
+  return alive;
+}
+
+DalTxStatus
+_dal_connection_get_tx_status (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_TX_UNKNOWN);
+
+  if (self->funcs->get_info == NULL)
+    return DAL_TX_UNKNOWN;
+  char *status = NULL;
+  if (uses_worker (self))
+    {
+      /* Without waiting: while the worker has something, it is unknown. */
+      g_mutex_lock (&self->lock);
+      if (!self->busy && g_queue_is_empty (&self->pending) && self->handle != NULL)
+        status = self->funcs->get_info (self->handle, "transaction_status");
+      g_mutex_unlock (&self->lock);
+    }
+  else if (!self->closed && self->handle != NULL)
+    status = self->funcs->get_info (self->handle, "transaction_status");
+
+  DalTxStatus tx = DAL_TX_UNKNOWN;
+  if (g_strcmp0 (status, "idle") == 0)
+    tx = DAL_TX_IDLE;
+  else if (g_strcmp0 (status, "intrans") == 0)
+    tx = DAL_TX_INTRANS;
+  else if (g_strcmp0 (status, "inerror") == 0)
+    tx = DAL_TX_INERROR;
+  g_free (status);
+  return tx;
+}
+
+guint64
+_dal_connection_get_n_statements (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), 0);
+  return __atomic_load_n (&self->n_statements, __ATOMIC_RELAXED);
+}
+
+void
+_dal_connection_track_session (DalConnection *self, gboolean on)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  g_atomic_int_set (&self->track_session, on ? 1 : 0);
+}
+
+DalSessionEffect
+_dal_connection_take_session_effect (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_SESSION_REPLACE);
+  guint seen = g_atomic_int_and (&self->session_effects, 0);
+  if (seen & (1u << DAL_SESSION_REPLACE))
+    return DAL_SESSION_REPLACE;
+  if (seen & (1u << DAL_SESSION_RESETTABLE))
+    return DAL_SESSION_RESETTABLE;
+  return DAL_SESSION_CLEAN;
 }

@@ -169,6 +169,10 @@ gboolean _dal_connection_set_context (DalConnection *connection,
  * then on) when it is gone.  TRUE when the plugin has no check_idle
  * slot.  No round trip. */
 gboolean _dal_connection_check_idle (DalConnection *connection);
+/* Plugins served by the facade's worker: waits until the worker has
+ * nothing running or queued on @connection (no I/O; others: returns at
+ * once).  Never call it from the worker itself. */
+void _dal_connection_wait_idle (DalConnection *connection);
 /* The transaction status as the plugin last saw it (no I/O). */
 DalTxStatus _dal_connection_get_tx_status (DalConnection *connection);
 /* Statements started on the connection so far (any thread; atomic). */

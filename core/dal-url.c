@@ -1497,3 +1497,17 @@ dal_hostname_has_suffix (const char *host, const char *suffix)
     return FALSE;
   return hlen == slen || host[hlen - slen - 1] == '.';
 }
+
+gboolean
+dal_url_is_transaction_pooler (const DalUrl *url)
+{
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  if (g_strcmp0 (dal_url_get_option (url, "pooler_mode"), "transaction") == 0)
+    return TRUE;
+  for (guint i = 0; i < dal_url_get_n_hosts (url); i++)
+    if (dal_hostname_has_suffix (dal_url_get_host (url, i), "pooler.supabase.com")
+        && g_strcmp0 (dal_url_get_port (url, i), "6543") == 0)
+      return TRUE;
+  return FALSE;
+}

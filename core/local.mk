@@ -34,6 +34,8 @@ core_libdal_1_la_SOURCES = \
 	core/dal-params.c \
 	core/dal-result.c \
 	core/dal-connection.c \
+	core/dal-pool.c \
+	core/dal-sql.c \
 	core/dal-tls.c \
 	core/dal-pool-settings.c \
 	core/dal-version.c

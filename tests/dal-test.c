@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -160,4 +162,51 @@ dal_test_wait_for (const gboolean *flag, guint timeout_ms)
   g_source_unref (timer);
   if (!*flag)
     g_error ("timed out after %u ms waiting for an async call to complete", timeout_ms);
+}
+
+guint
+dal_test_count_backends (const char *application_name)
+{
+  g_autoptr (DalConnection) conn = dal_test_admin_connection ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn,
+                                                  "SELECT count(*)::int FROM pg_stat_activity "
+                                                  "WHERE application_name = $1",
+                                                  g_variant_new_string (application_name),
+                                                  NULL, &error);
+  g_assert_no_error (error);
+  return (guint) dal_result_get_int64 (r, 0, 0, NULL);
+}
+
+void
+dal_test_server_restart (void)
+{
+  const char *dir = dal_test_env ("DAL_TEST_DIR");
+  g_autofree char *pg_ctl = g_build_filename (dal_test_env ("DAL_TEST_PG_BINDIR"), "pg_ctl", NULL);
+  g_autofree char *pgdata = g_build_filename (dir, "pgdata", NULL);
+  g_autofree char *log = g_build_filename (dir, "log", "postgresql.log", NULL);
+  /* As root the harness runs the servers as "postgres" (runuser); as
+   * anyone else as that user.  pg_ctl keeps the port (postmaster.opts). */
+  GPtrArray *argv = g_ptr_array_new ();
+  if (geteuid () == 0)
+    {
+      g_ptr_array_add (argv, (gpointer) "runuser");
+      g_ptr_array_add (argv, (gpointer) "-u");
+      g_ptr_array_add (argv, (gpointer) "postgres");
+      g_ptr_array_add (argv, (gpointer) "--");
+    }
+  const char *tail[] = { pg_ctl, "-D", pgdata, "-l", log, "-m", "fast", "-w", "-t", "60",
+                         "restart", NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
+    g_ptr_array_add (argv, (gpointer) tail[i]);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  gboolean ok = g_spawn_sync (dir, (char **) argv->pdata, NULL,
+                              G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+  g_ptr_array_unref (argv);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("pg_ctl restart failed (wait status %d):\n%s%s", status, out, err);
 }

@@ -54,6 +54,16 @@ void dal_test_wait_for (const gboolean *flag, guint timeout_ms);
 /* Percent-encodes @s for a URL part. */
 char *dal_test_encode (const char *s);
 
+/* How many backends of the harness's server have this application_name
+ * now (pg_stat_activity, asked as the superuser). */
+guint dal_test_count_backends (const char *application_name);
+
+/* Restarts the harness's PostgreSQL (pg_ctl restart -m fast, as the user
+ * the server runs as, the way the harness runs it) and returns once it
+ * accepts connections again.  Every open session on it is ended: other
+ * test programs of the same harness run see their connections lost. */
+void dal_test_server_restart (void);
+
 G_END_DECLS
 
 #endif /* DAL_TEST_H */

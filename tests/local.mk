@@ -35,6 +35,13 @@ tests_test_url_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_url_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_url_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
 
+# What a statement leaves on the session (core/dal-sql.c).
+TESTS += tests/test-sql
+check_PROGRAMS += tests/test-sql
+tests_test_sql_SOURCES = tests/test-sql.c
+tests_test_sql_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_sql_LDADD = $(DAL_TEST_LDADD)
+
 # The core's unit tests, over the fake plugins of tests/plugins/.
 TESTS += tests/test-errors tests/test-registry tests/test-connection
 check_PROGRAMS += tests/test-errors tests/test-registry tests/test-connection
@@ -105,6 +112,13 @@ tests_test_pgasync_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_pgasync_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_pgasync_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
 
+# The connection facade as the pool uses it, and plugin ABI 1.2 (live).
+TESTS += tests/test-pool-facade
+check_PROGRAMS += tests/test-pool-facade
+tests_test_pool_facade_SOURCES = tests/test-pool-facade.c
+tests_test_pool_facade_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pool_facade_LDADD = $(DAL_TEST_LDADD)
+
 # The TLS policy and the error catalogue (live; the policy and classifier
 # tests run without servers too).  dal-test-net.c: log recorder, fake
 # resolver, silent listeners and a fake pooler that refuses clients.
@@ -136,3 +150,12 @@ tests_test_pg_connect_SOURCES = tests/test-pg-connect.c
 tests_test_pg_connect_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
 tests_test_pg_connect_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_pg_connect_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
+
+# DalPool (live): opening, acquire timeouts and order, reset on release
+# (direct and through PgBouncer), limits, killed connections and a server
+# restart, pipelined cancels, load through PgBouncer, threads, warnings.
+TESTS += tests/test-pool
+check_PROGRAMS += tests/test-pool
+tests_test_pool_SOURCES = tests/test-pool.c $(DAL_TEST_NET_SOURCES)
+tests_test_pool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pool_LDADD = $(DAL_TEST_LDADD)

@@ -49,12 +49,13 @@ static const struct
   CODE (CLOSED, 31),
   CODE (INVALID_PARAMETER, 32),
   CODE (TYPE_MISMATCH, 33),
+  CODE (POOL_TIMEOUT, 34),
 };
 #undef CODE
 
 /* The last code of the enum: a new code must be added to the table above
  * (and this line), never inserted. */
-#define LAST_CODE DAL_ERROR_TYPE_MISMATCH
+#define LAST_CODE DAL_ERROR_POOL_TIMEOUT
 
 static void
 test_code_names (void)

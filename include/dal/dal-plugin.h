@@ -168,6 +168,22 @@ typedef struct
    * this slot the core only learns of it from a DAL_ERROR_CONNECTION_LOST
    * error (see dal_connection_is_closed()). */
   gboolean   (*is_lost)       (gpointer conn);
+
+  /* ABI 1.2 (both optional; for plugins with async slots, which live on
+   * a main context: the pool moves idle connections between threads'
+   * contexts and checks them before handing them out) */
+  /* Moves an idle connection (nothing pending, no blocking call running)
+   * to @context: from now on its sources are attached there and its
+   * async calls come from there.  May be called from any thread, but
+   * never while anyone iterates the old context on another thread nor
+   * while a call on the connection runs.  Returns FALSE when it cannot
+   * (then nothing changed). */
+  gboolean   (*set_context)   (gpointer conn, GMainContext *context);
+  /* On an idle connection: reads, without blocking, what the server sent
+   * while it was idle (a termination notice, end of file) and returns
+   * FALSE when the connection is gone (is_lost is TRUE from then on).
+   * No round trip to the server.  Called like set_context. */
+  gboolean   (*check_idle)    (gpointer conn);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */

@@ -205,6 +205,22 @@ DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
  */
 gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
 
+/**
+ * dal_url_is_transaction_pooler:
+ * @url: a parsed URL
+ *
+ * Whether @url leads to a pooler in transaction mode, where each
+ * transaction may run on another server connection: session state
+ * (settings, named prepared statements, LISTEN, advisory locks) does not
+ * survive from one transaction to the next.  That is the case when the
+ * URL says pooler_mode=transaction, or when one of its hosts is under
+ * pooler.supabase.com with port 6543 (Supabase's transaction pooler).
+ * Nothing is resolved or contacted.
+ *
+ * Returns: %TRUE for a transaction pooler.
+ */
+gboolean dal_url_is_transaction_pooler (const DalUrl *url);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
 
 G_END_DECLS

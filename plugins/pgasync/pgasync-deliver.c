@@ -170,6 +170,12 @@ pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result, GError *erro
   g_queue_push_tail (&dl->queue, d);
 }
 
+gboolean
+pg_deliverer_is_empty (PgDeliverer *dl)
+{
+  return dl->waiting == NULL && g_queue_is_empty (&dl->queue);
+}
+
 void
 pg_deliverer_release (PgDeliverer *dl)
 {

@@ -20,7 +20,10 @@ void pg_deliverer_kick (PgDeliverer *dl);
 /* Hands out what can go now, in order.  Only from a dispatch on the home
  * context, outside any call of the application's. */
 void pg_deliverer_drain (PgDeliverer *dl);
-/* The connection is gone: the FIFO delivers what it still holds, then
+/* Whether it holds nothing (no completion queued, none handed to GTask
+ * whose callback has not run yet). */
+gboolean pg_deliverer_is_empty (PgDeliverer *dl);
+/* The connection is gone (or moves to another context): the FIFO delivers what it still holds, then
  * goes away by itself. */
 void pg_deliverer_release (PgDeliverer *dl);
 

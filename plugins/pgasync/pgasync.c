@@ -1009,16 +1009,26 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
 
 /* -- connecting and closing -- */
 
-static gboolean
-looks_like_transaction_pooler (DalUrl *url)
+/* Makes the connection's socket source on its home context, watching
+ * what pg->watching and pg->ready_time say. */
+static void
+attach_source (PgAsync *pg)
 {
-  if (g_strcmp0 (dal_url_get_option (url, "pooler_mode"), "transaction") == 0)
-    return TRUE;
-  for (guint i = 0; i < dal_url_get_n_hosts (url); i++)
-    if (dal_hostname_has_suffix (dal_url_get_host (url, i), "pooler.supabase.com")
-        && g_strcmp0 (dal_url_get_port (url, i), "6543") == 0)
-      return TRUE;
-  return FALSE;
+  pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
+  ((PgSource *) pg->source)->pg = pg;
+  g_source_set_name (pg->source, "dal pgasync socket");
+  /* A nested main loop in a callback reads results too (callbacks run only
+   * after the dispatch has read what it could, never inside pg_io).  Not
+   * blocking the source around its dispatch also spares GLib taking its
+   * file descriptors out of the poll set and back, with a wake-up each
+   * time. */
+  g_source_set_can_recurse (pg->source, TRUE);
+  pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (pg->conn), pg->watching);
+  pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
+                                         G_IO_IN);
+  if (pg->ready_time >= 0)
+    g_source_set_ready_time (pg->source, pg->ready_time);
+  g_source_attach (pg->source, pg->context);
 }
 
 static PgAsync *
@@ -1046,7 +1056,7 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
                                      (GDestroyNotify) cache_entry_free);
   g_queue_init (&pg->cache_lru);
   pg->cache_size = dal_url_get_uint (url, "statement_cache_size", 0);
-  if (pg->cache_size > 0 && looks_like_transaction_pooler (url))
+  if (pg->cache_size > 0 && dal_url_is_transaction_pooler (url))
     {
       g_info ("statement_cache_size=%u ignored: the host looks like a "
               "transaction pooler, where named statements are unsafe",
@@ -1055,22 +1065,9 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
     }
 
   pg->deliverer = pg_deliverer_new (context);
-
-  pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
-  ((PgSource *) pg->source)->pg = pg;
-  g_source_set_name (pg->source, "dal pgasync socket");
-  /* A nested main loop in a callback reads results too (callbacks run only
-   * after the dispatch has read what it could, never inside pg_io).  Not
-   * blocking the source around its dispatch also spares GLib taking its
-   * file descriptors out of the poll set and back, with a wake-up each
-   * time. */
-  g_source_set_can_recurse (pg->source, TRUE);
   pg->watching = G_IO_IN | G_IO_HUP | G_IO_ERR;
-  pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (conn), pg->watching);
-  pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
-                                         G_IO_IN);
   pg->ready_time = -1;
-  g_source_attach (pg->source, context);
+  attach_source (pg);
   return pg;
 }
 
@@ -1098,6 +1095,55 @@ pgasync_is_lost (gpointer handle)
 {
   PgAsync *pg = handle;
   return g_atomic_int_get (&pg->lost_flag) != 0;
+}
+
+/* The pool moves idle connections between threads' contexts: the two
+ * sources go, and come again on @context, watching the same things. */
+static gboolean
+pgasync_set_context (gpointer handle, GMainContext *context)
+{
+  PgAsync *pg = handle;
+  if (!g_queue_is_empty (&pg->ops) || !g_queue_is_empty (&pg->unsent)
+      || pg->pumping > 0 || !pg_deliverer_is_empty (pg->deliverer))
+    return FALSE;
+  if (context == pg->context)
+    return TRUE;
+
+  gboolean had_source = pg->source != NULL;
+  dal_pg_source_clear (&pg->source);
+  pg_deliverer_release (pg->deliverer);  /* empty: it goes at once */
+  g_main_context_unref (pg->context);
+  pg->context = g_main_context_ref (context);
+  pg->deliverer = pg_deliverer_new (context);
+  /* A lost connection has no socket to watch any more. */
+  if (had_source && pg->conn != NULL)
+    attach_source (pg);
+  return TRUE;
+}
+
+/* Before the pool hands the connection out: did the server end it while
+ * it was idle? */
+static gboolean
+pgasync_check_idle (gpointer handle)
+{
+  PgAsync *pg = handle;
+  if (g_atomic_int_get (&pg->lost_flag) || pg->conn == NULL)
+    return FALSE;
+  /* Not idle: what arrives is for the statements in flight. */
+  if (!g_queue_is_empty (&pg->ops) || !g_queue_is_empty (&pg->unsent))
+    return TRUE;
+
+  GError *why = NULL;
+  if (dal_pg_check_idle (pg->conn, &why))
+    return TRUE;
+  if (pg->lost == NULL)
+    pg->lost = why;   /* made a CONNECTION_LOST error by mark_lost */
+  else
+    g_error_free (why);
+  GQueue done = G_QUEUE_INIT;
+  mark_lost (pg, &done);
+  complete_all (pg, &done);
+  return FALSE;
 }
 
 static void
@@ -1154,6 +1200,8 @@ static const DalPluginFuncs pgasync_funcs = {
   .close = pgasync_close,
   .get_info = pgasync_get_info,
   .is_lost = pgasync_is_lost,
+  .set_context = pgasync_set_context,
+  .check_idle = pgasync_check_idle,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

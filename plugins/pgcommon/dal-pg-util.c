@@ -1,6 +1,8 @@
 /* dal-pg-util.c: parameters for libpq, connection facts, settings. */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "dal-pg.h"
@@ -83,6 +85,74 @@ dal_pg_get_info (PGconn *conn, const char *key)
   if (strcmp (key, "libpq_version") == 0)
     return g_strdup_printf ("%d", PQlibVersion ());
   return NULL;
+}
+
+/* While dal_pg_check_idle() reads: keeps the first FATAL error the
+ * server sent out of turn (libpq hands an ErrorResponse that answers no
+ * query to the notice receiver), logs other notices as the notice
+ * processor would (dal-pg-connect.c). */
+typedef struct
+{
+  PGconn *conn;
+  GError *error;
+} IdleRead;
+
+static void
+keep_idle_error (void *arg, const PGresult *res)
+{
+  IdleRead *idle = arg;
+  const char *severity = PQresultErrorField (res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (g_strcmp0 (severity, "FATAL") != 0 && g_strcmp0 (severity, "PANIC") != 0)
+    {
+      g_autofree char *clean = dal_pg_clean_message (PQresultErrorMessage (res));
+      g_debug ("server notice while idle: %s", clean);
+      return;
+    }
+  if (idle->error == NULL)
+    idle->error = dal_pg_error_from_result (idle->conn, res);
+}
+
+gboolean
+dal_pg_check_idle (PGconn *conn, GError **why)
+{
+  if (conn == NULL)
+    {
+      if (why != NULL)
+        *why = dal_pg_error_connection_gone ("the connection was closed");
+      return FALSE;
+    }
+
+  IdleRead idle = { conn, NULL };
+  PQnoticeReceiver old = PQsetNoticeReceiver (conn, keep_idle_error, &idle);
+  gboolean alive = PQstatus (conn) == CONNECTION_OK;
+  /* A few rounds at most: a FATAL message and the end of file may come
+   * in two reads; a stream of notifications must not keep us here. */
+  for (guint round = 0; alive && idle.error == NULL && round < 4; round++)
+    {
+      struct pollfd fd = { .fd = PQsocket (conn), .events = POLLIN };
+      int n;
+      do
+        n = poll (&fd, 1, 0);
+      while (n < 0 && errno == EINTR);
+      if (n <= 0)
+        break;
+      if (!PQconsumeInput (conn))
+        alive = FALSE;
+      else
+        PQisBusy (conn);  /* parses what came: an error goes to the receiver */
+      alive = alive && PQstatus (conn) == CONNECTION_OK;
+    }
+  /* libpq's default receiver, the only one pgcommon uses, ignores its
+   * argument (it calls the notice processor set at connect). */
+  PQsetNoticeReceiver (conn, old, NULL);
+
+  if (alive && idle.error == NULL)
+    return TRUE;
+  if (why != NULL)
+    *why = idle.error != NULL ? g_steal_pointer (&idle.error)
+                              : dal_pg_error_from_result (conn, NULL);
+  g_clear_error (&idle.error);
+  return FALSE;
 }
 
 gint64

@@ -211,6 +211,15 @@ void dal_pg_params_clear (DalPgParams *p);
 
 char *dal_pg_get_info (PGconn *conn, const char *key);
 
+/* On an idle connection (nothing sent that is still unanswered): reads,
+ * without blocking, what the server sent since (poll() with timeout 0,
+ * then PQconsumeInput()), and answers whether the connection still
+ * serves.  FALSE when it is gone: end of file, a failed read, or a FATAL
+ * message from the server (pg_terminate_backend, shutdown), which then
+ * gives @why (may be NULL) its fields; otherwise @why is libpq's account.
+ * No round trip to the server. */
+gboolean dal_pg_check_idle (PGconn *conn, GError **why);
+
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);
 

@@ -300,6 +300,22 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   return NULL;
 }
 
+/* Before the pool hands the connection out: did the server end it while
+ * it was idle? */
+static gboolean
+pgsync_check_idle (gpointer handle)
+{
+  PgSync *s = handle;
+  if (g_atomic_int_get (&s->lost))
+    return FALSE;
+  GError *why = NULL;
+  if (dal_pg_check_idle (s->conn, &why))
+    return TRUE;
+  mark_lost (s, why);
+  g_error_free (why);
+  return FALSE;
+}
+
 static char *
 pgsync_get_info (gpointer handle, const char *key)
 {
@@ -313,6 +329,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .close = pgsync_close,
   .get_info = pgsync_get_info,
   .is_lost = pgsync_is_lost,
+  .check_idle = pgsync_check_idle,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 

@@ -1,0 +1,330 @@
+/* dal-sql.c: what a statement does to the session, by its text alone.
+ *
+ * The pool asks this after each statement a borrower ran, so that
+ * releasing a clean connection costs nothing and a dirty one gets the
+ * reset (or is replaced).  One pass over the text, no allocation: a small
+ * lexer that knows PostgreSQL's comments (nested block comments), string
+ * literals ('', E'' with backslash escapes), quoted identifiers and
+ * dollar quotes, and hands each word to a per-statement state.
+ *
+ * Decisions beyond dal-private.h's list:
+ *   - SET LOCAL ..., SET TRANSACTION ..., SET CONSTRAINTS ... end with the
+ *     transaction: CLEAN;
+ *   - SET SESSION CHARACTERISTICS AS TRANSACTION ... sets the
+ *     default_transaction_* settings for the session, which RESET ALL
+ *     undoes: RESETTABLE.  SET SESSION x = y is SET x = y: RESETTABLE;
+ *   - SET SESSION AUTHORIZATION, SET [SESSION] ROLE, RESET ROLE, RESET
+ *     SESSION AUTHORIZATION: REPLACE (as the header says); SET LOCAL ROLE
+ *     and SET LOCAL SESSION AUTHORIZATION are transaction-scoped: CLEAN;
+ *   - PREPARE TRANSACTION (two-phase commit) ends the transaction and
+ *     leaves nothing on the session: CLEAN; any other PREPARE: REPLACE;
+ *   - a temporary table made another way also counts: SELECT ... INTO
+ *     TEMP, and CREATE ... pg_temp.name;
+ *   - DO: at least RESETTABLE, and its body (a string or dollar quote) is
+ *     classified like SQL too (CREATE TEMP TABLE in it gives REPLACE);
+ *   - functions of the user's that change the session cannot be seen
+ *     from the text: they are not found.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "dal-private.h"
+
+#define WORD_MAX 48  /* longer words match nothing we look for */
+
+typedef struct
+{
+  DalSessionEffect effect;   /* the largest so far, whole text */
+  /* The statement being read. */
+  guint n_words;             /* unquoted words seen in it */
+  char first[WORD_MAX];      /* its first three words, lower case */
+  char second[WORD_MAX];
+  char third[WORD_MAX];
+  char prev[WORD_MAX];       /* the word before the current one */
+  gboolean is_do;
+  DalSessionEffect stmt;     /* this statement's effect so far */
+} Scan;
+
+static DalSessionEffect classify (const char *sql, const char *end);
+
+static void
+raise_to (DalSessionEffect *e, DalSessionEffect v)
+{
+  if (v > *e)
+    *e = v;
+}
+
+static gboolean
+is_word_start (guchar c)
+{
+  return g_ascii_isalpha (c) || c == '_' || c >= 0x80;
+}
+
+static gboolean
+is_word_char (guchar c)
+{
+  return is_word_start (c) || g_ascii_isdigit (c) || c == '$';
+}
+
+static gboolean
+is_one_of (const char *word, const char * const *list)
+{
+  for (; *list != NULL; list++)
+    if (strcmp (word, *list) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Functions that leave session state behind. */
+static const char * const session_functions[] = {
+  "pg_advisory_lock", "pg_advisory_lock_shared",
+  "pg_try_advisory_lock", "pg_try_advisory_lock_shared",
+  "set_config", NULL
+};
+
+/* The effect of a statement known by its first words (the statement may
+ * have fewer: then the missing ones are ""). */
+static DalSessionEffect
+statement_effect (const Scan *s)
+{
+  const char *a = s->first, *b = s->second, *c = s->third;
+
+  if (strcmp (a, "set") == 0)
+    {
+      if (is_one_of (b, (const char * const[]) { "local", "transaction",
+                                                 "constraints", NULL }))
+        return DAL_SESSION_CLEAN;
+      if (strcmp (b, "role") == 0)
+        return DAL_SESSION_REPLACE;
+      /* SET SESSION is SET: SET SESSION ROLE too. */
+      if (strcmp (b, "session") == 0
+          && (strcmp (c, "authorization") == 0 || strcmp (c, "role") == 0))
+        return DAL_SESSION_REPLACE;
+      return DAL_SESSION_RESETTABLE;
+    }
+  if (strcmp (a, "reset") == 0)
+    {
+      if (strcmp (b, "role") == 0
+          || (strcmp (b, "session") == 0 && strcmp (c, "authorization") == 0))
+        return DAL_SESSION_REPLACE;
+      return DAL_SESSION_RESETTABLE;
+    }
+  if (strcmp (a, "prepare") == 0)
+    return strcmp (b, "transaction") == 0 ? DAL_SESSION_CLEAN : DAL_SESSION_REPLACE;
+  if (is_one_of (a, (const char * const[]) { "listen", "unlisten", "declare",
+                                             "close", "do", NULL }))
+    return DAL_SESSION_RESETTABLE;
+  if (is_one_of (a, (const char * const[]) { "deallocate", "discard", "load",
+                                             NULL }))
+    return DAL_SESSION_REPLACE;
+  return DAL_SESSION_CLEAN;
+}
+
+static void
+end_statement (Scan *s)
+{
+  if (s->n_words > 0)
+    raise_to (&s->stmt, statement_effect (s));
+  raise_to (&s->effect, s->stmt);
+  s->n_words = 0;
+  s->first[0] = s->second[0] = s->third[0] = s->prev[0] = '\0';
+  s->is_do = FALSE;
+  s->stmt = DAL_SESSION_CLEAN;
+}
+
+/* One word of the statement: @word as written (@len bytes); @quoted for
+ * a "quoted identifier" (its case is kept, it is no keyword). */
+static void
+take_word (Scan *s, const char *word, gsize len, gboolean quoted)
+{
+  char w[WORD_MAX];
+  if (len >= WORD_MAX)
+    {
+      if (!quoted)
+        s->n_words++;
+      s->prev[0] = '\0';
+      return;
+    }
+  for (gsize i = 0; i < len; i++)
+    w[i] = quoted ? word[i] : g_ascii_tolower (word[i]);
+  w[len] = '\0';
+
+  if (is_one_of (w, session_functions))
+    raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
+  if (!quoted)
+    {
+      /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
+       * (but INSERT / MERGE INTO temp name a table called "temp"). */
+      if ((strcmp (w, "temp") == 0 || strcmp (w, "temporary") == 0)
+          && (is_one_of (s->prev, (const char * const[]) {
+                           "create", "global", "local", "replace", NULL })
+              || (strcmp (s->prev, "into") == 0
+                  && !is_one_of (s->first, (const char * const[]) {
+                                   "insert", "merge", NULL }))))
+        raise_to (&s->stmt, DAL_SESSION_REPLACE);
+      if (strcmp (w, "pg_temp") == 0 && strcmp (s->first, "create") == 0)
+        raise_to (&s->stmt, DAL_SESSION_REPLACE);
+      if (s->n_words == 0)
+        {
+          memcpy (s->first, w, len + 1);
+          s->is_do = strcmp (w, "do") == 0;
+        }
+      else if (s->n_words == 1)
+        memcpy (s->second, w, len + 1);
+      else if (s->n_words == 2)
+        memcpy (s->third, w, len + 1);
+      s->n_words++;
+    }
+  memcpy (s->prev, w, len + 1);
+}
+
+/* The end of the dollar quote opened by @tag (@tag_len bytes, both
+ * dollars included) whose body starts at @p, or NULL. */
+static const char *
+dollar_quote_end (const char *p, const char *end, const char *tag, gsize tag_len)
+{
+  for (; p + tag_len <= end; p++)
+    if (*p == '$' && memcmp (p, tag, tag_len) == 0)
+      return p;
+  return NULL;
+}
+
+/* The text between @p and @end; REPLACE when it cannot be read. */
+static DalSessionEffect
+classify (const char *p, const char *end)
+{
+  Scan s = { 0 };
+
+  while (p < end)
+    {
+      guchar c = (guchar) *p;
+
+      if (g_ascii_isspace (c))
+        p++;
+      else if (c == '-' && p + 1 < end && p[1] == '-')
+        {
+          while (p < end && *p != '\n')
+            p++;
+        }
+      else if (c == '/' && p + 1 < end && p[1] == '*')
+        {
+          guint depth = 1;
+          p += 2;
+          while (depth > 0)
+            {
+              if (p + 1 >= end)
+                return DAL_SESSION_REPLACE;   /* unterminated comment */
+              if (p[0] == '/' && p[1] == '*')
+                depth++, p += 2;
+              else if (p[0] == '*' && p[1] == '/')
+                depth--, p += 2;
+              else
+                p++;
+            }
+        }
+      else if (c == '\'' || c == '"')
+        {
+          /* 'text' ('' inside), "identifier" ("" inside); E'text' is
+           * read where the E is (below). */
+          const char *body = ++p;
+          for (;;)
+            {
+              if (p >= end)
+                return DAL_SESSION_REPLACE;
+              if ((guchar) *p == c)
+                {
+                  if (p + 1 < end && (guchar) p[1] == c)
+                    {
+                      p += 2;
+                      continue;
+                    }
+                  break;
+                }
+              p++;
+            }
+          if (c == '"')
+            take_word (&s, body, p - body, TRUE);
+          else if (s.is_do)
+            raise_to (&s.stmt, classify (body, p));
+          p++;
+        }
+      else if (c == '$' && p + 1 < end && g_ascii_isdigit (p[1]))
+        {
+          p++;                                /* $1: a parameter */
+          while (p < end && g_ascii_isdigit (*p))
+            p++;
+        }
+      else if (c == '$')
+        {
+          const char *q = p + 1;
+          if (q < end && is_word_start (*q))
+            while (q < end && is_word_char (*q) && *q != '$')
+              q++;
+          if (q < end && *q == '$')
+            {
+              gsize tag_len = q + 1 - p;
+              const char *close = dollar_quote_end (q + 1, end, p, tag_len);
+              if (close == NULL)
+                return DAL_SESSION_REPLACE;
+              if (s.is_do)
+                raise_to (&s.stmt, classify (q + 1, close));
+              p = close + tag_len;
+            }
+          else
+            p++;
+        }
+      else if ((c == 'e' || c == 'E') && p + 1 < end && p[1] == '\'')
+        {
+          /* E'text': backslash escapes, and '' too. */
+          const char *body = p + 2;
+          p = body;
+          for (;;)
+            {
+              if (p >= end)
+                return DAL_SESSION_REPLACE;
+              if (*p == '\\' && p + 1 < end)
+                p += 2;
+              else if (*p == '\'' && p + 1 < end && p[1] == '\'')
+                p += 2;
+              else if (*p == '\'')
+                break;
+              else
+                p++;
+            }
+          if (s.is_do)
+            raise_to (&s.stmt, classify (body, p));
+          p++;
+        }
+      else if (is_word_start (c))
+        {
+          const char *word = p;
+          while (p < end && is_word_char (*p))
+            p++;
+          take_word (&s, word, p - word, FALSE);
+        }
+      else if (c == ';')
+        {
+          end_statement (&s);
+          p++;
+        }
+      else
+        {
+          /* Numbers, operators, punctuation: no word, but they separate
+           * words ("create temp" must be adjacent). */
+          s.prev[0] = '\0';
+          p++;
+          while (p < end && (g_ascii_isalnum (*p) || *p == '.') && g_ascii_isdigit (c))
+            p++;
+        }
+    }
+  end_statement (&s);
+  return s.effect;
+}
+
+DalSessionEffect
+_dal_sql_session_effect (const char *sql)
+{
+  g_return_val_if_fail (sql != NULL, DAL_SESSION_REPLACE);
+  return classify (sql, sql + strlen (sql));
+}

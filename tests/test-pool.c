@@ -1,0 +1,1559 @@
+/* test-pool.c: DalPool against the harness's PostgreSQL and PgBouncer
+ * (live; skips without the harness).  Every test runs for both plugins
+ * (pgasync: postgresql+asyncpg, pgsync: postgresql+psycopg2) unless it
+ * cannot apply.
+ *
+ *   - min_size connections are open when dal_pool_open (or _async)
+ *     returns: counted on the server by the pool's application_name;
+ *   - an acquire that finds everything borrowed gives up after its
+ *     timeout with DAL_ERROR_POOL_TIMEOUT and the counts; async waiters
+ *     are served in order and can be cancelled;
+ *   - what a borrower leaves (settings, LISTEN, advisory locks, an open
+ *     transaction) never reaches the next one on a direct connection; a
+ *     clean connection costs no statement; through PgBouncer in
+ *     transaction mode only ROLLBACK is ever sent;
+ *   - max_queries, the idle timeout, a killed connection (idle or busy)
+ *     and a server restart under load;
+ *   - one cancelled one-shot among 8 pipelined ones never fails another;
+ *   - 10,000 one-shots and 1,000 transactions through PgBouncer, and 16
+ *     threads making blocking calls on one pool;
+ *   - the leak warning, the Supabase session pooler warning, and pool_*
+ *     options refused by dal_connection_open().
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dal-test.h"
+#include "dal-test-net.h"
+
+#define ASYNCPG "postgresql+asyncpg"
+#define PSYCOPG2 "postgresql+psycopg2"
+
+static double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static gboolean
+is_async_plugin (const char *scheme)
+{
+  return strcmp (scheme, ASYNCPG) == 0;
+}
+
+/* A unique application_name for one test's pool. */
+static char *
+app_name (const char *tag, const char *scheme)
+{
+  static guint seq;
+  return g_strdup_printf ("dalpool_%s_%s_%d_%u", tag, is_async_plugin (scheme) ? "a" : "s",
+                          (int) getpid (), ++seq);
+}
+
+/* The harness's server, directly, with the pool's application_name. */
+static char *
+pool_url (const char *scheme, const char *app, const char *extra)
+{
+  g_autofree char *q = g_strdup_printf ("application_name=%s%s%s", app,
+                                        extra != NULL ? "&" : "", extra != NULL ? extra : "");
+  return dal_test_url (scheme, q);
+}
+
+static gboolean
+bouncer_or_skip (void)
+{
+  if (g_getenv ("DAL_TEST_PGBOUNCER_PORT") != NULL)
+    return TRUE;
+  if (g_strcmp0 (g_getenv ("DAL_TEST_REQUIRE_SERVER"), "1") == 0)
+    g_test_fail_printf ("DAL_TEST_PGBOUNCER_PORT is not set (harness run with --no-pgbouncer?)");
+  else
+    g_test_skip ("no PgBouncer (harness run with --no-pgbouncer)");
+  return FALSE;
+}
+
+/* Through the harness's PgBouncer in transaction mode. */
+static char *
+bouncer_url (const char *scheme, const char *app, const char *extra)
+{
+  g_autofree char *hp = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PGBOUNCER_PORT"));
+  g_autofree char *q = g_strdup_printf ("sslmode=disable&pooler_mode=transaction%s%s%s%s",
+                                        app != NULL ? "&application_name=" : "",
+                                        app != NULL ? app : "",
+                                        extra != NULL ? "&" : "", extra != NULL ? extra : "");
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hp,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+}
+
+static DalPool *
+open_pool (const char *url)
+{
+  g_autoptr (GError) error = NULL;
+  DalPool *pool = dal_pool_open (url, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pool);
+  return pool;
+}
+
+static void
+stats (DalPool *pool, DalPoolStats *s)
+{
+  memset (s, 0, sizeof *s);
+  dal_pool_get_stats (pool, s);
+}
+
+/* -- waiting -- */
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the thread-default context for @ms (a real timer: used only
+ * where waiting for time to pass is what is tested, or between polls). */
+static void
+iterate_for (guint ms)
+{
+  GMainContext *ctx = g_main_context_get_thread_default ();
+  gboolean over = FALSE;
+  GSource *t = g_timeout_source_new (ms);
+  g_source_set_callback (t, set_flag, &over, NULL);
+  g_source_attach (t, ctx);
+  while (!over)
+    g_main_context_iteration (ctx, TRUE);
+  g_source_destroy (t);
+  g_source_unref (t);
+}
+
+typedef gboolean (*Cond) (gpointer data);
+
+/* Checks @cond every 50 ms (iterating the thread-default context in
+ * between) for at most @timeout_ms (not scaled here); TRUE once it holds. */
+static gboolean
+poll_until (Cond cond, gpointer data, gint64 timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  for (;;)
+    {
+      if (cond (data))
+        return TRUE;
+      if (g_get_monotonic_time () >= end)
+        return FALSE;
+      iterate_for (50);
+    }
+}
+
+/* -- calls -- */
+
+typedef struct
+{
+  DalPool *pool;
+  guint calls;
+  guint seq;
+  gboolean done;
+  double at;
+  DalResult *result;
+  DalConnection *conn;
+  GError *error;
+} Call;
+
+static guint completion_seq;
+
+static void
+call_finished (Call *c)
+{
+  c->calls++;
+  c->seq = ++completion_seq;
+  c->at = now_s ();
+  c->done = TRUE;
+}
+
+static void
+query_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Call *c = user_data;
+  (void) source;
+  c->result = dal_pool_query_finish (c->pool, res, &c->error);
+  call_finished (c);
+}
+
+static void
+acquire_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Call *c = user_data;
+  (void) source;
+  c->conn = dal_pool_acquire_finish (c->pool, res, &c->error);
+  call_finished (c);
+}
+
+static void
+call_clear (Call *c)
+{
+  g_clear_pointer (&c->result, dal_result_unref);
+  g_clear_error (&c->error);
+  if (c->conn != NULL)
+    dal_pool_release (c->pool, g_steal_pointer (&c->conn));
+}
+
+static void
+wait_call (Call *c, guint timeout_ms)
+{
+  dal_test_wait_for (&c->done, timeout_ms);
+  g_assert_cmpuint (c->calls, ==, 1);
+}
+
+/* Borrows a connection the async way (a blocking acquire on a thread
+ * whose context must run for the connection to come back would wait for
+ * nothing). */
+static DalConnection *
+acquire_wait (DalPool *pool, const char *label)
+{
+  Call c = { .pool = pool };
+  dal_pool_acquire_async (pool, label, -1, NULL, acquire_done, &c);
+  wait_call (&c, 10000);
+  g_assert_no_error (c.error);
+  g_assert_nonnull (c.conn);
+  return g_steal_pointer (&c.conn);
+}
+
+static char *
+pool_value (DalPool *pool, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_pool_query (pool, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (r), >=, 1);
+  return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
+static char *
+conn_value (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (r), >=, 1);
+  return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
+static void
+conn_exec (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  dal_connection_execute (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static char *
+backend_pid (DalConnection *conn)
+{
+  char *pid = dal_connection_get_info (conn, "backend_pid");
+  g_assert_nonnull (pid);
+  return pid;
+}
+
+/* The number written right before or after @word in @message ("size 2",
+ * "2 in use", "idle=0"), or -1. */
+static gint64
+number_near (const char *message, const char *word)
+{
+  g_autofree char *m = g_ascii_strdown (message, -1);
+  const char *w = strstr (m, word);
+  if (w == NULL)
+    return -1;
+  const char *p = w + strlen (word);
+  while (*p == ' ' || *p == ':' || *p == '=')
+    p++;
+  if (g_ascii_isdigit (*p))
+    return g_ascii_strtoll (p, NULL, 10);
+  p = w;
+  while (p > m && (p[-1] == ' ' || p[-1] == ':' || p[-1] == '='))
+    p--;
+  if (p == m || !g_ascii_isdigit (p[-1]))
+    return -1;
+  while (p > m && g_ascii_isdigit (p[-1]))
+    p--;
+  return g_ascii_strtoll (p, NULL, 10);
+}
+
+static gint64
+in_use_in (const char *message)
+{
+  gint64 n = number_near (message, "in use");
+  return n >= 0 ? n : number_near (message, "in_use");
+}
+
+/* -- messages the pool logs -- */
+
+/* Logged on purpose by the tests below: recorded (dal-test-net), and not
+ * fatal even if they are warnings. */
+static gboolean
+expected_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  (void) domain;
+  (void) level;
+  (void) data;
+  g_autofree char *m = g_ascii_strdown (message, -1);
+  return !(strstr (m, "test-label") != NULL || strstr (m, "supabase") != NULL);
+}
+
+/* ===================================================================
+ * Opening
+ * =================================================================== */
+
+static void
+test_open_min_size (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("open", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=3&pool_max_size=6");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 3);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, ==, 3);
+  g_assert_cmpuint (s.idle, ==, 3);
+  g_assert_cmpuint (s.created, ==, 3);
+  g_assert_cmpuint (dal_pool_get_settings (pool)->min_size, ==, 3);
+  g_assert_cmpuint (dal_pool_get_settings (pool)->max_size, ==, 6);
+  dal_pool_close (pool);
+}
+
+static void
+pool_opened (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Call *c = user_data;
+  (void) source;
+  DalPool *pool = dal_pool_open_finish (res, &c->error);
+  c->pool = pool;
+  call_finished (c);
+}
+
+static void
+test_open_min_size_async (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("open_async", scheme);
+  /* asyncpg's spellings. */
+  g_autofree char *url = pool_url (scheme, app, "min_size=3&max_size=6");
+  Call c = { 0 };
+  dal_pool_open_async (url, NULL, pool_opened, &c);
+  g_assert_cmpuint (c.calls, ==, 0);
+  wait_call (&c, 10000);
+  g_assert_no_error (c.error);
+  g_assert_nonnull (c.pool);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 3);
+  DalPoolStats s;
+  stats (c.pool, &s);
+  g_assert_cmpuint (s.size, ==, 3);
+  g_object_unref (c.pool);
+}
+
+/* pool_* options are the pool's: dal_connection_open() refuses them and
+ * says why, naming the option. */
+static void
+test_pool_option_on_connection (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (ASYNCPG, "pool_max_size=3");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = dal_connection_open (url, NULL, &error);
+  g_assert_null (conn);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == DAL_ERROR);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "pool_max_size"));
+  g_assert_null (strstr (error->message, dal_test_env ("DAL_TEST_PG_PASSWORD")));
+}
+
+/* ===================================================================
+ * Acquire: timeouts, cancel, order
+ * =================================================================== */
+
+static void
+assert_timeout_message (const GError *error, guint waiting_min)
+{
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_POOL_TIMEOUT);
+  g_test_message ("%s", error->message);
+  g_assert_cmpint (number_near (error->message, "size"), ==, 2);
+  g_assert_cmpint (in_use_in (error->message), ==, 2);
+  g_assert_cmpint (number_near (error->message, "idle"), ==, 0);
+  gint64 waiting = number_near (error->message, "waiting");
+  g_assert_cmpint (waiting, >=, waiting_min);
+  g_assert_cmpint (waiting, <=, waiting_min + 1);
+  g_assert_true (dal_error_is_retryable (error));
+}
+
+static void
+assert_took_half_a_second (double took)
+{
+  g_test_message ("gave up after %.3f s", took);
+  g_assert_cmpfloat (took, >=, 0.45);
+  g_assert_cmpfloat (took, <=, dal_test_scaled_ms (550) / 1000.0);
+}
+
+static void
+test_acquire_timeout (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("timeout", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_size=2");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalConnection *a = acquire_wait (pool, "a");
+  DalConnection *b = acquire_wait (pool, "b");
+
+  /* Blocking. */
+  {
+    g_autoptr (GError) error = NULL;
+    double t0 = now_s ();
+    DalConnection *c = dal_pool_acquire (pool, "c", 500, NULL, &error);
+    double took = now_s () - t0;
+    g_assert_null (c);
+    assert_timeout_message (error, 0);
+    assert_took_half_a_second (took);
+  }
+
+  /* Async: one waiter times out while another still waits (so waiting
+   * counts at least that one). */
+  {
+    Call first = { .pool = pool }, second = { .pool = pool };
+    g_autoptr (GCancellable) cancel_second = g_cancellable_new ();
+    double t0 = now_s ();
+    dal_pool_acquire_async (pool, "first", 500, NULL, acquire_done, &first);
+    dal_pool_acquire_async (pool, "second", 60000, cancel_second, acquire_done, &second);
+    DalPoolStats s;
+    stats (pool, &s);
+    g_assert_cmpuint (s.waiting, ==, 2);
+    g_assert_cmpuint (s.in_use, ==, 2);
+    wait_call (&first, 5000);
+    assert_took_half_a_second (first.at - t0);
+    g_assert_null (first.conn);
+    assert_timeout_message (first.error, 1);
+    g_assert_false (second.done);
+    g_cancellable_cancel (cancel_second);
+    wait_call (&second, 5000);
+    g_assert_error (second.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    call_clear (&first);
+    call_clear (&second);
+  }
+
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.acquire_timeouts, ==, 2);
+  g_assert_cmpuint (s.waiting, ==, 0);
+  dal_pool_release (pool, a);
+  dal_pool_release (pool, b);
+}
+
+/* A cancelled waiter hears at once and leaves the queue: the connection
+ * released afterwards goes to the waiter behind it. */
+static void
+test_acquire_cancel_waiter (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("cancel_waiter", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalConnection *held = acquire_wait (pool, "held");
+
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Call cancelled = { .pool = pool }, behind = { .pool = pool };
+  dal_pool_acquire_async (pool, "cancelled", -1, cancellable, acquire_done, &cancelled);
+  dal_pool_acquire_async (pool, "behind", -1, NULL, acquire_done, &behind);
+  double t0 = now_s ();
+  g_cancellable_cancel (cancellable);
+  wait_call (&cancelled, 2000);
+  g_assert_cmpfloat (cancelled.at - t0, <, dal_test_scaled_ms (200) / 1000.0);
+  g_assert_null (cancelled.conn);
+  g_assert_error (cancelled.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.waiting, ==, 1);
+  g_assert_false (behind.done);
+
+  dal_pool_release (pool, held);
+  wait_call (&behind, 5000);
+  g_assert_no_error (behind.error);
+  g_assert_nonnull (behind.conn);
+  g_assert_cmpuint (cancelled.calls, ==, 1);
+  call_clear (&behind);
+  call_clear (&cancelled);
+}
+
+/* Async waiters are served first come, first served. */
+#define FIFO_WAITERS 6
+
+typedef struct
+{
+  Call call;
+  guint *order;
+  guint *n_served;
+  guint id;
+} FifoWaiter;
+
+static void
+fifo_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  FifoWaiter *w = user_data;
+  acquire_done (source, res, &w->call);
+  w->order[(*w->n_served)++] = w->id;
+  /* Hand it on at once. */
+  if (w->call.conn != NULL)
+    dal_pool_release (w->call.pool, g_steal_pointer (&w->call.conn));
+}
+
+static void
+test_acquire_fifo (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("fifo", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalConnection *held = acquire_wait (pool, "held");
+  FifoWaiter w[FIFO_WAITERS];
+  guint order[FIFO_WAITERS] = { 0 }, n_served = 0;
+  for (guint i = 0; i < FIFO_WAITERS; i++)
+    {
+      w[i] = (FifoWaiter) { .call = { .pool = pool }, .order = order, .n_served = &n_served,
+                            .id = i };
+      dal_pool_acquire_async (pool, "fifo", 10000, NULL, fifo_done, &w[i]);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.waiting, ==, FIFO_WAITERS);
+  dal_pool_release (pool, held);
+  dal_test_wait_for (&w[FIFO_WAITERS - 1].call.done, 10000);
+  g_assert_cmpuint (n_served, ==, FIFO_WAITERS);
+  for (guint i = 0; i < FIFO_WAITERS; i++)
+    {
+      g_assert_no_error (w[i].call.error);
+      g_assert_cmpuint (w[i].call.calls, ==, 1);
+      g_assert_cmpuint (order[i], ==, i);
+    }
+}
+
+/* ===================================================================
+ * Reset on release
+ * =================================================================== */
+
+static char *
+admin_value (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static char *
+admin_value (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *sql = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return dal_test_admin_query (sql);
+}
+
+static void
+reset_direct (const char *scheme, gboolean by_unref)
+{
+  g_autofree char *app = app_name (by_unref ? "reset_unref" : "reset", scheme);
+  /* No health check in between: what the server saw last is the reset. */
+  g_autofree char *url = pool_url (scheme, app,
+                                   "pool_min_size=1&pool_max_size=1&pool_check_idle=60");
+  g_autofree char *table = g_strdup_printf ("%s_t", app);
+  {
+    g_autofree char *plain = dal_test_url (scheme, NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DalConnection) c = dal_connection_open (plain, NULL, &error);
+    g_assert_no_error (error);
+    g_autofree char *sql = g_strdup_printf ("CREATE TABLE %s (a int)", table);
+    conn_exec (c, sql);
+  }
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalPoolStats before;
+  stats (pool, &before);
+
+  DalConnection *conn = acquire_wait (pool, "dirty");
+  g_autofree char *pid = backend_pid (conn);
+  g_autofree char *default_path = conn_value (conn, "SHOW search_path");
+  conn_exec (conn, "SET search_path = pg_catalog");
+  conn_exec (conn, "LISTEN dal_pool_chan");
+  g_autofree char *locked = conn_value (conn, "SELECT pg_advisory_lock(42)::text");
+  g_assert_true (dal_connection_begin (conn, NULL, NULL));
+  g_autofree char *insert = g_strdup_printf ("INSERT INTO public.%s VALUES (1)", table);
+  conn_exec (conn, insert);
+  g_autofree char *status = dal_connection_get_info (conn, "transaction_status");
+  g_assert_cmpstr (status, ==, "intrans");
+  g_autofree char *locks = admin_value ("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                        "'advisory' AND pid = %s", pid);
+  g_assert_cmpstr (locks, ==, "1");
+  if (by_unref)
+    g_object_unref (conn);
+  else
+    dal_pool_release (pool, conn);
+
+  DalConnection *next = acquire_wait (pool, "next");
+  g_autofree char *pid2 = backend_pid (next);
+  g_assert_cmpstr (pid2, ==, pid);
+  g_autofree char *status2 = dal_connection_get_info (next, "transaction_status");
+  g_assert_cmpstr (status2, ==, "idle");
+  g_autofree char *path = conn_value (next, "SHOW search_path");
+  g_assert_cmpstr (path, ==, default_path);
+  g_assert_cmpstr (path, !=, "pg_catalog");
+  g_autofree char *channels = conn_value (next, "SELECT count(*) FROM pg_listening_channels()");
+  g_assert_cmpstr (channels, ==, "0");
+  g_autofree char *locks2 = admin_value ("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                         "'advisory' AND pid = %s", pid);
+  g_assert_cmpstr (locks2, ==, "0");
+  g_autofree char *count_sql = g_strdup_printf ("SELECT count(*) FROM public.%s", table);
+  g_autofree char *rows = conn_value (next, count_sql);
+  g_assert_cmpstr (rows, ==, "0");
+  DalPoolStats after;
+  stats (pool, &after);
+  g_assert_cmpuint (after.resets, >=, before.resets + 1);
+
+  /* A clean borrower: its release costs no statement.  The server's last
+   * statement on that backend stays the borrower's own. */
+  conn_exec (next, "SELECT 'clean-marker'");
+  dal_pool_release (pool, next);
+  DalConnection *third = acquire_wait (pool, "third");
+  g_autofree char *pid3 = backend_pid (third);
+  g_assert_cmpstr (pid3, ==, pid);
+  g_autofree char *last = admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s", pid);
+  g_assert_cmpstr (last, ==, "SELECT 'clean-marker'");
+  DalPoolStats clean;
+  stats (pool, &clean);
+  g_assert_cmpuint (clean.resets, ==, after.resets);
+  dal_pool_release (pool, third);
+  dal_pool_close (pool);
+
+  g_autofree char *drop = g_strdup_printf ("DROP TABLE public.%s", table);
+  g_free (dal_test_admin_query (drop));
+}
+
+static void
+test_reset_direct (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  reset_direct (data, FALSE);
+}
+
+static void
+test_reset_direct_unref (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  reset_direct (data, TRUE);
+}
+
+/* Backends of @app whose last statement was a session reset of some kind. */
+static guint
+session_resets_seen (const char *app)
+{
+  g_autofree char *n = admin_value ("SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "application_name = '%s' AND query ~* "
+                                    "'^\\s*(RESET|DISCARD|UNLISTEN|CLOSE|DEALLOCATE|"
+                                    "SELECT\\s+pg_advisory_unlock)'", app);
+  return (guint) atoi (n);
+}
+
+/* Through PgBouncer in transaction mode: a borrower left in a transaction
+ * costs exactly ROLLBACK (the last statement of its server connection);
+ * one that did SET costs nothing. */
+static void
+test_reset_bouncer (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  if (!bouncer_or_skip ())
+    return;
+  const char *scheme = data;
+  g_autofree char *app = app_name ("reset_bouncer", scheme);
+  g_autofree char *url = bouncer_url (scheme, app,
+                                      "pool_min_size=1&pool_max_size=1&pool_check_idle=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalPoolStats s0, s1, s2;
+  stats (pool, &s0);
+
+  /* In a transaction: the server connection stays ours until it ends. */
+  DalConnection *conn = acquire_wait (pool, "tx");
+  g_assert_true (dal_connection_begin (conn, NULL, NULL));
+  g_autofree char *server_pid = conn_value (conn, "SELECT pg_backend_pid()::text");
+  dal_pool_release (pool, conn);
+  conn = acquire_wait (pool, "after-tx");
+  stats (pool, &s1);
+  g_assert_cmpuint (s1.resets, ==, s0.resets + 1);
+  g_autofree char *last = admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                                       server_pid);
+  g_test_message ("last statement of server connection %s: %s", server_pid, last);
+  g_assert_cmpstr (last, ==, "ROLLBACK");
+  g_autofree char *state = conn_value (conn, "SELECT 'clean'");
+  g_assert_cmpstr (state, ==, "clean");
+
+  /* A SET: session state on some server connection, which is not ours to
+   * reset (RESET ALL would reach another client's session). */
+  conn_exec (conn, "SET statement_timeout = '12345'");
+  dal_pool_release (pool, conn);
+  conn = acquire_wait (pool, "after-set");
+  stats (pool, &s2);
+  g_assert_cmpuint (s2.resets, ==, s1.resets);
+  g_assert_cmpuint (session_resets_seen (app), ==, 0);
+  dal_pool_release (pool, conn);
+
+  /* Also for a borrower that did both. */
+  conn = acquire_wait (pool, "both");
+  g_assert_true (dal_connection_begin (conn, NULL, NULL));
+  conn_exec (conn, "SET search_path = pg_catalog");
+  g_autofree char *pid2 = conn_value (conn, "SELECT pg_backend_pid()::text");
+  dal_pool_release (pool, conn);
+  conn = acquire_wait (pool, "after-both");
+  g_autofree char *last2 = admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s", pid2);
+  g_assert_cmpstr (last2, ==, "ROLLBACK");
+  g_assert_cmpuint (session_resets_seen (app), ==, 0);
+  dal_pool_release (pool, conn);
+}
+
+/* ===================================================================
+ * Limits: max_queries, idle timeout
+ * =================================================================== */
+
+static void
+test_max_queries (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("max_queries", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1&"
+                                   "max_queries=3&pool_check_idle=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *p1 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *p2 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *p3 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *p4 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *p5 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_assert_cmpstr (p1, ==, p2);
+  g_assert_cmpstr (p2, ==, p3);
+  g_assert_cmpstr (p4, !=, p3);
+  g_assert_cmpstr (p4, ==, p5);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.created, ==, 2);
+  g_assert_cmpuint (s.closed, ==, 1);
+  g_assert_cmpuint (s.size, ==, 1);
+}
+
+typedef struct
+{
+  const char *app;
+  guint want;
+} Backends;
+
+static gboolean
+backends_are (gpointer data)
+{
+  Backends *b = data;
+  return dal_test_count_backends (b->app) == b->want;
+}
+
+static void
+test_max_idle (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("max_idle", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=0&pool_max_size=2&pool_max_idle=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 0);
+  g_autofree char *v = pool_value (pool, "SELECT 'used once'");
+  double idle_since = now_s ();
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 1);
+  Backends b = { app, 0 };
+  g_assert_true (poll_until (backends_are, &b, dal_test_scaled_ms (1500) + 100));
+  double closed_after = now_s () - idle_since;
+  g_test_message ("idle connection closed after %.3f s", closed_after);
+  g_assert_cmpfloat (closed_after, >=, 0.95);
+  g_assert_cmpfloat (closed_after, <=, dal_test_scaled_ms (1500) / 1000.0 + 0.1);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, ==, 0);
+  g_assert_cmpuint (s.closed, ==, 1);
+  /* And it opens again when needed. */
+  g_autofree char *again = pool_value (pool, "SELECT 'again'");
+  g_assert_cmpstr (again, ==, "again");
+}
+
+/* ===================================================================
+ * Faults
+ * =================================================================== */
+
+static void
+terminate (const char *pid)
+{
+  /* With a timeout: returns once the backend is gone (PostgreSQL 14+). */
+  g_autofree char *ok = admin_value ("SELECT pg_terminate_backend(%s, 10000)", pid);
+  g_assert_cmpstr (ok, ==, "t");
+}
+
+static void
+test_terminate_idle (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("kill_idle", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_size=2");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalConnection *a = acquire_wait (pool, "a");
+  DalConnection *b = acquire_wait (pool, "b");
+  g_autofree char *pid_a = backend_pid (a);
+  dal_pool_release (pool, a);
+  dal_pool_release (pool, b);
+  DalPoolStats s0;
+  stats (pool, &s0);
+
+  terminate (pid_a);
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *v = pool_value (pool, "SELECT 'after the kill'");
+      g_assert_cmpstr (v, ==, "after the kill");
+    }
+  a = acquire_wait (pool, "a2");
+  b = acquire_wait (pool, "b2");
+  g_autofree char *v1 = conn_value (a, "SELECT pg_backend_pid()::text");
+  g_autofree char *v2 = conn_value (b, "SELECT pg_backend_pid()::text");
+  g_assert_cmpstr (v1, !=, pid_a);
+  g_assert_cmpstr (v2, !=, pid_a);
+  dal_pool_release (pool, a);
+  dal_pool_release (pool, b);
+  DalPoolStats s1;
+  stats (pool, &s1);
+  g_assert_cmpuint (s1.replaced_after_faults, >, s0.replaced_after_faults);
+  g_assert_cmpuint (s1.size, ==, 2);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 2);
+}
+
+/* Concurrent callers looping one-shots until told to stop. */
+typedef struct
+{
+  DalPool *pool;
+  guint id;
+  guint issued;
+  guint completed;
+  guint ok;
+  guint errors;
+  gboolean in_flight;
+  gboolean twice;       /* a completion for nothing in flight */
+  gboolean wrong;       /* a wrong value */
+  const gboolean *stop;
+  guint *n_idle;        /* callers with nothing in flight once stopped */
+  gboolean quiet;       /* errors are expected (the server restarts) */
+} Looper;
+
+static void looper_next (Looper *l);
+
+static void
+looper_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Looper *l = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  g_autoptr (DalResult) r = dal_pool_query_finish (l->pool, res, &error);
+  if (!l->in_flight)
+    l->twice = TRUE;
+  l->in_flight = FALSE;
+  l->completed++;
+  if (r != NULL)
+    {
+      l->ok++;
+      if (dal_result_get_int64 (r, 0, 0, NULL) != (gint64) l->id * 100000 + l->issued)
+        l->wrong = TRUE;
+    }
+  else
+    {
+      l->errors++;
+      if (!l->quiet)
+        g_test_message ("caller %u: %s", l->id, error->message);
+    }
+  looper_next (l);
+}
+
+static void
+looper_next (Looper *l)
+{
+  if (*l->stop)
+    {
+      (*l->n_idle)++;
+      return;
+    }
+  l->issued++;
+  l->in_flight = TRUE;
+  dal_pool_query_async (l->pool, "SELECT $1::bigint", g_variant_new_int64 ((gint64) l->id * 100000 + l->issued),
+                        NULL, looper_done, l);
+}
+
+static gboolean
+looper_start (gpointer data)
+{
+  looper_next (data);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  DalPool *pool;
+  guint want_size;
+} Whole;
+
+static gboolean
+pool_is_whole (gpointer data)
+{
+  Whole *w = data;
+  DalPoolStats s;
+  stats (w->pool, &s);
+  if (s.size < w->want_size)
+    return FALSE;
+  /* A one-shot succeeds (async, as the callers around it; it may wait
+   * for a connection, not longer than the whole check may take). */
+  Call c = { .pool = w->pool };
+  dal_pool_query_async (w->pool, "SELECT 1", NULL, NULL, query_done, &c);
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (1000) * 1000;
+  while (!c.done && g_get_monotonic_time () < end)
+    iterate_for (10);
+  if (!c.done)
+    {
+      /* Still waiting: the call completes later, into this frame no more. */
+      dal_test_wait_for (&c.done, 30000);
+      call_clear (&c);
+      return FALSE;
+    }
+  gboolean ok = c.result != NULL;
+  call_clear (&c);
+  return ok;
+}
+
+/* A one-shot on a connection the server kills gets connection-lost;
+ * callers on the other connections never notice. */
+static void
+test_terminate_busy (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("kill_busy", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=3&pool_max_size=3");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalPoolStats s0;
+  stats (pool, &s0);
+
+  Call sleeper = { .pool = pool };
+  dal_pool_query_async (pool, "SELECT pg_sleep(5)", NULL, NULL, query_done, &sleeper);
+  gboolean stop = FALSE;
+  guint n_idle = 0;
+  Looper loopers[2];
+  for (guint i = 0; i < G_N_ELEMENTS (loopers); i++)
+    {
+      loopers[i] = (Looper) { .pool = pool, .id = i + 1, .stop = &stop, .n_idle = &n_idle };
+      g_idle_add (looper_start, &loopers[i]);
+    }
+  /* Find the sleeping backend (bounded). */
+  g_autofree char *pid = NULL;
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (5000) * 1000;
+  while (pid == NULL && g_get_monotonic_time () < end)
+    {
+      pid = admin_value ("SELECT pid FROM pg_stat_activity WHERE application_name = '%s' "
+                         "AND query = 'SELECT pg_sleep(5)' AND state = 'active'", app);
+      if (pid == NULL)
+        iterate_for (50);
+    }
+  g_assert_nonnull (pid);
+  iterate_for (100);  /* let the loopers run alongside */
+  terminate (pid);
+  wait_call (&sleeper, 5000);
+  g_assert_null (sleeper.result);
+  g_assert_error (sleeper.error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
+  iterate_for (100);
+  stop = TRUE;
+  end = g_get_monotonic_time () + dal_test_scaled_ms (5000) * 1000;
+  while (n_idle < G_N_ELEMENTS (loopers) && g_get_monotonic_time () < end)
+    iterate_for (50);
+  g_assert_cmpuint (n_idle, ==, G_N_ELEMENTS (loopers));
+  for (guint i = 0; i < G_N_ELEMENTS (loopers); i++)
+    {
+      g_test_message ("caller %u: %u ok, %u errors", loopers[i].id, loopers[i].ok, loopers[i].errors);
+      g_assert_cmpuint (loopers[i].errors, ==, 0);
+      g_assert_cmpuint (loopers[i].ok, >, 0);
+      g_assert_false (loopers[i].twice);
+      g_assert_false (loopers[i].wrong);
+      g_assert_cmpuint (loopers[i].completed, ==, loopers[i].issued);
+    }
+  call_clear (&sleeper);
+  Whole w = { pool, 3 };
+  g_assert_true (poll_until (pool_is_whole, &w, dal_test_scaled_ms (2000)));
+  DalPoolStats s1;
+  stats (pool, &s1);
+  g_assert_cmpuint (s1.replaced_after_faults, >, s0.replaced_after_faults);
+  g_assert_cmpuint (dal_test_count_backends (app), <=, 3);
+}
+
+/* A server restart under 50 callers looping one-shots. */
+#define RESTART_CALLERS 50
+
+typedef struct
+{
+  gboolean done;
+  double at;
+} Restart;
+
+static gpointer
+restart_thread (gpointer data)
+{
+  Restart *r = data;
+  dal_test_server_restart ();
+  r->at = now_s ();
+  /* Set on the main context, which waits for it. */
+  g_main_context_invoke (NULL, set_flag, &r->done);
+  return NULL;
+}
+
+static void
+test_server_restart (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("restart", scheme);
+  enum { MIN = 4, MAX = 8 };
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=4&pool_max_size=8&"
+                                   "pool_acquire_timeout=20");
+  g_autoptr (DalPool) pool = open_pool (url);
+
+  gboolean stop = FALSE;
+  guint n_idle = 0;
+  Looper *loopers = g_new0 (Looper, RESTART_CALLERS);
+  for (guint i = 0; i < RESTART_CALLERS; i++)
+    {
+      loopers[i] = (Looper) { .pool = pool, .id = i + 1, .stop = &stop, .n_idle = &n_idle,
+                              .quiet = TRUE };
+      g_idle_add (looper_start, &loopers[i]);
+    }
+  iterate_for (200);
+  Restart r = { 0 };
+  GThread *t = g_thread_new ("restart", restart_thread, &r);
+  dal_test_wait_for (&r.done, 90000);
+  g_thread_join (t);
+
+  /* Whole again within 1 s of the server accepting connections. */
+  Whole w = { pool, MIN };
+  gboolean whole = poll_until (pool_is_whole, &w, dal_test_scaled_ms (1000));
+  double took = now_s () - r.at;
+  g_test_message ("pool whole again %.3f s after the server came back", took);
+  g_assert_true (whole);
+  g_assert_cmpfloat (took, <=, dal_test_scaled_ms (1000) / 1000.0 + 0.1);
+
+  /* The callers go on for a moment, then stop; every call completes
+   * exactly once, none hangs. */
+  guint ok_at_restart = 0;
+  for (guint i = 0; i < RESTART_CALLERS; i++)
+    ok_at_restart += loopers[i].ok;
+  iterate_for (300);
+  stop = TRUE;
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (30000) * 1000;
+  while (n_idle < RESTART_CALLERS && g_get_monotonic_time () < end)
+    iterate_for (50);
+  g_assert_cmpuint (n_idle, ==, RESTART_CALLERS);
+  guint ok = 0, errors = 0;
+  for (guint i = 0; i < RESTART_CALLERS; i++)
+    {
+      g_assert_false (loopers[i].twice);
+      g_assert_false (loopers[i].wrong);
+      g_assert_cmpuint (loopers[i].completed, ==, loopers[i].issued);
+      ok += loopers[i].ok;
+      errors += loopers[i].errors;
+    }
+  g_test_message ("%u calls succeeded, %u failed", ok, errors);
+  g_assert_cmpuint (ok, >, ok_at_restart);
+
+  g_assert_cmpuint (dal_test_count_backends (app), <=, MAX);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, >=, MIN);
+  g_assert_cmpuint (s.size, <=, MAX);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_free (loopers);
+}
+
+/* ===================================================================
+ * Cancelling one of 8 pipelined one-shots (pgasync)
+ * =================================================================== */
+
+static void
+test_cancel_pipelined (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *app = app_name ("cancel_pipe", ASYNCPG);
+  g_autofree char *url = pool_url (ASYNCPG, app, "pool_min_size=1&pool_max_size=1&pool_depth=8");
+  g_autoptr (DalPool) pool = open_pool (url);
+  guint rounds = dal_test_under_valgrind () ? 100 : 1000;
+  guint cancelled = 0, finished_first = 0;
+  g_autofree char *pid0 = pool_value (pool, "SELECT pg_backend_pid()::text");
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      Call calls[8];
+      g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+      guint victim = round % 8;
+      for (guint i = 0; i < 8; i++)
+        {
+          calls[i] = (Call) { .pool = pool };
+          dal_pool_query_async (pool, "SELECT $1::int FROM pg_sleep(0.0005)",
+                                g_variant_new_int32 ((gint32) (round * 8 + i)),
+                                i == victim ? cancellable : NULL, query_done, &calls[i]);
+        }
+      /* Cancel at different moments: at once, or after some iterations. */
+      for (guint k = 0; k < round % 5; k++)
+        g_main_context_iteration (NULL, FALSE);
+      g_cancellable_cancel (cancellable);
+      for (guint i = 0; i < 8; i++)
+        {
+          wait_call (&calls[i], 10000);
+          if (i == victim)
+            {
+              if (calls[i].error != NULL)
+                {
+                  g_assert_error (calls[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+                  cancelled++;
+                }
+              else
+                {
+                  g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 0, NULL), ==,
+                                   round * 8 + i);
+                  finished_first++;
+                }
+            }
+          else
+            {
+              if (calls[i].error != NULL)
+                g_error ("round %u: statement %u (cancelled: %u) failed: %s", round, i, victim,
+                         calls[i].error->message);
+              g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 0, NULL), ==,
+                               round * 8 + i);
+            }
+          call_clear (&calls[i]);
+        }
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("%u rounds: %u cancelled, %u finished first; %" G_GUINT64_FORMAT
+                  " retried, %" G_GUINT64_FORMAT " connections created",
+                  rounds, cancelled, finished_first, s.retried, s.created);
+  g_assert_cmpuint (cancelled + finished_first, ==, rounds);
+  g_assert_cmpuint (cancelled, >, 0);
+  g_assert_cmpuint (s.size, ==, 1);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+}
+
+/* ===================================================================
+ * Through PgBouncer in transaction mode, under load
+ * =================================================================== */
+
+typedef struct
+{
+  DalPool *pool;
+  guint id;
+  guint n_one, n_tx;
+  guint one_done, tx_done;
+  guint errors;
+  DalConnection *conn;
+  gboolean finished;
+  guint *n_finished;
+} Loader;
+
+static void loader_next (Loader *l);
+
+static void
+loader_error (Loader *l, const char *what, GError *error)
+{
+  if (l->errors++ == 0)
+    g_test_message ("caller %u, %s: %s", l->id, what, error->message);
+}
+
+static gint64
+loader_value (Loader *l)
+{
+  return (gint64) l->id * 100000 + l->one_done * 100 + l->tx_done;
+}
+
+static void
+loader_one_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Loader *l = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  g_autoptr (DalResult) r = dal_pool_query_finish (l->pool, res, &error);
+  if (r == NULL)
+    loader_error (l, "one-shot", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != loader_value (l))
+    l->errors++;
+  l->one_done++;
+  loader_next (l);
+}
+
+static void
+loader_committed (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Loader *l = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!dal_connection_transaction_finish (DAL_CONNECTION (source), res, &error))
+    loader_error (l, "COMMIT", error);
+  dal_pool_release (l->pool, g_steal_pointer (&l->conn));
+  l->tx_done++;
+  loader_next (l);
+}
+
+static void
+loader_queried (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Loader *l = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res, &error);
+  if (r == NULL)
+    loader_error (l, "statement in a transaction", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != loader_value (l))
+    l->errors++;
+  dal_connection_commit_async (l->conn, NULL, loader_committed, l);
+}
+
+static void
+loader_begun (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Loader *l = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!dal_connection_transaction_finish (DAL_CONNECTION (source), res, &error))
+    loader_error (l, "BEGIN", error);
+  dal_connection_query_async (l->conn, "SELECT $1::bigint",
+                              g_variant_new_int64 (loader_value (l)), NULL, loader_queried, l);
+}
+
+static void
+loader_acquired (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Loader *l = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  l->conn = dal_pool_acquire_finish (l->pool, res, &error);
+  if (l->conn == NULL)
+    {
+      loader_error (l, "acquire", error);
+      l->tx_done++;
+      loader_next (l);
+      return;
+    }
+  dal_connection_begin_async (l->conn, NULL, loader_begun, l);
+}
+
+static void
+loader_next (Loader *l)
+{
+  if (l->one_done < l->n_one)
+    dal_pool_query_async (l->pool, "SELECT $1::bigint", g_variant_new_int64 (loader_value (l)),
+                          NULL, loader_one_done, l);
+  else if (l->tx_done < l->n_tx)
+    dal_pool_acquire_async (l->pool, "bouncer-load", -1, NULL, loader_acquired, l);
+  else if (!l->finished)
+    {
+      l->finished = TRUE;
+      (*l->n_finished)++;
+    }
+}
+
+static gboolean
+loader_start (gpointer data)
+{
+  loader_next (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Holds every server connection of PgBouncer's pool at once (each client
+ * in a transaction keeps its own) and looks at what is prepared there. */
+static void
+assert_no_prepared_statements_behind_bouncer (const char *scheme)
+{
+  enum { SERVERS = 5 };  /* the harness's default_pool_size */
+  g_autofree char *url = bouncer_url (scheme, NULL, "command_timeout=60");
+  DalConnection *conns[SERVERS];
+  g_autoptr (GHashTable) pids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < SERVERS; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      conns[i] = dal_connection_open (url, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (dal_connection_begin (conns[i], NULL, &error));
+      g_assert_no_error (error);
+      g_autoptr (DalResult) r = dal_connection_query (conns[i],
+                                                      "SELECT pg_backend_pid()::text, "
+                                                      "(SELECT count(*) FROM pg_prepared_statements)",
+                                                      NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_hash_table_add (pids, g_strdup (dal_result_get_string (r, 0, 0, NULL)));
+      g_assert_cmpint (dal_result_get_int64 (r, 0, 1, NULL), ==, 0);
+    }
+  g_assert_cmpuint (g_hash_table_size (pids), ==, SERVERS);
+  for (guint i = 0; i < SERVERS; i++)
+    {
+      g_assert_true (dal_connection_rollback (conns[i], NULL, NULL));
+      g_object_unref (conns[i]);
+    }
+}
+
+#define LOAD_CALLERS 100
+
+static void
+test_bouncer_load (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  if (!bouncer_or_skip ())
+    return;
+  const char *scheme = data;
+  gboolean small = dal_test_under_valgrind ();
+  guint n_callers = small ? 20 : LOAD_CALLERS;
+  g_autofree char *app = app_name ("bouncer_load", scheme);
+  /* The statement cache asked for, and forced off behind the pooler. */
+  g_autofree char *url = bouncer_url (scheme, app, "statement_cache_size=100&pool_min_size=2&"
+                                      "pool_max_size=10&pool_acquire_timeout=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  {
+    DalConnection *c = acquire_wait (pool, "look");
+    g_autofree char *size = dal_connection_get_info (c, "statement_cache_size");
+    if (is_async_plugin (scheme))
+      g_assert_cmpstr (size, ==, "0");
+    else
+      g_assert_true (size == NULL || strcmp (size, "0") == 0);
+    dal_pool_release (pool, c);
+  }
+
+  guint n_finished = 0;
+  Loader *loaders = g_new0 (Loader, n_callers);
+  double t0 = now_s ();
+  for (guint i = 0; i < n_callers; i++)
+    {
+      loaders[i] = (Loader) { .pool = pool, .id = i + 1, .n_one = small ? 20 : 100,
+                              .n_tx = small ? 5 : 10, .n_finished = &n_finished };
+      g_idle_add (loader_start, &loaders[i]);
+    }
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (120000) * 1000;
+  while (n_finished < n_callers && g_get_monotonic_time () < end)
+    iterate_for (50);
+  g_assert_cmpuint (n_finished, ==, n_callers);
+  guint errors = 0;
+  for (guint i = 0; i < n_callers; i++)
+    {
+      errors += loaders[i].errors;
+      g_assert_cmpuint (loaders[i].one_done, ==, loaders[i].n_one);
+      g_assert_cmpuint (loaders[i].tx_done, ==, loaders[i].n_tx);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("%u callers in %.2f s: %u errors; %" G_GUINT64_FORMAT " one-shots, %"
+                  G_GUINT64_FORMAT " acquired, %" G_GUINT64_FORMAT " created, size %u",
+                  n_callers, now_s () - t0, errors, s.one_shots, s.acquired, s.created, s.size);
+  g_assert_cmpuint (errors, ==, 0);
+  g_assert_cmpuint (s.size, <=, 10);
+  g_assert_cmpuint (s.in_use, ==, 0);
+  g_free (loaders);
+  dal_pool_close (pool);
+  assert_no_prepared_statements_behind_bouncer (scheme);
+}
+
+/* ===================================================================
+ * 16 threads, blocking calls
+ * =================================================================== */
+
+#define THREADS 16
+
+typedef struct
+{
+  DalPool *pool;
+  guint id;
+  guint rounds;
+  guint wrong;
+  guint errors;
+} Worker;
+
+static gpointer
+worker_thread (gpointer data)
+{
+  Worker *w = data;
+  for (guint i = 0; i < w->rounds; i++)
+    {
+      gint64 x = (gint64) w->id * 1000000 + i;
+      {
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DalResult) r = dal_pool_query (w->pool, "SELECT $1::bigint * 3",
+                                                  g_variant_new_int64 (x), NULL, &error);
+        if (r == NULL)
+          w->errors++;
+        else if (dal_result_get_int64 (r, 0, 0, NULL) != x * 3)
+          w->wrong++;
+      }
+      if (i % 4 == 0)
+        {
+          g_autoptr (GError) error = NULL;
+          DalConnection *c = dal_pool_acquire (w->pool, "worker", -1, NULL, &error);
+          if (c == NULL)
+            {
+              w->errors++;
+              continue;
+            }
+          const char *values[] = { NULL };
+          g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, x);
+          values[0] = text;
+          g_autoptr (DalResult) r = dal_connection_query_texts (c, "SELECT $1::bigint + 7", 1,
+                                                                values, NULL, &error);
+          if (r == NULL)
+            w->errors++;
+          else if (dal_result_get_int64 (r, 0, 0, NULL) != x + 7)
+            w->wrong++;
+          dal_pool_release (w->pool, c);
+        }
+    }
+  return NULL;
+}
+
+static void
+test_threads (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("threads", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_size=6&"
+                                   "pool_acquire_timeout=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  Worker workers[THREADS];
+  GThread *threads[THREADS];
+  guint rounds = dal_test_under_valgrind () ? 10 : 100;
+  for (guint i = 0; i < THREADS; i++)
+    {
+      workers[i] = (Worker) { .pool = pool, .id = i + 1, .rounds = rounds };
+      threads[i] = g_thread_new ("pool-worker", worker_thread, &workers[i]);
+    }
+  for (guint i = 0; i < THREADS; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpuint (workers[i].errors, ==, 0);
+      g_assert_cmpuint (workers[i].wrong, ==, 0);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, <=, 6);
+  g_assert_cmpuint (s.in_use, ==, 0);
+  g_assert_cmpuint (s.one_shots, >=, THREADS * rounds);
+  g_assert_cmpuint (dal_test_count_backends (app), <=, 6);
+}
+
+/* ===================================================================
+ * Warnings
+ * =================================================================== */
+
+static void
+test_leak_warning (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("leak", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=2&"
+                                   "pool_leak_warning=0.2");
+  g_autoptr (DalPool) pool = open_pool (url);
+  dal_test_log_clear ();
+  DalConnection *c = acquire_wait (pool, "test-label");
+  iterate_for (500);
+  dal_pool_release (pool, c);
+  iterate_for (50);
+  g_autofree char *log = dal_test_log_dump ();
+  g_test_message ("log:\n%s", log);
+  g_assert_cmpuint (dal_test_log_count ("test-label"), ==, 1);
+  /* A connection given back in time is not reported. */
+  dal_test_log_clear ();
+  c = acquire_wait (pool, "test-label-quick");
+  dal_pool_release (pool, c);
+  iterate_for (300);
+  g_assert_cmpuint (dal_test_log_count ("test-label"), ==, 0);
+}
+
+/* Supabase's session pooler (port 5432 of a *.pooler.supabase.com host)
+ * takes 15 clients by default: a larger max_size is warned about when the
+ * pool opens, from the URL alone.  The name resolves (fake resolver) to
+ * 127.0.0.1; min_size=0 opens nothing. */
+#define SESSION_POOLER "aws-0-eu-west-1.pooler.supabase.com"
+
+static void
+supabase_open (const char *max_size)
+{
+  g_autofree char *q = g_strdup_printf ("sslmode=require&pool_min_size=0&pool_max_size=%s",
+                                        max_size);
+  g_autofree char *url = dal_test_url_full (ASYNCPG, "postgres.abcdefghijklmnop", "not-a-secret",
+                                            SESSION_POOLER ":5432", "postgres", q);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalPool) pool = dal_pool_open (url, NULL, &error);
+  if (error != NULL)
+    g_test_message ("open: %s", error->message);
+}
+
+static void
+test_supabase_session_warning (void)
+{
+  dal_test_resolver_add (SESSION_POOLER, "127.0.0.1");
+  dal_test_log_clear ();
+  supabase_open ("20");
+  g_autofree char *log = dal_test_log_dump ();
+  g_test_message ("log:\n%s", log);
+  g_assert_cmpuint (dal_test_log_count ("15"), >=, 1);
+  g_assert_cmpuint (dal_test_log_count ("max_size"), >=, 1);
+  g_assert_cmpuint (dal_test_log_count ("not-a-secret"), ==, 0);
+  dal_test_log_clear ();
+  supabase_open ("15");
+  g_assert_cmpuint (dal_test_log_count ("15"), ==, 0);
+}
+
+/* ===================================================================
+ * main
+ * =================================================================== */
+
+static void
+add_both (const char *path, GTestDataFunc func)
+{
+  g_autofree char *a = g_strdup_printf ("%s/pgasync", path);
+  g_autofree char *s = g_strdup_printf ("%s/pgsync", path);
+  g_test_add_data_func (a, ASYNCPG, func);
+  g_test_add_data_func (s, PSYCOPG2, func);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  dal_test_log_install ();
+  dal_test_resolver_install ();
+  g_test_log_set_fatal_handler (expected_log, NULL);
+
+  add_both ("/pool/open/min-size", test_open_min_size);
+  add_both ("/pool/open/min-size-async", test_open_min_size_async);
+  g_test_add_func ("/pool/open/option-on-connection", test_pool_option_on_connection);
+  add_both ("/pool/acquire/timeout", test_acquire_timeout);
+  add_both ("/pool/acquire/cancel-waiter", test_acquire_cancel_waiter);
+  add_both ("/pool/acquire/fifo", test_acquire_fifo);
+  add_both ("/pool/reset/direct", test_reset_direct);
+  add_both ("/pool/reset/direct-unref", test_reset_direct_unref);
+  add_both ("/pool/reset/bouncer", test_reset_bouncer);
+  add_both ("/pool/limits/max-queries", test_max_queries);
+  add_both ("/pool/limits/max-idle", test_max_idle);
+  add_both ("/pool/faults/terminate-idle", test_terminate_idle);
+  add_both ("/pool/faults/terminate-busy", test_terminate_busy);
+  add_both ("/pool/faults/server-restart", test_server_restart);
+  g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
+  add_both ("/pool/bouncer/load", test_bouncer_load);
+  add_both ("/pool/threads", test_threads);
+  add_both ("/pool/warnings/leak", test_leak_warning);
+  g_test_add_func ("/pool/warnings/supabase-session-pooler", test_supabase_session_warning);
+  return g_test_run ();
+}
