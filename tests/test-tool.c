@@ -6,8 +6,9 @@
  * percent-encoded) may appear in anything the command prints, except
  * where `dal url --keywords --show-password` was asked to.
  *
- * `dal plugins` and `dal url` need no server; `dal query` is live (the
- * harness's server, through each plugin) and skips without it.
+ * `dal plugins` and `dal url` need no server; `dal query` and `dal pool`
+ * are live (the harness's server, through each plugin) and skip without
+ * it, except for the usage and settings errors of `dal pool`.
  */
 #include "config.h"
 
@@ -655,6 +656,167 @@ test_query_sql_error (gconstpointer data)
   g_assert_cmpstr (run2->out, ==, "");
 }
 
+/* ------------------------------------------------------------------ */
+/* dal pool                                                             */
+
+/* The number on @out's "name: N" line; fails the test without one. */
+static guint64
+pool_field (const Run *run, const char *name)
+{
+  g_autofree char *prefix = g_strdup_printf ("%s: ", name);
+  g_auto (GStrv) lines = g_strsplit (run->out, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    if (g_str_has_prefix (*l, prefix))
+      {
+        char *end = NULL;
+        guint64 v = g_ascii_strtoull (*l + strlen (prefix), &end, 10);
+        if (end == *l + strlen (prefix) || *end != '\0')
+          g_error ("\"%s\" is not a number in:\n%s", *l, run->out);
+        return v;
+      }
+  g_error ("no \"%s\" line in dal pool's output:\n%s", name, run->out);
+  return 0;
+}
+
+/* Usage and settings errors: no server needed (port 1 refuses). */
+static void
+test_pool_usage (void)
+{
+  TOOL_OR_RETURN ();
+  const char *url = "postgresql+asyncpg://u:" TOOL_SECRET "@127.0.0.1:1/d";
+  {
+    g_autoptr (Run) run = run_tool ("pool");
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "usage: dal pool"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("pool", "--callers", "-1", url);
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "--callers"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("pool", "--seconds", "0", "--callers", "2", url);
+    g_assert_cmpint (run->exit_code, ==, 2);
+    g_assert_nonnull (strstr (run->err, "--seconds"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("--help");
+    g_assert_nonnull (strstr (run->out, "pool"));
+  }
+  {
+    g_autofree char *bad = g_strconcat (url, "?pool_min_size=5&pool_max_size=2", NULL);
+    g_autoptr (Run) run = run_tool ("pool", bad);
+    assert_failed_with (run, 1, "pool_min_size=5 is above pool_max_size=2");
+    g_assert_cmpstr (run->out, ==, "");
+  }
+  {
+    g_autofree char *bad = g_strconcat (url, "?pool_max_size=3&max_size=3", NULL);
+    g_autoptr (Run) run = run_tool ("pool", bad);
+    assert_failed_with (run, 1, "both pool_max_size and max_size");
+  }
+  {
+    /* `dal query` opens one connection: a pool option is refused */
+    g_autofree char *pooled = g_strconcat (url, "?pool_max_size=3", NULL);
+    g_autoptr (Run) run = run_tool ("query", pooled, "SELECT 1");
+    assert_failed_with (run, 1, "pool_max_size");
+    g_assert_nonnull (strstr (error_line (run), "dal_pool_open()"));
+  }
+}
+
+/* Without a workload: opens min_size connections and reports them. */
+static void
+test_pool_open (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, "pool_min_size=3&pool_max_size=5");
+
+  g_autoptr (Run) run = run_tool ("pool", url);
+  assert_ok (run);
+  g_assert_cmpuint (pool_field (run, "size"), ==, 3);
+  g_assert_cmpuint (pool_field (run, "created"), ==, 3);
+  g_assert_cmpuint (pool_field (run, "in_use"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "waiting"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "connect_failures"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "one_shots"), ==, 0);
+  g_assert_null (strstr (run->out, "calls:"));
+  /* every counter of DalPoolStats, one per line */
+  static const char * const names[] = {
+    "idle", "opening", "one_shots_in_flight", "closed", "acquire_timeouts",
+    "failed_health_checks", "resets", "replaced_after_faults", "acquired",
+    "retried",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    pool_field (run, names[i]);
+}
+
+/* --callers: one-shots from 16 callers through at most 4 connections. */
+static void
+test_pool_one_shots (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, "pool_min_size=1&pool_max_size=4");
+
+  g_autoptr (Run) run = run_tool ("pool", "--callers", "16", "--seconds", "0.5", url);
+  assert_ok (run);
+  guint64 calls = pool_field (run, "calls");
+  g_assert_cmpuint (calls, >, 16);
+  g_assert_cmpuint (pool_field (run, "errors"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "one_shots"), >=, calls);
+  g_assert_cmpuint (pool_field (run, "acquired"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "size"), <=, 4);
+  g_assert_cmpuint (pool_field (run, "size"), >=, 1);
+  g_assert_cmpuint (pool_field (run, "created"), <=, 4);
+  g_assert_cmpuint (pool_field (run, "in_use"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "one_shots_in_flight"), ==, 0);
+  g_assert_nonnull (strstr (run->out, "workload: 16 callers, one-shot SELECT 1"));
+}
+
+/* --acquire: 8 callers borrowing from a pool of 2. */
+static void
+test_pool_acquire (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, "pool_min_size=2&pool_max_size=2");
+
+  g_autoptr (Run) run = run_tool ("pool", "--acquire", "--callers", "8",
+                                  "--seconds", "0.5", url);
+  assert_ok (run);
+  guint64 calls = pool_field (run, "calls");
+  g_assert_cmpuint (calls, >, 8);
+  g_assert_cmpuint (pool_field (run, "errors"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "acquired"), ==, calls);
+  g_assert_cmpuint (pool_field (run, "size"), ==, 2);
+  g_assert_cmpuint (pool_field (run, "created"), ==, 2);
+  g_assert_cmpuint (pool_field (run, "in_use"), ==, 0);
+  g_assert_cmpuint (pool_field (run, "idle"), ==, 2);
+  g_assert_cmpuint (pool_field (run, "acquire_timeouts"), ==, 0);
+}
+
+/* A wrong password fails the opening, at once, and prints no counters. */
+static void
+test_pool_wrong_password (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *q = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s"
+                                        "&pool_min_size=2", ca);
+  g_autofree char *url = dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                                            TOOL_SECRET, hostport,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+  g_autoptr (Run) run = run_tool ("pool", "--callers", "4", url);
+  assert_failed_with (run, 1, "password authentication failed");
+  g_assert_cmpstr (run->out, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -690,6 +852,24 @@ main (int argc, char **argv)
       {
         g_autofree char *path = g_strdup_printf ("/tool/query/%s/%s", schemes[s], live[t].name);
         g_test_add_data_func (path, schemes[s], live[t].fn);
+      }
+  g_test_add_func ("/tool/pool/usage", test_pool_usage);
+  static const struct
+  {
+    const char *name;
+    GTestDataFunc fn;
+  } pool_live[] = {
+    { "open", test_pool_open },
+    { "one-shots", test_pool_one_shots },
+    { "acquire", test_pool_acquire },
+    { "wrong-password", test_pool_wrong_password },
+  };
+  for (guint s = 0; s < G_N_ELEMENTS (schemes); s++)
+    for (guint t = 0; t < G_N_ELEMENTS (pool_live); t++)
+      {
+        g_autofree char *path = g_strdup_printf ("/tool/pool/%s/%s", schemes[s],
+                                                 pool_live[t].name);
+        g_test_add_data_func (path, schemes[s], pool_live[t].fn);
       }
   /* The bare scheme through the dialect's default plugin. */
   g_test_add_data_func ("/tool/query/postgresql/table", "postgresql", test_query_table);

@@ -1,6 +1,7 @@
 /* dal-bench.c: `dal bench`, libdal's plugins against raw libpq.
  *
- *   dal bench [--json] [--seconds N] [--depth N] [--connections N] URL…
+ *   dal bench [--json] [--seconds N] [--depth N] [--connections N]
+ *             [--pool] [--callers N] [--latency-callers N] URL…
  *
  * Makes (once) a table of BENCH_ROWS rows through the first URL, then runs
  * two workloads:
@@ -14,6 +15,25 @@
  * URL's plugin through libdal's public API (dal_connection_query for the
  * sequential shape, dal_connection_query_async otherwise: the same code
  * for every plugin).
+ *
+ * Pool shapes, with --pool (or --shape): each URL's plugin through a
+ * DalPool of --connections connections (opened up front, --depth one-shots
+ * in flight per connection on a plugin that pipelines):
+ *   pool          --callers (64) async callers, each doing one-shots
+ *                 (dal_pool_query_async) one after the other;
+ *   pool-acquire  --callers callers, each doing acquire → one statement →
+ *                 release;
+ *   pool-latency  --latency-callers (50) callers doing one-shots, for p95;
+ * against raw libpq's --connections connections with one statement in
+ * flight each (the connections shape's loop), and, for the pool shape, a
+ * second baseline (libpq-8x8): --connections connections with --depth
+ * statements in flight each, in pipeline mode.  A caller's latency
+ * includes its wait for a connection.
+ *
+ * Statement kind: when the first URL sets statement_cache_size > 0, raw
+ * libpq prepares both statements on each connection and runs them by name
+ * (PQsendQueryPrepared), as the statement cache does; else every side
+ * sends them unnamed.
  *
  * Fairness: the baseline connects with the first URL's keywords
  * (dal_url_get_keywords, so the same TLS settings), sends the same SQL
@@ -75,12 +95,27 @@ typedef enum
   SHAPE_SEQUENTIAL,
   SHAPE_PIPELINED,
   SHAPE_CONNECTIONS,
+  /* through a DalPool: only when asked for (--pool or --shape) */
+  SHAPE_POOL,                /* --callers callers, one-shots */
+  SHAPE_POOL_ACQUIRE,        /* --callers callers, acquire → statement → release */
+  SHAPE_POOL_LATENCY,        /* --latency-callers callers, one-shots */
   N_SHAPES
 } Shape;
 
+#define FIRST_POOL_SHAPE SHAPE_POOL
+#define IS_POOL_SHAPE(s) ((s) >= FIRST_POOL_SHAPE)
+
+/* The second baseline of the pool shape: --connections raw connections
+ * with --depth statements in flight each (pipeline mode). */
+#define BASELINE_PIPELINED_NAME "libpq-8x8"
+
 static const char *const workload_names[] = { "W1", "W3" };
 static const char *const workload_titles[] = { "point read", "range 1000" };
-static const char *const shape_names[] = { "sequential", "pipelined", "connections" };
+static const char *const shape_names[] = {
+  "sequential", "pipelined", "connections", "pool", "pool-acquire", "pool-latency"
+};
+/* What raw libpq prepares when the first URL has a statement cache. */
+static const char *const prepared_names[] = { "dal_bench_w1", "dal_bench_w3" };
 
 static const char *const workload_sql[] = {
   "SELECT id, name, price, created FROM " BENCH_TABLE " WHERE id = $1",
@@ -97,6 +132,10 @@ typedef struct
   int connections;
   gboolean json;
   gboolean text_params;      /* dal_connection_query_texts, not a GVariant */
+  int callers;               /* pool and pool-acquire shapes */
+  int latency_callers;       /* pool-latency shape */
+  gboolean prepared;         /* the first URL's statement_cache_size > 0: raw
+                              * libpq runs named prepared statements too */
 } Config;
 
 /* One measured run: its clock, its id sequence, what it counted. */
@@ -141,6 +180,7 @@ typedef struct
   double csw;                /* context switches per query */
   double ratio;
   double cpu_ratio;
+  double ratio_pipelined;    /* pool shape: q/s against BASELINE_PIPELINED_NAME */
 } Row;
 
 /* -- clock, ids, counting -- */
@@ -483,6 +523,114 @@ dal_async_loop (Run *run, DalSlot *slots, int n_slots)
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* -- libdal's pool: callers of their own, one statement each at a time -- */
+
+typedef struct
+{
+  Run *run;
+  DalPool *pool;
+  gboolean acquire;          /* acquire → statement → release, not one-shots */
+  DalConnection *conn;       /* borrowed */
+  int key;
+  gint64 start;              /* latency includes the wait for a connection */
+} PoolCaller;
+
+static void pool_caller_issue (PoolCaller *c);
+
+static void
+pool_caller_done (PoolCaller *c, DalResult *r, GError *error)
+{
+  Run *run = c->run;
+  char *problem = r != NULL ? check_dal_result (run->workload, c->key, r)
+                            : g_strdup_printf ("key %d: %s", c->key, error->message);
+  g_clear_error (&error);
+  if (r != NULL)
+    dal_result_unref (r);
+  run->in_flight--;
+  run_done (run, c->start, now_ns (), problem);
+  if (!run->stopped)
+    pool_caller_issue (c);
+}
+
+static void
+pool_one_shot_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PoolCaller *c = user_data;
+  GError *error = NULL;
+  DalResult *r = dal_pool_query_finish (c->pool, result, &error);
+  pool_caller_done (c, r, error);
+}
+
+static void
+pool_borrowed_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PoolCaller *c = user_data;
+  GError *error = NULL;
+  DalResult *r = dal_connection_query_finish (c->conn, result, &error);
+  dal_pool_release (c->pool, g_steal_pointer (&c->conn));
+  pool_caller_done (c, r, error);
+}
+
+static void
+pool_acquired (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PoolCaller *c = user_data;
+  GError *error = NULL;
+  c->conn = dal_pool_acquire_finish (c->pool, result, &error);
+  if (c->conn == NULL)
+    {
+      pool_caller_done (c, NULL, error);
+      return;
+    }
+  Run *run = c->run;
+  if (run->cfg->text_params)
+    {
+      char text[16];
+      g_snprintf (text, sizeof text, "%d", c->key);
+      const char *values[1] = { text };
+      dal_connection_query_texts_async (c->conn, workload_sql[run->workload], 1,
+                                        values, NULL, pool_borrowed_done, c);
+    }
+  else
+    dal_connection_query_async (c->conn, workload_sql[run->workload],
+                                g_variant_new ("(i)", c->key), NULL,
+                                pool_borrowed_done, c);
+}
+
+static void
+pool_caller_issue (PoolCaller *c)
+{
+  Run *run = c->run;
+  c->key = run_next_key (run);
+  run->in_flight++;
+  c->start = now_ns ();
+  if (c->acquire)
+    dal_pool_acquire_async (c->pool, "dal bench", -1, NULL, pool_acquired, c);
+  else if (run->cfg->text_params)
+    {
+      char text[16];
+      g_snprintf (text, sizeof text, "%d", c->key);
+      const char *values[1] = { text };
+      dal_pool_query_texts_async (c->pool, workload_sql[run->workload], 1, values,
+                                  NULL, pool_one_shot_done, c);
+    }
+  else
+    dal_pool_query_async (c->pool, workload_sql[run->workload],
+                          g_variant_new ("(i)", c->key), NULL, pool_one_shot_done, c);
+}
+
+G_GNUC_NO_INLINE static void
+pool_loop (Run *run, PoolCaller *callers, int n_callers)
+{
+  for (int i = 0; i < n_callers; i++)
+    {
+      callers[i].run = run;
+      pool_caller_issue (&callers[i]);
+    }
+  while (run->in_flight > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 /* -- raw libpq: the baseline -- */
 
 typedef struct
@@ -514,9 +662,11 @@ redacted_message (const char *text, const char *password)
   return g_strchomp (out);
 }
 
-/* Connects with the URL's own keywords (so its sslmode and CA too). */
+/* Connects with the URL's own keywords (so its sslmode and CA too); with
+ * @prepare, prepares both workloads' statements (as the plugins' statement
+ * cache would), so that the baseline runs the same kind of statement. */
 static PGconn *
-raw_connect (DalUrl *url)
+raw_connect (DalUrl *url, gboolean prepare)
 {
   const char * const *kw, * const *val;
   guint n = dal_url_get_keywords (url, &kw, &val);
@@ -545,6 +695,19 @@ raw_connect (DalUrl *url)
       g_printerr ("dal: libpq could not connect: %s\n", msg);
       PQfinish (conn);
       return NULL;
+    }
+  for (int w = 0; prepare && w < N_WORKLOADS; w++)
+    {
+      PGresult *r = PQprepare (conn, prepared_names[w], workload_sql[w], 1, NULL);
+      gboolean ok = PQresultStatus (r) == PGRES_COMMAND_OK;
+      PQclear (r);
+      if (!ok)
+        {
+          g_autofree char *msg = g_strdup (PQerrorMessage (conn));
+          g_printerr ("dal: libpq could not prepare: %s\n", g_strchomp (msg));
+          PQfinish (conn);
+          return NULL;
+        }
     }
   return conn;
 }
@@ -597,9 +760,12 @@ raw_send (Run *run, RawConn *c)
   c->starts[slot] = now_ns ();
   c->in_flight++;
   run->in_flight++;
-  if (!PQsendQueryParams (c->conn, workload_sql[run->workload], 1, NULL, values,
-                          NULL, NULL, 0)
-      || (c->pipeline && !PQpipelineSync (c->conn)))
+  int sent = run->cfg->prepared
+             ? PQsendQueryPrepared (c->conn, prepared_names[run->workload], 1,
+                                    values, NULL, NULL, 0)
+             : PQsendQueryParams (c->conn, workload_sql[run->workload], 1, NULL,
+                                  values, NULL, NULL, 0);
+  if (!sent || (c->pipeline && !PQpipelineSync (c->conn)))
     {
       g_autofree char *msg = g_strdup (PQerrorMessage (c->conn));
       raw_fail (run, c, g_strchomp (msg));
@@ -660,8 +826,11 @@ raw_sequential_loop (Run *run, PGconn *conn)
       g_snprintf (text, sizeof text, "%d", key);
       const char *values[1] = { text };
       gint64 start = now_ns ();
-      PGresult *r = PQexecParams (conn, workload_sql[run->workload], 1, NULL,
-                                  values, NULL, NULL, 0);
+      PGresult *r = run->cfg->prepared
+                    ? PQexecPrepared (conn, prepared_names[run->workload], 1,
+                                      values, NULL, NULL, 0)
+                    : PQexecParams (conn, workload_sql[run->workload], 1, NULL,
+                                    values, NULL, NULL, 0);
       char *problem = check_pg_result (run->workload, key, r);
       PQclear (r);
       run_done (run, start, now_ns (), problem);
@@ -715,6 +884,7 @@ typedef struct
   const char *plugin;        /* BASELINE_NAME for raw libpq */
   DalUrl *url;
   gboolean raw;
+  gboolean raw_pipelined;    /* pool shape: the 8×8 baseline */
   int n_conns;
   int in_flight;             /* statements kept in flight in all */
   /* raw libpq */
@@ -722,6 +892,9 @@ typedef struct
   /* a plugin */
   DalConnection **conns;
   DalSlot *slots;
+  /* a plugin, through a pool (pool shapes) */
+  DalPool *pool;
+  PoolCaller *callers;
   /* accumulated over the slices */
   GArray *latencies;         /* gint64 ns */
   guint64 queries;
@@ -733,14 +906,44 @@ typedef struct
 } Target;
 
 /* Opens the target's connections for @shape; FALSE (said why) on failure. */
+/* A pool of --connections connections, all opened up front, and its
+ * callers. */
+static gboolean
+target_open_pool (Target *t, const Config *cfg, Shape shape)
+{
+  DalPoolSettings settings;
+  dal_pool_settings_init (&settings);
+  settings.min_size = settings.max_size = (guint) cfg->connections;
+  settings.depth = (guint) cfg->depth;
+  g_autoptr (GError) error = NULL;
+  t->pool = dal_pool_open_url (NULL, t->url, &settings, NULL, &error);
+  if (t->pool == NULL)
+    {
+      dal_tool_fail (error);
+      return FALSE;
+    }
+  t->n_conns = cfg->connections;
+  t->in_flight = shape == SHAPE_POOL_LATENCY ? cfg->latency_callers : cfg->callers;
+  t->callers = g_new0 (PoolCaller, t->in_flight);
+  for (int i = 0; i < t->in_flight; i++)
+    {
+      t->callers[i].pool = t->pool;
+      t->callers[i].acquire = shape == SHAPE_POOL_ACQUIRE;
+    }
+  return TRUE;
+}
+
 static gboolean
 target_open (Target *t, const Config *cfg, Shape shape)
 {
-  t->n_conns = shape == SHAPE_CONNECTIONS ? cfg->connections : 1;
-  int per_conn = shape == SHAPE_PIPELINED ? cfg->depth : 1;
+  gboolean pool_shape = IS_POOL_SHAPE (shape);
+  t->n_conns = shape == SHAPE_CONNECTIONS || pool_shape ? cfg->connections : 1;
+  int per_conn = shape == SHAPE_PIPELINED || t->raw_pipelined ? cfg->depth : 1;
   t->in_flight = t->n_conns * per_conn;
   t->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
 
+  if (!t->raw && pool_shape)
+    return target_open_pool (t, cfg, shape);
   if (!t->raw)
     {
       t->conns = dal_open_n (t->url, t->n_conns);
@@ -756,12 +959,12 @@ target_open (Target *t, const Config *cfg, Shape shape)
   for (int i = 0; i < t->n_conns; i++)
     {
       RawConn *c = &t->raw_conns[i];
-      c->conn = raw_connect (t->url);
+      c->conn = raw_connect (t->url, cfg->prepared);
       if (c->conn == NULL)
         return FALSE;
       if (shape == SHAPE_SEQUENTIAL)
         continue;
-      c->pipeline = shape == SHAPE_PIPELINED;
+      c->pipeline = shape == SHAPE_PIPELINED || t->raw_pipelined;
       c->capacity = per_conn;
       c->keys = g_new0 (int, per_conn);
       c->starts = g_new0 (gint64, per_conn);
@@ -781,6 +984,12 @@ target_close (Target *t)
   if (t->conns != NULL)
     dal_close_n (t->conns, t->n_conns);
   g_free (t->slots);
+  if (t->pool != NULL)
+    {
+      dal_pool_close (t->pool);
+      g_clear_object (&t->pool);
+    }
+  g_free (t->callers);
   for (int i = 0; t->raw_conns != NULL && i < t->n_conns; i++)
     {
       RawConn *c = &t->raw_conns[i];
@@ -804,6 +1013,8 @@ target_slice (Target *t, Run *run)
     raw_sequential_loop (run, t->raw_conns[0].conn);
   else if (t->raw)
     raw_async_loop (run, t->raw_conns, t->n_conns, t->in_flight / t->n_conns);
+  else if (t->pool != NULL)
+    pool_loop (run, t->callers, t->in_flight);
   else if (run->shape == SHAPE_SEQUENTIAL)
     dal_sequential_loop (run, t->conns[0]);
   else
@@ -839,6 +1050,7 @@ target_summarize (Target *t, Workload workload, Shape shape)
     .seconds = t->measured_s,
     .ratio = NAN,
     .cpu_ratio = NAN,
+    .ratio_pipelined = NAN,
   };
   row.qps = t->measured_s > 0 ? t->queries / t->measured_s : 0;
   row.rows_per_s = row.qps * expected_rows (workload);
@@ -938,6 +1150,8 @@ print_json (const Row *row)
   json_number (s, "cpu_us_per_query", row->cpu_us, "%.2f");
   json_number (s, "ratio", row->ratio, "%.4f");
   json_number (s, "cpu_ratio", row->cpu_ratio, "%.4f");
+  if (row->shape == SHAPE_POOL)
+    json_number (s, "ratio_pipelined", row->ratio_pipelined, "%.4f");
   json_number (s, "user_us_per_query", row->user_us, "%.2f");
   json_number (s, "sys_us_per_query", row->sys_us, "%.2f");
   json_number (s, "csw_per_query", row->csw, "%.3f");
@@ -953,7 +1167,7 @@ print_json (const Row *row)
 static void
 print_table_header (void)
 {
-  printf ("%-8s %-14s %-12s %11s %11s %8s %8s %8s %9s %6s %9s\n", "plugin",
+  printf ("%-9s %-14s %-12s %11s %11s %8s %8s %8s %9s %6s %9s\n", "plugin",
           "workload", "shape", "q/s", "rows/s", "p50 ms", "p95 ms", "p99 ms",
           "cpu us/q", "ratio", "cpu ratio");
   fflush (stdout);
@@ -964,21 +1178,26 @@ print_table_row (const Row *row)
 {
   g_autofree char *workload = g_strdup_printf ("%s %s", workload_names[row->workload],
                                                workload_titles[row->workload]);
-  printf ("%-8s %-14s %-12s %11.0f %11.0f %8.3f %8.3f %8.3f %9.1f %6.2f %9.2f%s\n",
+  g_autofree char *vs_pipelined = isfinite (row->ratio_pipelined)
+    ? g_strdup_printf ("  %.2f vs " BASELINE_PIPELINED_NAME, row->ratio_pipelined)
+    : g_strdup ("");
+  printf ("%-9s %-14s %-12s %11.0f %11.0f %8.3f %8.3f %8.3f %9.1f %6.2f %9.2f%s%s\n",
           row->plugin, workload, shape_names[row->shape], row->qps, row->rows_per_s,
           row->p50_ms, row->p95_ms, row->p99_ms, row->cpu_us, row->ratio,
-          row->cpu_ratio, row->errors > 0 ? "  ERRORS" : "");
+          row->cpu_ratio, vs_pipelined, row->errors > 0 ? "  ERRORS" : "");
   fflush (stdout);
 }
 
 /* -- the command -- */
 
-/* Marks in @chosen the @names listed in @only (all when @only is NULL). */
+/* Marks in @chosen the @names listed in @only (when @only is NULL: the
+ * first @n_default). */
 static gboolean
-pick (char **only, const char *const *names, int n, gboolean *chosen, const char *what)
+pick (char **only, const char *const *names, int n, int n_default,
+      gboolean *chosen, const char *what)
 {
   for (int i = 0; i < n; i++)
-    chosen[i] = only == NULL;
+    chosen[i] = only == NULL && i < n_default;
   for (char **o = only; o != NULL && *o != NULL; o++)
     {
       int i = 0;
@@ -999,7 +1218,8 @@ int
 dal_tool_bench (int argc, char **argv)
 {
   Config cfg = { .seconds = 3.0, .warmup = -1, .slice = 0.5, .depth = 8,
-                 .connections = 8 };
+                 .connections = 8, .callers = 64, .latency_callers = 50 };
+  gboolean with_pool = FALSE;
   g_auto (GStrv) only_workloads = NULL;
   g_auto (GStrv) only_shapes = NULL;
   g_autofree char *params_style = NULL;
@@ -1024,8 +1244,16 @@ dal_tool_bench (int argc, char **argv)
     { "workload", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_workloads,
       "Run only this workload (W1 or W3; repeatable; default both)", "W" },
     { "shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_shapes,
-      "Run only this shape (sequential, pipelined or connections; repeatable; "
-      "default all)", "SHAPE" },
+      "Run only this shape (sequential, pipelined, connections, pool, "
+      "pool-acquire or pool-latency; repeatable; default the first three)",
+      "SHAPE" },
+    { "pool", 0, 0, G_OPTION_ARG_NONE, &with_pool,
+      "Run the pool shapes too (pool, pool-acquire, pool-latency)", NULL },
+    { "callers", 0, 0, G_OPTION_ARG_INT, &cfg.callers,
+      "Concurrent callers in the pool and pool-acquire shapes (default 64); "
+      "the pool has --connections connections", "N" },
+    { "latency-callers", 0, 0, G_OPTION_ARG_INT, &cfg.latency_callers,
+      "Concurrent callers in the pool-latency shape (default 50)", "N" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("URL… - compare plugins with raw libpq");
@@ -1052,11 +1280,12 @@ dal_tool_bench (int argc, char **argv)
     }
   if (!(cfg.seconds > 0 && cfg.seconds <= 3600) || cfg.depth < 1 || cfg.depth > 1024
       || cfg.connections < 1 || cfg.connections > 1024 || cfg.warmup > 3600
-      || !(cfg.slice > 0))
+      || !(cfg.slice > 0) || cfg.callers < 1 || cfg.callers > 100000
+      || cfg.latency_callers < 1 || cfg.latency_callers > 100000)
     {
       fprintf (stderr, "dal bench: --seconds must be in (0, 3600], --warmup at "
                "most 3600, --slice positive, --depth and --connections in "
-               "1..1024\n");
+               "1..1024, --callers and --latency-callers in 1..100000\n");
       return 2;
     }
   if (cfg.warmup < 0)
@@ -1069,9 +1298,13 @@ dal_tool_bench (int argc, char **argv)
     }
   cfg.text_params = g_strcmp0 (params_style, "text") == 0;
   gboolean run_workload[N_WORKLOADS], run_shape[N_SHAPES];
-  if (!pick (only_workloads, workload_names, N_WORKLOADS, run_workload, "workload")
-      || !pick (only_shapes, shape_names, N_SHAPES, run_shape, "shape"))
+  if (!pick (only_workloads, workload_names, N_WORKLOADS, N_WORKLOADS, run_workload,
+             "workload")
+      || !pick (only_shapes, shape_names, N_SHAPES, FIRST_POOL_SHAPE, run_shape,
+                "shape"))
     return 2;
+  for (int s = FIRST_POOL_SHAPE; s < N_SHAPES && with_pool; s++)
+    run_shape[s] = TRUE;
 
   int n_urls = argc - 1;
   DalUrl **urls = g_new0 (DalUrl *, n_urls);
@@ -1094,6 +1327,8 @@ dal_tool_bench (int argc, char **argv)
     }
   if (status == 0 && !ensure_table (urls[0]))
     status = 1;
+  if (status == 0)
+    cfg.prepared = dal_url_get_uint (urls[0], "statement_cache_size", 0) > 0;
 
   if (status == 0)
     {
@@ -1109,18 +1344,29 @@ dal_tool_bench (int argc, char **argv)
                   "%g s of warm-up; pipeline depth %d; %d connections; table %s "
                   "(%d rows); sslmode=%s; parameters %s\n"
                   "ratio: q/s against raw libpq (same workload and shape); "
-                  "cpu ratio: client CPU per query against raw libpq\n\n",
+                  "cpu ratio: client CPU per query against raw libpq\n",
                   cfg.seconds, cfg.seconds / MAX (1, (int) (cfg.seconds / cfg.slice + 0.5)),
                   cfg.warmup, cfg.depth, cfg.connections, BENCH_TABLE, BENCH_ROWS,
                   sslmode != NULL ? sslmode : "(libpq default)",
                   cfg.text_params ? "as text (dal_connection_query_texts)"
                                   : "as a GVariant (dal_connection_query)");
+          printf ("statements: %s\n", cfg.prepared
+                  ? "named prepared (statement_cache_size > 0; raw libpq prepares too)"
+                  : "unnamed");
+          if (run_shape[SHAPE_POOL] || run_shape[SHAPE_POOL_ACQUIRE]
+              || run_shape[SHAPE_POOL_LATENCY])
+            printf ("pool shapes: a pool of %d connections (depth %d); pool and "
+                    "pool-acquire: %d callers; pool-latency: %d callers; raw libpq: "
+                    "%d connections, one statement each (" BASELINE_NAME ") and %d "
+                    "each, pipelined (" BASELINE_PIPELINED_NAME ", pool shape "
+                    "only)\n", cfg.connections, cfg.depth, cfg.callers,
+                    cfg.latency_callers, cfg.connections, cfg.depth);
+          printf ("\n");
           print_table_header ();
         }
     }
 
   guint total_errors = 0;
-  int n_targets = n_urls + 1;  /* raw libpq first */
   int n_slices = MAX (1, (int) (cfg.seconds / cfg.slice + 0.5));
   double slice_s = cfg.seconds / n_slices;
   double rewarm_s = MIN (cfg.warmup, slice_s / 10);
@@ -1129,12 +1375,19 @@ dal_tool_bench (int argc, char **argv)
       {
         if (!run_workload[w] || !run_shape[s])
           continue;
+        /* raw libpq first; the pool shape has a second baseline, with
+         * statements pipelined on each connection */
+        int n_baselines = s == SHAPE_POOL ? 2 : 1;
+        int n_targets = n_urls + n_baselines;
         Target *targets = g_new0 (Target, n_targets);
         for (int i = 0; i < n_targets; i++)
           {
-            targets[i].raw = i == 0;
-            targets[i].plugin = i == 0 ? BASELINE_NAME : plugins[i - 1];
-            targets[i].url = urls[i == 0 ? 0 : i - 1];
+            targets[i].raw = i < n_baselines;
+            targets[i].raw_pipelined = i == 1 && n_baselines == 2;
+            targets[i].plugin = i == 0 ? BASELINE_NAME
+                                : i < n_baselines ? BASELINE_PIPELINED_NAME
+                                : plugins[i - n_baselines];
+            targets[i].url = urls[i < n_baselines ? 0 : i - n_baselines];
             if (status == 0 && !target_open (&targets[i], &cfg, s))
               status = 1;
           }
@@ -1155,14 +1408,22 @@ dal_tool_bench (int argc, char **argv)
           {
             Row base = target_summarize (&targets[0], w, s);
             base.ratio = base.cpu_ratio = 1.0;
+            Row base_pipelined = base;
+            if (n_baselines == 2)
+              base_pipelined = target_summarize (&targets[1], w, s);
             for (int i = 0; i < n_targets; i++)
               {
-                Row row = i == 0 ? base : target_summarize (&targets[i], w, s);
+                Row row = i == 0 ? base : i == 1 && n_baselines == 2
+                                            ? base_pipelined
+                                            : target_summarize (&targets[i], w, s);
                 if (i > 0)
                   {
                     row.ratio = base.qps > 0 ? row.qps / base.qps : NAN;
                     row.cpu_ratio = row.cpu_us / base.cpu_us;
                   }
+                if (n_baselines == 2)
+                  row.ratio_pipelined = base_pipelined.qps > 0
+                                          ? row.qps / base_pipelined.qps : NAN;
                 total_errors += row.errors;
                 if (cfg.json)
                   print_json (&row);

@@ -13,8 +13,17 @@ void dal_tool_print_csv (const DalResult *result, FILE *out);
 /* Prints "dal: <message>" on stderr; returns the exit status to use. */
 int dal_tool_fail (const GError *error);
 
+/* Option parsing and usage errors as every subcommand reports them
+ * (dal.c); @command is the subcommand's name. */
+gboolean dal_tool_parse_options (const char *command, GOptionEntry *entries,
+                                 int *argc, char ***argv);
+int dal_tool_usage_error (const char *command, const char *what);
+
 /* `dal bench` (dal-bench.c). */
 int dal_tool_bench (int argc, char **argv);
+
+/* `dal pool` (dal-pool.c). */
+int dal_tool_pool (int argc, char **argv);
 
 G_END_DECLS
 

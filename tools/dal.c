@@ -4,6 +4,7 @@
  *   dal url [--keywords] URL          a URL's parts (redacted) and its plugin
  *   dal query [--csv] URL SQL [PARAM…] run one statement
  *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
+ *   dal pool [--callers N] [--seconds S] [--acquire] URL  a pool's counters
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
  * errors exit with 2.  No output ever shows a password, except
@@ -51,6 +52,20 @@ usage_error (const Command *cmd, const char *what)
   fprintf (stderr, "dal %s: %s\nusage: dal %s %s\n", cmd->name, what, cmd->name,
            cmd->args);
   return 2;
+}
+
+/* For the subcommands in other files (dal-tool.h). */
+gboolean
+dal_tool_parse_options (const char *command, GOptionEntry *entries,
+                        int *argc, char ***argv)
+{
+  return parse_options (find_command (command), entries, argc, argv);
+}
+
+int
+dal_tool_usage_error (const char *command, const char *what)
+{
+  return usage_error (find_command (command), what);
 }
 
 /* -- dal plugins -- */
@@ -245,6 +260,10 @@ static const Command commands[] = {
     "parameters) and print what it returns.", cmd_query },
   { "bench", "[--json] [--seconds N] URL…", "Benchmark each URL's plugin "
     "against raw libpq (see dal-bench.c).", dal_tool_bench },
+  { "pool", "[--callers N] [--seconds S] [--acquire] URL", "Open a pool "
+    "(the URL's pool_* options are its settings), optionally run N "
+    "concurrent callers doing SELECT 1 one-shots (or acquire, SELECT 1, "
+    "release) for S seconds, and print the pool's counters.", dal_tool_pool },
 };
 
 static const Command *
