@@ -390,20 +390,40 @@ pool_request_dequeue_locked (DalPool *pool, Request *req)
     pool->waiting_blocking--;
 }
 
+/* Whether @a and @b want the same kind of connection: one that cannot be
+ * served then tells the answer for the other without a look at the slots. */
+static gboolean
+same_want (const Request *a, const Request *b)
+{
+  return a->exclusive == b->exclusive && a->blocking == b->blocking
+         && a->context == b->context;
+}
+
 /* Serves the waiting requests, first come first served, with what is
  * free; one that cannot use it does not hold up one behind it that can. */
 void
 pool_serve_waiters_locked (DalPool *pool, Work *w)
 {
+  /* Kinds of request found unservable in this pass (a handful at most:
+   * blocking or not, exclusive or not, per context). */
+  const Request *unserved[8];
+  guint n_unserved = 0;
   GList *l = pool->waiters.head;
   while (l != NULL)
     {
       Request *req = l->data;
       l = l->next;
+      gboolean known = FALSE;
+      for (guint i = 0; i < n_unserved && !known; i++)
+        known = same_want (unserved[i], req);
+      if (known)
+        continue;
       Slot *s = find_slot_locked (pool, req, w);
       if (s == NULL)
         {
           park_for_locked (pool, req, w);
+          if (n_unserved < G_N_ELEMENTS (unserved))
+            unserved[n_unserved++] = req;
           continue;
         }
       pool_request_dequeue_locked (pool, req);
