@@ -1089,6 +1089,89 @@ test_server_restart (gconstpointer data)
   g_free (loopers);
 }
 
+static void
+capture_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* A one-shot that changes the session runs on a connection of its own,
+ * reset afterwards: the next one-shot, on the same backend, sees none of
+ * it, and the reset is counted. */
+static void
+test_oneshot_session (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("oneshot_set", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid0 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *before = pool_value (pool, "SHOW search_path");
+  DalPoolStats s0, s1;
+  stats (pool, &s0);
+  g_autofree char *set = pool_value (pool, "SELECT set_config('search_path', 'pg_catalog', false)");
+  g_assert_cmpstr (set, ==, "pg_catalog");
+  g_autofree char *after = pool_value (pool, "SHOW search_path");
+  g_autofree char *pid1 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  stats (pool, &s1);
+  g_assert_cmpstr (pid1, ==, pid0);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_cmpuint (s1.resets, ==, s0.resets + 1);
+}
+
+/* A pgasync connection lent by the blocking dal_pool_acquire() has its
+ * events on no live main context: an async call on it fails at once with
+ * a message saying what to use, instead of never completing; blocking
+ * calls work.  dal_pool_acquire_async() lends one for async calls. */
+static void
+test_blocking_lend (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *app = app_name ("lend", ASYNCPG);
+  g_autofree char *url = pool_url (ASYNCPG, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autoptr (GError) error = NULL;
+  DalConnection *conn = dal_pool_acquire (pool, NULL, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 7", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "7");
+
+  GAsyncResult *res = NULL;
+  dal_connection_query_async (conn, "SELECT 8", NULL, NULL, capture_result, &res);
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (2000) * 1000;
+  while (res == NULL && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (res);
+  g_autoptr (DalResult) r2 = dal_connection_query_finish (conn, res, &error);
+  g_assert_null (r2);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "dal_pool_acquire_async"));
+  g_clear_object (&res);
+  g_clear_error (&error);
+  dal_pool_release (pool, conn);
+
+  /* Borrowed async, it serves async calls. */
+  GAsyncResult *acq = NULL;
+  dal_pool_acquire_async (pool, NULL, -1, NULL, capture_result, &acq);
+  while (acq == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  conn = dal_pool_acquire_finish (pool, acq, &error);
+  g_assert_no_error (error);
+  g_clear_object (&acq);
+  dal_connection_query_async (conn, "SELECT 9", NULL, NULL, capture_result, &res);
+  end = g_get_monotonic_time () + dal_test_scaled_ms (5000) * 1000;
+  while (res == NULL && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (res);
+  g_autoptr (DalResult) r3 = dal_connection_query_finish (conn, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (r3, 0, 0, NULL), ==, "9");
+  g_clear_object (&res);
+  dal_pool_release (pool, conn);
+}
+
 /* ===================================================================
  * Cancelling one of 8 pipelined one-shots (pgasync)
  * =================================================================== */
@@ -1562,6 +1645,8 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
+  g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
+  add_both ("/pool/oneshot-session", test_oneshot_session);
   add_both ("/pool/warnings/leak", test_leak_warning);
   g_test_add_func ("/pool/warnings/supabase-session-pooler", test_supabase_session_warning);
   return g_test_run ();

@@ -1021,6 +1021,8 @@ test_dialect_table (void)
   static const char * const own[] = {
     "command_timeout", "statement_cache_size", "pooler_mode", "pool_min_size",
     "pool_max_size", "pool_acquire_timeout", "pool_max_idle", "pool_max_lifetime",
+    "pool_depth", "pool_max_queries", "pool_check_idle", "pool_leak_warning",
+    "min_size", "max_size", "max_queries", "max_inactive_connection_lifetime",
   };
   for (guint i = 0; i < G_N_ELEMENTS (own); i++)
     {
