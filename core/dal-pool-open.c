@@ -371,6 +371,9 @@ dal_pool_dispose (GObject *object)
 {
   DalPool *pool = DAL_POOL (object);
   dal_pool_close (pool);
+  g_mutex_lock (&pool->lock);
+  pool_contexts_drop (pool);
+  g_mutex_unlock (&pool->lock);
   if (pool->thread != NULL)
     {
       g_source_destroy (pool->hk_timer);
@@ -398,6 +401,7 @@ dal_pool_finalize (GObject *object)
   for (guint i = 0; i < pool->slots->len; i++)
     pool_slot_close (pool->slots->pdata[i]);
   g_ptr_array_free (pool->slots, TRUE);
+  g_hash_table_unref (pool->contexts);
   g_clear_pointer (&pool->hk_timer, g_source_unref);
   g_clear_pointer (&pool->hk_loop, g_main_loop_unref);
   g_clear_pointer (&pool->hk_context, g_main_context_unref);
@@ -425,6 +429,7 @@ dal_pool_init (DalPool *pool)
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->cond);
   pool->slots = g_ptr_array_new ();
+  pool->contexts = g_hash_table_new (NULL, NULL);
   g_queue_init (&pool->waiters);
 }
 

@@ -18,6 +18,22 @@ G_BEGIN_DECLS
 
 typedef struct _Slot Slot;
 typedef struct _Request Request;
+typedef struct _PoolCtx PoolCtx;
+
+/* A main context async callers used the pool from: one source there
+ * continues the requests served for it and fails those that waited too
+ * long (one source per context, not one per request). */
+struct _PoolCtx
+{
+  gint ref_count;
+  GMutex lock;              /* guards @pool */
+  DalPool *pool;            /* NULL once the pool is disposed */
+  GMainContext *context;
+  GSource *source;          /* fires when @served is not empty, or at the
+                             * earliest deadline of the context's waiters */
+  GQueue served;            /* Request *, under the pool's lock */
+  gint64 armed_at;          /* under the pool's lock; 0: none */
+};
 
 struct _Slot
 {
@@ -66,7 +82,7 @@ struct _Request
   GCancellable *cancellable;
   gint64 deadline_us;       /* 0: none */
   gint64 timeout_ms;
-  GSource *timeout_source;
+  PoolCtx *pctx;            /* async, once queued */
   gulong cancel_id;
   gboolean queued;
   gboolean finished;        /* served, failed, timed out or cancelled */
@@ -82,6 +98,7 @@ struct _Request
   gboolean retried;
   DalSessionEffect effect;  /* of the one-shot's text */
   gboolean needs_check;     /* served: check the connection first */
+  gboolean needs_peek;      /* served: ask it whether it was lost (no I/O) */
   gboolean needs_move;      /* served: move it to the caller's context */
   gint ref_count;
   DalConnection *acquired;  /* blocking acquire: the result */
@@ -122,6 +139,7 @@ struct _DalPool
   GSource *hk_timer;
   gboolean hk_kick_pending;
   GMainContext *parking;
+  GHashTable *contexts;     /* GMainContext * -> PoolCtx * */
 };
 
 
@@ -129,14 +147,13 @@ struct _DalPool
 /* What a locked section leaves to do once the lock is released. */
 typedef struct
 {
-  GQueue served;            /* async Request *, to continue on their context */
   GQueue failed;            /* async Request * with req->error, to complete */
   GQueue to_park;           /* Slot *, live, to park */
   GQueue to_close;          /* Slot *, removed, to close */
   gboolean wake_blocking;
 } Work;
 
-#define WORK_INIT { G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, FALSE }
+#define WORK_INIT { G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, FALSE }
 
 G_GNUC_INTERNAL extern GQuark pool_slot_quark;
 
@@ -161,6 +178,7 @@ G_GNUC_INTERNAL void pool_serve_waiters_locked (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_request_unref (Request *req);
 G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
+G_GNUC_INTERNAL void pool_contexts_drop (DalPool *pool);
 G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
 G_GNUC_INTERNAL gboolean pool_request_start (Request *req, gboolean at_head);
 G_GNUC_INTERNAL gboolean pool_request_wait (Request *req);

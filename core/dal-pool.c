@@ -42,6 +42,14 @@
 
 GQuark pool_slot_quark;
 
+/* A live connection idle at least this long is asked, before it is handed
+ * out, whether the server ended it meanwhile. */
+#define PEEK_AFTER_US 1000
+
+static void ctx_push_served_locked (Request *req);
+static void ctx_arm_locked (DalPool *pool, Request *req);
+static gint64 request_timeout_ms (DalPool *pool, Request *req);
+
 /* -- small things -- */
 
 GError *
@@ -330,8 +338,16 @@ claim_locked (DalPool *pool, Slot *s, Request *req)
   else
     s->load++;
   req->slot = s;
-  req->needs_check = was_idle
-                     && now - s->idle_since_us >= pool->settings.check_idle_ms * 1000;
+  gint64 idle_us = now - s->idle_since_us;
+  req->needs_check = was_idle && idle_us >= pool->settings.check_idle_ms * 1000;
+  /* Did the server end it while it was idle?  Asked (no round trip) of
+   * every connection that nobody watched meanwhile (parked, or without a
+   * home), and of a live one idle for a while: its own source watches its
+   * socket, but only while its context runs.  One used a moment ago (a
+   * busy pool) is not asked. */
+  req->needs_peek = was_idle
+                    && (!s->bound || s->parked || req->blocking
+                        || idle_us >= PEEK_AFTER_US);
   req->needs_move = s->bound && s->parked && !req->blocking;
   /* Nobody else may start anything on it while it moves or is checked. */
   if (req->needs_move || req->needs_check)
@@ -390,6 +406,21 @@ pool_request_dequeue_locked (DalPool *pool, Request *req)
     pool->waiting_blocking--;
 }
 
+/* Whether some slot could take some request now (what slot_fits() asks
+ * of every request alike). */
+static gboolean
+any_slot_free_locked (DalPool *pool)
+{
+  for (guint i = 0; i < pool->slots->len; i++)
+    {
+      Slot *s = pool->slots->pdata[i];
+      if (!s->busy && !s->retiring && !s->exclusive && !s->returning
+          && (s->load == 0 || (s->pipelines && s->load < pool->settings.depth)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Whether @a and @b want the same kind of connection: one that cannot be
  * served then tells the answer for the other without a look at the slots. */
 static gboolean
@@ -409,7 +440,7 @@ pool_serve_waiters_locked (DalPool *pool, Work *w)
   const Request *unserved[8];
   guint n_unserved = 0;
   GList *l = pool->waiters.head;
-  while (l != NULL)
+  while (l != NULL && any_slot_free_locked (pool))
     {
       Request *req = l->data;
       l = l->next;
@@ -431,7 +462,7 @@ pool_serve_waiters_locked (DalPool *pool, Work *w)
       if (req->blocking)
         w->wake_blocking = TRUE;
       else
-        g_queue_push_tail (&w->served, req);
+        ctx_push_served_locked (req);
     }
   if (w->wake_blocking)
     g_cond_broadcast (&pool->cond);
@@ -458,14 +489,149 @@ pool_slot_done_locked (DalPool *pool, Slot *s, Work *w)
     pool_timer_consider_locked (pool, now + pool->settings.max_idle_ms * 1000);
 }
 
-/* -- requests -- */
+/* -- the main contexts async callers use -- */
 
-static Request *
-request_ref (Request *req)
+static PoolCtx *
+pctx_ref (PoolCtx *c)
 {
-  g_atomic_int_inc (&req->ref_count);
-  return req;
+  g_atomic_int_inc (&c->ref_count);
+  return c;
 }
+
+static void
+pctx_unref (PoolCtx *c)
+{
+  if (!g_atomic_int_dec_and_test (&c->ref_count))
+    return;
+  g_mutex_clear (&c->lock);
+  g_main_context_unref (c->context);
+  g_free (c);
+}
+
+static void
+pctx_dispatch_locked (DalPool *pool, PoolCtx *c, GQueue *go, GQueue *expired)
+{
+  gint64 now = now_us ();
+  Request *req;
+  while ((req = g_queue_pop_head (&c->served)) != NULL)
+    g_queue_push_tail (go, req);
+  /* Waiters of this context past their deadline; the next deadline. */
+  gint64 next = 0;
+  for (GList *l = pool->waiters.head; l != NULL;)
+    {
+      req = l->data;
+      l = l->next;
+      if (req->pctx != c || req->deadline_us == 0)
+        continue;
+      if (req->deadline_us <= now)
+        {
+          pool_request_dequeue_locked (pool, req);
+          pool->stats.acquire_timeouts++;
+          req->error = timeout_error_locked (pool, request_timeout_ms (pool, req));
+          g_queue_push_tail (expired, req);
+        }
+      else if (next == 0 || req->deadline_us < next)
+        next = req->deadline_us;
+    }
+  c->armed_at = next;
+  g_source_set_ready_time (c->source, next != 0 ? next : -1);
+}
+
+static gboolean
+pctx_fired (gpointer data)
+{
+  PoolCtx *c = data;
+  GQueue go = G_QUEUE_INIT, expired = G_QUEUE_INIT;
+  Request *req;
+
+  g_mutex_lock (&c->lock);
+  DalPool *pool = c->pool != NULL ? g_object_ref (c->pool) : NULL;
+  g_mutex_unlock (&c->lock);
+  if (pool == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&pool->lock);
+  pctx_dispatch_locked (pool, c, &go, &expired);
+  g_mutex_unlock (&pool->lock);
+
+  while ((req = g_queue_pop_head (&go)) != NULL)
+    pool_request_proceed (req);
+  while ((req = g_queue_pop_head (&expired)) != NULL)
+    {
+      g_task_return_error (req->task, g_steal_pointer (&req->error));
+      pool_request_unref (req);
+    }
+  g_object_unref (pool);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The record of @context, made on first use. */
+static PoolCtx *
+pctx_get_locked (DalPool *pool, GMainContext *context)
+{
+  PoolCtx *c = g_hash_table_lookup (pool->contexts, context);
+  if (c != NULL)
+    return c;
+  c = g_new0 (PoolCtx, 1);
+  c->ref_count = 1;
+  g_mutex_init (&c->lock);
+  c->pool = pool;
+  c->context = g_main_context_ref (context);
+  g_queue_init (&c->served);
+  c->source = pool_deadline_source_new (-1);
+  g_source_set_callback (c->source, pctx_fired, pctx_ref (c),
+                         (GDestroyNotify) pctx_unref);
+  g_source_set_name (c->source, "dal pool");
+  g_source_attach (c->source, context);
+  g_hash_table_insert (pool->contexts, context, c);
+  return c;
+}
+
+/* A queued async request's timeout, on its context's source. */
+static void
+ctx_arm_locked (DalPool *pool, Request *req)
+{
+  PoolCtx *c = req->pctx = pctx_get_locked (pool, req->context);
+  if (req->deadline_us != 0 && (c->armed_at == 0 || req->deadline_us < c->armed_at)
+      && g_queue_is_empty (&c->served))
+    {
+      c->armed_at = req->deadline_us;
+      g_source_set_ready_time (c->source, req->deadline_us);
+    }
+}
+
+/* An async request got a slot: it goes on from its context's source. */
+static void
+ctx_push_served_locked (Request *req)
+{
+  PoolCtx *c = pctx_get_locked (req->pool, req->context);
+  g_queue_push_tail (&c->served, req);
+  if (c->served.length == 1)
+    g_source_set_ready_time (c->source, 0);
+}
+
+/* The pool goes: its contexts' sources go with it (nothing is queued:
+ * every request holds a reference to the pool). */
+void
+pool_contexts_drop (DalPool *pool)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, pool->contexts);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      PoolCtx *c = value;
+      g_mutex_lock (&c->lock);
+      c->pool = NULL;
+      g_mutex_unlock (&c->lock);
+      g_source_destroy (c->source);
+      g_source_unref (c->source);
+      pctx_unref (c);
+    }
+  g_hash_table_remove_all (pool->contexts);
+}
+
+/* -- requests -- */
 
 void
 pool_request_unref (Request *req)
@@ -507,23 +673,12 @@ pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking,
   return req;
 }
 
-static void
-stop_timeout (Request *req)
-{
-  if (req->timeout_source != NULL)
-    {
-      g_source_destroy (req->timeout_source);
-      g_clear_pointer (&req->timeout_source, g_source_unref);
-    }
-}
-
 /* Completes an async request with req->error, from a dispatch on its
  * context (never inside a call of the caller's). */
 static gboolean
 complete_error_now (gpointer data)
 {
   Request *req = data;
-  stop_timeout (req);
   g_task_return_error (req->task, g_steal_pointer (&req->error));
   pool_request_unref (req);
   return G_SOURCE_REMOVE;
@@ -537,13 +692,6 @@ complete_error_later (Request *req)
   g_source_set_name (idle, "dal pool completion");
   g_source_attach (idle, req->context);
   g_source_unref (idle);
-}
-
-static gboolean
-proceed_now (gpointer data)
-{
-  pool_request_proceed (data);
-  return G_SOURCE_REMOVE;
 }
 
 /* Everything a locked section left, outside the lock. */
@@ -561,42 +709,8 @@ pool_work_run (DalPool *pool, Work *w)
       ref->slot = s;
       pool_run_on_context (s->home, park_now, ref);
     }
-  while ((req = g_queue_pop_head (&w->served)) != NULL)
-    {
-      stop_timeout (req);
-      GSource *idle = g_idle_source_new ();
-      g_source_set_callback (idle, proceed_now, req, NULL);
-      g_source_set_name (idle, "dal pool hand-out");
-      g_source_attach (idle, req->context);
-      g_source_unref (idle);
-    }
   while ((req = g_queue_pop_head (&w->failed)) != NULL)
     complete_error_later (req);
-}
-
-static gboolean
-request_timed_out (gpointer data)
-{
-  Request *req = data;
-  DalPool *pool = req->pool;
-  gboolean mine = FALSE;
-
-  g_mutex_lock (&pool->lock);
-  if (req->queued)
-    {
-      pool_request_dequeue_locked (pool, req);
-      pool->stats.acquire_timeouts++;
-      req->error = timeout_error_locked (pool, req->timeout_ms);
-      mine = TRUE;
-    }
-  g_mutex_unlock (&pool->lock);
-  if (mine)
-    {
-      g_clear_pointer (&req->timeout_source, g_source_unref);
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -676,6 +790,8 @@ pool_request_start (Request *req, gboolean at_head)
           gint64 t = request_timeout_ms (pool, req);
           if (t > 0 && req->deadline_us == 0)
             req->deadline_us = now_us () + t * 1000;
+          if (!req->blocking)
+            ctx_arm_locked (pool, req);
           park_for_locked (pool, req, &w);
           pool_kick_locked (pool);
         }
@@ -685,14 +801,6 @@ pool_request_start (Request *req, gboolean at_head)
 
   if (req->queued && !req->blocking)
     {
-      if (req->deadline_us != 0 && req->timeout_source == NULL)
-        {
-          req->timeout_source = pool_deadline_source_new (req->deadline_us);
-          g_source_set_callback (req->timeout_source, request_timed_out,
-                                 request_ref (req), (GDestroyNotify) pool_request_unref);
-          g_source_set_name (req->timeout_source, "dal pool acquire timeout");
-          g_source_attach (req->timeout_source, req->context);
-        }
       if (req->cancellable != NULL && req->cancel_id == 0)
         req->cancel_id = g_cancellable_connect (req->cancellable,
                                                 G_CALLBACK (request_cancelled),
@@ -831,7 +939,7 @@ pool_request_proceed (Request *req)
       return;
     }
   req->needs_move = FALSE;
-  if ((s->exclusive || s->load == 1) && !_dal_connection_check_idle (s->conn))
+  if (req->needs_peek && !_dal_connection_check_idle (s->conn))
     {
       request_retry_slot (req, TRUE, FALSE);
       return;
