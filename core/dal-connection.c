@@ -63,6 +63,9 @@ struct _DalConnection
                                * (cleared under lock: is_closed() reads it) */
   gboolean closed;            /* no new operations */
   gint lost;                  /* atomic: a call failed with CONNECTION_LOST */
+  gint worker_tx;             /* atomic DalTxStatus: worker path, as the
+                               * last statement left it (read before its
+                               * task completes) */
   gint blocking_only;         /* atomic: lent by a pool for blocking calls
                                * (its sources are on no live context) */
   guint async_pending;        /* async-only plugins: async calls not yet
@@ -207,6 +210,31 @@ dal_connection_init (DalConnection *self)
   g_queue_init (&self->pending);
 }
 
+static DalTxStatus
+parse_tx_status (char *status)
+{
+  DalTxStatus tx = DAL_TX_UNKNOWN;
+  if (g_strcmp0 (status, "idle") == 0)
+    tx = DAL_TX_IDLE;
+  else if (g_strcmp0 (status, "intrans") == 0)
+    tx = DAL_TX_INTRANS;
+  else if (g_strcmp0 (status, "inerror") == 0)
+    tx = DAL_TX_INERROR;
+  g_free (status);
+  return tx;
+}
+
+/* Worker path: records the transaction status the statement that just
+ * ran on this thread left, before its caller hears of it. */
+static void
+note_tx (DalConnection *self)
+{
+  DalTxStatus tx = DAL_TX_UNKNOWN;
+  if (self->funcs->get_info != NULL && self->handle != NULL)
+    tx = parse_tx_status (self->funcs->get_info (self->handle, "transaction_status"));
+  g_atomic_int_set (&self->worker_tx, tx);
+}
+
 static DalConnection *
 connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
 {
@@ -215,6 +243,8 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
   self->plugin = plugin;
   self->funcs = _dal_plugin_get_funcs (plugin);
   self->handle = handle;
+  if (uses_worker (self))
+    note_tx (self);
   return self;
 }
 
@@ -338,6 +368,7 @@ worker_run (gpointer data, gpointer unused)
                                               _dal_params_get (op->params),
                                               g_task_get_cancellable (task),
                                               &error);
+      note_tx (self);
       return_query (self, task, result, error);
     }
   release (self);
@@ -804,7 +835,10 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
                               cancellable, &local);
     }
   if (claimed)
-    release (self);
+    {
+      note_tx (self);
+      release (self);
+    }
   _dal_params_free (owned);
 
   if (local != NULL)
@@ -1210,27 +1244,18 @@ _dal_connection_get_tx_status (DalConnection *self)
 
   if (self->funcs->get_info == NULL)
     return DAL_TX_UNKNOWN;
-  char *status = NULL;
   if (uses_worker (self))
     {
-      /* Without waiting: while the worker has something, it is unknown. */
+      /* Without waiting: as the last statement left it, unless another
+       * is queued. */
       g_mutex_lock (&self->lock);
-      if (!self->busy && g_queue_is_empty (&self->pending) && self->handle != NULL)
-        status = self->funcs->get_info (self->handle, "transaction_status");
+      gboolean queued = !g_queue_is_empty (&self->pending) || self->handle == NULL;
       g_mutex_unlock (&self->lock);
+      return queued ? DAL_TX_UNKNOWN : g_atomic_int_get (&self->worker_tx);
     }
-  else if (!self->closed && self->handle != NULL)
-    status = self->funcs->get_info (self->handle, "transaction_status");
-
-  DalTxStatus tx = DAL_TX_UNKNOWN;
-  if (g_strcmp0 (status, "idle") == 0)
-    tx = DAL_TX_IDLE;
-  else if (g_strcmp0 (status, "intrans") == 0)
-    tx = DAL_TX_INTRANS;
-  else if (g_strcmp0 (status, "inerror") == 0)
-    tx = DAL_TX_INERROR;
-  g_free (status);
-  return tx;
+  if (self->closed || self->handle == NULL)
+    return DAL_TX_UNKNOWN;
+  return parse_tx_status (self->funcs->get_info (self->handle, "transaction_status"));
 }
 
 guint64

@@ -11,7 +11,9 @@
  *     waits in one FIFO queue; whoever frees a slot serves the waiters in
  *     order (a waiter that cannot use what was freed does not hold up
  *     one behind it that can).  Blocking requests wait on the pool's
- *     condition variable, async ones until their context runs them.
+ *     condition variable; async ones are continued, or failed when they
+ *     waited too long, by one source of the pool's on their main context
+ *     (PoolCtx), so a caller's callback never runs inside another call.
  *   - homes: a connection of a plugin that serves async calls natively
  *     (pgasync) lives on one main context.  It is either "live" on the
  *     context of the callers it serves, or "parked" on the pool's parking
