@@ -638,22 +638,37 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
   g_object_unref (prep);
 }
 
+/* Parses @url for an _async open: on failure completes a task of its
+ * own (source tag @tag, so the _finish that goes with @tag takes it) with
+ * the error, and returns NULL. */
+DalUrl *
+_dal_url_parse_for_async (const char *url, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data,
+                          gpointer tag)
+{
+  GError *error = NULL;
+  DalUrl *parsed = dal_url_parse (url, &error);
+  if (parsed == NULL)
+    {
+      GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+      g_task_set_source_tag (task, tag);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+    }
+  return parsed;
+}
+
 void
 dal_connection_open_async (const char *url, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (url != NULL);
 
-  GError *error = NULL;
-  g_autoptr (DalUrl) parsed = dal_url_parse (url, &error);
+  g_autoptr (DalUrl) parsed = _dal_url_parse_for_async (url, cancellable, callback,
+                                                       user_data,
+                                                       dal_connection_open_url_async);
   if (parsed == NULL)
-    {
-      GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-      g_task_set_source_tag (task, dal_connection_open_url_async);
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   dal_connection_open_url_async (NULL, parsed, cancellable, callback, user_data);
 }
 

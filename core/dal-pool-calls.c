@@ -47,8 +47,7 @@ oneshot_blocking (DalPool *pool, ReqKind kind, const char *sql, GVariant *params
 {
   Request *req = oneshot_new (pool, kind, TRUE, sql, params, texts_form,
                               n_texts, texts, cancellable);
-  if (pool_request_start (req, FALSE) || pool_request_wait (req))
-    pool_request_proceed (req);
+  pool_request_run (req, FALSE);
   DalResult *result = g_steal_pointer (&req->result);
   if (result == NULL)
     {
@@ -71,13 +70,7 @@ oneshot_async (DalPool *pool, ReqKind kind, const char *sql, GVariant *params,
                               n_texts, texts, cancellable);
   req->task = g_task_new (pool, cancellable, callback, user_data);
   g_task_set_source_tag (req->task, tag);
-  if (pool_request_start (req, FALSE))
-    pool_request_proceed (req);
-  else if (req->error != NULL)
-    {
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
+  pool_request_run (req, FALSE);
 }
 
 DalResult *
@@ -184,8 +177,7 @@ dal_pool_acquire (DalPool *pool, const char *label, gint64 timeout_ms,
   Request *req = pool_request_new (pool, REQ_ACQUIRE, TRUE, cancellable);
   req->label = g_strdup (label);
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
-  if (pool_request_start (req, FALSE) || pool_request_wait (req))
-    pool_request_proceed (req);
+  pool_request_run (req, FALSE);
   DalConnection *conn = g_steal_pointer (&req->acquired);
   if (conn == NULL)
     {
@@ -207,13 +199,7 @@ dal_pool_acquire_async (DalPool *pool, const char *label, gint64 timeout_ms,
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
   req->task = g_task_new (pool, cancellable, callback, user_data);
   g_task_set_source_tag (req->task, dal_pool_acquire_async);
-  if (pool_request_start (req, FALSE))
-    pool_request_proceed (req);
-  else if (req->error != NULL)
-    {
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
+  pool_request_run (req, FALSE);
 }
 
 DalConnection *

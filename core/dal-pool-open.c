@@ -592,16 +592,10 @@ dal_pool_open_async (const char *url, GCancellable *cancellable,
                      GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (url != NULL);
-  GError *error = NULL;
-  g_autoptr (DalUrl) parsed = dal_url_parse (url, &error);
+  g_autoptr (DalUrl) parsed = _dal_url_parse_for_async (url, cancellable, callback,
+                                                       user_data, dal_pool_open_url_async);
   if (parsed == NULL)
-    {
-      GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-      g_task_set_source_tag (task, dal_pool_open_url_async);
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+    return;
   dal_pool_open_url_async (NULL, parsed, NULL, cancellable, callback, user_data);
 }
 

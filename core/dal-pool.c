@@ -747,7 +747,7 @@ request_timeout_ms (DalPool *pool, Request *req)
 /* Finds a slot for @req or queues it (async: with its timeout and
  * cancellation armed).  Blocking requests then wait in pool_request_wait().
  * Returns TRUE when @req got a slot at once (the caller proceeds). */
-gboolean
+static gboolean
 pool_request_start (Request *req, gboolean at_head)
 {
   DalPool *pool = req->pool;
@@ -813,7 +813,7 @@ pool_request_start (Request *req, gboolean at_head)
 
 /* Blocking: waits until @req was served, timed out or cancelled.  TRUE
  * when it holds a slot. */
-gboolean
+static gboolean
 pool_request_wait (Request *req)
 {
   DalPool *pool = req->pool;
@@ -851,6 +851,21 @@ pool_request_wait (Request *req)
       req->cancel_id = 0;
     }
   return req->slot != NULL;
+}
+
+/* Runs @req: served at once and continued, or queued (a blocking one
+ * waits here).  An async request that failed at once is completed with
+ * its error; a blocking one keeps it in req->error. */
+void
+pool_request_run (Request *req, gboolean at_head)
+{
+  if (pool_request_start (req, at_head) || (req->blocking && pool_request_wait (req)))
+    pool_request_proceed (req);
+  else if (req->error != NULL && !req->blocking)
+    {
+      g_task_return_error (req->task, g_steal_pointer (&req->error));
+      pool_request_unref (req);
+    }
 }
 
 /* -- a served request goes on -- */
@@ -900,13 +915,18 @@ request_retry_slot (Request *req, gboolean fault, gboolean check_failed)
     g_object_unref (pool);
 
   req->slot = NULL;
-  if (pool_request_start (req, TRUE) || (req->blocking && pool_request_wait (req)))
-    pool_request_proceed (req);
-  else if (req->error != NULL && !req->blocking)
-    {
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
+  pool_request_run (req, TRUE);
+}
+
+/* The round trip before a hand-out failed (@error taken): the
+ * connection is replaced and @req tries again. */
+static void
+check_failed (Request *req, GError *error)
+{
+  g_debug ("a pooled connection failed its check and is replaced: %s",
+           error->message);
+  g_error_free (error);
+  request_retry_slot (req, TRUE, TRUE);
 }
 
 static void
@@ -918,10 +938,7 @@ check_done (GObject *source, GAsyncResult *result, gpointer data)
                                                 &error);
   if (res == NULL)
     {
-      g_debug ("a pooled connection failed its check and is replaced: %s",
-               error->message);
-      g_error_free (error);
-      request_retry_slot (req, TRUE, TRUE);
+      check_failed (req, error);
       return;
     }
   dal_result_unref (res);
@@ -961,10 +978,7 @@ pool_request_proceed (Request *req)
                                              &error);
       if (res == NULL)
         {
-          g_debug ("a pooled connection failed its check and is replaced: %s",
-                   error->message);
-          g_error_free (error);
-          request_retry_slot (req, TRUE, TRUE);
+          check_failed (req, error);
           return;
         }
       dal_result_unref (res);
@@ -1087,13 +1101,7 @@ oneshot_finish (Request *req, DalResult *result, GError *error)
     {
       g_clear_error (&error);
       req->retried = TRUE;
-      if (pool_request_start (req, TRUE) || (req->blocking && pool_request_wait (req)))
-        pool_request_proceed (req);
-      else if (req->error != NULL && !req->blocking)
-        {
-          g_task_return_error (req->task, g_steal_pointer (&req->error));
-          pool_request_unref (req);
-        }
+      pool_request_run (req, TRUE);
       return;
     }
 

@@ -189,6 +189,12 @@ void _dal_connection_track_session (DalConnection *connection, gboolean on);
 /* The effect recorded since the last call, which clears it. */
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
 
+/* Parses @url for an _async call; on failure completes a task of its own
+ * (source tag @tag) with the error and returns NULL (dal-connection.c). */
+DalUrl *_dal_url_parse_for_async (const char *url, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data, gpointer tag);
+
 /* -- environment -- */
 
 /* getenv(), except that it returns NULL in setuid/setgid programs. */
