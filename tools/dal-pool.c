@@ -5,7 +5,10 @@
  * Opens a DalPool from URL (its pool_* options are the settings), then,
  * with --callers, runs a workload for --seconds: N concurrent async
  * callers, each doing `SELECT 1` one-shots (dal_pool_query_async) one
- * after the other, or with --acquire acquire → SELECT 1 → release.  Then
+ * after the other, or with --acquire acquire → SELECT 1 → release (and at
+ * the end every connection is borrowed once more, blocking: that waits
+ * until each is back, e.g. from the facade's worker thread, which holds a
+ * pgsync connection a moment after its last statement).  Then
  * prints what the workload did and the counters of dal_pool_get_stats(),
  * one "name: value" per line, closes the pool and exits: 0, or 1 when
  * opening failed or any call of the workload did (the first error is
@@ -123,6 +126,38 @@ caller_next (Caller *c)
     dal_pool_query_async (w->pool, POOL_SQL, NULL, NULL, one_shot_done, c);
 }
 
+/* Borrows every connection of the pool once more (so each is back) and
+ * returns them. */
+static gboolean
+drain (DalPool *pool, Workload *w)
+{
+  DalPoolStats s;
+  dal_pool_get_stats (pool, &s);
+  GPtrArray *held = g_ptr_array_new ();
+  gboolean ok = TRUE;
+  for (guint i = 0; i < s.size && ok; i++)
+    {
+      GError *error = NULL;
+      DalConnection *conn = dal_pool_acquire (pool, "dal pool: drain", 10000,
+                                              NULL, &error);
+      if (conn != NULL)
+        g_ptr_array_add (held, conn);
+      else
+        {
+          ok = FALSE;
+          w->errors++;
+          if (w->first_error == NULL)
+            w->first_error = error;
+          else
+            g_error_free (error);
+        }
+    }
+  for (guint i = 0; i < held->len; i++)
+    dal_pool_release (pool, held->pdata[i]);
+  g_ptr_array_free (held, TRUE);
+  return ok;
+}
+
 static void
 print_stats (DalPool *pool)
 {
@@ -196,6 +231,9 @@ dal_tool_pool (int argc, char **argv)
         g_main_context_iteration (NULL, TRUE);
       double elapsed = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
       g_free (cs);
+
+      if (acquire && !drain (pool, &w))
+        status = 1;
 
       printf ("workload: %d callers, %s, %.3g s\n", callers,
               acquire ? "acquire, " POOL_SQL ", release" : "one-shot " POOL_SQL,
