@@ -36,7 +36,7 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-connection-private.h"
 
 typedef enum
 {
@@ -52,37 +52,6 @@ typedef struct
   DalParamsOwned *params;
 } Op;
 
-struct _DalConnection
-{
-  GObject parent_instance;
-
-  DalUrl *url;
-  DalPlugin *plugin;
-  const DalPluginFuncs *funcs;
-  gpointer handle;            /* the plugin's connection; NULL once closed
-                               * (cleared under lock: is_closed() reads it) */
-  gboolean closed;            /* no new operations */
-  gint lost;                  /* atomic: a call failed with CONNECTION_LOST */
-  gint worker_tx;             /* atomic DalTxStatus: worker path, as the
-                               * last statement left it (read before its
-                               * task completes) */
-  gint blocking_only;         /* atomic: lent by a pool for blocking calls
-                               * (its sources are on no live context) */
-  guint async_pending;        /* async-only plugins: async calls not yet
-                               * completed (caller's thread) */
-
-  /* What the pool reads (any thread; atomic). */
-  guint64 n_statements;       /* statements handed to the plugin */
-  gint track_session;         /* classify each statement's text */
-  guint session_effects;      /* 1 << DalSessionEffect of each one seen */
-
-  /* Worker path (plugins without async slots). */
-  GMutex lock;
-  GCond idle_cond;
-  GQueue pending;             /* GTask *, waiting for the worker */
-  gboolean busy;              /* a blocking slot runs (worker or caller) */
-  guint idle_waiters;         /* threads waiting on idle_cond */
-};
 
 G_DEFINE_FINAL_TYPE (DalConnection, dal_connection, G_TYPE_OBJECT)
 
@@ -92,12 +61,6 @@ op_free (Op *op)
   g_free (op->sql);
   _dal_params_free (op->params);
   g_free (op);
-}
-
-static gboolean
-uses_worker (DalConnection *self)
-{
-  return self->funcs->query_async == NULL;
 }
 
 /* Async slots without blocking ones: blocking calls are bridged. */
@@ -210,8 +173,8 @@ dal_connection_init (DalConnection *self)
   g_queue_init (&self->pending);
 }
 
-static DalTxStatus
-parse_tx_status (char *status)
+DalTxStatus
+conn_parse_tx_status (char *status)
 {
   DalTxStatus tx = DAL_TX_UNKNOWN;
   if (g_strcmp0 (status, "idle") == 0)
@@ -231,7 +194,7 @@ note_tx (DalConnection *self)
 {
   DalTxStatus tx = DAL_TX_UNKNOWN;
   if (self->funcs->get_info != NULL && self->handle != NULL)
-    tx = parse_tx_status (self->funcs->get_info (self->handle, "transaction_status"));
+    tx = conn_parse_tx_status (self->funcs->get_info (self->handle, "transaction_status"));
   g_atomic_int_set (&self->worker_tx, tx);
 }
 
@@ -300,8 +263,8 @@ dal_sync_call_free (DalSyncCall *call)
 /* -- the worker (plugins with blocking slots only) -- */
 
 /* Waits (lock held) until release() signals a change. */
-static void
-wait_idle_locked (DalConnection *self)
+void
+conn_wait_idle_locked (DalConnection *self)
 {
   self->idle_waiters++;
   g_cond_wait (&self->idle_cond, &self->lock);
@@ -310,12 +273,12 @@ wait_idle_locked (DalConnection *self)
 
 /* Claims the connection for a blocking slot on the calling thread, after
  * everything queued before.  Returns FALSE if it was closed meanwhile. */
-static gboolean
-claim (DalConnection *self)
+gboolean
+conn_claim (DalConnection *self)
 {
   g_mutex_lock (&self->lock);
   while (self->busy || !g_queue_is_empty (&self->pending))
-    wait_idle_locked (self);
+    conn_wait_idle_locked (self);
   gboolean ok = self->handle != NULL;
   if (ok)
     self->busy = TRUE;
@@ -325,8 +288,8 @@ claim (DalConnection *self)
 
 static void start_next_locked (DalConnection *self);
 
-static void
-release (DalConnection *self)
+void
+conn_release (DalConnection *self)
 {
   g_mutex_lock (&self->lock);
   self->busy = FALSE;
@@ -371,7 +334,7 @@ worker_run (gpointer data, gpointer unused)
       note_tx (self);
       return_query (self, task, result, error);
     }
-  release (self);
+  conn_release (self);
   g_object_unref (task);
 }
 
@@ -841,7 +804,7 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
   GError *local = NULL;
   DalResult *r = NULL;
   gboolean claimed = FALSE;
-  if (self->closed || (uses_worker (self) && !(claimed = claim (self))))
+  if (self->closed || (uses_worker (self) && !(claimed = conn_claim (self))))
     local = closed_error ();
   else if (!g_cancellable_set_error_if_cancelled (cancellable, &local))
     {
@@ -852,7 +815,7 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
   if (claimed)
     {
       note_tx (self);
-      release (self);
+      conn_release (self);
     }
   _dal_params_free (owned);
 
@@ -1069,7 +1032,7 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
       /* Wait for the statement running in the worker, if any. */
       g_mutex_lock (&self->lock);
       while (self->busy)
-        wait_idle_locked (self);
+        conn_wait_idle_locked (self);
       gpointer handle = g_steal_pointer (&self->handle);
       g_mutex_unlock (&self->lock);
       if (handle != NULL)
@@ -1169,132 +1132,9 @@ dal_connection_get_info (DalConnection *self, const char *key)
     return NULL;
   if (!uses_worker (self))
     return self->funcs->get_info (self->handle, key);
-  if (!claim (self))
+  if (!conn_claim (self))
     return NULL;
   char *value = self->funcs->get_info (self->handle, key);
-  release (self);
+  conn_release (self);
   return value;
-}
-
-/* -- what the pool needs (dal-private.h) -- */
-
-gboolean
-_dal_connection_is_context_bound (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
-  return !uses_worker (self);
-}
-
-void
-_dal_connection_set_blocking_only (DalConnection *self, gboolean on)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (self));
-  g_atomic_int_set (&self->blocking_only, on && !uses_worker (self));
-}
-
-/* Worker path: waits until nothing runs or is queued on the connection
- * (a blocking wait on the facade's condition variable; no I/O). */
-void
-_dal_connection_wait_idle (DalConnection *self)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (self));
-  if (!uses_worker (self))
-    return;
-  g_mutex_lock (&self->lock);
-  while (self->busy || !g_queue_is_empty (&self->pending))
-    wait_idle_locked (self);
-  g_mutex_unlock (&self->lock);
-}
-
-gboolean
-_dal_connection_pipelines (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
-  const DalPluginDescriptor *d = _dal_plugin_get_descriptor (self->plugin);
-  return !uses_worker (self) && d != NULL
-         && (d->caps & DAL_PLUGIN_CAP_PIPELINE) != 0;
-}
-
-gboolean
-_dal_connection_set_context (DalConnection *self, GMainContext *context)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
-  g_return_val_if_fail (context != NULL, FALSE);
-
-  if (self->funcs->set_context == NULL || self->closed
-      || self->handle == NULL || self->async_pending > 0)
-    return FALSE;
-  return self->funcs->set_context (self->handle, context);
-}
-
-gboolean
-_dal_connection_check_idle (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
-
-  if (dal_connection_is_closed (self))
-    return FALSE;
-  if (self->funcs->check_idle == NULL)
-    return TRUE;
-  gboolean alive;
-  if (uses_worker (self))
-    {
-      /* Never beside a statement the worker runs. */
-      if (!claim (self))
-        return FALSE;
-      alive = self->funcs->check_idle (self->handle);
-      release (self);
-    }
-  else
-    alive = self->funcs->check_idle (self->handle);
-  if (!alive)
-    g_atomic_int_set (&self->lost, TRUE);
-  return alive;
-}
-
-DalTxStatus
-_dal_connection_get_tx_status (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_TX_UNKNOWN);
-
-  if (self->funcs->get_info == NULL)
-    return DAL_TX_UNKNOWN;
-  if (uses_worker (self))
-    {
-      /* Without waiting: as the last statement left it, unless another
-       * is queued. */
-      g_mutex_lock (&self->lock);
-      gboolean queued = !g_queue_is_empty (&self->pending) || self->handle == NULL;
-      g_mutex_unlock (&self->lock);
-      return queued ? DAL_TX_UNKNOWN : g_atomic_int_get (&self->worker_tx);
-    }
-  if (self->closed || self->handle == NULL)
-    return DAL_TX_UNKNOWN;
-  return parse_tx_status (self->funcs->get_info (self->handle, "transaction_status"));
-}
-
-guint64
-_dal_connection_get_n_statements (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), 0);
-  return __atomic_load_n (&self->n_statements, __ATOMIC_RELAXED);
-}
-
-void
-_dal_connection_track_session (DalConnection *self, gboolean on)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (self));
-  g_atomic_int_set (&self->track_session, on ? 1 : 0);
-}
-
-DalSessionEffect
-_dal_connection_take_session_effect (DalConnection *self)
-{
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_SESSION_REPLACE);
-  guint seen = g_atomic_int_and (&self->session_effects, 0);
-  if (seen & (1u << DAL_SESSION_REPLACE))
-    return DAL_SESSION_REPLACE;
-  if (seen & (1u << DAL_SESSION_RESETTABLE))
-    return DAL_SESSION_RESETTABLE;
-  return DAL_SESSION_CLEAN;
 }

@@ -33,7 +33,9 @@ core_libdal_1_la_SOURCES = \
 	core/dal-registry.c \
 	core/dal-params.c \
 	core/dal-result.c \
+	core/dal-connection-private.h \
 	core/dal-connection.c \
+	core/dal-connection-pool.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
 	core/dal-pool-calls.c \

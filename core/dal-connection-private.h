@@ -1,0 +1,61 @@
+/* dal-connection-private.h: what the files of the connection facade share
+ * (dal-connection.c, dal-connection-pool.c).  Never installed; nothing
+ * here is exported. */
+#ifndef DAL_CONNECTION_PRIVATE_H
+#define DAL_CONNECTION_PRIVATE_H
+
+#include "dal-private.h"
+
+G_BEGIN_DECLS
+
+struct _DalConnection
+{
+  GObject parent_instance;
+
+  DalUrl *url;
+  DalPlugin *plugin;
+  const DalPluginFuncs *funcs;
+  gpointer handle;            /* the plugin's connection; NULL once closed
+                               * (cleared under lock: is_closed() reads it) */
+  gboolean closed;            /* no new operations */
+  gint lost;                  /* atomic: a call failed with CONNECTION_LOST */
+  gint worker_tx;             /* atomic DalTxStatus: worker path, as the
+                               * last statement left it (read before its
+                               * task completes) */
+  gint blocking_only;         /* atomic: lent by a pool for blocking calls
+                               * (its sources are on no live context) */
+  guint async_pending;        /* async-only plugins: async calls not yet
+                               * completed (caller's thread) */
+
+  /* What the pool reads (any thread; atomic). */
+  guint64 n_statements;       /* statements handed to the plugin */
+  gint track_session;         /* classify each statement's text */
+  guint session_effects;      /* 1 << DalSessionEffect of each one seen */
+
+  /* Worker path (plugins without async slots). */
+  GMutex lock;
+  GCond idle_cond;
+  GQueue pending;             /* GTask *, waiting for the worker */
+  gboolean busy;              /* a blocking slot runs (worker or caller) */
+  guint idle_waiters;         /* threads waiting on idle_cond */
+};
+
+/* Plugins without async slots: a worker thread serves the async calls. */
+static inline gboolean
+uses_worker (DalConnection *self)
+{
+  return self->funcs->query_async == NULL;
+}
+
+/* Worker path: claims the connection for a blocking slot on the calling
+ * thread, after everything queued before (FALSE once it was closed), and
+ * gives it back; waits (lock held) for a change. */
+G_GNUC_INTERNAL gboolean conn_claim (DalConnection *self);
+G_GNUC_INTERNAL void conn_release (DalConnection *self);
+G_GNUC_INTERNAL void conn_wait_idle_locked (DalConnection *self);
+/* "idle", "intrans", "inerror" (taken) as a DalTxStatus. */
+G_GNUC_INTERNAL DalTxStatus conn_parse_tx_status (char *status);
+
+G_END_DECLS
+
+#endif /* DAL_CONNECTION_PRIVATE_H */
