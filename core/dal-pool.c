@@ -80,23 +80,19 @@ timeout_error_locked (DalPool *pool, gint64 waited_ms)
 {
   guint size = pool->slots->len;
   guint idle = pool_count_idle_locked (pool);
-  GError *e = dal_error_new_hint (
-    DAL_ERROR_POOL_TIMEOUT,
-    "Release connections sooner (dal_pool_release()), raise pool_max_size, "
-    "or wait longer (pool_acquire_timeout)",
-    "no pooled connection became free within %.3g s (size %u of at most %u, "
-    "in use %u, idle %u, waiting %u)",
-    waited_ms / 1000.0, size, pool->settings.max_size, size - idle, idle,
-    g_queue_get_length (&pool->waiters));
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_string_printf (what, "no pooled connection became free within %.3g s "
+                   "(size %u of at most %u, in use %u, idle %u, waiting %u)",
+                   waited_ms / 1000.0, size, pool->settings.max_size,
+                   size - idle, idle, g_queue_get_length (&pool->waiters));
   if (pool->last_connect_error != NULL && size == 0)
-    {
-      g_autofree char *m = g_strdup_printf ("%s; the last attempt to connect "
-                                            "failed: %s", e->message,
-                                            pool->last_connect_error->message);
-      g_free (e->message);
-      e->message = g_steal_pointer (&m);
-    }
-  return e;
+    g_string_append_printf (what, "; the last attempt to connect failed: %s",
+                            pool->last_connect_error->message);
+  return dal_error_new_hint (DAL_ERROR_POOL_TIMEOUT,
+                             "Release connections sooner (dal_pool_release()), "
+                             "raise pool_max_size, or wait longer "
+                             "(pool_acquire_timeout)",
+                             "%s", what->str);
 }
 
 /* A source that fires at its ready time only (and then not again until
