@@ -215,7 +215,23 @@ pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
   r->rollback = rollback;
   r->session = session;
   if (s->bound && !s->parked)
-    pool_run_on_context (s->home, reset_async, r);
+    {
+      /* On its context, pipelined; when nobody iterates that context
+       * (nobody would ever see the answers), blocking, owning it. */
+      if (!g_main_context_is_owner (s->home) && g_main_context_acquire (s->home))
+        {
+          reset_blocking (r);
+          g_main_context_release (s->home);
+        }
+      else
+        {
+          GSource *idle = g_idle_source_new ();
+          g_source_set_callback (idle, reset_async, r, NULL);
+          g_source_set_name (idle, "dal pool reset");
+          g_source_attach (idle, s->home);
+          g_source_unref (idle);
+        }
+    }
   else if (may_block)
     reset_blocking (r);
   else
