@@ -90,10 +90,14 @@ hk_kick (gpointer data)
   pool->hk_kick_pending = FALSE;
   guint n = opens_needed_locked (pool, now_us ());
   pool->opening += n;
+  pool->opens_in_flight += n;
   g_mutex_unlock (&pool->lock);
+  /* No reference: dal_pool_close() cancels them and waits until they are
+   * done (OpenSSL must not be mid-handshake on this thread when the
+   * program ends). */
   for (guint i = 0; i < n; i++)
-    dal_connection_open_url_async (pool->registry, pool->conn_url, NULL,
-                                   open_done, g_object_ref (pool));
+    dal_connection_open_url_async (pool->registry, pool->conn_url,
+                                   pool->open_cancel, open_done, pool);
   return G_SOURCE_REMOVE;
 }
 
@@ -143,6 +147,22 @@ jitter_ms (gint64 ms)
   return ms - ms / 4 + g_random_int_range (0, (gint32) (ms / 2) + 1);
 }
 
+/* The last thing an open does with the pool: once no open is in flight,
+ * dal_pool_close() may return and the pool may go. */
+static void
+open_finished (DalPool *pool)
+{
+  g_mutex_lock (&pool->lock);
+  pool->opens_in_flight--;
+  gboolean last = pool->opens_in_flight == 0;
+  GObject *keepalive = last ? g_steal_pointer (&pool->keepalive) : NULL;
+  if (last)
+    g_cond_broadcast (&pool->cond);
+  g_mutex_unlock (&pool->lock);
+  if (keepalive != NULL)
+    g_object_unref (keepalive);
+}
+
 static void
 open_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -168,7 +188,9 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
   g_mutex_lock (&pool->lock);
   pool->opening--;
   gint64 now = now_us ();
-  if (conn != NULL && pool->closed)
+  if (conn == NULL && pool->closed)
+    ;  /* cancelled by dal_pool_close() */
+  else if (conn != NULL && pool->closed)
     {
       Slot *s = pool_slot_new (pool, g_steal_pointer (&conn));
       g_queue_push_tail (&w.to_close, s);
@@ -185,7 +207,8 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
       pool->stats.created++;
       pool->backoff_ms = 0;
       pool->next_open_us = 0;
-      g_clear_error (&pool->last_connect_error);
+      g_clear_object (&pool->open_cancel);
+  g_clear_error (&pool->last_connect_error);
       pool_timer_consider_locked (pool, s->expires_us);
       if (pool->settings.max_idle_ms > 0 && pool->slots->len > pool->settings.min_size)
         pool_timer_consider_locked (pool, now + pool->settings.max_idle_ms * 1000);
@@ -237,7 +260,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
         g_task_return_pointer (open_task, g_object_ref (pool), g_object_unref);
       g_object_unref (open_task);
     }
-  g_object_unref (pool);
+  open_finished (pool);
 }
 
 typedef struct
@@ -357,6 +380,20 @@ dal_pool_close (DalPool *pool)
   g_cond_broadcast (&pool->cond);
   g_mutex_unlock (&pool->lock);
   pool_work_run (pool, &w);
+
+  /* Connections being opened: cancelled, and waited for, so that none is
+   * still in a TLS handshake on the pool's thread when this returns (the
+   * program may end next).  On the pool's own thread (the last reference
+   * was dropped there) they cannot be waited for: the pool keeps itself
+   * alive until they are done. */
+  g_cancellable_cancel (pool->open_cancel);
+  g_mutex_lock (&pool->lock);
+  if (g_thread_self () != pool->thread)
+    while (pool->opens_in_flight > 0)
+      g_cond_wait (&pool->cond, &pool->lock);
+  else if (pool->opens_in_flight > 0 && pool->keepalive == NULL)
+    pool->keepalive = g_object_ref (G_OBJECT (pool));
+  g_mutex_unlock (&pool->lock);
 }
 
 static gboolean
@@ -481,6 +518,7 @@ pool_new (DalRegistry *registry, DalUrl *url, const DalPoolSettings *settings,
   pool->settings = st;
   pool->tx_pooler = dal_url_is_transaction_pooler (url);
   pool->parking = g_main_context_new ();
+  pool->open_cancel = g_cancellable_new ();
   warn_session_pooler (pool);
 
   pool->hk_context = g_main_context_new ();
@@ -582,9 +620,10 @@ dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
     }
   pool->starting = TRUE;
   pool->open_task = task;
+  /* The task holds the pool until the opens have answered it. */
+  g_task_set_task_data (task, pool, g_object_unref);
   pool_kick_locked (pool);
   g_mutex_unlock (&pool->lock);
-  g_object_unref (pool);  /* the opens in flight hold it */
 }
 
 void

@@ -120,6 +120,10 @@ struct _DalPool
   GPtrArray *slots;         /* Slot * */
   GQueue waiters;           /* Request * */
   guint opening;
+  guint opens_in_flight;    /* opens whose callback has not finished */
+  GCancellable *open_cancel;  /* cancels them (dal_pool_close()) */
+  GObject *keepalive;       /* the pool's own reference while opens are in
+                             * flight after it was disposed on its thread */
   guint waiting_blocking;
   gboolean closed;
   gboolean starting;        /* dal_pool_open() waits for min_size */

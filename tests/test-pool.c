@@ -1095,6 +1095,56 @@ capture_result (GObject *source, GAsyncResult *result, gpointer data)
   *(GAsyncResult **) data = g_object_ref (result);
 }
 
+/* Threads of this process named "dal-pool" (the pools' own). */
+static guint
+pool_threads (void)
+{
+  guint n = 0;
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  g_assert_nonnull (dir);
+  const char *tid;
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "dal-pool"))
+        n++;
+    }
+  return n;
+}
+
+/* A failed open (wrong password, several connections being opened at
+ * once) and a dropped pool leave nothing behind: no connection still
+ * being opened, no thread, once the call returns (a program that ends
+ * next must not find OpenSSL mid-handshake on the pool's thread). */
+static void
+test_open_failure_cleanup (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  guint before = pool_threads ();
+  g_autofree char *host = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *q = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s&pool_min_size=4", ca);
+  g_autofree char *url = dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                                            "not-the-password", host,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      DalPool *pool = dal_pool_open (url, NULL, &error);
+      g_assert_null (pool);
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_AUTH_FAILED);
+      g_assert_cmpuint (pool_threads (), ==, before);
+    }
+  g_autofree char *app = app_name ("cleanup", scheme);
+  g_autofree char *good = pool_url (scheme, app, "pool_min_size=2");
+  DalPool *pool = open_pool (good);
+  g_assert_cmpuint (pool_threads (), ==, before + 1);
+  g_object_unref (pool);
+  g_assert_cmpuint (pool_threads (), ==, before);
+}
+
 /* A one-shot that changes the session runs on a connection of its own,
  * reset afterwards: the next one-shot, on the same backend, sees none of
  * it, and the reset is counted. */
@@ -1647,6 +1697,7 @@ main (int argc, char **argv)
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
   add_both ("/pool/oneshot-session", test_oneshot_session);
+  add_both ("/pool/open/failure-cleanup", test_open_failure_cleanup);
   add_both ("/pool/warnings/leak", test_leak_warning);
   g_test_add_func ("/pool/warnings/supabase-session-pooler", test_supabase_session_warning);
   return g_test_run ();
