@@ -223,7 +223,9 @@ dal_pool_release (DalPool *pool, DalConnection *connection)
                   "this pool");
       return;
     }
+  pool_release_begin (connection);
   g_object_unref (connection);
+  pool_release_end ();
 }
 
 /* -- what it is -- */

@@ -391,6 +391,11 @@ dal_pool_close (DalPool *pool)
   if (g_thread_self () != pool->thread)
     while (pool->opens_in_flight > 0)
       g_cond_wait (&pool->cond, &pool->lock);
+  /* The same for resets running on GLib's threads (not from one of them:
+   * it would wait for itself). */
+  if (!pool_in_return_thread ())
+    while (pool->return_threads > 0)
+      g_cond_wait (&pool->cond, &pool->lock);
   else if (pool->opens_in_flight > 0 && pool->keepalive == NULL)
     pool->keepalive = g_object_ref (G_OBJECT (pool));
   g_mutex_unlock (&pool->lock);

@@ -58,6 +58,7 @@ struct _Slot
   guint64 internal;         /* statements the pool ran on it */
   /* borrowed */
   gboolean borrowed;
+  gboolean lent_blocking;   /* by the blocking dal_pool_acquire() */
   gboolean returning;
   char *label;
   gint64 borrowed_us;
@@ -121,6 +122,7 @@ struct _DalPool
   GQueue waiters;           /* Request * */
   guint opening;
   guint opens_in_flight;    /* opens whose callback has not finished */
+  guint return_threads;     /* returns running on GLib's threads */
   GCancellable *open_cancel;  /* cancels them (dal_pool_close()) */
   GObject *keepalive;       /* the pool's own reference while opens are in
                              * flight after it was disposed on its thread */
@@ -183,6 +185,9 @@ G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_request_unref (Request *req);
 G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
 G_GNUC_INTERNAL void pool_contexts_drop (DalPool *pool);
+G_GNUC_INTERNAL gboolean pool_in_return_thread (void);
+G_GNUC_INTERNAL void pool_release_begin (DalConnection *connection);
+G_GNUC_INTERNAL void pool_release_end (void);
 G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_request_run (Request *req, gboolean at_head);
 G_GNUC_INTERNAL void pool_request_proceed (Request *req);

@@ -90,12 +90,73 @@ reset_blocking (Reset *r)
   g_free (r);
 }
 
+/* Work of a return that runs on a thread of GLib's pool (it may block on
+ * the network).  dal_pool_close() waits for such threads, so that none
+ * is mid-statement when the program ends. */
+static GPrivate in_return_thread;
+
+typedef struct
+{
+  DalPool *pool;            /* a reference */
+  void (*run) (gpointer data);
+  gpointer data;
+} ThreadWork;
+
 static void
-reset_in_thread (GTask *task, gpointer source, gpointer data,
+thread_work_run (GTask *task, gpointer source, gpointer data,
                  GCancellable *cancellable)
 {
-  reset_blocking (data);
+  ThreadWork *tw = data;
+  DalPool *pool = tw->pool;
+  g_private_set (&in_return_thread, GINT_TO_POINTER (1));
+  tw->run (tw->data);
+  g_mutex_lock (&pool->lock);
+  pool->return_threads--;
+  g_cond_broadcast (&pool->cond);
+  g_mutex_unlock (&pool->lock);
+  g_private_set (&in_return_thread, NULL);
+  g_object_unref (pool);
+  g_free (tw);
   g_task_return_boolean (task, TRUE);
+}
+
+static void
+run_in_thread (DalPool *pool, void (*run) (gpointer data), gpointer data)
+{
+  ThreadWork *tw = g_new (ThreadWork, 1);
+  tw->pool = g_object_ref (pool);
+  tw->run = run;
+  tw->data = data;
+  g_mutex_lock (&pool->lock);
+  pool->return_threads++;
+  g_mutex_unlock (&pool->lock);
+  GTask *t = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (t, tw, NULL);
+  g_task_run_in_thread (t, thread_work_run);
+  g_object_unref (t);
+}
+
+/* Whether this thread is one of those (it must not wait for itself). */
+gboolean
+pool_in_return_thread (void)
+{
+  return g_private_get (&in_return_thread) != NULL;
+}
+
+/* dal_pool_release() on this thread, for a connection lent for blocking
+ * calls: its reset may block right there, as every call on it does. */
+static GPrivate releasing;
+
+void
+pool_release_begin (DalConnection *connection)
+{
+  g_private_set (&releasing, connection);
+}
+
+void
+pool_release_end (void)
+{
+  g_private_set (&releasing, NULL);
 }
 
 static void
@@ -151,13 +212,12 @@ typedef struct
 } Released;
 
 static void
-release_in_thread (GTask *task, gpointer source, gpointer data,
-                   GCancellable *cancellable)
+release_in_thread (gpointer data)
 {
   Released *rel = data;
   _dal_connection_wait_idle (rel->slot->conn);
   pool_slot_release (rel->slot, rel->effect, TRUE);
-  g_task_return_boolean (task, TRUE);
+  g_free (rel);
 }
 
 /* A borrowed connection came back, or an exclusive one-shot is done:
@@ -184,10 +244,7 @@ pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
       Released *rel = g_new (Released, 1);
       rel->slot = s;
       rel->effect = effect;
-      GTask *t = g_task_new (NULL, NULL, NULL, NULL);
-      g_task_set_task_data (t, rel, g_free);
-      g_task_run_in_thread (t, release_in_thread);
-      g_object_unref (t);
+      run_in_thread (pool, release_in_thread, rel);
       return;
     }
   gboolean rollback = tx != DAL_TX_IDLE;
@@ -238,10 +295,7 @@ pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
     {
       /* Perhaps on the facade's worker thread, or inside a plugin: the
        * blocking reset runs on a thread of GLib's pool. */
-      GTask *t = g_task_new (NULL, NULL, NULL, NULL);
-      g_task_set_task_data (t, r, NULL);
-      g_task_run_in_thread (t, reset_in_thread);
-      g_object_unref (t);
+      run_in_thread (pool, (void (*) (gpointer)) reset_blocking, r);
     }
 }
 
@@ -264,6 +318,7 @@ pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
   g_object_remove_toggle_ref (object, pool_toggle_notify, s);
   _dal_connection_track_session (s->conn, FALSE);
   _dal_connection_set_blocking_only (s->conn, FALSE);
-  pool_slot_release (s, _dal_connection_take_session_effect (s->conn), FALSE);
+  gboolean may_block = s->lent_blocking && g_private_get (&releasing) == object;
+  pool_slot_release (s, _dal_connection_take_session_effect (s->conn), may_block);
 }
 

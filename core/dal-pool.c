@@ -1006,6 +1006,7 @@ request_go (Request *req)
       _dal_connection_take_session_effect (conn);
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
+      s->lent_blocking = req->blocking;
       /* The pool keeps a toggle reference; its own becomes the
        * borrower's. */
       g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);

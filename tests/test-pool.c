@@ -1095,6 +1095,33 @@ capture_result (GObject *source, GAsyncResult *result, gpointer data)
   *(GAsyncResult **) data = g_object_ref (result);
 }
 
+/* A connection lent for blocking calls and given back with
+ * dal_pool_release() is reset before that call returns: a program may
+ * close its pool and end right after. */
+static void
+test_release_blocking_reset (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("rel_block", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autoptr (GError) error = NULL;
+  DalConnection *conn = dal_pool_acquire (pool, "rel", -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (dal_connection_begin (conn, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *in_tx = conn_value (conn, "SELECT 'in a transaction'");
+  DalPoolStats s0, s1;
+  stats (pool, &s0);
+  dal_pool_release (pool, conn);
+  stats (pool, &s1);
+  g_assert_cmpuint (s1.resets, ==, s0.resets + 1);
+  g_assert_cmpuint (s1.in_use, ==, 0);
+  g_assert_cmpuint (s1.idle, ==, 1);
+  dal_pool_close (pool);
+}
+
 /* Threads of this process named "dal-pool" (the pools' own). */
 static guint
 pool_threads (void)
@@ -1698,6 +1725,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
   add_both ("/pool/oneshot-session", test_oneshot_session);
   add_both ("/pool/open/failure-cleanup", test_open_failure_cleanup);
+  add_both ("/pool/reset/release-blocking", test_release_blocking_reset);
   add_both ("/pool/warnings/leak", test_leak_warning);
   g_test_add_func ("/pool/warnings/supabase-session-pooler", test_supabase_session_warning);
   return g_test_run ();
