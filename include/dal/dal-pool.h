@@ -235,6 +235,12 @@ gint64 dal_pool_execute_finish (DalPool *pool, GAsyncResult *result,
  * call holds one): then it is reset (see above).  Do not close it: a
  * closed connection is replaced.
  *
+ * The connection serves blocking calls, from one thread at a time.  On a
+ * plugin whose connections live on a main context (pgasync) its async
+ * calls fail at once with DAL_ERROR_BUSY: borrow it with
+ * dal_pool_acquire_async() to make async calls on it (that one lives on
+ * the caller's thread-default main context).
+ *
  * Returns: (transfer full) (nullable): the connection.
  */
 DalConnection *dal_pool_acquire (DalPool *pool, const char *label,
@@ -253,7 +259,9 @@ DalConnection *dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result,
  *
  * Gives the connection back: drops the caller's reference, which must be
  * its last one (pending _async calls on it excepted: it goes back once
- * they completed).
+ * they completed).  A connection from the blocking dal_pool_acquire() is
+ * reset (ROLLBACK, session state) before this returns; others are reset
+ * on their main context or on a worker thread.
  */
 void dal_pool_release (DalPool *pool, DalConnection *connection);
 
@@ -266,7 +274,9 @@ void dal_pool_release (DalPool *pool, DalConnection *connection);
  * are closed at once, one-shots in flight finish, and borrowed
  * connections are closed when they come back.  New calls fail with
  * DAL_ERROR_CLOSED.  Closing twice is harmless; dropping the last
- * reference closes too.
+ * reference closes too.  Returns once the connections being opened are
+ * cancelled and the resets running on GLib's worker threads are done:
+ * the program may end right after.
  */
 void dal_pool_close (DalPool *pool);
 
