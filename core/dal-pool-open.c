@@ -207,8 +207,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
       pool->stats.created++;
       pool->backoff_ms = 0;
       pool->next_open_us = 0;
-      g_clear_object (&pool->open_cancel);
-  g_clear_error (&pool->last_connect_error);
+      g_clear_error (&pool->last_connect_error);
       pool_timer_consider_locked (pool, s->expires_us);
       if (pool->settings.max_idle_ms > 0 && pool->slots->len > pool->settings.min_size)
         pool_timer_consider_locked (pool, now + pool->settings.max_idle_ms * 1000);
@@ -448,6 +447,7 @@ dal_pool_finalize (GObject *object)
   g_clear_pointer (&pool->hk_loop, g_main_loop_unref);
   g_clear_pointer (&pool->hk_context, g_main_context_unref);
   g_clear_pointer (&pool->parking, g_main_context_unref);
+  g_clear_object (&pool->open_cancel);
   g_clear_error (&pool->last_connect_error);
   g_clear_error (&pool->start_error);
   g_clear_pointer (&pool->url, dal_url_unref);

@@ -697,7 +697,13 @@ typedef struct
   DalPgConnector *c;
   GSource *fd_source;
   GSource *timer;
-  GSource *cancel_source;
+  /* The caller's GCancellable: its handler (on whatever thread cancels)
+   * only makes @cancel_wake ready; the job ends on its own context.  Not a
+   * GCancellableSource: GLib 2.74 leaks one that is destroyed while another
+   * thread is cancelling its cancellable (dal_pool_close() does that). */
+  GCancellable *cancellable;
+  gulong cancel_id;
+  GSource *cancel_wake;
   GCancellable *resolve_cancel;  /* the resolution under way, if any */
 } ConnectJob;
 
@@ -740,7 +746,11 @@ job_complete (ConnectJob *job, PGconn *conn, GError *error)
 {
   GTask *task = g_steal_pointer (&job->task);
   job_stop_waiting (job);
-  dal_pg_source_clear (&job->cancel_source);
+  if (job->cancel_id != 0)
+    g_cancellable_disconnect (job->cancellable, job->cancel_id);  /* waits for a running handler */
+  job->cancel_id = 0;
+  g_clear_object (&job->cancellable);
+  dal_pg_source_clear (&job->cancel_wake);
   if (conn != NULL)
     g_task_return_pointer (task, conn, (GDestroyNotify) PQfinish);
   else
@@ -764,7 +774,23 @@ job_on_fd (gint fd, GIOCondition condition, gpointer user_data)
 }
 
 static gboolean
-job_on_cancelled (GCancellable *cancellable, gpointer user_data)
+wake_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (data);
+}
+
+static GSourceFuncs wake_funcs = { NULL, NULL, wake_dispatch, NULL, NULL, NULL };
+
+/* Any thread: the caller cancelled. */
+static void
+job_cancel_signalled (GCancellable *cancellable, gpointer wake)
+{
+  g_source_set_ready_time (wake, 0);
+}
+
+static gboolean
+job_on_cancelled (gpointer user_data)
 {
   ConnectJob *job = user_data;
   if (job->task != NULL)
@@ -944,10 +970,15 @@ dal_pg_connect_async (DalUrl *url, GTask *task)
   GCancellable *cancellable = g_task_get_cancellable (task);
   if (cancellable != NULL)
     {
-      job->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (job->cancel_source, G_SOURCE_FUNC (job_on_cancelled),
-                             job, NULL);
-      g_source_attach (job->cancel_source, job->context);
+      job->cancellable = g_object_ref (cancellable);
+      job->cancel_wake = g_source_new (&wake_funcs, sizeof (GSource));
+      g_source_set_ready_time (job->cancel_wake, -1);
+      g_source_set_callback (job->cancel_wake, job_on_cancelled, job, NULL);
+      g_source_set_name (job->cancel_wake, "dal pg connect cancelled");
+      g_source_attach (job->cancel_wake, job->context);
+      job->cancel_id = g_cancellable_connect (cancellable,
+                                              G_CALLBACK (job_cancel_signalled),
+                                              job->cancel_wake, NULL);
     }
   job_drive (job);
 }
