@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 /* Connect retries while the server is down: from BACKOFF_MIN_MS doubling
  * up to BACKOFF_MAX_MS, each with up to 25 % jitter either way. */
 #define BACKOFF_MIN_MS 50
-#define BACKOFF_MAX_MS 500
+#define BACKOFF_MAX_MS 250
 
 /* Supabase's session pooler accepts this many clients per user and
  * database unless the project raised it. */
