@@ -4,7 +4,9 @@ tools_dal_SOURCES = \
 	tools/dal.c \
 	tools/dal-tool.h \
 	tools/dal-print.c \
+	tools/dal-bench.h \
 	tools/dal-bench.c \
+	tools/dal-bench-libpq.c \
 	tools/dal-pool.c
 tools_dal_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-tool\"
 tools_dal_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)

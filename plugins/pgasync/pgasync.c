@@ -52,78 +52,8 @@
 #include <poll.h>
 #include <string.h>
 
-#include "dal-pg.h"
-#include "pgasync-deliver.h"
+#include "pgasync-private.h"
 
-typedef struct _PgAsync PgAsync;
-
-typedef struct
-{
-  PgAsync *pg;
-  GTask *task;              /* the caller's task; NULL once returned, or for
-                             * blocking and internal operations */
-  gboolean blocking;        /* a blocking call pumps until done */
-  gboolean held;            /* in pg->unsent, not sent yet */
-  const char *sql;          /* what to send (again), both valid until */
-  const DalParams *params;  /* the operation completes */
-  gboolean done;            /* its sync point arrived (or the connection ended) */
-  guint groups_left;        /* result groups before the sync point: 1, or 2
-                             * when a Prepare goes first */
-  gboolean in_sync_phase;
-  PGresult *result;
-  GError *error;
-  char *cache_key;          /* the statement-cache entry this op uses */
-  char *cache_name;         /* that entry's statement name */
-  gboolean prepares;        /* it sends the Prepare too */
-  gboolean stale_plan;      /* failed with "cached plan must not change
-                             * result type" */
-  gboolean retried;
-  char *deallocates;        /* internal: the statement it deallocates */
-  DalPgCancelReason cancel_reason;
-  gboolean cancel_sent;
-  gboolean cancel_exposed;  /* sent while a cancel request for an earlier
-                             * statement was on its way: it may hit this one */
-  gint64 head_since;        /* when it reached the head of the queue (the
-                             * server runs it from then on); 0: not yet */
-  gint64 give_up_at;        /* once its cancel request is out */
-  GSource *cancel_source;   /* the caller's GCancellable */
-} PgOp;
-
-typedef struct
-{
-  char *name;
-  GList *lru_link;
-} CacheEntry;
-
-
-struct _PgAsync
-{
-  gint ref_count;           /* the handle, a dispatch, a pump */
-  PGconn *conn;             /* NULL once closed or given up */
-  gboolean closed;          /* by the caller */
-  DalUrl *url;
-  GMainContext *context;    /* home: where the socket is watched */
-  GSource *source;          /* socket, cancel requests, head deadline */
-  gpointer fd_tag;
-  GIOCondition watching;
-  gpointer cancel_tag;
-  gint64 ready_time;        /* the source's, as last set */
-  guint pumping;            /* blocking calls on the stack */
-  PgDeliverer *deliverer;    /* the completion FIFO (pgasync-deliver.c) */
-  GQueue ops;               /* PgOp *, sent, awaiting their sync point */
-  GQueue unsent;            /* PgOp *, held back while a cancel request is
-                             * on its way (after every op in @ops) */
-  DalPgCanceller *canceller;
-  GError *lost;             /* why the connection ended, once it did */
-  gint lost_flag;           /* atomic mirror of lost != NULL */
-  gint64 command_timeout_ms;
-  gint64 cancel_timeout_ms;
-
-  guint cache_size;         /* 0: unnamed statements only */
-  GHashTable *cache;        /* key -> CacheEntry */
-  GQueue cache_lru;         /* keys, least recently used first */
-  GQueue deallocate;        /* names of statements to deallocate (char *) */
-};
 
 static void pg_io (PgAsync *pg, GIOCondition revents, GQueue *done);
 static void update_watch (PgAsync *pg);
@@ -139,13 +69,6 @@ pg_ref (PgAsync *pg)
 {
   pg->ref_count++;
   return pg;
-}
-
-static void
-cache_entry_free (CacheEntry *e)
-{
-  g_free (e->name);
-  g_free (e);
 }
 
 static void
@@ -389,88 +312,6 @@ complete_all (PgAsync *pg, GQueue *done)
   while ((op = g_queue_pop_head (done)) != NULL)
     op_complete (op);
   pg_deliverer_kick (pg->deliverer);
-}
-
-/* -- the statement cache -- */
-
-static void
-cache_forget (PgAsync *pg, const char *key)
-{
-  CacheEntry *e = g_hash_table_lookup (pg->cache, key);
-  if (e == NULL)
-    return;
-  g_queue_delete_link (&pg->cache_lru, e->lru_link);
-  g_hash_table_remove (pg->cache, key);
-}
-
-/* Forgets the entry @op used if it is still the one it used; with
- * @deallocate, its statement is deallocated before the next statement. */
-static void
-cache_forget_op (PgAsync *pg, PgOp *op, gboolean deallocate)
-{
-  CacheEntry *e = g_hash_table_lookup (pg->cache, op->cache_key);
-  if (e == NULL || g_strcmp0 (e->name, op->cache_name) != 0)
-    return;
-  if (deallocate)
-    g_queue_push_tail (&pg->deallocate, g_strdup (e->name));
-  cache_forget (pg, op->cache_key);
-}
-
-/* The server's statements no longer match the cache (26000: ours are gone,
- * e.g. DISCARD ALL; 42P05: a name is taken): start afresh. */
-static void
-cache_clear (PgAsync *pg)
-{
-  g_hash_table_remove_all (pg->cache);
-  g_queue_clear (&pg->cache_lru);
-  g_queue_clear_full (&pg->deallocate, g_free);
-}
-
-/* Statement names: a random per-process prefix and a per-process counter,
- * so that two connections, of this process or another, sharing one server
- * connection through a session pooler never collide. */
-static char *
-statement_name_new (void)
-{
-  static gsize prefix;
-  static gint counter;
-  if (g_once_init_enter (&prefix))
-    g_once_init_leave (&prefix, (gsize) g_random_int () | 1);
-  guint n = (guint) g_atomic_int_add (&counter, 1) + 1;
-  return g_strdup_printf ("dal_%08x_%u", (guint32) prefix, n);
-}
-
-static gboolean
-is_stale_plan (const PGresult *r)
-{
-  const char *primary = PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY);
-  return g_strcmp0 (PQresultErrorField (r, PG_DIAG_SQLSTATE), "0A000") == 0
-         && primary != NULL && strstr (primary, "cached plan must not change result type") != NULL;
-}
-
-/* Keeps what a failed statement says about the cache. */
-static void
-cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r)
-{
-  const char *state = PQresultErrorField (r, PG_DIAG_SQLSTATE);
-  if (op->deallocates != NULL)
-    {
-      /* Still there (inside a failed transaction): again later. */
-      if (g_strcmp0 (state, "26000") != 0 && pg->cache_size > 0)
-        g_queue_push_tail (&pg->deallocate, g_strdup (op->deallocates));
-      return;
-    }
-  if (op->cache_key == NULL)
-    return;
-  if (g_strcmp0 (state, "26000") == 0 || g_strcmp0 (state, "42P05") == 0)
-    cache_clear (pg);
-  else if (op->prepares && op->groups_left == 2)
-    cache_forget_op (pg, op, FALSE);  /* its own Prepare failed */
-  else if (is_stale_plan (r))
-    {
-      op->stale_plan = TRUE;
-      cache_forget_op (pg, op, TRUE);
-    }
 }
 
 /* -- results -- */
