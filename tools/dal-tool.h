@@ -19,6 +19,18 @@ gboolean dal_tool_parse_options (const char *command, GOptionEntry *entries,
                                  int *argc, char ***argv);
 int dal_tool_usage_error (const char *command, const char *what);
 
+/* The URL a subcommand works on: @url_arg when given (it is parsed);
+ * otherwise the one configuration gives (@config_file when not %NULL, else
+ * the documented search and the environment: docs/config.md).  With
+ * @migration, the migration URL instead of the application's.  Errors say
+ * what to change. */
+DalUrl *dal_tool_get_url (const char *url_arg, const char *config_file,
+                          gboolean migration, GError **error);
+
+/* Whether @arg is written as a URL ("scheme://…"), so that a subcommand
+ * can tell an optional URL argument from the arguments after it. */
+gboolean dal_tool_is_url (const char *arg);
+
 /* `dal bench` (dal-bench.c). */
 int dal_tool_bench (int argc, char **argv);
 

@@ -68,6 +68,31 @@ dal_tool_usage_error (const char *command, const char *what)
   return usage_error (find_command (command), what);
 }
 
+DalUrl *
+dal_tool_get_url (const char *url_arg, const char *config_file,
+                  gboolean migration, GError **error)
+{
+  (void) config_file;
+  (void) migration;
+  if (url_arg != NULL)
+    return dal_url_parse (url_arg, error);
+  g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED,
+               "no URL given: pass one on the command line");
+  return NULL;
+}
+
+gboolean
+dal_tool_is_url (const char *arg)
+{
+  const char *sep = arg != NULL ? strstr (arg, "://") : NULL;
+  if (sep == NULL || sep == arg)
+    return FALSE;
+  for (const char *p = arg; p < sep; p++)
+    if (!g_ascii_isalnum (*p) && *p != '+' && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return TRUE;
+}
+
 /* -- dal plugins -- */
 
 static char *
