@@ -190,6 +190,42 @@ dollar_quote_end (const char *p, const char *end, const char *tag, gsize tag_len
   return NULL;
 }
 
+/* Skips white space and comments (-- to the end of the line, nested
+ * block comments) from @p; NULL for an unterminated block comment. */
+static const char *
+skip_blank (const char *p, const char *end)
+{
+  while (p < end)
+    {
+      if (g_ascii_isspace (*p))
+        p++;
+      else if (*p == '-' && p + 1 < end && p[1] == '-')
+        {
+          while (p < end && *p != '\n')
+            p++;
+        }
+      else if (*p == '/' && p + 1 < end && p[1] == '*')
+        {
+          guint depth = 1;
+          p += 2;
+          while (depth > 0)
+            {
+              if (p + 1 >= end)
+                return NULL;
+              if (p[0] == '/' && p[1] == '*')
+                depth++, p += 2;
+              else if (p[0] == '*' && p[1] == '/')
+                depth--, p += 2;
+              else
+                p++;
+            }
+        }
+      else
+        break;
+    }
+  return p;
+}
+
 /* The text between @p and @end; REPLACE when it cannot be read. */
 static DalSessionEffect
 classify (const char *p, const char *end)
@@ -200,28 +236,12 @@ classify (const char *p, const char *end)
     {
       guchar c = (guchar) *p;
 
-      if (g_ascii_isspace (c))
-        p++;
-      else if (c == '-' && p + 1 < end && p[1] == '-')
+      if (g_ascii_isspace (c) || (c == '-' && p + 1 < end && p[1] == '-')
+          || (c == '/' && p + 1 < end && p[1] == '*'))
         {
-          while (p < end && *p != '\n')
-            p++;
-        }
-      else if (c == '/' && p + 1 < end && p[1] == '*')
-        {
-          guint depth = 1;
-          p += 2;
-          while (depth > 0)
-            {
-              if (p + 1 >= end)
-                return DAL_SESSION_REPLACE;   /* unterminated comment */
-              if (p[0] == '/' && p[1] == '*')
-                depth++, p += 2;
-              else if (p[0] == '*' && p[1] == '/')
-                depth--, p += 2;
-              else
-                p++;
-            }
+          p = skip_blank (p, end);
+          if (p == NULL)
+            return DAL_SESSION_REPLACE;   /* unterminated comment */
         }
       else if (c == '\'' || c == '"')
         {
@@ -327,4 +347,84 @@ _dal_sql_session_effect (const char *sql)
 {
   g_return_val_if_fail (sql != NULL, DAL_SESSION_REPLACE);
   return classify (sql, sql + strlen (sql));
+}
+
+/* -- transaction control -- */
+
+#define TX_WORDS 8
+
+/* The first words of @sql (lower case; "" past the last), up to the
+ * first thing that is not a plain word: enough to tell transaction
+ * control and the statements that must run outside a transaction
+ * block. */
+static guint
+first_words (const char *sql, char words[TX_WORDS][WORD_MAX])
+{
+  const char *p = sql, *end = sql + strlen (sql);
+  guint n = 0;
+  for (guint i = 0; i < TX_WORDS; i++)
+    words[i][0] = '\0';
+  while (n < TX_WORDS)
+    {
+      p = skip_blank (p, end);
+      if (p == NULL || p >= end || !is_word_start (*p))
+        break;
+      const char *w = p;
+      while (p < end && (is_word_char (*p) || *p == '.'))
+        p++;
+      gsize len = MIN ((gsize) (p - w), WORD_MAX - 1);
+      for (gsize i = 0; i < len; i++)
+        words[n][i] = g_ascii_tolower (w[i]);
+      words[n][len] = '\0';
+      n++;
+    }
+  return n;
+}
+
+DalSqlTxControl
+dal_sql_transaction_control (const char *sql)
+{
+  g_return_val_if_fail (sql != NULL, DAL_SQL_TX_NONE);
+  char w[TX_WORDS][WORD_MAX];
+  guint n = first_words (sql, w);
+  if (n == 0)
+    return DAL_SQL_TX_NONE;
+
+  const char *a = w[0], *b = w[1];
+  if (strcmp (a, "begin") == 0 || (strcmp (a, "start") == 0 && strcmp (b, "transaction") == 0))
+    return DAL_SQL_TX_BEGIN;
+  if (is_one_of (a, (const char * const[]) { "savepoint", "release", NULL }))
+    return DAL_SQL_TX_SAVEPOINT;
+  if (is_one_of (a, (const char * const[]) { "commit", "end", "rollback", "abort", NULL }))
+    {
+      gboolean chain = FALSE;
+      for (guint i = 1; i < n; i++)
+        {
+          if (strcmp (w[i], "to") == 0)
+            return DAL_SQL_TX_SAVEPOINT;   /* ROLLBACK [WORK] TO [SAVEPOINT] */
+          if (strcmp (w[i], "chain") == 0 && strcmp (w[i - 1], "and") == 0)
+            chain = TRUE;
+        }
+      /* COMMIT / ROLLBACK PREPARED 'id' cannot run inside a transaction
+       * block and leaves none open: like an end. */
+      return chain ? DAL_SQL_TX_BEGIN : DAL_SQL_TX_END;
+    }
+  if (strcmp (a, "prepare") == 0 && strcmp (b, "transaction") == 0)
+    return DAL_SQL_TX_END;
+
+  /* What PostgreSQL runs only outside a transaction block. */
+  if (strcmp (a, "vacuum") == 0
+      || (is_one_of (a, (const char * const[]) { "create", "drop", NULL })
+          && is_one_of (b, (const char * const[]) { "database", "tablespace",
+                                                     "subscription", NULL }))
+      || (strcmp (a, "alter") == 0
+          && is_one_of (b, (const char * const[]) { "system", "subscription", NULL }))
+      || (strcmp (a, "reindex") == 0
+          && is_one_of (b, (const char * const[]) { "system", "database", NULL })))
+    return DAL_SQL_TX_OUTSIDE;
+  if (is_one_of (a, (const char * const[]) { "create", "drop", "reindex", "alter", NULL }))
+    for (guint i = 1; i < n; i++)
+      if (strcmp (w[i], "concurrently") == 0)
+        return DAL_SQL_TX_OUTSIDE;
+  return DAL_SQL_TX_NONE;
 }

@@ -159,3 +159,11 @@ check_PROGRAMS += tests/test-pool
 tests_test_pool_SOURCES = tests/test-pool.c $(DAL_TEST_NET_SOURCES)
 tests_test_pool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_pool_LDADD = $(DAL_TEST_LDADD)
+
+# Session settings (options=-c ...) on every connection kind, PgBouncer
+# in transaction mode included (live).
+TESTS += tests/test-session
+check_PROGRAMS += tests/test-session
+tests_test_session_SOURCES = tests/test-session.c
+tests_test_session_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_session_LDADD = $(DAL_TEST_LDADD)

@@ -345,6 +345,44 @@ void dal_error_redact (GError *error, const char *secret);
 gboolean dal_url_check_client_version (const DalUrl *url, guint version,
                                        const char *library, GError **error);
 
+/**
+ * DalSqlTxControl:
+ * @DAL_SQL_TX_NONE: an ordinary statement: it runs in the transaction
+ *   block that is open, or in a transaction of its own
+ * @DAL_SQL_TX_BEGIN: a transaction block is open after it: BEGIN, START
+ *   TRANSACTION, COMMIT / ROLLBACK ... AND CHAIN
+ * @DAL_SQL_TX_END: no transaction block is open after it: COMMIT, END,
+ *   ROLLBACK, ABORT, PREPARE TRANSACTION, COMMIT / ROLLBACK PREPARED
+ * @DAL_SQL_TX_SAVEPOINT: SAVEPOINT, RELEASE, ROLLBACK TO
+ * @DAL_SQL_TX_OUTSIDE: must run outside any transaction block, even an
+ *   implicit one shared with another statement: VACUUM, CREATE / DROP
+ *   DATABASE or TABLESPACE, ALTER SYSTEM, ... CONCURRENTLY
+ *
+ * What a statement does to the transaction, by its first words
+ * (comments and letter case understood).
+ */
+typedef enum
+{
+  DAL_SQL_TX_NONE = 0,
+  DAL_SQL_TX_BEGIN,
+  DAL_SQL_TX_END,
+  DAL_SQL_TX_SAVEPOINT,
+  DAL_SQL_TX_OUTSIDE,
+} DalSqlTxControl;
+
+/**
+ * dal_sql_transaction_control:
+ * @sql: one statement
+ *
+ * The statement classifier's view of @sql's transaction control: how a
+ * plugin tracks the transaction state that the statements it has queued
+ * will leave (e.g. to send session settings with each transaction on a
+ * transaction pooler).  No allocation; reads the first words only.
+ *
+ * Returns: what @sql does to the transaction.
+ */
+DalSqlTxControl dal_sql_transaction_control (const char *sql);
+
 /* The connect budget when the URL has no connect_timeout: the whole
  * connect (every host tried) must finish within it. */
 #define DAL_DEFAULT_CONNECT_TIMEOUT_MS 10000

@@ -221,6 +221,38 @@ gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
  */
 gboolean dal_url_is_transaction_pooler (const DalUrl *url);
 
+/**
+ * dal_startup_options_parse:
+ * @options: (nullable): libpq's "options" text, e.g.
+ *   "-c statement_timeout=5s -csearch_path=app,public --work-mem=64MB"
+ * @other: (out) (optional) (transfer full) (nullable): the startup options
+ *   that are not settings ("-B 100", a lone "-c" ...), escaped as libpq
+ *   wants them, or %NULL when there are none
+ *
+ * Splits @options as the server does (on white space not escaped by a
+ * backslash; a backslash takes the next character literally) and picks
+ * out the session settings: "-c name=value", "-cname=value" and
+ * "--name=value".  A '-' in a setting's name becomes '_', as the server
+ * spells it.  The one parser of "options" in libdal and its plugins.
+ *
+ * Returns: (transfer full) (nullable): the settings as a %NULL-terminated
+ *   array of pairs { name, value, name, value, ..., %NULL } in the order
+ *   written (free with g_strfreev()), or %NULL when there is none.
+ */
+char **dal_startup_options_parse (const char *options, char **other);
+
+/**
+ * dal_url_get_session_settings:
+ * @url: a parsed URL
+ * @other: (out) (optional) (transfer full) (nullable): as for
+ *   dal_startup_options_parse()
+ *
+ * dal_startup_options_parse() of @url's "options" keyword.
+ *
+ * Returns: (transfer full) (nullable): name/value pairs, or %NULL.
+ */
+char **dal_url_get_session_settings (const DalUrl *url, char **other);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
 
 G_END_DECLS

@@ -40,6 +40,10 @@ typedef struct
                              * server runs it from then on); 0: not yet */
   gint64 give_up_at;        /* once its cancel request is out */
   GSource *cancel_source;   /* the caller's GCancellable */
+  guint8 session_at;        /* the session settings' set_config() goes in
+                             * result group 1 (before the statement) or 2
+                             * (after a BEGIN); 0: not sent */
+  GError *session_error;    /* the server refused it */
 } PgOp;
 
 typedef struct
@@ -76,6 +80,11 @@ struct _PgAsync
   GHashTable *cache;        /* key -> CacheEntry */
   GQueue cache_lru;         /* keys, least recently used first */
   GQueue deallocate;        /* names of statements to deallocate (char *) */
+
+  DalPgSession *session;    /* settings sent with each transaction (a
+                             * transaction pooler), or NULL */
+  gboolean queued_in_tx;    /* a transaction block is open once the
+                             * statements sent so far have run */
 };
 
 /* -- the statement cache (pgasync-cache.c) -- */

@@ -85,6 +85,7 @@ pg_unref (PgAsync *pg)
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
   g_queue_clear_full (&pg->deallocate, g_free);
+  dal_pg_session_free (pg->session);
   dal_url_unref (pg->url);
   g_main_context_unref (pg->context);
   g_free (pg);
@@ -96,6 +97,7 @@ op_free (PgOp *op)
   dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
   g_clear_error (&op->error);
+  g_clear_error (&op->session_error);
   g_free (op->cache_key);
   g_free (op->cache_name);
   g_free (op->deallocates);
@@ -269,6 +271,12 @@ on_head_deadline (PgAsync *pg, GQueue *done)
 static GError *
 op_final_error (PgAsync *pg, PgOp *op)
 {
+  if (G_UNLIKELY (op->session_error != NULL))
+    {
+      /* The statement was not run (or its transaction is void). */
+      g_clear_error (&op->error);
+      op->error = g_steal_pointer (&op->session_error);
+    }
   GError *e = dal_pg_error_cancelled (g_steal_pointer (&op->error), op->cancel_reason,
                                       op->cancel_exposed, pg->command_timeout_ms);
   if (e == NULL && op->result == NULL)
@@ -443,6 +451,18 @@ retry_stale_plan (PgAsync *pg, PgOp *op)
   return FALSE;
 }
 
+/* The result of the session settings' set_config(): consumed here, never
+ * delivered; its error fails the statement, naming the setting. */
+static void
+take_session_result (PgAsync *pg, PgOp *op, PGresult *r)
+{
+  if (PQresultStatus (r) == PGRES_FATAL_ERROR && op->session_error == NULL)
+    op->session_error = dal_pg_session_error (pg->session, -1,
+                                              dal_pg_error_from_result (pg->conn, r),
+                                              FALSE);
+  PQclear (r);
+}
+
 /* Reads every result libpq has whole; finished operations go to @done. */
 static void
 process_results (PgAsync *pg, GQueue *done)
@@ -460,6 +480,8 @@ process_results (PgAsync *pg, GQueue *done)
         {
           if (r == NULL)
             op->in_sync_phase = --op->groups_left == 0;
+          else if (op->session_at != 0 && op->session_at == 3 - op->groups_left)
+            take_session_result (pg, op, r);
           else
             take_result (pg, op, r);
           continue;
@@ -538,8 +560,41 @@ send_deallocate (PgAsync *pg, char *name)
   return TRUE;
 }
 
+/* Where the session settings go with @sql on a transaction pooler (1:
+ * before it, 2: after it, 0: nowhere), from the transaction state the
+ * statements queued before it will leave: before a statement that starts
+ * a transaction of its own, after a BEGIN (they then hold for the whole
+ * block, and a SET LOCAL of the caller's after them stays in force). */
+static guint8
+session_position (PgAsync *pg, const char *sql)
+{
+  if (g_queue_is_empty (&pg->ops))
+    {
+      /* Nothing in flight: the last ReadyForQuery says. */
+      PGTransactionStatusType st = PQtransactionStatus (pg->conn);
+      if (st != PQTRANS_ACTIVE && st != PQTRANS_UNKNOWN)
+        pg->queued_in_tx = st != PQTRANS_IDLE;
+    }
+  switch (dal_sql_transaction_control (sql))
+    {
+    case DAL_SQL_TX_BEGIN:
+      pg->queued_in_tx = TRUE;
+      return 2;
+    case DAL_SQL_TX_END:
+      pg->queued_in_tx = FALSE;
+      return 0;
+    case DAL_SQL_TX_NONE:
+      return pg->queued_in_tx ? 0 : 1;
+    case DAL_SQL_TX_SAVEPOINT:
+    case DAL_SQL_TX_OUTSIDE:
+    default:
+      return 0;
+    }
+}
+
 /* Queues the Parse/Bind/Execute (or Prepare + Execute) and its sync point.
- * The statement cache names statements only when it is on. */
+ * The statement cache names statements only when it is on (never with
+ * session settings: both only on a transaction pooler / not on one). */
 static gboolean
 send_statement (PgAsync *pg, PgOp *op)
 {
@@ -550,7 +605,16 @@ send_statement (PgAsync *pg, PgOp *op)
   gboolean ok = TRUE;
 
   op->groups_left = 1;
-  if (pg->cache_size == 0)
+  if (G_UNLIKELY (pg->session != NULL))
+    {
+      op->session_at = session_position (pg, op->sql);
+      op->groups_left = op->session_at != 0 ? 2 : 1;
+      ok = (op->session_at != 1 || dal_pg_session_send (pg->session, pg->conn))
+           && PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
+                                 pp.formats, 0)
+           && (op->session_at != 2 || dal_pg_session_send (pg->session, pg->conn));
+    }
+  else if (pg->cache_size == 0)
     ok = PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
                             pp.formats, 0);
   else
@@ -896,6 +960,9 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
   pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) cache_entry_free);
   g_queue_init (&pg->cache_lru);
+  /* Refused before connecting when it would fail (dal-pg-connect.c). */
+  if (!dal_pg_session_new (url, &pg->session, NULL))
+    g_warn_if_reached ();
   pg->cache_size = dal_url_get_uint (url, "statement_cache_size", 0);
   if (pg->cache_size > 0 && dal_url_is_transaction_pooler (url))
     {

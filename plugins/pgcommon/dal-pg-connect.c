@@ -56,6 +56,11 @@ struct _DalPgConnector
   GPtrArray *failures;   /* GError *, one per failed attempt */
   GError *error;         /* the final error, once FAILED */
   DalPgTlsProbe *tls_probe;  /* a certificate that did not verify, to explain */
+
+  DalPgSession *session;  /* settings to check on a transaction pooler */
+  gboolean checking;      /* connected; the settings' check is under way */
+  guint check_syncs;      /* sync points of the check still to come */
+  GError *check_error;    /* the first setting the server refused */
 };
 
 static void
@@ -176,13 +181,24 @@ dal_pg_connector_new (DalUrl *url)
   c->targets = g_array_new (FALSE, TRUE, sizeof (Target));
   g_array_set_clear_func (c->targets, (GDestroyNotify) target_clear);
 
+  /* A transaction pooler drops the startup packet's options: the
+   * settings go with each transaction instead (dal-pg-session.c). */
+  GError *error = NULL;
+  if (!dal_pg_session_new (url, &c->session, &error))
+    {
+      c->error = error;
+      return c;
+    }
+  gboolean skip_options = dal_url_is_transaction_pooler (url);
+
   const char * const *kw, * const *val;
   guint n = dal_url_get_keywords (url, &kw, &val);
   gboolean has_gssencmode = FALSE;
   for (guint i = 0; i < n; i++)
     {
       if (strcmp (kw[i], "host") == 0 || strcmp (kw[i], "hostaddr") == 0
-          || strcmp (kw[i], "port") == 0 || strcmp (kw[i], "connect_timeout") == 0)
+          || strcmp (kw[i], "port") == 0 || strcmp (kw[i], "connect_timeout") == 0
+          || (skip_options && strcmp (kw[i], "options") == 0))
         continue;
       has_gssencmode |= strcmp (kw[i], "gssencmode") == 0;
       g_ptr_array_add (c->keywords, (gpointer) kw[i]);
@@ -206,7 +222,6 @@ dal_pg_connector_new (DalUrl *url)
    * Each is handed to libpq explicitly, so that neither the service file
    * nor the environment can put back a name it would resolve itself. */
   g_autofree char *hosts = NULL, *hostaddrs = NULL, *ports = NULL;
-  GError *error = NULL;
   if (!effective_settings (c, &hosts, &hostaddrs, &ports, &error))
     {
       dal_error_redact (error, dal_url_get_password (url));
@@ -235,6 +250,8 @@ dal_pg_connector_free (DalPgConnector *c)
   if (c->conn != NULL)
     PQfinish (c->conn);
   g_strfreev (c->addresses);
+  dal_pg_session_free (c->session);
+  g_clear_error (&c->check_error);
   g_array_unref (c->targets);
   g_ptr_array_unref (c->keywords);
   g_ptr_array_unref (c->values);
@@ -281,6 +298,9 @@ end_attempt (DalPgConnector *c)
 {
   g_clear_pointer (&c->conn, PQfinish);
   c->polled = FALSE;
+  c->checking = FALSE;
+  c->check_syncs = 0;
+  g_clear_error (&c->check_error);
 }
 
 /* On to the next address of this host, or the next host. */
@@ -526,6 +546,86 @@ dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *p)
     }
 }
 
+/* Connected to a transaction pooler with session settings: checks each
+ * with set_config() once, all in one round trip (a sync point each, so
+ * that every refusal is heard), before the connection is handed out. */
+static gboolean
+start_check (DalPgConnector *c)
+{
+  PQsetnonblocking (c->conn, 1);
+  if (!PQenterPipelineMode (c->conn))
+    return FALSE;
+  for (guint i = 0; i < c->session->n; i++)
+    {
+      const char *pair[2] = { c->session->pairs[2 * i], c->session->pairs[2 * i + 1] };
+      if (!PQsendQueryParams (c->conn, "SELECT set_config($1, $2, true)", 2, NULL,
+                              pair, NULL, NULL, 0)
+          || !PQpipelineSync (c->conn))
+        return FALSE;
+    }
+  c->checking = TRUE;
+  c->check_syncs = c->session->n;
+  return TRUE;
+}
+
+/* The check failed: the connect fails, on this host and every other
+ * (they would refuse the setting the same way). */
+static DalPgStep
+fail_check (DalPgConnector *c)
+{
+  if (c->check_error != NULL)
+    c->error = g_steal_pointer (&c->check_error);
+  else
+    {
+      g_autofree char *why = dal_pg_clean_message (PQerrorMessage (c->conn));
+      c->error = dal_pg_error_connection_gone (why);
+    }
+  dal_error_redact (c->error, dal_url_get_password (c->url));
+  end_attempt (c);
+  g_clear_pointer (&c->addresses, g_strfreev);
+  c->checking = FALSE;
+  return DAL_PG_STEP_FAILED;
+}
+
+/* Reads the check's results; DONE, FAILED (c->error set), or READ /
+ * WRITE to wait for. */
+static DalPgStep
+step_check (DalPgConnector *c)
+{
+  if (PQflush (c->conn) > 0)
+    return DAL_PG_STEP_WRITE;
+  if (!PQconsumeInput (c->conn))
+    goto failed;
+  while (c->check_syncs > 0 && !PQisBusy (c->conn))
+    {
+      PGresult *r = PQgetResult (c->conn);
+      if (r == NULL)
+        {
+          if (PQstatus (c->conn) == CONNECTION_BAD)
+            goto failed;
+          continue;  /* the end of one statement's results */
+        }
+      ExecStatusType st = PQresultStatus (r);
+      if (st == PGRES_PIPELINE_SYNC)
+        c->check_syncs--;
+      else if (st != PGRES_TUPLES_OK && c->check_error == NULL)
+        c->check_error = dal_pg_session_error (
+          c->session, (gint) (c->session->n - c->check_syncs),
+          dal_pg_error_from_result (c->conn, r), TRUE);
+      PQclear (r);
+    }
+  if (c->check_syncs > 0)
+    return DAL_PG_STEP_READ;
+  if (c->check_error == NULL && PQexitPipelineMode (c->conn))
+    {
+      c->checking = FALSE;
+      return DAL_PG_STEP_DONE;
+    }
+
+failed:
+  return fail_check (c);
+}
+
 DalPgStep
 dal_pg_connector_step (DalPgConnector *c)
 {
@@ -572,6 +672,9 @@ dal_pg_connector_step (DalPgConnector *c)
           continue;
         }
 
+      if (c->checking)
+        return step_check (c);
+
       c->poll_state = PQconnectPoll (c->conn);
       c->polled = TRUE;
       switch (c->poll_state)
@@ -587,7 +690,11 @@ dal_pg_connector_step (DalPgConnector *c)
           next_address (c);
           break;
         case PGRES_POLLING_OK:
-          return DAL_PG_STEP_DONE;
+          if (c->session == NULL)
+            return DAL_PG_STEP_DONE;
+          if (!start_check (c))
+            return fail_check (c);
+          return step_check (c);
         default:
           {
             g_autofree char *where = target_label (c);

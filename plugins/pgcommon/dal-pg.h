@@ -223,6 +223,29 @@ gboolean dal_pg_check_idle (PGconn *conn, GError **why);
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);
 
+/* -- session settings on a transaction pooler (dal-pg-session.c) -- */
+
+typedef struct
+{
+  guint n;          /* settings */
+  char **pairs;     /* name, value, ..., NULL (dal_url_get_session_settings) */
+  char *sql;        /* SELECT set_config($1, $2, true), ... */
+} DalPgSession;
+
+/* *@out: the settings to send with each transaction, when @url leads to
+ * a transaction pooler and its options hold settings; NULL otherwise
+ * (they travel in the startup packet, or there are none).  FALSE and a
+ * DAL_ERROR_UNSUPPORTED error when the options hold anything else, which
+ * a transaction pooler would drop. */
+gboolean dal_pg_session_new (DalUrl *url, DalPgSession **out, GError **error);
+void dal_pg_session_free (DalPgSession *s);
+/* Queues the set_config() statement (no Sync). */
+gboolean dal_pg_session_send (const DalPgSession *s, PGconn *conn);
+/* The error for @server_error (taken), raised by setting @index (-1:
+ * found from the server's message), at connect or before a statement. */
+GError *dal_pg_session_error (const DalPgSession *s, gint index,
+                              GError *server_error, gboolean at_connect);
+
 /* The libdal-level settings of a connection, read from its URL. */
 gint64 dal_pg_command_timeout_ms (DalUrl *url);
 

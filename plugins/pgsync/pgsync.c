@@ -33,6 +33,8 @@ typedef struct
   gint64 cancel_deadline;     /* the last cancel request's cancel_timeout */
   gint lost;                  /* atomic: no statement can run any more */
   GError *lost_why;           /* why, once lost */
+  DalPgSession *session;      /* settings to send with each transaction
+                               * (a transaction pooler), or NULL */
 } PgSync;
 
 static void
@@ -43,6 +45,7 @@ pgsync_close (gpointer handle)
     PQfinish (s->conn);
   dal_pg_canceller_free (s->canceller);
   g_clear_error (&s->lost_why);
+  dal_pg_session_free (s->session);
   dal_url_unref (s->url);
   g_free (s);
 }
@@ -54,8 +57,15 @@ pgsync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
   if (conn == NULL)
     return NULL;
 
+  DalPgSession *session = NULL;
+  if (!dal_pg_session_new (url, &session, error))
+    {
+      PQfinish (conn);  /* (refused before connecting: cannot happen) */
+      return NULL;
+    }
   PQsetnonblocking (conn, 0);
   PgSync *s = g_new0 (PgSync, 1);
+  s->session = session;
   s->conn = conn;
   s->url = dal_url_ref (url);
   s->command_timeout_ms = dal_pg_command_timeout_ms (url);
@@ -196,6 +206,22 @@ keep_result (PGresult **kept, PGresult *r)
   *kept = r;
 }
 
+/* Where the session settings go for @sql on a transaction pooler: 0
+ * before it (it starts a transaction of its own), 1 after it (a BEGIN:
+ * the settings then hold for the whole block, savepoints and the user's
+ * own SET LOCAL after them included), -1 nowhere (inside a transaction,
+ * which has them already, or a statement that must run alone). */
+static int
+session_position (PgSync *s, const char *sql)
+{
+  DalSqlTxControl tc = dal_sql_transaction_control (sql);
+  if (tc == DAL_SQL_TX_BEGIN)
+    return 1;
+  if (tc == DAL_SQL_TX_NONE && PQtransactionStatus (s->conn) == PQTRANS_IDLE)
+    return 0;
+  return -1;
+}
+
 static DalResult *
 pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
@@ -219,28 +245,39 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   GError *failure = NULL;
   DalPgCancelReason reason = DAL_PG_CANCEL_NONE;
 
-  if (!PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
-                          pp.formats, 0))
+  /* On a transaction pooler, the session settings go in the same Sync
+   * block: before a statement that starts a transaction, after a BEGIN. */
+  int session_group = s->session != NULL ? session_position (s, sql) : -1;
+  int n_groups = session_group >= 0 ? 3 : 1;  /* two statements and the Sync */
+  PGresult *session_result = NULL;
+  gboolean sent;
+  if (session_group < 0)
+    sent = PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
+                              pp.formats, 0);
+  else
+    sent = PQenterPipelineMode (s->conn)
+           && (session_group == 1
+               || dal_pg_session_send (s->session, s->conn))
+           && PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
+                                 pp.formats, 0)
+           && (session_group == 0
+               || dal_pg_session_send (s->session, s->conn))
+           && PQpipelineSync (s->conn);
+
+  if (!sent)
     failure = dal_pg_error_from_result (s->conn, NULL);
-  else if (cancellable == NULL && s->command_timeout_ms == 0)
-    {
-      /* Nothing to watch: libpq's blocking wait is the fastest path. */
-      PGresult *r;
-      while ((r = PQgetResult (s->conn)) != NULL)
-        {
-          abandon_copy (s->conn, PQresultStatus (r));
-          keep_result (&kept, r);
-        }
-    }
   else
     {
+      gboolean watched = cancellable != NULL || s->command_timeout_ms > 0;
       gint64 deadline = s->command_timeout_ms > 0
                           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
                           : G_MAXINT64;
       gboolean gave_up = FALSE;
+      int group = 0;
       for (;;)
         {
-          if (!wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
+          /* Nothing to watch: libpq's blocking wait is the fastest path. */
+          if (watched && !wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
             {
               if (!gave_up)
                 break;  /* the connection failed: read what libpq has */
@@ -256,9 +293,23 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
             }
           PGresult *r = PQgetResult (s->conn);
           if (r == NULL)
-            break;
-          abandon_copy (s->conn, PQresultStatus (r));
-          keep_result (&kept, r);
+            {
+              if (++group >= n_groups || PQstatus (s->conn) == CONNECTION_BAD)
+                break;
+              continue;
+            }
+          if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
+            {
+              PQclear (r);
+              break;
+            }
+          if (group == session_group)
+            keep_result (&session_result, r);
+          else
+            {
+              abandon_copy (s->conn, PQresultStatus (r));
+              keep_result (&kept, r);
+            }
         }
       /* A connection that failed has its results (or none) ready now. */
       PGresult *r;
@@ -266,6 +317,13 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
              && (r = PQgetResult (s->conn)) != NULL)
         keep_result (&kept, r);
     }
+  if (s->conn != NULL && PQpipelineStatus (s->conn) != PQ_PIPELINE_OFF)
+    PQexitPipelineMode (s->conn);
+  if (failure == NULL && session_result != NULL && is_error_result (session_result))
+    failure = dal_pg_session_error (s->session, -1,
+                                    dal_pg_error_from_result (s->conn, session_result),
+                                    FALSE);
+  PQclear (session_result);
   dal_pg_params_clear (&pp);
 
   if (failure == NULL && kept == NULL)
