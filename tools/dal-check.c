@@ -2,7 +2,8 @@
  * the first thing to run when a connection fails (docs/troubleshooting.md).
  *
  * For the URL (redacted) and its plugin it reports, in this order: the
- * DNS records of each host (A and AAAA, looked up separately and timed),
+ * DNS records of each host (A and AAAA, looked up separately through
+ * GResolver as the connect engine does, and timed),
  * the connect (which address was used, the time of each phase against a
  * 2 s budget), TLS (protocol, cipher, verified or not, days until the
  * server certificate expires), the server version, whether a transaction
@@ -23,11 +24,10 @@
  */
 #include "config.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
+
+#include <gio/gio.h>
 
 #include "dal-tool.h"
 
@@ -280,36 +280,24 @@ refine_status (int status, const GError *error)
 
 /* -- DNS -- */
 
+/* The connect engine resolves with GResolver, so the check does too (it
+ * answers "localhost" itself, for one, whatever /etc/hosts says), one
+ * family at a time. */
 static void
-lookup (const char *host, int family, GPtrArray *out, double *ms, char **error)
+lookup (const char *host, GResolverNameLookupFlags family, GPtrArray *out,
+        double *ms, char **error)
 {
-  struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
-  struct addrinfo *res = NULL;
+  g_autoptr (GResolver) resolver = g_resolver_get_default ();
+  g_autoptr (GError) e = NULL;
   gint64 t0 = g_get_monotonic_time ();
-  int rc = getaddrinfo (host, NULL, &hints, &res);
+  GList *addrs = g_resolver_lookup_by_name_with_flags (resolver, host, family, NULL, &e);
   *ms = (g_get_monotonic_time () - t0) / 1000.0;
-  if (rc != 0)
-    {
-      /* "no such record" is an answer, not an error, for one family. */
-      if (rc != EAI_NONAME && rc != EAI_NODATA && rc != EAI_ADDRFAMILY)
-        *error = g_strdup (gai_strerror (rc));
-      return;
-    }
-  for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
-    {
-      char text[INET6_ADDRSTRLEN];
-      const void *addr = ai->ai_family == AF_INET
-                           ? (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr
-                           : (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
-      if (inet_ntop (ai->ai_family, addr, text, sizeof text) == NULL)
-        continue;
-      gboolean seen = FALSE;
-      for (guint i = 0; i < out->len && !seen; i++)
-        seen = strcmp (out->pdata[i], text) == 0;
-      if (!seen)
-        g_ptr_array_add (out, g_strdup (text));
-    }
-  freeaddrinfo (res);
+  /* "No such record" is an answer for one family, not an error. */
+  if (e != NULL && !g_error_matches (e, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+    *error = g_strdup (e->message);
+  for (GList *l = addrs; l != NULL; l = l->next)
+    g_ptr_array_add (out, g_inet_address_to_string (l->data));
+  g_resolver_free_addresses (addrs);
 }
 
 static void
@@ -335,8 +323,9 @@ check_dns (Check *c, DalUrl *url)
         {
           /* A name without records is the connect's problem, reported
            * with the catalogue's hint (DAL_ERROR_HOST_NOT_FOUND). */
-          lookup (host, AF_INET, d->a, &d->a_ms, &d->a_error);
-          lookup (host, AF_INET6, d->aaaa, &d->aaaa_ms, &d->aaaa_error);
+          lookup (host, G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY, d->a, &d->a_ms, &d->a_error);
+          lookup (host, G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY, d->aaaa, &d->aaaa_ms,
+                  &d->aaaa_error);
         }
     }
 }
