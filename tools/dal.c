@@ -8,7 +8,8 @@
  *   dal check [--json] [--pings N] [--config FILE] [URL]  a connection doctor
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
- * errors exit with 2.  No output ever shows a password, except
+ * errors exit with 2 (dal check reports on stdout and exits as pg_isready
+ * does: dal-check.c).  No output ever shows a password, except
  * `dal url --keywords --show-password`.
  */
 #include "config.h"

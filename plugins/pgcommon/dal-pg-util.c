@@ -80,7 +80,8 @@ dal_pg_set_timings (PGconn *conn, const DalPgTimings *t)
     PQsetInstanceData (conn, timings_event, g_memdup2 (t, sizeof *t));
 }
 
-/* "connect_ms_<phase>": milliseconds with two decimals, or NULL. */
+/* "connect_ms_<phase>": milliseconds with two decimals (a dot, whatever
+ * the locale), or NULL. */
 static char *
 timing_info (PGconn *conn, const char *phase)
 {
@@ -92,7 +93,10 @@ timing_info (PGconn *conn, const char *phase)
                      : strcmp (phase, "tls") == 0 ? &t->tls
                      : strcmp (phase, "auth") == 0 ? &t->auth
                      : strcmp (phase, "total") == 0 ? &t->total : NULL;
-  return us != NULL ? g_strdup_printf ("%.2f", *us / 1000.0) : NULL;
+  if (us == NULL)
+    return NULL;
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.2f", *us / 1000.0));
 }
 
 /* Whether libpq checked the server's certificate against a CA: sslmode
