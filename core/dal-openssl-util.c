@@ -32,6 +32,15 @@ dal_openssl_time_text (const ASN1_TIME *t)
                           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+gint64
+dal_openssl_seconds_left (const X509 *cert)
+{
+  int days = 0, secs = 0;
+  if (!ASN1_TIME_diff (&days, &secs, NULL, X509_get0_notAfter (cert)))
+    return 0;
+  return (gint64) days * 86400 + secs;
+}
+
 char *
 dal_openssl_default_file (const char *name)
 {

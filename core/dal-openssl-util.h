@@ -27,6 +27,11 @@ char *dal_openssl_name_text (const X509_NAME *name);
 G_GNUC_INTERNAL
 char *dal_openssl_time_text (const ASN1_TIME *t);
 
+/* Seconds from now until @cert expires (negative: expired; 0 when
+ * OpenSSL cannot read the date). */
+G_GNUC_INTERNAL
+gint64 dal_openssl_seconds_left (const X509 *cert);
+
 /* libpq's default TLS file @name ("root.crt", "postgresql.crt",
  * "postgresql.key") under ~/.postgresql.  (transfer full) */
 G_GNUC_INTERNAL

@@ -355,16 +355,6 @@ _dal_tls_effective_sslmode (const DalUrl *url, GError **error)
 
 /* -- the preflight -- */
 
-/* Seconds from now until @cert expires (negative: expired). */
-static gint64
-seconds_left (X509 *cert)
-{
-  int days = 0, secs = 0;
-  if (!ASN1_TIME_diff (&days, &secs, NULL, X509_get0_notAfter (cert)))
-    return 0;
-  return (gint64) days * 86400 + secs;
-}
-
 /* The OpenSSL reason for the last error, or @fallback. */
 static const char *
 openssl_reason (const char *fallback)
@@ -494,7 +484,7 @@ check_ca_file (const char *path, GError **error)
 
   int n = sk_X509_num (certs), n_expired = 0;
   for (int i = 0; i < n; i++)
-    if (seconds_left (sk_X509_value (certs, i)) < 0)
+    if (dal_openssl_seconds_left (sk_X509_value (certs, i)) < 0)
       n_expired++;
   if (n_expired == n)
     {
@@ -512,7 +502,7 @@ check_ca_file (const char *path, GError **error)
   for (int i = 0; i < n; i++)
     {
       X509 *cert = sk_X509_value (certs, i);
-      warn_expiry (path, role, cert, seconds_left (cert));
+      warn_expiry (path, role, cert, dal_openssl_seconds_left (cert));
     }
   free_certificates (certs);
   return TRUE;
@@ -622,7 +612,7 @@ check_client_certificate (const char *cert_path, const char *key_path,
     return FALSE;
 
   X509 *leaf = sk_X509_value (certs, 0);
-  gint64 left = seconds_left (leaf);
+  gint64 left = dal_openssl_seconds_left (leaf);
   if (left < 0)
     {
       g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (leaf));

@@ -95,7 +95,7 @@ tests_test_conformance_LDADD = $(DAL_TEST_LDADD)
 # The `dal` command, spawned as a user runs it (`dal query` is live).
 TESTS += tests/test-tool
 check_PROGRAMS += tests/test-tool
-tests_test_tool_SOURCES = tests/test-tool.c
+tests_test_tool_SOURCES = tests/test-tool.c $(DAL_TEST_NET_SOURCES)
 tests_test_tool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_tool_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_tool_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)

@@ -1613,9 +1613,34 @@ test_get_info (Fixture *f, gconstpointer data)
   assert_tx_status (conn, "idle");
   g_assert_null (dal_connection_get_info (conn, "no_such_key"));
 
+  /* What `dal check` shows: the address used, the certificate, the
+   * connect's phases (an IP literal needs no lookup). */
+  g_autofree char *hostaddr = dal_connection_get_info (conn, "hostaddr");
+  g_assert_cmpstr (hostaddr, ==, "127.0.0.1");
+  g_autofree char *verified = dal_connection_get_info (conn, "tls_verified");
+  g_assert_cmpstr (verified, ==, "yes");
+  g_autofree char *days = dal_connection_get_info (conn, "tls_cert_days_left");
+  g_assert_nonnull (days);
+  g_assert_cmpint (g_ascii_strtoll (days, NULL, 10), >, 0);
+  g_autofree char *not_after = dal_connection_get_info (conn, "tls_cert_not_after");
+  g_assert_true (g_str_has_suffix (not_after, " UTC"));
+  g_autofree char *ms_dns = dal_connection_get_info (conn, "connect_ms_dns");
+  g_assert_cmpstr (ms_dns, ==, "0.00");
+  double ms[4];
+  const char *phases[] = { "connect_ms_tcp", "connect_ms_tls", "connect_ms_auth", "connect_ms_total" };
+  for (guint i = 0; i < G_N_ELEMENTS (phases); i++)
+    {
+      g_autofree char *text = dal_connection_get_info (conn, phases[i]);
+      g_assert_nonnull (text);
+      ms[i] = g_ascii_strtod (text, NULL);
+    }
+  g_assert_cmpfloat (ms[1], >, 0);
+  g_assert_cmpfloat (ms[0] + ms[1] + ms[2], <=, ms[3] + 0.01);
+
   g_autoptr (GError) error = NULL;
   g_assert_true (t_close (v, conn, &error));
   g_assert_null (dal_connection_get_info (conn, "backend_pid"));
+  g_assert_null (dal_connection_get_info (conn, "connect_ms_total"));
 }
 
 /* ------------------------------------------------------------------ */

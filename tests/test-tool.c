@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "dal-test.h"
+#include "dal-test-net.h"
 
 #define TOOL_SECRET "Tool-S3cret-pw"
 
@@ -818,6 +819,324 @@ test_pool_wrong_password (gconstpointer data)
   g_assert_cmpstr (run->out, ==, "");
 }
 
+
+/* ------------------------------------------------------------------ */
+/* dal check                                                            */
+
+/* A strict reader of one JSON value (RFC 8259), enough to tell that
+ * `dal check --json` prints well-formed JSON: returns the end of the value
+ * at @p, or NULL. */
+static const char *json_value (const char *p);
+
+static const char *
+json_ws (const char *p)
+{
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+    p++;
+  return p;
+}
+
+static const char *
+json_string_end (const char *p)
+{
+  if (*p++ != '"')
+    return NULL;
+  for (; *p != '"'; p++)
+    {
+      if ((unsigned char) *p < 0x20)
+        return NULL;
+      if (*p == '\\')
+        {
+          p++;
+          if (*p == 'u')
+            {
+              for (int i = 1; i <= 4; i++)
+                if (!g_ascii_isxdigit (p[i]))
+                  return NULL;
+              p += 4;
+            }
+          else if (strchr ("\"\\/bfnrt", *p) == NULL || *p == '\0')
+            return NULL;
+        }
+    }
+  return p + 1;
+}
+
+static const char *
+json_value (const char *p)
+{
+  p = json_ws (p);
+  if (*p == '"')
+    return json_string_end (p);
+  if (*p == '{' || *p == '[')
+    {
+      char close = *p == '{' ? '}' : ']';
+      p = json_ws (p + 1);
+      if (*p == close)
+        return p + 1;
+      for (;;)
+        {
+          if (close == '}')
+            {
+              if ((p = json_string_end (json_ws (p))) == NULL)
+                return NULL;
+              p = json_ws (p);
+              if (*p++ != ':')
+                return NULL;
+            }
+          if ((p = json_value (p)) == NULL)
+            return NULL;
+          p = json_ws (p);
+          if (*p == close)
+            return p + 1;
+          if (*p++ != ',')
+            return NULL;
+        }
+    }
+  const char *words[] = { "true", "false", "null" };
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    if (g_str_has_prefix (p, words[i]))
+      return p + strlen (words[i]);
+  const char *start = p;
+  if (*p == '-')
+    p++;
+  if (!g_ascii_isdigit (*p))
+    return NULL;
+  while (g_ascii_isdigit (*p) || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')
+    p++;
+  return p > start ? p : NULL;
+}
+
+/* stdout is exactly one JSON object (and a newline). */
+static void
+assert_one_json_object (const Run *run)
+{
+  const char *end = run->out[0] == '{' ? json_value (run->out) : NULL;
+  if (end == NULL || strcmp (json_ws (end), "") != 0)
+    g_error ("stdout is not one JSON object:\n%s", run->out);
+}
+
+/* The number after "@key": in the JSON text (the first occurrence). */
+static double
+json_number_of (const Run *run, const char *key)
+{
+  g_autofree char *needle = g_strdup_printf ("\"%s\":", key);
+  const char *p = strstr (run->out, needle);
+  if (p == NULL)
+    g_error ("no %s in:\n%s", needle, run->out);
+  char *end = NULL;
+  double v = g_ascii_strtod (p + strlen (needle), &end);
+  if (end == p + strlen (needle))
+    g_error ("%s is not a number in:\n%s", needle, run->out);
+  return v;
+}
+
+static void
+assert_has (const Run *run, const char *text)
+{
+  if (strstr (run->out, text) == NULL)
+    g_error ("stdout (exit status %d) does not have \"%s\":\n%s\nstderr:\n%s",
+             run->exit_code, text, run->out, run->err);
+}
+
+static void
+assert_status (const Run *run, int status)
+{
+  if (run->exit_code != status)
+    g_error ("expected exit status %d, got %d; stdout:\n%s\nstderr:\n%s", status,
+             run->exit_code, run->out, run->err);
+}
+
+/* The harness's server by name ("localhost"), TLS verify-full: everything
+ * is reported and within budget. */
+static void
+test_check_tls (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *hostport = g_strdup_printf ("localhost:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s", ca);
+  g_autofree char *url = dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+
+  g_autoptr (Run) run = run_tool ("check", "--json", "--pings", "10", url);
+  assert_status (run, 0);
+  assert_one_json_object (run);
+  assert_has (run, "\"status\":0");
+  assert_has (run, "\"url\":\"postgresql+");
+  assert_has (run, ":****@localhost:");
+  assert_has (run, "\"connected\":true");
+  /* localhost has an A record here (127.0.0.1), and one of its
+   * addresses was used. */
+  assert_has (run, "\"host\":\"localhost\"");
+  assert_has (run, "\"a\":[\"127.0.0.1\"");
+  g_assert_true (strstr (run->out, "\"hostaddr\":\"127.0.0.1\"") != NULL
+                 || strstr (run->out, "\"hostaddr\":\"::1\"") != NULL);
+  assert_has (run, "\"in_use\":true");
+  assert_has (run, "\"protocol\":\"TLSv1.");
+  assert_has (run, "\"verified\":true");
+  g_assert_cmpfloat (json_number_of (run, "cert_days_left"), >, 0);
+  /* The phases add up to no more than the whole connect. */
+  double total = json_number_of (run, "total");
+  double phases = json_number_of (run, "tcp") + json_number_of (run, "tls")
+                  + json_number_of (run, "auth");
+  g_assert_cmpfloat (json_number_of (run, "tls"), >, 0);
+  g_assert_cmpfloat (phases, <=, total + 0.01);
+  g_assert_cmpfloat (total, <=, dal_test_scaled_ms (2000));
+  assert_has (run, "\"within_budget\":true");
+  g_assert_cmpfloat (json_number_of (run, "pings"), ==, 10);
+  g_assert_cmpfloat (json_number_of (run, "p50"), <=, json_number_of (run, "p95"));
+  g_autofree char *version = dal_test_admin_query ("SHOW server_version_num");
+  g_assert_cmpfloat (json_number_of (run, "version_num"), ==, g_ascii_strtod (version, NULL));
+  assert_has (run, "\"transaction_pooler\":\"no\"");
+  assert_has (run, "\"problems\":[]");
+  assert_has (run, "\"error\":null");
+
+  /* The text form says the same. */
+  g_autoptr (Run) text = run_tool ("check", "--pings", "3", url);
+  assert_status (text, 0);
+  assert_has (text, "certificate verified");
+  assert_has (text, "within budget (2000 ms)");
+  assert_has (text, "over 3 pings: within budget (200 ms)");
+  assert_has (text, "status:     0 (accepts connections)");
+}
+
+/* PgBouncer in transaction mode, as the URL says: reported as a
+ * transaction pooler.  Without the URL's word, the probe finds a pooler
+ * answering for the server but cannot tell its mode, and says so. */
+static void
+test_check_pooler (void)
+{
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *port = g_getenv ("DAL_TEST_PGBOUNCER_PORT");
+  if (port == NULL)
+    {
+      g_test_skip ("no PgBouncer (DAL_TEST_PGBOUNCER_PORT)");
+      return;
+    }
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", port);
+  g_autofree char *said = dal_test_url_full ("postgresql+asyncpg", dal_test_env ("DAL_TEST_PG_USER"),
+                                             dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                                             dal_test_env ("DAL_TEST_PG_DATABASE"),
+                                             "sslmode=disable&pooler_mode=transaction");
+  g_autoptr (Run) run = run_tool ("check", "--json", "--pings", "3", said);
+  assert_status (run, 0);
+  assert_one_json_object (run);
+  assert_has (run, "\"transaction_pooler\":\"yes\"");
+  assert_has (run, "\"url_says_so\":true");
+  assert_has (run, "\"in_use\":false");
+
+  g_autofree char *unsaid = dal_test_url_full ("postgresql+psycopg2", dal_test_env ("DAL_TEST_PG_USER"),
+                                               dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                                               dal_test_env ("DAL_TEST_PG_DATABASE"),
+                                               "sslmode=disable");
+  g_autoptr (Run) text = run_tool ("check", "--pings", "3", unsaid);
+  assert_status (text, 0);
+  /* One client on an idle PgBouncer keeps its server connection: the
+   * probe sees PgBouncer's own backend key, not a change of server. */
+  assert_has (text, "pooler:     likely: a pooler or proxy answers for the server");
+  assert_has (text, "inconclusive");
+}
+
+/* Nothing listens: no response (2), with the catalogue's hint; also in
+ * JSON. */
+static void
+test_check_refused (void)
+{
+  TOOL_OR_RETURN ();
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%u", dal_test_unused_port ());
+  g_autofree char *url = dal_test_url_full ("postgresql+asyncpg", "someone", TOOL_SECRET,
+                                            hostport, "db", "sslmode=require");
+  g_autoptr (Run) run = run_tool ("check", url);
+  assert_status (run, 2);
+  assert_has (run, "Connection refused");
+  assert_has (run, "  hint:     Is the server running on that host and accepting "
+                   "TCP/IP connections on that port?");
+  assert_has (run, "status:     2 (no response)");
+
+  g_autoptr (Run) json = run_tool ("check", "--json", url);
+  assert_status (json, 2);
+  assert_one_json_object (json);
+  assert_has (json, "\"connected\":false");
+  assert_has (json, "\"code\":\"connection-refused\"");
+  assert_has (json, "\"hint\":\"Is the server running");
+}
+
+/* No attempt (3): a malformed URL, an unknown scheme, a usage error; the
+ * JSON object is printed all the same. */
+static void
+test_check_no_attempt (void)
+{
+  TOOL_OR_RETURN ();
+  g_autoptr (Run) bad = run_tool ("check", "--json", "postgresql+asyncpg://u:" TOOL_SECRET "@[::1/db");
+  assert_status (bad, 3);
+  assert_one_json_object (bad);
+  assert_has (bad, "\"code\":\"url-malformed\"");
+  assert_has (bad, "\"status\":3");
+
+  g_autoptr (Run) scheme = run_tool ("check", "postgresql+nosuchdriver://u:" TOOL_SECRET "@h/db");
+  assert_status (scheme, 3);
+  assert_has (scheme, "no plugin serves");
+  assert_has (scheme, "  hint:     ");
+
+  g_autoptr (Run) none = run_tool ("check", "--json");
+  assert_status (none, 3);
+  assert_one_json_object (none);
+
+  g_autoptr (Run) usage = run_tool ("check", "--pings", "0", "postgresql://h/db");
+  assert_status (usage, 3);
+  g_assert_nonnull (strstr (usage->err, "usage: dal check"));
+}
+
+/* The server refuses the password: rejected (1), auth-failed. */
+static void
+test_check_wrong_password (void)
+{
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s", ca);
+  g_autofree char *url = dal_test_url_full ("postgresql+asyncpg", dal_test_env ("DAL_TEST_PG_USER"),
+                                            TOOL_SECRET, hostport,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+  g_autoptr (Run) run = run_tool ("check", "--json", url);
+  assert_status (run, 1);
+  assert_one_json_object (run);
+  assert_has (run, "\"code\":\"auth-failed\"");
+  assert_has (run, "password authentication failed");
+}
+
+/* PgBouncer with an expired certificate: rejected (1), the reason and the
+ * catalogue's hint for it. */
+static void
+test_check_expired (void)
+{
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *port = g_getenv ("DAL_TEST_EXPIRED_PORT");
+  if (port == NULL)
+    {
+      g_test_skip ("no PgBouncer with an expired certificate (DAL_TEST_EXPIRED_PORT)");
+      return;
+    }
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%s", port);
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s", ca);
+  g_autofree char *url = dal_test_url_full ("postgresql+psycopg2", dal_test_env ("DAL_TEST_PG_USER"),
+                                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+  g_autoptr (Run) run = run_tool ("check", url);
+  assert_status (run, 1);
+  assert_has (run, "has expired");
+  assert_has (run, "  hint:     The server's certificate has expired");
+  assert_has (run, "status:     1 (rejects the connection)");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -872,6 +1191,16 @@ main (int argc, char **argv)
                                                  pool_live[t].name);
         g_test_add_data_func (path, schemes[s], pool_live[t].fn);
       }
+  for (guint s = 0; s < G_N_ELEMENTS (schemes); s++)
+    {
+      g_autofree char *path = g_strdup_printf ("/tool/check/%s/tls", schemes[s]);
+      g_test_add_data_func (path, schemes[s], test_check_tls);
+    }
+  g_test_add_func ("/tool/check/pooler", test_check_pooler);
+  g_test_add_func ("/tool/check/refused", test_check_refused);
+  g_test_add_func ("/tool/check/no-attempt", test_check_no_attempt);
+  g_test_add_func ("/tool/check/wrong-password", test_check_wrong_password);
+  g_test_add_func ("/tool/check/expired-certificate", test_check_expired);
   /* The bare scheme through the dialect's default plugin. */
   g_test_add_data_func ("/tool/query/postgresql/table", "postgresql", test_query_table);
 

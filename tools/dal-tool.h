@@ -37,6 +37,9 @@ int dal_tool_bench (int argc, char **argv);
 /* `dal pool` (dal-pool.c). */
 int dal_tool_pool (int argc, char **argv);
 
+/* `dal check` (dal-check.c). */
+int dal_tool_check (int argc, char **argv);
+
 G_END_DECLS
 
 #endif /* DAL_TOOL_H */

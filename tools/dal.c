@@ -5,9 +5,11 @@
  *   dal query [--csv] URL SQL [PARAM…] run one statement
  *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
  *   dal pool [--callers N] [--seconds S] [--acquire] URL  a pool's counters
+ *   dal check [--json] [--pings N] [--config FILE] [URL]  a connection doctor
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
- * errors exit with 2.  No output ever shows a password, except
+ * errors exit with 2 (dal check reports on stdout and exits as pg_isready
+ * does: dal-check.c).  No output ever shows a password, except
  * `dal url --keywords --show-password`.
  */
 #include "config.h"
@@ -289,6 +291,10 @@ static const Command commands[] = {
     "(the URL's pool_* options are its settings), optionally run N "
     "concurrent callers doing SELECT 1 one-shots (or acquire, SELECT 1, "
     "release) for S seconds, and print the pool's counters.", dal_tool_pool },
+  { "check", "[--json] [--pings N] [--config FILE] [URL]", "Diagnose a "
+    "connection: DNS, connect phases, TLS, server, pooler, latency; exit "
+    "status as pg_isready's (0 ok, 1 rejected, 2 no response, 3 no attempt).",
+    dal_tool_check },
 };
 
 static const Command *

@@ -49,6 +49,14 @@ struct _DalPgConnector
   gint64 host_deadline;
   gint64 attempt_start;
 
+  /* Phase changes (monotonic µs) for DalPgTimings: the connect's start,
+   * the current host's resolution, and the current attempt's TCP, TLS
+   * and authentication phases as PQconnectPoll() moves through them. */
+  gint64 started;
+  gint64 resolve_start;
+  gint64 dns_us;
+  gint64 tcp_start, tcp_end, tls_end, done;
+
   PGconn *conn;
   gboolean polled;       /* PQconnectPoll called since the attempt started */
   PostgresPollingStatusType poll_state;
@@ -212,6 +220,7 @@ dal_pg_connector_new (DalUrl *url)
       g_ptr_array_add (c->values, (gpointer) "disable");
     }
 
+  c->started = g_get_monotonic_time ();
   c->budget_us = dal_url_get_duration_ms (url, "connect_timeout",
                                           DAL_DEFAULT_CONNECT_TIMEOUT_MS) * 1000;
   c->overall_deadline = c->budget_us > 0 ? g_get_monotonic_time () + c->budget_us
@@ -386,6 +395,8 @@ begin_target (DalPgConnector *c)
   c->attempt_start = now;
   c->target_begun = TRUE;
   c->needs_resolve = needs_resolution (current (c));
+  c->resolve_start = now;
+  c->dns_us = 0;
 }
 
 /* Starts libpq on the current (host, address); FALSE if it failed at once. */
@@ -412,6 +423,8 @@ start_attempt (DalPgConnector *c)
     kw[n] = "port", val[n++] = t->port;
   kw[n] = NULL, val[n] = NULL;
 
+  c->tcp_start = g_get_monotonic_time ();
+  c->tcp_end = c->tls_end = 0;
   c->conn = PQconnectStartParams (kw, val, 0);
   c->polled = FALSE;
   if (c->conn == NULL)
@@ -483,6 +496,28 @@ compose_error (DalPgConnector *c)
     dal_error_set_field (error, i, dal_error_get_field (last, i));
   dal_error_set_retryable (error, dal_error_is_retryable (last));
   return error;
+}
+
+/* After a PQconnectPoll(): when the attempt left the TCP connect, and
+ * the TLS negotiation (at once when there is none).  A connect libpq
+ * starts over (sslmode=prefer falling back to plain) starts the clock
+ * over. */
+static void
+note_phase (DalPgConnector *c)
+{
+  gint64 now = g_get_monotonic_time ();
+  ConnStatusType s = PQstatus (c->conn);
+  if (s == CONNECTION_NEEDED || s == CONNECTION_STARTED)
+    {
+      if (c->tcp_end != 0)
+        c->tcp_start = now, c->tcp_end = c->tls_end = 0;
+      return;
+    }
+  if (c->tcp_end == 0)
+    c->tcp_end = now;
+  if (c->tls_end == 0 && s != CONNECTION_MADE && s != CONNECTION_SSL_STARTUP
+      && s != CONNECTION_GSS_STARTUP)
+    c->tls_end = now;
 }
 
 /* libpq 15 says only "certificate verify failed": remember where, so
@@ -677,6 +712,7 @@ dal_pg_connector_step (DalPgConnector *c)
 
       c->poll_state = PQconnectPoll (c->conn);
       c->polled = TRUE;
+      note_phase (c);
       switch (c->poll_state)
         {
         case PGRES_POLLING_READING:
@@ -690,6 +726,7 @@ dal_pg_connector_step (DalPgConnector *c)
           next_address (c);
           break;
         case PGRES_POLLING_OK:
+          c->done = g_get_monotonic_time ();
           if (c->session == NULL)
             return DAL_PG_STEP_DONE;
           if (!start_check (c))
@@ -765,6 +802,7 @@ dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses, GError *err
     }
   c->addresses = addresses;
   c->address = 0;
+  c->dns_us = g_get_monotonic_time () - c->resolve_start;
 }
 
 /* Server notices (NOTICE, WARNING: "table does not exist, skipping") go
@@ -784,6 +822,16 @@ dal_pg_connector_steal_conn (DalPgConnector *c)
       /* Verbose text was for recovering a failed connect's SQLSTATE. */
       PQsetErrorVerbosity (c->conn, PQERRORS_DEFAULT);
       PQsetNoticeProcessor (c->conn, log_notice, NULL);
+      gint64 tcp_end = c->tcp_end != 0 ? c->tcp_end : c->done;
+      gint64 tls_end = c->tls_end != 0 ? c->tls_end : tcp_end;
+      DalPgTimings t = {
+        .dns = c->dns_us,
+        .tcp = tcp_end - c->tcp_start,
+        .tls = PQsslInUse (c->conn) ? tls_end - tcp_end : 0,
+        .auth = c->done - tls_end,
+        .total = c->done - c->started,
+      };
+      dal_pg_set_timings (c->conn, &t);
     }
   return g_steal_pointer (&c->conn);
 }

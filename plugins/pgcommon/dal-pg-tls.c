@@ -281,3 +281,22 @@ out:
   ERR_clear_error ();
   close (fd);
 }
+
+/* -- the certificate of a connection that succeeded -- */
+
+gboolean
+dal_pg_tls_peer_expiry (PGconn *conn, char **not_after, gint64 *seconds_left)
+{
+  SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
+  /* The client's view of the chain starts with the server's own
+   * certificate. */
+  STACK_OF (X509) *chain = ssl != NULL ? SSL_get_peer_cert_chain (ssl) : NULL;
+  X509 *cert = chain != NULL && sk_X509_num (chain) > 0 ? sk_X509_value (chain, 0) : NULL;
+  if (cert == NULL)
+    return FALSE;
+  if (not_after != NULL)
+    *not_after = dal_openssl_time_text (X509_get0_notAfter (cert));
+  if (seconds_left != NULL)
+    *seconds_left = dal_openssl_seconds_left (cert);
+  return TRUE;
+}

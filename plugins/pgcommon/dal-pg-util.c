@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <string.h>
 
+#include <libpq-events.h>
+
 #include "dal-pg.h"
 
 #define BYTEAOID 17
@@ -61,6 +63,59 @@ transaction_status_name (PGTransactionStatusType s)
     }
 }
 
+/* The connect's timings ride on the PGconn as libpq instance data, so
+ * that every plugin's get_info finds them without a field of its own. */
+static int
+timings_event (PGEventId id, void *info, void *pass_through)
+{
+  if (id == PGEVT_CONNDESTROY)
+    g_free (PQinstanceData (((PGEventConnDestroy *) info)->conn, timings_event));
+  return TRUE;
+}
+
+void
+dal_pg_set_timings (PGconn *conn, const DalPgTimings *t)
+{
+  if (PQregisterEventProc (conn, timings_event, "dal connect timings", NULL))
+    PQsetInstanceData (conn, timings_event, g_memdup2 (t, sizeof *t));
+}
+
+/* "connect_ms_<phase>": milliseconds with two decimals (a dot, whatever
+ * the locale), or NULL. */
+static char *
+timing_info (PGconn *conn, const char *phase)
+{
+  const DalPgTimings *t = PQinstanceData (conn, timings_event);
+  if (t == NULL)
+    return NULL;
+  const gint64 *us = strcmp (phase, "dns") == 0 ? &t->dns
+                     : strcmp (phase, "tcp") == 0 ? &t->tcp
+                     : strcmp (phase, "tls") == 0 ? &t->tls
+                     : strcmp (phase, "auth") == 0 ? &t->auth
+                     : strcmp (phase, "total") == 0 ? &t->total : NULL;
+  if (us == NULL)
+    return NULL;
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.2f", *us / 1000.0));
+}
+
+/* Whether libpq checked the server's certificate against a CA: sslmode
+ * verify-ca or verify-full (wherever it came from: URL, service file,
+ * PGSSLMODE) on a connection that uses TLS. */
+static gboolean
+tls_verified (PGconn *conn)
+{
+  if (!PQsslInUse (conn))
+    return FALSE;
+  gboolean verified = FALSE;
+  PQconninfoOption *options = PQconninfo (conn);
+  for (PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++)
+    if (strcmp (o->keyword, "sslmode") == 0 && o->val != NULL)
+      verified = g_str_has_prefix (o->val, "verify-");
+  PQconninfoFree (options);
+  return verified;
+}
+
 char *
 dal_pg_get_info (PGconn *conn, const char *key)
 {
@@ -74,12 +129,32 @@ dal_pg_get_info (PGconn *conn, const char *key)
     return g_strdup (PQhost (conn));
   if (strcmp (key, "port") == 0)
     return g_strdup (PQport (conn));
+  if (strcmp (key, "hostaddr") == 0)
+    return g_strdup (PQhostaddr (conn));
+  if (g_str_has_prefix (key, "connect_ms_"))
+    return timing_info (conn, key + strlen ("connect_ms_"));
   if (strcmp (key, "tls") == 0)
     return g_strdup (PQsslInUse (conn) ? "on" : "off");
   if (strcmp (key, "tls_protocol") == 0)
     return PQsslInUse (conn) ? g_strdup (PQsslAttribute (conn, "protocol")) : NULL;
   if (strcmp (key, "tls_cipher") == 0)
     return PQsslInUse (conn) ? g_strdup (PQsslAttribute (conn, "cipher")) : NULL;
+  if (strcmp (key, "tls_verified") == 0)
+    return PQsslInUse (conn) ? g_strdup (tls_verified (conn) ? "yes" : "no") : NULL;
+  if (strcmp (key, "tls_cert_not_after") == 0 || strcmp (key, "tls_cert_days_left") == 0)
+    {
+      gboolean want_date = strcmp (key, "tls_cert_not_after") == 0;
+      char *not_after = NULL;
+      gint64 left = 0;
+      if (!dal_pg_tls_peer_expiry (conn, &not_after, &left))
+        return NULL;
+      if (want_date)
+        return not_after;
+      g_free (not_after);
+      /* Whole days, rounded down: "0" is the last day. */
+      return g_strdup_printf ("%" G_GINT64_FORMAT,
+                              left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
+    }
   if (strcmp (key, "transaction_status") == 0)
     return g_strdup (transaction_status_name (PQtransactionStatus (conn)));
   if (strcmp (key, "libpq_version") == 0)

@@ -138,6 +138,12 @@ void dal_pg_tls_probe_run (DalPgTlsProbe *probe);
  * probe's findings (problem DAL_PG_TLS_UNKNOWN: libpq's words only). */
 GError *dal_pg_error_from_tls_probe (const DalPgTlsProbe *probe);
 
+/* The server certificate of @conn's TLS session: when it expires (text,
+ * as dal_openssl_time_text) and the seconds left until then (negative:
+ * expired).  FALSE without TLS or without a certificate. */
+gboolean dal_pg_tls_peer_expiry (PGconn *conn, char **not_after,
+                                 gint64 *seconds_left);
+
 /* -- cancel requests and their deadlines (dal-pg-cancel.c) -- */
 
 /* How long, after a cancel request (command_timeout or a GCancellable),
@@ -208,6 +214,22 @@ void dal_pg_params_init (DalPgParams *out, const DalParams *params);
 void dal_pg_params_clear (DalPgParams *p);
 
 /* -- connection facts -- */
+
+/* How long each phase of a connect took (µs), for get_info's
+ * "connect_ms_*" keys.  The phases are those of the attempt that
+ * succeeded; total runs from the start of the connect (failed hosts and
+ * addresses included). */
+typedef struct
+{
+  gint64 dns;    /* resolving that host's name; 0 for an address or socket */
+  gint64 tcp;    /* the TCP (or Unix socket) connect */
+  gint64 tls;    /* SSLRequest and handshake; 0 without TLS */
+  gint64 auth;   /* startup message to ready: authentication, session start */
+  gint64 total;
+} DalPgTimings;
+
+/* Attaches @t to @conn (libpq instance data, freed with the PGconn). */
+void dal_pg_set_timings (PGconn *conn, const DalPgTimings *t);
 
 char *dal_pg_get_info (PGconn *conn, const char *key);
 
