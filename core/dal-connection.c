@@ -905,6 +905,59 @@ dal_connection_execute_finish (DalConnection *self, GAsyncResult *result,
   return r != NULL ? affected_rows (r) : -1;
 }
 
+/* -- scripts (blocking only) -- */
+
+gboolean
+dal_connection_execute_script (DalConnection *self, const char *sql,
+                               GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (sql != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->funcs->execute_script == NULL)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_UNSUPPORTED,
+        "Use a postgresql+psycopg2:// URL (the pgsync plugin) for scripts "
+        "and migrations",
+        "the %s plugin cannot run a script of several statements",
+        dal_connection_get_plugin_name (self)));
+      return FALSE;
+    }
+  if (is_async_only (self) && self->async_pending > 0 && !self->closed)
+    {
+      g_set_error_literal (error, DAL_ERROR, DAL_ERROR_BUSY,
+                           "a script cannot run while async calls are pending "
+                           "on this connection.  Wait for them to complete");
+      return FALSE;
+    }
+
+  /* As query_owned()'s blocking path: after what was queued before. */
+  GError *local = NULL;
+  gboolean ok = FALSE;
+  gboolean claimed = FALSE;
+  if (self->closed || (uses_worker (self) && !(claimed = conn_claim (self))))
+    local = closed_error ();
+  else if (!g_cancellable_set_error_if_cancelled (cancellable, &local))
+    {
+      note_statement (self, sql);
+      ok = self->funcs->execute_script (self->handle, sql, cancellable, &local);
+    }
+  if (claimed)
+    {
+      note_tx (self);
+      conn_release (self);
+    }
+  if (local != NULL)
+    {
+      note_error (self, local);
+      redact (self, local);
+      g_propagate_error (error, local);
+    }
+  return ok && local == NULL;
+}
+
 /* -- transactions -- */
 
 /* COMMIT of a transaction that already failed answers "ROLLBACK" without

@@ -5,6 +5,7 @@
  *   dal query [--csv] URL SQL [PARAM…] run one statement
  *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
  *   dal pool [--callers N] [--seconds S] [--acquire] URL  a pool's counters
+ *   dal migrate [--url URL] [--dir DIR] status|up|down|new  migrations
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
  * errors exit with 2.  No output ever shows a password, except
@@ -289,6 +290,9 @@ static const Command commands[] = {
     "(the URL's pool_* options are its settings), optionally run N "
     "concurrent callers doing SELECT 1 one-shots (or acquire, SELECT 1, "
     "release) for S seconds, and print the pool's counters.", dal_tool_pool },
+  { "migrate", "[--config FILE] [--url URL] [--dir DIR] status | up [TARGET] "
+    "| down [TARGET] | new NAME", "Schema migrations from a folder of "
+    "NNNN_name.up.sql / .down.sql files (docs/migrate.md).", dal_tool_migrate },
 };
 
 static const Command *

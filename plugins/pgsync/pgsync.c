@@ -196,11 +196,13 @@ keep_result (PGresult **kept, PGresult *r)
   *kept = r;
 }
 
+/* Runs @sql: one statement with @params (extended protocol), or with
+ * @script any number of statements without parameters (simple query
+ * protocol).  Returns the result that tells the outcome. */
 static DalResult *
-pgsync_query (gpointer handle, const char *sql, const DalParams *params,
-              GCancellable *cancellable, GError **error)
+run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
+         GCancellable *cancellable, GError **error)
 {
-  PgSync *s = handle;
   if (g_atomic_int_get (&s->lost))
     {
       g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
@@ -219,8 +221,9 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   GError *failure = NULL;
   DalPgCancelReason reason = DAL_PG_CANCEL_NONE;
 
-  if (!PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
-                          pp.formats, 0))
+  if (script ? !PQsendQuery (s->conn, sql)
+             : !PQsendQueryParams (s->conn, sql, pp.n, pp.types, values,
+                                   lengths, pp.formats, 0))
     failure = dal_pg_error_from_result (s->conn, NULL);
   else if (cancellable == NULL && s->command_timeout_ms == 0)
     {
@@ -300,6 +303,26 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   return NULL;
 }
 
+static DalResult *
+pgsync_query (gpointer handle, const char *sql, const DalParams *params,
+              GCancellable *cancellable, GError **error)
+{
+  return run_sql (handle, sql, params, FALSE, cancellable, error);
+}
+
+/* A script (a migration file): the simple query protocol, which runs
+ * statements separated by semicolons and stops at the first failure. */
+static gboolean
+pgsync_execute_script (gpointer handle, const char *sql,
+                       GCancellable *cancellable, GError **error)
+{
+  DalResult *r = run_sql (handle, sql, NULL, TRUE, cancellable, error);
+  if (r == NULL)
+    return FALSE;
+  dal_result_unref (r);
+  return TRUE;
+}
+
 /* Before the pool hands the connection out: did the server end it while
  * it was idle? */
 static gboolean
@@ -330,6 +353,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .get_info = pgsync_get_info,
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
+  .execute_script = pgsync_execute_script,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
