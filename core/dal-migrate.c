@@ -399,8 +399,10 @@ begin_run (DalMigrator *m, GCancellable *cancellable, GError **error)
     "applied_at timestamptz NOT NULL DEFAULT now(), "
     "execution_ms bigint NOT NULL)", m->table_sql);
   GPtrArray *list = NULL;
-  g_autoptr (DalResult) r = query_texts (m, sql, 0, NULL, cancellable, error);
-  if (r != NULL)
+  int exists = table_exists (m, cancellable, error);
+  g_autoptr (DalResult) r = exists != 0 ? NULL
+                              : query_texts (m, sql, 0, NULL, cancellable, error);
+  if (exists > 0 || r != NULL)
     list = collect (m, cancellable, error);
   if (list != NULL && !check_unchanged (m, list, error))
     g_clear_pointer (&list, g_ptr_array_unref);

@@ -159,3 +159,10 @@ check_PROGRAMS += tests/test-pool
 tests_test_pool_SOURCES = tests/test-pool.c $(DAL_TEST_NET_SOURCES)
 tests_test_pool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_pool_LDADD = $(DAL_TEST_LDADD)
+
+# DalMigrator and `dal migrate` (live; folder checks without a server).
+TESTS += tests/test-migrate
+check_PROGRAMS += tests/test-migrate
+tests_test_migrate_SOURCES = tests/test-migrate.c
+tests_test_migrate_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_migrate_LDADD = $(DAL_TEST_LDADD)
