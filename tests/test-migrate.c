@@ -392,6 +392,66 @@ test_two_runners (void)
   remove_dir (dir);
 }
 
+/* A runner waiting for the lock stops when its GCancellable fires, having
+ * applied nothing. */
+typedef struct
+{
+  const char *dir;
+  GCancellable *cancellable;
+  GError *error;
+  gboolean ok;
+} Waiter;
+
+static gpointer
+waiter_thread (gpointer data)
+{
+  Waiter *w = data;
+  g_autoptr (DalConnection) conn = open_sync ();
+  g_autoptr (DalMigrator) m = new_migrator (conn, w->dir, "mwait_versions", NULL);
+  w->ok = dal_migrator_up (m, -1, w->cancellable, &w->error);
+  return NULL;
+}
+
+static void
+test_lock_wait_cancel (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) conn = open_sync ();
+  run_script (conn, "DROP TABLE IF EXISTS mwait_a, mwait_versions");
+  g_autofree char *dir = make_dir ();
+  write_file (dir, "0001_a.up.sql", "CREATE TABLE mwait_a (id int);");
+  g_autoptr (DalMigrator) holder = new_migrator (conn, dir, "mwait_versions", NULL);
+  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, dal_migrator_get_lock_key (holder));
+  const char *values[] = { key };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) locked = dal_connection_query_texts (
+    conn, "SELECT pg_advisory_lock($1::bigint)", 1, values, NULL, &error);
+  g_assert_no_error (error);
+
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Waiter w = { .dir = dir, .cancellable = cancellable };
+  GThread *thread = g_thread_new ("waiter", waiter_thread, &w);
+  gint64 deadline = g_get_monotonic_time () + dal_test_scaled_ms (20000) * 1000;
+  while (waiting_for_lock (conn, dal_migrator_get_lock_key (holder)) < 1)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20000);  /* polling pg_locks, not synchronisation */
+    }
+  gint64 cancelled_at = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_cmpint (g_get_monotonic_time () - cancelled_at, <, dal_test_scaled_ms (3000) * 1000);
+  g_assert_false (w.ok);
+  g_assert_error (w.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&w.error);
+  g_assert_false (table_exists (conn, "mwait_a"));
+  g_assert_cmpint (waiting_for_lock (conn, dal_migrator_get_lock_key (holder)), ==, 0);
+
+  run_script (conn, "SELECT pg_advisory_unlock_all ()");
+  run_script (conn, "DROP TABLE IF EXISTS mwait_a, mwait_versions");
+  remove_dir (dir);
+}
+
 static void
 test_drift (void)
 {
@@ -585,6 +645,7 @@ main (int argc, char **argv)
   g_test_add_func ("/migrate/live-unsupported-plugin", test_unsupported_plugin);
   g_test_add_func ("/migrate/live-round-trip", test_round_trip);
   g_test_add_func ("/migrate/live-two-runners", test_two_runners);
+  g_test_add_func ("/migrate/live-lock-wait-cancel", test_lock_wait_cancel);
   g_test_add_func ("/migrate/live-drift", test_drift);
   g_test_add_func ("/migrate/live-failure-mid-file", test_failure_mid_file);
   g_test_add_func ("/migrate/live-transaction-pooler", test_transaction_pooler);
