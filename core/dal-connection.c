@@ -770,6 +770,42 @@ dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
   return r;
 }
 
+/* A blocking slot on the caller's thread: claims the connection (worker
+ * path: after everything queued before) and notes the statement; FALSE
+ * (and *@local) when it is closed or @cancellable fired already. */
+static gboolean
+blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
+                gboolean *claimed, GError **local)
+{
+  if (self->closed || (uses_worker (self) && !(*claimed = conn_claim (self))))
+    {
+      *local = closed_error ();
+      return FALSE;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, local))
+    return FALSE;
+  note_statement (self, sql);
+  return TRUE;
+}
+
+/* After the slot: gives the connection back and hands @local (taken,
+ * may be NULL) to the caller, redacted. */
+static void
+blocking_end (DalConnection *self, gboolean claimed, GError *local, GError **error)
+{
+  if (claimed)
+    {
+      note_tx (self);
+      conn_release (self);
+    }
+  if (local != NULL)
+    {
+      note_error (self, local);
+      redact (self, local);
+      g_propagate_error (error, local);
+    }
+}
+
 /* Runs one statement, blocking, with converted parameters (@owned, taken). */
 static DalResult *
 query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
@@ -804,27 +840,11 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
   GError *local = NULL;
   DalResult *r = NULL;
   gboolean claimed = FALSE;
-  if (self->closed || (uses_worker (self) && !(claimed = conn_claim (self))))
-    local = closed_error ();
-  else if (!g_cancellable_set_error_if_cancelled (cancellable, &local))
-    {
-      note_statement (self, sql);
-      r = self->funcs->query (self->handle, sql, _dal_params_get (owned),
-                              cancellable, &local);
-    }
-  if (claimed)
-    {
-      note_tx (self);
-      conn_release (self);
-    }
+  if (blocking_begin (self, sql, cancellable, &claimed, &local))
+    r = self->funcs->query (self->handle, sql, _dal_params_get (owned),
+                            cancellable, &local);
   _dal_params_free (owned);
-
-  if (local != NULL)
-    {
-      note_error (self, local);
-      redact (self, local);
-      g_propagate_error (error, local);
-    }
+  blocking_end (self, claimed, local, error);
   return r;
 }
 
@@ -903,6 +923,44 @@ dal_connection_execute_finish (DalConnection *self, GAsyncResult *result,
 {
   g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
   return r != NULL ? affected_rows (r) : -1;
+}
+
+/* -- scripts (blocking only) -- */
+
+gboolean
+dal_connection_execute_script (DalConnection *self, const char *sql,
+                               GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (sql != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->funcs->execute_script == NULL)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_UNSUPPORTED,
+        "Use a postgresql+psycopg2:// URL (the pgsync plugin) for scripts "
+        "and migrations",
+        "the %s plugin cannot run a script of several statements",
+        dal_connection_get_plugin_name (self)));
+      return FALSE;
+    }
+  if (is_async_only (self) && self->async_pending > 0 && !self->closed)
+    {
+      g_set_error_literal (error, DAL_ERROR, DAL_ERROR_BUSY,
+                           "a script cannot run while async calls are pending "
+                           "on this connection.  Wait for them to complete");
+      return FALSE;
+    }
+
+  GError *local = NULL;
+  gboolean ok = FALSE;
+  gboolean claimed = FALSE;
+  if (blocking_begin (self, sql, cancellable, &claimed, &local))
+    ok = self->funcs->execute_script (self->handle, sql, cancellable, &local);
+  ok = ok && local == NULL;
+  blocking_end (self, claimed, local, error);
+  return ok;
 }
 
 /* -- transactions -- */

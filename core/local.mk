@@ -12,6 +12,7 @@ dalinclude_HEADERS = \
 	include/dal/dal-registry.h \
 	include/dal/dal-connection.h \
 	include/dal/dal-pool.h \
+	include/dal/dal-migrate.h \
 	include/dal/dal-plugin.h
 
 # The OpenSSL helpers that the core's TLS preflight and pgcommon's TLS
@@ -44,7 +45,10 @@ core_libdal_1_la_SOURCES = \
 	core/dal-sql.c \
 	core/dal-tls.c \
 	core/dal-pool-settings.c \
-	core/dal-version.c
+	core/dal-version.c \
+	core/dal-migrate-private.h \
+	core/dal-migrate.c \
+	core/dal-migrate-files.c
 core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \
 	-DDAL_PLUGIN_DIR=\"$(plugindir)\"

@@ -167,3 +167,10 @@ check_PROGRAMS += tests/test-session
 tests_test_session_SOURCES = tests/test-session.c
 tests_test_session_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_session_LDADD = $(DAL_TEST_LDADD)
+
+# DalMigrator and `dal migrate` (live; folder checks without a server).
+TESTS += tests/test-migrate
+check_PROGRAMS += tests/test-migrate
+tests_test_migrate_SOURCES = tests/test-migrate.c
+tests_test_migrate_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_migrate_LDADD = $(DAL_TEST_LDADD)

@@ -34,6 +34,9 @@ gboolean dal_tool_is_url (const char *arg);
 /* `dal bench` (dal-bench.c). */
 int dal_tool_bench (int argc, char **argv);
 
+/* `dal migrate` (dal-migrate.c). */
+int dal_tool_migrate (int argc, char **argv);
+
 /* `dal pool` (dal-pool.c). */
 int dal_tool_pool (int argc, char **argv);
 

@@ -6,6 +6,7 @@
  *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
  *   dal pool [--callers N] [--seconds S] [--acquire] URL  a pool's counters
  *   dal check [--json] [--pings N] [--config FILE] [URL]  a connection doctor
+ *   dal migrate [--url URL] [--dir DIR] status|up|down|new  migrations
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
  * errors exit with 2 (dal check reports on stdout and exits as pg_isready
@@ -295,6 +296,9 @@ static const Command commands[] = {
     "connection: DNS, connect phases, TLS, server, pooler, latency; exit "
     "status as pg_isready's (0 ok, 1 rejected, 2 no response, 3 no attempt).",
     dal_tool_check },
+  { "migrate", "[--config FILE] [--url URL] [--dir DIR] status | up [TARGET] "
+    "| down [TARGET] | new NAME", "Schema migrations from a folder of "
+    "NNNN_name.up.sql / .down.sql files (docs/migrate.md).", dal_tool_migrate },
 };
 
 static const Command *

@@ -144,6 +144,30 @@ void dal_connection_execute_async (DalConnection *connection, const char *sql,
 gint64 dal_connection_execute_finish (DalConnection *connection,
                                       GAsyncResult *result, GError **error);
 
+/**
+ * dal_connection_execute_script:
+ * @connection: an open connection
+ * @sql: any number of SQL statements separated by semicolons, without
+ *   parameters (a migration file, a schema dump)
+ * @cancellable: (nullable): cancels the script, on the server too
+ * @error: return location for a GError
+ *
+ * Runs @sql as one request (PostgreSQL's simple query protocol), blocking,
+ * and stops at the first statement that fails; rows are dropped.  Outside
+ * a transaction the server commits each statement that succeeded; inside
+ * one (dal_connection_begin()) nothing is kept after a failure until the
+ * caller rolls back.  A failure's DAL_ERROR_FIELD_POSITION counts
+ * characters (not bytes) from the start of @sql.  Needs a plugin with the
+ * execute_script slot (pgsync, postgresql+psycopg2://); others fail with
+ * DAL_ERROR_UNSUPPORTED.
+ *
+ * Returns: %TRUE when every statement succeeded.
+ */
+gboolean dal_connection_execute_script (DalConnection *connection,
+                                        const char *sql,
+                                        GCancellable *cancellable,
+                                        GError **error);
+
 /* -- transactions --
  * begin/commit/rollback are statements like any other: started in order
  * after what was started before them, on this connection. */

@@ -184,6 +184,17 @@ typedef struct
    * FALSE when the connection is gone (is_lost is TRUE from then on).
    * No round trip to the server.  Called like set_context. */
   gboolean   (*check_idle)    (gpointer conn);
+
+  /* ABI 1.3 */
+  /* Optional, blocking: runs @sql, any number of statements separated by
+   * semicolons and no parameters, as one request (PostgreSQL's simple
+   * query protocol), stopping at the first statement that fails; results
+   * are dropped.  Honours @cancellable and the connection's statement
+   * deadlines as the query slot does.  A failure's
+   * DAL_ERROR_FIELD_POSITION counts characters in the whole of @sql.
+   * Serves dal_connection_execute_script() (and so `dal migrate`). */
+  gboolean   (*execute_script) (gpointer conn, const char *sql,
+                                GCancellable *cancellable, GError **error);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */

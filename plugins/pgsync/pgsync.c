@@ -222,11 +222,13 @@ session_position (PgSync *s, const char *sql)
   return -1;
 }
 
+/* Runs @sql: one statement with @params (extended protocol), or with
+ * @script any number of statements without parameters (simple query
+ * protocol).  Returns the result that tells the outcome. */
 static DalResult *
-pgsync_query (gpointer handle, const char *sql, const DalParams *params,
-              GCancellable *cancellable, GError **error)
+run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
+         GCancellable *cancellable, GError **error)
 {
-  PgSync *s = handle;
   if (g_atomic_int_get (&s->lost))
     {
       g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
@@ -247,11 +249,14 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
 
   /* On a transaction pooler, the session settings go in the same Sync
    * block: before a statement that starts a transaction, after a BEGIN. */
-  int session_group = s->session != NULL ? session_position (s, sql) : -1;
+  int session_group = s->session != NULL && !script
+                        ? session_position (s, sql) : -1;
   int n_groups = session_group >= 0 ? 3 : 1;  /* two statements and the Sync */
   PGresult *session_result = NULL;
   gboolean sent;
-  if (session_group < 0)
+  if (script)
+    sent = PQsendQuery (s->conn, sql);
+  else if (session_group < 0)
     sent = PQsendQueryParams (s->conn, sql, pp.n, pp.types, values, lengths,
                               pp.formats, 0);
   else
@@ -358,6 +363,26 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
   return NULL;
 }
 
+static DalResult *
+pgsync_query (gpointer handle, const char *sql, const DalParams *params,
+              GCancellable *cancellable, GError **error)
+{
+  return run_sql (handle, sql, params, FALSE, cancellable, error);
+}
+
+/* A script (a migration file): the simple query protocol, which runs
+ * statements separated by semicolons and stops at the first failure. */
+static gboolean
+pgsync_execute_script (gpointer handle, const char *sql,
+                       GCancellable *cancellable, GError **error)
+{
+  DalResult *r = run_sql (handle, sql, NULL, TRUE, cancellable, error);
+  if (r == NULL)
+    return FALSE;
+  dal_result_unref (r);
+  return TRUE;
+}
+
 /* Before the pool hands the connection out: did the server end it while
  * it was idle? */
 static gboolean
@@ -388,6 +413,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .get_info = pgsync_get_info,
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
+  .execute_script = pgsync_execute_script,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
