@@ -226,6 +226,87 @@ test_no_tls_reported (gconstpointer data)
   g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "false");
 }
 
+/* A NOSSL-user URL to @host (a Supabase name the fake resolver maps to
+ * 127.0.0.1) on the harness's server, with @query. */
+static char *
+nossl_url_to (const char *scheme, const char *host, const char *query)
+{
+  g_autofree char *hostport = g_strdup_printf ("%s:%s", host,
+                                               dal_test_env ("DAL_TEST_PG_PORT"));
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_NOSSL_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+}
+
+/* Opens @url and returns its "tls" info; the connection is closed. */
+static char *
+open_tls_info (const char *scheme, const char *url)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = open_url (scheme, url, &error);
+  g_assert_no_error (error);
+  return dal_connection_get_info (conn, "tls");
+}
+
+/* allow_insecure_tls=true lets a connection to a Supabase host go
+ * without TLS: one warning per host:port (host without case) and
+ * process, none when TLS is in use after all. */
+static void
+test_insecure_warning (gconstpointer data)
+{
+  const char *scheme = data;
+  const char *d = strchr (scheme, '+') + 1;
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *host_a = g_strdup_printf ("db-a-%s.warn.supabase.co", d);
+  g_autofree char *host_a_upper = g_ascii_strup (host_a, -1);
+  g_autofree char *host_b = g_strdup_printf ("db-b-%s.warn.supabase.co", d);
+  dal_test_resolver_add (host_a, "127.0.0.1");
+  dal_test_resolver_add (host_a_upper, "127.0.0.1");
+  dal_test_resolver_add (host_b, "127.0.0.1");
+  const char *insecure = "sslmode=disable&allow_insecure_tls=true";
+  g_autofree char *url_a = nossl_url_to (scheme, host_a, insecure);
+  g_autofree char *url_a_upper = nossl_url_to (scheme, host_a_upper, insecure);
+  g_autofree char *url_b = nossl_url_to (scheme, host_b, insecure);
+  g_autofree char *url_b_tls = nossl_url_to (scheme, host_b,
+                                             "sslmode=prefer&allow_insecure_tls=true");
+  g_autofree char *target_a = g_strdup_printf ("allow_insecure_tls=true let the "
+                                               "connection to %s:%s go without TLS "
+                                               "(sslmode=disable)", host_a,
+                                               dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *target_b = g_strdup_printf ("connection to %s:%s go without TLS",
+                                               host_b, dal_test_env ("DAL_TEST_PG_PORT"));
+  const char *any = "allow_insecure_tls=true let the connection";
+
+  /* the warning is a g_warning: not fatal here, counted instead */
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  _dal_tls_reset_warnings ();
+  dal_test_log_clear ();
+
+  /* TLS in use after all (the server offers it): nothing to say */
+  g_autofree char *tls0 = open_tls_info (scheme, url_b_tls);
+  g_assert_cmpstr (tls0, ==, "on");
+  g_assert_cmpuint (dal_test_log_count (any), ==, 0);
+
+  g_autofree char *tls1 = open_tls_info (scheme, url_a);
+  g_assert_cmpstr (tls1, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (target_a), ==, 1);
+  g_autofree char *tls2 = open_tls_info (scheme, url_a);
+  g_autofree char *tls3 = open_tls_info (scheme, url_a_upper);
+  g_assert_cmpstr (tls3, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (any), ==, 1);
+
+  g_autofree char *tls4 = open_tls_info (scheme, url_b);
+  g_assert_cmpstr (tls4, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (target_b), ==, 1);
+  g_assert_cmpuint (dal_test_log_count (any), ==, 2);
+  g_assert_cmpuint (dal_test_log_count ("dal: TLS: allow_insecure_tls"), ==, 2);
+
+  /* never the password */
+  g_assert_cmpuint (dal_test_log_count (dal_test_env ("DAL_TEST_PG_PASSWORD")), ==, 0);
+  g_log_set_always_fatal (fatal);
+}
+
 static void
 test_wrong_ca (gconstpointer data)
 {
@@ -907,6 +988,7 @@ main (int argc, char **argv)
       } G_STMT_END
       ADD ("verify-full", test_verify_full);
       ADD ("no-tls-reported", test_no_tls_reported);
+      ADD ("insecure-warning", test_insecure_warning);
       ADD ("wrong-ca", test_wrong_ca);
       ADD ("host-mismatch", test_host_mismatch);
       ADD ("expired-server-certificate", test_expired_server_certificate);
