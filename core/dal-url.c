@@ -733,17 +733,14 @@ entry_has_port (const char *entry)
   return !is_socket_dir (entry) && count_char (entry, ':') == 1;
 }
 
-/* Splits one host entry of a host= option into host and port (NULL when
+/* Splits the value of one host= option into host and port (NULL when
  * it has none): "name:port" with a single ":" (also a socket directory
  * when @split_sockets), "[address]" or "[address]:port"; an entry with
- * two ":" or more is an IPv6 address without a port.  @option is the
- * whole host= value, for messages. */
+ * two ":" or more is an IPv6 address without a port. */
 static gboolean
-split_host_entry (const char *entry, const char *option,
-                  gboolean split_sockets, char **host, char **port,
-                  GError **error)
+split_host_entry (const char *entry, gboolean split_sockets, char **host,
+                  char **port, GError **error)
 {
-  g_autofree char *shown = _dal_printable (option);
   const char *colon = NULL;
 
   *host = NULL;
@@ -754,6 +751,7 @@ split_host_entry (const char *entry, const char *option,
       if (close == NULL || close == entry + 1
           || (close[1] != '\0' && close[1] != ':'))
         {
+          g_autofree char *shown = _dal_printable (entry);
           g_propagate_error (error, hosts_error (
             "Write an IPv6 address in brackets, e.g. host=[2001:db8::1]:5432, "
             "or without them and without a port, e.g. host=2001:db8::1",
@@ -777,6 +775,7 @@ split_host_entry (const char *entry, const char *option,
   for (const char *p = colon + 1; *p; p++)
     if (!g_ascii_isdigit (*p))
       {
+        g_autofree char *shown = _dal_printable (entry);
         g_autofree char *port_shown = _dal_printable (colon + 1);
         g_clear_pointer (host, g_free);
         g_propagate_error (error, hosts_error (
@@ -810,7 +809,7 @@ apply_query_hosts (DalUrl *url, const QueryHosts *q, GError **error)
       if (!q->port_option && strchr (value, ',') == NULL)
         {
           char *host, *port;
-          if (!split_host_entry (value, value, FALSE, &host, &port, error))
+          if (!split_host_entry (value, FALSE, &host, &port, error))
             return FALSE;
           slot_set (url, "host", host);
           if (port != NULL)
@@ -863,7 +862,7 @@ apply_query_hosts (DalUrl *url, const QueryHosts *q, GError **error)
             "options", shown));
           return FALSE;
         }
-      if (!split_host_entry (value, value, TRUE, &host, &port, error))
+      if (!split_host_entry (value, TRUE, &host, &port, error))
         return FALSE;
       if (i > 0)
         {
