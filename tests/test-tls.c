@@ -307,6 +307,98 @@ test_insecure_warning (gconstpointer data)
   g_log_set_always_fatal (fatal);
 }
 
+/* A plugin's get_info for _dal_tls_check_connection(): the handle is a
+ * NULL-terminated array of key, value pairs. */
+static char *
+fake_info (gpointer handle, const char *key)
+{
+  const char * const *kv = handle;
+  for (guint i = 0; kv[i] != NULL; i += 2)
+    if (strcmp (kv[i], key) == 0)
+      return g_strdup (kv[i + 1]);
+  return NULL;
+}
+
+static guint
+check_connection (const char *url_text, const char * const *info)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalUrl) url = dal_url_parse (url_text, &error);
+  g_assert_no_error (error);
+  dal_test_log_clear ();
+  _dal_tls_check_connection (url, fake_info, (gpointer) info);
+  return dal_test_log_count ("allow_insecure_tls=true let the connection");
+}
+
+/* The same warning without a server: which exceptions and which
+ * connection states give it. */
+static void
+test_insecure_warning_unit (void)
+{
+  static const char * const plain[] = {
+    "tls", "off", "host", "db.u.supabase.co", "port", "5432", NULL
+  };
+  static const char * const plain_6543[] = {
+    "tls", "off", "host", "db.u.supabase.co", "port", "6543", NULL
+  };
+  static const char * const tls13[] = {
+    "tls", "on", "tls_protocol", "TLSv1.3", "host", "db.u.supabase.co", "port", "5432", NULL
+  };
+  static const char * const tls11[] = {
+    "tls", "on", "tls_protocol", "TLSv1.1", "host", "old.example.com", "port", "5432", NULL
+  };
+  static const char * const socket[] = {
+    "tls", "off", "host", "/run/postgresql", "port", "5432", NULL
+  };
+  static const char * const unknown[] = { NULL };
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  _dal_tls_reset_warnings ();
+
+  /* without allow_insecure_tls, or without an exception used: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=require", plain), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@h.example.com/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain), ==, 0);
+  /* an insecure mode towards Supabase, but TLS in use: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=prefer"
+                                      "&allow_insecure_tls=true", tls13), ==, 0);
+  /* a Unix socket, or a plugin that cannot say: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", socket), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", unknown), ==, 0);
+
+  /* plaintext towards Supabase: once per host:port */
+  g_assert_cmpuint (check_connection ("postgresql://u:s3cret@db.u.supabase.co/d?sslmode=allow"
+                                      "&allow_insecure_tls=true", plain), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("connection to db.u.supabase.co:5432 go without "
+                                        "TLS (sslmode=allow)"), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("s3cret"), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain), ==, 0);
+  static const char * const plain_upper[] = {
+    "tls", "off", "host", "DB.U.Supabase.CO", "port", "5432", NULL
+  };
+  g_assert_cmpuint (check_connection ("postgresql://u@DB.U.Supabase.CO/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain_upper), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain_6543), ==, 1);
+
+  /* a floor below TLSv1.2: only when the server used such a version */
+  const char *low = "postgresql://u@old.example.com/d?sslmode=require"
+                    "&ssl_min_protocol_version=TLSv1&allow_insecure_tls=true";
+  static const char * const old_tls13[] = {
+    "tls", "on", "tls_protocol", "TLSv1.3", "host", "old.example.com", "port", "5432", NULL
+  };
+  g_assert_cmpuint (check_connection (low, old_tls13), ==, 0);
+  g_assert_cmpuint (check_connection (low, tls11), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("connection to old.example.com:5432 use TLSv1.1, "
+                                        "below libdal's floor TLSv1.2"), ==, 1);
+  g_assert_cmpuint (check_connection (low, tls11), ==, 0);
+
+  _dal_tls_reset_warnings ();
+  g_log_set_always_fatal (fatal);
+}
+
 static void
 test_wrong_ca (gconstpointer data)
 {
@@ -1007,6 +1099,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/policy/every-plugin", test_policy_for_every_plugin);
   g_test_add_func ("/tls/policy/prefer-warning", test_prefer_warning);
   g_test_add_func ("/tls/policy/protocol-floor", test_protocol_floor);
+  g_test_add_func ("/tls/policy/insecure-warning", test_insecure_warning_unit);
   g_test_add_func ("/tls/policy/client-version", test_client_version_unit);
   return g_test_run ();
 }
