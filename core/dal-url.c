@@ -5,7 +5,9 @@
  * a DalUrl yields are the ones PQconninfoParse() would give for the same
  * URL without "+driver".  Where libdal is stricter (unknown options, bad
  * ports and option values fail here rather than at connect time) the
- * comments say so.
+ * comments say so.  One difference on purpose: for postgresql, several
+ * host= options and "host=name:port" are read the way SQLAlchemy reads
+ * them (apply_query_hosts), where libpq would keep the last host=.
  *
  * Error messages give positions, option names and option values, but never
  * any part of the userinfo (user name and password), nor the password or
