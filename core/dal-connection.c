@@ -208,6 +208,7 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
   self->handle = handle;
   if (uses_worker (self))
     note_tx (self);
+  _dal_tls_check_connection (url, self->funcs->get_info, handle);
   return self;
 }
 

@@ -113,6 +113,12 @@ gboolean _dal_tls_preflight (const DalUrl *url, const char *sslmode,
 DalUrl *_dal_tls_apply (DalUrl *url, GError **error);
 /* Forgets which warnings were given (tests). */
 void _dal_tls_reset_warnings (void);
+/* After a connection is made (@get_info, @handle: the plugin's): one
+ * g_warning per target and process when it went without TLS (or below
+ * TLSv1.2) because allow_insecure_tls=true let it. */
+void _dal_tls_check_connection (const DalUrl *url,
+                                char *(*get_info) (gpointer handle, const char *key),
+                                gpointer handle);
 
 /* -- what a statement does to the session (dal-sql.c) -- */
 

@@ -23,7 +23,10 @@
  *
  * Warnings are g_message()s, not g_warning()s: a certificate close to
  * expiry must not abort programs that run with fatal warnings (every
- * GLib test program does).
+ * GLib test program does).  The exception: a connection that really went
+ * without TLS (or below TLSv1.2) because allow_insecure_tls=true let it
+ * is a g_warning, once per target (_dal_tls_check_connection, called by
+ * the core for every new connection).
  *
  * Nothing here ever logs or puts in an error the URL or the password.
  * libdal's core never calls libpq; the plugin's client library checks
@@ -253,6 +256,10 @@ typedef struct
   char *mode;            /* the effective sslmode */
   gboolean changed;      /* differs from what the URL and environment say */
   gboolean from_default; /* nobody asked: libpq's default */
+  /* What allow_insecure_tls=true let through (the policy refuses it
+   * otherwise): an insecure mode towards Supabase; a floor below TLSv1.2. */
+  gboolean allowed_insecure_mode;
+  gboolean allowed_weak_floor;
 } Decision;
 
 static gboolean
@@ -264,6 +271,8 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
 
   out->changed = FALSE;
   out->from_default = !is_set (given);
+  out->allowed_insecure_mode = FALSE;
+  out->allowed_weak_floor = FALSE;
   if (!is_set (given))
     {
       if (sb_host != NULL)
@@ -291,7 +300,10 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
       return FALSE;
     }
   else
-    out->mode = g_strdup (given);
+    {
+      out->mode = g_strdup (given);
+      out->allowed_insecure_mode = sb_host != NULL && mode_is_insecure (given);
+    }
 
   if (strcmp (out->mode, "disable") != 0)
     {
@@ -312,6 +324,8 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
           g_clear_pointer (&out->mode, g_free);
           return FALSE;
         }
+      out->allowed_weak_floor = is_set (min) && min_rank >= 0
+                                && min_rank < protocol_rank ("TLSv1.2");
       if (is_set (max) && protocol_rank (max) >= 0 && min_rank >= 0
           && protocol_rank (max) < min_rank)
         {
@@ -882,6 +896,75 @@ _dal_tls_apply (DalUrl *url, GError **error)
   if (!d.changed)
     return dal_url_ref (url);
   return url_with_sslmode (url, mode, error);
+}
+
+/* -- after connecting -- */
+
+/**
+ * _dal_tls_check_connection:
+ * @url: the caller's URL
+ * @get_info: (nullable): the plugin's get_info
+ * @handle: the plugin's new connection
+ *
+ * Once a connection is made: when allow_insecure_tls=true let through
+ * what the policy refuses and the connection really is that way (no TLS
+ * towards a Supabase host; a TLS version below TLSv1.2), one g_warning
+ * per target (host:port, the host without case) and process.  The URL
+ * and the password are never logged: the target is what the plugin
+ * says it connected to.
+ */
+void
+_dal_tls_check_connection (const DalUrl *url,
+                           char *(*get_info) (gpointer handle, const char *key),
+                           gpointer handle)
+{
+  g_return_if_fail (url != NULL);
+  if (get_info == NULL || !has_tls_keywords (url) || !insecure_allowed (url))
+    return;
+
+  g_autoptr (GArray) targets = targets_get (url);
+  Decision d;
+  if (!decide (url, targets, &d, NULL))
+    return;
+  g_autofree char *mode = d.mode;
+  if (!d.allowed_insecure_mode && !d.allowed_weak_floor)
+    return;
+
+  g_autofree char *tls = get_info (handle, "tls");
+  g_autofree char *host = get_info (handle, "host");
+  g_autofree char *port = get_info (handle, "port");
+  if (tls == NULL || host == NULL || host[0] == '/' || host[0] == '@')
+    return;  /* the plugin cannot say, or a Unix socket: nothing crossed a network */
+
+  g_autofree char *what = NULL;
+  if (d.allowed_insecure_mode && strcmp (tls, "off") == 0)
+    what = g_strdup_printf ("go without TLS (sslmode=%s), which libdal refuses "
+                            "towards Supabase hosts: the password and every "
+                            "query crossed the network unencrypted. Remove "
+                            "sslmode and allow_insecure_tls from the URL to "
+                            "use TLS", mode);
+  else if (d.allowed_weak_floor && strcmp (tls, "on") == 0)
+    {
+      g_autofree char *protocol = get_info (handle, "tls_protocol");
+      int rank = protocol_rank (protocol);
+      if (rank >= 0 && rank < protocol_rank ("TLSv1.2"))
+        what = g_strdup_printf ("use %s, below libdal's floor TLSv1.2 (a TLS "
+                                "version with known weaknesses). Enable "
+                                "TLSv1.2 or later on the server, then remove "
+                                "ssl_min_protocol_version and "
+                                "allow_insecure_tls from the URL", protocol);
+    }
+  if (what == NULL)
+    return;
+
+  g_autofree char *lower = g_ascii_strdown (host, -1);
+  g_autofree char *key = g_strdup_printf ("insecure:%s:%s", lower,
+                                          port != NULL ? port : "");
+  if (!first_time (key))
+    return;
+  g_warning ("TLS: allow_insecure_tls=true let the connection to %s%s%s %s "
+             "(logged once per host and port)", host,
+             port != NULL ? ":" : "", port != NULL ? port : "", what);
 }
 
 /* -- client library versions -- */

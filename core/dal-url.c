@@ -5,7 +5,9 @@
  * a DalUrl yields are the ones PQconninfoParse() would give for the same
  * URL without "+driver".  Where libdal is stricter (unknown options, bad
  * ports and option values fail here rather than at connect time) the
- * comments say so.
+ * comments say so.  One difference on purpose: for postgresql, several
+ * host= options and "host=name:port" are read the way SQLAlchemy reads
+ * them (apply_query_hosts), where libpq would keep the last host=.
  *
  * Error messages give positions, option names and option values, but never
  * any part of the userinfo (user name and password), nor the password or
@@ -585,11 +587,21 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
   return TRUE;
 }
 
+/* The host= options of a postgresql URL's query, kept until the whole
+ * query is read: SQLAlchemy reads several of them as the host list (see
+ * apply_query_hosts). */
+typedef struct
+{
+  GPtrArray *values;            /* char *, decoded, in order */
+  gboolean port_option;         /* the query has a port= option */
+} QueryHosts;
+
 /* One name=value pair of the query, from offset *@pp (advanced past it);
- * *@name_out gets the option's name. */
+ * *@name_out gets the option's name.  A host= option goes to @hosts
+ * when it is not NULL. */
 static gboolean
 parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
-                   GError **error)
+                   QueryHosts *hosts, GError **error)
 {
   gsize p = *pp;
     {
@@ -661,11 +673,214 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
       char *value = decode_part (input, equals + 1, end, what, error);
       if (value == NULL)
         return FALSE;
-      if (!store_query_option (url, name, value, error))
-        return FALSE;
+      if (hosts != NULL && strcmp (name, "host") == 0)
+        g_ptr_array_add (hosts->values, value);
+      else
+        {
+          if (hosts != NULL && strcmp (name, "port") == 0)
+            hosts->port_option = TRUE;
+          if (!store_query_option (url, name, value, error))
+            return FALSE;
+        }
       *name_out = g_steal_pointer (&name);
     }
   *pp = p;
+  return TRUE;
+}
+
+/* -- SQLAlchemy's host= forms -- */
+
+static GError *
+hosts_error (const char *hint, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static GError *
+hosts_error (const char *hint, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_autofree char *what = g_strdup_vprintf (format, args);
+  va_end (args);
+  return dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint, "%s", what);
+}
+
+#define HINT_TWO_FORMS \
+  "Write either one host= option per host, each with its port " \
+  "(host=h1:5432&host=h2:5433), or libpq's lists " \
+  "(host=h1,h2&port=5432,5433), not both"
+
+static gboolean
+is_socket_dir (const char *host)
+{
+  return host[0] == '/' || host[0] == '@';
+}
+
+static guint
+count_char (const char *s, char c)
+{
+  guint n = 0;
+  for (; *s; s++)
+    n += *s == c;
+  return n;
+}
+
+/* Whether a host entry carries a port the way SQLAlchemy writes it:
+ * "name:port" (one ":") or "[address]:port".  A socket directory never
+ * does; two ":" or more is an IPv6 address. */
+static gboolean
+entry_has_port (const char *entry)
+{
+  if (entry[0] == '[')
+    return strstr (entry, "]:") != NULL;
+  return !is_socket_dir (entry) && count_char (entry, ':') == 1;
+}
+
+/* Splits the value of one host= option into host and port (NULL when
+ * it has none): "name:port" with a single ":" (also a socket directory
+ * when @split_sockets), "[address]" or "[address]:port"; an entry with
+ * two ":" or more is an IPv6 address without a port. */
+static gboolean
+split_host_entry (const char *entry, gboolean split_sockets, char **host,
+                  char **port, GError **error)
+{
+  const char *colon = NULL;
+
+  *host = NULL;
+  *port = NULL;
+  if (entry[0] == '[')
+    {
+      const char *close = strchr (entry, ']');
+      if (close == NULL || close == entry + 1
+          || (close[1] != '\0' && close[1] != ':'))
+        {
+          g_autofree char *shown = _dal_printable (entry);
+          g_propagate_error (error, hosts_error (
+            "Write an IPv6 address in brackets, e.g. host=[2001:db8::1]:5432, "
+            "or without them and without a port, e.g. host=2001:db8::1",
+            "host=%s is not [address] or [address]:port", shown));
+          return FALSE;
+        }
+      *host = g_strndup (entry + 1, (gsize) (close - entry - 1));
+      colon = close[1] == ':' ? close + 1 : NULL;
+    }
+  else if (count_char (entry, ':') == 1
+           && (split_sockets || !is_socket_dir (entry)))
+    {
+      colon = strchr (entry, ':');
+      *host = g_strndup (entry, (gsize) (colon - entry));
+    }
+  else
+    *host = g_strdup (entry);
+
+  if (colon == NULL || colon[1] == '\0')
+    return TRUE;  /* "name:" is the default port, as in SQLAlchemy */
+  for (const char *p = colon + 1; *p; p++)
+    if (!g_ascii_isdigit (*p))
+      {
+        g_autofree char *shown = _dal_printable (entry);
+        g_autofree char *port_shown = _dal_printable (colon + 1);
+        g_clear_pointer (host, g_free);
+        g_propagate_error (error, hosts_error (
+          "Write host=name:port with the port in digits, e.g. host=db1:5432",
+          "host=%s: the port \"%s\" is not a number", shown, port_shown));
+        return FALSE;
+      }
+  *port = g_strdup (colon + 1);
+  return TRUE;
+}
+
+/* The host list from the query's host= options, the way SQLAlchemy 2.0's
+ * postgresql dialect reads them (psycopg2 and asyncpg alike):
+ *   - several host= options: one entry each, "name[:port]"; the ports
+ *     replace any other (a port= option is refused: two forms mixed);
+ *   - a single host= holding one "name:port" and no port= option: that
+ *     host on that port;
+ *   - otherwise libpq's forms, unchanged (a single host, socket
+ *     directory or IPv6 address, or a comma-separated list with port=),
+ *     where an entry with a port is refused rather than taken as a name
+ *     no resolver knows. */
+static gboolean
+apply_query_hosts (DalUrl *url, const QueryHosts *q, GError **error)
+{
+  if (q->values->len == 0)
+    return TRUE;
+
+  if (q->values->len == 1)
+    {
+      const char *value = g_ptr_array_index (q->values, 0);
+      if (!q->port_option && strchr (value, ',') == NULL)
+        {
+          char *host, *port;
+          if (!split_host_entry (value, FALSE, &host, &port, error))
+            return FALSE;
+          slot_set (url, "host", host);
+          if (port != NULL)
+            slot_set (url, "port", port);
+          return TRUE;
+        }
+      g_auto (GStrv) entries = g_strsplit (value, ",", -1);
+      for (guint i = 0; entries[i] != NULL; i++)
+        if (entry_has_port (entries[i]))
+          {
+            g_autofree char *shown = _dal_printable (value);
+            if (q->port_option)
+              g_propagate_error (error, hosts_error (
+                HINT_TWO_FORMS,
+                "host=%s gives a port and the URL also has a port= option",
+                shown));
+            else
+              g_propagate_error (error, hosts_error (
+                HINT_TWO_FORMS,
+                "host=%s: a comma-separated host list cannot give ports "
+                "with the hosts", shown));
+            return FALSE;
+          }
+      slot_set (url, "host", g_strdup (value));
+      return TRUE;
+    }
+
+  if (q->port_option)
+    {
+      g_propagate_error (error, hosts_error (
+        HINT_TWO_FORMS,
+        "the URL has %u host= options and a port= option: two ways of "
+        "giving several hosts mixed", q->values->len));
+      return FALSE;
+    }
+
+  g_autoptr (GString) hosts = g_string_new (NULL);
+  g_autoptr (GString) ports = g_string_new (NULL);
+  gboolean any_port = FALSE;
+  for (guint i = 0; i < q->values->len; i++)
+    {
+      const char *value = g_ptr_array_index (q->values, i);
+      g_autofree char *host = NULL, *port = NULL;
+      if (strchr (value, ',') != NULL)
+        {
+          g_autofree char *shown = _dal_printable (value);
+          g_propagate_error (error, hosts_error (
+            HINT_TWO_FORMS,
+            "host=%s: a comma-separated list in one of several host= "
+            "options", shown));
+          return FALSE;
+        }
+      if (!split_host_entry (value, TRUE, &host, &port, error))
+        return FALSE;
+      if (i > 0)
+        {
+          g_string_append_c (hosts, ',');
+          g_string_append_c (ports, ',');
+        }
+      g_string_append (hosts, host);
+      if (port != NULL)
+        {
+          g_string_append (ports, port);
+          any_port = TRUE;
+        }
+    }
+  slot_set (url, "host", g_string_free (g_steal_pointer (&hosts), FALSE));
+  slot_set (url, "port", any_port ? g_string_free (g_steal_pointer (&ports), FALSE)
+                                  : NULL);
   return TRUE;
 }
 
@@ -674,13 +889,16 @@ static gboolean
 parse_query (DalUrl *url, const char *input, gsize p, GError **error)
 {
   gboolean after_secret = FALSE;
+  QueryHosts hosts = { g_ptr_array_new_with_free_func (g_free), FALSE };
+  g_autoptr (GPtrArray) host_values = hosts.values;
 
   while (input[p] != '\0')
     {
       gsize start = p;
       g_autofree char *name = NULL;
       GError *local = NULL;
-      if (!parse_query_param (url, input, &p, &name, &local))
+      if (!parse_query_param (url, input, &p, &name,
+                              is_postgresql (url) ? &hosts : NULL, &local))
         {
           /* "password=ab&cd": what follows a secret may be a piece of it;
            * say so without quoting it. */
@@ -697,7 +915,7 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
         }
       after_secret = dal_url_option_is_secret (name);
     }
-  return TRUE;
+  return apply_query_hosts (url, &hosts, error);
 }
 
 /* Sets a URL part (taking @value). */

@@ -146,7 +146,7 @@ tests_test_faults_LDADD = $(DAL_TEST_LDADD)
 # PGHOST) and when it stops trying (unit; live parts skip without servers).
 TESTS += tests/test-pg-connect
 check_PROGRAMS += tests/test-pg-connect
-tests_test_pg_connect_SOURCES = tests/test-pg-connect.c
+tests_test_pg_connect_SOURCES = tests/test-pg-connect.c $(DAL_TEST_NET_SOURCES)
 tests_test_pg_connect_CPPFLAGS = $(DAL_TEST_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon
 tests_test_pg_connect_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_pg_connect_LDADD = plugins/pgcommon/libdalpg.la $(DAL_TEST_LDADD) $(LIBPQ_LIBS)

@@ -20,6 +20,7 @@
 
 #include "dal-pg.h"
 #include "dal-test.h"
+#include "dal-test-net.h"
 
 #define assert_contains(haystack, needle) \
   G_STMT_START { \
@@ -254,6 +255,39 @@ test_live_service (void)
   clear_pg_env ();
 }
 
+/* SQLAlchemy's multi-host form (docs/url.md): the first host= refuses,
+ * the second is the harness's server, each with its own port. */
+static void
+test_live_sqlalchemy_hosts (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  clear_pg_env ();
+  const char *port = dal_test_env ("DAL_TEST_PG_PORT");
+  guint16 closed = dal_test_unused_port ();
+  g_autofree char *multi = g_strdup_printf ("host=127.0.0.1:%u&host=localhost:%s",
+                                            (guint) closed, port);
+  g_autofree char *single = g_strdup_printf ("host=localhost:%s", port);
+  for (guint i = 0; i < G_N_ELEMENTS (schemes); i++)
+    {
+      const char *queries[] = { multi, single };
+      for (guint j = 0; j < G_N_ELEMENTS (queries); j++)
+        {
+          g_autofree char *url = url_without_host (schemes[i], queries[j]);
+          g_autoptr (GError) error = NULL;
+          g_autoptr (DalConnection) conn = dal_connection_open (url, NULL, &error);
+          g_assert_no_error (error);
+          g_autofree char *host = dal_connection_get_info (conn, "host");
+          g_autofree char *used_port = dal_connection_get_info (conn, "port");
+          g_assert_cmpstr (host, ==, "localhost");
+          g_assert_cmpstr (used_port, ==, port);
+          g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 40 + 2", NULL,
+                                                          NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "42");
+        }
+    }
+}
+
 /* Lines of the server's log that contain @needle, or -1 when the log
  * cannot be read. */
 static int
@@ -320,6 +354,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pg-connect/host-from/missing-service", test_missing_service);
   g_test_add_func ("/pg-connect/live/pghost", test_live_pghost);
   g_test_add_func ("/pg-connect/live/service", test_live_service);
+  g_test_add_func ("/pg-connect/live/sqlalchemy-hosts", test_live_sqlalchemy_hosts);
   for (guint i = 0; i < G_N_ELEMENTS (schemes); i++)
     {
       g_autofree char *path = g_strdup_printf ("/pg-connect/live/auth-once/%s",

@@ -226,6 +226,179 @@ test_no_tls_reported (gconstpointer data)
   g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "false");
 }
 
+/* A NOSSL-user URL to @host (a Supabase name the fake resolver maps to
+ * 127.0.0.1) on the harness's server, with @query. */
+static char *
+nossl_url_to (const char *scheme, const char *host, const char *query)
+{
+  g_autofree char *hostport = g_strdup_printf ("%s:%s", host,
+                                               dal_test_env ("DAL_TEST_PG_PORT"));
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_NOSSL_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), query);
+}
+
+/* Opens @url and returns its "tls" info; the connection is closed. */
+static char *
+open_tls_info (const char *scheme, const char *url)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalConnection) conn = open_url (scheme, url, &error);
+  g_assert_no_error (error);
+  return dal_connection_get_info (conn, "tls");
+}
+
+/* allow_insecure_tls=true lets a connection to a Supabase host go
+ * without TLS: one warning per host:port (host without case) and
+ * process, none when TLS is in use after all. */
+static void
+test_insecure_warning (gconstpointer data)
+{
+  const char *scheme = data;
+  const char *d = strchr (scheme, '+') + 1;
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *host_a = g_strdup_printf ("db-a-%s.warn.supabase.co", d);
+  g_autofree char *host_a_upper = g_ascii_strup (host_a, -1);
+  g_autofree char *host_b = g_strdup_printf ("db-b-%s.warn.supabase.co", d);
+  dal_test_resolver_add (host_a, "127.0.0.1");
+  dal_test_resolver_add (host_a_upper, "127.0.0.1");
+  dal_test_resolver_add (host_b, "127.0.0.1");
+  const char *insecure = "sslmode=disable&allow_insecure_tls=true";
+  g_autofree char *url_a = nossl_url_to (scheme, host_a, insecure);
+  g_autofree char *url_a_upper = nossl_url_to (scheme, host_a_upper, insecure);
+  g_autofree char *url_b = nossl_url_to (scheme, host_b, insecure);
+  g_autofree char *url_b_tls = nossl_url_to (scheme, host_b,
+                                             "sslmode=prefer&allow_insecure_tls=true");
+  g_autofree char *target_a = g_strdup_printf ("allow_insecure_tls=true let the "
+                                               "connection to %s:%s go without TLS "
+                                               "(sslmode=disable)", host_a,
+                                               dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autofree char *target_b = g_strdup_printf ("connection to %s:%s go without TLS",
+                                               host_b, dal_test_env ("DAL_TEST_PG_PORT"));
+  const char *any = "allow_insecure_tls=true let the connection";
+
+  /* the warning is a g_warning: not fatal here, counted instead */
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  _dal_tls_reset_warnings ();
+  dal_test_log_clear ();
+
+  /* TLS in use after all (the server offers it): nothing to say */
+  g_autofree char *tls0 = open_tls_info (scheme, url_b_tls);
+  g_assert_cmpstr (tls0, ==, "on");
+  g_assert_cmpuint (dal_test_log_count (any), ==, 0);
+
+  g_autofree char *tls1 = open_tls_info (scheme, url_a);
+  g_assert_cmpstr (tls1, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (target_a), ==, 1);
+  g_autofree char *tls2 = open_tls_info (scheme, url_a);
+  g_autofree char *tls3 = open_tls_info (scheme, url_a_upper);
+  g_assert_cmpstr (tls3, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (any), ==, 1);
+
+  g_autofree char *tls4 = open_tls_info (scheme, url_b);
+  g_assert_cmpstr (tls4, ==, "off");
+  g_assert_cmpuint (dal_test_log_count (target_b), ==, 1);
+  g_assert_cmpuint (dal_test_log_count (any), ==, 2);
+  g_assert_cmpuint (dal_test_log_count ("dal: TLS: allow_insecure_tls"), ==, 2);
+
+  /* never the password */
+  g_assert_cmpuint (dal_test_log_count (dal_test_env ("DAL_TEST_PG_PASSWORD")), ==, 0);
+  g_log_set_always_fatal (fatal);
+}
+
+/* A plugin's get_info for _dal_tls_check_connection(): the handle is a
+ * NULL-terminated array of key, value pairs. */
+static char *
+fake_info (gpointer handle, const char *key)
+{
+  const char * const *kv = handle;
+  for (guint i = 0; kv[i] != NULL; i += 2)
+    if (strcmp (kv[i], key) == 0)
+      return g_strdup (kv[i + 1]);
+  return NULL;
+}
+
+static guint
+check_connection (const char *url_text, const char * const *info)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalUrl) url = dal_url_parse (url_text, &error);
+  g_assert_no_error (error);
+  dal_test_log_clear ();
+  _dal_tls_check_connection (url, fake_info, (gpointer) info);
+  return dal_test_log_count ("allow_insecure_tls=true let the connection");
+}
+
+/* The same warning without a server: which exceptions and which
+ * connection states give it. */
+static void
+test_insecure_warning_unit (void)
+{
+  static const char * const plain[] = {
+    "tls", "off", "host", "db.u.supabase.co", "port", "5432", NULL
+  };
+  static const char * const plain_6543[] = {
+    "tls", "off", "host", "db.u.supabase.co", "port", "6543", NULL
+  };
+  static const char * const tls13[] = {
+    "tls", "on", "tls_protocol", "TLSv1.3", "host", "db.u.supabase.co", "port", "5432", NULL
+  };
+  static const char * const tls11[] = {
+    "tls", "on", "tls_protocol", "TLSv1.1", "host", "old.example.com", "port", "5432", NULL
+  };
+  static const char * const socket[] = {
+    "tls", "off", "host", "/run/postgresql", "port", "5432", NULL
+  };
+  static const char * const unknown[] = { NULL };
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  _dal_tls_reset_warnings ();
+
+  /* without allow_insecure_tls, or without an exception used: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=require", plain), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@h.example.com/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain), ==, 0);
+  /* an insecure mode towards Supabase, but TLS in use: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=prefer"
+                                      "&allow_insecure_tls=true", tls13), ==, 0);
+  /* a Unix socket, or a plugin that cannot say: nothing */
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", socket), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", unknown), ==, 0);
+
+  /* plaintext towards Supabase: once per host:port */
+  g_assert_cmpuint (check_connection ("postgresql://u:s3cret@db.u.supabase.co/d?sslmode=allow"
+                                      "&allow_insecure_tls=true", plain), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("connection to db.u.supabase.co:5432 go without "
+                                        "TLS (sslmode=allow)"), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("s3cret"), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain), ==, 0);
+  static const char * const plain_upper[] = {
+    "tls", "off", "host", "DB.U.Supabase.CO", "port", "5432", NULL
+  };
+  g_assert_cmpuint (check_connection ("postgresql://u@DB.U.Supabase.CO/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain_upper), ==, 0);
+  g_assert_cmpuint (check_connection ("postgresql://u@db.u.supabase.co/d?sslmode=disable"
+                                      "&allow_insecure_tls=true", plain_6543), ==, 1);
+
+  /* a floor below TLSv1.2: only when the server used such a version */
+  const char *low = "postgresql://u@old.example.com/d?sslmode=require"
+                    "&ssl_min_protocol_version=TLSv1&allow_insecure_tls=true";
+  static const char * const old_tls13[] = {
+    "tls", "on", "tls_protocol", "TLSv1.3", "host", "old.example.com", "port", "5432", NULL
+  };
+  g_assert_cmpuint (check_connection (low, old_tls13), ==, 0);
+  g_assert_cmpuint (check_connection (low, tls11), ==, 1);
+  g_assert_cmpuint (dal_test_log_count ("connection to old.example.com:5432 use TLSv1.1, "
+                                        "below libdal's floor TLSv1.2"), ==, 1);
+  g_assert_cmpuint (check_connection (low, tls11), ==, 0);
+
+  _dal_tls_reset_warnings ();
+  g_log_set_always_fatal (fatal);
+}
+
 static void
 test_wrong_ca (gconstpointer data)
 {
@@ -907,6 +1080,7 @@ main (int argc, char **argv)
       } G_STMT_END
       ADD ("verify-full", test_verify_full);
       ADD ("no-tls-reported", test_no_tls_reported);
+      ADD ("insecure-warning", test_insecure_warning);
       ADD ("wrong-ca", test_wrong_ca);
       ADD ("host-mismatch", test_host_mismatch);
       ADD ("expired-server-certificate", test_expired_server_certificate);
@@ -925,6 +1099,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/policy/every-plugin", test_policy_for_every_plugin);
   g_test_add_func ("/tls/policy/prefer-warning", test_prefer_warning);
   g_test_add_func ("/tls/policy/protocol-floor", test_protocol_floor);
+  g_test_add_func ("/tls/policy/insecure-warning", test_insecure_warning_unit);
   g_test_add_func ("/tls/policy/client-version", test_client_version_unit);
   return g_test_run ();
 }

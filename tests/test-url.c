@@ -365,6 +365,143 @@ test_hosts_and_ports (void)
     }
 }
 
+/* SQLAlchemy's host= forms (its postgresql dialect's
+ * _split_multihost_from_url), and libpq's, which keep their meaning. */
+static void
+test_sqlalchemy_hosts (void)
+{
+  static const struct
+  {
+    const char *text;
+    const char *host;           /* the "host" keyword */
+    const char *port;           /* the "port" keyword */
+    guint n;
+    const char *hosts[3];
+    const char *ports[3];
+  } cases[] = {
+    /* several host= options: the host list, each with its port */
+    { "postgresql+asyncpg://u:" SECRET "@/db?host=h1:5432&host=h2:5433",
+      "h1,h2", "5432,5433", 2, { "h1", "h2" }, { "5432", "5433" } },
+    { "postgresql+psycopg2://u@/db?host=h1:5432&host=h2&host=h3:7",
+      "h1,h2,h3", "5432,,7", 3, { "h1", "h2", "h3" }, { "5432", NULL, "7" } },
+    { "postgresql://u@/db?host=h1&host=h2", "h1,h2", NULL, 2, { "h1", "h2" },
+      { NULL, NULL } },
+    /* their ports replace the authority's; their hosts its hosts */
+    { "postgresql://a:1/db?host=h1:2&host=h2:3", "h1,h2", "2,3", 2,
+      { "h1", "h2" }, { "2", "3" } },
+    { "postgresql://a:1/db?host=h1&host=h2", "h1,h2", NULL, 2,
+      { "h1", "h2" }, { NULL, NULL } },
+    /* IPv6 in brackets, or bare without a port; socket directories */
+    { "postgresql:///db?host=[::1]:5433&host=::1", "::1,::1", "5433,", 2,
+      { "::1", "::1" }, { "5433", NULL } },
+    { "postgresql:///db?host=/tmp:5433&host=/run/pg", "/tmp,/run/pg", "5433,", 2,
+      { "/tmp", "/run/pg" }, { "5433", NULL } },
+    /* one host= with name:port and no port= option */
+    { "postgresql+asyncpg://u@/db?host=db1:6432", "db1", "6432", 1,
+      { "db1" }, { "6432" } },
+    { "postgresql://u@h:1/db?host=db1:6432", "db1", "6432", 1, { "db1" }, { "6432" } },
+    { "postgresql://u@h:1/db?host=db1:", "db1", "1", 1, { "db1" }, { "1" } },
+    { "postgresql://u@/db?host=:6432", "", "6432", 1, { "" }, { "6432" } },
+    { "postgresql://u@/db?host=%5B2001:db8::1%5D:6432", "2001:db8::1", "6432", 1,
+      { "2001:db8::1" }, { "6432" } },
+    /* libpq's forms, as before */
+    { "postgresql:///db?host=h1,h2&port=1,2", "h1,h2", "1,2", 2, { "h1", "h2" },
+      { "1", "2" } },
+    { "postgresql:///db?host=h1,h2", "h1,h2", NULL, 2, { "h1", "h2" }, { NULL, NULL } },
+    { "postgresql:///db?host=/var/run/postgresql", "/var/run/postgresql", NULL, 1,
+      { "/var/run/postgresql" }, { NULL } },
+    { "postgresql:///db?host=/var/run/a:b", "/var/run/a:b", NULL, 1,
+      { "/var/run/a:b" }, { NULL } },
+    { "postgresql:///db?host=::1&port=5433", "::1", "5433", 1, { "::1" }, { "5433" } },
+    { "postgresql:///db?host=2001:db8::1", "2001:db8::1", NULL, 1,
+      { "2001:db8::1" }, { NULL } },
+    { "postgresql:///db?host=h&port=5433", "h", "5433", 1, { "h" }, { "5433" } },
+    /* other dialects: the last host= counts, nothing is split */
+    { "mysql:///db?host=h1:1&host=h2:2", "h2:2", NULL, 1, { "h2:2" }, { NULL } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (DalUrl) url = parse_ok (cases[i].text);
+      g_assert_cmpstr (dal_url_get_option (url, "host"), ==, cases[i].host);
+      g_assert_cmpstr (dal_url_get_option (url, "port"), ==, cases[i].port);
+      g_assert_cmpuint (dal_url_get_n_hosts (url), ==, cases[i].n);
+      for (guint j = 0; j < cases[i].n; j++)
+        {
+          g_assert_cmpstr (dal_url_get_host (url, j), ==, cases[i].hosts[j]);
+          g_assert_cmpstr (dal_url_get_port (url, j), ==, cases[i].ports[j]);
+        }
+
+      /* the keywords handed to libpq say the same */
+      const char * const *kw, * const *val;
+      guint n = dal_url_get_keywords (url, &kw, &val);
+      const char *kw_host = NULL, *kw_port = NULL;
+      for (guint j = 0; j < n; j++)
+        {
+          if (strcmp (kw[j], "host") == 0)
+            kw_host = val[j];
+          else if (strcmp (kw[j], "port") == 0)
+            kw_port = val[j];
+        }
+      g_assert_cmpstr (kw_host, ==, cases[i].host);
+      g_assert_cmpstr (kw_port, ==, cases[i].port);
+      assert_round_trip (url);
+    }
+
+  static const struct
+  {
+    const char *text;
+    const char *needles[2];
+  } refused[] = {
+    /* SQLAlchemy: "Can't mix 'multihost' formats together" */
+    { "postgresql+asyncpg://u@/db?host=h1:5432&host=h2:5433&port=5432",
+      { "2 host= options and a port= option", "host=h1:5432&host=h2:5433" } },
+    { "postgresql://u@/db?port=5432&host=h1&host=h2",
+      { "and a port= option", "host=h1,h2&port=5432,5433" } },
+    /* libdal: a port in libpq's forms would be a host name nobody knows */
+    { "postgresql://u@/db?host=h1:5432&port=5433",
+      { "host=h1:5432 gives a port and the URL also has a port= option", NULL } },
+    { "postgresql://u@/db?host=h1:5432,h2:5433",
+      { "host=h1:5432,h2:5433: a comma-separated host list cannot give ports", NULL } },
+    { "postgresql://u@/db?host=h1,h2&host=h3",
+      { "host=h1,h2: a comma-separated list in one of several", NULL } },
+    /* SQLAlchemy: "Received non-integer port arguments" */
+    { "postgresql://u@/db?host=h1:abc&host=h2:5433",
+      { "host=h1:abc: the port \"abc\" is not a number", "db1:5432" } },
+    { "postgresql://u@/db?host=h1:54x", { "the port \"54x\" is not a number", NULL } },
+    { "postgresql://u@/db?host=[::1&host=h2", { "is not [address] or [address]:port", NULL } },
+    { "postgresql://u@/db?host=[::1]x", { "is not [address] or [address]:port", NULL } },
+    /* SQLAlchemy: "number of hosts and ports don't match" */
+    { "postgresql://u@/db?host=h1,h2&port=1,2,3", { "3 ports for 2 hosts", NULL } },
+    { "postgresql://u@/db?port=1,2", { "2 ports for 1 host", NULL } },
+    /* a port out of range, either form */
+    { "postgresql://u@/db?host=h1:70000&host=h2", { "port", NULL } },
+    { "postgresql://u@/db?host=h1:0", { "port", NULL } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (GError) error = parse_fails (refused[i].text,
+                                              DAL_ERROR_URL_INVALID_VALUE);
+      for (guint j = 0; j < G_N_ELEMENTS (refused[i].needles); j++)
+        if (refused[i].needles[j] != NULL)
+          assert_message_has (error, refused[i].needles[j]);
+    }
+
+  /* the password never shows, whatever the host options say */
+  g_autoptr (GError) error =
+    parse_fails ("postgresql://u:" SECRET "@/db?host=h1:x&host=h2&password=" SECRET,
+                 DAL_ERROR_URL_INVALID_VALUE);
+  assert_message_lacks (error, SECRET);
+
+  /* every other option: the last one counts, also next to several hosts */
+  g_autoptr (DalUrl) url =
+    parse_ok ("postgresql://u@/db?host=h1&application_name=a&host=h2"
+              "&application_name=b");
+  g_assert_cmpstr (dal_url_get_option (url, "application_name"), ==, "b");
+  g_assert_cmpstr (dal_url_get_option (url, "host"), ==, "h1,h2");
+}
+
 static void
 test_override (void)
 {
@@ -1242,6 +1379,7 @@ main (int argc, char **argv)
   g_test_add_func ("/url/scheme", test_scheme);
   g_test_add_func ("/url/parts", test_parts);
   g_test_add_func ("/url/hosts-and-ports", test_hosts_and_ports);
+  g_test_add_func ("/url/sqlalchemy-hosts", test_sqlalchemy_hosts);
   g_test_add_func ("/url/override", test_override);
   g_test_add_func ("/url/ssl-synonyms", test_ssl_synonyms);
   g_test_add_func ("/url/libdal-options", test_libdal_options);

@@ -8,7 +8,9 @@
  * libpq's URI rules (user, percent-encoded password, hosts with ports,
  * IPv6 in brackets, database, query options; a query option overrides the
  * part of the URL it names, so "?host=/run/postgresql" selects a Unix
- * socket).
+ * socket), with one addition from SQLAlchemy for "postgresql": several
+ * host= options make the host list and "host=name:port" carries its port
+ * ("?host=h1:5432&host=h2:5433"; docs/url.md, "URLs from SQLAlchemy").
  *
  * Query options are checked when the URL is parsed, before any network
  * activity: an option nobody knows is an error naming it.  Options fall in
