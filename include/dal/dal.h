@@ -22,6 +22,7 @@
 #include <dal/dal-registry.h>
 #include <dal/dal-connection.h>
 #include <dal/dal-pool.h>
+#include <dal/dal-config.h>
 
 #undef DAL_H_INSIDE
 
