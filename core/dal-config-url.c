@@ -255,7 +255,9 @@ dal_config_open_connection (DalConfig *config, GCancellable *cancellable,
   g_autoptr (DalUrl) url = dal_config_get_url (config, error);
   if (url == NULL)
     return NULL;
-  return dal_connection_open_url (NULL, url, cancellable, error);
+  /* [pool] is for pools: a single connection leaves it out */
+  g_autoptr (DalUrl) single = dal_url_without_pool_options (url);
+  return dal_connection_open_url (NULL, single, cancellable, error);
 }
 
 DalPool *

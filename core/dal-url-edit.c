@@ -120,6 +120,14 @@ dal_url_with_options (const DalUrl *url, const char * const *names,
   return g_steal_pointer (&copy);
 }
 
+DalUrl *
+dal_url_without_pool_options (const DalUrl *url)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  /* the one implementation is the pool's (dal-pool-settings.c) */
+  return _dal_url_without_pool_options ((DalUrl *) url);
+}
+
 /**
  * _dal_url_copy_without:
  * @url: a DalUrl

@@ -353,6 +353,37 @@ test_with_options (void)
   g_assert_error (error, DAL_ERROR, DAL_ERROR_URL_INVALID_VALUE);
 }
 
+/* examples/dal.conf is a valid configuration. */
+static void
+test_example_file (void)
+{
+  const char *srcdir = g_getenv ("DAL_TEST_SRCDIR");
+  if (srcdir == NULL)
+    {
+      g_test_skip ("DAL_TEST_SRCDIR is not set: run this test with `make check`");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (srcdir, "..", "examples", "dal.conf", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_autoptr (DalConfig) config = config_from (text, &error);
+  g_assert_no_error (error);
+  g_autoptr (DalUrl) url = url_of (config);
+  g_assert_cmpstr (dal_url_get_scheme (url), ==, "postgresql+asyncpg");
+  g_assert_cmpstr (dal_url_get_password (url), ==, "s3cret%w0rd");
+  g_assert_cmpstr (dal_url_get_option (url, "pool_max_size"), ==, "10");
+  g_assert_cmpstr (dal_url_get_option (url, "application_name"), ==, "billing");
+
+  /* a single connection leaves the pool options out */
+  g_autoptr (DalUrl) single = dal_url_without_pool_options (url);
+  g_assert_false (_dal_url_has_pool_options (single, NULL));
+  g_assert_cmpstr (dal_url_get_option (single, "sslmode"), ==, "verify-full");
+  g_autoptr (DalUrl) m = dal_config_get_migration_url (config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_url_get_scheme (m), ==, "postgresql+psycopg2");
+}
+
 /* -- driver aliases -- */
 
 static void
@@ -701,6 +732,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/conflicts", test_conflicts);
   g_test_add_func ("/config/session", test_session);
   g_test_add_func ("/config/url-with-options", test_with_options);
+  g_test_add_func ("/config/example-file", test_example_file);
   g_test_add_func ("/config/aliases", test_aliases);
   g_test_add_func ("/config/permissions", test_permissions);
   g_test_add_func ("/config/migration", test_migration);

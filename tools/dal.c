@@ -289,8 +289,12 @@ cmd_query (int argc, char **argv)
 
   g_autoptr (GError) error = NULL;
   g_autoptr (DalUrl) url = dal_tool_get_url (url_arg, config_file, FALSE, &error);
-  g_autoptr (DalConnection) conn = url != NULL
-                                     ? dal_connection_open_url (NULL, url, NULL, &error)
+  /* configuration's [pool] settings are for pools, not this connection */
+  g_autoptr (DalUrl) single = url != NULL && url_arg == NULL
+                                ? dal_url_without_pool_options (url)
+                                : url != NULL ? dal_url_ref (url) : NULL;
+  g_autoptr (DalConnection) conn = single != NULL
+                                     ? dal_connection_open_url (NULL, single, NULL, &error)
                                      : NULL;
   if (conn == NULL)
     {

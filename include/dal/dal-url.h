@@ -212,6 +212,20 @@ DalUrl *dal_url_with_options (const DalUrl *url, const char * const *names,
                               const char * const *values, GError **error);
 
 /**
+ * dal_url_without_pool_options:
+ * @url: a DalUrl
+ *
+ * @url without its pool options (pool_*, and asyncpg's min_size,
+ * max_size, max_queries, max_inactive_connection_lifetime), which
+ * dal_connection_open() refuses: how a program opens a single connection
+ * with the URL its pool uses (dal_config_open_connection() does).
+ *
+ * Returns: (transfer full): a new reference (to @url itself when it has
+ *   no pool option).
+ */
+DalUrl *dal_url_without_pool_options (const DalUrl *url);
+
+/**
  * dal_hostname_has_suffix:
  * @host: (nullable): a host name, e.g. "DB.abc.Supabase.CO."
  * @suffix: a domain, e.g. "supabase.co" (a leading dot is ignored)
