@@ -6,7 +6,7 @@
  * scanned once more to find the line of each section and key for the
  * messages.  Values are read raw (g_key_file_get_value()): no backslash
  * escapes and no "%" interpolation, so that a password is the bytes
- * written after "=" (leading and trailing spaces dropped).
+ * written after "=" and the spaces after it, up to the end of the line.
  */
 #include "config.h"
 
