@@ -61,9 +61,29 @@ gboolean _dal_url_has_pool_options (const DalUrl *url, const char **first);
 /* @url minus every pool option: a new reference (@url itself when it
  * has none).  The pool opens its connections with it. */
 DalUrl *_dal_url_without_pool_options (DalUrl *url);
-/* A copy of @url without the libdal options named (dal-url.c). */
+/* A copy of @url without the libdal options named (dal-url-edit.c). */
 DalUrl *_dal_url_copy_without (const DalUrl *url,
                                const char * const *libdal_names);
+
+/* -- the parser's steps, for the URL edits (dal-url.c) -- */
+
+/* An empty URL with the scheme dialect+@driver (canonical, lower case;
+ * @driver nullable), to fill with _dal_url_store_option() and then
+ * _dal_url_finish() (or unref). */
+DalUrl *_dal_url_new (const char *dialect, const char *driver);
+/* Stores one decoded query option as parsing does (taking @value):
+ * synonyms mapped, an unknown name a DAL_ERROR_URL_UNKNOWN_OPTION.
+ * Values are checked by _dal_url_finish(). */
+gboolean _dal_url_store_option (DalUrl *url, const char *name, char *value,
+                                GError **error);
+/* Checks the values and host/port counts as dal_url_parse() does, then
+ * computes what the getters return.  FALSE: unref @url. */
+gboolean _dal_url_finish (DalUrl *url, GError **error);
+/* Whether @driver is a valid driver name, else DAL_ERROR_URL_MALFORMED. */
+gboolean _dal_url_check_driver_name (const char *driver, GError **error);
+/* The edit distance (with swaps, ASCII case folded) the "did you mean"
+ * suggestions use. */
+guint _dal_edit_distance (const char *a, const char *b);
 
 /* -- errors (dal-error.c) -- */
 
@@ -87,6 +107,19 @@ void _dal_params_free (DalParamsOwned *owned);
  * table copied to full size (slots the plugin was not built with are NULL). */
 const DalPluginDescriptor *_dal_plugin_get_descriptor (const DalPlugin *plugin);
 const DalPluginFuncs *_dal_plugin_get_funcs (const DalPlugin *plugin);
+
+/* Retired driver names: the DAL_ERROR_RETIRED_DRIVER naming the
+ * replacement for @scheme (canonical), or NULL when it is not retired. */
+GError *_dal_retired_driver_error (const char *scheme);
+/* The scheme the default registry maps @scheme to (DAL_DRIVER_MAP,
+ * dal_registry_map_driver()), or NULL.  Free it. */
+char *_dal_registry_get_mapping (DalRegistry *registry, const char *scheme);
+/* Warns that @from is used as @to because @where maps it: once per
+ * mapping and process (DAL_DRIVER_MAP and DalConfig's [drivers]). */
+void _dal_driver_mapping_warn (const char *from, const char *to,
+                               const char *where);
+/* Forgets which mapping warnings were given (tests). */
+void _dal_driver_mapping_reset_warnings (void);
 
 /* -- TLS policy (dal-tls.c) -- */
 

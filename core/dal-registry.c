@@ -46,6 +46,8 @@ struct _DalRegistry
   gboolean scanned;
   GPtrArray *plugins;      /* DalPlugin, in search order */
   GHashTable *driver_map;  /* canonical scheme -> canonical scheme */
+  GHashTable *map_origin;  /* canonical scheme -> where it was mapped, for
+                            * the mappings to warn about (DAL_DRIVER_MAP) */
 };
 
 /* Drivers that were renamed or removed: the error says what to use. */
@@ -426,6 +428,7 @@ dal_registry_new (const char * const *search_path, gboolean include_system)
 
   registry->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) dal_plugin_free);
   registry->driver_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  registry->map_origin = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_mutex_lock (&ltdl_lock);
   if (lt_dlinit () != 0)
@@ -441,6 +444,7 @@ dal_registry_free (DalRegistry *registry)
     return;
   g_ptr_array_unref (registry->plugins);
   g_hash_table_unref (registry->driver_map);
+  g_hash_table_unref (registry->map_origin);
   g_strfreev (registry->dirs);
   g_strfreev (registry->system_dirs);
   g_mutex_clear (&registry->lock);
@@ -475,6 +479,8 @@ dal_registry_get_default (void)
             }
           *eq = '\0';
           dal_registry_map_driver (r, g_strstrip (*p), g_strstrip (eq + 1));
+          g_hash_table_replace (r->map_origin, canonical_scheme (*p),
+                                (gpointer) "DAL_DRIVER_MAP");
         }
       g_once_init_leave (&registry, r);
     }
@@ -488,7 +494,11 @@ dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
   g_return_if_fail (registry != NULL);
   g_return_if_fail (from_scheme != NULL && to_scheme != NULL);
   g_mutex_lock (&registry->lock);
-  g_hash_table_replace (registry->driver_map, canonical_scheme (from_scheme),
+  char *from = canonical_scheme (from_scheme);
+  /* A mapping set in code is on purpose: no warning (unless it came from
+   * DAL_DRIVER_MAP, which records its origin after this call). */
+  g_hash_table_remove (registry->map_origin, from);
+  g_hash_table_replace (registry->driver_map, from,
                         canonical_scheme (to_scheme));
   g_mutex_unlock (&registry->lock);
 }
@@ -670,20 +680,13 @@ dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
 
   GError *local = NULL;
   DalPlugin *plugin = find_plugin (registry, scheme, dialect, driver, &local);
+  const char *map_origin = mapped != NULL
+                             ? g_hash_table_lookup (registry->map_origin, scheme)
+                             : NULL;
   if (plugin == NULL && local == NULL)
     {
-      for (guint i = 0; i < G_N_ELEMENTS (retired_drivers); i++)
-        if (mapped == NULL && strcmp (scheme, retired_drivers[i].scheme) == 0)
-          {
-            local = dal_error_new_hint (
-              DAL_ERROR_RETIRED_DRIVER,
-              "Change the URL's scheme, or keep the old name on purpose by "
-              "mapping it (DAL_DRIVER_MAP=postgresql+psycopg=postgresql+asyncpg "
-              "or dal_registry_map_driver())",
-              "the driver in %s:// was retired: %s", scheme,
-              retired_drivers[i].replacement);
-            break;
-          }
+      if (mapped == NULL)
+        local = _dal_retired_driver_error (scheme);
     }
   if (plugin == NULL && local == NULL)
     {
@@ -708,11 +711,72 @@ dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
           plugin = NULL;
         }
     }
+  g_autofree char *mapped_copy = plugin != NULL && map_origin != NULL
+                                   ? g_strdup (mapped) : NULL;
   g_mutex_unlock (&registry->lock);
 
+  if (mapped_copy != NULL)
+    _dal_driver_mapping_warn (scheme, mapped_copy, map_origin);
   if (local != NULL)
     g_propagate_error (error, local);
   return plugin;
+}
+
+char *
+_dal_registry_get_mapping (DalRegistry *registry, const char *scheme)
+{
+  if (registry == NULL)
+    registry = dal_registry_get_default ();
+  g_mutex_lock (&registry->lock);
+  char *mapped = g_strdup (g_hash_table_lookup (registry->driver_map, scheme));
+  g_mutex_unlock (&registry->lock);
+  return mapped;
+}
+
+GError *
+_dal_retired_driver_error (const char *scheme)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (retired_drivers); i++)
+    if (strcmp (scheme, retired_drivers[i].scheme) == 0)
+      return dal_error_new_hint (
+        DAL_ERROR_RETIRED_DRIVER,
+        "Change the URL's scheme, or keep the old name on purpose by "
+        "mapping it ([drivers] postgresql+psycopg = postgresql+asyncpg in "
+        "dal.conf, DAL_DRIVER_MAP=postgresql+psycopg=postgresql+asyncpg "
+        "or dal_registry_map_driver())",
+        "the driver in %s:// was retired: %s", scheme,
+        retired_drivers[i].replacement);
+  return NULL;
+}
+
+/* Mappings warned about ("from\nto"), once per process. */
+static GMutex mapping_warned_lock;
+static GHashTable *mapping_warned;
+
+void
+_dal_driver_mapping_warn (const char *from, const char *to, const char *where)
+{
+  char *key = g_strconcat (from, "\n", to, NULL);
+  gboolean first;
+
+  g_mutex_lock (&mapping_warned_lock);
+  if (mapping_warned == NULL)
+    mapping_warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  first = g_hash_table_add (mapping_warned, key);
+  g_mutex_unlock (&mapping_warned_lock);
+
+  if (first)
+    g_warning ("%s:// is used as %s:// because %s maps it; change the "
+               "scheme where the URL is written, then remove the mapping",
+               from, to, where);
+}
+
+void
+_dal_driver_mapping_reset_warnings (void)
+{
+  g_mutex_lock (&mapping_warned_lock);
+  g_clear_pointer (&mapping_warned, g_hash_table_unref);
+  g_mutex_unlock (&mapping_warned_lock);
 }
 
 GPtrArray *

@@ -1608,88 +1608,64 @@ dal_url_to_string_redacted (const DalUrl *url)
   return url_to_string (url, TRUE);
 }
 
-/* A copy of @url with the scheme dialect+@driver (lower case already),
- * leaving out the libdal options named in @drop (nullable). */
-static DalUrl *
-url_copy (const DalUrl *url, const char *driver, const char * const *drop)
-{
-  guint n_libdal;
-  const DalOptionInfo *libdal = _dal_libdal_options_get (&n_libdal);
-  DalUrl *copy = url_new (url->dialect, driver);
+/* -- what dal-url-edit.c and the other parts of the core share of the
+ * parser (dal-private.h) -- */
 
-  for (guint i = 0; i < url->slot_names->len; i++)
-    {
-      const char *name = g_ptr_array_index (url->slot_names, i);
-      const char *value = g_ptr_array_index (url->slot_values, i);
-      if (value != NULL)
-        slot_set (copy, name, g_strdup (value));
-    }
-  for (guint i = 0; i < url->n_libdal; i++)
-    if (drop == NULL || !g_strv_contains (drop, libdal[i].name))
-      copy->libdal_values[i] = g_strdup (url->libdal_values[i]);
-  url_finish (copy);
-  return copy;
+DalUrl *
+_dal_url_new (const char *dialect, const char *driver)
+{
+  return url_new (dialect, driver);
 }
 
-/**
- * dal_url_with_driver:
- * @url: a DalUrl
- * @driver: (nullable): a driver name, or %NULL for the bare dialect
- * @error: return location for a DAL_ERROR_URL_MALFORMED error
- *
- * Returns: (transfer full) (nullable): a copy of @url with the scheme
- *   dialect+@driver, or %NULL if @driver is not a valid driver name.
- */
-DalUrl *
-dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
+gboolean
+_dal_url_store_option (DalUrl *url, const char *name, char *value,
+                       GError **error)
 {
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (driver != NULL)
-    {
-      const char *hint = "A driver name is made of letters, digits, \"-\", "
-                         "\"_\" and \".\", e.g. asyncpg or psycopg2";
-      if (*driver == '\0')
-        {
-          g_propagate_error (error,
-                             dal_error_new_hint (DAL_ERROR_URL_MALFORMED, hint,
-                                                 "empty driver name"));
-          return NULL;
-        }
-      for (const char *p = driver; *p; p++)
-        if (!is_scheme_char (*p))
-          {
-            g_autofree char *c = describe_char (*p);
-            g_autofree char *shown = _dal_printable (driver);
-            g_propagate_error (error,
-                               dal_error_new_hint (DAL_ERROR_URL_MALFORMED, hint,
-                                                   "invalid driver name \"%s\": "
-                                                   "unexpected character %s at "
-                                                   "position %" G_GSIZE_FORMAT,
-                                                   shown, c,
-                                                   (gsize) (p - driver) + 1));
-            return NULL;
-          }
-    }
-
-  g_autofree char *lower = driver != NULL ? g_ascii_strdown (driver, -1) : NULL;
-  return url_copy (url, lower, NULL);
+  return store_query_option (url, name, value, error);
 }
 
-/**
- * _dal_url_copy_without:
- * @url: a DalUrl
- * @libdal_names: (array zero-terminated=1): libdal options to leave out
- *
- * Returns: (transfer full): a copy of @url without the libdal options
- *   named (those it does not set are ignored).
- */
-DalUrl *
-_dal_url_copy_without (const DalUrl *url, const char * const *libdal_names)
+gboolean
+_dal_url_finish (DalUrl *url, GError **error)
 {
-  g_return_val_if_fail (url != NULL, NULL);
-  return url_copy (url, url->driver, libdal_names);
+  if (!url_validate (url, error))
+    return FALSE;
+  url_finish (url);
+  return TRUE;
+}
+
+gboolean
+_dal_url_check_driver_name (const char *driver, GError **error)
+{
+  const char *hint = "A driver name is made of letters, digits, \"-\", "
+                     "\"_\" and \".\", e.g. asyncpg or psycopg2";
+  if (*driver == '\0')
+    {
+      g_propagate_error (error,
+                         dal_error_new_hint (DAL_ERROR_URL_MALFORMED, hint,
+                                             "empty driver name"));
+      return FALSE;
+    }
+  for (const char *p = driver; *p; p++)
+    if (!is_scheme_char (*p))
+      {
+        g_autofree char *c = describe_char (*p);
+        g_autofree char *shown = _dal_printable (driver);
+        g_propagate_error (error,
+                           dal_error_new_hint (DAL_ERROR_URL_MALFORMED, hint,
+                                               "invalid driver name \"%s\": "
+                                               "unexpected character %s at "
+                                               "position %" G_GSIZE_FORMAT,
+                                               shown, c,
+                                               (gsize) (p - driver) + 1));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+guint
+_dal_edit_distance (const char *a, const char *b)
+{
+  return edit_distance (a, b);
 }
 
 /* Length of @name without one final dot. */

@@ -13,6 +13,7 @@ dalinclude_HEADERS = \
 	include/dal/dal-connection.h \
 	include/dal/dal-pool.h \
 	include/dal/dal-migrate.h \
+	include/dal/dal-config.h \
 	include/dal/dal-plugin.h
 
 # The OpenSSL helpers that the core's TLS preflight and pgcommon's TLS
@@ -30,6 +31,10 @@ core_libdal_1_la_SOURCES = \
 	core/dal-private.h \
 	core/dal-error.c \
 	core/dal-url.c \
+	core/dal-url-edit.c \
+	core/dal-config-private.h \
+	core/dal-config.c \
+	core/dal-config-url.c \
 	core/dal-url-options.c \
 	core/dal-registry.c \
 	core/dal-params.c \

@@ -1,7 +1,8 @@
 # Examples: small programs a user copies from.  `make check` builds them
 # (they need a database to run, so they are not tests) so that they keep
 # compiling; they are never installed.
-check_PROGRAMS += examples/query examples/async examples/migration-url
+check_PROGRAMS += examples/query examples/async examples/migration-url \
+	examples/config-app
 
 examples_query_SOURCES = examples/query.c
 examples_query_LDADD = core/libdal-1.la $(GLIB_LIBS)
@@ -12,6 +13,9 @@ examples_async_LDADD = core/libdal-1.la $(GLIB_LIBS)
 examples_migration_url_SOURCES = examples/migration-url.c
 examples_migration_url_LDADD = core/libdal-1.la $(GLIB_LIBS)
 
+examples_config_app_SOURCES = examples/config-app.c
+examples_config_app_LDADD = core/libdal-1.la $(GLIB_LIBS)
+
 # The out-of-tree plugin skeleton: built here too (never installed), so
 # that it keeps compiling against the headers; examples/plugin/Makefile is
 # how a plugin author builds it against an installed libdal.
@@ -21,6 +25,7 @@ examples_plugin_echo_la_LIBADD = core/libdal-1.la $(GLIB_LIBS)
 examples_plugin_echo_la_LDFLAGS = $(AM_LDFLAGS) $(DAL_PLUGIN_LINK) -rpath /nowhere
 
 EXTRA_DIST += \
+	examples/dal.conf \
 	examples/plugin/README.md \
 	examples/plugin/Makefile \
 	examples/plugin/echo.plugin

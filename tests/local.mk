@@ -174,3 +174,12 @@ check_PROGRAMS += tests/test-migrate
 tests_test_migrate_SOURCES = tests/test-migrate.c
 tests_test_migrate_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_migrate_LDADD = $(DAL_TEST_LDADD)
+
+# DalConfig, dal_url_with_options() and `dal` reading configuration
+# (unit; the live parts skip without the harness).
+TESTS += tests/test-config
+check_PROGRAMS += tests/test-config
+tests_test_config_SOURCES = tests/test-config.c
+tests_test_config_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_config_LDADD = $(DAL_TEST_LDADD)
+tests_test_config_DEPENDENCIES = tests/libdaltest.la core/libdal-1.la tools/dal

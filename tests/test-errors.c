@@ -50,12 +50,13 @@ static const struct
   CODE (INVALID_PARAMETER, 32),
   CODE (TYPE_MISMATCH, 33),
   CODE (POOL_TIMEOUT, 34),
+  CODE (CONFIG_INVALID, 35),
 };
 #undef CODE
 
 /* The last code of the enum: a new code must be added to the table above
  * (and this line), never inserted. */
-#define LAST_CODE DAL_ERROR_POOL_TIMEOUT
+#define LAST_CODE DAL_ERROR_CONFIG_INVALID
 
 static void
 test_code_names (void)

@@ -1052,10 +1052,17 @@ test_default_registry (void)
   g_autofree char *expected = g_strjoin (G_SEARCHPATH_SEPARATOR_S, good, "(preloaded)", NULL);
   g_assert_cmpstr (search, ==, expected);
 
+  /* A mapping from DAL_DRIVER_MAP is used with one warning per process. */
+  g_test_expect_message ("dal", G_LOG_LEVEL_WARNING,
+                         "*postgresql+psycopg:// is used as test+async://*DAL_DRIVER_MAP*");
   DalPlugin *p = resolve_ok (NULL, "postgresql+psycopg");
+  g_test_assert_expected_messages ();
   g_assert_cmpstr (dal_plugin_get_name (p), ==, "fakeasync");
+  g_assert_true (resolve_ok (NULL, "postgresql+psycopg") == p);
   g_assert_true (resolve_ok (def, "test+async") == p);
+  g_test_expect_message ("dal", G_LOG_LEVEL_WARNING, "*old:// is used as old+sync://*");
   g_assert_cmpstr (dal_plugin_get_name (resolve_ok (NULL, "old")), ==, "oldfuncs");
+  g_test_assert_expected_messages ();
 
   /* Changing the environment later changes nothing. */
   g_setenv ("DAL_PLUGIN_PATH", "/nowhere", TRUE);

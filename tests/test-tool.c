@@ -488,7 +488,7 @@ test_usage (void)
     g_assert_nonnull (strstr (run->err, "unknown command"));
   }
   {
-    g_autoptr (Run) run = run_tool ("url");
+    g_autoptr (Run) run = run_tool ("url", "postgresql://a", "postgresql://b");
     g_assert_cmpint (run->exit_code, ==, 2);
   }
   {
@@ -686,7 +686,8 @@ test_pool_usage (void)
   TOOL_OR_RETURN ();
   const char *url = "postgresql+asyncpg://u:" TOOL_SECRET "@127.0.0.1:1/d";
   {
-    g_autoptr (Run) run = run_tool ("pool");
+    /* (without a URL it takes configuration's: test-config) */
+    g_autoptr (Run) run = run_tool ("pool", url, url);
     g_assert_cmpint (run->exit_code, ==, 2);
     g_assert_nonnull (strstr (run->err, "usage: dal pool"));
   }

@@ -897,7 +897,11 @@ dal_tool_bench (int argc, char **argv)
   g_auto (GStrv) only_workloads = NULL;
   g_auto (GStrv) only_shapes = NULL;
   g_autofree char *params_style = NULL;
+  g_autofree char *config_file = NULL;
   GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "Without a URL argument: read this configuration file (docs/config.md)",
+      "FILE" },
     { "params", 0, 0, G_OPTION_ARG_STRING, &params_style,
       "How the plugins get the parameter: variant (a GVariant tuple, "
       "dal_connection_query; the default) or text "
@@ -930,7 +934,7 @@ dal_tool_bench (int argc, char **argv)
       "Concurrent callers in the pool-latency shape (default 50)", "N" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("URL… - compare plugins with raw libpq");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[URL…] - compare plugins with raw libpq");
   g_option_context_set_summary (
     ctx,
     "Runs W1 (point read by random id) and W3 (1,000-row range fetch) "
@@ -944,12 +948,6 @@ dal_tool_bench (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       fprintf (stderr, "dal bench: %s (see dal bench --help)\n", error->message);
-      return 2;
-    }
-  if (argc < 2)
-    {
-      fprintf (stderr, "dal bench: expected at least one URL\n"
-               "usage: dal bench [--json] [--seconds N] URL…\n");
       return 2;
     }
   if (!(cfg.seconds > 0 && cfg.seconds <= 3600) || cfg.depth < 1 || cfg.depth > 1024
@@ -980,13 +978,15 @@ dal_tool_bench (int argc, char **argv)
   for (int s = FIRST_POOL_SHAPE; s < N_SHAPES && with_pool; s++)
     run_shape[s] = TRUE;
 
-  int n_urls = argc - 1;
+  /* No URL argument: the one configuration gives. */
+  int n_urls = MAX (argc - 1, 1);
   DalUrl **urls = g_new0 (DalUrl *, n_urls);
   const char **plugins = g_new0 (const char *, n_urls);
   int status = 0;
   for (int i = 0; i < n_urls && status == 0; i++)
     {
-      urls[i] = dal_url_parse (argv[i + 1], &error);
+      urls[i] = dal_tool_get_url (argc > 1 ? argv[i + 1] : NULL, config_file,
+                                  FALSE, &error);
       DalPlugin *p = urls[i] != NULL ? dal_registry_resolve (NULL, urls[i], &error) : NULL;
       if (p == NULL)
         status = dal_tool_fail (error);

@@ -187,7 +187,11 @@ dal_tool_pool (int argc, char **argv)
   int callers = 0;
   double seconds = 1.0;
   gboolean acquire = FALSE;
+  g_autofree char *config_file = NULL;
   GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "Without a URL argument: read this configuration file (docs/config.md)",
+      "FILE" },
     { "callers", 'n', 0, G_OPTION_ARG_INT, &callers,
       "Run a workload with N concurrent async callers (default: none, only "
       "open and report)", "N" },
@@ -199,8 +203,8 @@ dal_tool_pool (int argc, char **argv)
   };
   if (!dal_tool_parse_options ("pool", entries, &argc, &argv))
     return 2;
-  if (argc != 2)
-    return dal_tool_usage_error ("pool", "expected one URL");
+  if (argc > 2)
+    return dal_tool_usage_error ("pool", "expected at most one URL");
   if (callers < 0 || callers > 100000)
     return dal_tool_usage_error ("pool", "--callers takes 0 to 100000");
   if (!(seconds > 0 && seconds <= 86400))
@@ -208,7 +212,11 @@ dal_tool_pool (int argc, char **argv)
                                  "most 86400");
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (DalPool) pool = dal_pool_open (argv[1], NULL, &error);
+  g_autoptr (DalUrl) url = dal_tool_get_url (argc == 2 ? argv[1] : NULL,
+                                             config_file, FALSE, &error);
+  g_autoptr (DalPool) pool = url != NULL
+                               ? dal_pool_open_url (NULL, url, NULL, NULL, &error)
+                               : NULL;
   if (pool == NULL)
     return dal_tool_fail (error);
 

@@ -1,12 +1,16 @@
 /* dal: the libdal command.
  *
  *   dal plugins                       what is installed and what it serves
- *   dal url [--keywords] URL          a URL's parts (redacted) and its plugin
- *   dal query [--csv] URL SQL [PARAM…] run one statement
- *   dal bench [--json] [--seconds N] URL…  plugins against raw libpq
- *   dal pool [--callers N] [--seconds S] [--acquire] URL  a pool's counters
- *   dal check [--json] [--pings N] [--config FILE] [URL]  a connection doctor
- *   dal migrate [--url URL] [--dir DIR] status|up|down|new  migrations
+ *   dal url [--keywords] [URL]        a URL's parts (redacted) and its plugin
+ *   dal query [--csv] [URL] SQL [PARAM…] run one statement
+ *   dal bench [--json] [--seconds N] [URL…]  plugins against raw libpq
+ *   dal pool [--callers N] [--seconds S] [--acquire] [URL]  a pool's counters
+ *   dal check [--json] [--pings N] [URL]  a connection doctor
+ *   dal migrate [--url URL] [--dir DIR] status|up|down|new  schema migrations
+ *
+ * Without a URL argument a subcommand takes its URL from configuration
+ * (--config FILE, else $DAL_CONFIG or the search) and the environment
+ * (DAL_DATABASE_URL, DATABASE_URL, libpq's PG*): docs/config.md.
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
  * errors exit with 2 (dal check reports on stdout and exits as pg_isready
@@ -71,17 +75,30 @@ dal_tool_usage_error (const char *command, const char *what)
   return usage_error (find_command (command), what);
 }
 
+/* The URL configuration gives, and (nullable) where it comes from. */
+static DalUrl *
+config_url (const char *config_file, gboolean migration, char **origin,
+            GError **error)
+{
+  g_autoptr (DalConfig) config = dal_config_load (config_file, error);
+  if (config == NULL)
+    return NULL;
+  DalUrl *url = migration ? dal_config_get_migration_url (config, error)
+                          : dal_config_get_url (config, error);
+  if (url != NULL && origin != NULL)
+    *origin = g_strdup (dal_config_get_origin (config, migration
+                                                         ? "migration_url"
+                                                         : "url"));
+  return url;
+}
+
 DalUrl *
 dal_tool_get_url (const char *url_arg, const char *config_file,
                   gboolean migration, GError **error)
 {
-  (void) config_file;
-  (void) migration;
   if (url_arg != NULL)
     return dal_url_parse (url_arg, error);
-  g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED,
-               "no URL given: pass one on the command line");
-  return NULL;
+  return config_url (config_file, migration, NULL, error);
 }
 
 gboolean
@@ -162,8 +179,13 @@ static int
 cmd_url (int argc, char **argv)
 {
   const Command *cmd = find_command ("url");
-  gboolean keywords = FALSE, show_password = FALSE;
+  gboolean keywords = FALSE, show_password = FALSE, migration = FALSE;
+  g_autofree char *config_file = NULL;
   GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "Without a URL argument: read this configuration file", "FILE" },
+    { "migration", 'm', 0, G_OPTION_ARG_NONE, &migration,
+      "Without a URL argument: the migration URL instead", NULL },
     { "keywords", 'k', 0, G_OPTION_ARG_NONE, &keywords,
       "Print the client library's connection keywords (keyword=value)", NULL },
     { "show-password", 0, 0, G_OPTION_ARG_NONE, &show_password,
@@ -172,11 +194,14 @@ cmd_url (int argc, char **argv)
   };
   if (!parse_options (cmd, entries, &argc, &argv))
     return 2;
-  if (argc != 2)
-    return usage_error (cmd, "expected one URL");
+  if (argc > 2)
+    return usage_error (cmd, "expected at most one URL");
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (DalUrl) url = dal_url_parse (argv[1], &error);
+  g_autofree char *origin = NULL;
+  g_autoptr (DalUrl) url = argc == 2 ? dal_url_parse (argv[1], &error)
+                                     : config_url (config_file, migration,
+                                                   &origin, &error);
   if (url == NULL)
     return dal_tool_fail (error);
 
@@ -192,6 +217,8 @@ cmd_url (int argc, char **argv)
 
   g_autofree char *redacted = dal_url_to_string_redacted (url);
   printf ("url:       %s\n", redacted);
+  if (origin != NULL)
+    printf ("from:      %s\n", origin);
   printf ("scheme:    %s\n", dal_url_get_scheme (url));
   printf ("dialect:   %s\n", dal_url_get_dialect (url));
   printf ("driver:    %s\n", dal_url_get_driver (url) != NULL
@@ -229,7 +256,10 @@ cmd_query (int argc, char **argv)
   const Command *cmd = find_command ("query");
   gboolean csv = FALSE;
   char *null_marker = NULL;
+  g_autofree char *config_file = NULL;
   GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "Without a URL argument: read this configuration file", "FILE" },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "Print CSV instead of a table", NULL },
     { "null", 0, 0, G_OPTION_ARG_STRING, &null_marker,
       "A parameter equal to TEXT is sent as SQL NULL", "TEXT" },
@@ -237,17 +267,20 @@ cmd_query (int argc, char **argv)
   };
   if (!parse_options (cmd, entries, &argc, &argv))
     return 2;
-  if (argc < 3)
+  /* dal query [URL] SQL [PARAM…] */
+  const char *url_arg = argc >= 2 && dal_tool_is_url (argv[1]) ? argv[1] : NULL;
+  int sql_index = url_arg != NULL ? 2 : 1;
+  if (argc <= sql_index)
     {
       g_free (null_marker);
-      return usage_error (cmd, "expected a URL and an SQL statement");
+      return usage_error (cmd, "expected an SQL statement");
     }
 
   /* Parameters travel as text of unknown type: the server infers each
    * one's type from the statement ($1 in "id = $1" is an integer). */
   GVariantBuilder b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_TUPLE);
-  for (int i = 3; i < argc; i++)
+  for (int i = sql_index + 1; i < argc; i++)
     {
       gboolean is_null = null_marker != NULL && strcmp (argv[i], null_marker) == 0;
       g_variant_builder_add_value (
@@ -258,13 +291,20 @@ cmd_query (int argc, char **argv)
   GVariant *params = g_variant_builder_end (&b);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (DalConnection) conn = dal_connection_open (argv[1], NULL, &error);
+  g_autoptr (DalUrl) url = dal_tool_get_url (url_arg, config_file, FALSE, &error);
+  /* configuration's [pool] settings are for pools, not this connection */
+  g_autoptr (DalUrl) single = url != NULL && url_arg == NULL
+                                ? dal_url_without_pool_options (url)
+                                : url != NULL ? dal_url_ref (url) : NULL;
+  g_autoptr (DalConnection) conn = single != NULL
+                                     ? dal_connection_open_url (NULL, single, NULL, &error)
+                                     : NULL;
   if (conn == NULL)
     {
       g_variant_unref (g_variant_ref_sink (params));
       return dal_tool_fail (error);
     }
-  g_autoptr (DalResult) result = dal_connection_query (conn, argv[2], params, NULL, &error);
+  g_autoptr (DalResult) result = dal_connection_query (conn, argv[sql_index], params, NULL, &error);
   if (result == NULL)
     return dal_tool_fail (error);
   if (csv)
@@ -281,14 +321,15 @@ cmd_query (int argc, char **argv)
 static const Command commands[] = {
   { "plugins", "", "List the installed plugins, the schemes each serves, "
     "their files and ABI versions.", cmd_plugins },
-  { "url", "URL", "Show a URL's parts (password redacted) and the plugin that "
-    "would serve it; --keywords prints the connection keywords it yields.",
+  { "url", "[--config FILE] [--migration] [URL]", "Show a URL's parts (password redacted) and the plugin that "
+    "would serve it; --keywords prints the connection keywords it yields. "
+    "Without URL: the one configuration gives, and where it comes from.",
     cmd_url },
-  { "query", "URL SQL [PARAM…]", "Run one SQL statement ($1, $2, … for the "
+  { "query", "[--config FILE] [URL] SQL [PARAM…]", "Run one SQL statement ($1, $2, … for the "
     "parameters) and print what it returns.", cmd_query },
-  { "bench", "[--json] [--seconds N] URL…", "Benchmark each URL's plugin "
+  { "bench", "[--json] [--seconds N] [--config FILE] [URL…]", "Benchmark each URL's plugin "
     "against raw libpq (see dal-bench.c).", dal_tool_bench },
-  { "pool", "[--callers N] [--seconds S] [--acquire] URL", "Open a pool "
+  { "pool", "[--callers N] [--seconds S] [--acquire] [--config FILE] [URL]", "Open a pool "
     "(the URL's pool_* options are its settings), optionally run N "
     "concurrent callers doing SELECT 1 one-shots (or acquire, SELECT 1, "
     "release) for S seconds, and print the pool's counters.", dal_tool_pool },

@@ -77,6 +77,9 @@ typedef enum
 
   /* Pools (appended: codes never change). */
   DAL_ERROR_POOL_TIMEOUT,             /* no pooled connection became free in time; retryable */
+
+  /* Configuration (appended: codes never change). */
+  DAL_ERROR_CONFIG_INVALID,           /* a configuration file or variable libdal cannot use */
 } DalErrorCode;
 
 /**

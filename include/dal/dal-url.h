@@ -194,6 +194,40 @@ DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
                              GError **error);
 
 /**
+ * dal_url_with_options:
+ * @url: a DalUrl
+ * @names: (array zero-terminated=1): option names as a URL's query writes
+ *   them: connection keywords ("sslmode", "options"), libdal's options
+ *   ("pool_max_size"), asyncpg's "ssl"
+ * @values: (array): one value per name, undecoded text; %NULL removes the
+ *   option
+ * @error: return location for a DAL_ERROR_URL_UNKNOWN_OPTION or
+ *   DAL_ERROR_URL_INVALID_VALUE error
+ *
+ * The same URL with those options set, replaced or removed, checked
+ * exactly as dal_url_parse() checks a URL's query.  How DalConfig merges
+ * a key file's settings into a URL.
+ *
+ * Returns: (transfer full) (nullable): a new DalUrl.
+ */
+DalUrl *dal_url_with_options (const DalUrl *url, const char * const *names,
+                              const char * const *values, GError **error);
+
+/**
+ * dal_url_without_pool_options:
+ * @url: a DalUrl
+ *
+ * @url without its pool options (pool_*, and asyncpg's min_size,
+ * max_size, max_queries, max_inactive_connection_lifetime), which
+ * dal_connection_open() refuses: how a program opens a single connection
+ * with the URL its pool uses (dal_config_open_connection() does).
+ *
+ * Returns: (transfer full): a new reference (to @url itself when it has
+ *   no pool option).
+ */
+DalUrl *dal_url_without_pool_options (const DalUrl *url);
+
+/**
  * dal_hostname_has_suffix:
  * @host: (nullable): a host name, e.g. "DB.abc.Supabase.CO."
  * @suffix: a domain, e.g. "supabase.co" (a leading dot is ignored)

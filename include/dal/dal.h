@@ -23,6 +23,7 @@
 #include <dal/dal-connection.h>
 #include <dal/dal-pool.h>
 #include <dal/dal-migrate.h>
+#include <dal/dal-config.h>
 
 #undef DAL_H_INSIDE
 
