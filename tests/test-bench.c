@@ -316,12 +316,11 @@ test_live_text_params (void)
 static void
 test_usage (void)
 {
-  const char *no_url[] = { "bench", "--json", NULL };
   const char *bad_seconds[] = { "bench", "--seconds", "0", "postgresql://x@127.0.0.1/x", NULL };
   const char *bad_depth[] = { "bench", "--depth", "0", "postgresql://x@127.0.0.1/x", NULL };
   const char *bad_url[] = { "bench", "--seconds", "0.1", "nosuchdialect://x@127.0.0.1/x", NULL };
   const char *bad_params[] = { "bench", "--params", "json", "postgresql://x@127.0.0.1/x", NULL };
-  const char * const *cases[] = { no_url, bad_seconds, bad_depth, bad_params };
+  const char * const *cases[] = { bad_seconds, bad_depth, bad_params };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {

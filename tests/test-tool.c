@@ -1084,9 +1084,11 @@ test_check_no_attempt (void)
   assert_has (scheme, "no plugin serves");
   assert_has (scheme, "  hint:     ");
 
-  g_autoptr (Run) none = run_tool ("check", "--json");
+  /* A configuration that cannot be read: no attempt either. */
+  g_autoptr (Run) none = run_tool ("check", "--json", "--config", "/nonexistent/dal.conf");
   assert_status (none, 3);
   assert_one_json_object (none);
+  assert_has (none, "config-invalid");
 
   g_autoptr (Run) usage = run_tool ("check", "--pings", "0", "postgresql://h/db");
   assert_status (usage, 3);
