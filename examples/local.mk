@@ -26,6 +26,10 @@ examples_plugin_echo_la_LDFLAGS = $(AM_LDFLAGS) $(DAL_PLUGIN_LINK) -rpath /nowhe
 
 EXTRA_DIST += \
 	examples/dal.conf \
+	examples/migrations/0001_create_notes.up.sql \
+	examples/migrations/0001_create_notes.down.sql \
+	examples/migrations/0002_add_author.up.sql \
+	examples/migrations/0002_add_author.down.sql \
 	examples/plugin/README.md \
 	examples/plugin/Makefile \
 	examples/plugin/echo.plugin
