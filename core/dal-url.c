@@ -1,4 +1,7 @@
-/* dal-url.c: parsing, checking and writing database URLs.
+/* dal-url.c: parsing and checking database URLs, and reading them (the
+ * getters).  Writing a URL back as text is in dal-url-write.c; the
+ * SQLAlchemy forms of host= and host names in dal-url-hosts.c; what these
+ * files share in dal-url-private.h.
  *
  * After "dialect[+driver]://" the text follows libpq's URI rules (as
  * libpq 15's parser applies them, quirks included), so that the keywords
@@ -7,7 +10,7 @@
  * ports and option values fail here rather than at connect time) the
  * comments say so.  One difference on purpose: for postgresql, several
  * host= options and "host=name:port" are read the way SQLAlchemy reads
- * them (apply_query_hosts), where libpq would keep the last host=.
+ * them (dal-url-hosts.c), where libpq would keep the last host=.
  *
  * Error messages give positions, option names and option values, but never
  * any part of the userinfo (user name and password), nor the password or
@@ -17,38 +20,9 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-url-private.h"
 
 #define URL_EXAMPLE "postgresql+asyncpg://user@host:5432/dbname"
-
-struct _DalUrl
-{
-  gatomicrefcount ref_count;
-
-  char *scheme;                 /* canonical: "postgresql+asyncpg" */
-  char *dialect;                /* canonical: "postgresql" */
-  char *driver;                 /* NULL for a bare dialect */
-  const DalDialectInfo *info;   /* NULL: a dialect libdal knows nothing of */
-
-  /* The connection keywords.  Known dialect: one slot per table entry, in
-   * table order.  Other dialects: user, password, host, port, dbname, then
-   * every other query option in order of first appearance.  A NULL value
-   * is a keyword the URL does not set. */
-  GPtrArray *slot_names;        /* char * */
-  GPtrArray *slot_values;       /* char *, nullable */
-
-  /* libdal's own options, parallel to _dal_libdal_options_get (). */
-  char **libdal_values;
-  guint n_libdal;
-
-  /* Derived once parsing is done. */
-  guint n_keywords;
-  const char **keywords;        /* NULL-terminated; strings are the slots' */
-  const char **values;
-  guint n_hosts;
-  char **hosts;                 /* n_hosts entries */
-  char **ports;                 /* n_hosts entries, each nullable */
-};
 
 G_DEFINE_BOXED_TYPE (DalUrl, dal_url, dal_url_ref, dal_url_unref)
 
@@ -134,8 +108,8 @@ slot_find (const DalUrl *url, const char *name)
   return -1;
 }
 
-static const char *
-slot_get (const DalUrl *url, const char *name)
+const char *
+_dal_url_slot_get (const DalUrl *url, const char *name)
 {
   int i = slot_find (url, name);
   return i >= 0 ? g_ptr_array_index (url->slot_values, i) : NULL;
@@ -143,8 +117,8 @@ slot_get (const DalUrl *url, const char *name)
 
 /* Sets keyword @name (taking @value), adding a slot for it if the dialect
  * has no table.  Returns FALSE if a known dialect does not have @name. */
-static gboolean
-slot_set (DalUrl *url, const char *name, char *value)
+gboolean
+_dal_url_slot_set (DalUrl *url, const char *name, char *value)
 {
   int i = slot_find (url, name);
 
@@ -176,8 +150,8 @@ libdal_index (const char *name)
 }
 
 /* Number of entries in a comma-separated list, as libpq counts them. */
-static guint
-count_elements (const char *list)
+guint
+_dal_url_count_elements (const char *list)
 {
   guint n = 1;
   for (const char *p = list; *p; p++)
@@ -186,8 +160,8 @@ count_elements (const char *list)
   return n;
 }
 
-static gboolean
-is_empty (const char *s)
+gboolean
+_dal_url_is_empty (const char *s)
 {
   return s == NULL || *s == '\0';
 }
@@ -213,17 +187,20 @@ url_finish (DalUrl *url)
 
   /* The host list, as libpq builds it: hostaddr (when given) sets the
    * number of entries, else host; a single port applies to every host. */
-  const char *host = slot_get (url, "host");
-  const char *hostaddr = has_table (url) ? slot_get (url, "hostaddr") : NULL;
-  const char *port = slot_get (url, "port");
+  const char *host = _dal_url_slot_get (url, "host");
+  const char *hostaddr = has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
+  const char *port = _dal_url_slot_get (url, "port");
 
-  if (is_empty (host) && is_empty (hostaddr) && is_empty (port))
+  if (_dal_url_is_empty (host) && _dal_url_is_empty (hostaddr)
+      && _dal_url_is_empty (port))
     return;
 
-  guint n_hosts = !is_empty (hostaddr) ? count_elements (hostaddr)
-                  : !is_empty (host) ? count_elements (host) : 1;
-  g_auto (GStrv) host_list = !is_empty (host) ? g_strsplit (host, ",", -1) : NULL;
-  g_auto (GStrv) port_list = !is_empty (port) ? g_strsplit (port, ",", -1) : NULL;
+  guint n_hosts = !_dal_url_is_empty (hostaddr) ? _dal_url_count_elements (hostaddr)
+                  : !_dal_url_is_empty (host) ? _dal_url_count_elements (host) : 1;
+  g_auto (GStrv) host_list = !_dal_url_is_empty (host)
+                               ? g_strsplit (host, ",", -1) : NULL;
+  g_auto (GStrv) port_list = !_dal_url_is_empty (port)
+                               ? g_strsplit (port, ",", -1) : NULL;
   guint n_names = host_list != NULL ? g_strv_length (host_list) : 0;
   guint n_ports = port_list != NULL ? g_strv_length (port_list) : 0;
 
@@ -235,7 +212,7 @@ url_finish (DalUrl *url)
       const char *p = n_ports == 1 ? port_list[0]
                       : i < n_ports ? port_list[i] : NULL;
       url->hosts[i] = g_strdup (i < n_names ? host_list[i] : "");
-      url->ports[i] = is_empty (p) ? NULL : g_strdup (p);
+      url->ports[i] = _dal_url_is_empty (p) ? NULL : g_strdup (p);
     }
 }
 
@@ -560,7 +537,7 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
           return FALSE;
         }
       g_free (value);
-      slot_set (url, "sslmode", g_strdup (mode));
+      _dal_url_slot_set (url, "sslmode", g_strdup (mode));
       return TRUE;
     }
   if (is_postgresql (url) && strcmp (name, "requiressl") == 0)
@@ -568,7 +545,7 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
       /* libpq's old spelling: "1..." means require, anything else prefer */
       const char *mode = value[0] == '1' ? "require" : "prefer";
       g_free (value);
-      slot_set (url, "sslmode", g_strdup (mode));
+      _dal_url_slot_set (url, "sslmode", g_strdup (mode));
       return TRUE;
     }
 
@@ -579,22 +556,13 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
       url->libdal_values[i] = value;
       return TRUE;
     }
-  if (!slot_set (url, name, value))
+  if (!_dal_url_slot_set (url, name, value))
     {
       g_propagate_error (error, unknown_option_error (url, name));
       return FALSE;
     }
   return TRUE;
 }
-
-/* The host= options of a postgresql URL's query, kept until the whole
- * query is read: SQLAlchemy reads several of them as the host list (see
- * apply_query_hosts). */
-typedef struct
-{
-  GPtrArray *values;            /* char *, decoded, in order */
-  gboolean port_option;         /* the query has a port= option */
-} QueryHosts;
 
 /* One name=value pair of the query, from offset *@pp (advanced past it);
  * *@name_out gets the option's name.  A host= option goes to @hosts
@@ -688,202 +656,6 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
   return TRUE;
 }
 
-/* -- SQLAlchemy's host= forms -- */
-
-static GError *
-hosts_error (const char *hint, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static GError *
-hosts_error (const char *hint, const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_autofree char *what = g_strdup_vprintf (format, args);
-  va_end (args);
-  return dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint, "%s", what);
-}
-
-#define HINT_TWO_FORMS \
-  "Write either one host= option per host, each with its port " \
-  "(host=h1:5432&host=h2:5433), or libpq's lists " \
-  "(host=h1,h2&port=5432,5433), not both"
-
-static gboolean
-is_socket_dir (const char *host)
-{
-  return host[0] == '/' || host[0] == '@';
-}
-
-static guint
-count_char (const char *s, char c)
-{
-  guint n = 0;
-  for (; *s; s++)
-    n += *s == c;
-  return n;
-}
-
-/* Whether a host entry carries a port the way SQLAlchemy writes it:
- * "name:port" (one ":") or "[address]:port".  A socket directory never
- * does; two ":" or more is an IPv6 address. */
-static gboolean
-entry_has_port (const char *entry)
-{
-  if (entry[0] == '[')
-    return strstr (entry, "]:") != NULL;
-  return !is_socket_dir (entry) && count_char (entry, ':') == 1;
-}
-
-/* Splits the value of one host= option into host and port (NULL when
- * it has none): "name:port" with a single ":" (also a socket directory
- * when @split_sockets), "[address]" or "[address]:port"; an entry with
- * two ":" or more is an IPv6 address without a port. */
-static gboolean
-split_host_entry (const char *entry, gboolean split_sockets, char **host,
-                  char **port, GError **error)
-{
-  const char *colon = NULL;
-
-  *host = NULL;
-  *port = NULL;
-  if (entry[0] == '[')
-    {
-      const char *close = strchr (entry, ']');
-      if (close == NULL || close == entry + 1
-          || (close[1] != '\0' && close[1] != ':'))
-        {
-          g_autofree char *shown = _dal_printable (entry);
-          g_propagate_error (error, hosts_error (
-            "Write an IPv6 address in brackets, e.g. host=[2001:db8::1]:5432, "
-            "or without them and without a port, e.g. host=2001:db8::1",
-            "host=%s is not [address] or [address]:port", shown));
-          return FALSE;
-        }
-      *host = g_strndup (entry + 1, (gsize) (close - entry - 1));
-      colon = close[1] == ':' ? close + 1 : NULL;
-    }
-  else if (count_char (entry, ':') == 1
-           && (split_sockets || !is_socket_dir (entry)))
-    {
-      colon = strchr (entry, ':');
-      *host = g_strndup (entry, (gsize) (colon - entry));
-    }
-  else
-    *host = g_strdup (entry);
-
-  if (colon == NULL || colon[1] == '\0')
-    return TRUE;  /* "name:" is the default port, as in SQLAlchemy */
-  for (const char *p = colon + 1; *p; p++)
-    if (!g_ascii_isdigit (*p))
-      {
-        g_autofree char *shown = _dal_printable (entry);
-        g_autofree char *port_shown = _dal_printable (colon + 1);
-        g_clear_pointer (host, g_free);
-        g_propagate_error (error, hosts_error (
-          "Write host=name:port with the port in digits, e.g. host=db1:5432",
-          "host=%s: the port \"%s\" is not a number", shown, port_shown));
-        return FALSE;
-      }
-  *port = g_strdup (colon + 1);
-  return TRUE;
-}
-
-/* The host list from the query's host= options, the way SQLAlchemy 2.0's
- * postgresql dialect reads them (psycopg2 and asyncpg alike):
- *   - several host= options: one entry each, "name[:port]"; the ports
- *     replace any other (a port= option is refused: two forms mixed);
- *   - a single host= holding one "name:port" and no port= option: that
- *     host on that port;
- *   - otherwise libpq's forms, unchanged (a single host, socket
- *     directory or IPv6 address, or a comma-separated list with port=),
- *     where an entry with a port is refused rather than taken as a name
- *     no resolver knows. */
-static gboolean
-apply_query_hosts (DalUrl *url, const QueryHosts *q, GError **error)
-{
-  if (q->values->len == 0)
-    return TRUE;
-
-  if (q->values->len == 1)
-    {
-      const char *value = g_ptr_array_index (q->values, 0);
-      if (!q->port_option && strchr (value, ',') == NULL)
-        {
-          char *host, *port;
-          if (!split_host_entry (value, FALSE, &host, &port, error))
-            return FALSE;
-          slot_set (url, "host", host);
-          if (port != NULL)
-            slot_set (url, "port", port);
-          return TRUE;
-        }
-      g_auto (GStrv) entries = g_strsplit (value, ",", -1);
-      for (guint i = 0; entries[i] != NULL; i++)
-        if (entry_has_port (entries[i]))
-          {
-            g_autofree char *shown = _dal_printable (value);
-            if (q->port_option)
-              g_propagate_error (error, hosts_error (
-                HINT_TWO_FORMS,
-                "host=%s gives a port and the URL also has a port= option",
-                shown));
-            else
-              g_propagate_error (error, hosts_error (
-                HINT_TWO_FORMS,
-                "host=%s: a comma-separated host list cannot give ports "
-                "with the hosts", shown));
-            return FALSE;
-          }
-      slot_set (url, "host", g_strdup (value));
-      return TRUE;
-    }
-
-  if (q->port_option)
-    {
-      g_propagate_error (error, hosts_error (
-        HINT_TWO_FORMS,
-        "the URL has %u host= options and a port= option: two ways of "
-        "giving several hosts mixed", q->values->len));
-      return FALSE;
-    }
-
-  g_autoptr (GString) hosts = g_string_new (NULL);
-  g_autoptr (GString) ports = g_string_new (NULL);
-  gboolean any_port = FALSE;
-  for (guint i = 0; i < q->values->len; i++)
-    {
-      const char *value = g_ptr_array_index (q->values, i);
-      g_autofree char *host = NULL, *port = NULL;
-      if (strchr (value, ',') != NULL)
-        {
-          g_autofree char *shown = _dal_printable (value);
-          g_propagate_error (error, hosts_error (
-            HINT_TWO_FORMS,
-            "host=%s: a comma-separated list in one of several host= "
-            "options", shown));
-          return FALSE;
-        }
-      if (!split_host_entry (value, TRUE, &host, &port, error))
-        return FALSE;
-      if (i > 0)
-        {
-          g_string_append_c (hosts, ',');
-          g_string_append_c (ports, ',');
-        }
-      g_string_append (hosts, host);
-      if (port != NULL)
-        {
-          g_string_append (ports, port);
-          any_port = TRUE;
-        }
-    }
-  slot_set (url, "host", g_string_free (g_steal_pointer (&hosts), FALSE));
-  slot_set (url, "port", any_port ? g_string_free (g_steal_pointer (&ports), FALSE)
-                                  : NULL);
-  return TRUE;
-}
-
 /* The query, from offset @p: name=value pairs separated by "&". */
 static gboolean
 parse_query (DalUrl *url, const char *input, gsize p, GError **error)
@@ -915,14 +687,14 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
         }
       after_secret = dal_url_option_is_secret (name);
     }
-  return apply_query_hosts (url, &hosts, error);
+  return _dal_url_apply_query_hosts (url, &hosts, error);
 }
 
 /* Sets a URL part (taking @value). */
 static void
 store_part (DalUrl *url, const char *name, char *value)
 {
-  gboolean known = slot_set (url, name, value);
+  gboolean known = _dal_url_slot_set (url, name, value);
   /* a dialect table always has the URL's parts */
   g_warn_if_fail (known);
 }
@@ -1124,14 +896,14 @@ url_validate (const DalUrl *url, GError **error)
         && !_dal_option_check_value (&libdal[i], url->libdal_values[i], error))
       return FALSE;
 
-  const char *host = slot_get (url, "host");
-  const char *hostaddr = has_table (url) ? slot_get (url, "hostaddr") : NULL;
-  const char *port = slot_get (url, "port");
-  guint n_hosts = !is_empty (hostaddr) ? count_elements (hostaddr)
-                  : !is_empty (host) ? count_elements (host) : 1;
+  const char *host = _dal_url_slot_get (url, "host");
+  const char *hostaddr = has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
+  const char *port = _dal_url_slot_get (url, "port");
+  guint n_hosts = !_dal_url_is_empty (hostaddr) ? _dal_url_count_elements (hostaddr)
+                  : !_dal_url_is_empty (host) ? _dal_url_count_elements (host) : 1;
 
-  if (!is_empty (hostaddr) && !is_empty (host)
-      && count_elements (host) != count_elements (hostaddr))
+  if (!_dal_url_is_empty (hostaddr) && !_dal_url_is_empty (host)
+      && _dal_url_count_elements (host) != _dal_url_count_elements (hostaddr))
     {
       g_propagate_error (error,
                          dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
@@ -1139,21 +911,23 @@ url_validate (const DalUrl *url, GError **error)
                                              "number of comma-separated entries",
                                              "the URL gives %u host name%s for %u "
                                              "hostaddr value%s",
-                                             count_elements (host),
-                                             count_elements (host) == 1 ? "" : "s",
-                                             count_elements (hostaddr),
-                                             count_elements (hostaddr) == 1 ? "" : "s"));
+                                             _dal_url_count_elements (host),
+                                             _dal_url_count_elements (host) == 1
+                                               ? "" : "s",
+                                             _dal_url_count_elements (hostaddr),
+                                             _dal_url_count_elements (hostaddr) == 1
+                                               ? "" : "s"));
       return FALSE;
     }
-  if (!is_empty (port) && count_elements (port) != 1
-      && count_elements (port) != n_hosts)
+  if (!_dal_url_is_empty (port) && _dal_url_count_elements (port) != 1
+      && _dal_url_count_elements (port) != n_hosts)
     {
       g_propagate_error (error,
                          dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
                                              "Give one port per host, or a single "
                                              "port for all of them",
                                              "the URL gives %u ports for %u host%s",
-                                             count_elements (port), n_hosts,
+                                             _dal_url_count_elements (port), n_hosts,
                                              n_hosts == 1 ? "" : "s"));
       return FALSE;
     }
@@ -1248,7 +1022,7 @@ const char *
 dal_url_get_user (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return slot_get (url, "user");
+  return _dal_url_slot_get (url, "user");
 }
 
 /* dal_url_get_password: the effective, decoded "password", or NULL. */
@@ -1256,7 +1030,7 @@ const char *
 dal_url_get_password (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return slot_get (url, "password");
+  return _dal_url_slot_get (url, "password");
 }
 
 /* dal_url_get_database: the effective, decoded "dbname", or NULL. */
@@ -1264,7 +1038,7 @@ const char *
 dal_url_get_database (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return slot_get (url, "dbname");
+  return _dal_url_slot_get (url, "dbname");
 }
 
 /**
@@ -1333,7 +1107,7 @@ dal_url_get_option (const DalUrl *url, const char *name)
   int i = libdal_index (name);
   if (i >= 0)
     return url->libdal_values[i];
-  return slot_get (url, name);
+  return _dal_url_slot_get (url, name);
 }
 
 /* Whether a getter may be asked about @name: known dialects know all their
@@ -1426,188 +1200,6 @@ dal_url_get_keywords (const DalUrl *url, const char * const **keywords,
   return url->n_keywords;
 }
 
-/* -- writing -- */
-
-/* Appends @text with everything outside RFC 3986's unreserved characters
- * (and @keep) percent-encoded. */
-static void
-append_encoded (GString *out, const char *text, const char *keep)
-{
-  for (const char *p = text; *p; p++)
-    {
-      if (g_ascii_isalnum (*p) || strchr ("-._~", *p) != NULL
-          || (keep != NULL && strchr (keep, *p) != NULL))
-        g_string_append_c (out, *p);
-      else
-        g_string_append_printf (out, "%%%02X", (guint) (guchar) *p);
-    }
-}
-
-gboolean
-dal_url_option_is_secret (const char *name)
-{
-  return strcmp (name, "password") == 0 || strcmp (name, "sslpassword") == 0
-         || strcmp (name, "oauth_client_secret") == 0;
-}
-
-static char *
-url_to_string (const DalUrl *url, gboolean redact)
-{
-  GString *out = g_string_new (url->scheme);
-  const char *user = slot_get (url, "user");
-  const char *password = slot_get (url, "password");
-  const char *host = slot_get (url, "host");
-  const char *port = slot_get (url, "port");
-  const char *dbname = slot_get (url, "dbname");
-  /* Which URL parts must go in the query instead: a value the URL's own
-   * syntax cannot give (an empty one, or a host list whose port list does
-   * not pair up with it the way the authority would). */
-  gboolean user_in_query = user != NULL && *user == '\0';
-  gboolean password_in_query = password != NULL && *password == '\0';
-  gboolean dbname_in_query = dbname != NULL && *dbname == '\0';
-  gboolean host_in_query = FALSE, port_in_query = FALSE;
-  gboolean hosts_in_authority = FALSE, ports_in_authority = FALSE;
-  guint n_hosts = host != NULL ? count_elements (host) : 1;
-  guint n_ports = port != NULL ? count_elements (port) : 1;
-
-  g_string_append (out, "://");
-
-  if (!is_empty (user) || !is_empty (password))
-    {
-      if (!is_empty (user))
-        append_encoded (out, user, NULL);
-      if (!is_empty (password))
-        {
-          g_string_append_c (out, ':');
-          if (redact)
-            g_string_append (out, "****");
-          else
-            append_encoded (out, password, NULL);
-        }
-      g_string_append_c (out, '@');
-    }
-
-  if (host == NULL && port == NULL)
-    ;
-  else if ((host == NULL || *host != '\0') && (port == NULL || *port != '\0')
-           && (host == NULL ? n_ports == 1
-               : port == NULL ? n_hosts == 1 : n_hosts == n_ports))
-    {
-      hosts_in_authority = host != NULL;
-      ports_in_authority = port != NULL;
-    }
-  else if (!is_empty (host) && (port != NULL || n_hosts == 1))
-    {
-      /* the authority's port list is then overridden by the query's */
-      hosts_in_authority = TRUE;
-      port_in_query = port != NULL;
-    }
-  else
-    {
-      host_in_query = host != NULL;
-      port_in_query = port != NULL;
-    }
-
-  if (hosts_in_authority || ports_in_authority)
-    {
-      g_auto (GStrv) host_list = g_strsplit (host != NULL ? host : "", ",", -1);
-      g_auto (GStrv) port_list = ports_in_authority ? g_strsplit (port, ",", -1)
-                                                    : NULL;
-      guint n = MAX (g_strv_length (host_list), 1);
-      for (guint i = 0; i < n; i++)
-        {
-          const char *h = host_list[0] != NULL ? host_list[i] : "";
-          if (i > 0)
-            g_string_append_c (out, ',');
-          if (strchr (h, ':') != NULL)
-            {
-              g_string_append_c (out, '[');
-              append_encoded (out, h, ":");
-              g_string_append_c (out, ']');
-            }
-          else
-            append_encoded (out, h, NULL);
-          if (port_list != NULL && *port_list[i] != '\0')
-            {
-              g_string_append_c (out, ':');
-              append_encoded (out, port_list[i], NULL);
-            }
-        }
-    }
-
-  if (!is_empty (dbname))
-    {
-      g_string_append_c (out, '/');
-      append_encoded (out, dbname, NULL);
-    }
-
-  char separator = '?';
-  for (guint i = 0; i < url->slot_names->len; i++)
-    {
-      const char *name = g_ptr_array_index (url->slot_names, i);
-      const char *value = g_ptr_array_index (url->slot_values, i);
-
-      if (value == NULL)
-        continue;
-      if ((strcmp (name, "user") == 0 && !user_in_query)
-          || (strcmp (name, "password") == 0 && !password_in_query)
-          || (strcmp (name, "host") == 0 && !host_in_query)
-          || (strcmp (name, "port") == 0 && !port_in_query)
-          || (strcmp (name, "dbname") == 0 && !dbname_in_query))
-        continue;
-      g_string_append_c (out, separator);
-      separator = '&';
-      append_encoded (out, name, NULL);
-      g_string_append_c (out, '=');
-      if (redact && dal_url_option_is_secret (name))
-        g_string_append (out, "****");
-      else
-        append_encoded (out, value, NULL);
-    }
-
-  guint n_libdal;
-  const DalOptionInfo *libdal = _dal_libdal_options_get (&n_libdal);
-  for (guint i = 0; i < n_libdal; i++)
-    {
-      if (url->libdal_values[i] == NULL)
-        continue;
-      g_string_append_c (out, separator);
-      separator = '&';
-      g_string_append_printf (out, "%s=", libdal[i].name);
-      append_encoded (out, url->libdal_values[i], NULL);
-    }
-
-  return g_string_free (out, FALSE);
-}
-
-/**
- * dal_url_to_string:
- * @url: a DalUrl
- *
- * Returns: (transfer full): the canonical URL, password included; parsing
- *   it gives a URL with the same keywords and options.
- */
-char *
-dal_url_to_string (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return url_to_string (url, FALSE);
-}
-
-/**
- * dal_url_to_string_redacted:
- * @url: a DalUrl
- *
- * Returns: (transfer full): the canonical URL with the password (and the
- *   other secrets: sslpassword, oauth_client_secret) written "****".
- */
-char *
-dal_url_to_string_redacted (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return url_to_string (url, TRUE);
-}
-
 /* -- what dal-url-edit.c and the other parts of the core share of the
  * parser (dal-private.h) -- */
 
@@ -1666,42 +1258,4 @@ guint
 _dal_edit_distance (const char *a, const char *b)
 {
   return edit_distance (a, b);
-}
-
-/* Length of @name without one final dot. */
-static gsize
-hostname_len (const char *name)
-{
-  gsize len = strlen (name);
-  return len > 0 && name[len - 1] == '.' ? len - 1 : len;
-}
-
-gboolean
-dal_hostname_has_suffix (const char *host, const char *suffix)
-{
-  if (host == NULL || suffix == NULL)
-    return FALSE;
-  if (*suffix == '.')
-    suffix++;
-  gsize hlen = hostname_len (host);
-  gsize slen = hostname_len (suffix);
-  if (hlen == 0 || slen == 0 || slen > hlen)
-    return FALSE;
-  if (g_ascii_strncasecmp (host + hlen - slen, suffix, slen) != 0)
-    return FALSE;
-  return hlen == slen || host[hlen - slen - 1] == '.';
-}
-
-gboolean
-dal_url_is_transaction_pooler (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, FALSE);
-
-  if (g_strcmp0 (dal_url_get_option (url, "pooler_mode"), "transaction") == 0)
-    return TRUE;
-  for (guint i = 0; i < dal_url_get_n_hosts (url); i++)
-    if (dal_hostname_has_suffix (dal_url_get_host (url, i), "pooler.supabase.com")
-        && g_strcmp0 (dal_url_get_port (url, i), "6543") == 0)
-      return TRUE;
-  return FALSE;
 }

@@ -30,7 +30,10 @@ core_libdalopenssl_la_LIBADD = $(OPENSSL_LIBS)
 core_libdal_1_la_SOURCES = \
 	core/dal-private.h \
 	core/dal-error.c \
+	core/dal-url-private.h \
 	core/dal-url.c \
+	core/dal-url-hosts.c \
+	core/dal-url-write.c \
 	core/dal-url-edit.c \
 	core/dal-config-private.h \
 	core/dal-config.c \

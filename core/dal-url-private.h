@@ -1,0 +1,75 @@
+/* dal-url-private.h: what the files of the URL parser and writer share
+ * (dal-url.c, dal-url-hosts.c, dal-url-write.c): the DalUrl structure
+ * and a few helpers.  Never installed; nothing here is exported.
+ */
+#ifndef DAL_URL_PRIVATE_H
+#define DAL_URL_PRIVATE_H
+
+#include "dal-private.h"
+
+G_BEGIN_DECLS
+
+struct _DalUrl
+{
+  gatomicrefcount ref_count;
+
+  char *scheme;                 /* canonical: "postgresql+asyncpg" */
+  char *dialect;                /* canonical: "postgresql" */
+  char *driver;                 /* NULL for a bare dialect */
+  const DalDialectInfo *info;   /* NULL: a dialect libdal knows nothing of */
+
+  /* The connection keywords.  Known dialect: one slot per table entry, in
+   * table order.  Other dialects: user, password, host, port, dbname, then
+   * every other query option in order of first appearance.  A NULL value
+   * is a keyword the URL does not set. */
+  GPtrArray *slot_names;        /* char * */
+  GPtrArray *slot_values;       /* char *, nullable */
+
+  /* libdal's own options, parallel to _dal_libdal_options_get (). */
+  char **libdal_values;
+  guint n_libdal;
+
+  /* Derived once parsing is done. */
+  guint n_keywords;
+  const char **keywords;        /* NULL-terminated; strings are the slots' */
+  const char **values;
+  guint n_hosts;
+  char **hosts;                 /* n_hosts entries */
+  char **ports;                 /* n_hosts entries, each nullable */
+};
+
+/* -- slots and small helpers (dal-url.c) -- */
+
+/* The value of keyword @name, or NULL. */
+G_GNUC_INTERNAL const char *_dal_url_slot_get (const DalUrl *url,
+                                               const char *name);
+/* Sets keyword @name (taking @value), adding a slot for it if the dialect
+ * has no table.  Returns FALSE if a known dialect does not have @name. */
+G_GNUC_INTERNAL gboolean _dal_url_slot_set (DalUrl *url, const char *name,
+                                            char *value);
+/* Number of entries in a comma-separated list, as libpq counts them. */
+G_GNUC_INTERNAL guint _dal_url_count_elements (const char *list);
+/* Whether @s is NULL or "". */
+G_GNUC_INTERNAL gboolean _dal_url_is_empty (const char *s);
+
+/* -- SQLAlchemy's host= forms (dal-url-hosts.c) -- */
+
+/* The host= options of a postgresql URL's query, kept until the whole
+ * query is read: SQLAlchemy reads several of them as the host list (see
+ * _dal_url_apply_query_hosts). */
+typedef struct
+{
+  GPtrArray *values;            /* char *, decoded, in order */
+  gboolean port_option;         /* the query has a port= option */
+} QueryHosts;
+
+/* Sets host (and port) of @url from the query's host= options @q, the
+ * way SQLAlchemy 2.0's postgresql dialect reads them; FALSE with a
+ * DAL_ERROR_URL_INVALID_VALUE when they cannot be read so. */
+G_GNUC_INTERNAL gboolean _dal_url_apply_query_hosts (DalUrl *url,
+                                                     const QueryHosts *q,
+                                                     GError **error);
+
+G_END_DECLS
+
+#endif /* DAL_URL_PRIVATE_H */
