@@ -140,19 +140,11 @@ dal_config_get_origin (DalConfig *config, const char *what)
 static const char *
 suggest (const char *unknown, const char * const *candidates)
 {
-  const char *best = NULL;
-  guint best_distance = 3;
+  DalSuggestion suggestion = DAL_SUGGESTION_INIT;
 
   for (guint i = 0; candidates[i] != NULL; i++)
-    {
-      guint d = _dal_edit_distance (unknown, candidates[i]);
-      if (d < best_distance && d < strlen (unknown))
-        {
-          best = candidates[i];
-          best_distance = d;
-        }
-    }
-  return best;
+    _dal_suggestion_consider (&suggestion, unknown, candidates[i]);
+  return suggestion.best;
 }
 
 /* "a, b and c", each in @open and @close. */

@@ -81,9 +81,18 @@ gboolean _dal_url_store_option (DalUrl *url, const char *name, char *value,
 gboolean _dal_url_finish (DalUrl *url, GError **error);
 /* Whether @driver is a valid driver name, else DAL_ERROR_URL_MALFORMED. */
 gboolean _dal_url_check_driver_name (const char *driver, GError **error);
-/* The edit distance (with swaps, ASCII case folded) the "did you mean"
- * suggestions use. */
-guint _dal_edit_distance (const char *a, const char *b);
+/* "Did you mean …?": the candidate closest to an unknown name, within an
+ * edit distance of 2 (swaps count one, ASCII case folded) and shorter than
+ * the name itself.  Start from DAL_SUGGESTION_INIT, consider each
+ * candidate, then read .best (NULL: nothing close). */
+typedef struct
+{
+  const char *best;
+  guint distance;
+} DalSuggestion;
+#define DAL_SUGGESTION_INIT { NULL, 3 }
+void _dal_suggestion_consider (DalSuggestion *suggestion, const char *unknown,
+                               const char *candidate);
 
 /* -- errors (dal-error.c) -- */
 

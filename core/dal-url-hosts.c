@@ -12,20 +12,6 @@
 
 /* -- SQLAlchemy's host= forms -- */
 
-static GError *
-hosts_error (const char *hint, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static GError *
-hosts_error (const char *hint, const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_autofree char *what = g_strdup_vprintf (format, args);
-  va_end (args);
-  return dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint, "%s", what);
-}
-
 #define HINT_TWO_FORMS \
   "Write either one host= option per host, each with its port " \
   "(host=h1:5432&host=h2:5433), or libpq's lists " \
@@ -76,7 +62,7 @@ split_host_entry (const char *entry, gboolean split_sockets, char **host,
           || (close[1] != '\0' && close[1] != ':'))
         {
           g_autofree char *shown = _dal_printable (entry);
-          g_propagate_error (error, hosts_error (
+          g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
             "Write an IPv6 address in brackets, e.g. host=[2001:db8::1]:5432, "
             "or without them and without a port, e.g. host=2001:db8::1",
             "host=%s is not [address] or [address]:port", shown));
@@ -102,7 +88,7 @@ split_host_entry (const char *entry, gboolean split_sockets, char **host,
         g_autofree char *shown = _dal_printable (entry);
         g_autofree char *port_shown = _dal_printable (colon + 1);
         g_clear_pointer (host, g_free);
-        g_propagate_error (error, hosts_error (
+        g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
           "Write host=name:port with the port in digits, e.g. host=db1:5432",
           "host=%s: the port \"%s\" is not a number", shown, port_shown));
         return FALSE;
@@ -147,12 +133,12 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
           {
             g_autofree char *shown = _dal_printable (value);
             if (q->port_option)
-              g_propagate_error (error, hosts_error (
+              g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
                 HINT_TWO_FORMS,
                 "host=%s gives a port and the URL also has a port= option",
                 shown));
             else
-              g_propagate_error (error, hosts_error (
+              g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
                 HINT_TWO_FORMS,
                 "host=%s: a comma-separated host list cannot give ports "
                 "with the hosts", shown));
@@ -164,7 +150,7 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
 
   if (q->port_option)
     {
-      g_propagate_error (error, hosts_error (
+      g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
         HINT_TWO_FORMS,
         "the URL has %u host= options and a port= option: two ways of "
         "giving several hosts mixed", q->values->len));
@@ -181,7 +167,7 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
       if (strchr (value, ',') != NULL)
         {
           g_autofree char *shown = _dal_printable (value);
-          g_propagate_error (error, hosts_error (
+          g_propagate_error (error, dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
             HINT_TWO_FORMS,
             "host=%s: a comma-separated list in one of several host= "
             "options", shown));

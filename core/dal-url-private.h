@@ -49,6 +49,12 @@ G_GNUC_INTERNAL gboolean _dal_url_slot_set (DalUrl *url, const char *name,
                                             char *value);
 /* Number of entries in a comma-separated list, as libpq counts them. */
 G_GNUC_INTERNAL guint _dal_url_count_elements (const char *list);
+/* Whether libdal has an option table for the URL's dialect. */
+G_GNUC_INTERNAL gboolean _dal_url_has_table (const DalUrl *url);
+/* The index of keyword @name among the URL's slots, or -1. */
+G_GNUC_INTERNAL int _dal_url_slot_find (const DalUrl *url, const char *name);
+/* The index of @name among libdal's own options, or -1. */
+G_GNUC_INTERNAL int _dal_url_libdal_index (const char *name);
 /* Whether @s is NULL or "". */
 G_GNUC_INTERNAL gboolean _dal_url_is_empty (const char *s);
 

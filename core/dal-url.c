@@ -36,14 +36,14 @@ static const DalOptionInfo port_info = { "port", DAL_OPTION_PORT, NULL, 0, FALSE
 /* -- construction -- */
 
 /* Whether the dialect lists its keywords (else any option passes). */
-static gboolean
-has_table (const DalUrl *url)
+gboolean
+_dal_url_has_table (const DalUrl *url)
 {
   return url->info != NULL && url->info->keywords != NULL;
 }
 
-static DalUrl *
-url_new (const char *dialect, const char *driver)
+DalUrl *
+_dal_url_new (const char *dialect, const char *driver)
 {
   DalUrl *url = g_new0 (DalUrl, 1);
 
@@ -55,7 +55,7 @@ url_new (const char *dialect, const char *driver)
   url->info = _dal_dialect_lookup (dialect);
   url->slot_names = g_ptr_array_new_with_free_func (g_free);
   url->slot_values = g_ptr_array_new_with_free_func (g_free);
-  if (has_table (url))
+  if (_dal_url_has_table (url))
     {
       for (guint i = 0; i < url->info->n_keywords; i++)
         {
@@ -99,8 +99,8 @@ url_free (DalUrl *url)
   g_free (url);
 }
 
-static int
-slot_find (const DalUrl *url, const char *name)
+int
+_dal_url_slot_find (const DalUrl *url, const char *name)
 {
   for (guint i = 0; i < url->slot_names->len; i++)
     if (strcmp (g_ptr_array_index (url->slot_names, i), name) == 0)
@@ -111,7 +111,7 @@ slot_find (const DalUrl *url, const char *name)
 const char *
 _dal_url_slot_get (const DalUrl *url, const char *name)
 {
-  int i = slot_find (url, name);
+  int i = _dal_url_slot_find (url, name);
   return i >= 0 ? g_ptr_array_index (url->slot_values, i) : NULL;
 }
 
@@ -120,11 +120,11 @@ _dal_url_slot_get (const DalUrl *url, const char *name)
 gboolean
 _dal_url_slot_set (DalUrl *url, const char *name, char *value)
 {
-  int i = slot_find (url, name);
+  int i = _dal_url_slot_find (url, name);
 
   if (i < 0)
     {
-      if (has_table (url))
+      if (_dal_url_has_table (url))
         {
           g_free (value);
           return FALSE;
@@ -139,8 +139,8 @@ _dal_url_slot_set (DalUrl *url, const char *name, char *value)
 }
 
 /* The index of libdal's option @name, or -1. */
-static int
-libdal_index (const char *name)
+int
+_dal_url_libdal_index (const char *name)
 {
   guint n;
   const DalOptionInfo *all = _dal_libdal_options_get (&n);
@@ -188,7 +188,7 @@ url_finish (DalUrl *url)
   /* The host list, as libpq builds it: hostaddr (when given) sets the
    * number of entries, else host; a single port applies to every host. */
   const char *host = _dal_url_slot_get (url, "host");
-  const char *hostaddr = has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
+  const char *hostaddr = _dal_url_has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
   const char *port = _dal_url_slot_get (url, "port");
 
   if (_dal_url_is_empty (host) && _dal_url_is_empty (hostaddr)
@@ -443,41 +443,40 @@ edit_distance (const char *a, const char *b)
   return result;
 }
 
-static void
-consider (const char *unknown, const char *candidate, const char **best,
-          guint *best_distance)
+void
+_dal_suggestion_consider (DalSuggestion *s, const char *unknown,
+                          const char *candidate)
 {
   guint d = edit_distance (unknown, candidate);
-  if (d < *best_distance && d < strlen (unknown))
+  if (d < s->distance && d < strlen (unknown))
     {
-      *best = candidate;
-      *best_distance = d;
+      s->best = candidate;
+      s->distance = d;
     }
 }
 
 static GError *
 unknown_option_error (const DalUrl *url, const char *name)
 {
-  const char *best = NULL;
-  guint best_distance = 3;  /* suggest within an edit distance of 2 */
+  DalSuggestion suggestion = DAL_SUGGESTION_INIT;
   guint n_libdal;
   const DalOptionInfo *libdal = _dal_libdal_options_get (&n_libdal);
   g_autoptr (GString) hint = g_string_new (NULL);
   g_autoptr (GString) own = g_string_new (NULL);
 
   for (guint i = 0; i < url->info->n_keywords; i++)
-    consider (name, url->info->keywords[i].name, &best, &best_distance);
+    _dal_suggestion_consider (&suggestion, name, url->info->keywords[i].name);
   for (guint i = 0; i < n_libdal; i++)
-    consider (name, libdal[i].name, &best, &best_distance);
+    _dal_suggestion_consider (&suggestion, name, libdal[i].name);
   if (strcmp (url->info->name, "postgresql") == 0)
-    consider (name, "ssl", &best, &best_distance);
+    _dal_suggestion_consider (&suggestion, name, "ssl");
 
   for (guint i = 0; i < n_libdal; i++)
     g_string_append_printf (own, "%s%s", i == 0 ? "" : i + 1 == n_libdal
                                                        ? " and " : ", ",
                             libdal[i].name);
-  if (best != NULL)
-    g_string_append_printf (hint, "Did you mean %s? ", best);
+  if (suggestion.best != NULL)
+    g_string_append_printf (hint, "Did you mean %s? ", suggestion.best);
   if (strcmp (url->info->name, "postgresql") == 0)
     g_string_append (hint, "See the libpq connection parameters");
   else
@@ -515,8 +514,8 @@ map_ssl_value (const char *value)
 }
 
 /* Stores one decoded query option (taking @value). */
-static gboolean
-store_query_option (DalUrl *url, const char *name, char *value, GError **error)
+gboolean
+_dal_url_store_option (DalUrl *url, const char *name, char *value, GError **error)
 {
   if (is_postgresql (url) && strcmp (name, "ssl") == 0)
     {
@@ -549,7 +548,7 @@ store_query_option (DalUrl *url, const char *name, char *value, GError **error)
       return TRUE;
     }
 
-  int i = libdal_index (name);
+  int i = _dal_url_libdal_index (name);
   if (i >= 0)
     {
       g_free (url->libdal_values[i]);
@@ -647,7 +646,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
         {
           if (hosts != NULL && strcmp (name, "port") == 0)
             hosts->port_option = TRUE;
-          if (!store_query_option (url, name, value, error))
+          if (!_dal_url_store_option (url, name, value, error))
             return FALSE;
         }
       *name_out = g_steal_pointer (&name);
@@ -884,7 +883,7 @@ url_validate (const DalUrl *url, GError **error)
 
       if (value == NULL)
         continue;
-      if (has_table (url))
+      if (_dal_url_has_table (url))
         info = &url->info->keywords[i];
       else if (strcmp (g_ptr_array_index (url->slot_names, i), "port") == 0)
         info = &port_info;
@@ -897,7 +896,7 @@ url_validate (const DalUrl *url, GError **error)
       return FALSE;
 
   const char *host = _dal_url_slot_get (url, "host");
-  const char *hostaddr = has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
+  const char *hostaddr = _dal_url_has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
   const char *port = _dal_url_slot_get (url, "port");
   guint n_hosts = !_dal_url_is_empty (hostaddr) ? _dal_url_count_elements (hostaddr)
                   : !_dal_url_is_empty (host) ? _dal_url_count_elements (host) : 1;
@@ -957,7 +956,7 @@ dal_url_parse (const char *url, GError **error)
   if (!parse_scheme (url, &dialect, &driver, &rest, error))
     return NULL;
 
-  g_autoptr (DalUrl) self = url_new (dialect, driver);
+  g_autoptr (DalUrl) self = _dal_url_new (dialect, driver);
   if (!parse_after_scheme (self, url, rest, error)
       || !url_validate (self, error))
     return NULL;
@@ -993,228 +992,8 @@ dal_url_unref (DalUrl *url)
     url_free (url);
 }
 
-/* dal_url_get_scheme: the canonical scheme ("postgresql+asyncpg"). */
-const char *
-dal_url_get_scheme (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return url->scheme;
-}
-
-/* dal_url_get_dialect: the canonical dialect ("postgresql"). */
-const char *
-dal_url_get_dialect (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return url->dialect;
-}
-
-/* dal_url_get_driver: the driver in lower case, or NULL. */
-const char *
-dal_url_get_driver (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return url->driver;
-}
-
-/* dal_url_get_user: the effective, decoded "user" keyword, or NULL. */
-const char *
-dal_url_get_user (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "user");
-}
-
-/* dal_url_get_password: the effective, decoded "password", or NULL. */
-const char *
-dal_url_get_password (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "password");
-}
-
-/* dal_url_get_database: the effective, decoded "dbname", or NULL. */
-const char *
-dal_url_get_database (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "dbname");
-}
-
-/**
- * dal_url_get_n_hosts:
- * @url: a DalUrl
- *
- * The entries libpq would try: as many as "hostaddr" has when it is set,
- * else as many as "host" has.  A URL that sets only a port (":5433")
- * has one entry, the default host on that port.
- *
- * Returns: the number of entries; 0 when the URL sets no host, hostaddr
- *   or port.
- */
-guint
-dal_url_get_n_hosts (const DalUrl *url)
-{
-  g_return_val_if_fail (url != NULL, 0);
-  return url->n_hosts;
-}
-
-/**
- * dal_url_get_host:
- * @url: a DalUrl
- * @i: an entry, below dal_url_get_n_hosts()
- *
- * Returns: entry @i of "host": a name, an address, a socket directory, or
- *   "" for the default.
- */
-const char *
-dal_url_get_host (const DalUrl *url, guint i)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (i < url->n_hosts, NULL);
-  return url->hosts[i];
-}
-
-/**
- * dal_url_get_port:
- * @url: a DalUrl
- * @i: an entry, below dal_url_get_n_hosts()
- *
- * Returns: (nullable): the port of entry @i as written (a single port
- *   applies to every entry), or %NULL for the default.
- */
-const char *
-dal_url_get_port (const DalUrl *url, guint i)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (i < url->n_hosts, NULL);
-  return url->ports[i];
-}
-
-/**
- * dal_url_get_option:
- * @url: a DalUrl
- * @name: a connection keyword or one of libdal's options
- *
- * Returns: (nullable): its effective decoded value, or %NULL when unset.
- */
-const char *
-dal_url_get_option (const DalUrl *url, const char *name)
-{
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (name != NULL, NULL);
-
-  int i = libdal_index (name);
-  if (i >= 0)
-    return url->libdal_values[i];
-  return _dal_url_slot_get (url, name);
-}
-
-/* Whether a getter may be asked about @name: known dialects know all their
- * options, so another name is a programming error (a typo). */
-static gboolean
-option_name_is_known (const DalUrl *url, const char *name)
-{
-  return !has_table (url) || libdal_index (name) >= 0
-         || slot_find (url, name) >= 0;
-}
-
-/**
- * dal_url_get_duration_ms:
- * @url: a DalUrl
- * @name: an option in seconds
- * @default_ms: the result when the option is unset
- *
- * Returns: the option in milliseconds (rounded up to the millisecond), or
- *   @default_ms when it is unset or (for a dialect without a table) not a
- *   number of seconds.
- */
-gint64
-dal_url_get_duration_ms (const DalUrl *url, const char *name, gint64 default_ms)
-{
-  gint64 ms;
-
-  g_return_val_if_fail (url != NULL, default_ms);
-  g_return_val_if_fail (name != NULL, default_ms);
-  g_return_val_if_fail (option_name_is_known (url, name), default_ms);
-
-  const char *value = dal_url_get_option (url, name);
-  if (value == NULL || !_dal_parse_duration_ms (value, &ms))
-    return default_ms;
-  return ms;
-}
-
-/**
- * dal_url_get_uint:
- * @url: a DalUrl
- * @name: an option whose value is a non-negative integer
- * @default_value: the result when the option is unset
- *
- * Returns: the option's value, or @default_value when it is unset or not
- *   a whole number that fits a guint.
- */
-guint
-dal_url_get_uint (const DalUrl *url, const char *name, guint default_value)
-{
-  g_return_val_if_fail (url != NULL, default_value);
-  g_return_val_if_fail (name != NULL, default_value);
-  g_return_val_if_fail (option_name_is_known (url, name), default_value);
-
-  const char *value = dal_url_get_option (url, name);
-  if (value == NULL || *value == '\0')
-    return default_value;
-
-  guint64 v = 0;
-  for (const char *p = value; *p; p++)
-    {
-      if (!g_ascii_isdigit (*p))
-        return default_value;
-      v = v * 10 + (guint64) (*p - '0');
-      if (v > G_MAXUINT)
-        return default_value;
-    }
-  return (guint) v;
-}
-
-/**
- * dal_url_get_keywords:
- * @url: a DalUrl
- * @keywords: (out) (transfer none): keyword names, %NULL-terminated
- * @values: (out) (transfer none): their values
- *
- * The connection keywords for the dialect's client library (see
- * dal-url.h); the arrays live as long as @url.
- *
- * Returns: the number of keywords.
- */
-guint
-dal_url_get_keywords (const DalUrl *url, const char * const **keywords,
-                      const char * const **values)
-{
-  g_return_val_if_fail (url != NULL, 0);
-
-  if (keywords != NULL)
-    *keywords = (const char * const *) url->keywords;
-  if (values != NULL)
-    *values = (const char * const *) url->values;
-  return url->n_keywords;
-}
-
 /* -- what dal-url-edit.c and the other parts of the core share of the
  * parser (dal-private.h) -- */
-
-DalUrl *
-_dal_url_new (const char *dialect, const char *driver)
-{
-  return url_new (dialect, driver);
-}
-
-gboolean
-_dal_url_store_option (DalUrl *url, const char *name, char *value,
-                       GError **error)
-{
-  return store_query_option (url, name, value, error);
-}
 
 gboolean
 _dal_url_finish (DalUrl *url, GError **error)
@@ -1252,10 +1031,4 @@ _dal_url_check_driver_name (const char *driver, GError **error)
         return FALSE;
       }
   return TRUE;
-}
-
-guint
-_dal_edit_distance (const char *a, const char *b)
-{
-  return edit_distance (a, b);
 }

@@ -33,6 +33,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-url-private.h \
 	core/dal-url.c \
 	core/dal-url-hosts.c \
+	core/dal-url-get.c \
 	core/dal-url-write.c \
 	core/dal-url-edit.c \
 	core/dal-config-private.h \
