@@ -163,23 +163,6 @@ join_list (const char * const *items, const char *open, const char *close)
   return g_string_free (s, FALSE);
 }
 
-/* @error's message without the hint it ends with. */
-static char *
-message_without_hint (const GError *error)
-{
-  const char *hint = dal_error_get_hint (error);
-  gsize len = strlen (error->message);
-
-  if (hint != NULL && g_str_has_suffix (error->message, hint))
-    {
-      len -= strlen (hint);
-      while (len > 0 && (error->message[len - 1] == ' '
-                         || error->message[len - 1] == '.'))
-        len--;
-    }
-  return g_strndup (error->message, len);
-}
-
 /* -- key files -- */
 
 /* Where sections and keys are: "section" and "section\nkey" -> line. */
@@ -347,7 +330,7 @@ check_key (const char *section, const char *key, const char *value,
     *secret = TRUE;
   if (_dal_option_check_value (&shown, value, &inner))
     return TRUE;
-  g_autofree char *what = message_without_hint (inner);
+  g_autofree char *what = dal_error_dup_what (inner);
   g_propagate_error (error,
                      dal_error_new_hint (DAL_ERROR_CONFIG_INVALID,
                                          dal_error_get_hint (inner),

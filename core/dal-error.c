@@ -206,6 +206,22 @@ dal_error_get_hint (const GError *error)
   return priv->hint != NULL ? priv->hint : priv->fields[DAL_ERROR_FIELD_HINT];
 }
 
+/* The inverse of compose_message (). */
+char *
+dal_error_dup_what (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, NULL);
+  const char *hint = dal_error_get_hint (error);
+  gsize len = strlen (error->message);
+  if (hint != NULL && *hint != '\0' && g_str_has_suffix (error->message, hint))
+    {
+      len -= strlen (hint);
+      while (len > 0 && strchr (" .\n\t", error->message[len - 1]) != NULL)
+        len--;
+    }
+  return g_strndup (error->message, len);
+}
+
 gboolean
 dal_error_is_retryable (const GError *error)
 {

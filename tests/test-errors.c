@@ -528,6 +528,27 @@ test_copy (void)
   g_clear_error (&dest);
 }
 
+/* dal_error_dup_what (): the message without its hint, whatever the
+ * message ended with before the hint was added. */
+static void
+test_what (void)
+{
+  g_autoptr (GError) e = dal_error_new_hint (DAL_ERROR_CONFIG_INVALID,
+                                             "Create it", "no file x.conf. ");
+  g_assert_cmpstr (e->message, ==, "no file x.conf. Create it");
+  g_autofree char *what = dal_error_dup_what (e);
+  g_assert_cmpstr (what, ==, "no file x.conf");
+
+  g_autoptr (GError) plain = dal_error_new_hint (DAL_ERROR_FAILED, NULL, "plain.");
+  g_autofree char *plain_what = dal_error_dup_what (plain);
+  g_assert_cmpstr (plain_what, ==, "plain");
+
+  g_autoptr (GError) other = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                  "not ours. Create it");
+  g_autofree char *other_what = dal_error_dup_what (other);
+  g_assert_cmpstr (other_what, ==, "not ours. Create it");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -535,6 +556,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/errors/code-names", test_code_names);
   g_test_add_func ("/errors/message", test_message);
+  g_test_add_func ("/errors/what", test_what);
   g_test_add_func ("/errors/fields", test_fields);
   g_test_add_func ("/errors/retryable", test_retryable);
   g_test_add_func ("/errors/redact", test_redact);

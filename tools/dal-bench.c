@@ -222,24 +222,6 @@ run_done (Run *run, gint64 start, gint64 now, char *problem)
   run_tick (run, now);
 }
 
-static int
-compare_gint64 (const void *a, const void *b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted @v, in ms. */
-static double
-percentile_ms (GArray *v, double p)
-{
-  if (v->len == 0)
-    return NAN;
-  gsize rank = (gsize) ceil (p * v->len);
-  rank = CLAMP (rank, 1, v->len);
-  return g_array_index (v, gint64, rank - 1) / 1e6;
-}
-
 /* -- checking results: the same checks on both sides -- */
 
 static guint
@@ -728,10 +710,10 @@ target_summarize (Target *t, Workload workload, Shape shape)
   };
   row.qps = t->measured_s > 0 ? t->queries / t->measured_s : 0;
   row.rows_per_s = row.qps * expected_rows (workload);
-  g_array_sort (t->latencies, compare_gint64);
-  row.p50_ms = percentile_ms (t->latencies, 0.50);
-  row.p95_ms = percentile_ms (t->latencies, 0.95);
-  row.p99_ms = percentile_ms (t->latencies, 0.99);
+  dal_tool_sort_ns (t->latencies);
+  row.p50_ms = dal_tool_percentile_ms (t->latencies, 0.50);
+  row.p95_ms = dal_tool_percentile_ms (t->latencies, 0.95);
+  row.p99_ms = dal_tool_percentile_ms (t->latencies, 0.99);
   row.user_us = t->queries > 0 ? t->user_us / t->queries : NAN;
   row.sys_us = t->queries > 0 ? t->sys_us / t->queries : NAN;
   row.cpu_us = row.user_us + row.sys_us;

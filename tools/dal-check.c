@@ -160,7 +160,7 @@ typedef struct
   char *pooler_reason;
   /* the pings */
   guint pings;
-  GArray *rtt_ms;      /* double */
+  GArray *rtt_ns;      /* gint64 round trips in ns, sorted after ping () */
   double p50, p95;
   GPtrArray *problems; /* Problem */
   GError *error;       /* what ended the check early, if anything */
@@ -188,24 +188,9 @@ check_clear (Check *c)
   g_free (c->server_version_num);
   g_free (c->server_version);
   g_free (c->pooler_reason);
-  g_array_unref (c->rtt_ms);
+  g_array_unref (c->rtt_ns);
   g_ptr_array_unref (c->problems);
   g_clear_error (&c->error);
-}
-
-/* @message without the hint sentence it ends with (libdal's errors end
- * with their hint). */
-static char *
-without_hint (const char *message, const char *hint)
-{
-  gsize len = strlen (message);
-  if (hint != NULL && *hint != '\0' && g_str_has_suffix (message, hint))
-    {
-      len -= strlen (hint);
-      while (len > 0 && strchr (" .", message[len - 1]) != NULL)
-        len--;
-    }
-  return g_strndup (message, len);
 }
 
 static void
@@ -213,7 +198,7 @@ add_error_problem (Check *c, const GError *error)
 {
   Problem *p = g_new0 (Problem, 1);
   const char *hint = error->domain == DAL_ERROR ? dal_error_get_hint (error) : NULL;
-  p->what = without_hint (error->message, hint);
+  p->what = dal_error_dup_what (error);
   p->hint = g_strdup (hint);
   if (error->domain == DAL_ERROR)
     p->code = g_strdup (dal_error_code_to_string (error->code));
@@ -402,22 +387,6 @@ probe_pooler (Check *c, DalConnection *conn, GError **error)
   return TRUE;
 }
 
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest rank: the smallest value with at least @pct % at or below it. */
-static double
-percentile (GArray *sorted, double pct)
-{
-  guint rank = (guint) (pct / 100.0 * sorted->len + 0.999999);
-  rank = CLAMP (rank, 1, sorted->len);
-  return g_array_index (sorted, double, rank - 1);
-}
-
 static gboolean
 ping (Check *c, DalConnection *conn, GError **error)
 {
@@ -425,15 +394,14 @@ ping (Check *c, DalConnection *conn, GError **error)
     {
       gint64 t0 = g_get_monotonic_time ();
       g_autoptr (DalResult) r = dal_connection_query (conn, "SELECT 1", NULL, NULL, error);
-      double ms = (g_get_monotonic_time () - t0) / 1000.0;
+      gint64 ns = (g_get_monotonic_time () - t0) * 1000;
       if (r == NULL)
         return FALSE;
-      g_array_append_val (c->rtt_ms, ms);
+      g_array_append_val (c->rtt_ns, ns);
     }
-  g_autoptr (GArray) sorted = g_array_copy (c->rtt_ms);
-  g_array_sort (sorted, compare_double);
-  c->p50 = percentile (sorted, 50);
-  c->p95 = percentile (sorted, 95);
+  dal_tool_sort_ns (c->rtt_ns);
+  c->p50 = dal_tool_percentile_ms (c->rtt_ns, 0.50);
+  c->p95 = dal_tool_percentile_ms (c->rtt_ns, 0.95);
   if (c->p95 > LATENCY_BUDGET_MS)
     add_problem (c, "Run the application closer to the database (same region or "
                     "network), or check the network path and the server's load",
@@ -603,9 +571,9 @@ print_text (const Check *c, FILE *out)
                  c->server_version != NULL ? c->server_version : "?", c->server_version_num);
       if (c->pooler_reason != NULL)
         fprintf (out, "pooler:     %s: %s\n", c->pooler_verdict, c->pooler_reason);
-      if (c->rtt_ms->len > 0)
+      if (c->rtt_ns->len > 0)
         fprintf (out, "latency:    p50 %.2f ms, p95 %.2f ms over %u pings: %s (%.0f ms)\n",
-                 c->p50, c->p95, c->rtt_ms->len,
+                 c->p50, c->p95, c->rtt_ns->len,
                  c->p95 <= LATENCY_BUDGET_MS ? "within budget" : "over budget",
                  LATENCY_BUDGET_MS);
     }
@@ -758,8 +726,8 @@ to_json (const Check *c)
       json_key (o, &f, "latency_ms");
       g_string_append_c (o, '{');
       json_key (o, &g, "pings");
-      g_string_append_printf (o, "%u", c->rtt_ms->len);
-      if (c->rtt_ms->len > 0)
+      g_string_append_printf (o, "%u", c->rtt_ns->len);
+      if (c->rtt_ns->len > 0)
         {
           json_key (o, &g, "p50");
           json_number (o, c->p50);
@@ -769,7 +737,7 @@ to_json (const Check *c)
       json_key (o, &g, "budget");
       json_number (o, LATENCY_BUDGET_MS);
       json_key (o, &g, "within_budget");
-      g_string_append (o, c->rtt_ms->len > 0 && c->p95 <= LATENCY_BUDGET_MS ? "true" : "false");
+      g_string_append (o, c->rtt_ns->len > 0 && c->p95 <= LATENCY_BUDGET_MS ? "true" : "false");
       g_string_append_c (o, '}');
     }
 
@@ -840,7 +808,7 @@ dal_tool_check (int argc, char **argv)
   Check c = { 0 };
   c.dns = g_ptr_array_new_with_free_func ((GDestroyNotify) dns_entry_free);
   c.problems = g_ptr_array_new_with_free_func ((GDestroyNotify) problem_free);
-  c.rtt_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  c.rtt_ns = g_array_new (FALSE, FALSE, sizeof (gint64));
   c.pings = (guint) pings;
   run_check (&c, argc == 2 ? argv[1] : NULL, config);
 

@@ -1,6 +1,7 @@
 /* dal-print.c: how `dal query` shows rows. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,4 +147,27 @@ dal_tool_fail (const GError *error)
 {
   fprintf (stderr, "dal: %s\n", error->message);
   return 1;
+}
+
+static int
+compare_gint64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+void
+dal_tool_sort_ns (GArray *ns)
+{
+  g_array_sort (ns, compare_gint64);
+}
+
+double
+dal_tool_percentile_ms (GArray *sorted_ns, double fraction)
+{
+  if (sorted_ns->len == 0)
+    return NAN;
+  gsize rank = (gsize) ceil (fraction * sorted_ns->len);
+  rank = CLAMP (rank, 1, sorted_ns->len);
+  return g_array_index (sorted_ns, gint64, rank - 1) / 1e6;
 }

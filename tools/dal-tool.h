@@ -10,6 +10,12 @@ G_BEGIN_DECLS
 void dal_tool_print_table (const DalResult *result, FILE *out);
 void dal_tool_print_csv (const DalResult *result, FILE *out);
 
+/* Latencies: sorts an array of gint64 nanoseconds; the nearest-rank
+ * percentile (@fraction 0.95 for p95) of a sorted one, in milliseconds
+ * (NAN when empty). */
+void dal_tool_sort_ns (GArray *ns);
+double dal_tool_percentile_ms (GArray *sorted_ns, double fraction);
+
 /* Prints "dal: <message>" on stderr; returns the exit status to use. */
 int dal_tool_fail (const GError *error);
 

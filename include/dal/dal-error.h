@@ -123,6 +123,17 @@ const char *dal_error_get_sqlstate (const GError *error);
 const char *dal_error_get_hint (const GError *error);
 
 /**
+ * dal_error_dup_what:
+ * @error: a GError
+ *
+ * Returns: (transfer full): what happened: @error's message without the
+ *   hint sentence it ends with (dal_error_get_hint()), for showing the
+ *   two apart.  The whole message when it has no hint or @error is not a
+ *   DAL_ERROR.
+ */
+char *dal_error_dup_what (const GError *error);
+
+/**
  * dal_error_get_field:
  * @error: a GError
  * @field: which field
