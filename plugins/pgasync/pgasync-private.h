@@ -57,6 +57,7 @@ struct _PgAsync
 {
   gint ref_count;           /* the handle, a dispatch, a pump */
   PGconn *conn;             /* NULL once closed or given up */
+  DalPgTimings timings;     /* of the connect, for get_info */
   gboolean closed;          /* by the caller */
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */

@@ -937,7 +937,8 @@ attach_source (PgAsync *pg)
 }
 
 static PgAsync *
-pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
+pgasync_new (PGconn *conn, const DalPgTimings *timings, DalUrl *url,
+             GMainContext *context, GError **error)
 {
   if (!PQenterPipelineMode (conn))
     {
@@ -952,6 +953,7 @@ pgasync_new (PGconn *conn, DalUrl *url, GMainContext *context, GError **error)
   PgAsync *pg = g_new0 (PgAsync, 1);
   pg->ref_count = 1;
   pg->conn = conn;
+  pg->timings = *timings;
   pg->url = dal_url_ref (url);
   pg->context = g_main_context_ref (context);
   pg->command_timeout_ms = dal_pg_command_timeout_ms (url);
@@ -1059,11 +1061,13 @@ connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;  /* the core's */
   GError *error = NULL;
-  PGconn *conn = g_task_propagate_pointer (G_TASK (result), &error);
-  PgAsync *pg = conn != NULL
-                  ? pgasync_new (conn, g_task_get_task_data (task),
+  DalPgConnected *done = g_task_propagate_pointer (G_TASK (result), &error);
+  PgAsync *pg = done != NULL
+                  ? pgasync_new (g_steal_pointer (&done->conn), &done->timings,
+                                 g_task_get_task_data (task),
                                  g_task_get_context (task), &error)
                   : NULL;
+  dal_pg_connected_free (done);
   if (pg != NULL)
     g_task_return_pointer (task, pg, pgasync_close);
   else
@@ -1084,8 +1088,9 @@ pgasync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
 {
   /* The socket will be watched on the caller's context. */
   g_autoptr (GMainContext) home = g_main_context_ref_thread_default ();
-  PGconn *conn = dal_pg_connect_sync (url, cancellable, error);
-  return conn != NULL ? pgasync_new (conn, url, home, error) : NULL;
+  DalPgTimings timings;
+  PGconn *conn = dal_pg_connect_sync (url, cancellable, &timings, error);
+  return conn != NULL ? pgasync_new (conn, &timings, url, home, error) : NULL;
 }
 
 static char *
@@ -1097,7 +1102,7 @@ pgasync_get_info (gpointer handle, const char *key)
   if (strcmp (key, "in_flight") == 0)
     return g_strdup_printf ("%u", g_queue_get_length (&pg->ops)
                                   + g_queue_get_length (&pg->unsent));
-  return dal_pg_get_info (pg->conn, key);
+  return dal_pg_get_info (pg->conn, &pg->timings, key);
 }
 
 static const DalPluginFuncs pgasync_funcs = {

@@ -815,7 +815,7 @@ log_notice (void *arg, const char *message)
 }
 
 PGconn *
-dal_pg_connector_steal_conn (DalPgConnector *c)
+dal_pg_connector_steal_conn (DalPgConnector *c, DalPgTimings *timings)
 {
   if (c->conn != NULL)
     {
@@ -824,14 +824,13 @@ dal_pg_connector_steal_conn (DalPgConnector *c)
       PQsetNoticeProcessor (c->conn, log_notice, NULL);
       gint64 tcp_end = c->tcp_end != 0 ? c->tcp_end : c->done;
       gint64 tls_end = c->tls_end != 0 ? c->tls_end : tcp_end;
-      DalPgTimings t = {
+      *timings = (DalPgTimings) {
         .dns = c->dns_us,
         .tcp = tcp_end - c->tcp_start,
         .tls = PQsslInUse (c->conn) ? tls_end - tcp_end : 0,
         .auth = c->done - tls_end,
         .total = c->done - c->started,
       };
-      dal_pg_set_timings (c->conn, &t);
     }
   return g_steal_pointer (&c->conn);
 }
@@ -895,9 +894,9 @@ job_stop_waiting (ConnectJob *job)
     }
 }
 
-/* Completes the task once: with @conn or @error. */
+/* Completes the task once: with @conn (taken) or @error. */
 static void
-job_complete (ConnectJob *job, PGconn *conn, GError *error)
+job_complete (ConnectJob *job, DalPgConnected *conn, GError *error)
 {
   GTask *task = g_steal_pointer (&job->task);
   job_stop_waiting (job);
@@ -907,7 +906,7 @@ job_complete (ConnectJob *job, PGconn *conn, GError *error)
   g_clear_object (&job->cancellable);
   dal_pg_source_clear (&job->cancel_wake);
   if (conn != NULL)
-    g_task_return_pointer (task, conn, (GDestroyNotify) PQfinish);
+    g_task_return_pointer (task, conn, (GDestroyNotify) dal_pg_connected_free);
   else
     g_task_return_error (task, error);
   g_object_unref (task);
@@ -1090,9 +1089,10 @@ job_drive (ConnectJob *job)
       break;
     case DAL_PG_STEP_DONE:
       {
-        PGconn *conn = dal_pg_connector_steal_conn (job->c);
-        PQsetnonblocking (conn, 1);
-        job_complete (job, conn, NULL);
+        DalPgConnected *done = g_new (DalPgConnected, 1);
+        done->conn = dal_pg_connector_steal_conn (job->c, &done->timings);
+        PQsetnonblocking (done->conn, 1);
+        job_complete (job, done, NULL);
       }
       return;
     case DAL_PG_STEP_FAILED:

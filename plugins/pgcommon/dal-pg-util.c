@@ -63,29 +63,20 @@ transaction_status_name (PGTransactionStatusType s)
     }
 }
 
-/* The connect's timings ride on the PGconn as libpq instance data, so
- * that every plugin's get_info finds them without a field of its own. */
-static int
-timings_event (PGEventId id, void *info, void *pass_through)
-{
-  if (id == PGEVT_CONNDESTROY)
-    g_free (PQinstanceData (((PGEventConnDestroy *) info)->conn, timings_event));
-  return TRUE;
-}
-
 void
-dal_pg_set_timings (PGconn *conn, const DalPgTimings *t)
+dal_pg_connected_free (DalPgConnected *c)
 {
-  if (PQregisterEventProc (conn, timings_event, "dal connect timings", NULL))
-    PQsetInstanceData (conn, timings_event, g_memdup2 (t, sizeof *t));
+  if (c == NULL)
+    return;
+  g_clear_pointer (&c->conn, PQfinish);
+  g_free (c);
 }
 
 /* "connect_ms_<phase>": milliseconds with two decimals (a dot, whatever
  * the locale), or NULL. */
 static char *
-timing_info (PGconn *conn, const char *phase)
+timing_info (const DalPgTimings *t, const char *phase)
 {
-  const DalPgTimings *t = PQinstanceData (conn, timings_event);
   if (t == NULL)
     return NULL;
   const gint64 *us = strcmp (phase, "dns") == 0 ? &t->dns
@@ -117,7 +108,7 @@ tls_verified (PGconn *conn)
 }
 
 char *
-dal_pg_get_info (PGconn *conn, const char *key)
+dal_pg_get_info (PGconn *conn, const DalPgTimings *timings, const char *key)
 {
   if (conn == NULL)
     return NULL;
@@ -132,7 +123,7 @@ dal_pg_get_info (PGconn *conn, const char *key)
   if (strcmp (key, "hostaddr") == 0)
     return g_strdup (PQhostaddr (conn));
   if (g_str_has_prefix (key, "connect_ms_"))
-    return timing_info (conn, key + strlen ("connect_ms_"));
+    return timing_info (timings, key + strlen ("connect_ms_"));
   if (strcmp (key, "tls") == 0)
     return g_strdup (PQsslInUse (conn) ? "on" : "off");
   if (strcmp (key, "tls_protocol") == 0)

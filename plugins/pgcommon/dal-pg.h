@@ -31,6 +31,19 @@ typedef enum
   DAL_PG_STEP_FAILED,   /* dal_pg_connector_take_error() */
 } DalPgStep;
 
+/* How long each phase of a connect took (µs), for get_info's
+ * "connect_ms_*" keys.  The phases are those of the attempt that
+ * succeeded; total runs from the start of the connect (failed hosts and
+ * addresses included). */
+typedef struct
+{
+  gint64 dns;    /* resolving that host's name; 0 for an address or socket */
+  gint64 tcp;    /* the TCP (or Unix socket) connect */
+  gint64 tls;    /* SSLRequest and handshake; 0 without TLS */
+  gint64 auth;   /* startup message to ready: authentication, session start */
+  gint64 total;
+} DalPgTimings;
+
 typedef struct _DalPgConnector DalPgConnector;
 
 DalPgConnector *dal_pg_connector_new (DalUrl *url);
@@ -46,7 +59,8 @@ const char *dal_pg_connector_get_resolve_host (DalPgConnector *c);
  * resolved, or the resolver's error (taken). */
 void dal_pg_connector_set_addresses (DalPgConnector *c, char **addresses,
                                      GError *error);
-PGconn *dal_pg_connector_steal_conn (DalPgConnector *c);
+/* The connection once DONE, and the timings of its connect. */
+PGconn *dal_pg_connector_steal_conn (DalPgConnector *c, DalPgTimings *timings);
 GError *dal_pg_connector_take_error (DalPgConnector *c);
 /* Once FAILED because a server certificate did not verify: a probe to run
  * (blocking, dal_pg_tls_probe_run) before the error is final, or NULL.
@@ -57,16 +71,17 @@ DalPgTlsProbe *dal_pg_connector_take_tls_probe (DalPgConnector *c);
 void dal_pg_connector_finish_tls_probe (DalPgConnector *c, DalPgTlsProbe *probe);
 
 /* Connects on g_task_get_context (@task) without blocking it; completes
- * @task (taking its reference) with a PGconn in non-blocking mode
- * (destroy notify PQfinish) or an error; honours the task's cancellable. */
+ * @task (taking its reference) with a DalPgConnected whose PGconn is in
+ * non-blocking mode (destroy notify dal_pg_connected_free) or an error;
+ * honours the task's cancellable. */
 void dal_pg_connect_async (DalUrl *url, GTask *task);
 /* The same, blocking (dal-pg-sync.c): runs dal_pg_connect_async() on a
  * private main context (DalSyncCall) until it completes, so that nothing
  * of the caller's context is dispatched meanwhile.  Returns the PGconn as
  * dal_pg_connect_async() gives it (non-blocking mode; free it with
- * PQfinish), or NULL and @error. */
+ * PQfinish) and fills @timings, or NULL and @error. */
 PGconn *dal_pg_connect_sync (DalUrl *url, GCancellable *cancellable,
-                             GError **error);
+                             DalPgTimings *timings, GError **error);
 
 /* -- errors -- */
 
@@ -215,23 +230,21 @@ void dal_pg_params_clear (DalPgParams *p);
 
 /* -- connection facts -- */
 
-/* How long each phase of a connect took (µs), for get_info's
- * "connect_ms_*" keys.  The phases are those of the attempt that
- * succeeded; total runs from the start of the connect (failed hosts and
- * addresses included). */
+/* A new connection as the connect engine hands it over: the PGconn and
+ * the timings of its connect, which the plugin keeps beside it. */
 typedef struct
 {
-  gint64 dns;    /* resolving that host's name; 0 for an address or socket */
-  gint64 tcp;    /* the TCP (or Unix socket) connect */
-  gint64 tls;    /* SSLRequest and handshake; 0 without TLS */
-  gint64 auth;   /* startup message to ready: authentication, session start */
-  gint64 total;
-} DalPgTimings;
+  PGconn *conn;
+  DalPgTimings timings;
+} DalPgConnected;
 
-/* Attaches @t to @conn (libpq instance data, freed with the PGconn). */
-void dal_pg_set_timings (PGconn *conn, const DalPgTimings *t);
+/* Frees @c, closing its PGconn (PQfinish) unless taken (set to NULL). */
+void dal_pg_connected_free (DalPgConnected *c);
 
-char *dal_pg_get_info (PGconn *conn, const char *key);
+/* get_info's keys for both plugins; @timings (nullable) as the connect
+ * engine gave them. */
+char *dal_pg_get_info (PGconn *conn, const DalPgTimings *timings,
+                       const char *key);
 
 /* On an idle connection (nothing sent that is still unanswered): reads,
  * without blocking, what the server sent since (poll() with timeout 0,

@@ -26,6 +26,7 @@
 typedef struct
 {
   PGconn *conn;               /* NULL once given up */
+  DalPgTimings timings;       /* of the connect, for get_info */
   DalUrl *url;
   gint64 command_timeout_ms;  /* 0: none */
   gint64 cancel_timeout_ms;
@@ -53,7 +54,8 @@ pgsync_close (gpointer handle)
 static gpointer
 pgsync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
 {
-  PGconn *conn = dal_pg_connect_sync (url, cancellable, error);
+  DalPgTimings timings;
+  PGconn *conn = dal_pg_connect_sync (url, cancellable, &timings, error);
   if (conn == NULL)
     return NULL;
 
@@ -67,6 +69,7 @@ pgsync_connect (DalUrl *url, GCancellable *cancellable, GError **error)
   PgSync *s = g_new0 (PgSync, 1);
   s->session = session;
   s->conn = conn;
+  s->timings = timings;
   s->url = dal_url_ref (url);
   s->command_timeout_ms = dal_pg_command_timeout_ms (url);
   s->cancel_timeout_ms = dal_pg_cancel_timeout_ms (url);
@@ -403,7 +406,7 @@ static char *
 pgsync_get_info (gpointer handle, const char *key)
 {
   PgSync *s = handle;
-  return dal_pg_get_info (s->conn, key);
+  return dal_pg_get_info (s->conn, &s->timings, key);
 }
 
 static const DalPluginFuncs pgsync_funcs = {
