@@ -106,6 +106,92 @@ typedef struct
  */
 DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
 
+/* -- batches, COPY and notifications, as plugins see them (ABI 1.4) -- */
+
+/**
+ * DalBatchItem:
+ * @sql: one statement
+ * @params: its parameters
+ *
+ * One statement of a batch, as the core hands it to a plugin; valid
+ * until the operation completes.
+ */
+typedef struct
+{
+  const char *sql;
+  DalParams params;
+} DalBatchItem;
+
+typedef struct _DalBatchResult DalBatchResult;
+
+/**
+ * dal_batch_result_new:
+ * @n_items: the number of statements in the batch
+ *
+ * For plugins: an empty result for a batch of @n_items statements, to be
+ * filled with dal_batch_result_take().
+ *
+ * Returns: (transfer full): a new DalBatchResult.
+ */
+DalBatchResult *dal_batch_result_new (guint n_items);
+
+/**
+ * dal_batch_result_take:
+ * @batch_result: a result from dal_batch_result_new()
+ * @index: the statement's index in the batch
+ * @result: (transfer full) (nullable): its result, or
+ * @error: (transfer full) (nullable): its error (exactly one is set)
+ *
+ * For plugins: sets what statement @index gave.
+ */
+void dal_batch_result_take (DalBatchResult *batch_result, guint index,
+                            DalResult *result, GError *error);
+
+/**
+ * DalCopyReadFunc:
+ * @source: the core's data source
+ * @buffer: where to put the data
+ * @size: the room in @buffer
+ * @cancellable: (nullable): the caller's
+ * @error: return location for an error
+ *
+ * Gives the next bytes of COPY data, in the format the COPY statement
+ * names (the core encodes rows the caller supplies).  Blocks at most as
+ * long as the caller's source does.
+ *
+ * Returns: the number of bytes put in @buffer, 0 at the end of the data,
+ *   -1 on error.
+ */
+typedef gssize (*DalCopyReadFunc) (gpointer source, char *buffer, gsize size,
+                                   GCancellable *cancellable, GError **error);
+
+/**
+ * DalCopyWriteFunc:
+ * @sink: the core's data sink
+ * @data: one row of COPY data as the server sent it (a whole row of text
+ *   or csv format, its newline included; in binary format a chunk)
+ * @size: its length in bytes
+ * @cancellable: (nullable): the caller's
+ * @error: return location for an error
+ *
+ * Returns: %FALSE (with @error set) to stop the COPY.
+ */
+typedef gboolean (*DalCopyWriteFunc) (gpointer sink, const char *data,
+                                      gsize size, GCancellable *cancellable,
+                                      GError **error);
+
+/**
+ * DalNotifyFunc:
+ * @channel: the channel's name
+ * @payload: the payload ("" when there is none)
+ * @pid: the process ID of the server session that sent it
+ * @user_data: what the core gave set_notify
+ *
+ * A notification the server sent (LISTEN/NOTIFY).
+ */
+typedef void (*DalNotifyFunc) (const char *channel, const char *payload,
+                               gint pid, gpointer user_data);
+
 /* -- the function table -- */
 
 /**
@@ -195,6 +281,42 @@ typedef struct
    * Serves dal_connection_execute_script() (and so `dal migrate`). */
   gboolean   (*execute_script) (gpointer conn, const char *sql,
                                 GCancellable *cancellable, GError **error);
+
+  /* ABI 1.4 (all optional; without them the core refuses the call with
+   * DAL_ERROR_UNSUPPORTED, naming the plugin) */
+  /* Batches: the @n_items statements are sent together under one sync
+   * point (one implicit transaction) and the result holds one DalResult
+   * or GError per item (dal_batch_result_new() and
+   * dal_batch_result_take()); a batch-level failure (nothing could run,
+   * the connection was lost, cancelled) is an error instead.  The async
+   * slot completes @task like query_async, with a DalBatchResult and
+   * dal_batch_result_unref.  See dal-batch.h for the semantics. */
+  DalBatchResult *(*batch)    (gpointer conn, const DalBatchItem *items,
+                               guint n_items, GCancellable *cancellable,
+                               GError **error);
+  void       (*batch_async)   (gpointer conn, const DalBatchItem *items,
+                               guint n_items, GTask *task);
+  /* COPY, blocking (see dal-copy.h).  copy_in runs @sql (COPY ... FROM
+   * STDIN) and feeds it what @read returns until it returns 0; copy_out
+   * runs @sql (COPY ... TO STDOUT) and hands every row to @write as it
+   * arrives.  Neither holds more than a bounded amount of data.  Both
+   * return the number of rows the server reports, or -1 with @error set
+   * (an error of @read or @write ends the COPY: the server rolls it
+   * back). */
+  gint64     (*copy_in)       (gpointer conn, const char *sql,
+                               DalCopyReadFunc read, gpointer source,
+                               GCancellable *cancellable, GError **error);
+  gint64     (*copy_out)      (gpointer conn, const char *sql,
+                               DalCopyWriteFunc write, gpointer sink,
+                               GCancellable *cancellable, GError **error);
+  /* Notifications (LISTEN/NOTIFY): from now on the plugin calls @func
+   * for every notification the server sends, in the order they arrive,
+   * with @user_data; @func NULL stops it.  The plugin may call @func from
+   * any thread (the one that read the notification); the core brings it
+   * to the right main context.  Returns FALSE if it cannot deliver
+   * notifications on this connection. */
+  gboolean   (*set_notify)    (gpointer conn, DalNotifyFunc func,
+                               gpointer user_data);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */
