@@ -56,6 +56,32 @@ G_GNUC_INTERNAL void conn_wait_idle_locked (DalConnection *self);
 /* "idle", "intrans", "inerror" (taken) as a DalTxStatus. */
 G_GNUC_INTERNAL DalTxStatus conn_parse_tx_status (char *status);
 
+/* -- DalCall (dal-call.c): an async statement on a plugin's query_call
+ * slot; its GAsyncResult -- */
+
+#define DAL_TYPE_CALL (_dal_call_get_type ())
+G_GNUC_INTERNAL GType _dal_call_get_type (void) G_GNUC_CONST;
+#define DAL_CALL(o) (G_TYPE_CHECK_INSTANCE_CAST ((o), DAL_TYPE_CALL, DalCall))
+#define DAL_IS_CALL(o) (G_TYPE_CHECK_INSTANCE_TYPE ((o), DAL_TYPE_CALL))
+typedef GObjectClass DalCallClass;
+
+/* Takes @params; copies @sql. */
+G_GNUC_INTERNAL DalCall *_dal_call_new (DalConnection *source,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data, gpointer tag,
+                                        const char *sql,
+                                        DalParamsOwned *params);
+G_GNUC_INTERNAL const char *_dal_call_get_sql (DalCall *call);
+G_GNUC_INTERNAL const DalParams *_dal_call_get_params (DalCall *call);
+/* Takes the parameters back (a plugin declined the call). */
+G_GNUC_INTERNAL DalParamsOwned *_dal_call_steal_params (DalCall *call);
+G_GNUC_INTERNAL gpointer _dal_call_get_tag (DalCall *call);
+/* Whether @result is a DalCall whose source is @source. */
+G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source);
+/* The outcome (once): the result, or NULL with *@error set. */
+G_GNUC_INTERNAL DalResult *_dal_call_propagate (DalCall *call, GError **error);
+
 G_END_DECLS
 
 #endif /* DAL_CONNECTION_PRIVATE_H */

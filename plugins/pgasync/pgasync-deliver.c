@@ -22,8 +22,9 @@
 /* A completion on its way to the caller. */
 typedef struct
 {
-  GTask *task;
-  DalResult *result;        /* or */
+  GTask *task;              /* the caller's, or */
+  DalCall *call;
+  DalResult *result;        /* and its outcome, or */
   GError *error;
 } Delivery;
 
@@ -42,6 +43,7 @@ delivery_free (Delivery *d)
   g_clear_pointer (&d->result, dal_result_unref);
   g_clear_error (&d->error);
   g_clear_object (&d->task);
+  g_clear_object (&d->call);
   g_free (d);
 }
 
@@ -66,6 +68,14 @@ pg_deliverer_drain (PgDeliverer *dl)
   Delivery *d;
   while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
     {
+      if (d->call != NULL)
+        {
+          /* Its callback runs now: we are in a dispatch of our own. */
+          dal_call_return (g_steal_pointer (&d->call), g_steal_pointer (&d->result),
+                           g_steal_pointer (&d->error));
+          delivery_free (d);
+          continue;
+        }
       GTask *task = g_steal_pointer (&d->task);
       if (d->error != NULL)
         g_task_return_error (task, g_steal_pointer (&d->error));
@@ -161,10 +171,12 @@ pg_deliverer_new (GMainContext *home)
 }
 
 void
-pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result, GError *error)
+pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *result,
+                   GError *error)
 {
   Delivery *d = g_new (Delivery, 1);
   d->task = task;
+  d->call = call;
   d->result = result;
   d->error = error;
   g_queue_push_tail (&dl->queue, d);

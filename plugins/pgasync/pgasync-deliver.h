@@ -11,9 +11,10 @@ typedef struct _PgDeliverer PgDeliverer;
 
 /* A FIFO attached to @home (the connection's home context). */
 PgDeliverer *pg_deliverer_new (GMainContext *home);
-/* Queues @task's completion (taking @task, @result and @error). */
-void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result,
-                        GError *error);
+/* Queues the completion of the caller's @task or @call (one of them;
+ * taking it, @result and @error). */
+void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call,
+                        DalResult *result, GError *error);
 /* After pushing: wakes @home if another thread may be waiting in it (the
  * thread iterating it sees the completions at its next iteration). */
 void pg_deliverer_kick (PgDeliverer *dl);

@@ -13,8 +13,10 @@ typedef struct _PgAsync PgAsync;
 typedef struct
 {
   PgAsync *pg;
-  GTask *task;              /* the caller's task; NULL once returned, or for
-                             * blocking and internal operations */
+  GTask *task;              /* the caller's task, or */
+  DalCall *call;            /* its call (query_call); both NULL once
+                             * returned, and for blocking and internal
+                             * operations */
   gboolean blocking;        /* a blocking call pumps until done */
   gboolean held;            /* in pg->unsent, not sent yet */
   const char *sql;          /* what to send (again), both valid until */

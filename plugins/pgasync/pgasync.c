@@ -296,16 +296,17 @@ op_complete (PgOp *op)
     return;  /* the pump reads it and frees it */
 
   GTask *task = g_steal_pointer (&op->task);
-  if (task != NULL)
+  DalCall *call = g_steal_pointer (&op->call);
+  if (task != NULL || call != NULL)
     {
       GError *error = op_final_error (pg, op);
       if (error != NULL)
         {
           dal_error_redact (error, dal_url_get_password (pg->url));
-          pg_deliverer_push (pg->deliverer, task, NULL, error);
+          pg_deliverer_push (pg->deliverer, task, call, NULL, error);
         }
       else
-        pg_deliverer_push (pg->deliverer, task,
+        pg_deliverer_push (pg->deliverer, task, call,
                            dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
     }
   op_free (op);
@@ -763,51 +764,84 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   PgAsync *pg = op->pg;
   if (op->cancel_reason == DAL_PG_CANCEL_NONE)
     op->cancel_reason = DAL_PG_CANCEL_BY_CALLER;
-  /* The caller hears now; the server's answer is dropped when it comes. */
   GTask *task = g_steal_pointer (&op->task);
-  if (task != NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "the statement was cancelled");
-      g_object_unref (task);
-    }
+  DalCall *call = g_steal_pointer (&op->call);
   g_clear_pointer (&op->cancel_source, g_source_unref);
   if (op->held)
     {
       /* Never sent: nothing to cancel on the server. */
       g_queue_remove (&pg->unsent, op);
       op_free (op);
-      return G_SOURCE_REMOVE;
     }
-  maybe_send_cancel (pg);
-  update_deadline (pg);
+  else
+    {
+      maybe_send_cancel (pg);
+      update_deadline (pg);
+    }
+  /* The caller hears now, and last: its callback may start the next
+   * statement (held back while the cancel request is on its way) or
+   * close the connection.  The server's answer is dropped when it
+   * comes. */
+  GError *cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                           "the statement was cancelled");
+  if (task != NULL)
+    {
+      g_task_return_error (task, cancelled);
+      g_object_unref (task);
+    }
+  else if (call != NULL)
+    dal_call_return (call, NULL, cancelled);
+  else
+    g_error_free (cancelled);
   return G_SOURCE_REMOVE;
 }
 
+/* Starts a statement for an async caller, who waits on @task or @call. */
 static void
-pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
-                     GTask *task)
+query_async (PgAsync *pg, const char *sql, const DalParams *params, GTask *task,
+             DalCall *call, GCancellable *cancellable)
 {
-  PgAsync *pg = handle;
   PgOp *op = op_new (pg);
   GError *error = NULL;
 
   if (!start_op (pg, op, sql, params, &error))
     {
       /* In its turn, after what completes before it; never from here. */
-      pg_deliverer_push (pg->deliverer, task, NULL, error);
+      pg_deliverer_push (pg->deliverer, task, call, NULL, error);
       pg_deliverer_kick (pg->deliverer);
       op_free (op);
       return;
     }
   op->task = task;
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  op->call = call;
   if (cancellable != NULL)
     {
       op->cancel_source = g_cancellable_source_new (cancellable);
       g_source_set_callback (op->cancel_source, G_SOURCE_FUNC (op_on_cancelled), op, NULL);
       g_source_attach (op->cancel_source, pg->context);
     }
+}
+
+static void
+pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
+                     GTask *task)
+{
+  query_async (handle, sql, params, task, NULL, g_task_get_cancellable (task));
+}
+
+/* The same on a DalCall, whose callback the FIFO runs directly: only for
+ * a caller on the connection's home context (a GTask takes the others to
+ * theirs). */
+static gboolean
+pgasync_query_call (gpointer handle, const char *sql, const DalParams *params,
+                    DalCall *call)
+{
+  PgAsync *pg = handle;
+  GMainContext *caller = g_main_context_get_thread_default ();
+  if ((caller != NULL ? caller : g_main_context_default ()) != pg->context)
+    return FALSE;
+  query_async (pg, sql, params, NULL, call, dal_call_get_cancellable (call));
+  return TRUE;
 }
 
 /* -- blocking statements: pump the engine with poll() -- */
@@ -1110,6 +1144,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .connect_async = pgasync_connect_async,
   .query = pgasync_query,
   .query_async = pgasync_query_async,
+  .query_call = pgasync_query_call,
   .close = pgasync_close,
   .get_info = pgasync_get_info,
   .is_lost = pgasync_is_lost,
