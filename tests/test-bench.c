@@ -122,6 +122,26 @@ parse_flat_json (const char *line)
   return g_steal_pointer (&obj);
 }
 
+/* The rows of `dal bench --json` output @out, each parsed (the test fails
+ * on a line that is not flat JSON). */
+static GPtrArray *
+bench_rows (const char *out)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*g_strstrip (lines[i]) == '\0')
+        continue;
+      GHashTable *row = parse_flat_json (lines[i]);
+      if (row == NULL)
+        g_test_fail_printf ("not a flat JSON object: %s", lines[i]);
+      else
+        g_ptr_array_add (rows, row);
+    }
+  return rows;
+}
+
 /* The number under @key, failing the test (with @what) when it is missing
  * or not a finite number. */
 static double
@@ -306,15 +326,12 @@ test_live_text_params (void)
                          "--shape", "pipelined", async_url, sync_url, NULL };
   g_autofree char *out = run_bench (args);
 
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autoptr (GPtrArray) rows = bench_rows (out);
   guint n_rows = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
+  for (guint i = 0; i < rows->len; i++)
     {
-      if (*g_strstrip (lines[i]) == '\0')
-        continue;
-      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
-      g_assert_nonnull (row);
-      const char *what = lines[i];
+      GHashTable *row = rows->pdata[i];
+      const char *what = g_hash_table_lookup (row, "shape");
       g_assert_cmpfloat (number (row, "errors", what), ==, 0);
       g_assert_cmpfloat (number (row, "queries", what), >, 0);
       g_assert_cmpstr (g_hash_table_lookup (row, "workload"), ==, "W1");
@@ -420,15 +437,12 @@ test_live_prepared_batch (void)
   g_autofree char *out = run_bench (args);
   const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
 
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autoptr (GPtrArray) rows = bench_rows (out);
   guint n_rows = 0, n_batch = 0, n_raw = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
+  for (guint i = 0; i < rows->len; i++)
     {
-      if (*g_strstrip (lines[i]) == '\0')
-        continue;
-      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
-      g_assert_nonnull (row);
-      const char *what = lines[i];
+      GHashTable *row = rows->pdata[i];
+      const char *what = g_hash_table_lookup (row, "shape");
       const char *shape = g_hash_table_lookup (row, "shape");
       const char *kind = g_hash_table_lookup (row, "baseline");
       gboolean raw = g_strcmp0 (g_hash_table_lookup (row, "plugin"), "libpq") == 0;
