@@ -255,6 +255,28 @@ refuse (Run *r, PGresult *first, const char *expected, GError **error)
   return -1;
 }
 
+/* Ends the run after the data phase.  When the caller's source or sink
+ * failed (@own, taken), the COPY was rolled back or cancelled and that
+ * error is the caller's answer, unless the connection itself failed. */
+static gint64
+finish_own (Run *r, GError *own, GError **error)
+{
+  GError *local = NULL;
+  gint64 rows = finish (r, NULL, &local);
+  end (r);
+  if (own != NULL && !r->c->gave_up && !r->broken)
+    {
+      g_clear_error (&local);
+      local = own;
+      rows = -1;
+    }
+  else
+    g_clear_error (&own);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return rows;
+}
+
 gint64
 dal_pg_copy_in (DalPgCopy *c, const char *sql, DalCopyReadFunc read,
                 gpointer source, GCancellable *cancellable, GError **error)
@@ -294,21 +316,7 @@ dal_pg_copy_in (DalPgCopy *c, const char *sql, DalCopyReadFunc read,
       ok = ok && rc > 0 && flush_all (&r);
     }
   r.broken = r.broken || (!ok && !c->gave_up);
-  GError *local = NULL;
-  gint64 rows = finish (&r, NULL, &local);
-  end (&r);
-  if (source_error != NULL && !c->gave_up && !r.broken)
-    {
-      /* The server rolled the COPY back: the caller's error says why. */
-      g_clear_error (&local);
-      local = source_error;
-      rows = -1;
-    }
-  else
-    g_clear_error (&source_error);
-  if (local != NULL)
-    g_propagate_error (error, local);
-  return rows;
+  return finish_own (&r, source_error, error);
 }
 
 gint64
@@ -349,18 +357,5 @@ dal_pg_copy_out (DalPgCopy *c, const char *sql, DalCopyWriteFunc write,
           break;
         }
     }
-  GError *local = NULL;
-  gint64 rows = finish (&r, NULL, &local);
-  end (&r);
-  if (sink_error != NULL && !c->gave_up && !r.broken)
-    {
-      g_clear_error (&local);
-      local = sink_error;
-      rows = -1;
-    }
-  else
-    g_clear_error (&sink_error);
-  if (local != NULL)
-    g_propagate_error (error, local);
-  return rows;
+  return finish_own (&r, sink_error, error);
 }
