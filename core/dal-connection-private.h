@@ -53,6 +53,15 @@ uses_worker (DalConnection *self)
 G_GNUC_INTERNAL gboolean conn_claim (DalConnection *self);
 G_GNUC_INTERNAL void conn_release (DalConnection *self);
 G_GNUC_INTERNAL void conn_wait_idle_locked (DalConnection *self);
+/* A blocking slot on the caller's thread (dal-connection.c): claims the
+ * connection and notes the statement (FALSE and *@local when it cannot
+ * run); blocking_end() gives it back and hands @local (taken) to the
+ * caller, redacted. */
+G_GNUC_INTERNAL gboolean blocking_begin (DalConnection *self, const char *sql,
+                                         GCancellable *cancellable,
+                                         gboolean *claimed, GError **local);
+G_GNUC_INTERNAL void blocking_end (DalConnection *self, gboolean claimed,
+                                   GError *local, GError **error);
 /* "idle", "intrans", "inerror" (taken) as a DalTxStatus. */
 G_GNUC_INTERNAL DalTxStatus conn_parse_tx_status (char *status);
 

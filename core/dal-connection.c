@@ -821,7 +821,7 @@ dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
 /* A blocking slot on the caller's thread: claims the connection (worker
  * path: after everything queued before) and notes the statement; FALSE
  * (and *@local) when it is closed or @cancellable fired already. */
-static gboolean
+gboolean
 blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
                 gboolean *claimed, GError **local)
 {
@@ -838,7 +838,7 @@ blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
 
 /* After the slot: gives the connection back and hands @local (taken,
  * may be NULL) to the caller, redacted. */
-static void
+void
 blocking_end (DalConnection *self, gboolean claimed, GError *local, GError **error)
 {
   if (claimed)

@@ -97,6 +97,22 @@ G_GNUC_INTERNAL void cache_forget (PgAsync *pg, const char *key);
 G_GNUC_INTERNAL char *statement_name_new (void);
 G_GNUC_INTERNAL void cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r);
 
+/* -- shared with pgasync-copy.c (pgasync.c) -- */
+
+/* Makes the connection's socket source on its home context. */
+G_GNUC_INTERNAL void attach_source (PgAsync *pg);
+/* FALSE (and @error) when the connection was closed or lost. */
+G_GNUC_INTERNAL gboolean pg_check_usable (PgAsync *pg, GError **error);
+
+/* -- COPY (pgasync-copy.c) -- */
+
+G_GNUC_INTERNAL gint64 pgasync_copy_in (gpointer handle, const char *sql,
+                                        DalCopyReadFunc read, gpointer source,
+                                        GCancellable *cancellable, GError **error);
+G_GNUC_INTERNAL gint64 pgasync_copy_out (gpointer handle, const char *sql,
+                                         DalCopyWriteFunc write, gpointer sink,
+                                         GCancellable *cancellable, GError **error);
+
 G_END_DECLS
 
 #endif /* PGASYNC_PRIVATE_H */

@@ -711,12 +711,9 @@ flush_unsent (PgAsync *pg, GQueue *done)
   update_watch (pg);
 }
 
-/* Refuses work the connection cannot take; otherwise sends it, or holds
- * it back while a cancel request is on its way (so that the request
- * cannot hit it). */
-static gboolean
-start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
-          GError **error)
+/* FALSE (and @error) when the connection was closed or lost. */
+gboolean
+pg_check_usable (PgAsync *pg, GError **error)
 {
   if (pg->closed)
     {
@@ -733,6 +730,18 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
                                    "more: %s", what);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Refuses work the connection cannot take; otherwise sends it, or holds
+ * it back while a cancel request is on its way (so that the request
+ * cannot hit it). */
+static gboolean
+start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+          GError **error)
+{
+  if (!pg_check_usable (pg, error))
+    return FALSE;
   op->sql = sql;
   op->params = params;
   if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
@@ -950,7 +959,7 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
 
 /* Makes the connection's socket source on its home context, watching
  * what pg->watching and pg->ready_time say. */
-static void
+void
 attach_source (PgAsync *pg)
 {
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
@@ -1150,6 +1159,8 @@ static const DalPluginFuncs pgasync_funcs = {
   .is_lost = pgasync_is_lost,
   .set_context = pgasync_set_context,
   .check_idle = pgasync_check_idle,
+  .copy_in = pgasync_copy_in,
+  .copy_out = pgasync_copy_out,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

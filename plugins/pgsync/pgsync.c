@@ -99,6 +99,18 @@ mark_lost (PgSync *s, const GError *why)
   g_atomic_int_set (&s->lost, 1);
 }
 
+/* The server left a cancel request unanswered past cancel_timeout: the
+ * connection is closed and lost. */
+static void
+give_up (PgSync *s)
+{
+  g_autoptr (GError) why = dal_pg_error_connection_gone (
+    "the server did not answer a cancel request within "
+    "cancel_timeout, so the connection was closed");
+  mark_lost (s, why);
+  g_clear_pointer (&s->conn, PQfinish);
+}
+
 /* Waits until libpq has a whole result, watching the caller's cancellable
  * and the deadlines.  FALSE if the connection failed or was given up
  * (*@gave_up). */
@@ -225,6 +237,19 @@ session_position (PgSync *s, const char *sql)
   return -1;
 }
 
+/* FALSE (and @error) once the connection can take no statement. */
+static gboolean
+check_not_lost (PgSync *s, GError **error)
+{
+  if (!g_atomic_int_get (&s->lost))
+    return TRUE;
+  g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
+  g_propagate_error (error, dal_error_new_hint (
+    DAL_ERROR_CONNECTION_LOST, "Open a new connection",
+    "the connection cannot take statements any more: %s", what));
+  return FALSE;
+}
+
 /* Runs @sql: one statement with @params (extended protocol), or with
  * @script any number of statements without parameters (simple query
  * protocol).  Returns the result that tells the outcome. */
@@ -232,14 +257,8 @@ static DalResult *
 run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
          GCancellable *cancellable, GError **error)
 {
-  if (g_atomic_int_get (&s->lost))
-    {
-      g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_CONNECTION_LOST, "Open a new connection",
-        "the connection cannot take statements any more: %s", what));
-      return NULL;
-    }
+  if (!check_not_lost (s, error))
+    return NULL;
   gboolean exposed = !settle_cancels (s);
   DalPgParams pp;
   dal_pg_params_init (&pp, params);
@@ -292,11 +311,7 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
               /* A dead network or server: the call must not hang. */
               failure = dal_pg_error_cancel_unanswered (reason, s->command_timeout_ms,
                                                         s->cancel_timeout_ms);
-              g_autoptr (GError) why = dal_pg_error_connection_gone (
-                "the server did not answer a cancel request within "
-                "cancel_timeout, so the connection was closed");
-              mark_lost (s, why);
-              g_clear_pointer (&s->conn, PQfinish);
+              give_up (s);
               break;
             }
           PGresult *r = PQgetResult (s->conn);
@@ -386,6 +401,46 @@ pgsync_execute_script (gpointer handle, const char *sql,
   return TRUE;
 }
 
+/* COPY (dal-pg-copy.c), after earlier cancel requests settled; a cancel
+ * request left unanswered gives the connection up, as for a query.
+ * @in: copy_in with @func a DalCopyReadFunc, else copy_out. */
+static gint64
+run_copy (PgSync *s, const char *sql, gboolean in, gpointer func, gpointer data,
+          GCancellable *cancellable, GError **error)
+{
+  if (!check_not_lost (s, error))
+    return -1;
+  settle_cancels (s);
+  DalPgCopy c = { s->conn, s->canceller, s->command_timeout_ms, s->cancel_timeout_ms };
+  GError *local = NULL;
+  gint64 rows = in ? dal_pg_copy_in (&c, sql, (DalCopyReadFunc) func, data, cancellable, &local)
+                   : dal_pg_copy_out (&c, sql, (DalCopyWriteFunc) func, data,
+                                      cancellable, &local);
+  if (c.cancel_deadline != 0)
+    s->cancel_deadline = c.cancel_deadline;
+  if (c.gave_up)
+    give_up (s);
+  else if (local != NULL && PQstatus (s->conn) == CONNECTION_BAD)
+    mark_lost (s, local);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return rows;
+}
+
+static gint64
+pgsync_copy_in (gpointer handle, const char *sql, DalCopyReadFunc read,
+                gpointer source, GCancellable *cancellable, GError **error)
+{
+  return run_copy (handle, sql, TRUE, (gpointer) read, source, cancellable, error);
+}
+
+static gint64
+pgsync_copy_out (gpointer handle, const char *sql, DalCopyWriteFunc write,
+                 gpointer sink, GCancellable *cancellable, GError **error)
+{
+  return run_copy (handle, sql, FALSE, (gpointer) write, sink, cancellable, error);
+}
+
 /* Before the pool hands the connection out: did the server end it while
  * it was idle? */
 static gboolean
@@ -417,6 +472,8 @@ static const DalPluginFuncs pgsync_funcs = {
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
   .execute_script = pgsync_execute_script,
+  .copy_in = pgsync_copy_in,
+  .copy_out = pgsync_copy_out,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
