@@ -86,6 +86,8 @@ struct _PgAsync
                              * transaction pooler), or NULL */
   gboolean queued_in_tx;    /* a transaction block is open once the
                              * statements sent so far have run */
+  DalPgNotify notify;       /* the core's (set_notify): handed every
+                             * notification after each read */
 };
 
 /* -- the statement cache (pgasync-cache.c) -- */
@@ -94,6 +96,11 @@ G_GNUC_INTERNAL void cache_entry_free (CacheEntry *e);
 G_GNUC_INTERNAL void cache_forget (PgAsync *pg, const char *key);
 G_GNUC_INTERNAL char *statement_name_new (void);
 G_GNUC_INTERNAL void cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r);
+
+/* -- notifications (pgasync-notify.c) -- */
+
+G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func,
+                                             gpointer user_data);
 
 G_END_DECLS
 

@@ -526,6 +526,8 @@ pg_io (PgAsync *pg, GIOCondition revents, GQueue *done)
       flush_unsent (pg, done);
       update_watch (pg);
     }
+  /* After the results: libpq parses no further than a result not read. */
+  dal_pg_notify_drain (pg->conn, &pg->notify);
 }
 
 /* -- sending -- */
@@ -1044,7 +1046,9 @@ pgasync_check_idle (gpointer handle)
     return TRUE;
 
   GError *why = NULL;
-  if (dal_pg_check_idle (pg->conn, &why))
+  gboolean alive = dal_pg_check_idle (pg->conn, &why);
+  dal_pg_notify_drain (pg->conn, &pg->notify);
+  if (alive)
     return TRUE;
   if (pg->lost == NULL)
     pg->lost = why;   /* made a CONNECTION_LOST error by mark_lost */
@@ -1115,6 +1119,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .is_lost = pgasync_is_lost,
   .set_context = pgasync_set_context,
   .check_idle = pgasync_check_idle,
+  .set_notify = pgasync_set_notify,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };
