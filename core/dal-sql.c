@@ -45,10 +45,11 @@ typedef struct
   gboolean is_do;
   DalSessionEffect stmt;     /* this statement's effect so far */
   gboolean *listens;         /* set when a statement is a LISTEN */
+  gboolean in_body;          /* a DO body: any word LISTEN counts */
 } Scan;
 
 static DalSessionEffect classify (const char *sql, const char *end,
-                                  gboolean *listens);
+                                  gboolean *listens, gboolean in_body);
 
 static void
 raise_to (DalSessionEffect *e, DalSessionEffect v)
@@ -156,6 +157,8 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
 
   if (is_one_of (w, session_functions))
     raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
+  if (!quoted && s->in_body && strcmp (w, "listen") == 0)
+    *s->listens = TRUE;   /* PL/pgSQL: LISTEN after BEGIN, THEN, ... */
   if (!quoted)
     {
       /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
@@ -232,10 +235,11 @@ skip_blank (const char *p, const char *end)
 
 /* The text between @p and @end; REPLACE when it cannot be read. */
 static DalSessionEffect
-classify (const char *p, const char *end, gboolean *listens)
+classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
 {
   Scan s = { 0 };
   s.listens = listens;
+  s.in_body = in_body;
 
   while (p < end)
     {
@@ -271,7 +275,7 @@ classify (const char *p, const char *end, gboolean *listens)
           if (c == '"')
             take_word (&s, body, p - body, TRUE);
           else if (s.is_do)
-            raise_to (&s.stmt, classify (body, p, listens));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE));
           p++;
         }
       else if (c == '$' && p + 1 < end && g_ascii_isdigit (p[1]))
@@ -293,7 +297,7 @@ classify (const char *p, const char *end, gboolean *listens)
               if (close == NULL)
                 return DAL_SESSION_REPLACE;
               if (s.is_do)
-                raise_to (&s.stmt, classify (q + 1, close, listens));
+                raise_to (&s.stmt, classify (q + 1, close, listens, TRUE));
               p = close + tag_len;
             }
           else
@@ -318,7 +322,7 @@ classify (const char *p, const char *end, gboolean *listens)
                 p++;
             }
           if (s.is_do)
-            raise_to (&s.stmt, classify (body, p, listens));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE));
           p++;
         }
       else if (is_word_start (c))
@@ -352,7 +356,7 @@ _dal_sql_session_effect (const char *sql)
 {
   g_return_val_if_fail (sql != NULL, DAL_SESSION_REPLACE);
   gboolean listens;
-  return classify (sql, sql + strlen (sql), &listens);
+  return classify (sql, sql + strlen (sql), &listens, FALSE);
 }
 
 gboolean
@@ -362,7 +366,7 @@ _dal_sql_listens (const char *sql)
   gboolean listens = FALSE;
   /* Unreadable text (an unterminated quote) is no LISTEN: the server
    * refuses it anyway. */
-  classify (sql, sql + strlen (sql), &listens);
+  classify (sql, sql + strlen (sql), &listens, FALSE);
   return listens;
 }
 
