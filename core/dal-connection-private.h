@@ -38,7 +38,13 @@ struct _DalConnection
   GQueue pending;             /* GTask *, waiting for the worker */
   gboolean busy;              /* a blocking slot runs (worker or caller) */
   guint idle_waiters;         /* threads waiting on idle_cond */
+
+  /* LISTEN/NOTIFY (dal-notify.c). */
+  struct _DalNotify *notify;  /* NULL: the plugin delivers none */
+  gboolean tx_pooler;         /* LISTEN is refused */
 };
+
+typedef struct _DalNotify DalNotify;
 
 /* Plugins without async slots: a worker thread serves the async calls. */
 static inline gboolean
@@ -90,6 +96,22 @@ G_GNUC_INTERNAL gpointer _dal_call_get_tag (DalCall *call);
 G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source);
 /* The outcome (once): the result, or NULL with *@error set. */
 G_GNUC_INTERNAL DalResult *_dal_call_propagate (DalCall *call, GError **error);
+/* LISTEN/NOTIFY (dal-notify.c): the "notification" signal; at
+ * connection_new() (the thread-default context is the one the signal is
+ * emitted on) and finalize; the pool moves it and resets it. */
+G_GNUC_INTERNAL void _dal_notify_class_init (GObjectClass *klass);
+G_GNUC_INTERNAL void _dal_notify_init (DalConnection *self);
+G_GNUC_INTERNAL void _dal_notify_free (DalConnection *self);
+G_GNUC_INTERNAL gboolean _dal_notify_refuse_listen (DalConnection *self,
+                                                    const char *sql,
+                                                    GError **error);
+
+/* Through a transaction pooler a LISTEN statement fails (@error). */
+static inline gboolean
+conn_check_listen (DalConnection *self, const char *sql, GError **error)
+{
+  return G_LIKELY (!self->tx_pooler) || _dal_notify_refuse_listen (self, sql, error);
+}
 
 G_END_DECLS
 

@@ -152,6 +152,7 @@ dal_connection_finalize (GObject *object)
   g_assert (g_queue_is_empty (&self->pending));
   if (self->handle != NULL)
     self->funcs->close (self->handle);
+  _dal_notify_free (self);
   g_clear_pointer (&self->url, dal_url_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
@@ -163,6 +164,7 @@ static void
 dal_connection_class_init (DalConnectionClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = dal_connection_finalize;
+  _dal_notify_class_init (G_OBJECT_CLASS (klass));
 }
 
 static void
@@ -208,6 +210,7 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
   self->handle = handle;
   if (uses_worker (self))
     note_tx (self);
+  _dal_notify_init (self);
   _dal_tls_check_connection (url, self->funcs->get_info, handle);
   return self;
 }
@@ -568,7 +571,11 @@ open_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   if (error != NULL)
     g_task_return_error (task, error);
   else if (conn != NULL)
-    g_task_return_pointer (task, conn, g_object_unref);
+    {
+      /* Made on a worker thread: notifications go to the caller's context. */
+      _dal_notify_set_context (conn, g_task_get_context (task));
+      g_task_return_pointer (task, conn, g_object_unref);
+    }
   else if (!g_task_return_error_if_cancelled (task))
     {
       open_connect_async (task);
@@ -695,6 +702,14 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
       g_object_unref (task);
       return;
     }
+  GError *refused = NULL;
+  if (!conn_check_listen (self, sql, &refused))
+    {
+      _dal_params_free (owned);
+      g_task_return_error (task, refused);
+      g_object_unref (task);
+      return;
+    }
 
   Op *op = g_new (Op, 1);
   op->kind = OP_QUERY;
@@ -738,7 +753,8 @@ query_async_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
 {
   if (self->funcs->query_call != NULL && !is_async_only (self) && !self->closed
       && !g_atomic_int_get (&self->blocking_only)
-      && !g_cancellable_is_cancelled (cancellable))
+      && !g_cancellable_is_cancelled (cancellable)
+      && conn_check_listen (self, sql, NULL))  /* else the GTask path fails it */
     {
       DalCall *call = _dal_call_new (self, cancellable, callback, user_data, tag,
                                      sql, owned);
@@ -830,7 +846,8 @@ blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
       *local = closed_error ();
       return FALSE;
     }
-  if (g_cancellable_set_error_if_cancelled (cancellable, local))
+  if (g_cancellable_set_error_if_cancelled (cancellable, local)
+      || !conn_check_listen (self, sql, local))
     return FALSE;
   note_statement (self, sql);
   return TRUE;

@@ -190,3 +190,9 @@ check_PROGRAMS += tests/test-copy
 tests_test_copy_SOURCES = tests/test-copy.c
 tests_test_copy_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_copy_LDADD = $(DAL_TEST_LDADD)
+# LISTEN/NOTIFY (live; the statement classifier part runs without).
+TESTS += tests/test-notify
+check_PROGRAMS += tests/test-notify
+tests_test_notify_SOURCES = tests/test-notify.c
+tests_test_notify_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_notify_LDADD = $(DAL_TEST_LDADD)

@@ -88,6 +88,8 @@ struct _PgAsync
                              * transaction pooler), or NULL */
   gboolean queued_in_tx;    /* a transaction block is open once the
                              * statements sent so far have run */
+  DalPgNotify notify;       /* the core's (set_notify): handed every
+                             * notification after each read */
 };
 
 /* -- the statement cache (pgasync-cache.c) -- */
@@ -112,6 +114,10 @@ G_GNUC_INTERNAL gint64 pgasync_copy_in (gpointer handle, const char *sql,
 G_GNUC_INTERNAL gint64 pgasync_copy_out (gpointer handle, const char *sql,
                                          DalCopyWriteFunc write, gpointer sink,
                                          GCancellable *cancellable, GError **error);
+/* -- notifications (pgasync-notify.c) -- */
+
+G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func,
+                                             gpointer user_data);
 
 G_END_DECLS
 

@@ -527,6 +527,8 @@ pg_io (PgAsync *pg, GIOCondition revents, GQueue *done)
       flush_unsent (pg, done);
       update_watch (pg);
     }
+  /* After the results: libpq parses no further than a result not read. */
+  dal_pg_notify_drain (pg->conn, &pg->notify);
 }
 
 /* -- sending -- */
@@ -1087,7 +1089,9 @@ pgasync_check_idle (gpointer handle)
     return TRUE;
 
   GError *why = NULL;
-  if (dal_pg_check_idle (pg->conn, &why))
+  gboolean alive = dal_pg_check_idle (pg->conn, &why);
+  dal_pg_notify_drain (pg->conn, &pg->notify);
+  if (alive)
     return TRUE;
   if (pg->lost == NULL)
     pg->lost = why;   /* made a CONNECTION_LOST error by mark_lost */
@@ -1161,6 +1165,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .check_idle = pgasync_check_idle,
   .copy_in = pgasync_copy_in,
   .copy_out = pgasync_copy_out,
+  .set_notify = pgasync_set_notify,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

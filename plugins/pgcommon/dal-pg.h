@@ -284,6 +284,24 @@ char *dal_pg_get_info (PGconn *conn, const DalPgTimings *timings,
  * No round trip to the server. */
 gboolean dal_pg_check_idle (PGconn *conn, GError **why);
 
+/* -- notifications (dal-pg-notify.c) -- */
+
+/* Where a plugin hands notifications: the core's set_notify arguments. */
+typedef struct
+{
+  DalNotifyFunc func;   /* NULL: none wanted (they are dropped) */
+  gpointer user_data;
+} DalPgNotify;
+
+/* The set_notify slot's work: records @func and @user_data; TRUE. */
+gboolean dal_pg_notify_set (DalPgNotify *notify, DalNotifyFunc func,
+                            gpointer user_data);
+/* Hands every notification libpq has read (PQnotifies) to @notify, in
+ * the order they came, and frees them (also with no function set, so
+ * that libpq's list never grows).  Call it after every PQconsumeInput()
+ * and after reading a statement's results; nothing when @conn is NULL. */
+void dal_pg_notify_drain (PGconn *conn, const DalPgNotify *notify);
+
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);
 

@@ -36,6 +36,8 @@ typedef struct
   GError *lost_why;           /* why, once lost */
   DalPgSession *session;      /* settings to send with each transaction
                                * (a transaction pooler), or NULL */
+  DalPgNotify notify;         /* the core's: handed the notifications that
+                               * came with each statement's results */
 } PgSync;
 
 static void
@@ -385,7 +387,10 @@ static DalResult *
 pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
 {
-  return run_sql (handle, sql, params, FALSE, cancellable, error);
+  PgSync *s = handle;
+  DalResult *r = run_sql (s, sql, params, FALSE, cancellable, error);
+  dal_pg_notify_drain (s->conn, &s->notify);
+  return r;
 }
 
 /* A script (a migration file): the simple query protocol, which runs
@@ -394,7 +399,9 @@ static gboolean
 pgsync_execute_script (gpointer handle, const char *sql,
                        GCancellable *cancellable, GError **error)
 {
-  DalResult *r = run_sql (handle, sql, NULL, TRUE, cancellable, error);
+  PgSync *s = handle;
+  DalResult *r = run_sql (s, sql, NULL, TRUE, cancellable, error);
+  dal_pg_notify_drain (s->conn, &s->notify);
   if (r == NULL)
     return FALSE;
   dal_result_unref (r);
@@ -450,11 +457,23 @@ pgsync_check_idle (gpointer handle)
   if (g_atomic_int_get (&s->lost))
     return FALSE;
   GError *why = NULL;
-  if (dal_pg_check_idle (s->conn, &why))
+  gboolean alive = dal_pg_check_idle (s->conn, &why);
+  dal_pg_notify_drain (s->conn, &s->notify);
+  if (alive)
     return TRUE;
   mark_lost (s, why);
   g_error_free (why);
   return FALSE;
+}
+
+/* Notifications: only those that arrive with a statement's results (or
+ * are read by check_idle) are handed over, on the thread that ran it;
+ * nothing reads an idle connection (see docs/api.md, LISTEN/NOTIFY). */
+static gboolean
+pgsync_set_notify (gpointer handle, DalNotifyFunc func, gpointer user_data)
+{
+  PgSync *s = handle;
+  return dal_pg_notify_set (&s->notify, func, user_data);
 }
 
 static char *
@@ -474,6 +493,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .execute_script = pgsync_execute_script,
   .copy_in = pgsync_copy_in,
   .copy_out = pgsync_copy_out,
+  .set_notify = pgsync_set_notify,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
