@@ -394,9 +394,10 @@ gboolean
 dal_connection_listen_finish (DalConnection *self, GAsyncResult *result,
                               GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  if (g_task_get_source_tag (G_TASK (result)) == dal_connection_listen_async)
+  if (G_IS_TASK (result) && g_task_is_valid (result, self)
+      && g_task_get_source_tag (G_TASK (result)) == dal_connection_listen_async)
     return g_task_propagate_boolean (G_TASK (result), error);
+  /* The statement's own result (a DalCall or a GTask): its _finish checks it. */
   g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
   return r != NULL;
 }
