@@ -93,6 +93,10 @@ statement_effect (const Scan *s)
 {
   const char *a = s->first, *b = s->second, *c = s->third;
 
+  /* Most statements are none of these: one look at the first letter. */
+  if (strchr ("sprldcu", a[0]) == NULL)
+    return DAL_SESSION_CLEAN;
+
   if (strcmp (a, "set") == 0)
     {
       if (is_one_of (b, (const char * const[]) { "local", "transaction",
@@ -152,10 +156,12 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
       return;
     }
   for (gsize i = 0; i < len; i++)
-    w[i] = quoted ? word[i] : g_ascii_tolower (word[i]);
+    w[i] = quoted || word[i] < 'A' || word[i] > 'Z' ? word[i] : word[i] + ('a' - 'A');
   w[len] = '\0';
 
-  if (is_one_of (w, session_functions))
+  /* (Every word of every statement comes here: the first letter spares
+   * most of them the comparisons.) */
+  if ((w[0] == 'p' || w[0] == 's') && is_one_of (w, session_functions))
     raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
   if (!quoted && s->in_body && strcmp (w, "listen") == 0)
     *s->listens = TRUE;   /* PL/pgSQL: LISTEN after BEGIN, THEN, ... */
@@ -163,14 +169,14 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
     {
       /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
        * (but INSERT / MERGE INTO temp name a table called "temp"). */
-      if ((strcmp (w, "temp") == 0 || strcmp (w, "temporary") == 0)
+      if (w[0] == 't' && (strcmp (w, "temp") == 0 || strcmp (w, "temporary") == 0)
           && (is_one_of (s->prev, (const char * const[]) {
                            "create", "global", "local", "replace", NULL })
               || (strcmp (s->prev, "into") == 0
                   && !is_one_of (s->first, (const char * const[]) {
                                    "insert", "merge", NULL }))))
         raise_to (&s->stmt, DAL_SESSION_REPLACE);
-      if (strcmp (w, "pg_temp") == 0 && strcmp (s->first, "create") == 0)
+      if (w[0] == 'p' && strcmp (w, "pg_temp") == 0 && strcmp (s->first, "create") == 0)
         raise_to (&s->stmt, DAL_SESSION_REPLACE);
       if (s->n_words == 0)
         {
