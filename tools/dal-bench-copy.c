@@ -6,8 +6,9 @@
  * For each row count (default 100,000 and 1,000,000) and each round
  * (default 3), every side loads table dal_bench_copy with COPY FROM STDIN
  * (truncated first, the count checked after), then every side reads it
- * back with COPY TO STDOUT (rows and bytes counted).  The sides take turns
- * in a fixed order: raw libpq (with the first URL's connection keywords,
+ * back with COPY TO STDOUT (rows and bytes counted).  The sides take turns,
+ * each round starting one side further on: raw libpq (with the first
+ * URL's connection keywords,
  * so the same TLS), then each URL's plugin through
  * dal_connection_copy_from_rows / copy_to_rows ("rows"), then through
  * copy_from_stream / copy_to_stream ("stream").  Every side sends the same
@@ -586,15 +587,6 @@ typedef struct
 } Line;
 
 static void
-json_number (GString *s, const char *name, double v, const char *format)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_string_append_printf (s, ",\"%s\":%s", name,
-                          isfinite (v) ? g_ascii_formatd (buf, sizeof buf, format, v)
-                                       : "null");
-}
-
-static void
 print_line (const Line *l, gboolean json)
 {
   if (!json)
@@ -609,12 +601,20 @@ print_line (const Line *l, gboolean json)
                           G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT
                           ",\"rounds\":%u", l->side, l->in ? "in" : "out", l->rows,
                           l->bytes, l->rounds);
-  json_number (s, "seconds", l->seconds, "%.6f");
-  json_number (s, "rows_per_s", l->rows_per_s, "%.1f");
-  json_number (s, "mb_per_s", l->mb_per_s, "%.3f");
-  json_number (s, "ratio", l->ratio, "%.4f");
-  json_number (s, "cpu_us_per_krow", l->cpu_us_per_krow, "%.1f");
-  json_number (s, "cpu_ratio", l->cpu_ratio, "%.4f");
+  const struct { const char *name, *format; double v; } numbers[] = {
+    { "seconds", "%.6f", l->seconds },
+    { "rows_per_s", "%.1f", l->rows_per_s },
+    { "mb_per_s", "%.3f", l->mb_per_s },
+    { "ratio", "%.4f", l->ratio },
+    { "cpu_us_per_krow", "%.1f", l->cpu_us_per_krow },
+    { "cpu_ratio", "%.4f", l->cpu_ratio },
+  };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++)
+    g_string_append_printf (s, ",\"%s\":%s", numbers[i].name,
+                            !isfinite (numbers[i].v) ? "null"
+                            : g_ascii_formatd (buf, sizeof buf, numbers[i].format,
+                                               numbers[i].v));
   g_string_append_printf (s, ",\"peak_rss_kib\":%ld}\n", l->max_rss_kib);
   fputs (s->str, stdout);
 }
@@ -629,9 +629,11 @@ run_count (Side *sides, guint n_sides, guint64 n, guint rounds, gboolean json)
   /* [direction][side][round] */
   Sample *samples = g_new0 (Sample, 2 * n_sides * rounds);
   gboolean *failed = g_new0 (gboolean, 2 * n_sides);
+  /* Each round starts one side further on: whoever goes first or last
+   * (after a TRUNCATE of many rows, say) is not always the same. */
   for (guint r = 0; r < rounds; r++)
     for (int d = 0; d < 2; d++)
-      for (guint i = 0; i < n_sides; i++)
+      for (guint k = 0, i = r % n_sides; k < n_sides; k++, i = (i + 1) % n_sides)
         if (!failed[d * n_sides + i]
             && !run_child (&sides[i], d == 0, n, bytes,
                            &samples[(d * n_sides + i) * rounds + r]))
@@ -768,7 +770,8 @@ main (int argc, char **argv)
   const char *sslmode = dal_url_get_option (urls->pdata[0], "sslmode");
   g_autofree char *banner = g_strdup_printf (
     "dal-bench-copy: table %s (id int, name text, price numeric), unlogged; %d "
-    "round%s taking turns, median reported; peak RSS is the largest of the rounds; "
+    "round%s taking turns (each round starting one side further on), median "
+    "reported; peak RSS is the largest of the rounds; "
     "raw libpq with %s (sslmode=%s)", TABLE, rounds, rounds == 1 ? "" : "s", shown,
     sslmode != NULL ? sslmode : "libpq's default");
   if (json)
