@@ -179,20 +179,35 @@ typedef struct
   gboolean ended;
 } RowSource;
 
+/* g_string_append_len() for bytes from elsewhere, at the cost of a
+ * memcpy while @out has room (rows are encoded value by value). */
+static inline void
+append_bytes (GString *out, const char *p, gsize n)
+{
+  if (out->len + n >= out->allocated_len)
+    {
+      g_string_append_len (out, p, n);
+      return;
+    }
+  memcpy (out->str + out->len, p, n);
+  out->len += n;
+  out->str[out->len] = '\0';
+}
+
 /* Appends @value in COPY's text format. */
 static void
 encode_value (GString *out, const char *value)
 {
   if (value == NULL)
     {
-      g_string_append (out, "\\N");
+      append_bytes (out, "\\N", 2);
       return;
     }
   const char *p = value;
   for (;;)
     {
       gsize plain = strcspn (p, "\\\t\n\r");
-      g_string_append_len (out, p, plain);
+      append_bytes (out, p, plain);
       p += plain;
       if (*p == '\0')
         return;
@@ -343,7 +358,11 @@ unescape_char (char c)
 static char *
 decode_field (char *p, char *end)
 {
-  char *out = p;
+  /* Most fields have no escape: nothing to move. */
+  char *out = memchr (p, '\\', end - p);
+  if (out == NULL)
+    return end;
+  p = out;
   while (p < end)
     {
       if (*p != '\\' || p + 1 >= end)
@@ -382,29 +401,33 @@ rows_write (gpointer sink, const char *data, gsize size, GCancellable *cancellab
   RowSink *s = sink;
   if (size > 0 && data[size - 1] == '\n')
     size--;
-  g_string_truncate (s->row, 0);
-  g_string_append_len (s->row, data, size);
-  g_ptr_array_set_size (s->values, 0);
+  g_string_set_size (s->row, size);
+  memcpy (s->row->str, data, size);
 
+  /* s->values only grows: its first @n are this row's. */
+  guint n = 0;
   char *p = s->row->str, *end = p + s->row->len;
   for (;;)
     {
       char *tab = memchr (p, '\t', end - p);
       char *field_end = tab != NULL ? tab : end;
-      if (field_end - p == 2 && p[0] == '\\' && p[1] == 'N')
-        g_ptr_array_add (s->values, NULL);
-      else
+      char *value = NULL;
+      if (!(field_end - p == 2 && p[0] == '\\' && p[1] == 'N'))
         {
           *decode_field (p, field_end) = '\0';
-          g_ptr_array_add (s->values, p);
+          value = p;
         }
+      if (n < s->values->len)
+        s->values->pdata[n] = value;
+      else
+        g_ptr_array_add (s->values, value);
+      n++;
       if (tab == NULL)
         break;
       p = tab + 1;
     }
   GError *local = NULL;
-  if (s->row_func (s->user_data, s->values->len,
-                   (const char * const *) s->values->pdata, &local))
+  if (s->row_func (s->user_data, n, (const char * const *) s->values->pdata, &local))
     return TRUE;
   if (local == NULL)
     local = dal_error_new_hint (DAL_ERROR_FAILED, "Set an error when the row "

@@ -20,12 +20,14 @@
 
 #include "dal-test.h"
 
-/* Runs the tool; returns its wait status, with stdout and stderr. */
+/* Runs @program (NULL: the tool); returns its wait status, with stdout
+ * and stderr. */
 static int
-run_tool (const char * const *args, char **out, char **err)
+run_program (const char *program, const char * const *args, char **out, char **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) dal_test_env ("DAL_TEST_TOOL"));
+  g_ptr_array_add (argv, (gpointer) (program != NULL ? program
+                                                     : dal_test_env ("DAL_TEST_TOOL")));
   for (const char * const *a = args; *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   g_ptr_array_add (argv, NULL);
@@ -36,6 +38,12 @@ run_tool (const char * const *args, char **out, char **err)
                 out, err, &status, &error);
   g_assert_no_error (error);
   return status;
+}
+
+static int
+run_tool (const char * const *args, char **out, char **err)
+{
+  return run_program (NULL, args, out, err);
 }
 
 /* Runs `dal` with @args, which must succeed (its stderr is shown when it
@@ -528,6 +536,79 @@ test_usage (void)
   g_assert_nonnull (strstr (err, "nosuchdialect"));
 }
 
+/* tools/dal-bench-copy (built beside the tool): 2,000 rows in and out,
+ * one round; every side and direction has its row, with the right counts,
+ * finite ratios (exactly 1 for libpq) and a peak RSS; no password. */
+static void
+test_live_copy (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *dir = g_path_get_dirname (dal_test_env ("DAL_TEST_TOOL"));
+  g_autofree char *program = g_build_filename (dir, "dal-bench-copy", NULL);
+  g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", NULL);
+  g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", NULL);
+  const char *args[] = { "--json", "--rows", "2000", "--rounds", "1", async_url,
+                         sync_url, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_program (program, args, &out, &err);
+  g_assert_true (WIFEXITED (status));
+  if (WEXITSTATUS (status) != 0)
+    g_test_message ("dal-bench-copy failed; its stderr:\n%s", err);
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
+  g_assert_null (strstr (out, password));
+  g_assert_null (strstr (err, password));
+
+  const char *sides[] = { "libpq", "pgasync", "pgsync", "pgasync-stream", "pgsync-stream" };
+  const char *directions[] = { "in", "out" };
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, NULL);
+  double bytes = -1;
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*g_strstrip (lines[i]) == '\0')
+        continue;
+      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
+      g_assert_nonnull (row);
+      g_autofree char *what = g_strdup_printf ("%s %s",
+                                               (char *) g_hash_table_lookup (row, "side"),
+                                               (char *) g_hash_table_lookup (row, "direction"));
+      if (!g_hash_table_add (seen, g_strdup (what)))
+        g_test_fail_printf ("row \"%s\" appears twice", what);
+      g_assert_cmpfloat (number (row, "rows", what), ==, 2000);
+      g_assert_cmpfloat (number (row, "rounds", what), ==, 1);
+      /* Every side moves the same bytes, in and out. */
+      if (bytes < 0)
+        bytes = number (row, "bytes", what);
+      g_assert_cmpfloat (number (row, "bytes", what), ==, bytes);
+      g_assert_cmpfloat (bytes, >, 2000 * 20);
+      double seconds = number (row, "seconds", what);
+      double rows_per_s = number (row, "rows_per_s", what);
+      g_assert_cmpfloat (seconds, >, 0);
+      g_assert_cmpfloat_with_epsilon (rows_per_s * seconds, 2000, 2000 * 0.001);
+      g_assert_cmpfloat (number (row, "mb_per_s", what), >, 0);
+      double ratio = number (row, "ratio", what);
+      g_assert_cmpfloat (ratio, >, 0);
+      if (g_str_has_prefix (what, "libpq "))
+        g_assert_cmpfloat (ratio, ==, 1);
+      number (row, "cpu_ratio", what);
+      /* A peak RSS in KiB: more than nothing, less than 1 GiB. */
+      double rss = number (row, "peak_rss_kib", what);
+      g_assert_cmpfloat (rss, >, 1024);
+      g_assert_cmpfloat (rss, <, 1024 * 1024);
+    }
+  for (gsize s = 0; s < G_N_ELEMENTS (sides); s++)
+    for (gsize d = 0; d < G_N_ELEMENTS (directions); d++)
+      {
+        g_autofree char *what = g_strdup_printf ("%s %s", sides[s], directions[d]);
+        if (!g_hash_table_contains (seen, what))
+          g_test_fail_printf ("no row for \"%s\"", what);
+      }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, G_N_ELEMENTS (sides) * 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -538,6 +619,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/live-prepared-batch", test_live_prepared_batch);
   g_test_add_func ("/bench/live-smoke", test_live_smoke);
   g_test_add_func ("/bench/live-text-params", test_live_text_params);
+  g_test_add_func ("/bench/live-copy", test_live_copy);
 
   return g_test_run ();
 }

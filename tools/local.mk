@@ -27,3 +27,12 @@ tools_dal_bench_libpq_SOURCES = \
 tools_dal_bench_libpq_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-bench-libpq\"
 tools_dal_bench_libpq_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tools_dal_bench_libpq_LDADD = $(GLIB_LIBS) $(LIBPQ_LIBS)
+
+# COPY in and out through the plugins beside raw libpq (scripts/bench-copy,
+# tests/test-bench); a benchmark program, so it links libpq (`dal` does
+# not).  Built by `make check` or `make tools/dal-bench-copy`.
+check_PROGRAMS += tools/dal-bench-copy
+tools_dal_bench_copy_SOURCES = tools/dal-bench-copy.c
+tools_dal_bench_copy_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-bench-copy\"
+tools_dal_bench_copy_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tools_dal_bench_copy_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LIBPQ_LIBS)
