@@ -11,6 +11,7 @@ dalinclude_HEADERS = \
 	include/dal/dal-result.h \
 	include/dal/dal-registry.h \
 	include/dal/dal-connection.h \
+	include/dal/dal-batch.h \
 	include/dal/dal-pool.h \
 	include/dal/dal-migrate.h \
 	include/dal/dal-config.h \
@@ -46,6 +47,8 @@ core_libdal_1_la_SOURCES = \
 	core/dal-connection-private.h \
 	core/dal-connection.c \
 	core/dal-connection-pool.c \
+	core/dal-connection-batch.c \
+	core/dal-batch.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
 	core/dal-pool-calls.c \

@@ -21,22 +21,7 @@
 #include <poll.h>
 #include <string.h>
 
-#include "dal-pg.h"
-
-typedef struct
-{
-  PGconn *conn;               /* NULL once given up */
-  DalPgTimings timings;       /* of the connect, for get_info */
-  DalUrl *url;
-  gint64 command_timeout_ms;  /* 0: none */
-  gint64 cancel_timeout_ms;
-  DalPgCanceller *canceller;
-  gint64 cancel_deadline;     /* the last cancel request's cancel_timeout */
-  gint lost;                  /* atomic: no statement can run any more */
-  GError *lost_why;           /* why, once lost */
-  DalPgSession *session;      /* settings to send with each transaction
-                               * (a transaction pooler), or NULL */
-} PgSync;
+#include "pgsync-private.h"
 
 static void
 pgsync_close (gpointer handle)
@@ -86,7 +71,7 @@ pgsync_is_lost (gpointer handle)
 
 /* The connection can serve no statement any more: remember why (@why
  * taken, a CONNECTION_LOST error or the statement's own). */
-static void
+void
 mark_lost (PgSync *s, const GError *why)
 {
   if (s->lost_why == NULL)
@@ -102,7 +87,7 @@ mark_lost (PgSync *s, const GError *why)
 /* Waits until libpq has a whole result, watching the caller's cancellable
  * and the deadlines.  FALSE if the connection failed or was given up
  * (*@gave_up). */
-static gboolean
+gboolean
 wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
                  DalPgCancelReason *reason, gboolean *gave_up)
 {
@@ -156,7 +141,7 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
  * (the postmaster signals the backend more than once), but never past
  * their cancel_timeout.  FALSE if one is still on its way: the next
  * statement is then exposed to it. */
-static gboolean
+gboolean
 settle_cancels (PgSync *s)
 {
   while (dal_pg_canceller_pending (s->canceller) > 0)
@@ -172,7 +157,7 @@ settle_cancels (PgSync *s)
 }
 
 /* Leaves COPY mode, which dal_connection_query() cannot serve. */
-static void
+void
 abandon_copy (PGconn *conn, ExecStatusType status)
 {
   if (status == PGRES_COPY_IN || status == PGRES_COPY_BOTH)
@@ -185,7 +170,7 @@ abandon_copy (PGconn *conn, ExecStatusType status)
     }
 }
 
-static gboolean
+gboolean
 is_error_result (const PGresult *r)
 {
   ExecStatusType st = PQresultStatus (r);
@@ -197,7 +182,7 @@ is_error_result (const PGresult *r)
  * the first error (a server error such as 57P01 "terminating connection"
  * is followed by libpq's own "server closed the connection", which has no
  * SQLSTATE and must not hide it). */
-static void
+void
 keep_result (PGresult **kept, PGresult *r)
 {
   if (*kept != NULL && is_error_result (*kept))
@@ -225,21 +210,55 @@ session_position (PgSync *s, const char *sql)
   return -1;
 }
 
+DalResult *
+statement_outcome (PgSync *s, PGresult *kept, DalPgCancelReason reason,
+                   gboolean exposed, GError **failure)
+{
+  switch (PQresultStatus (kept))
+    {
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+    case PGRES_EMPTY_QUERY:
+      return dal_pg_result_new (kept);
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+      *failure = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
+                                     "Use COPY … TO/FROM a server-side file, "
+                                     "or INSERT with parameters",
+                                     "COPY to or from the client is not "
+                                     "supported by dal_connection_query()");
+      break;
+    default:
+      *failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
+                                         reason, exposed, s->command_timeout_ms);
+      break;
+    }
+  PQclear (kept);
+  return NULL;
+}
+
 /* Runs @sql: one statement with @params (extended protocol), or with
  * @script any number of statements without parameters (simple query
  * protocol).  Returns the result that tells the outcome. */
+gboolean
+check_usable (PgSync *s, GError **error)
+{
+  if (!g_atomic_int_get (&s->lost))
+    return TRUE;
+  g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
+  g_propagate_error (error, dal_error_new_hint (
+    DAL_ERROR_CONNECTION_LOST, "Open a new connection",
+    "the connection cannot take statements any more: %s", what));
+  return FALSE;
+}
+
 static DalResult *
 run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
          GCancellable *cancellable, GError **error)
 {
-  if (g_atomic_int_get (&s->lost))
-    {
-      g_autofree char *what = dal_pg_error_what_happened (s->lost_why);
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_CONNECTION_LOST, "Open a new connection",
-        "the connection cannot take statements any more: %s", what));
-      return NULL;
-    }
+  if (!check_usable (s, error))
+    return NULL;
   gboolean exposed = !settle_cancels (s);
   DalPgParams pp;
   dal_pg_params_init (&pp, params);
@@ -338,26 +357,10 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
     failure = dal_pg_error_from_result (s->conn, NULL);
   if (failure == NULL)
     {
-      switch (PQresultStatus (kept))
-        {
-        case PGRES_TUPLES_OK:
-        case PGRES_COMMAND_OK:
-        case PGRES_EMPTY_QUERY:
-          return dal_pg_result_new (kept);
-        case PGRES_COPY_IN:
-        case PGRES_COPY_OUT:
-        case PGRES_COPY_BOTH:
-          failure = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
-                                        "Use COPY … TO/FROM a server-side file, "
-                                        "or INSERT with parameters",
-                                        "COPY to or from the client is not "
-                                        "supported by dal_connection_query()");
-          break;
-        default:
-          failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
-                                            reason, exposed, s->command_timeout_ms);
-          break;
-        }
+      DalResult *result = statement_outcome (s, g_steal_pointer (&kept), reason,
+                                             exposed, &failure);
+      if (result != NULL)
+        return result;
     }
   PQclear (kept);
   if (s->conn != NULL && PQstatus (s->conn) == CONNECTION_BAD)
@@ -417,6 +420,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
   .execute_script = pgsync_execute_script,
+  .batch = pgsync_batch,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 

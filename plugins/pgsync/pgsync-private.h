@@ -1,0 +1,51 @@
+/* pgsync-private.h: what the files of pgsync share (pgsync.c, the
+ * statements; pgsync-batch.c, batches). */
+#ifndef PGSYNC_PRIVATE_H
+#define PGSYNC_PRIVATE_H
+
+#include "dal-pg.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  PGconn *conn;               /* NULL once given up */
+  DalPgTimings timings;       /* of the connect, for get_info */
+  DalUrl *url;
+  gint64 command_timeout_ms;  /* 0: none */
+  gint64 cancel_timeout_ms;
+  DalPgCanceller *canceller;
+  gint64 cancel_deadline;     /* the last cancel request's cancel_timeout */
+  gint lost;                  /* atomic: no statement can run any more */
+  GError *lost_why;           /* why, once lost */
+  DalPgSession *session;      /* settings to send with each transaction
+                               * (a transaction pooler), or NULL */
+} PgSync;
+
+/* pgsync.c (see there) */
+G_GNUC_INTERNAL gboolean check_usable (PgSync *s, GError **error);
+G_GNUC_INTERNAL void mark_lost (PgSync *s, const GError *why);
+G_GNUC_INTERNAL gboolean wait_for_result (PgSync *s, GCancellable *cancellable,
+                                          gint64 *deadline,
+                                          DalPgCancelReason *reason,
+                                          gboolean *gave_up);
+G_GNUC_INTERNAL gboolean settle_cancels (PgSync *s);
+G_GNUC_INTERNAL void abandon_copy (PGconn *conn, ExecStatusType status);
+G_GNUC_INTERNAL gboolean is_error_result (const PGresult *r);
+G_GNUC_INTERNAL void keep_result (PGresult **kept, PGresult *r);
+/* A statement's DalResult from the result that tells its outcome (@kept,
+ * taken), or NULL and *@failure. */
+G_GNUC_INTERNAL DalResult *statement_outcome (PgSync *s, PGresult *kept,
+                                              DalPgCancelReason reason,
+                                              gboolean exposed, GError **failure);
+
+/* pgsync-batch.c: the batch slot. */
+G_GNUC_INTERNAL DalBatchResult *pgsync_batch (gpointer handle,
+                                              const DalBatchItem *items,
+                                              guint n_items,
+                                              GCancellable *cancellable,
+                                              GError **error);
+
+G_END_DECLS
+
+#endif /* PGSYNC_PRIVATE_H */
