@@ -51,10 +51,12 @@ send_batch (PgSync *s, const DalBatchItem *items, guint n_items, GArray *groups)
   return ok && PQpipelineSync (s->conn);
 }
 
-/* What each statement gave, from the result kept for it (@kept, taken). */
+/* What each statement gave, from the result kept for it (@kept, taken).
+ * A batch its caller cancelled on the server fails as a whole (NULL and
+ * @failure). */
 static DalBatchResult *
 collect (PgSync *s, PGresult **kept, GError **session_errors, guint n_items,
-         DalPgCancelReason reason, gboolean exposed)
+         DalPgCancelReason reason, gboolean exposed, GError **failure)
 {
   DalBatchResult *br = dal_batch_result_new (n_items);
   guint failed = n_items;
@@ -77,9 +79,17 @@ collect (PgSync *s, PGresult **kept, GError **session_errors, guint n_items,
       else
         error = dal_error_new_hint (DAL_ERROR_QUERY_FAILED, NULL,
                                     "the server sent no result for the statement");
+      kept[i] = NULL;
+      if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_prefix_error (&error, "the batch was cancelled (the server rolled "
+                                  "back what of it had run): ");
+          *failure = error;
+          dal_batch_result_unref (br);
+          return NULL;
+        }
       if (error != NULL && failed == n_items)
         failed = i;
-      kept[i] = NULL;
       dal_batch_result_take (br, i, result, error);
     }
   return br;
@@ -170,12 +180,8 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
   DalBatchResult *br = NULL;
   if (failure == NULL && s->conn != NULL && PQstatus (s->conn) == CONNECTION_BAD)
     failure = dal_pg_error_from_result (s->conn, NULL);
-  if (failure == NULL && reason == DAL_PG_CANCEL_BY_CALLER)
-    failure = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                   "the batch was cancelled (the server rolled "
-                                   "back what of it had run)");
   if (failure == NULL)
-    br = collect (s, kept, session_errors, n_items, reason, exposed);
+    br = collect (s, kept, session_errors, n_items, reason, exposed, &failure);
   for (guint i = 0; i < n_items; i++)
     {
       PQclear (kept[i]);
