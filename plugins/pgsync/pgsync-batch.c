@@ -118,24 +118,12 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
       gint64 deadline = s->command_timeout_ms > 0
                           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
                           : G_MAXINT64;
-      gboolean gave_up = FALSE;
       guint group = 0;
       guint owner = 0;
       for (;;)
         {
-          if (watched && !wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
-            {
-              if (!gave_up)
-                break;
-              failure = dal_pg_error_cancel_unanswered (reason, s->command_timeout_ms,
-                                                        s->cancel_timeout_ms);
-              g_autoptr (GError) why = dal_pg_error_connection_gone (
-                "the server did not answer a cancel request within "
-                "cancel_timeout, so the connection was closed");
-              mark_lost (s, why);
-              g_clear_pointer (&s->conn, PQfinish);
-              break;
-            }
+          if (watched && !wait_or_give_up (s, cancellable, &deadline, &reason, &failure))
+            break;
           PGresult *r = PQgetResult (s->conn);
           if (r == NULL)
             {

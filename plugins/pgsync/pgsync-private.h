@@ -25,10 +25,14 @@ typedef struct
 /* pgsync.c (see there) */
 G_GNUC_INTERNAL gboolean check_usable (PgSync *s, GError **error);
 G_GNUC_INTERNAL void mark_lost (PgSync *s, const GError *why);
-G_GNUC_INTERNAL gboolean wait_for_result (PgSync *s, GCancellable *cancellable,
+/* Waits for a whole result (watching the GCancellable and the
+ * deadlines, sending the cancel request), and when the server left a cancel request
+ * unanswered, closes the connection (lost) and sets *@failure.  FALSE:
+ * stop reading (the connection failed, or was given up). */
+G_GNUC_INTERNAL gboolean wait_or_give_up (PgSync *s, GCancellable *cancellable,
                                           gint64 *deadline,
                                           DalPgCancelReason *reason,
-                                          gboolean *gave_up);
+                                          GError **failure);
 G_GNUC_INTERNAL gboolean settle_cancels (PgSync *s);
 G_GNUC_INTERNAL void abandon_copy (PGconn *conn, ExecStatusType status);
 G_GNUC_INTERNAL gboolean is_error_result (const PGresult *r);

@@ -87,7 +87,7 @@ mark_lost (PgSync *s, const GError *why)
 /* Waits until libpq has a whole result, watching the caller's cancellable
  * and the deadlines.  FALSE if the connection failed or was given up
  * (*@gave_up). */
-gboolean
+static gboolean
 wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
                  DalPgCancelReason *reason, gboolean *gave_up)
 {
@@ -134,6 +134,26 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
   if (cancel_fd >= 0)
     g_cancellable_release_fd (cancellable);
   return ok;
+}
+
+gboolean
+wait_or_give_up (PgSync *s, GCancellable *cancellable, gint64 *deadline,
+                 DalPgCancelReason *reason, GError **failure)
+{
+  gboolean gave_up = FALSE;
+  if (wait_for_result (s, cancellable, deadline, reason, &gave_up))
+    return TRUE;
+  if (!gave_up)
+    return FALSE;
+  /* A dead network or server: the call must not hang. */
+  *failure = dal_pg_error_cancel_unanswered (*reason, s->command_timeout_ms,
+                                             s->cancel_timeout_ms);
+  g_autoptr (GError) why = dal_pg_error_connection_gone (
+    "the server did not answer a cancel request within "
+    "cancel_timeout, so the connection was closed");
+  mark_lost (s, why);
+  g_clear_pointer (&s->conn, PQfinish);
+  return FALSE;
 }
 
 /* Waits until the cancel requests sent for earlier statements have been
@@ -299,25 +319,13 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
       gint64 deadline = s->command_timeout_ms > 0
                           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
                           : G_MAXINT64;
-      gboolean gave_up = FALSE;
       int group = 0;
       for (;;)
         {
-          /* Nothing to watch: libpq's blocking wait is the fastest path. */
-          if (watched && !wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
-            {
-              if (!gave_up)
-                break;  /* the connection failed: read what libpq has */
-              /* A dead network or server: the call must not hang. */
-              failure = dal_pg_error_cancel_unanswered (reason, s->command_timeout_ms,
-                                                        s->cancel_timeout_ms);
-              g_autoptr (GError) why = dal_pg_error_connection_gone (
-                "the server did not answer a cancel request within "
-                "cancel_timeout, so the connection was closed");
-              mark_lost (s, why);
-              g_clear_pointer (&s->conn, PQfinish);
-              break;
-            }
+          /* Nothing to watch: libpq's blocking wait is the fastest path.
+           * (The connection failed: read what libpq has.) */
+          if (watched && !wait_or_give_up (s, cancellable, &deadline, &reason, &failure))
+            break;
           PGresult *r = PQgetResult (s->conn);
           if (r == NULL)
             {
