@@ -238,3 +238,90 @@ _dal_batch_result_redact (DalBatchResult *br, const char *secret)
     if (br->errors[i] != NULL)
       dal_error_redact (br->errors[i], secret);
 }
+
+/* -- executemany's batches (dal-connection-batch.c, dal-pool-batch.c) -- */
+
+/* One batch of @sql per row of @rows (an array of tuples; a floating
+ * reference consumed). */
+DalBatch *
+_dal_batch_new_rows (const char *sql, GVariant *rows, GError **error)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (rows);
+  const GVariantType *type = g_variant_get_type (rows);
+  if (!g_variant_type_is_array (type)
+      || !g_variant_type_is_tuple (g_variant_type_element (type)))
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_INVALID_PARAMETER,
+        "Pass an array of tuples, one tuple of parameters per row, e.g. "
+        "g_variant_new_parsed (\"[(1, 'a'), (2, 'b')]\")",
+        "the rows have GVariant type \"%s\", not an array of tuples",
+        g_variant_get_type_string (rows)));
+      return NULL;
+    }
+  gsize n = g_variant_n_children (rows);
+  if (n == 0)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_INVALID_PARAMETER, "Pass at least one row",
+        "there are no rows to run the statement for"));
+      return NULL;
+    }
+  g_autoptr (DalBatch) batch = dal_batch_new ();
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr (GVariant) row = g_variant_get_child_value (rows, i);
+      DalParamsOwned *params = _dal_params_new (row, error);
+      if (params == NULL)
+        {
+          g_prefix_error (error, "row %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ": ",
+                          i + 1, n);
+          return NULL;
+        }
+      _dal_batch_add_owned (batch, sql, params);
+    }
+  return g_steal_pointer (&batch);
+}
+
+DalBatch *
+_dal_batch_new_text_rows (const char *sql, guint n_rows, guint n_params,
+                          const char * const *values, GError **error)
+{
+  if (n_rows == 0)
+    {
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_INVALID_PARAMETER, "Pass at least one row",
+        "there are no rows to run the statement for"));
+      return NULL;
+    }
+  DalBatch *batch = dal_batch_new ();
+  for (guint i = 0; i < n_rows; i++)
+    _dal_batch_add_owned (batch, sql,
+                          _dal_params_new_texts (n_params, values != NULL
+                                                             ? values + (gsize) i * n_params
+                                                             : NULL));
+  return batch;
+}
+
+/* The rows' sum, or -1 and the first failing row's error. */
+gint64
+_dal_batch_result_total (DalBatchResult *br, GError **error)
+{
+  gint64 total = -1;
+  if (br != NULL && _dal_batch_result_check_as (br, "row", error))
+    total = dal_batch_result_get_affected_rows (br);
+  g_clear_pointer (&br, dal_batch_result_unref);
+  return total;
+}
+
+DalSessionEffect
+_dal_batch_session_effect (DalBatch *batch)
+{
+  DalSessionEffect effect = DAL_SESSION_CLEAN;
+  for (guint i = 0; i < batch->entries->len; i++)
+    {
+      BatchEntry *e = g_ptr_array_index (batch->entries, i);
+      effect = MAX (effect, _dal_sql_session_effect (e->sql));
+    }
+  return effect;
+}

@@ -232,79 +232,6 @@ dal_connection_run_batch (DalConnection *self, DalBatch *batch,
 
 /* -- executemany -- */
 
-/* One batch of @sql per row of @rows (an array of tuples; a floating
- * reference consumed). */
-static DalBatch *
-rows_batch (const char *sql, GVariant *rows, GError **error)
-{
-  g_autoptr (GVariant) owned = g_variant_ref_sink (rows);
-  const GVariantType *type = g_variant_get_type (rows);
-  if (!g_variant_type_is_array (type)
-      || !g_variant_type_is_tuple (g_variant_type_element (type)))
-    {
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_INVALID_PARAMETER,
-        "Pass an array of tuples, one tuple of parameters per row, e.g. "
-        "g_variant_new_parsed (\"[(1, 'a'), (2, 'b')]\")",
-        "the rows have GVariant type \"%s\", not an array of tuples",
-        g_variant_get_type_string (rows)));
-      return NULL;
-    }
-  gsize n = g_variant_n_children (rows);
-  if (n == 0)
-    {
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_INVALID_PARAMETER, "Pass at least one row",
-        "there are no rows to run the statement for"));
-      return NULL;
-    }
-  g_autoptr (DalBatch) batch = dal_batch_new ();
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr (GVariant) row = g_variant_get_child_value (rows, i);
-      DalParamsOwned *params = _dal_params_new (row, error);
-      if (params == NULL)
-        {
-          g_prefix_error (error, "row %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ": ",
-                          i + 1, n);
-          return NULL;
-        }
-      _dal_batch_add_owned (batch, sql, params);
-    }
-  return g_steal_pointer (&batch);
-}
-
-static DalBatch *
-texts_batch (const char *sql, guint n_rows, guint n_params, const char * const *values,
-             GError **error)
-{
-  if (n_rows == 0)
-    {
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_INVALID_PARAMETER, "Pass at least one row",
-        "there are no rows to run the statement for"));
-      return NULL;
-    }
-  DalBatch *batch = dal_batch_new ();
-  for (guint i = 0; i < n_rows; i++)
-    _dal_batch_add_owned (batch, sql,
-                          _dal_params_new_texts (n_params, values != NULL
-                                                             ? values + (gsize) i * n_params
-                                                             : NULL));
-  return batch;
-}
-
-/* The rows' sum, or -1 and the first failing row's error. */
-static gint64
-many_total (DalBatchResult *br, GError **error)
-{
-  gint64 total = -1;
-  if (br != NULL && _dal_batch_result_check_as (br, "row", error))
-    total = dal_batch_result_get_affected_rows (br);
-  g_clear_pointer (&br, dal_batch_result_unref);
-  return total;
-}
-
 gint64
 dal_connection_execute_many (DalConnection *self, const char *sql, GVariant *rows,
                              GCancellable *cancellable, GError **error)
@@ -314,10 +241,10 @@ dal_connection_execute_many (DalConnection *self, const char *sql, GVariant *row
   g_return_val_if_fail (rows != NULL, -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  g_autoptr (DalBatch) batch = rows_batch (sql, rows, error);
+  g_autoptr (DalBatch) batch = _dal_batch_new_rows (sql, rows, error);
   if (batch == NULL)
     return -1;
-  return many_total (run_batch (self, batch, cancellable, error), error);
+  return _dal_batch_result_total (run_batch (self, batch, cancellable, error), error);
 }
 
 gint64
@@ -331,10 +258,10 @@ dal_connection_execute_many_texts (DalConnection *self, const char *sql,
   g_return_val_if_fail (n_params == 0 || values != NULL, -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  g_autoptr (DalBatch) batch = texts_batch (sql, n_rows, n_params, values, error);
+  g_autoptr (DalBatch) batch = _dal_batch_new_text_rows (sql, n_rows, n_params, values, error);
   if (batch == NULL)
     return -1;
-  return many_total (run_batch (self, batch, cancellable, error), error);
+  return _dal_batch_result_total (run_batch (self, batch, cancellable, error), error);
 }
 
 /* Starts @batch (taken; NULL: @error, taken, is the answer) for an
@@ -364,7 +291,7 @@ dal_connection_execute_many_async (DalConnection *self, const char *sql,
   g_return_if_fail (sql != NULL);
   g_return_if_fail (rows != NULL);
   GError *error = NULL;
-  DalBatch *batch = rows_batch (sql, rows, &error);
+  DalBatch *batch = _dal_batch_new_rows (sql, rows, &error);
   start_many (self, batch, error, cancellable, callback, user_data);
 }
 
@@ -380,7 +307,7 @@ dal_connection_execute_many_texts_async (DalConnection *self, const char *sql,
   g_return_if_fail (sql != NULL);
   g_return_if_fail (n_params == 0 || values != NULL);
   GError *error = NULL;
-  DalBatch *batch = texts_batch (sql, n_rows, n_params, values, &error);
+  DalBatch *batch = _dal_batch_new_text_rows (sql, n_rows, n_params, values, &error);
   start_many (self, batch, error, cancellable, callback, user_data);
 }
 
@@ -391,5 +318,5 @@ dal_connection_execute_many_finish (DalConnection *self, GAsyncResult *result,
   g_return_val_if_fail (g_task_is_valid (result, self), -1);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
                           == dal_connection_execute_many_async, -1);
-  return many_total (batch_finish (self, result, error), error);
+  return _dal_batch_result_total (batch_finish (self, result, error), error);
 }

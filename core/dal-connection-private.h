@@ -99,6 +99,19 @@ G_GNUC_INTERNAL gboolean _dal_batch_result_check_as (const DalBatchResult *br,
 /* Scrubs @secret out of every statement's error. */
 G_GNUC_INTERNAL void _dal_batch_result_redact (DalBatchResult *br,
                                                const char *secret);
+/* executemany: one statement of @sql per row of @rows (an array of
+ * tuples; a floating reference consumed), or per row of @n_params texts;
+ * an error names the row.  The rows' total of affected rows from a
+ * batch's result (taken; NULL: -1), or -1 and the failing row's error. */
+G_GNUC_INTERNAL DalBatch *_dal_batch_new_rows (const char *sql, GVariant *rows,
+                                               GError **error);
+G_GNUC_INTERNAL DalBatch *_dal_batch_new_text_rows (const char *sql, guint n_rows,
+                                                    guint n_params,
+                                                    const char * const *values,
+                                                    GError **error);
+G_GNUC_INTERNAL gint64 _dal_batch_result_total (DalBatchResult *br, GError **error);
+/* The largest _dal_sql_session_effect() of the batch's statements. */
+G_GNUC_INTERNAL DalSessionEffect _dal_batch_session_effect (DalBatch *batch);
 /* Worker path: runs the batch operation of @task (blocking slot) and
  * completes it. */
 G_GNUC_INTERNAL void conn_batch_work (DalConnection *self, GTask *task);

@@ -70,6 +70,7 @@ typedef enum
   REQ_ACQUIRE,
   REQ_QUERY,
   REQ_EXECUTE,
+  REQ_BATCH,                /* dal-pool-batch.c */
 } ReqKind;
 
 struct _Request
@@ -104,6 +105,8 @@ struct _Request
   gint ref_count;
   DalConnection *acquired;  /* blocking acquire: the result */
   DalResult *result;        /* blocking one-shot: the result */
+  DalBatch *batch;          /* REQ_BATCH: the statements */
+  DalBatchResult *batch_result;  /* blocking REQ_BATCH: the result */
 };
 
 struct _DalPool

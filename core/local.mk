@@ -52,6 +52,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
 	core/dal-pool-calls.c \
+	core/dal-pool-batch.c \
 	core/dal-pool-open.c \
 	core/dal-pool-release.c \
 	core/dal-sql.c \

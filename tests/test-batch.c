@@ -46,8 +46,9 @@ live_or_skip (const Case *c)
   return TRUE;
 }
 
-static DalConnection *
-open_case (const Case *c, const char *extra)
+/* The URL of @c, with @extra query options. */
+static char *
+case_url (const Case *c, const char *extra)
 {
   g_autofree char *url = NULL;
   if (c->bouncer)
@@ -67,6 +68,14 @@ open_case (const Case *c, const char *extra)
                                       c->extra != NULL ? extra : NULL, NULL);
       url = dal_test_url (c->scheme, q[0] != '\0' ? q : NULL);
     }
+  /* (a loaded machine, valgrind: connecting may take longer) */
+  return g_strdup_printf ("%s&connect_timeout=%g", url, 10 * dal_test_time_scale ());
+}
+
+static DalConnection *
+open_case (const Case *c, const char *extra)
+{
+  g_autofree char *url = case_url (c, extra);
   g_autoptr (GError) error = NULL;
   DalConnection *conn = dal_connection_open (url, NULL, &error);
   g_assert_no_error (error);
@@ -706,6 +715,104 @@ test_order (gconstpointer data)
     g_assert_cmpuint (order[i], ==, i);
 }
 
+/* -- the pool's one-shot forms -- */
+
+static void
+pool_batch_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Wait *w = user_data;
+  g_assert_false (w->in_call);
+  w->calls++;
+  w->result = dal_pool_run_batch_finish (DAL_POOL (source), res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+pool_many_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Wait *w = user_data;
+  g_assert_false (w->in_call);
+  w->calls++;
+  w->total = dal_pool_execute_many_finish (DAL_POOL (source), res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+keep_result (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (res);
+}
+
+static void
+test_pool (gconstpointer data)
+{
+  const Case *c = data;
+  if (!live_or_skip (c))
+    return;
+  g_autoptr (DalConnection) conn = open_case (c, NULL);
+  g_autofree char *table = make_table (conn);
+  g_autofree char *ins = g_strdup_printf ("INSERT INTO %s (id) VALUES ($1)", table);
+  /* One connection: whatever a batch leaves on it, the next one-shot sees. */
+  g_autofree char *url = case_url (c, "pool_max_size=1&pool_min_size=1");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalPool) pool = dal_pool_open (url, NULL, &error);
+  g_assert_no_error (error);
+
+  GVariantBuilder rows;
+  g_variant_builder_init (&rows, G_VARIANT_TYPE ("a(i)"));
+  for (int i = 0; i < 100; i++)
+    g_variant_builder_add (&rows, "(i)", i);
+  g_assert_cmpint (dal_pool_execute_many (pool, ins, g_variant_builder_end (&rows), NULL,
+                                          &error), ==, 100);
+  g_assert_no_error (error);
+  g_variant_builder_init (&rows, G_VARIANT_TYPE ("a(i)"));
+  for (int i = 100; i < 150; i++)
+    g_variant_builder_add (&rows, "(i)", i == 149 ? 5 : i);
+  Wait w = { .in_call = TRUE };
+  dal_pool_execute_many_async (pool, ins, g_variant_builder_end (&rows), NULL,
+                               pool_many_cb, &w);
+  w.in_call = FALSE;
+  wait_done (&w);
+  g_assert_cmpint (w.total, ==, -1);
+  g_assert_error (w.error, DAL_ERROR, DAL_ERROR_QUERY_FAILED);
+  g_assert_true (g_str_has_prefix (w.error->message, "row 50 of 50: "));
+  g_clear_error (&w.error);
+  g_assert_cmpint (count_rows (conn, table), ==, 100);
+
+  /* A batch that changes the session: its SET holds inside it, and the
+   * pool resets the connection before the next one-shot. */
+  g_autoptr (DalBatch) b = dal_batch_new ();
+  dal_batch_add (b, "SET statement_timeout = '1234ms'", NULL, NULL);
+  dal_batch_add (b, "SHOW statement_timeout", NULL, NULL);
+  g_autoptr (DalBatchResult) br = dal_pool_run_batch (pool, b, NULL, &error);
+  g_assert_no_error (error);
+  DalResult *show = dal_batch_result_get (br, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (show, 0, 0, NULL), ==, "1234ms");
+  g_autoptr (DalResult) after = dal_pool_query (pool, "SHOW statement_timeout", NULL,
+                                                NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (after, 0, 0, NULL), !=, "1234ms");
+
+  w = (Wait) { .in_call = TRUE };
+  dal_pool_run_batch_async (pool, b, NULL, pool_batch_cb, &w);
+  w.in_call = FALSE;
+  wait_done (&w);
+  g_assert_no_error (w.error);
+  g_assert_true (dal_batch_result_check (w.result, NULL));
+  g_clear_pointer (&w.result, dal_batch_result_unref);
+  /* (async: the reset after an async one-shot runs on this context) */
+  g_autoptr (GAsyncResult) res = NULL;
+  dal_pool_query_async (pool, "SHOW statement_timeout", NULL, NULL, keep_result, &res);
+  while (res == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_autoptr (DalResult) after2 = dal_pool_query_finish (pool, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (after2, 0, 0, NULL), !=, "1234ms");
+  dal_pool_close (pool);
+  drop_table (conn, table);
+}
+
 static void
 add (const char *name, GTestDataFunc func, gboolean direct_only)
 {
@@ -731,5 +838,6 @@ main (int argc, char **argv)
   /* (through PgBouncer the backend, hence its pid, changes) */
   add ("cancel", test_cancel, TRUE);
   add ("timeout", test_timeout, FALSE);
+  add ("pool", test_pool, FALSE);
   return g_test_run ();
 }

@@ -38,6 +38,7 @@
 #include <gio/gio.h>
 #include <dal/dal-result.h>
 #include <dal/dal-connection.h>
+#include <dal/dal-pool.h>
 
 G_BEGIN_DECLS
 
@@ -245,6 +246,43 @@ void dal_connection_execute_many_texts_async (DalConnection *self,
                                               GCancellable *cancellable,
                                               GAsyncReadyCallback callback,
                                               gpointer user_data);
+
+/* -- one-shots of a pool -- */
+
+/**
+ * dal_pool_run_batch:
+ * @pool: a pool
+ * @batch: the statements (at least one)
+ * @cancellable: (nullable): cancels the wait for a connection, or the batch
+ * @error: return location for a batch-level error
+ *
+ * dal_connection_run_batch() on one of @pool's connections, as a
+ * one-shot: it waits for a connection like dal_pool_query() (and fails
+ * with DAL_ERROR_POOL_TIMEOUT like it).  A batch with a statement that
+ * changes the session (SET, LISTEN, PREPARE, …) gets a connection of its
+ * own, reset (or replaced) afterwards, as such a one-shot does.
+ *
+ * Returns: (transfer full) (nullable): as dal_connection_run_batch().
+ */
+DalBatchResult *dal_pool_run_batch (DalPool *pool, DalBatch *batch,
+                                    GCancellable *cancellable, GError **error);
+void dal_pool_run_batch_async (DalPool *pool, DalBatch *batch,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+DalBatchResult *dal_pool_run_batch_finish (DalPool *pool, GAsyncResult *result,
+                                           GError **error);
+
+/* dal_connection_execute_many() as a one-shot of @pool (see
+ * dal_pool_run_batch()).  Returns: the rows' total, or -1 and an error
+ * naming the failing row. */
+gint64 dal_pool_execute_many (DalPool *pool, const char *sql, GVariant *rows,
+                              GCancellable *cancellable, GError **error);
+void dal_pool_execute_many_async (DalPool *pool, const char *sql, GVariant *rows,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gint64 dal_pool_execute_many_finish (DalPool *pool, GAsyncResult *result,
+                                     GError **error);
 
 G_END_DECLS
 
