@@ -115,9 +115,7 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
   else
     {
       gboolean watched = cancellable != NULL || s->command_timeout_ms > 0;
-      gint64 deadline = s->command_timeout_ms > 0
-                          ? g_get_monotonic_time () + s->command_timeout_ms * 1000
-                          : G_MAXINT64;
+      gint64 deadline = command_deadline (s);
       guint group = 0;
       guint owner = 0;
       for (;;)

@@ -25,6 +25,9 @@ typedef struct
 /* pgsync.c (see there) */
 G_GNUC_INTERNAL gboolean check_usable (PgSync *s, GError **error);
 G_GNUC_INTERNAL void mark_lost (PgSync *s, const GError *why);
+/* When the command_timeout of what is sent now expires (G_MAXINT64:
+ * never). */
+G_GNUC_INTERNAL gint64 command_deadline (PgSync *s);
 /* Waits for a whole result (watching the GCancellable and the
  * deadlines, sending the cancel request), and when the server left a cancel request
  * unanswered, closes the connection (lost) and sets *@failure.  FALSE:

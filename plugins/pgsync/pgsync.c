@@ -136,6 +136,14 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
   return ok;
 }
 
+gint64
+command_deadline (PgSync *s)
+{
+  return s->command_timeout_ms > 0
+           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
+           : G_MAXINT64;
+}
+
 gboolean
 wait_or_give_up (PgSync *s, GCancellable *cancellable, gint64 *deadline,
                  DalPgCancelReason *reason, GError **failure)
@@ -316,9 +324,7 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
   else
     {
       gboolean watched = cancellable != NULL || s->command_timeout_ms > 0;
-      gint64 deadline = s->command_timeout_ms > 0
-                          ? g_get_monotonic_time () + s->command_timeout_ms * 1000
-                          : G_MAXINT64;
+      gint64 deadline = command_deadline (s);
       int group = 0;
       for (;;)
         {
