@@ -30,10 +30,7 @@ run_blocking (DalPool *pool, DalBatch *batch, GCancellable *cancellable, GError 
   pool_request_run (req, FALSE);
   DalBatchResult *br = g_steal_pointer (&req->batch_result);
   if (br == NULL)
-    {
-      GError *e = g_steal_pointer (&req->error);
-      g_propagate_error (error, e != NULL ? e : pool_closed_error ());
-    }
+    pool_request_propagate_error (req, error);
   pool_request_unref (req);
   return br;
 }

@@ -194,6 +194,7 @@ G_GNUC_INTERNAL void pool_release_end (void);
 G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_request_run (Request *req, gboolean at_head);
 G_GNUC_INTERNAL void pool_request_proceed (Request *req);
+G_GNUC_INTERNAL void pool_request_propagate_error (Request *req, GError **error);
 G_GNUC_INTERNAL void pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block);
 G_GNUC_INTERNAL void pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref);
 G_GNUC_INTERNAL void pool_timer_consider_locked (DalPool *pool, gint64 when_us);

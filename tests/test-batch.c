@@ -82,6 +82,22 @@ open_case (const Case *c, const char *extra)
   return conn;
 }
 
+static char *make_table (DalConnection *conn);
+
+/* A test's start: its connection (NULL: the test is skipped) and, when
+ * @table is not NULL, a fresh table of its own. */
+static DalConnection *
+begin_test (gconstpointer data, const char *extra, char **table)
+{
+  const Case *c = data;
+  if (!live_or_skip (c))
+    return NULL;
+  DalConnection *conn = open_case (c, extra);
+  if (table != NULL)
+    *table = make_table (conn);
+  return conn;
+}
+
 static void
 exec (DalConnection *conn, const char *sql)
 {
@@ -238,11 +254,10 @@ typed_batch (const char *table)
 static void
 test_results (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
-  g_autofree char *table = make_table (conn);
   g_autoptr (DalBatch) b = typed_batch (table);
 
   g_autoptr (GError) error = NULL;
@@ -267,7 +282,7 @@ test_results (gconstpointer data)
   g_assert_true (dal_result_is_null (sel, 2, 3));
   DalResult *show = dal_batch_result_get (br, 4, &error);
   g_assert_no_error (error);
-  if (c->bouncer)  /* the session settings hold inside the batch */
+  if (((const Case *) data)->bouncer)  /* the session settings hold inside the batch */
     g_assert_cmpstr (dal_result_get_string (show, 0, 0, NULL), ==, BOUNCER_TIMEOUT);
   DalResult *sum = dal_batch_result_get (br, 5, &error);
   g_assert_no_error (error);
@@ -327,11 +342,10 @@ check_failed_batch (DalConnection *conn, DalBatchResult *br, const char *table)
 static void
 test_failure (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
-  g_autofree char *table = make_table (conn);
   g_autofree char *ins = g_strdup_printf ("INSERT INTO %s (id) VALUES ($1)", table);
 
   g_autoptr (DalBatch) b = dal_batch_new ();
@@ -375,11 +389,10 @@ test_failure (gconstpointer data)
 static void
 test_execute_many (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
-  g_autofree char *table = make_table (conn);
   g_autofree char *ins = g_strdup_printf (
     "INSERT INTO %s (id, name, score) VALUES ($1, $2, $3)", table);
   g_autoptr (GError) error = NULL;
@@ -474,10 +487,9 @@ test_execute_many (gconstpointer data)
 static void
 test_empty (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, NULL);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
   g_autoptr (DalBatch) b = dal_batch_new ();
   g_autoptr (GError) error = NULL;
   g_assert_null (dal_connection_run_batch (conn, b, NULL, &error));
@@ -585,11 +597,10 @@ sleepy_batch (const char *table)
 static void
 test_cancel (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
-  g_autofree char *table = make_table (conn);
   g_autoptr (DalBatch) b = sleepy_batch (table);
   g_autoptr (GError) error = NULL;
 
@@ -618,11 +629,10 @@ test_cancel (gconstpointer data)
 static void
 test_timeout (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, "command_timeout=0.3", &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, "command_timeout=0.3");
-  g_autofree char *table = make_table (conn);
   g_autoptr (DalBatch) b = sleepy_batch (table);
   g_autoptr (GError) error = NULL;
 
@@ -681,10 +691,9 @@ order_batch_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 test_order (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, NULL);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
   g_autoptr (DalBatch) b = dal_batch_new ();
   for (int i = 0; i < 50; i++)
     dal_batch_add (b, "SELECT $1::int", g_variant_new ("(i)", i), NULL);
@@ -713,14 +722,13 @@ test_order (gconstpointer data)
 static void
 test_pool (gconstpointer data)
 {
-  const Case *c = data;
-  if (!live_or_skip (c))
+  g_autofree char *table = NULL;
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, &table);
+  if (conn == NULL)
     return;
-  g_autoptr (DalConnection) conn = open_case (c, NULL);
-  g_autofree char *table = make_table (conn);
   g_autofree char *ins = g_strdup_printf ("INSERT INTO %s (id) VALUES ($1)", table);
   /* One connection: whatever a batch leaves on it, the next one-shot sees. */
-  g_autofree char *url = case_url (c, "pool_max_size=1&pool_min_size=1");
+  g_autofree char *url = case_url (data, "pool_max_size=1&pool_min_size=1");
   g_autoptr (GError) error = NULL;
   g_autoptr (DalPool) pool = dal_pool_open (url, NULL, &error);
   g_assert_no_error (error);
