@@ -63,6 +63,17 @@ check_batch (DalConnection *self, DalBatch *batch, gboolean async, GError **erro
   return TRUE;
 }
 
+/* Through a transaction pooler a batch with a LISTEN fails (@error). */
+static gboolean
+check_listen (DalConnection *self, const DalBatchItem *items, guint n_items,
+              GError **error)
+{
+  for (guint i = 0; i < n_items; i++)
+    if (!conn_check_listen (self, items[i].sql, error))
+      return FALSE;
+  return TRUE;
+}
+
 static void
 return_batch (DalConnection *self, GTask *task, DalBatchResult *br, GError *error)
 {
@@ -127,6 +138,12 @@ start_batch (DalConnection *self, GTask *task, DalBatch *batch)
   op->batch = batch;
   op->items = _dal_batch_items_new (batch, &op->n_items);
   g_task_set_task_data (task, op, (GDestroyNotify) batch_op_free);
+  if (!check_listen (self, op->items, op->n_items, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
   for (guint i = 0; i < op->n_items; i++)
     note_statement (self, op->items[i].sql);
 
@@ -208,7 +225,8 @@ run_batch (DalConnection *self, DalBatch *batch, GCancellable *cancellable,
   GError *local = NULL;
   DalBatchResult *br = NULL;
   gboolean claimed = FALSE;
-  if (blocking_begin (self, items[0].sql, cancellable, &claimed, &local))
+  if (check_listen (self, items, n_items, &local)
+      && blocking_begin (self, items[0].sql, cancellable, &claimed, &local))
     {
       for (guint i = 1; i < n_items; i++)
         note_statement (self, items[i].sql);

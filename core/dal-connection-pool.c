@@ -52,7 +52,10 @@ _dal_connection_set_context (DalConnection *self, GMainContext *context)
   if (self->funcs->set_context == NULL || self->closed
       || self->handle == NULL || self->async_pending > 0)
     return FALSE;
-  return self->funcs->set_context (self->handle, context);
+  if (!self->funcs->set_context (self->handle, context))
+    return FALSE;
+  _dal_notify_set_context (self, context);
+  return TRUE;
 }
 
 gboolean

@@ -147,6 +147,7 @@ dal_connection_finalize (GObject *object)
   g_assert (g_queue_is_empty (&self->pending));
   if (self->handle != NULL)
     self->funcs->close (self->handle);
+  _dal_notify_free (self);
   g_clear_pointer (&self->url, dal_url_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
@@ -158,6 +159,7 @@ static void
 dal_connection_class_init (DalConnectionClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = dal_connection_finalize;
+  _dal_notify_class_init (G_OBJECT_CLASS (klass));
 }
 
 static void
@@ -203,6 +205,7 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
   self->handle = handle;
   if (uses_worker (self))
     note_tx (self);
+  _dal_notify_init (self);
   _dal_tls_check_connection (url, self->funcs->get_info, handle);
   return self;
 }
@@ -565,7 +568,11 @@ open_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   if (error != NULL)
     g_task_return_error (task, error);
   else if (conn != NULL)
-    g_task_return_pointer (task, conn, g_object_unref);
+    {
+      /* Made on a worker thread: notifications go to the caller's context. */
+      _dal_notify_set_context (conn, g_task_get_context (task));
+      g_task_return_pointer (task, conn, g_object_unref);
+    }
   else if (!g_task_return_error_if_cancelled (task))
     {
       open_connect_async (task);
@@ -693,6 +700,14 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
       _dal_params_free (owned);
       return;
     }
+  GError *refused = NULL;
+  if (!conn_check_listen (self, sql, &refused))
+    {
+      _dal_params_free (owned);
+      g_task_return_error (task, refused);
+      g_object_unref (task);
+      return;
+    }
 
   Op *op = g_new (Op, 1);
   op->kind = OP_QUERY;
@@ -717,21 +732,6 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
     self->funcs->query_async (self->handle, op->sql, _dal_params_get (owned), task);
 }
 
-/* The same from a GVariant (a floating reference is consumed). */
-static void
-start_query (DalConnection *self, GTask *task, const char *sql, GVariant *params)
-{
-  GError *error = NULL;
-  DalParamsOwned *owned = _dal_params_new (params, &error);
-  if (owned == NULL)
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  start_query_owned (self, task, sql, owned);
-}
-
 GTask *
 new_task (DalConnection *self, GCancellable *cancellable,
           GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
@@ -741,6 +741,64 @@ new_task (DalConnection *self, GCancellable *cancellable,
   return task;
 }
 
+/* Starts one statement for an async caller, with parameters already
+ * converted (@owned, taken): on a DalCall through the plugin's query_call
+ * slot when it has one and takes the call, else on a GTask. */
+static void
+query_async_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
+                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                   gpointer user_data, gpointer tag)
+{
+  if (self->funcs->query_call != NULL && !is_async_only (self) && !self->closed
+      && !g_atomic_int_get (&self->blocking_only)
+      && !g_cancellable_is_cancelled (cancellable)
+      && conn_check_listen (self, sql, NULL))  /* else the GTask path fails it */
+    {
+      DalCall *call = _dal_call_new (self, cancellable, callback, user_data, tag,
+                                     sql, owned);
+      /* (The plugin never completes the call from inside query_call, so
+       * the statement may be noted after it.) */
+      if (self->funcs->query_call (self->handle, _dal_call_get_sql (call),
+                                   _dal_call_get_params (call), call))
+        {
+          note_statement (self, sql);
+          return;
+        }
+      /* Declined (not on the connection's context): a GTask takes it. */
+      owned = _dal_call_steal_params (call);
+      g_object_unref (call);
+    }
+  start_query_owned (self, new_task (self, cancellable, callback, user_data, tag),
+                     sql, owned);
+}
+
+/* The same from a GVariant (a floating reference is consumed). */
+static void
+query_async (DalConnection *self, const char *sql, GVariant *params,
+             GCancellable *cancellable, GAsyncReadyCallback callback,
+             gpointer user_data, gpointer tag)
+{
+  GError *error = NULL;
+  DalParamsOwned *owned = _dal_params_new (params, &error);
+  if (owned == NULL)
+    {
+      GTask *task = new_task (self, cancellable, callback, user_data, tag);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  query_async_owned (self, sql, owned, cancellable, callback, user_data, tag);
+}
+
+/* The source tag of a result of this file's async statements. */
+static gpointer
+result_tag (GAsyncResult *result)
+{
+  if (G_IS_TASK (result))
+    return g_task_get_source_tag (G_TASK (result));
+  return _dal_call_get_tag (DAL_CALL (result));
+}
+
 void
 dal_connection_query_async (DalConnection *self, const char *sql,
                             GVariant *params, GCancellable *cancellable,
@@ -748,18 +806,23 @@ dal_connection_query_async (DalConnection *self, const char *sql,
 {
   g_return_if_fail (DAL_IS_CONNECTION (self));
   g_return_if_fail (sql != NULL);
-  start_query (self, new_task (self, cancellable, callback, user_data,
-                               dal_connection_query_async),
-               sql, params);
+  query_async (self, sql, params, cancellable, callback, user_data,
+               dal_connection_query_async);
 }
 
 DalResult *
 dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
                              GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   GError *local = NULL;
-  DalResult *r = g_task_propagate_pointer (G_TASK (result), &local);
+  DalResult *r;
+  if (_dal_call_is_valid (result, self))
+    r = _dal_call_propagate (DAL_CALL (result), &local);
+  else
+    {
+      g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+      r = g_task_propagate_pointer (G_TASK (result), &local);
+    }
   if (local != NULL)
     {
       note_error (self, local);
@@ -781,7 +844,8 @@ blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
       *local = closed_error ();
       return FALSE;
     }
-  if (g_cancellable_set_error_if_cancelled (cancellable, local))
+  if (g_cancellable_set_error_if_cancelled (cancellable, local)
+      || !conn_check_listen (self, sql, local))
     return FALSE;
   note_statement (self, sql);
   return TRUE;
@@ -893,9 +957,8 @@ dal_connection_query_texts_async (DalConnection *self, const char *sql,
   g_return_if_fail (DAL_IS_CONNECTION (self));
   g_return_if_fail (sql != NULL);
   g_return_if_fail (n_params == 0 || values != NULL);
-  start_query_owned (self, new_task (self, cancellable, callback, user_data,
-                                     dal_connection_query_async),
-                     sql, _dal_params_new_texts (n_params, values));
+  query_async_owned (self, sql, _dal_params_new_texts (n_params, values),
+                     cancellable, callback, user_data, dal_connection_query_async);
 }
 
 static gint64
@@ -920,9 +983,8 @@ dal_connection_execute_async (DalConnection *self, const char *sql,
 {
   g_return_if_fail (DAL_IS_CONNECTION (self));
   g_return_if_fail (sql != NULL);
-  start_query (self, new_task (self, cancellable, callback, user_data,
-                               dal_connection_execute_async),
-               sql, params);
+  query_async (self, sql, params, cancellable, callback, user_data,
+               dal_connection_execute_async);
 }
 
 gint64
@@ -1028,8 +1090,7 @@ transaction_async (DalConnection *self, const char *sql, GCancellable *cancellab
 {
   g_return_if_fail (DAL_IS_CONNECTION (self));
   /* The tag is the statement itself: it outlives the task (a literal). */
-  start_query (self, new_task (self, cancellable, callback, user_data, (gpointer) sql),
-               sql, NULL);
+  query_async (self, sql, NULL, cancellable, callback, user_data, (gpointer) sql);
 }
 
 void
@@ -1057,8 +1118,9 @@ gboolean
 dal_connection_transaction_finish (DalConnection *self, GAsyncResult *result,
                                    GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  const char *sql = g_task_get_source_tag (G_TASK (result));
+  g_return_val_if_fail (_dal_call_is_valid (result, self)
+                        || g_task_is_valid (result, self), FALSE);
+  const char *sql = result_tag (result);
   g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
   return check_transaction_result (r, sql, error);
 }

@@ -1006,6 +1006,8 @@ request_go (Request *req)
     {
       DalConnection *conn = s->conn;
       _dal_connection_take_session_effect (conn);
+      _dal_notify_reset (conn);
+      _dal_notify_set_context (conn, req->context);
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
       s->lent_blocking = req->blocking;

@@ -187,6 +187,8 @@ typedef enum
 } DalSessionEffect;
 
 DalSessionEffect _dal_sql_session_effect (const char *sql);
+/* Whether @sql has a LISTEN statement (read as above; in a DO body too). */
+gboolean _dal_sql_listens (const char *sql);
 
 /* -- the connection facade, as the pool uses it (dal-connection.c) -- */
 
@@ -236,6 +238,12 @@ guint64 _dal_connection_get_n_statements (DalConnection *connection);
 void _dal_connection_track_session (DalConnection *connection, gboolean on);
 /* The effect recorded since the last call, which clears it. */
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
+
+/* LISTEN/NOTIFY (dal-notify.c), for the pool: the signal goes to
+ * @context (NULL: the calling thread's default) from now on; a borrower gave the connection back: its
+ * handlers are disconnected, what was not emitted yet is dropped. */
+void _dal_notify_set_context (DalConnection *connection, GMainContext *context);
+void _dal_notify_reset (DalConnection *connection);
 
 /* Parses @url for an _async call; on failure completes a task of its own
  * (source tag @tag) with the error and returns NULL (dal-connection.c). */

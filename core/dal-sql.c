@@ -44,9 +44,12 @@ typedef struct
   char prev[WORD_MAX];       /* the word before the current one */
   gboolean is_do;
   DalSessionEffect stmt;     /* this statement's effect so far */
+  gboolean *listens;         /* set when a statement is a LISTEN */
+  gboolean in_body;          /* a DO body: any word LISTEN counts */
 } Scan;
 
-static DalSessionEffect classify (const char *sql, const char *end);
+static DalSessionEffect classify (const char *sql, const char *end,
+                                  gboolean *listens, gboolean in_body);
 
 static void
 raise_to (DalSessionEffect *e, DalSessionEffect v)
@@ -126,6 +129,8 @@ end_statement (Scan *s)
 {
   if (s->n_words > 0)
     raise_to (&s->stmt, statement_effect (s));
+  if (strcmp (s->first, "listen") == 0)
+    *s->listens = TRUE;
   raise_to (&s->effect, s->stmt);
   s->n_words = 0;
   s->first[0] = s->second[0] = s->third[0] = s->prev[0] = '\0';
@@ -152,6 +157,8 @@ take_word (Scan *s, const char *word, gsize len, gboolean quoted)
 
   if (is_one_of (w, session_functions))
     raise_to (&s->stmt, DAL_SESSION_RESETTABLE);
+  if (!quoted && s->in_body && strcmp (w, "listen") == 0)
+    *s->listens = TRUE;   /* PL/pgSQL: LISTEN after BEGIN, THEN, ... */
   if (!quoted)
     {
       /* CREATE [GLOBAL|LOCAL|OR REPLACE] TEMP ..., SELECT ... INTO TEMP
@@ -228,9 +235,11 @@ skip_blank (const char *p, const char *end)
 
 /* The text between @p and @end; REPLACE when it cannot be read. */
 static DalSessionEffect
-classify (const char *p, const char *end)
+classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
 {
   Scan s = { 0 };
+  s.listens = listens;
+  s.in_body = in_body;
 
   while (p < end)
     {
@@ -266,7 +275,7 @@ classify (const char *p, const char *end)
           if (c == '"')
             take_word (&s, body, p - body, TRUE);
           else if (s.is_do)
-            raise_to (&s.stmt, classify (body, p));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE));
           p++;
         }
       else if (c == '$' && p + 1 < end && g_ascii_isdigit (p[1]))
@@ -288,7 +297,7 @@ classify (const char *p, const char *end)
               if (close == NULL)
                 return DAL_SESSION_REPLACE;
               if (s.is_do)
-                raise_to (&s.stmt, classify (q + 1, close));
+                raise_to (&s.stmt, classify (q + 1, close, listens, TRUE));
               p = close + tag_len;
             }
           else
@@ -313,7 +322,7 @@ classify (const char *p, const char *end)
                 p++;
             }
           if (s.is_do)
-            raise_to (&s.stmt, classify (body, p));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE));
           p++;
         }
       else if (is_word_start (c))
@@ -346,7 +355,19 @@ DalSessionEffect
 _dal_sql_session_effect (const char *sql)
 {
   g_return_val_if_fail (sql != NULL, DAL_SESSION_REPLACE);
-  return classify (sql, sql + strlen (sql));
+  gboolean listens;
+  return classify (sql, sql + strlen (sql), &listens, FALSE);
+}
+
+gboolean
+_dal_sql_listens (const char *sql)
+{
+  g_return_val_if_fail (sql != NULL, FALSE);
+  gboolean listens = FALSE;
+  /* Unreadable text (an unterminated quote) is no LISTEN: the server
+   * refuses it anyway. */
+  classify (sql, sql + strlen (sql), &listens, FALSE);
+  return listens;
 }
 
 /* -- transaction control -- */

@@ -12,6 +12,8 @@ dalinclude_HEADERS = \
 	include/dal/dal-registry.h \
 	include/dal/dal-connection.h \
 	include/dal/dal-batch.h \
+	include/dal/dal-copy.h \
+	include/dal/dal-notify.h \
 	include/dal/dal-pool.h \
 	include/dal/dal-migrate.h \
 	include/dal/dal-config.h \
@@ -46,9 +48,12 @@ core_libdal_1_la_SOURCES = \
 	core/dal-result.c \
 	core/dal-connection-private.h \
 	core/dal-connection.c \
+	core/dal-call.c \
 	core/dal-connection-pool.c \
 	core/dal-connection-batch.c \
 	core/dal-batch.c \
+	core/dal-copy.c \
+	core/dal-notify.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
 	core/dal-pool-calls.c \

@@ -191,3 +191,16 @@ tests_test_config_SOURCES = tests/test-config.c
 tests_test_config_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_config_LDADD = $(DAL_TEST_LDADD)
 tests_test_config_DEPENDENCIES = tests/libdaltest.la core/libdal-1.la tools/dal
+
+# COPY in and out through both plugins (live), and the facade's refusals.
+TESTS += tests/test-copy
+check_PROGRAMS += tests/test-copy
+tests_test_copy_SOURCES = tests/test-copy.c
+tests_test_copy_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_copy_LDADD = $(DAL_TEST_LDADD)
+# LISTEN/NOTIFY (live; the statement classifier part runs without).
+TESTS += tests/test-notify
+check_PROGRAMS += tests/test-notify
+tests_test_notify_SOURCES = tests/test-notify.c
+tests_test_notify_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_notify_LDADD = $(DAL_TEST_LDADD)

@@ -3,14 +3,20 @@
  * Runs `dal bench --json --seconds 0.2` (the tool from DAL_TEST_TOOL)
  * against the harness's server for both PostgreSQL plugins, and checks
  * that every row is there once, with positive throughput, ordered latency
- * percentiles, finite ratios and no errors, and that the password shows
- * nowhere.  No assertion is about speed.
+ * percentiles, finite ratios and no errors, that each names the kind of
+ * raw-libpq baseline it is compared with, and that the password shows
+ * nowhere (nor in the baseline program's argv).  Also: the dal binary does
+ * not link libpq; the baseline program (tools/dal-bench-libpq) does.  No
+ * assertion is about speed.
  */
 #include "config.h"
 
 #include <math.h>
 #include <sys/wait.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "dal-test.h"
 
@@ -30,6 +36,22 @@ run_tool (const char * const *args, char **out, char **err)
                 out, err, &status, &error);
   g_assert_no_error (error);
   return status;
+}
+
+/* Runs `dal` with @args, which must succeed (its stderr is shown when it
+ * does not); returns its stdout.  The password shows in neither. */
+static char *
+run_bench (const char * const *args)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_tool (args, &out, &err);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_test_message ("dal bench failed; its stderr:\n%s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
+  g_assert_null (strstr (out, password));
+  g_assert_null (strstr (err, password));
+  return g_steal_pointer (&out);
 }
 
 /* Parses one line of flat JSON ({"k":"v","n":1.5,"x":null}) into a table
@@ -100,6 +122,26 @@ parse_flat_json (const char *line)
   return g_steal_pointer (&obj);
 }
 
+/* The rows of `dal bench --json` output @out, each parsed (the test fails
+ * on a line that is not flat JSON). */
+static GPtrArray *
+bench_rows (const char *out)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*g_strstrip (lines[i]) == '\0')
+        continue;
+      GHashTable *row = parse_flat_json (lines[i]);
+      if (row == NULL)
+        g_test_fail_printf ("not a flat JSON object: %s", lines[i]);
+      else
+        g_ptr_array_add (rows, row);
+    }
+  return rows;
+}
+
 /* The number under @key, failing the test (with @what) when it is missing
  * or not a finite number. */
 static double
@@ -166,15 +208,7 @@ test_live_smoke (void)
   g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", NULL);
   g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", NULL);
   const char *args[] = { "bench", "--json", "--seconds", "0.2", async_url, sync_url, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = run_tool (args, &out, &err);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_test_message ("dal bench failed; its stderr:\n%s", err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-
-  const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
-  g_assert_null (strstr (out, password));
-  g_assert_null (strstr (err, password));
+  g_autofree char *out = run_bench (args);
 
   const char *plugins[] = { "libpq", "pgasync", "pgsync" };
   const char *workloads[] = { "W1", "W3" };
@@ -218,6 +252,8 @@ test_live_smoke (void)
       double errors = number (row, "errors", what);
       double queries = number (row, "queries", what);
 
+      /* the default URLs have no statement cache */
+      g_assert_cmpstr (g_hash_table_lookup (row, "baseline"), ==, "unnamed");
       g_assert_cmpfloat (qps, >, 0);
       g_assert_cmpfloat (queries, >, 0);
       g_assert_cmpfloat (errors, ==, 0);
@@ -288,21 +324,14 @@ test_live_text_params (void)
   const char *args[] = { "bench", "--json", "--params", "text", "--seconds", "0.2",
                          "--workload", "W1", "--shape", "sequential",
                          "--shape", "pipelined", async_url, sync_url, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = run_tool (args, &out, &err);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_test_message ("dal bench failed; its stderr:\n%s", err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *out = run_bench (args);
 
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autoptr (GPtrArray) rows = bench_rows (out);
   guint n_rows = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
+  for (guint i = 0; i < rows->len; i++)
     {
-      if (*g_strstrip (lines[i]) == '\0')
-        continue;
-      g_autoptr (GHashTable) row = parse_flat_json (lines[i]);
-      g_assert_nonnull (row);
-      const char *what = lines[i];
+      GHashTable *row = rows->pdata[i];
+      const char *what = g_hash_table_lookup (row, "shape");
       g_assert_cmpfloat (number (row, "errors", what), ==, 0);
       g_assert_cmpfloat (number (row, "queries", what), >, 0);
       g_assert_cmpstr (g_hash_table_lookup (row, "workload"), ==, "W1");
@@ -310,6 +339,158 @@ test_live_text_params (void)
     }
   /* libpq, pgasync, pgsync × sequential, pipelined */
   g_assert_cmpuint (n_rows, ==, 6);
+}
+
+/* The ELF file of the program @path runs: @path itself, or, for a libtool
+ * wrapper script, the binary in .libs/ beside it; NULL if none is found. */
+static char *
+elf_of (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *lt = g_strconcat ("lt-", base, NULL);
+  char *candidates[] = {
+    g_strdup (path),
+    g_build_filename (dir, ".libs", base, NULL),
+    g_build_filename (dir, ".libs", lt, NULL),
+  };
+  char *found = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      g_autofree char *head = NULL;
+      gsize len = 0;
+      if (found == NULL && g_file_get_contents (candidates[i], &head, &len, NULL)
+          && len > 4 && memcmp (head, "\177ELF", 4) == 0)
+        found = g_strdup (candidates[i]);
+      g_free (candidates[i]);
+    }
+  return found;
+}
+
+/* Whether the file at @path holds the bytes of @needle. */
+static gboolean
+file_holds (const char *path, const char *needle)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return memmem (data, len, needle, strlen (needle)) != NULL;
+}
+
+/* The dal binary does not link libpq: no libpq.so among the libraries it
+ * needs, no libpq function it calls (the names would be in its dynamic
+ * string table); the baseline program, beside it, does (so the check can
+ * fail). */
+static void
+test_no_libpq (void)
+{
+  const char *tool = dal_test_env ("DAL_TEST_TOOL");
+  g_autofree char *elf = elf_of (tool);
+  g_autofree char *dir = g_path_get_dirname (tool);
+  g_autofree char *baseline = g_build_filename (dir, "dal-bench-libpq", NULL);
+  if (elf == NULL || !g_file_test (baseline, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("the dal binary or the baseline program is not an ELF file here");
+      return;
+    }
+  g_autofree char *baseline_elf = elf_of (baseline);
+  g_assert_nonnull (baseline_elf);
+  g_assert_true (file_holds (baseline_elf, "libpq.so"));
+  g_assert_true (file_holds (baseline_elf, "PQconnectdbParams"));
+  g_assert_false (file_holds (elf, "libpq.so"));
+  g_assert_false (file_holds (elf, "PQconnectdbParams"));
+  g_assert_false (file_holds (elf, "PQsendQuery"));
+}
+
+/* A statement cache in the first URL: raw libpq runs named prepared
+ * statements in every shape, and every row says so; the batch shape has a
+ * raw row with figures, and each plugin's row has figures or says why it
+ * has none.  The baseline program is started with no argument but its
+ * name (recorded by a wrapper given with --baseline): the password goes
+ * over its stdin. */
+static void
+test_live_prepared_batch (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  const char *tool = dal_test_env ("DAL_TEST_TOOL");
+  g_autofree char *dir = g_path_get_dirname (tool);
+  g_autofree char *real = g_build_filename (dir, "dal-bench-libpq", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("dal-bench-XXXXXX", NULL);
+  g_assert_nonnull (tmp);
+  g_autofree char *wrapper = g_build_filename (tmp, "baseline", NULL);
+  g_autofree char *argv_log = g_build_filename (tmp, "argv", NULL);
+  g_autofree char *q_log = g_shell_quote (argv_log);
+  g_autofree char *q_real = g_shell_quote (real);
+  g_autofree char *script = g_strdup_printf (
+    "#!/bin/sh\nprintf '[%%s]' \"$0\" \"$@\" >> %s\necho >> %s\nexec %s \"$@\"\n",
+    q_log, q_log, q_real);
+  g_assert_true (g_file_set_contents (wrapper, script, -1, NULL));
+  g_assert_cmpint (g_chmod (wrapper, 0700), ==, 0);
+
+  g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", "statement_cache_size=100");
+  g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", "statement_cache_size=100");
+  const char *args[] = { "bench", "--json", "--seconds", "0.2", "--workload", "W1",
+                         "--workload", "W3", "--shape", "sequential", "--shape",
+                         "pipelined", "--shape", "connections", "--shape", "batch",
+                         "--baseline", wrapper, async_url, sync_url, NULL };
+  g_autofree char *out = run_bench (args);
+  const char *password = dal_test_env ("DAL_TEST_PG_PASSWORD");
+
+  g_autoptr (GPtrArray) rows = bench_rows (out);
+  guint n_rows = 0, n_batch = 0, n_raw = 0;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GHashTable *row = rows->pdata[i];
+      const char *what = g_hash_table_lookup (row, "shape");
+      const char *shape = g_hash_table_lookup (row, "shape");
+      const char *kind = g_hash_table_lookup (row, "baseline");
+      gboolean raw = g_strcmp0 (g_hash_table_lookup (row, "plugin"), "libpq") == 0;
+      g_assert_nonnull (shape);
+      n_rows++;
+      n_raw += raw;
+      if (strcmp (shape, "batch") == 0)
+        {
+          n_batch++;
+          g_assert_cmpstr (g_hash_table_lookup (row, "workload"), ==, "W1");
+          g_assert_cmpstr (kind, ==, "prepared, sync/64");
+        }
+      else
+        g_assert_cmpstr (kind, ==, "prepared");
+      if (g_strcmp0 (g_hash_table_lookup (row, "available"), "false") == 0)
+        {
+          /* only a plugin's batch row may lack figures, and says why */
+          g_assert_false (raw);
+          g_assert_cmpstr (shape, ==, "batch");
+          g_assert_cmpuint (strlen (g_hash_table_lookup (row, "reason")), >, 0);
+          g_assert_false (g_hash_table_contains (row, "qps"));
+          continue;
+        }
+      g_assert_cmpfloat (number (row, "errors", what), ==, 0);
+      g_assert_cmpfloat (number (row, "queries", what), >, 0);
+      g_assert_cmpfloat (number (row, "qps", what), >, 0);
+      g_assert_cmpfloat (number (row, "cpu_us_per_query", what), >, 0);
+      if (strcmp (shape, "batch") == 0)
+        g_assert_cmpfloat (number (row, "in_flight", what), ==, 64);
+    }
+  /* (libpq, pgasync, pgsync) × (W1, W3) × 3 shapes, and batch for W1 */
+  g_assert_cmpuint (n_rows, ==, 3 * 2 * 3 + 3);
+  g_assert_cmpuint (n_batch, ==, 3);
+  g_assert_cmpuint (n_raw, ==, 2 * 3 + 1);
+
+  /* one baseline program per raw row, each started as "[path]" alone */
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (argv_log, &log, NULL, NULL));
+  g_autofree char *expected_line = g_strdup_printf ("[%s]", wrapper);
+  g_auto (GStrv) started = g_strsplit (g_strchomp (log), "\n", -1);
+  g_assert_cmpuint (g_strv_length (started), ==, n_raw);
+  for (guint i = 0; started[i] != NULL; i++)
+    g_assert_cmpstr (started[i], ==, expected_line);
+  g_assert_null (strstr (log, password));
+
+  g_unlink (argv_log);
+  g_unlink (wrapper);
+  g_rmdir (tmp);
 }
 
 /* Usage errors need no server: exit status 2 and a message. */
@@ -320,7 +501,11 @@ test_usage (void)
   const char *bad_depth[] = { "bench", "--depth", "0", "postgresql://x@127.0.0.1/x", NULL };
   const char *bad_url[] = { "bench", "--seconds", "0.1", "nosuchdialect://x@127.0.0.1/x", NULL };
   const char *bad_params[] = { "bench", "--params", "json", "postgresql://x@127.0.0.1/x", NULL };
-  const char * const *cases[] = { bad_seconds, bad_depth, bad_params };
+  const char *bad_shape[] = { "bench", "--shape", "batches", "postgresql://x@127.0.0.1/x", NULL };
+  const char *bad_baseline[] = { "bench", "--baseline", "/nonexistent/dal-bench-libpq",
+                                 "postgresql://x@127.0.0.1/x", NULL };
+  const char * const *cases[] = { bad_seconds, bad_depth, bad_params, bad_shape,
+                                  bad_baseline };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -330,6 +515,8 @@ test_usage (void)
       g_assert_cmpint (WEXITSTATUS (status), ==, 2);
       g_assert_cmpstr (out, ==, "");
       g_assert_true (g_str_has_prefix (err, "dal bench: "));
+      if (cases[i] == bad_baseline)
+        g_assert_nonnull (strstr (err, "--baseline \"/nonexistent/dal-bench-libpq\""));
     }
 
   /* A URL no plugin serves fails before anything is run. */
@@ -347,6 +534,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/bench/usage", test_usage);
+  g_test_add_func ("/bench/no-libpq", test_no_libpq);
+  g_test_add_func ("/bench/live-prepared-batch", test_live_prepared_batch);
   g_test_add_func ("/bench/live-smoke", test_live_smoke);
   g_test_add_func ("/bench/live-text-params", test_live_text_params);
 

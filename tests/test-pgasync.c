@@ -1903,6 +1903,108 @@ test_statement_cache_direct (void)
 
 /* =================================================================== */
 
+/* ===================================================================
+ * The GAsyncResult of a statement (a DalCall on pgasync's query_call,
+ * a GTask elsewhere) behaves as GIO's contract says
+ * =================================================================== */
+
+typedef struct
+{
+  DalConnection *conn;
+  GAsyncResult *kept;        /* a reference the callback took */
+  GMainContext *ran_in;
+  gboolean tagged, source_ok, user_data_ok;
+  guint calls;
+} KeptCall;
+
+static void
+kept_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KeptCall *k = user_data;
+  k->calls++;
+  k->ran_in = g_main_context_get_thread_default ();
+  k->tagged = g_async_result_is_tagged (result, dal_connection_query_async);
+  g_autoptr (GObject) src = g_async_result_get_source_object (result);
+  k->source_ok = src == G_OBJECT (k->conn) && source == G_OBJECT (k->conn);
+  k->user_data_ok = g_async_result_get_user_data (result) == k;
+  /* Finished later, outside the callback. */
+  k->kept = g_object_ref (result);
+}
+
+static void
+test_result_contract (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) conn = open_ok (NULL);
+
+  KeptCall k = { .conn = conn };
+  dal_connection_query_async (conn, "SELECT 41 + 1", NULL, NULL, kept_done, &k);
+  g_assert_cmpuint (k.calls, ==, 0);
+  while (k.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (k.tagged);
+  g_assert_true (k.source_ok);
+  g_assert_true (k.user_data_ok);
+  g_assert_true (G_IS_ASYNC_RESULT (k.kept));
+  g_assert_false (g_async_result_is_tagged (k.kept, dal_connection_execute_async));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (conn, k.kept, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (dal_result_get_int64 (r, 0, 0, NULL), ==, 42);
+  g_clear_object (&k.kept);
+
+  /* execute_async / _finish and a transaction's _finish on the same kind
+   * of result. */
+  KeptCall e = { .conn = conn };
+  dal_connection_execute_async (conn, "SELECT 1 FROM generate_series(1, 3)", NULL, NULL,
+                                kept_done, &e);
+  while (e.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (e.tagged);
+  g_assert_true (g_async_result_is_tagged (e.kept, dal_connection_execute_async));
+  g_assert_cmpint (dal_connection_execute_finish (conn, e.kept, &error), ==, 3);
+  g_assert_no_error (error);
+  g_clear_object (&e.kept);
+}
+
+/* A caller whose thread-default context is not the connection's: the
+ * call still completes, once, in the caller's context (GTask takes it
+ * there). */
+static gpointer
+other_context_thread (gpointer data)
+{
+  KeptCall *k = data;
+  GMainContext *ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  dal_connection_query_async (k->conn, "SELECT 5", NULL, NULL, kept_done, k);
+  while (k->calls == 0)
+    g_main_context_iteration (ctx, TRUE);
+  g_assert_true (k->ran_in == ctx);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  return NULL;
+}
+
+static void
+test_result_other_context (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) conn = open_ok (NULL);
+  KeptCall k = { .conn = conn };
+  /* The connection's own context runs here meanwhile (its socket). */
+  GThread *th = g_thread_new ("other-context", other_context_thread, &k);
+  while (!g_atomic_int_get (&k.calls))
+    g_main_context_iteration (NULL, FALSE);
+  g_thread_join (th);
+  g_assert_cmpuint (k.calls, ==, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (conn, k.kept, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (dal_result_get_int64 (r, 0, 0, NULL), ==, 5);
+  g_clear_object (&k.kept);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1935,6 +2037,8 @@ main (int argc, char **argv)
   g_test_add_func ("/pgasync/pgbouncer/cache-forced-off", test_bouncer_cache_forced_off);
   g_test_add_func ("/pgasync/pgbouncer/pipelined", test_bouncer_pipelined);
   g_test_add_func ("/pgasync/statement-cache/direct", test_statement_cache_direct);
+  g_test_add_func ("/pgasync/result/contract", test_result_contract);
+  g_test_add_func ("/pgasync/result/other-context", test_result_other_context);
 
   int status = g_test_run ();
   g_object_unref (fake_resolver);  /* the default resolver keeps its own */

@@ -11,10 +11,16 @@
  *   sequential   one connection, one statement at a time;
  *   pipelined    one connection, --depth statements in flight;
  *   connections  --connections connections, one statement in flight each;
- * for raw libpq compiled into this program (the baseline) and for each
- * URL's plugin through libdal's public API (dal_connection_query for the
- * sequential shape, dal_connection_query_async otherwise: the same code
- * for every plugin).
+ * for raw libpq (the baseline: a program of its own, tools/dal-bench-libpq,
+ * driven over a pipe; see dal-bench-baseline.c) and for each URL's plugin
+ * through libdal's public API (dal_connection_query for the sequential
+ * shape, dal_connection_query_async otherwise: the same code for every
+ * plugin).
+ *
+ * Batch shape, with --shape batch (W1 only): one connection, BATCH_SIZE
+ * statements under one sync point, one batch at a time; q/s counts
+ * statements.  Raw libpq: pipeline mode, BATCH_SIZE statements then one
+ * PQpipelineSync.  The plugins: the batch API (dal_batch_loop below).
  *
  * Pool shapes, with --pool (or --shape): each URL's plugin through a
  * DalPool of --connections connections (opened up front, --depth one-shots
@@ -56,31 +62,18 @@
  * a pipeline it includes the wait behind the statements before it).
  * Client CPU is getrusage(RUSAGE_SELF) user + system time over the
  * measured windows (all threads, so the core's worker threads too) per
- * query.
+ * query; raw libpq's is the baseline program's own, measured the same way
+ * in that process.
  */
 #include "config.h"
 
 #include <math.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "dal-bench.h"
-
-const char *const workload_names[] = { "W1", "W3" };
-const char *const workload_titles[] = { "point read", "range 1000" };
-const char *const shape_names[] = {
-  "sequential", "pipelined", "connections", "pool", "pool-acquire", "pool-latency"
-};
-const char *const prepared_names[] = { "dal_bench_w1", "dal_bench_w3" };
-const char *const workload_sql[] = {
-  "SELECT id, name, price, created FROM " BENCH_TABLE " WHERE id = $1",
-  "SELECT id, name, price, created FROM " BENCH_TABLE " WHERE id >= $1 "
-  "ORDER BY id LIMIT 1000",
-};
+#include "dal-bench-baseline.h"
 
 typedef struct
 {
@@ -101,134 +94,11 @@ typedef struct
   double ratio;
   double cpu_ratio;
   double ratio_pipelined;    /* pool shape: q/s against BASELINE_PIPELINED_NAME */
+  const char *unavailable;   /* why this plugin cannot run the shape, or NULL */
+  const char *baseline;      /* what raw libpq runs: baseline_kind() */
 } Row;
 
-/* -- clock, ids, counting -- */
-
-gint64
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double
-rusage_user_us (const struct rusage *ru)
-{
-  return (double) ru->ru_utime.tv_sec * 1e6 + (double) ru->ru_utime.tv_usec;
-}
-
-static double
-rusage_sys_us (const struct rusage *ru)
-{
-  return (double) ru->ru_stime.tv_sec * 1e6 + (double) ru->ru_stime.tv_usec;
-}
-
-static double
-rusage_csw (const struct rusage *ru)
-{
-  return (double) ru->ru_nvcsw + (double) ru->ru_nivcsw;
-}
-
-/* Starts the clock of a slice whose cfg, workload, plugin, shape and
- * durations are set (and nothing else): the warm-up begins now. */
-static void
-run_start (Run *run)
-{
-  run->rng = SEED_WARMUP;
-  run->latencies = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 4096);
-  run->measure_at = now_ns () + (gint64) (run->warmup_s * 1e9);
-  run->end_at = run->measure_at + (gint64) (run->measure_s * 1e9);
-  /* A run that hangs must not hang the command: SIGALRM ends it, loudly. */
-  alarm ((unsigned) ceil (run->warmup_s + run->measure_s) + STALL_GRACE_S);
-}
-
-static void
-run_clear (Run *run)
-{
-  alarm (0);
-  g_clear_pointer (&run->latencies, g_array_unref);
-  g_clear_pointer (&run->first_error, g_free);
-}
-
-void
-run_stop (Run *run, gint64 now)
-{
-  if (run->stopped)
-    return;
-  run->stopped = TRUE;
-  if (run->measuring)
-    {
-      run->measuring = FALSE;
-      run->t1 = now;
-      getrusage (RUSAGE_SELF, &run->ru1);
-    }
-}
-
-/* Moves the run from warm-up to measuring to stopped as time passes. */
-static void
-run_tick (Run *run, gint64 now)
-{
-  if (!run->measuring && !run->stopped && now >= run->measure_at)
-    {
-      run->measuring = TRUE;
-      run->t0 = now;
-      getrusage (RUSAGE_SELF, &run->ru0);
-      run->rng = SEED_MEASURE;  /* every target's slices draw the same ids */
-    }
-  if (run->measuring && now >= run->end_at)
-    run_stop (run, now);
-}
-
-/* The next key: an id (W1) or the first id of a range (W3), uniform. */
-int
-run_next_key (Run *run)
-{
-  /* splitmix64 */
-  guint64 z = (run->rng += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  z ^= z >> 31;
-  guint64 span = run->workload == W1_POINT ? BENCH_ROWS : BENCH_ROWS - RANGE_ROWS + 1;
-  return (int) (z % span) + 1;
-}
-
-/* One statement finished at @now, started at @start; @problem (taken) is
- * NULL when its result checked out. */
-void
-run_done (Run *run, gint64 start, gint64 now, char *problem)
-{
-  if (problem != NULL)
-    {
-      if (run->errors++ == 0)
-        {
-          g_printerr ("dal bench: %s %s %s: %s\n", run->plugin,
-                      workload_names[run->workload], shape_names[run->shape],
-                      problem);
-          run->first_error = problem;
-        }
-      else
-        g_free (problem);
-      if (run->errors >= MAX_ERRORS)
-        run_stop (run, now);
-    }
-  else if (run->measuring)
-    {
-      gint64 latency = now - start;
-      g_array_append_val (run->latencies, latency);
-      run->queries++;
-    }
-  run_tick (run, now);
-}
-
-/* -- checking results: the same checks on both sides -- */
-
-static guint
-expected_rows (Workload w)
-{
-  return w == W1_POINT ? 1 : RANGE_ROWS;
-}
+/* -- checking results: the same checks as raw libpq's (dal-bench-libpq.c) -- */
 
 /* Returns NULL when @r holds what @key asked for, else what is wrong. */
 static char *
@@ -259,42 +129,6 @@ check_dal_result (Workload w, int key, const DalResult *r)
           if (dal_result_get_string (r, i, c, &len) == NULL || len == 0)
             return g_strdup_printf ("key %d: row %u column %u is empty", key, i, c);
         }
-    }
-  return NULL;
-}
-
-char *
-check_pg_result (Workload w, int key, const PGresult *r)
-{
-  if (r == NULL)
-    return g_strdup_printf ("key %d: no result", key);
-  if (PQresultStatus (r) != PGRES_TUPLES_OK)
-    {
-      g_autofree char *msg = g_strdup (PQresultErrorMessage (r));
-      g_strchomp (msg);
-      return g_strdup_printf ("key %d: %s: %s", key,
-                              PQresStatus (PQresultStatus (r)), msg);
-    }
-  guint n = expected_rows (w);
-  if ((guint) PQntuples (r) != n || PQnfields (r) != 4)
-    return g_strdup_printf ("key %d: expected %u row(s) of 4 columns, got %d of %d",
-                            key, n, PQntuples (r), PQnfields (r));
-  for (guint i = 0; i < n; i++)
-    {
-      if (PQgetisnull (r, (int) i, 0))
-        return g_strdup_printf ("key %d: row %u has a NULL id", key, i);
-      const char *v = PQgetvalue (r, (int) i, 0);
-      char *end = NULL;
-      gint64 id = strtoll (v, &end, 10);
-      if (end == v || *end != '\0')
-        return g_strdup_printf ("key %d: row %u: id \"%s\" is not a number", key, i, v);
-      if (id != (gint64) key + i)
-        return g_strdup_printf ("key %d: row %u has id %" G_GINT64_FORMAT
-                                ", expected %" G_GINT64_FORMAT,
-                                key, i, id, (gint64) key + i);
-      for (int c = 1; c < 4; c++)
-        if (PQgetisnull (r, (int) i, c) || PQgetlength (r, (int) i, c) == 0)
-          return g_strdup_printf ("key %d: row %u column %d is empty", key, i, c);
     }
   return NULL;
 }
@@ -533,6 +367,37 @@ pool_loop (Run *run, PoolCaller *callers, int n_callers)
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* -- libdal's batches (the batch shape) --
+ *
+ * TO BE FILLED IN when the batch API lands (issue 12, part A:
+ * include/dal/dal-batch.h, dal_connection_run_batch_async with a DalBatch
+ * of BATCH_SIZE W1 statements).  Until then every plugin's row of the
+ * batch shape says "not available", and no figure is made up.
+ *
+ * What dal_batch_loop must do, as raw libpq does (dal-bench-libpq.c,
+ * pipeline mode with group BATCH_SIZE): one batch in flight on @conn at a
+ * time; each batch holds BATCH_SIZE statements workload_sql[W1_POINT] with
+ * keys from run_next_key (text parameters with --params text, else
+ * GVariants), run->in_flight += BATCH_SIZE when it is sent; when it
+ * completes, each statement's result is checked with check_dal_result and
+ * given to run_done (run, batch_start, now, problem), run->in_flight is
+ * decreased, and the next batch is sent unless run->stopped; the loop
+ * iterates the main context while run->in_flight > 0 (as dal_async_loop).
+ * Then dal_batch_unavailable returns NULL. */
+
+/* Why the plugins cannot run the batch shape in this build, or NULL. */
+static const char *
+dal_batch_unavailable (DalConnection *conn)
+{
+  return "no batch API in this build";
+}
+
+G_GNUC_NO_INLINE static void
+dal_batch_loop (Run *run, DalConnection *conn)
+{
+  g_return_if_reached ();
+}
+
 /* -- targets: raw libpq or a plugin, measured slice by slice -- */
 
 typedef struct
@@ -543,8 +408,9 @@ typedef struct
   gboolean raw_pipelined;    /* pool shape: the 8×8 baseline */
   int n_conns;
   int in_flight;             /* statements kept in flight in all */
-  /* raw libpq */
-  RawConn *raw_conns;
+  const char *unavailable;   /* the plugin cannot run the shape: why */
+  /* raw libpq: the baseline program */
+  Baseline *baseline;
   /* a plugin */
   DalConnection **conns;
   DalSlot *slots;
@@ -561,7 +427,6 @@ typedef struct
   double csw;
 } Target;
 
-/* Opens the target's connections for @shape; FALSE (said why) on failure. */
 /* A pool of --connections connections, all opened up front, and its
  * callers. */
 static gboolean
@@ -589,12 +454,16 @@ target_open_pool (Target *t, const Config *cfg, Shape shape)
   return TRUE;
 }
 
+/* Opens the target's connections for @shape (raw libpq: starts the
+ * baseline program @program); FALSE (said why) on failure. */
 static gboolean
-target_open (Target *t, const Config *cfg, Shape shape)
+target_open (Target *t, const Config *cfg, Shape shape, const char *program)
 {
   gboolean pool_shape = IS_POOL_SHAPE (shape);
+  gboolean pipeline = shape == SHAPE_PIPELINED || shape == SHAPE_BATCH || t->raw_pipelined;
   t->n_conns = shape == SHAPE_CONNECTIONS || pool_shape ? cfg->connections : 1;
-  int per_conn = shape == SHAPE_PIPELINED || t->raw_pipelined ? cfg->depth : 1;
+  int per_conn = shape == SHAPE_BATCH ? BATCH_SIZE
+                 : shape == SHAPE_PIPELINED || t->raw_pipelined ? cfg->depth : 1;
   t->in_flight = t->n_conns * per_conn;
   t->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
 
@@ -605,33 +474,26 @@ target_open (Target *t, const Config *cfg, Shape shape)
       t->conns = dal_open_n (t->url, t->n_conns);
       if (t->conns == NULL)
         return FALSE;
+      if (shape == SHAPE_BATCH)
+        {
+          t->unavailable = dal_batch_unavailable (t->conns[0]);
+          return TRUE;
+        }
       t->slots = g_new0 (DalSlot, t->in_flight);
       for (int i = 0; i < t->in_flight; i++)
         t->slots[i].conn = t->conns[shape == SHAPE_CONNECTIONS ? i : 0];
       return TRUE;
     }
 
-  t->raw_conns = g_new0 (RawConn, t->n_conns);
-  for (int i = 0; i < t->n_conns; i++)
-    {
-      RawConn *c = &t->raw_conns[i];
-      c->conn = raw_connect (t->url, cfg->prepared);
-      if (c->conn == NULL)
-        return FALSE;
-      if (shape == SHAPE_SEQUENTIAL)
-        continue;
-      c->pipeline = shape == SHAPE_PIPELINED || t->raw_pipelined;
-      c->capacity = per_conn;
-      c->keys = g_new0 (int, per_conn);
-      c->starts = g_new0 (gint64, per_conn);
-      if (PQsetnonblocking (c->conn, 1) != 0
-          || (c->pipeline && !PQenterPipelineMode (c->conn)))
-        {
-          g_printerr ("dal: libpq: %s", PQerrorMessage (c->conn));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  g_autoptr (GError) error = NULL;
+  const char *mode = shape == SHAPE_SEQUENTIAL ? BASELINE_MODE_SEQUENTIAL
+                     : pipeline ? BASELINE_MODE_PIPELINE : BASELINE_MODE_POLL;
+  t->baseline = baseline_start (program, t->url, t->plugin, mode, t->n_conns,
+                                per_conn, shape == SHAPE_BATCH ? BATCH_SIZE : 1,
+                                cfg->prepared, &error);
+  if (t->baseline == NULL)
+    dal_tool_fail (error);
+  return t->baseline != NULL;
 }
 
 static void
@@ -646,50 +508,52 @@ target_close (Target *t)
       g_clear_object (&t->pool);
     }
   g_free (t->callers);
-  for (int i = 0; t->raw_conns != NULL && i < t->n_conns; i++)
-    {
-      RawConn *c = &t->raw_conns[i];
-      if (c->conn != NULL)
-        PQfinish (c->conn);
-      g_clear_pointer (&c->result, PQclear);
-      g_free (c->keys);
-      g_free (c->starts);
-    }
-  g_free (t->raw_conns);
+  g_clear_pointer (&t->baseline, baseline_free);
   g_clear_pointer (&t->latencies, g_array_unref);
 }
 
-/* Runs one slice on the target's open connections and adds up what it
- * measured. */
-static void
+/* Runs one slice on the target's open connections (raw libpq: in the
+ * baseline program) and adds up what it measured.  FALSE (said why) when
+ * the baseline program failed. */
+static gboolean
 target_slice (Target *t, Run *run)
 {
-  run_start (run);
-  if (t->raw && run->shape == SHAPE_SEQUENTIAL)
-    raw_sequential_loop (run, t->raw_conns[0].conn);
-  else if (t->raw)
-    raw_async_loop (run, t->raw_conns, t->n_conns, t->in_flight / t->n_conns);
-  else if (t->pool != NULL)
-    pool_loop (run, t->callers, t->in_flight);
-  else if (run->shape == SHAPE_SEQUENTIAL)
-    dal_sequential_loop (run, t->conns[0]);
+  if (t->unavailable != NULL)
+    return TRUE;
+  if (t->raw)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!baseline_slice (t->baseline, run, &error))
+        {
+          dal_tool_fail (error);
+          return FALSE;
+        }
+    }
   else
     {
-      for (int i = 0; i < t->in_flight; i++)
-        t->slots[i].run = run;
-      dal_async_loop (run, t->slots, t->in_flight);
+      run_start (run);
+      if (t->pool != NULL)
+        pool_loop (run, t->callers, t->in_flight);
+      else if (run->shape == SHAPE_SEQUENTIAL)
+        dal_sequential_loop (run, t->conns[0]);
+      else if (run->shape == SHAPE_BATCH)
+        dal_batch_loop (run, t->conns[0]);
+      else
+        {
+          for (int i = 0; i < t->in_flight; i++)
+            t->slots[i].run = run;
+          dal_async_loop (run, t->slots, t->in_flight);
+        }
     }
 
   g_array_append_vals (t->latencies, run->latencies->data, run->latencies->len);
   t->queries += run->queries;
   t->errors += run->errors;
-  if (run->t1 > run->t0)
-    {
-      t->measured_s += (run->t1 - run->t0) / 1e9;
-      t->user_us += rusage_user_us (&run->ru1) - rusage_user_us (&run->ru0);
-      t->sys_us += rusage_sys_us (&run->ru1) - rusage_sys_us (&run->ru0);
-      t->csw += rusage_csw (&run->ru1) - rusage_csw (&run->ru0);
-    }
+  t->measured_s += run->measured_s;
+  t->user_us += run->user_us;
+  t->sys_us += run->sys_us;
+  t->csw += run->csw;
+  return TRUE;
 }
 
 static Row
@@ -707,6 +571,7 @@ target_summarize (Target *t, Workload workload, Shape shape)
     .ratio = NAN,
     .cpu_ratio = NAN,
     .ratio_pipelined = NAN,
+    .unavailable = t->unavailable,
   };
   row.qps = t->measured_s > 0 ? t->queries / t->measured_s : 0;
   row.rows_per_s = row.qps * expected_rows (workload);
@@ -781,6 +646,16 @@ ensure_table (DalUrl *url)
 
 /* -- output -- */
 
+/* The kind of raw-libpq baseline a row of @shape is compared with. */
+static const char *
+baseline_kind (const Config *cfg, Shape shape)
+{
+  if (shape == SHAPE_BATCH)
+    return cfg->prepared ? "prepared, sync/" G_STRINGIFY (BATCH_SIZE)
+                         : "unnamed, sync/" G_STRINGIFY (BATCH_SIZE);
+  return cfg->prepared ? "prepared" : "unnamed";
+}
+
 static void
 json_number (GString *s, const char *name, double v, const char *format)
 {
@@ -795,9 +670,17 @@ print_json (const Row *row)
 {
   g_autoptr (GString) s = g_string_new (NULL);
   g_autofree char *plugin = g_strescape (row->plugin, NULL);
-  g_string_append_printf (s, "{\"plugin\":\"%s\",\"workload\":\"%s\",\"shape\":\"%s\"",
-                          plugin, workload_names[row->workload],
-                          shape_names[row->shape]);
+  g_string_append_printf (s, "{\"plugin\":\"%s\",\"workload\":\"%s\",\"shape\":\"%s\","
+                          "\"baseline\":\"%s\"", plugin, workload_names[row->workload],
+                          shape_names[row->shape], row->baseline);
+  if (row->unavailable != NULL)
+    {
+      g_autofree char *reason = g_strescape (row->unavailable, NULL);
+      g_string_append_printf (s, ",\"available\":false,\"reason\":\"%s\"}\n", reason);
+      fputs (s->str, stdout);
+      fflush (stdout);
+      return;
+    }
   json_number (s, "qps", row->qps, "%.1f");
   json_number (s, "rows_per_s", row->rows_per_s, "%.1f");
   json_number (s, "p50_ms", row->p50_ms, "%.4f");
@@ -823,9 +706,9 @@ print_json (const Row *row)
 static void
 print_table_header (void)
 {
-  printf ("%-9s %-14s %-12s %11s %11s %8s %8s %8s %9s %6s %9s\n", "plugin",
+  printf ("%-9s %-14s %-12s %11s %11s %8s %8s %8s %9s %6s %9s  %s\n", "plugin",
           "workload", "shape", "q/s", "rows/s", "p50 ms", "p95 ms", "p99 ms",
-          "cpu us/q", "ratio", "cpu ratio");
+          "cpu us/q", "ratio", "cpu ratio", "vs libpq");
   fflush (stdout);
 }
 
@@ -834,13 +717,21 @@ print_table_row (const Row *row)
 {
   g_autofree char *workload = g_strdup_printf ("%s %s", workload_names[row->workload],
                                                workload_titles[row->workload]);
+  if (row->unavailable != NULL)
+    {
+      printf ("%-9s %-14s %-12s not available: %s\n", row->plugin, workload,
+              shape_names[row->shape], row->unavailable);
+      fflush (stdout);
+      return;
+    }
   g_autofree char *vs_pipelined = isfinite (row->ratio_pipelined)
     ? g_strdup_printf ("  %.2f vs " BASELINE_PIPELINED_NAME, row->ratio_pipelined)
     : g_strdup ("");
-  printf ("%-9s %-14s %-12s %11.0f %11.0f %8.3f %8.3f %8.3f %9.1f %6.2f %9.2f%s%s\n",
+  printf ("%-9s %-14s %-12s %11.0f %11.0f %8.3f %8.3f %8.3f %9.1f %6.2f %9.2f  %s%s%s\n",
           row->plugin, workload, shape_names[row->shape], row->qps, row->rows_per_s,
           row->p50_ms, row->p95_ms, row->p99_ms, row->cpu_us, row->ratio,
-          row->cpu_ratio, vs_pipelined, row->errors > 0 ? "  ERRORS" : "");
+          row->cpu_ratio, row->baseline, vs_pipelined,
+          row->errors > 0 ? "  ERRORS" : "");
   fflush (stdout);
 }
 
@@ -856,10 +747,8 @@ pick (char **only, const char *const *names, int n, int n_default,
     chosen[i] = only == NULL && i < n_default;
   for (char **o = only; o != NULL && *o != NULL; o++)
     {
-      int i = 0;
-      while (i < n && g_ascii_strcasecmp (*o, names[i]) != 0)
-        i++;
-      if (i == n)
+      int i = bench_lookup (*o, names, n);
+      if (i < 0)
         {
           fprintf (stderr, "dal bench: unknown %s \"%s\" (see dal bench --help)\n",
                    what, *o);
@@ -880,6 +769,7 @@ dal_tool_bench (int argc, char **argv)
   g_auto (GStrv) only_shapes = NULL;
   g_autofree char *params_style = NULL;
   g_autofree char *config_file = NULL;
+  g_autofree char *baseline_option = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
       "Without a URL argument: read this configuration file (docs/config.md)",
@@ -904,9 +794,12 @@ dal_tool_bench (int argc, char **argv)
     { "workload", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_workloads,
       "Run only this workload (W1 or W3; repeatable; default both)", "W" },
     { "shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_shapes,
-      "Run only this shape (sequential, pipelined, connections, pool, "
-      "pool-acquire or pool-latency; repeatable; default the first three)",
-      "SHAPE" },
+      "Run only this shape (sequential, pipelined, connections, batch, pool, "
+      "pool-acquire or pool-latency; repeatable; default the first three; "
+      "batch: W1 only)", "SHAPE" },
+    { "baseline", 0, 0, G_OPTION_ARG_FILENAME, &baseline_option,
+      "The raw-libpq baseline program (default: $DAL_BENCH_BASELINE, else "
+      BASELINE_PROGRAM " next to dal, else the installed one)", "PATH" },
     { "pool", 0, 0, G_OPTION_ARG_NONE, &with_pool,
       "Run the pool shapes too (pool, pool-acquire, pool-latency)", NULL },
     { "callers", 0, 0, G_OPTION_ARG_INT, &cfg.callers,
@@ -921,9 +814,11 @@ dal_tool_bench (int argc, char **argv)
     ctx,
     "Runs W1 (point read by random id) and W3 (1,000-row range fetch) "
     "sequentially on one connection, pipelined on one connection and on N "
-    "connections, for raw libpq (with the first URL's settings) and for "
-    "each URL's plugin, and reports q/s, latency percentiles, client CPU "
-    "per query and the ratio to raw libpq.  Creates table " BENCH_TABLE
+    "connections, for raw libpq (the program " BASELINE_PROGRAM ", with "
+    "the first URL's settings: named prepared statements when its "
+    "statement_cache_size > 0, else unnamed) and for each URL's plugin, "
+    "and reports q/s, latency percentiles, client CPU per query and the "
+    "ratio to raw libpq.  Creates table " BENCH_TABLE
     " through the first URL if it is missing.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
@@ -954,9 +849,17 @@ dal_tool_bench (int argc, char **argv)
   gboolean run_workload[N_WORKLOADS], run_shape[N_SHAPES];
   if (!pick (only_workloads, workload_names, N_WORKLOADS, N_WORKLOADS, run_workload,
              "workload")
-      || !pick (only_shapes, shape_names, N_SHAPES, FIRST_POOL_SHAPE, run_shape,
+      || !pick (only_shapes, shape_names, N_SHAPES, N_DEFAULT_SHAPES, run_shape,
                 "shape"))
     return 2;
+  g_autofree char *program = baseline_find (baseline_option, &error);
+  if (program == NULL)
+    {
+      fprintf (stderr, "dal bench: %s\n", error->message);
+      return 2;
+    }
+  /* A baseline program that died must fail its slice, not kill us. */
+  signal (SIGPIPE, SIG_IGN);
   for (int s = FIRST_POOL_SHAPE; s < N_SHAPES && with_pool; s++)
     run_shape[s] = TRUE;
 
@@ -1009,6 +912,11 @@ dal_tool_bench (int argc, char **argv)
           printf ("statements: %s\n", cfg.prepared
                   ? "named prepared (statement_cache_size > 0; raw libpq prepares too)"
                   : "unnamed");
+          printf ("raw libpq: %s\n", program);
+          if (run_shape[SHAPE_BATCH])
+            printf ("batch shape (W1): one connection, batches of %d statements under "
+                    "one sync point, one batch in flight; q/s counts statements\n",
+                    BATCH_SIZE);
           if (run_shape[SHAPE_POOL] || run_shape[SHAPE_POOL_ACQUIRE]
               || run_shape[SHAPE_POOL_LATENCY])
             printf ("pool shapes: a pool of %d connections (depth %d); pool and "
@@ -1029,7 +937,7 @@ dal_tool_bench (int argc, char **argv)
   for (int w = 0; w < N_WORKLOADS && status == 0; w++)
     for (int s = 0; s < N_SHAPES && status == 0; s++)
       {
-        if (!run_workload[w] || !run_shape[s])
+        if (!run_workload[w] || !run_shape[s] || (s == SHAPE_BATCH && w != W1_POINT))
           continue;
         /* raw libpq first; the pool shape has a second baseline, with
          * statements pipelined on each connection */
@@ -1044,24 +952,26 @@ dal_tool_bench (int argc, char **argv)
                                 : i < n_baselines ? BASELINE_PIPELINED_NAME
                                 : plugins[i - n_baselines];
             targets[i].url = urls[i < n_baselines ? 0 : i - n_baselines];
-            if (status == 0 && !target_open (&targets[i], &cfg, s))
+            if (status == 0 && !target_open (&targets[i], &cfg, s, program))
               status = 1;
           }
 
         for (int k = 0; k < n_slices && status == 0; k++)
-          for (int j = 0; j < n_targets; j++)
+          for (int j = 0; j < n_targets && status == 0; j++)
             {
               Target *t = &targets[(j + k) % n_targets];
               Run run = {
                 .cfg = &cfg, .workload = w, .plugin = t->plugin, .shape = s,
                 .warmup_s = k == 0 ? cfg.warmup : rewarm_s, .measure_s = slice_s,
               };
-              target_slice (t, &run);
+              if (!target_slice (t, &run))
+                status = 1;
               run_clear (&run);
             }
 
         if (status == 0)
           {
+            const char *kind = baseline_kind (&cfg, s);
             Row base = target_summarize (&targets[0], w, s);
             base.ratio = base.cpu_ratio = 1.0;
             Row base_pipelined = base;
@@ -1080,6 +990,7 @@ dal_tool_bench (int argc, char **argv)
                 if (n_baselines == 2)
                   row.ratio_pipelined = base_pipelined.qps > 0
                                           ? row.qps / base_pipelined.qps : NAN;
+                row.baseline = kind;
                 total_errors += row.errors;
                 if (cfg.json)
                   print_json (&row);

@@ -1,14 +1,16 @@
-/* dal-bench.h: what the files of `dal bench` share (tools/dal-bench.c,
- * the command and libdal's side; tools/dal-bench-libpq.c, the raw libpq
- * baseline). */
+/* dal-bench.h: what the two programs of `dal bench` share: tools/dal (the
+ * command and libdal's side: dal-bench.c, dal-bench-baseline.c) and
+ * tools/dal-bench-libpq (the raw-libpq baseline: dal-bench-libpq.c).  Both
+ * compile dal-bench-run.c: the same clock, id sequence and counting.
+ *
+ * GLib only: the dal binary does not link libpq, the baseline program
+ * does not link libdal. */
 #ifndef DAL_BENCH_H
 #define DAL_BENCH_H
 
 #include <sys/resource.h>
 
-#include <libpq-fe.h>
-
-#include "dal-tool.h"
+#include <glib.h>
 
 #define BENCH_TABLE "dal_bench_items"
 #define BENCH_ROWS 100000
@@ -17,8 +19,10 @@
 #define STALL_GRACE_S 60         /* a run longer than its time + this is killed */
 #define SEED_WARMUP G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)
 #define SEED_MEASURE G_GUINT64_CONSTANT (0x5eedda1bea7c4e55)
+#define BATCH_SIZE 64            /* the batch shape: statements per sync point */
 
 #define BASELINE_NAME "libpq"
+#define BASELINE_PROGRAM "dal-bench-libpq"
 
 typedef enum
 {
@@ -32,6 +36,8 @@ typedef enum
   SHAPE_SEQUENTIAL,
   SHAPE_PIPELINED,
   SHAPE_CONNECTIONS,
+  /* only when asked for (--shape batch): W1 only */
+  SHAPE_BATCH,               /* one connection, BATCH_SIZE statements per sync */
   /* through a DalPool: only when asked for (--pool or --shape) */
   SHAPE_POOL,                /* --callers callers, one-shots */
   SHAPE_POOL_ACQUIRE,        /* --callers callers, acquire → statement → release */
@@ -39,14 +45,14 @@ typedef enum
   N_SHAPES
 } Shape;
 
+/* The shapes run by default: those before this one. */
+#define N_DEFAULT_SHAPES SHAPE_BATCH
 #define FIRST_POOL_SHAPE SHAPE_POOL
 #define IS_POOL_SHAPE(s) ((s) >= FIRST_POOL_SHAPE)
 
 /* The second baseline of the pool shape: --connections raw connections
  * with --depth statements in flight each (pipeline mode). */
 #define BASELINE_PIPELINED_NAME "libpq-8x8"
-
-/* What raw libpq prepares when the first URL has a statement cache. */
 
 typedef struct
 {
@@ -60,10 +66,10 @@ typedef struct
   int callers;               /* pool and pool-acquire shapes */
   int latency_callers;       /* pool-latency shape */
   gboolean prepared;         /* the first URL's statement_cache_size > 0: raw
-                              * libpq runs named prepared statements too */
+                              * libpq runs named prepared statements */
 } Config;
 
-/* One measured run: its clock, its id sequence, what it counted. */
+/* One measured slice: its clock, its id sequence, what it counted. */
 typedef struct
 {
   const Config *cfg;
@@ -77,16 +83,20 @@ typedef struct
   gint64 end_at;
   gboolean measuring;
   gboolean stopped;          /* no new statements */
-  gint64 t0, t1;
-  struct rusage ru0, ru1;
+  gint64 t0;
+  struct rusage ru0;
   GArray *latencies;         /* gint64 ns, measured completions only */
   guint64 queries;
   guint errors;
   char *first_error;
   guint in_flight;
+  /* set when the measurement ends: its length, and this process's CPU
+   * time (getrusage RUSAGE_SELF, all threads) and context switches in it */
+  double measured_s;
+  double user_us;
+  double sys_us;
+  double csw;
 } Run;
-
-/* What a run yields: a row of the report. */
 
 extern const char *const workload_names[];
 extern const char *const workload_titles[];
@@ -94,28 +104,33 @@ extern const char *const shape_names[];
 extern const char *const prepared_names[];
 extern const char *const workload_sql[];
 
-/* One raw libpq connection of a run, with its statements in flight. */
-typedef struct
-{
-  PGconn *conn;
-  gboolean pipeline;
-  gboolean dead;
-  int capacity;              /* statements to keep in flight */
-  int in_flight;
-  int head;                  /* ring of the statements in flight */
-  int *keys;
-  gint64 *starts;
-  gboolean awaiting_sync;    /* pipeline: the head's results are in */
-  PGresult *result;          /* the head's result */
-} RawConn;
-
 gint64 now_ns (void);
+guint expected_rows (Workload w);
+int bench_lookup (const char *name, const char *const *names, int n);
+void run_start (Run *run);
+void run_clear (Run *run);
 void run_stop (Run *run, gint64 now);
 int run_next_key (Run *run);
 void run_done (Run *run, gint64 start, gint64 now, char *problem);
-char * check_pg_result (Workload w, int key, const PGresult *r);
-PGconn * raw_connect (DalUrl *url, gboolean prepare);
-G_GNUC_NO_INLINE void raw_sequential_loop (Run *run, PGconn *conn);
-G_GNUC_NO_INLINE void raw_async_loop (Run *run, RawConn *conns, int n_conns, int per_conn);
+
+/* The baseline program's protocol, on its stdin and stdout (text lines,
+ * C-locale numbers; the program serves one target, then exits at EOF):
+ *
+ *   → kw KEYWORD VALUE    a libpq connection keyword (VALUE g_strescape'd;
+ *                         the password travels here, never in argv)
+ *   → open NAME MODE CONNECTIONS CAPACITY GROUP PREPARED
+ *                         NAME for messages; MODE sequential (blocking
+ *                         PQexec*), poll (non-blocking, one statement per
+ *                         connection) or pipeline (CAPACITY statements in
+ *                         flight per connection, a sync point after every
+ *                         GROUP); PREPARED 1 prepares both statements
+ *   ← ok | error          (the reason is on the program's stderr)
+ *   → slice WORKLOAD SHAPE WARMUP_S MEASURE_S
+ *   ← done QUERIES ERRORS MEASURED_S USER_US SYS_US CSW N
+ *     followed by N latencies, native gint64 nanoseconds, binary
+ */
+#define BASELINE_MODE_SEQUENTIAL "sequential"
+#define BASELINE_MODE_POLL "poll"
+#define BASELINE_MODE_PIPELINE "pipeline"
 
 #endif /* DAL_BENCH_H */

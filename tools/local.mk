@@ -1,15 +1,29 @@
-# The `dal` command.
+# The `dal` command.  It does not link libpq: `dal bench`'s raw-libpq
+# baselines are a program of their own, which it runs.
 bin_PROGRAMS += tools/dal
 tools_dal_SOURCES = \
 	tools/dal.c \
 	tools/dal-tool.h \
 	tools/dal-print.c \
 	tools/dal-bench.h \
+	tools/dal-bench-run.c \
 	tools/dal-bench.c \
-	tools/dal-bench-libpq.c \
+	tools/dal-bench-baseline.h \
+	tools/dal-bench-baseline.c \
 	tools/dal-pool.c \
 	tools/dal-check.c \
 	tools/dal-migrate.c
-tools_dal_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-tool\"
-tools_dal_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
-tools_dal_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LIBPQ_LIBS)
+tools_dal_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-tool\" \
+	-DDAL_PKGLIBEXECDIR=\"$(pkglibexecdir)\"
+tools_dal_LDADD = core/libdal-1.la $(GLIB_LIBS)
+
+# `dal bench`'s raw-libpq baseline (GLib and libpq, not libdal), driven by
+# `dal bench` over a pipe; installed where `dal bench` looks for it.
+pkglibexec_PROGRAMS = tools/dal-bench-libpq
+tools_dal_bench_libpq_SOURCES = \
+	tools/dal-bench.h \
+	tools/dal-bench-run.c \
+	tools/dal-bench-libpq.c
+tools_dal_bench_libpq_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-bench-libpq\"
+tools_dal_bench_libpq_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tools_dal_bench_libpq_LDADD = $(GLIB_LIBS) $(LIBPQ_LIBS)

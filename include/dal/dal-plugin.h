@@ -192,6 +192,38 @@ typedef gboolean (*DalCopyWriteFunc) (gpointer sink, const char *data,
 typedef void (*DalNotifyFunc) (const char *channel, const char *payload,
                                gint pid, gpointer user_data);
 
+/**
+ * DalCall:
+ *
+ * The core's record of one async call handed to a plugin's query_call
+ * slot: what GTask is to query_async, at a fraction of the cost.  The
+ * plugin completes it with dal_call_return().
+ */
+typedef struct _DalCall DalCall;
+
+/**
+ * dal_call_get_cancellable:
+ * @call: a call given to query_call
+ *
+ * Returns: (transfer none) (nullable): the caller's GCancellable.
+ */
+GCancellable *dal_call_get_cancellable (DalCall *call);
+
+/**
+ * dal_call_return:
+ * @call: (transfer full): a call given to query_call
+ * @result: (transfer full) (nullable): the statement's result, or
+ * @error: (transfer full) (nullable): why it failed (exactly one is set)
+ *
+ * Completes @call: the caller's callback runs now, on this thread, before
+ * this returns; then the plugin's reference to @call is dropped.  Call it
+ * exactly once per call, on the connection's main context, from a
+ * dispatch of the plugin's own source (never from inside a call of the
+ * application's).  A cancelled call completes with G_IO_ERROR_CANCELLED
+ * as with GTask.
+ */
+void dal_call_return (DalCall *call, DalResult *result, GError *error);
+
 /* -- the function table -- */
 
 /**
@@ -317,6 +349,20 @@ typedef struct
    * notifications on this connection. */
   gboolean   (*set_notify)    (gpointer conn, DalNotifyFunc func,
                                gpointer user_data);
+  /* query_async without a GTask, for plugins that complete many calls
+   * per main-context iteration (the core's DalCall costs a fraction of
+   * a GTask).  Either returns FALSE at once, having started nothing and
+   * kept nothing (e.g. the calling thread's default main context is not
+   * the one the connection lives on: the core then uses query_async), or
+   * takes @call (its reference and the duty to complete it) and returns
+   * TRUE.  The plugin completes @call exactly once with
+   * dal_call_return(), which runs the caller's callback before it
+   * returns: so only from a dispatch of a source of its own on the
+   * connection's main context, never from inside a call of the
+   * application's (not from query_call itself, a blocking call or
+   * close).  @sql and @params stay valid until then. */
+  gboolean   (*query_call)    (gpointer conn, const char *sql,
+                               const DalParams *params, DalCall *call);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */

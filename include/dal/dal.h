@@ -22,6 +22,8 @@
 #include <dal/dal-registry.h>
 #include <dal/dal-connection.h>
 #include <dal/dal-batch.h>
+#include <dal/dal-copy.h>
+#include <dal/dal-notify.h>
 #include <dal/dal-pool.h>
 #include <dal/dal-migrate.h>
 #include <dal/dal-config.h>

@@ -150,7 +150,8 @@ pgasync_batch_async (gpointer handle, const DalBatchItem *items, guint n_items,
                      GTask *task)
 {
   PgAsync *pg = handle;
-  start_async (pg, batch_op_new (pg, items, n_items), NULL, NULL, task);
+  start_async (pg, batch_op_new (pg, items, n_items), NULL, NULL, task, NULL,
+               g_task_get_cancellable (task));
 }
 
 DalBatchResult *

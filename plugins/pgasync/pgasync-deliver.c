@@ -22,8 +22,10 @@
 /* A completion on its way to the caller. */
 typedef struct
 {
-  GTask *task;
-  gpointer result;          /* a DalResult, a DalBatchResult, or */
+  GTask *task;              /* the caller's, or */
+  DalCall *call;
+  gpointer result;          /* and its outcome (a DalResult, or for a
+                             * batch's task a DalBatchResult), or */
   GError *error;
   GDestroyNotify result_free;
 } Delivery;
@@ -44,6 +46,7 @@ delivery_free (Delivery *d)
     d->result_free (d->result);
   g_clear_error (&d->error);
   g_clear_object (&d->task);
+  g_clear_object (&d->call);
   g_free (d);
 }
 
@@ -68,6 +71,14 @@ pg_deliverer_drain (PgDeliverer *dl)
   Delivery *d;
   while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
     {
+      if (d->call != NULL)
+        {
+          /* Its callback runs now: we are in a dispatch of our own. */
+          dal_call_return (g_steal_pointer (&d->call), g_steal_pointer (&d->result),
+                           g_steal_pointer (&d->error));
+          delivery_free (d);
+          continue;
+        }
       GTask *task = g_steal_pointer (&d->task);
       if (d->error != NULL)
         g_task_return_error (task, g_steal_pointer (&d->error));
@@ -162,10 +173,12 @@ pg_deliverer_new (GMainContext *home)
 }
 
 void
-pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result, GError *error)
+pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *result,
+                   GError *error)
 {
   Delivery *d = g_new (Delivery, 1);
   d->task = task;
+  d->call = call;
   d->result = result;
   d->error = error;
   d->result_free = (GDestroyNotify) dal_result_unref;
@@ -176,7 +189,7 @@ void
 pg_deliverer_push_batch (PgDeliverer *dl, GTask *task, DalBatchResult *result,
                          GError *error)
 {
-  pg_deliverer_push (dl, task, NULL, error);
+  pg_deliverer_push (dl, task, NULL, NULL, error);
   Delivery *d = g_queue_peek_tail (&dl->queue);
   d->result = result;
   d->result_free = (GDestroyNotify) dal_batch_result_unref;

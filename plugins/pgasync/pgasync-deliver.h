@@ -11,10 +11,11 @@ typedef struct _PgDeliverer PgDeliverer;
 
 /* A FIFO attached to @home (the connection's home context). */
 PgDeliverer *pg_deliverer_new (GMainContext *home);
-/* Queues @task's completion (taking @task, @result and @error). */
-void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalResult *result,
-                        GError *error);
-/* The same for a batch's task. */
+/* Queues the completion of the caller's @task or @call (one of them;
+ * taking it, @result and @error). */
+void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call,
+                        DalResult *result, GError *error);
+/* The same for a batch's @task (a batch has no DalCall). */
 void pg_deliverer_push_batch (PgDeliverer *dl, GTask *task,
                               DalBatchResult *result, GError *error);
 /* After pushing: wakes @home if another thread may be waiting in it (the

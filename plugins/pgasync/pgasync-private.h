@@ -13,8 +13,10 @@ typedef struct _PgAsync PgAsync;
 typedef struct _PgOp
 {
   PgAsync *pg;
-  GTask *task;              /* the caller's task; NULL once returned, or for
-                             * blocking and internal operations */
+  GTask *task;              /* the caller's task, or */
+  DalCall *call;            /* its call (query_call); both NULL once
+                             * returned, and for blocking and internal
+                             * operations */
   gboolean blocking;        /* a blocking call pumps until done */
   gboolean held;            /* in pg->unsent, not sent yet */
   const char *sql;          /* what to send (again), both valid until */
@@ -91,6 +93,8 @@ struct _PgAsync
                              * transaction pooler), or NULL */
   gboolean queued_in_tx;    /* a transaction block is open once the
                              * statements sent so far have run */
+  DalPgNotify notify;       /* the core's (set_notify): handed every
+                             * notification after each read */
 };
 
 /* -- the statement cache (pgasync-cache.c) -- */
@@ -99,6 +103,26 @@ G_GNUC_INTERNAL void cache_entry_free (CacheEntry *e);
 G_GNUC_INTERNAL void cache_forget (PgAsync *pg, const char *key);
 G_GNUC_INTERNAL char *statement_name_new (void);
 G_GNUC_INTERNAL void cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r);
+
+/* -- shared with pgasync-copy.c (pgasync.c) -- */
+
+/* Makes the connection's socket source on its home context. */
+G_GNUC_INTERNAL void attach_source (PgAsync *pg);
+/* FALSE (and @error) when the connection was closed or lost. */
+G_GNUC_INTERNAL gboolean pg_check_usable (PgAsync *pg, GError **error);
+
+/* -- COPY (pgasync-copy.c) -- */
+
+G_GNUC_INTERNAL gint64 pgasync_copy_in (gpointer handle, const char *sql,
+                                        DalCopyReadFunc read, gpointer source,
+                                        GCancellable *cancellable, GError **error);
+G_GNUC_INTERNAL gint64 pgasync_copy_out (gpointer handle, const char *sql,
+                                         DalCopyWriteFunc write, gpointer sink,
+                                         GCancellable *cancellable, GError **error);
+/* -- notifications (pgasync-notify.c) -- */
+
+G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func,
+                                             gpointer user_data);
 
 /* -- the engine (pgasync.c), as batches use it -- */
 
@@ -113,9 +137,11 @@ G_GNUC_INTERNAL void update_queued_in_tx (PgAsync *pg);
 G_GNUC_INTERNAL gboolean send_parts (PgAsync *pg, PgOp *op, gboolean whole);
 G_GNUC_INTERNAL gboolean start_op (PgAsync *pg, PgOp *op, const char *sql,
                                    const DalParams *params, GError **error);
-/* Starts @op (taken) for @task (taken), completing it through the FIFO. */
+/* Starts @op (taken) for an async caller waiting on @task or @call
+ * (taken), completing it through the FIFO. */
 G_GNUC_INTERNAL void start_async (PgAsync *pg, PgOp *op, const char *sql,
-                                  const DalParams *params, GTask *task);
+                                  const DalParams *params, GTask *task,
+                                  DalCall *call, GCancellable *cancellable);
 /* Starts @op (a blocking one) and pumps the engine until it is done;
  * FALSE (and @error) if it could not start or the connection went.  The
  * caller frees @op and holds a reference on @pg meanwhile. */

@@ -297,18 +297,19 @@ op_complete (PgOp *op)
     return;  /* the pump reads it and frees it */
 
   GTask *task = g_steal_pointer (&op->task);
+  DalCall *call = g_steal_pointer (&op->call);
   if (G_UNLIKELY (op->subs != NULL) && task != NULL)
     pgasync_batch_deliver (pg, op, task);
-  else if (task != NULL)
+  else if (task != NULL || call != NULL)
     {
       GError *error = op_final_error (pg, op);
       if (error != NULL)
         {
           dal_error_redact (error, dal_url_get_password (pg->url));
-          pg_deliverer_push (pg->deliverer, task, NULL, error);
+          pg_deliverer_push (pg->deliverer, task, call, NULL, error);
         }
       else
-        pg_deliverer_push (pg->deliverer, task,
+        pg_deliverer_push (pg->deliverer, task, call,
                            dal_pg_result_new (g_steal_pointer (&op->result)), NULL);
     }
   op_free (op);
@@ -534,6 +535,8 @@ pg_io (PgAsync *pg, GIOCondition revents, GQueue *done)
       flush_unsent (pg, done);
       update_watch (pg);
     }
+  /* After the results: libpq parses no further than a result not read. */
+  dal_pg_notify_drain (pg->conn, &pg->notify);
 }
 
 /* -- sending -- */
@@ -758,12 +761,9 @@ flush_unsent (PgAsync *pg, GQueue *done)
   update_watch (pg);
 }
 
-/* Refuses work the connection cannot take; otherwise sends it, or holds
- * it back while a cancel request is on its way (so that the request
- * cannot hit it). */
+/* FALSE (and @error) when the connection was closed or lost. */
 gboolean
-start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
-          GError **error)
+pg_check_usable (PgAsync *pg, GError **error)
 {
   if (pg->closed)
     {
@@ -780,6 +780,18 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
                                    "more: %s", what);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Refuses work the connection cannot take; otherwise sends it, or holds
+ * it back while a cancel request is on its way (so that the request
+ * cannot hit it). */
+gboolean
+start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+          GError **error)
+{
+  if (!pg_check_usable (pg, error))
+    return FALSE;
   op->sql = sql;
   op->params = params;
   if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
@@ -811,43 +823,55 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   PgAsync *pg = op->pg;
   if (op->cancel_reason == DAL_PG_CANCEL_NONE)
     op->cancel_reason = DAL_PG_CANCEL_BY_CALLER;
-  /* The caller hears now; the server's answer is dropped when it comes. */
   GTask *task = g_steal_pointer (&op->task);
-  if (task != NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "the statement was cancelled");
-      g_object_unref (task);
-    }
+  DalCall *call = g_steal_pointer (&op->call);
   g_clear_pointer (&op->cancel_source, g_source_unref);
   if (op->held)
     {
       /* Never sent: nothing to cancel on the server. */
       g_queue_remove (&pg->unsent, op);
       op_free (op);
-      return G_SOURCE_REMOVE;
     }
-  maybe_send_cancel (pg);
-  update_deadline (pg);
+  else
+    {
+      maybe_send_cancel (pg);
+      update_deadline (pg);
+    }
+  /* The caller hears now, and last: its callback may start the next
+   * statement (held back while the cancel request is on its way) or
+   * close the connection.  The server's answer is dropped when it
+   * comes. */
+  GError *cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                           "the statement was cancelled");
+  if (task != NULL)
+    {
+      g_task_return_error (task, cancelled);
+      g_object_unref (task);
+    }
+  else if (call != NULL)
+    dal_call_return (call, NULL, cancelled);
+  else
+    g_error_free (cancelled);
   return G_SOURCE_REMOVE;
 }
 
+/* Starts @op (taken) for an async caller, who waits on @task or @call. */
 void
 start_async (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
-             GTask *task)
+             GTask *task, DalCall *call, GCancellable *cancellable)
 {
   GError *error = NULL;
 
   if (!start_op (pg, op, sql, params, &error))
     {
       /* In its turn, after what completes before it; never from here. */
-      pg_deliverer_push (pg->deliverer, task, NULL, error);
+      pg_deliverer_push (pg->deliverer, task, call, NULL, error);
       pg_deliverer_kick (pg->deliverer);
       op_free (op);
       return;
     }
   op->task = task;
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  op->call = call;
   if (cancellable != NULL)
     {
       op->cancel_source = g_cancellable_source_new (cancellable);
@@ -861,7 +885,22 @@ pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
                      GTask *task)
 {
   PgAsync *pg = handle;
-  start_async (pg, op_new (pg), sql, params, task);
+  start_async (pg, op_new (pg), sql, params, task, NULL, g_task_get_cancellable (task));
+}
+
+/* The same on a DalCall, whose callback the FIFO runs directly: only for
+ * a caller on the connection's home context (a GTask takes the others to
+ * theirs). */
+static gboolean
+pgasync_query_call (gpointer handle, const char *sql, const DalParams *params,
+                    DalCall *call)
+{
+  PgAsync *pg = handle;
+  GMainContext *caller = g_main_context_get_thread_default ();
+  if ((caller != NULL ? caller : g_main_context_default ()) != pg->context)
+    return FALSE;
+  start_async (pg, op_new (pg), sql, params, NULL, call, dal_call_get_cancellable (call));
+  return TRUE;
 }
 
 /* -- blocking statements: pump the engine with poll() -- */
@@ -975,7 +1014,7 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
 
 /* Makes the connection's socket source on its home context, watching
  * what pg->watching and pg->ready_time say. */
-static void
+void
 attach_source (PgAsync *pg)
 {
   pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
@@ -1103,7 +1142,9 @@ pgasync_check_idle (gpointer handle)
     return TRUE;
 
   GError *why = NULL;
-  if (dal_pg_check_idle (pg->conn, &why))
+  gboolean alive = dal_pg_check_idle (pg->conn, &why);
+  dal_pg_notify_drain (pg->conn, &pg->notify);
+  if (alive)
     return TRUE;
   if (pg->lost == NULL)
     pg->lost = why;   /* made a CONNECTION_LOST error by mark_lost */
@@ -1169,6 +1210,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .connect_async = pgasync_connect_async,
   .query = pgasync_query,
   .query_async = pgasync_query_async,
+  .query_call = pgasync_query_call,
   .close = pgasync_close,
   .get_info = pgasync_get_info,
   .is_lost = pgasync_is_lost,
@@ -1176,6 +1218,9 @@ static const DalPluginFuncs pgasync_funcs = {
   .check_idle = pgasync_check_idle,
   .batch = pgasync_batch,
   .batch_async = pgasync_batch_async,
+  .copy_in = pgasync_copy_in,
+  .copy_out = pgasync_copy_out,
+  .set_notify = pgasync_set_notify,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

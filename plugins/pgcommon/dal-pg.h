@@ -209,6 +209,35 @@ GError *dal_pg_error_cancel_unanswered (DalPgCancelReason reason,
  * with the one hint (@why is a clause without a hint of its own). */
 GError *dal_pg_error_connection_gone (const char *why);
 
+/* -- COPY FROM STDIN / TO STDOUT (dal-pg-copy.c) -- */
+
+/* The most COPY data held at once, each way: a chunk read from the
+ * source (and what libpq queues of it). */
+#define DAL_PG_COPY_CHUNK (64 * 1024)
+
+/* A COPY on a plugin's connection, outside pipeline mode, with nothing
+ * else in flight.  The plugin fills the first four fields; the engine
+ * sets the others. */
+typedef struct
+{
+  PGconn *conn;
+  DalPgCanceller *canceller;   /* the plugin's */
+  gint64 command_timeout_ms;   /* 0: none; for the whole COPY */
+  gint64 cancel_timeout_ms;
+  gint64 cancel_deadline;      /* out: when a cancel request went out, its
+                                * cancel_timeout */
+  gboolean gave_up;            /* out: a cancel request went unanswered:
+                                * the plugin closes the connection */
+  gboolean was_nonblocking;
+} DalPgCopy;
+
+/* The copy_in and copy_out slots (dal-plugin.h), blocking, on @c->conn
+ * in either blocking mode (restored after). */
+gint64 dal_pg_copy_in (DalPgCopy *c, const char *sql, DalCopyReadFunc read,
+                       gpointer source, GCancellable *cancellable, GError **error);
+gint64 dal_pg_copy_out (DalPgCopy *c, const char *sql, DalCopyWriteFunc write,
+                        gpointer sink, GCancellable *cancellable, GError **error);
+
 /* -- results and parameters -- */
 
 /* Takes @result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). */
@@ -254,6 +283,24 @@ char *dal_pg_get_info (PGconn *conn, const DalPgTimings *timings,
  * gives @why (may be NULL) its fields; otherwise @why is libpq's account.
  * No round trip to the server. */
 gboolean dal_pg_check_idle (PGconn *conn, GError **why);
+
+/* -- notifications (dal-pg-notify.c) -- */
+
+/* Where a plugin hands notifications: the core's set_notify arguments. */
+typedef struct
+{
+  DalNotifyFunc func;   /* NULL: none wanted (they are dropped) */
+  gpointer user_data;
+} DalPgNotify;
+
+/* The set_notify slot's work: records @func and @user_data; TRUE. */
+gboolean dal_pg_notify_set (DalPgNotify *notify, DalNotifyFunc func,
+                            gpointer user_data);
+/* Hands every notification libpq has read (PQnotifies) to @notify, in
+ * the order they came, and frees them (also with no function set, so
+ * that libpq's list never grows).  Call it after every PQconsumeInput()
+ * and after reading a statement's results; nothing when @conn is NULL. */
+void dal_pg_notify_drain (PGconn *conn, const DalPgNotify *notify);
 
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);

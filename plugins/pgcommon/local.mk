@@ -8,7 +8,9 @@ plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg-batch.c \
 	plugins/pgcommon/dal-pg-cancel.c \
 	plugins/pgcommon/dal-pg-connect.c \
+	plugins/pgcommon/dal-pg-copy.c \
 	plugins/pgcommon/dal-pg-error.c \
+	plugins/pgcommon/dal-pg-notify.c \
 	plugins/pgcommon/dal-pg-result.c \
 	plugins/pgcommon/dal-pg-session.c \
 	plugins/pgcommon/dal-pg-sync.c \

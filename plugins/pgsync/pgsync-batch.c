@@ -100,7 +100,7 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
               GCancellable *cancellable, GError **error)
 {
   PgSync *s = handle;
-  if (!check_usable (s, error))
+  if (!check_not_lost (s, error))
     return NULL;
   gboolean exposed = !settle_cancels (s);
 
@@ -182,5 +182,6 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
       dal_error_redact (failure, dal_url_get_password (s->url));
       g_propagate_error (error, failure);
     }
+  dal_pg_notify_drain (s->conn, &s->notify);
   return br;
 }

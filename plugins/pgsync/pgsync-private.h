@@ -20,10 +20,13 @@ typedef struct
   GError *lost_why;           /* why, once lost */
   DalPgSession *session;      /* settings to send with each transaction
                                * (a transaction pooler), or NULL */
+  DalPgNotify notify;         /* the core's: handed the notifications that
+                               * came with each statement's results */
 } PgSync;
 
 /* pgsync.c (see there) */
-G_GNUC_INTERNAL gboolean check_usable (PgSync *s, GError **error);
+/* FALSE (and @error) once the connection can take no statement. */
+G_GNUC_INTERNAL gboolean check_not_lost (PgSync *s, GError **error);
 G_GNUC_INTERNAL void mark_lost (PgSync *s, const GError *why);
 /* When the command_timeout of what is sent now expires (G_MAXINT64:
  * never). */

@@ -84,6 +84,18 @@ mark_lost (PgSync *s, const GError *why)
   g_atomic_int_set (&s->lost, 1);
 }
 
+/* The server left a cancel request unanswered past cancel_timeout: the
+ * connection is closed and lost. */
+static void
+give_up (PgSync *s)
+{
+  g_autoptr (GError) why = dal_pg_error_connection_gone (
+    "the server did not answer a cancel request within "
+    "cancel_timeout, so the connection was closed");
+  mark_lost (s, why);
+  g_clear_pointer (&s->conn, PQfinish);
+}
+
 /* Waits until libpq has a whole result, watching the caller's cancellable
  * and the deadlines.  FALSE if the connection failed or was given up
  * (*@gave_up). */
@@ -156,11 +168,7 @@ wait_or_give_up (PgSync *s, GCancellable *cancellable, gint64 *deadline,
   /* A dead network or server: the call must not hang. */
   *failure = dal_pg_error_cancel_unanswered (*reason, s->command_timeout_ms,
                                              s->cancel_timeout_ms);
-  g_autoptr (GError) why = dal_pg_error_connection_gone (
-    "the server did not answer a cancel request within "
-    "cancel_timeout, so the connection was closed");
-  mark_lost (s, why);
-  g_clear_pointer (&s->conn, PQfinish);
+  give_up (s);
   return FALSE;
 }
 
@@ -266,11 +274,9 @@ statement_outcome (PgSync *s, PGresult *kept, DalPgCancelReason reason,
   return NULL;
 }
 
-/* Runs @sql: one statement with @params (extended protocol), or with
- * @script any number of statements without parameters (simple query
- * protocol).  Returns the result that tells the outcome. */
+/* FALSE (and @error) once the connection can take no statement. */
 gboolean
-check_usable (PgSync *s, GError **error)
+check_not_lost (PgSync *s, GError **error)
 {
   if (!g_atomic_int_get (&s->lost))
     return TRUE;
@@ -281,11 +287,15 @@ check_usable (PgSync *s, GError **error)
   return FALSE;
 }
 
+/* Runs @sql: one statement with @params (extended protocol), or with
+ * @script any number of statements without parameters (simple query
+ * protocol).  Returns the result that tells the outcome. */
+
 static DalResult *
 run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
          GCancellable *cancellable, GError **error)
 {
-  if (!check_usable (s, error))
+  if (!check_not_lost (s, error))
     return NULL;
   gboolean exposed = !settle_cancels (s);
   DalPgParams pp;
@@ -387,7 +397,10 @@ static DalResult *
 pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
 {
-  return run_sql (handle, sql, params, FALSE, cancellable, error);
+  PgSync *s = handle;
+  DalResult *r = run_sql (s, sql, params, FALSE, cancellable, error);
+  dal_pg_notify_drain (s->conn, &s->notify);
+  return r;
 }
 
 /* A script (a migration file): the simple query protocol, which runs
@@ -396,11 +409,53 @@ static gboolean
 pgsync_execute_script (gpointer handle, const char *sql,
                        GCancellable *cancellable, GError **error)
 {
-  DalResult *r = run_sql (handle, sql, NULL, TRUE, cancellable, error);
+  PgSync *s = handle;
+  DalResult *r = run_sql (s, sql, NULL, TRUE, cancellable, error);
+  dal_pg_notify_drain (s->conn, &s->notify);
   if (r == NULL)
     return FALSE;
   dal_result_unref (r);
   return TRUE;
+}
+
+/* COPY (dal-pg-copy.c), after earlier cancel requests settled; a cancel
+ * request left unanswered gives the connection up, as for a query.
+ * @in: copy_in with @func a DalCopyReadFunc, else copy_out. */
+static gint64
+run_copy (PgSync *s, const char *sql, gboolean in, gpointer func, gpointer data,
+          GCancellable *cancellable, GError **error)
+{
+  if (!check_not_lost (s, error))
+    return -1;
+  settle_cancels (s);
+  DalPgCopy c = { s->conn, s->canceller, s->command_timeout_ms, s->cancel_timeout_ms };
+  GError *local = NULL;
+  gint64 rows = in ? dal_pg_copy_in (&c, sql, (DalCopyReadFunc) func, data, cancellable, &local)
+                   : dal_pg_copy_out (&c, sql, (DalCopyWriteFunc) func, data,
+                                      cancellable, &local);
+  if (c.cancel_deadline != 0)
+    s->cancel_deadline = c.cancel_deadline;
+  if (c.gave_up)
+    give_up (s);
+  else if (local != NULL && PQstatus (s->conn) == CONNECTION_BAD)
+    mark_lost (s, local);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return rows;
+}
+
+static gint64
+pgsync_copy_in (gpointer handle, const char *sql, DalCopyReadFunc read,
+                gpointer source, GCancellable *cancellable, GError **error)
+{
+  return run_copy (handle, sql, TRUE, (gpointer) read, source, cancellable, error);
+}
+
+static gint64
+pgsync_copy_out (gpointer handle, const char *sql, DalCopyWriteFunc write,
+                 gpointer sink, GCancellable *cancellable, GError **error)
+{
+  return run_copy (handle, sql, FALSE, (gpointer) write, sink, cancellable, error);
 }
 
 /* Before the pool hands the connection out: did the server end it while
@@ -412,11 +467,23 @@ pgsync_check_idle (gpointer handle)
   if (g_atomic_int_get (&s->lost))
     return FALSE;
   GError *why = NULL;
-  if (dal_pg_check_idle (s->conn, &why))
+  gboolean alive = dal_pg_check_idle (s->conn, &why);
+  dal_pg_notify_drain (s->conn, &s->notify);
+  if (alive)
     return TRUE;
   mark_lost (s, why);
   g_error_free (why);
   return FALSE;
+}
+
+/* Notifications: only those that arrive with a statement's results (or
+ * are read by check_idle) are handed over, on the thread that ran it;
+ * nothing reads an idle connection (see docs/api.md, LISTEN/NOTIFY). */
+static gboolean
+pgsync_set_notify (gpointer handle, DalNotifyFunc func, gpointer user_data)
+{
+  PgSync *s = handle;
+  return dal_pg_notify_set (&s->notify, func, user_data);
 }
 
 static char *
@@ -435,6 +502,9 @@ static const DalPluginFuncs pgsync_funcs = {
   .check_idle = pgsync_check_idle,
   .execute_script = pgsync_execute_script,
   .batch = pgsync_batch,
+  .copy_in = pgsync_copy_in,
+  .copy_out = pgsync_copy_out,
+  .set_notify = pgsync_set_notify,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 

@@ -1,0 +1,175 @@
+/* dal-call.c: DalCall, the GAsyncResult of an async statement that a
+ * plugin's query_call slot completes (see dal-plugin.h).
+ *
+ * GTask does much that a statement on a pipelining plugin does not need:
+ * it looks up and references the thread-default main context, notifies a
+ * "completed" property, may defer the callback to an idle source, and
+ * carries task data, a name, a priority and a thread pool.  The plugin
+ * that takes a DalCall promises what GTask would otherwise check: it
+ * completes the call exactly once, on the caller's main context, from a
+ * dispatch of its own (never inside another call), so the callback can
+ * run directly.  What remains is a small GObject: the source, the
+ * callback, the source tag, the cancellable, the statement (text and
+ * parameters, kept until completion) and its outcome.
+ *
+ * The _finish functions of the connection facade accept both a DalCall
+ * and a GTask (plugins without query_call, the worker path).
+ */
+#include "config.h"
+
+#include "dal-connection-private.h"
+
+struct _DalCall
+{
+  GObject parent_instance;
+
+  DalConnection *source;
+  GCancellable *cancellable;
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+  gpointer tag;
+  char *sql;
+  DalParamsOwned *params;
+  DalResult *result;          /* the outcome, until propagated */
+  GError *error;
+  gboolean returned;
+};
+
+static void dal_call_async_result_iface_init (GAsyncResultIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DalCall, _dal_call, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_RESULT,
+                                                      dal_call_async_result_iface_init))
+
+static gpointer
+call_get_user_data (GAsyncResult *result)
+{
+  return DAL_CALL (result)->user_data;
+}
+
+static GObject *
+call_get_source_object (GAsyncResult *result)
+{
+  return g_object_ref (G_OBJECT (DAL_CALL (result)->source));
+}
+
+static gboolean
+call_is_tagged (GAsyncResult *result, gpointer tag)
+{
+  return DAL_CALL (result)->tag == tag;
+}
+
+static void
+dal_call_async_result_iface_init (GAsyncResultIface *iface)
+{
+  iface->get_user_data = call_get_user_data;
+  iface->get_source_object = call_get_source_object;
+  iface->is_tagged = call_is_tagged;
+}
+
+static void
+dal_call_finalize (GObject *object)
+{
+  DalCall *call = DAL_CALL (object);
+  g_clear_object (&call->source);
+  g_clear_object (&call->cancellable);
+  g_free (call->sql);
+  _dal_params_free (call->params);
+  g_clear_pointer (&call->result, dal_result_unref);
+  g_clear_error (&call->error);
+  G_OBJECT_CLASS (_dal_call_parent_class)->finalize (object);
+}
+
+static void
+_dal_call_class_init (DalCallClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = dal_call_finalize;
+}
+
+static void
+_dal_call_init (DalCall *call)
+{
+}
+
+DalCall *
+_dal_call_new (DalConnection *source, GCancellable *cancellable,
+               GAsyncReadyCallback callback, gpointer user_data, gpointer tag,
+               const char *sql, DalParamsOwned *params)
+{
+  DalCall *call = g_object_new (DAL_TYPE_CALL, NULL);
+  call->source = g_object_ref (source);
+  call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->tag = tag;
+  call->sql = g_strdup (sql);
+  call->params = params;
+  return call;
+}
+
+const char *
+_dal_call_get_sql (DalCall *call)
+{
+  return call->sql;
+}
+
+const DalParams *
+_dal_call_get_params (DalCall *call)
+{
+  return _dal_params_get (call->params);
+}
+
+DalParamsOwned *
+_dal_call_steal_params (DalCall *call)
+{
+  return g_steal_pointer (&call->params);
+}
+
+gpointer
+_dal_call_get_tag (DalCall *call)
+{
+  return call->tag;
+}
+
+GCancellable *
+dal_call_get_cancellable (DalCall *call)
+{
+  g_return_val_if_fail (DAL_IS_CALL (call), NULL);
+  return call->cancellable;
+}
+
+void
+dal_call_return (DalCall *call, DalResult *result, GError *error)
+{
+  g_return_if_fail (DAL_IS_CALL (call));
+  g_return_if_fail ((result == NULL) != (error == NULL));
+  g_return_if_fail (!call->returned);
+
+  call->returned = TRUE;
+  call->result = result;
+  call->error = error;
+  /* The plugin is done with the statement. */
+  g_clear_pointer (&call->sql, g_free);
+  g_clear_pointer (&call->params, _dal_params_free);
+  if (call->callback != NULL)
+    call->callback (G_OBJECT (call->source), G_ASYNC_RESULT (call), call->user_data);
+  g_object_unref (call);
+}
+
+gboolean
+_dal_call_is_valid (GAsyncResult *result, gpointer source)
+{
+  return DAL_IS_CALL (result) && (gpointer) DAL_CALL (result)->source == source;
+}
+
+DalResult *
+_dal_call_propagate (DalCall *call, GError **error)
+{
+  g_return_val_if_fail (call->returned, NULL);
+  if (call->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&call->error));
+      return NULL;
+    }
+  return g_steal_pointer (&call->result);
+}

@@ -1,0 +1,161 @@
+/* dal-copy.h: bulk data in and out of a table with COPY.
+ *
+ * COPY moves rows between the client and a table far faster than INSERT
+ * or SELECT, as one statement:
+ *
+ *   COPY items (id, name) FROM STDIN     -- the client sends the data
+ *   COPY items TO STDOUT                 -- the server sends it
+ *   COPY (SELECT ...) TO STDOUT
+ *
+ * The data travels in the format the statement names: text (the default:
+ * one row per line, values separated by tabs, \N for NULL), csv or
+ * binary.  The _stream forms pass the bytes through as they are, in any
+ * format; the _rows forms encode and decode text format for the caller,
+ * and refuse a statement that names another format.
+ *
+ * All four are blocking and cancellable (@cancellable, and the URL's
+ * command_timeout, which counts for the whole COPY): the server is asked
+ * to cancel, the COPY is rolled back, and the connection stays usable.
+ * Whatever the size of the data, at most a bounded amount of it (about
+ * 64 KiB plus one row) is held in memory at any time.  A COPY FROM that
+ * fails (bad data in row 5000, the caller's source failing, a
+ * cancellation) inserts nothing.  Each call is one statement: inside a
+ * transaction block it is part of it, otherwise it is a transaction of
+ * its own.
+ *
+ * Plugins serve COPY through their copy_in / copy_out slots
+ * (dal-plugin.h); a plugin without them fails with
+ * DAL_ERROR_UNSUPPORTED.  On pgasync the connection must be idle: COPY
+ * cannot run while pipelined statements are in flight (DAL_ERROR_BUSY).
+ */
+#ifndef DAL_COPY_H
+#define DAL_COPY_H
+
+#if !defined(DAL_H_INSIDE) && !defined(DAL_COMPILATION)
+#error "include <dal/dal.h>, not this header"
+#endif
+
+#include <gio/gio.h>
+#include <dal/dal-connection.h>
+
+G_BEGIN_DECLS
+
+/**
+ * DalCopyRowsFunc:
+ * @user_data: what the caller gave dal_connection_copy_from_rows()
+ * @n_values: (out): the number of values in the row
+ * @values: (out) (array length=n_values): the row's values as text, %NULL
+ *   for SQL NULL; they stay valid until the next call
+ * @error: return location for the caller's own error
+ *
+ * Supplies the next row of a COPY FROM.  Values are plain text: libdal
+ * escapes tabs, newlines, carriage returns and backslashes itself.
+ *
+ * Returns: %TRUE with a row; %FALSE at the end of the data, or with
+ *   @error set to stop the COPY (nothing is inserted).
+ */
+typedef gboolean (*DalCopyRowsFunc) (gpointer user_data, guint *n_values,
+                                     const char * const **values,
+                                     GError **error);
+
+/**
+ * DalCopyRowFunc:
+ * @user_data: what the caller gave dal_connection_copy_to_rows()
+ * @n_values: the number of values in the row
+ * @values: (array length=n_values): the row's values, decoded text, %NULL
+ *   for SQL NULL; valid during the call only
+ * @error: return location for the caller's own error
+ *
+ * Receives one row of a COPY TO, as the server sent it.
+ *
+ * Returns: %TRUE to go on; %FALSE with @error set to stop the COPY.
+ */
+typedef gboolean (*DalCopyRowFunc) (gpointer user_data, guint n_values,
+                                    const char * const *values,
+                                    GError **error);
+
+/**
+ * dal_connection_copy_from_stream:
+ * @self: a connection
+ * @sql: a COPY ... FROM STDIN statement
+ * @input: the data, in the format @sql names, read to its end (any
+ *   GInputStream; not closed)
+ * @cancellable: (nullable): a GCancellable
+ * @error: return location for a GError
+ *
+ * Runs @sql and sends it what @input holds.  When reading @input fails,
+ * the COPY is aborted (nothing inserted) and that error is returned.
+ *
+ * Returns: the number of rows copied, or -1 with @error set.
+ */
+gint64 dal_connection_copy_from_stream (DalConnection *self, const char *sql,
+                                        GInputStream *input,
+                                        GCancellable *cancellable,
+                                        GError **error);
+
+/**
+ * dal_connection_copy_from_rows:
+ * @self: a connection
+ * @sql: a COPY ... FROM STDIN statement in text format (the default; no
+ *   FORMAT csv / binary)
+ * @next_row: (scope call): called for each row until it returns %FALSE
+ * @user_data: for @next_row
+ * @cancellable: (nullable): a GCancellable
+ * @error: return location for a GError
+ *
+ * Runs @sql and sends it the rows @next_row supplies, encoded in COPY's
+ * text format.  An error of @next_row aborts the COPY (nothing
+ * inserted) and is returned as it is.
+ *
+ * Returns: the number of rows copied, or -1 with @error set.
+ */
+gint64 dal_connection_copy_from_rows (DalConnection *self, const char *sql,
+                                      DalCopyRowsFunc next_row,
+                                      gpointer user_data,
+                                      GCancellable *cancellable,
+                                      GError **error);
+
+/**
+ * dal_connection_copy_to_stream:
+ * @self: a connection
+ * @sql: a COPY ... TO STDOUT statement
+ * @output: where the data goes, in the format @sql names (any
+ *   GOutputStream; flushed, not closed)
+ * @cancellable: (nullable): a GCancellable
+ * @error: return location for a GError
+ *
+ * Runs @sql and writes what the server sends to @output.  When writing
+ * fails, the COPY is cancelled on the server and that error is returned;
+ * what was written by then stays written.
+ *
+ * Returns: the number of rows copied, or -1 with @error set.
+ */
+gint64 dal_connection_copy_to_stream (DalConnection *self, const char *sql,
+                                      GOutputStream *output,
+                                      GCancellable *cancellable,
+                                      GError **error);
+
+/**
+ * dal_connection_copy_to_rows:
+ * @self: a connection
+ * @sql: a COPY ... TO STDOUT statement in text format (the default)
+ * @row_func: (scope call): called once per row, in the server's order
+ * @user_data: for @row_func
+ * @cancellable: (nullable): a GCancellable
+ * @error: return location for a GError
+ *
+ * Runs @sql and hands every row to @row_func, decoded.  When @row_func
+ * returns %FALSE, the COPY is cancelled on the server and its error is
+ * returned.
+ *
+ * Returns: the number of rows copied, or -1 with @error set.
+ */
+gint64 dal_connection_copy_to_rows (DalConnection *self, const char *sql,
+                                    DalCopyRowFunc row_func,
+                                    gpointer user_data,
+                                    GCancellable *cancellable,
+                                    GError **error);
+
+G_END_DECLS
+
+#endif /* DAL_COPY_H */
