@@ -500,6 +500,21 @@ test_empty (gconstpointer data)
   g_assert_error (error, DAL_ERROR, DAL_ERROR_INVALID_PARAMETER);
   g_clear_error (&error);
 
+  /* Through a transaction pooler, LISTEN in a batch is refused as on its
+   * own (its notifications could never arrive). */
+  if (((const Case *) data)->bouncer)
+    {
+      g_autoptr (DalBatch) listen = dal_batch_new ();
+      dal_batch_add (listen, "SELECT 1", NULL, NULL);
+      dal_batch_add (listen, "LISTEN batch_channel", NULL, NULL);
+      g_assert_null (dal_connection_run_batch (conn, listen, NULL, &error));
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_UNSUPPORTED);
+      g_clear_error (&error);
+      g_assert_null (run_async (conn, listen, NULL, &error));
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_UNSUPPORTED);
+      g_clear_error (&error);
+    }
+
   /* A closed connection. */
   dal_batch_add (b, "SELECT 1", NULL, NULL);
   dal_connection_close (conn, NULL, NULL);
