@@ -350,11 +350,7 @@ take_result (PgAsync *pg, PgOp *op, PGresult *r)
     case PGRES_COPY_OUT:
     case PGRES_COPY_BOTH:
       if (op->error == NULL)
-        op->error = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
-                                        "Use COPY … TO/FROM a server-side file, "
-                                        "or INSERT with parameters",
-                                        "COPY to or from the client is not "
-                                        "supported by dal_connection_query()");
+        op->error = dal_pg_error_copy_in_query ();
       break;
     default:
       if (op->error == NULL)
@@ -571,11 +567,7 @@ send_deallocate (PgAsync *pg, char *name)
   return TRUE;
 }
 
-/* Where the session settings go with @sql on a transaction pooler (1:
- * before it, 2: after it, 0: nowhere), from the transaction state the
- * statements queued before it will leave: before a statement that starts
- * a transaction of its own, after a BEGIN (they then hold for the whole
- * block, and a SET LOCAL of the caller's after them stays in force). */
+/* pg->queued_in_tx from the last ReadyForQuery when nothing is in flight. */
 void
 update_queued_in_tx (PgAsync *pg)
 {
@@ -588,6 +580,11 @@ update_queued_in_tx (PgAsync *pg)
     }
 }
 
+/* Where the session settings go with @sql on a transaction pooler (1:
+ * before it, 2: after it, 0: nowhere), from the transaction state the
+ * statements queued before it will leave: before a statement that starts
+ * a transaction of its own, after a BEGIN (they then hold for the whole
+ * block, and a SET LOCAL of the caller's after them stays in force). */
 static guint8
 session_position (PgAsync *pg, const char *sql)
 {

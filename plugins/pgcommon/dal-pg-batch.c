@@ -1,6 +1,7 @@
-/* dal-pg-batch.c: what the two PostgreSQL plugins' batches share: the
- * error of a statement the server skipped, and where the session
- * settings of a transaction pooler go in a batch. */
+/* dal-pg-batch.c: what the two PostgreSQL plugins' statements and
+ * batches share: the error of a statement the server skipped, of a COPY
+ * run as a query, and where the session settings of a transaction
+ * pooler go in a batch. */
 #include "config.h"
 
 #include "dal-pg.h"
@@ -19,6 +20,16 @@ dal_pg_batch_aborted_error (guint failed, guint n_items)
                              "not run: statement %u of the batch failed first; "
                              "the batch ran as one transaction and was rolled "
                              "back", failed + 1);
+}
+
+GError *
+dal_pg_error_copy_in_query (void)
+{
+  return dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
+                             "Use COPY … TO/FROM a server-side file, "
+                             "or INSERT with parameters",
+                             "COPY to or from the client is not "
+                             "supported by dal_connection_query()");
 }
 
 void

@@ -328,6 +328,10 @@ gboolean dal_pg_session_send (const DalPgSession *s, PGconn *conn);
 GError *dal_pg_session_error (const DalPgSession *s, gint index,
                               GError *server_error, gboolean at_connect);
 
+/* A statement run as a query turned out to be COPY to or from the
+ * client, which the query API cannot serve (dal-pg-batch.c). */
+GError *dal_pg_error_copy_in_query (void);
+
 /* -- batches (dal-pg-batch.c) -- */
 
 /* DAL_ERROR_BATCH_ABORTED for a statement the server skipped because

@@ -259,11 +259,7 @@ statement_outcome (PgSync *s, PGresult *kept, DalPgCancelReason reason,
     case PGRES_COPY_IN:
     case PGRES_COPY_OUT:
     case PGRES_COPY_BOTH:
-      *failure = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
-                                     "Use COPY … TO/FROM a server-side file, "
-                                     "or INSERT with parameters",
-                                     "COPY to or from the client is not "
-                                     "supported by dal_connection_query()");
+      *failure = dal_pg_error_copy_in_query ();
       break;
     default:
       *failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
