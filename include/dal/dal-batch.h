@@ -168,8 +168,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatchResult, dal_batch_result_unref)
  * dal_batch_result_check()); the call itself fails only when the batch
  * as a whole did: @batch is empty (DAL_ERROR_INVALID_PARAMETER), the
  * connection is closed or lost, the call was cancelled
- * (G_IO_ERROR_CANCELLED: the server rolled back whatever ran), or the
- * plugin has no batches (DAL_ERROR_UNSUPPORTED, naming the plugin).
+ * (G_IO_ERROR_CANCELLED: the batch was cancelled on the server, which
+ * rolled back what of it ran; a batch that had already finished returns
+ * its results instead), a statement is a LISTEN and the connection goes
+ * through a transaction pooler, or the plugin has no batches
+ * (DAL_ERROR_UNSUPPORTED, naming the plugin).  The async form on pgasync
+ * completes with G_IO_ERROR_CANCELLED as soon as @cancellable fires, as
+ * one statement does: the batch may then have run or not.
  *
  * Returns: (transfer full) (nullable): one result or error per statement.
  */
