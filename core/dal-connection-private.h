@@ -71,6 +71,65 @@ G_GNUC_INTERNAL void blocking_end (DalConnection *self, gboolean claimed,
 /* "idle", "intrans", "inerror" (taken) as a DalTxStatus. */
 G_GNUC_INTERNAL DalTxStatus conn_parse_tx_status (char *status);
 
+/* The kind of a worker operation: every task data the worker runs
+ * begins with one. */
+typedef enum
+{
+  OP_QUERY,
+  OP_CLOSE,
+  OP_BATCH,   /* dal-connection-batch.c */
+} OpKind;
+
+/* Helpers of dal-connection.c that the batch calls share (see there). */
+G_GNUC_INTERNAL gboolean is_async_only (DalConnection *self);
+G_GNUC_INTERNAL void note_error (DalConnection *self, const GError *error);
+G_GNUC_INTERNAL void note_statement (DalConnection *self, const char *sql);
+G_GNUC_INTERNAL void note_tx (DalConnection *self);
+G_GNUC_INTERNAL GError *closed_error (void);
+G_GNUC_INTERNAL void redact (DalConnection *self, GError *error);
+G_GNUC_INTERNAL void enqueue (DalConnection *self, GTask *task);
+G_GNUC_INTERNAL GTask *new_task (DalConnection *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data, gpointer tag);
+G_GNUC_INTERNAL gboolean start_refused (DalConnection *self, GTask *task);
+G_GNUC_INTERNAL gboolean blocking_refused (DalConnection *self, GError **error);
+G_GNUC_INTERNAL gboolean blocking_begin (DalConnection *self, const char *sql,
+                                         GCancellable *cancellable,
+                                         gboolean *claimed, GError **local);
+G_GNUC_INTERNAL void blocking_end (DalConnection *self, gboolean claimed,
+                                   GError *local, GError **error);
+
+/* -- batches (dal-batch.c, dal-connection-batch.c) -- */
+
+/* Appends @sql with its converted parameters (@owned, taken). */
+G_GNUC_INTERNAL void _dal_batch_add_owned (DalBatch *batch, const char *sql,
+                                           DalParamsOwned *owned);
+/* The statements as plugins get them (free the array with g_free; the
+ * texts stay @batch's, which must outlive it). */
+G_GNUC_INTERNAL DalBatchItem *_dal_batch_items_new (DalBatch *batch, guint *n_items);
+/* dal_batch_result_check() with "@what N of M: " before the message. */
+G_GNUC_INTERNAL gboolean _dal_batch_result_check_as (const DalBatchResult *br,
+                                                     const char *what,
+                                                     GError **error);
+/* Scrubs @secret out of every statement's error. */
+G_GNUC_INTERNAL void _dal_batch_result_redact (DalBatchResult *br,
+                                               const char *secret);
+/* executemany: one statement of @sql per row of @rows (an array of
+ * tuples; a floating reference consumed), or per row of @n_params texts;
+ * an error names the row.  The rows' total of affected rows from a
+ * batch's result (taken; NULL: -1), or -1 and the failing row's error. */
+G_GNUC_INTERNAL DalBatch *_dal_batch_new_rows (const char *sql, GVariant *rows,
+                                               GError **error);
+G_GNUC_INTERNAL DalBatch *_dal_batch_new_text_rows (const char *sql, guint n_rows,
+                                                    guint n_params,
+                                                    const char * const *values,
+                                                    GError **error);
+G_GNUC_INTERNAL gint64 _dal_batch_result_total (DalBatchResult *br, GError **error);
+/* The largest _dal_sql_session_effect() of the batch's statements. */
+G_GNUC_INTERNAL DalSessionEffect _dal_batch_session_effect (DalBatch *batch);
+/* Worker path: runs the batch operation of @task (blocking slot) and
+ * completes it. */
+G_GNUC_INTERNAL void conn_batch_work (DalConnection *self, GTask *task);
 /* -- DalCall (dal-call.c): an async statement on a plugin's query_call
  * slot; its GAsyncResult -- */
 

@@ -38,13 +38,8 @@
 
 #include "dal-connection-private.h"
 
-typedef enum
-{
-  OP_QUERY,
-  OP_CLOSE,
-} OpKind;
-
-/* What a queued or running operation needs; the task data of its GTask. */
+/* What a queued or running operation needs; the task data of its GTask
+ * (a batch's: dal-connection-batch.c). */
 typedef struct
 {
   OpKind kind;
@@ -64,14 +59,14 @@ op_free (Op *op)
 }
 
 /* Async slots without blocking ones: blocking calls are bridged. */
-static gboolean
+gboolean
 is_async_only (DalConnection *self)
 {
   return self->funcs->query == NULL;
 }
 
 /* Notes a lost connection from an error a call completed with. */
-static void
+void
 note_error (DalConnection *self, const GError *error)
 {
   if (g_error_matches (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST))
@@ -80,7 +75,7 @@ note_error (DalConnection *self, const GError *error)
 
 /* A statement is about to be handed to the plugin: counted, and
  * classified when the pool asked for it. */
-static void
+void
 note_statement (DalConnection *self, const char *sql)
 {
   __atomic_add_fetch (&self->n_statements, 1, __ATOMIC_RELAXED);
@@ -117,7 +112,7 @@ steal_handle (DalConnection *self)
   return handle;
 }
 
-static GError *
+GError *
 closed_error (void)
 {
   return dal_error_new_hint (DAL_ERROR_CLOSED,
@@ -127,7 +122,7 @@ closed_error (void)
 }
 
 /* Scrubs the password out of an error that is about to reach the caller. */
-static void
+void
 redact (DalConnection *self, GError *error)
 {
   if (error != NULL && self->url != NULL)
@@ -191,7 +186,7 @@ conn_parse_tx_status (char *status)
 
 /* Worker path: records the transaction status the statement that just
  * ran on this thread left, before its caller hears of it. */
-static void
+void
 note_tx (DalConnection *self)
 {
   DalTxStatus tx = DAL_TX_UNKNOWN;
@@ -329,6 +324,8 @@ worker_run (gpointer data, gpointer unused)
     }
   else if (self->handle == NULL)
     g_task_return_error (task, closed_error ());
+  else if (op->kind == OP_BATCH)
+    conn_batch_work (self, task);
   else if (!g_task_return_error_if_cancelled (task))
     {
       DalResult *result = self->funcs->query (self->handle, op->sql,
@@ -365,7 +362,7 @@ start_next_locked (DalConnection *self)
 }
 
 /* Takes @task (and its reference) onto the worker queue. */
-static void
+void
 enqueue (DalConnection *self, GTask *task)
 {
   g_mutex_lock (&self->lock);
@@ -670,36 +667,37 @@ async_only_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (task);
 }
 
+/* Before an async call starts: completes @task (and drops its
+ * reference) with the error when the connection cannot take it now;
+ * returns whether it did. */
+gboolean
+start_refused (DalConnection *self, GTask *task)
+{
+  if (self->closed)
+    g_task_return_error (task, closed_error ());
+  else if (g_atomic_int_get (&self->blocking_only))
+    g_task_return_new_error (task, DAL_ERROR, DAL_ERROR_BUSY,
+                             "this connection came from dal_pool_acquire(), "
+                             "which lends a connection for blocking calls: "
+                             "its events are not watched on any main "
+                             "context. Borrow it with dal_pool_acquire_async() "
+                             "to make async calls on it");
+  /* Cancelled before it started: it must not run at all. */
+  else if (!g_task_return_error_if_cancelled (task))
+    return FALSE;
+  g_object_unref (task);
+  return TRUE;
+}
+
 /* Starts one statement on @task (whose reference it takes), with
  * parameters already converted (@owned, taken). */
 static void
 start_query_owned (DalConnection *self, GTask *task, const char *sql,
                    DalParamsOwned *owned)
 {
-  if (self->closed)
+  if (start_refused (self, task))
     {
       _dal_params_free (owned);
-      g_task_return_error (task, closed_error ());
-      g_object_unref (task);
-      return;
-    }
-  if (g_atomic_int_get (&self->blocking_only))
-    {
-      _dal_params_free (owned);
-      g_task_return_new_error (task, DAL_ERROR, DAL_ERROR_BUSY,
-                               "this connection came from dal_pool_acquire(), "
-                               "which lends a connection for blocking calls: "
-                               "its events are not watched on any main "
-                               "context. Borrow it with dal_pool_acquire_async() "
-                               "to make async calls on it");
-      g_object_unref (task);
-      return;
-    }
-  /* Cancelled before it started: it must not run at all. */
-  if (g_task_return_error_if_cancelled (task))
-    {
-      _dal_params_free (owned);
-      g_object_unref (task);
       return;
     }
   GError *refused = NULL;
@@ -734,7 +732,7 @@ start_query_owned (DalConnection *self, GTask *task, const char *sql,
     self->funcs->query_async (self->handle, op->sql, _dal_params_get (owned), task);
 }
 
-static GTask *
+GTask *
 new_task (DalConnection *self, GCancellable *cancellable,
           GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
@@ -871,6 +869,25 @@ blocking_end (DalConnection *self, gboolean claimed, GError *local, GError **err
     }
 }
 
+/* An async-only plugin: the private context of a bridged blocking call
+ * does not run what the pending async calls wait for (their sources are
+ * on the caller's context): that call would wait for them forever.
+ * Returns TRUE (and @error) when it must be refused. */
+gboolean
+blocking_refused (DalConnection *self, GError **error)
+{
+  if (self->async_pending == 0 || self->closed)
+    return FALSE;
+  g_set_error_literal (
+    error, DAL_ERROR, DAL_ERROR_BUSY,
+    "a blocking call cannot run while async calls are pending on "
+    "this connection (its plugin has no blocking functions, and "
+    "their results arrive on the main context the blocking call "
+    "does not run).  Wait for the async calls to complete, or use "
+    "the _async form of this call");
+  return TRUE;
+}
+
 /* Runs one statement, blocking, with converted parameters (@owned, taken). */
 static DalResult *
 query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
@@ -878,19 +895,9 @@ query_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
 {
   if (is_async_only (self))
     {
-      /* The private context below does not run what the pending async
-       * calls wait for (their sources are on the caller's context): this
-       * call would wait for them forever. */
-      if (self->async_pending > 0 && !self->closed)
+      if (blocking_refused (self, error))
         {
           _dal_params_free (owned);
-          g_set_error_literal (
-            error, DAL_ERROR, DAL_ERROR_BUSY,
-            "a blocking call cannot run while async calls are pending on "
-            "this connection (its plugin has no blocking functions, and "
-            "their results arrive on the main context the blocking call "
-            "does not run).  Wait for the async calls to complete, or use "
-            "the _async form of this call");
           return NULL;
         }
       DalSyncCall *call = dal_sync_call_new ();

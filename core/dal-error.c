@@ -83,6 +83,7 @@ static const char *const code_names[] = {
   [DAL_ERROR_TYPE_MISMATCH] = "type-mismatch",
   [DAL_ERROR_POOL_TIMEOUT] = "pool-timeout",
   [DAL_ERROR_CONFIG_INVALID] = "config-invalid",
+  [DAL_ERROR_BATCH_ABORTED] = "batch-aborted",
 };
 
 const char *

@@ -6,6 +6,15 @@
 
 #include "dal-pool-private.h"
 
+/* A blocking request that served nothing: its error (or the pool's
+ * closing) to the caller. */
+void
+pool_request_propagate_error (Request *req, GError **error)
+{
+  GError *e = g_steal_pointer (&req->error);
+  g_propagate_error (error, e != NULL ? e : pool_closed_error ());
+}
+
 /* -- one-shot statements -- */
 
 static char **
@@ -50,12 +59,7 @@ oneshot_blocking (DalPool *pool, ReqKind kind, const char *sql, GVariant *params
   pool_request_run (req, FALSE);
   DalResult *result = g_steal_pointer (&req->result);
   if (result == NULL)
-    {
-      GError *e = g_steal_pointer (&req->error);
-      if (e == NULL)
-        e = pool_closed_error ();
-      g_propagate_error (error, e);
-    }
+    pool_request_propagate_error (req, error);
   pool_request_unref (req);
   return result;
 }
@@ -180,10 +184,7 @@ dal_pool_acquire (DalPool *pool, const char *label, gint64 timeout_ms,
   pool_request_run (req, FALSE);
   DalConnection *conn = g_steal_pointer (&req->acquired);
   if (conn == NULL)
-    {
-      GError *e = g_steal_pointer (&req->error);
-      g_propagate_error (error, e != NULL ? e : pool_closed_error ());
-    }
+    pool_request_propagate_error (req, error);
   pool_request_unref (req);
   return conn;
 }

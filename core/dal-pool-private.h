@@ -70,6 +70,7 @@ typedef enum
   REQ_ACQUIRE,
   REQ_QUERY,
   REQ_EXECUTE,
+  REQ_BATCH,                /* dal-pool-batch.c */
 } ReqKind;
 
 struct _Request
@@ -104,6 +105,8 @@ struct _Request
   gint ref_count;
   DalConnection *acquired;  /* blocking acquire: the result */
   DalResult *result;        /* blocking one-shot: the result */
+  DalBatch *batch;          /* REQ_BATCH: the statements */
+  DalBatchResult *batch_result;  /* blocking REQ_BATCH: the result */
 };
 
 struct _DalPool
@@ -191,6 +194,7 @@ G_GNUC_INTERNAL void pool_release_end (void);
 G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_request_run (Request *req, gboolean at_head);
 G_GNUC_INTERNAL void pool_request_proceed (Request *req);
+G_GNUC_INTERNAL void pool_request_propagate_error (Request *req, GError **error);
 G_GNUC_INTERNAL void pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block);
 G_GNUC_INTERNAL void pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref);
 G_GNUC_INTERNAL void pool_timer_consider_locked (DalPool *pool, gint64 when_us);

@@ -649,6 +649,7 @@ pool_request_unref (Request *req)
     for (guint i = 0; i < req->n_texts; i++)
       g_free (req->texts[i]);
   g_free (req->texts);
+  g_clear_pointer (&req->batch, dal_batch_unref);
   g_clear_object (&req->pool);
   g_free (req);
 }
@@ -983,7 +984,8 @@ pool_request_proceed (Request *req)
 }
 
 static void oneshot_done (GObject *source, GAsyncResult *result, gpointer data);
-static void oneshot_finish (Request *req, DalResult *result, GError *error);
+static void batch_done (GObject *source, GAsyncResult *result, gpointer data);
+static void oneshot_finish (Request *req, gpointer result, GError *error);
 
 static void
 request_go (Request *req)
@@ -1022,6 +1024,19 @@ request_go (Request *req)
       return;
     }
 
+  if (req->kind == REQ_BATCH && req->blocking)
+    {
+      GError *error = NULL;
+      oneshot_finish (req, dal_connection_run_batch (s->conn, req->batch, req->cancellable,
+                                                     &error),
+                      error);
+      return;
+    }
+  if (req->kind == REQ_BATCH)
+    {
+      dal_connection_run_batch_async (s->conn, req->batch, req->cancellable, batch_done, req);
+      return;
+    }
   if (req->blocking)
     {
       GError *error = NULL;
@@ -1068,7 +1083,17 @@ oneshot_done (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-oneshot_finish (Request *req, DalResult *result, GError *error)
+batch_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GError *error = NULL;
+  DalBatchResult *res = dal_connection_run_batch_finish (DAL_CONNECTION (source), result,
+                                                         &error);
+  oneshot_finish (data, res, error);
+}
+
+/* @result: a DalResult, or a DalBatchResult for REQ_BATCH. */
+static void
+oneshot_finish (Request *req, gpointer result, GError *error)
 {
   DalPool *pool = req->pool;
   Slot *s = req->slot;
@@ -1106,12 +1131,17 @@ oneshot_finish (Request *req, DalResult *result, GError *error)
 
   if (req->blocking)
     {
-      req->result = result;
+      if (req->kind == REQ_BATCH)
+        req->batch_result = result;
+      else
+        req->result = result;
       req->error = error;
       return;
     }
   if (result != NULL)
-    g_task_return_pointer (req->task, result, (GDestroyNotify) dal_result_unref);
+    g_task_return_pointer (req->task, result,
+                           req->kind == REQ_BATCH ? (GDestroyNotify) dal_batch_result_unref
+                                                  : (GDestroyNotify) dal_result_unref);
   else
     g_task_return_error (req->task, error);
   pool_request_unref (req);

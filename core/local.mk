@@ -11,6 +11,7 @@ dalinclude_HEADERS = \
 	include/dal/dal-result.h \
 	include/dal/dal-registry.h \
 	include/dal/dal-connection.h \
+	include/dal/dal-batch.h \
 	include/dal/dal-copy.h \
 	include/dal/dal-notify.h \
 	include/dal/dal-pool.h \
@@ -49,11 +50,14 @@ core_libdal_1_la_SOURCES = \
 	core/dal-connection.c \
 	core/dal-call.c \
 	core/dal-connection-pool.c \
+	core/dal-connection-batch.c \
+	core/dal-batch.c \
 	core/dal-copy.c \
 	core/dal-notify.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
 	core/dal-pool-calls.c \
+	core/dal-pool-batch.c \
 	core/dal-pool-open.c \
 	core/dal-pool-release.c \
 	core/dal-sql.c \

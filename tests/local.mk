@@ -160,6 +160,14 @@ tests_test_pool_SOURCES = tests/test-pool.c $(DAL_TEST_NET_SOURCES)
 tests_test_pool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_pool_LDADD = $(DAL_TEST_LDADD)
 
+# Batches and executemany, both PostgreSQL plugins, direct and through
+# PgBouncer in transaction mode (live); the refusal of the fake plugins.
+TESTS += tests/test-batch
+check_PROGRAMS += tests/test-batch
+tests_test_batch_SOURCES = tests/test-batch.c
+tests_test_batch_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_batch_LDADD = $(DAL_TEST_LDADD)
+
 # Session settings (options=-c ...) on every connection kind, PgBouncer
 # in transaction mode included (live).
 TESTS += tests/test-session

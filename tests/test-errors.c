@@ -51,12 +51,13 @@ static const struct
   CODE (TYPE_MISMATCH, 33),
   CODE (POOL_TIMEOUT, 34),
   CODE (CONFIG_INVALID, 35),
+  CODE (BATCH_ABORTED, 36),
 };
 #undef CODE
 
 /* The last code of the enum: a new code must be added to the table above
  * (and this line), never inserted. */
-#define LAST_CODE DAL_ERROR_CONFIG_INVALID
+#define LAST_CODE DAL_ERROR_BATCH_ABORTED
 
 static void
 test_code_names (void)

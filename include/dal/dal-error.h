@@ -80,6 +80,9 @@ typedef enum
 
   /* Configuration (appended: codes never change). */
   DAL_ERROR_CONFIG_INVALID,           /* a configuration file or variable libdal cannot use */
+
+  /* Batches (appended: codes never change). */
+  DAL_ERROR_BATCH_ABORTED,            /* not run: an earlier statement of its batch failed */
 } DalErrorCode;
 
 /**

@@ -21,6 +21,7 @@
 #include <dal/dal-result.h>
 #include <dal/dal-registry.h>
 #include <dal/dal-connection.h>
+#include <dal/dal-batch.h>
 #include <dal/dal-copy.h>
 #include <dal/dal-notify.h>
 #include <dal/dal-pool.h>

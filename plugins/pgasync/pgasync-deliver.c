@@ -24,8 +24,10 @@ typedef struct
 {
   GTask *task;              /* the caller's, or */
   DalCall *call;
-  DalResult *result;        /* and its outcome, or */
+  gpointer result;          /* and its outcome (a DalResult, or for a
+                             * batch's task a DalBatchResult), or */
   GError *error;
+  GDestroyNotify result_free;
 } Delivery;
 
 struct _PgDeliverer
@@ -40,7 +42,8 @@ struct _PgDeliverer
 static void
 delivery_free (Delivery *d)
 {
-  g_clear_pointer (&d->result, dal_result_unref);
+  if (d->result != NULL)
+    d->result_free (d->result);
   g_clear_error (&d->error);
   g_clear_object (&d->task);
   g_clear_object (&d->call);
@@ -80,8 +83,7 @@ pg_deliverer_drain (PgDeliverer *dl)
       if (d->error != NULL)
         g_task_return_error (task, g_steal_pointer (&d->error));
       else
-        g_task_return_pointer (task, g_steal_pointer (&d->result),
-                               (GDestroyNotify) dal_result_unref);
+        g_task_return_pointer (task, g_steal_pointer (&d->result), d->result_free);
       delivery_free (d);
       /* GTask deferred the callback to an idle of its own: the next one
        * waits until it has run. */
@@ -179,7 +181,18 @@ pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *resul
   d->call = call;
   d->result = result;
   d->error = error;
+  d->result_free = (GDestroyNotify) dal_result_unref;
   g_queue_push_tail (&dl->queue, d);
+}
+
+void
+pg_deliverer_push_batch (PgDeliverer *dl, GTask *task, DalBatchResult *result,
+                         GError *error)
+{
+  pg_deliverer_push (dl, task, NULL, NULL, error);
+  Delivery *d = g_queue_peek_tail (&dl->queue);
+  d->result = result;
+  d->result_free = (GDestroyNotify) dal_batch_result_unref;
 }
 
 gboolean

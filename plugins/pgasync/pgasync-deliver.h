@@ -15,6 +15,9 @@ PgDeliverer *pg_deliverer_new (GMainContext *home);
  * taking it, @result and @error). */
 void pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call,
                         DalResult *result, GError *error);
+/* The same for a batch's @task (a batch has no DalCall). */
+void pg_deliverer_push_batch (PgDeliverer *dl, GTask *task,
+                              DalBatchResult *result, GError *error);
 /* After pushing: wakes @home if another thread may be waiting in it (the
  * thread iterating it sees the completions at its next iteration). */
 void pg_deliverer_kick (PgDeliverer *dl);

@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 typedef struct _PgAsync PgAsync;
 
-typedef struct
+typedef struct _PgOp
 {
   PgAsync *pg;
   GTask *task;              /* the caller's task, or */
@@ -46,6 +46,11 @@ typedef struct
                              * result group 1 (before the statement) or 2
                              * (after a BEGIN); 0: not sent */
   GError *session_error;    /* the server refused it */
+  struct _PgOp **subs;      /* a batch (pgasync-batch.c): its statements,
+                             * each an op that is never queued itself */
+  guint n_subs;
+  guint sub_at;             /* the one whose results arrive now */
+  guint batch_failed;       /* the first that failed; n_subs: none */
 } PgOp;
 
 typedef struct
@@ -118,6 +123,53 @@ G_GNUC_INTERNAL gint64 pgasync_copy_out (gpointer handle, const char *sql,
 
 G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func,
                                              gpointer user_data);
+
+/* -- the engine (pgasync.c), as batches use it -- */
+
+G_GNUC_INTERNAL PgOp *op_new (PgAsync *pg);
+G_GNUC_INTERNAL void op_free (PgOp *op);
+G_GNUC_INTERNAL GError *op_final_error (PgAsync *pg, PgOp *op);
+G_GNUC_INTERNAL void take_result (PgAsync *pg, PgOp *op, PGresult *r);
+G_GNUC_INTERNAL void take_session_result (PgAsync *pg, PgOp *op, PGresult *r);
+G_GNUC_INTERNAL gboolean send_deallocations (PgAsync *pg);
+/* pg->queued_in_tx from the server's word when nothing is in flight. */
+G_GNUC_INTERNAL void update_queued_in_tx (PgAsync *pg);
+G_GNUC_INTERNAL gboolean send_parts (PgAsync *pg, PgOp *op, gboolean whole);
+G_GNUC_INTERNAL gboolean start_op (PgAsync *pg, PgOp *op, const char *sql,
+                                   const DalParams *params, GError **error);
+/* Starts @op (taken) for an async caller waiting on @task or @call
+ * (taken), completing it through the FIFO. */
+G_GNUC_INTERNAL void start_async (PgAsync *pg, PgOp *op, const char *sql,
+                                  const DalParams *params, GTask *task,
+                                  DalCall *call, GCancellable *cancellable);
+/* Starts @op (a blocking one) and pumps the engine until it is done;
+ * FALSE (and @error) if it could not start or the connection went.  The
+ * caller frees @op and holds a reference on @pg meanwhile. */
+G_GNUC_INTERNAL gboolean run_blocking (PgAsync *pg, PgOp *op, const char *sql,
+                                       const DalParams *params,
+                                       GCancellable *cancellable, GError **error);
+G_GNUC_INTERNAL PgAsync *pg_ref (PgAsync *pg);
+G_GNUC_INTERNAL void pg_unref (PgAsync *pg);
+G_GNUC_INTERNAL void update_deadline (PgAsync *pg);
+
+/* -- batches (pgasync-batch.c) -- */
+
+/* Queues a batch op's statements and its one sync point. */
+G_GNUC_INTERNAL gboolean pgasync_batch_send (PgAsync *pg, PgOp *op);
+/* A result (or the end of a result group, @r NULL) for a batch op that
+ * has not reached its sync point. */
+G_GNUC_INTERNAL void pgasync_batch_take (PgAsync *pg, PgOp *op, PGresult *r);
+/* Completes @task (taken) with what the batch op gave, through the FIFO. */
+G_GNUC_INTERNAL void pgasync_batch_deliver (PgAsync *pg, PgOp *op, GTask *task);
+G_GNUC_INTERNAL void pgasync_batch_free_subs (PgOp *op);
+G_GNUC_INTERNAL DalBatchResult *pgasync_batch (gpointer handle,
+                                               const DalBatchItem *items,
+                                               guint n_items,
+                                               GCancellable *cancellable,
+                                               GError **error);
+G_GNUC_INTERNAL void pgasync_batch_async (gpointer handle,
+                                          const DalBatchItem *items,
+                                          guint n_items, GTask *task);
 
 G_END_DECLS
 

@@ -57,21 +57,20 @@
 
 static void pg_io (PgAsync *pg, GIOCondition revents, GQueue *done);
 static void update_watch (PgAsync *pg);
-static void update_deadline (PgAsync *pg);
 static void complete_all (PgAsync *pg, GQueue *done);
 static void fail_all (PgAsync *pg, GQueue *done, const GError *why);
 static void flush_unsent (PgAsync *pg, GQueue *done);
 
 /* -- lifetime -- */
 
-static PgAsync *
+PgAsync *
 pg_ref (PgAsync *pg)
 {
   pg->ref_count++;
   return pg;
 }
 
-static void
+void
 pg_unref (PgAsync *pg)
 {
   if (--pg->ref_count > 0)
@@ -91,7 +90,7 @@ pg_unref (PgAsync *pg)
   g_free (pg);
 }
 
-static void
+void
 op_free (PgOp *op)
 {
   dal_pg_source_clear (&op->cancel_source);
@@ -101,6 +100,8 @@ op_free (PgOp *op)
   g_free (op->cache_key);
   g_free (op->cache_name);
   g_free (op->deallocates);
+  if (G_UNLIKELY (op->subs != NULL))
+    pgasync_batch_free_subs (op);
   g_free (op);
 }
 
@@ -181,7 +182,7 @@ head_deadline (PgAsync *pg)
   return -1;
 }
 
-static void
+void
 update_deadline (PgAsync *pg)
 {
   gint64 t = head_deadline (pg);
@@ -268,7 +269,7 @@ on_head_deadline (PgAsync *pg, GQueue *done)
 /* -- completing operations (their callbacks: pgasync-deliver.c) -- */
 
 
-static GError *
+GError *
 op_final_error (PgAsync *pg, PgOp *op)
 {
   if (G_UNLIKELY (op->session_error != NULL))
@@ -297,7 +298,9 @@ op_complete (PgOp *op)
 
   GTask *task = g_steal_pointer (&op->task);
   DalCall *call = g_steal_pointer (&op->call);
-  if (task != NULL || call != NULL)
+  if (G_UNLIKELY (op->subs != NULL) && task != NULL)
+    pgasync_batch_deliver (pg, op, task);
+  else if (task != NULL || call != NULL)
     {
       GError *error = op_final_error (pg, op);
       if (error != NULL)
@@ -325,7 +328,7 @@ complete_all (PgAsync *pg, GQueue *done)
 
 /* -- results -- */
 
-static void
+void
 take_result (PgAsync *pg, PgOp *op, PGresult *r)
 {
   switch (PQresultStatus (r))
@@ -347,11 +350,7 @@ take_result (PgAsync *pg, PgOp *op, PGresult *r)
     case PGRES_COPY_OUT:
     case PGRES_COPY_BOTH:
       if (op->error == NULL)
-        op->error = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
-                                        "Use COPY … TO/FROM a server-side file, "
-                                        "or INSERT with parameters",
-                                        "COPY to or from the client is not "
-                                        "supported by dal_connection_query()");
+        op->error = dal_pg_error_copy_in_query ();
       break;
     default:
       if (op->error == NULL)
@@ -454,7 +453,7 @@ retry_stale_plan (PgAsync *pg, PgOp *op)
 
 /* The result of the session settings' set_config(): consumed here, never
  * delivered; its error fails the statement, naming the setting. */
-static void
+void
 take_session_result (PgAsync *pg, PgOp *op, PGresult *r)
 {
   if (PQresultStatus (r) == PGRES_FATAL_ERROR && op->session_error == NULL)
@@ -477,6 +476,11 @@ process_results (PgAsync *pg, GQueue *done)
 
       PGresult *r = PQgetResult (pg->conn);
       PgOp *op = g_queue_peek_head (&pg->ops);
+      if (G_UNLIKELY (op->subs != NULL) && !op->in_sync_phase)
+        {
+          pgasync_batch_take (pg, op, r);
+          continue;
+        }
       if (!op->in_sync_phase)
         {
           if (r == NULL)
@@ -563,13 +567,9 @@ send_deallocate (PgAsync *pg, char *name)
   return TRUE;
 }
 
-/* Where the session settings go with @sql on a transaction pooler (1:
- * before it, 2: after it, 0: nowhere), from the transaction state the
- * statements queued before it will leave: before a statement that starts
- * a transaction of its own, after a BEGIN (they then hold for the whole
- * block, and a SET LOCAL of the caller's after them stays in force). */
-static guint8
-session_position (PgAsync *pg, const char *sql)
+/* pg->queued_in_tx from the last ReadyForQuery when nothing is in flight. */
+void
+update_queued_in_tx (PgAsync *pg)
 {
   if (g_queue_is_empty (&pg->ops))
     {
@@ -578,6 +578,17 @@ session_position (PgAsync *pg, const char *sql)
       if (st != PQTRANS_ACTIVE && st != PQTRANS_UNKNOWN)
         pg->queued_in_tx = st != PQTRANS_IDLE;
     }
+}
+
+/* Where the session settings go with @sql on a transaction pooler (1:
+ * before it, 2: after it, 0: nowhere), from the transaction state the
+ * statements queued before it will leave: before a statement that starts
+ * a transaction of its own, after a BEGIN (they then hold for the whole
+ * block, and a SET LOCAL of the caller's after them stays in force). */
+static guint8
+session_position (PgAsync *pg, const char *sql)
+{
+  update_queued_in_tx (pg);
   switch (dal_sql_transaction_control (sql))
     {
     case DAL_SQL_TX_BEGIN:
@@ -595,11 +606,39 @@ session_position (PgAsync *pg, const char *sql)
     }
 }
 
-/* Queues the Parse/Bind/Execute (or Prepare + Execute) and its sync point.
- * The statement cache names statements only when it is on (never with
- * session settings: both only on a transaction pooler / not on one). */
+/* A batch's statement may use the cache: its entry is there, or there is
+ * room for it without evicting another (whose DEALLOCATE would need a
+ * sync point of its own in the middle of the batch). */
 static gboolean
-send_statement (PgAsync *pg, PgOp *op)
+cache_has_room (PgAsync *pg, PgOp *op, const DalPgParams *pp)
+{
+  if (g_hash_table_size (pg->cache) < pg->cache_size)
+    return TRUE;
+  g_autofree char *key = cache_key_for (op->sql, pp);
+  return g_hash_table_contains (pg->cache, key);
+}
+
+/* Sends the DEALLOCATEs the cache has queued, each in a sync segment of
+ * its own. */
+gboolean
+send_deallocations (PgAsync *pg)
+{
+  gboolean ok = TRUE;
+  char *name;
+  while (ok && (name = g_queue_pop_head (&pg->deallocate)) != NULL)
+    ok = send_deallocate (pg, name);
+  return ok;
+}
+
+/* Queues the Parse/Bind/Execute (or Prepare + Execute), without a sync
+ * point.  The statement cache names statements only when it is on (never
+ * with session settings: both only on a transaction pooler / not on
+ * one).  @whole: the statement is a sync segment of its own (it places
+ * the session settings itself and may send the cache's DEALLOCATEs
+ * first); otherwise a batch's, which set op->session_at, sends no sync
+ * point of any kind, and runs unnamed when it would need an eviction. */
+gboolean
+send_parts (PgAsync *pg, PgOp *op, gboolean whole)
 {
   DalPgParams pp;
   dal_pg_params_init (&pp, op->params);
@@ -610,22 +649,20 @@ send_statement (PgAsync *pg, PgOp *op)
   op->groups_left = 1;
   if (G_UNLIKELY (pg->session != NULL))
     {
-      op->session_at = session_position (pg, op->sql);
+      if (whole)
+        op->session_at = session_position (pg, op->sql);
       op->groups_left = op->session_at != 0 ? 2 : 1;
       ok = (op->session_at != 1 || dal_pg_session_send (pg->session, pg->conn))
            && PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
                                  pp.formats, 0)
            && (op->session_at != 2 || dal_pg_session_send (pg->session, pg->conn));
     }
-  else if (pg->cache_size == 0)
+  else if (pg->cache_size == 0 || (!whole && !cache_has_room (pg, op, &pp)))
     ok = PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
                             pp.formats, 0);
   else
     {
-      char *name;
-      while (ok && (name = g_queue_pop_head (&pg->deallocate)) != NULL)
-        ok = send_deallocate (pg, name);
-
+      ok = !whole || send_deallocations (pg);
       char *key = cache_key_for (op->sql, &pp);
       CacheEntry *e = g_hash_table_lookup (pg->cache, key);
       if (e != NULL)
@@ -658,7 +695,15 @@ send_statement (PgAsync *pg, PgOp *op)
                                       pp.formats, 0);
     }
   dal_pg_params_clear (&pp);
-  return ok && PQpipelineSync (pg->conn);
+  return ok;
+}
+
+static gboolean
+send_statement (PgAsync *pg, PgOp *op)
+{
+  if (G_UNLIKELY (op->subs != NULL))
+    return pgasync_batch_send (pg, op);
+  return send_parts (pg, op, TRUE) && PQpipelineSync (pg->conn);
 }
 
 /* Sends @op and queues it for its results; FALSE (and @error) if libpq
@@ -738,7 +783,7 @@ pg_check_usable (PgAsync *pg, GError **error)
 /* Refuses work the connection cannot take; otherwise sends it, or holds
  * it back while a cancel request is on its way (so that the request
  * cannot hit it). */
-static gboolean
+gboolean
 start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           GError **error)
 {
@@ -758,7 +803,7 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
   return TRUE;
 }
 
-static PgOp *
+PgOp *
 op_new (PgAsync *pg)
 {
   PgOp *op = g_new0 (PgOp, 1);
@@ -807,12 +852,11 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Starts a statement for an async caller, who waits on @task or @call. */
-static void
-query_async (PgAsync *pg, const char *sql, const DalParams *params, GTask *task,
-             DalCall *call, GCancellable *cancellable)
+/* Starts @op (taken) for an async caller, who waits on @task or @call. */
+void
+start_async (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+             GTask *task, DalCall *call, GCancellable *cancellable)
 {
-  PgOp *op = op_new (pg);
   GError *error = NULL;
 
   if (!start_op (pg, op, sql, params, &error))
@@ -837,7 +881,8 @@ static void
 pgasync_query_async (gpointer handle, const char *sql, const DalParams *params,
                      GTask *task)
 {
-  query_async (handle, sql, params, task, NULL, g_task_get_cancellable (task));
+  PgAsync *pg = handle;
+  start_async (pg, op_new (pg), sql, params, task, NULL, g_task_get_cancellable (task));
 }
 
 /* The same on a DalCall, whose callback the FIFO runs directly: only for
@@ -851,7 +896,7 @@ pgasync_query_call (gpointer handle, const char *sql, const DalParams *params,
   GMainContext *caller = g_main_context_get_thread_default ();
   if ((caller != NULL ? caller : g_main_context_default ()) != pg->context)
     return FALSE;
-  query_async (pg, sql, params, NULL, call, dal_call_get_cancellable (call));
+  start_async (pg, op_new (pg), sql, params, NULL, call, dal_call_get_cancellable (call));
   return TRUE;
 }
 
@@ -866,21 +911,14 @@ poll_timeout_ms (gint64 deadline)
   return (int) CLAMP (ms, 0, G_MAXINT);
 }
 
-static DalResult *
-pgasync_query (gpointer handle, const char *sql, const DalParams *params,
-               GCancellable *cancellable, GError **error)
+gboolean
+run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+              GCancellable *cancellable, GError **error)
 {
-  PgAsync *pg = handle;
-  PgOp *op = op_new (pg);
   op->blocking = TRUE;
-
   if (!start_op (pg, op, sql, params, error))
-    {
-      op_free (op);
-      return NULL;
-    }
+    return FALSE;
 
-  pg_ref (pg);
   pg->pumping++;
   int cancel_fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
 
@@ -934,7 +972,6 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
     g_cancellable_release_fd (cancellable);
   pg->pumping--;
 
-  DalResult *result = NULL;
   if (!op->done)
     {
       /* Closed from another callback while we waited (cannot happen on
@@ -942,8 +979,21 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
       g_queue_remove (&pg->ops, op);
       g_queue_remove (&pg->unsent, op);
       g_set_error_literal (error, DAL_ERROR, DAL_ERROR_CLOSED, "the connection was closed");
+      return FALSE;
     }
-  else
+  return TRUE;
+}
+
+static DalResult *
+pgasync_query (gpointer handle, const char *sql, const DalParams *params,
+               GCancellable *cancellable, GError **error)
+{
+  PgAsync *pg = handle;
+  PgOp *op = op_new (pg);
+  DalResult *result = NULL;
+
+  pg_ref (pg);
+  if (run_blocking (pg, op, sql, params, cancellable, error))
     {
       GError *e = op_final_error (pg, op);
       if (e != NULL)
@@ -1163,6 +1213,8 @@ static const DalPluginFuncs pgasync_funcs = {
   .is_lost = pgasync_is_lost,
   .set_context = pgasync_set_context,
   .check_idle = pgasync_check_idle,
+  .batch = pgasync_batch,
+  .batch_async = pgasync_batch_async,
   .copy_in = pgasync_copy_in,
   .copy_out = pgasync_copy_out,
   .set_notify = pgasync_set_notify,

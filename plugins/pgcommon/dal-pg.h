@@ -328,6 +328,31 @@ gboolean dal_pg_session_send (const DalPgSession *s, PGconn *conn);
 GError *dal_pg_session_error (const DalPgSession *s, gint index,
                               GError *server_error, gboolean at_connect);
 
+/* A statement run as a query turned out to be COPY to or from the
+ * client, which the query API cannot serve (dal-pg-batch.c). */
+GError *dal_pg_error_copy_in_query (void);
+
+/* -- batches (dal-pg-batch.c) -- */
+
+/* DAL_ERROR_BATCH_ABORTED for a statement the server skipped because
+ * statement @failed (from 0; >= @n_items: unknown) failed first. */
+GError *dal_pg_batch_aborted_error (guint failed, guint n_items);
+
+/* Where the session settings go for each statement of a batch (one sync
+ * segment): once before the first statement of each transaction, after
+ * a BEGIN that opens one. */
+typedef struct
+{
+  gboolean in_block;  /* an explicit transaction block is open */
+  gboolean live;      /* the settings hold in the current transaction */
+} DalPgSessionTrack;
+
+/* @in_block: a transaction block is open before the batch. */
+void dal_pg_session_track_init (DalPgSessionTrack *t, gboolean in_block);
+/* For the next statement: 1: the settings go before it, 2: after it,
+ * 0: not with it. */
+guint8 dal_pg_session_track_next (DalPgSessionTrack *t, const char *sql);
+
 /* The libdal-level settings of a connection, read from its URL. */
 gint64 dal_pg_command_timeout_ms (DalUrl *url);
 

@@ -5,6 +5,7 @@
 noinst_LTLIBRARIES += plugins/pgcommon/libdalpg.la
 plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg.h \
+	plugins/pgcommon/dal-pg-batch.c \
 	plugins/pgcommon/dal-pg-cancel.c \
 	plugins/pgcommon/dal-pg-connect.c \
 	plugins/pgcommon/dal-pg-copy.c \

@@ -21,24 +21,7 @@
 #include <poll.h>
 #include <string.h>
 
-#include "dal-pg.h"
-
-typedef struct
-{
-  PGconn *conn;               /* NULL once given up */
-  DalPgTimings timings;       /* of the connect, for get_info */
-  DalUrl *url;
-  gint64 command_timeout_ms;  /* 0: none */
-  gint64 cancel_timeout_ms;
-  DalPgCanceller *canceller;
-  gint64 cancel_deadline;     /* the last cancel request's cancel_timeout */
-  gint lost;                  /* atomic: no statement can run any more */
-  GError *lost_why;           /* why, once lost */
-  DalPgSession *session;      /* settings to send with each transaction
-                               * (a transaction pooler), or NULL */
-  DalPgNotify notify;         /* the core's: handed the notifications that
-                               * came with each statement's results */
-} PgSync;
+#include "pgsync-private.h"
 
 static void
 pgsync_close (gpointer handle)
@@ -88,7 +71,7 @@ pgsync_is_lost (gpointer handle)
 
 /* The connection can serve no statement any more: remember why (@why
  * taken, a CONNECTION_LOST error or the statement's own). */
-static void
+void
 mark_lost (PgSync *s, const GError *why)
 {
   if (s->lost_why == NULL)
@@ -165,12 +148,36 @@ wait_for_result (PgSync *s, GCancellable *cancellable, gint64 *deadline,
   return ok;
 }
 
+gint64
+command_deadline (PgSync *s)
+{
+  return s->command_timeout_ms > 0
+           ? g_get_monotonic_time () + s->command_timeout_ms * 1000
+           : G_MAXINT64;
+}
+
+gboolean
+wait_or_give_up (PgSync *s, GCancellable *cancellable, gint64 *deadline,
+                 DalPgCancelReason *reason, GError **failure)
+{
+  gboolean gave_up = FALSE;
+  if (wait_for_result (s, cancellable, deadline, reason, &gave_up))
+    return TRUE;
+  if (!gave_up)
+    return FALSE;
+  /* A dead network or server: the call must not hang. */
+  *failure = dal_pg_error_cancel_unanswered (*reason, s->command_timeout_ms,
+                                             s->cancel_timeout_ms);
+  give_up (s);
+  return FALSE;
+}
+
 /* Waits until the cancel requests sent for earlier statements have been
  * acted on (PQcancel returned), so that none can hit the next statement
  * (the postmaster signals the backend more than once), but never past
  * their cancel_timeout.  FALSE if one is still on its way: the next
  * statement is then exposed to it. */
-static gboolean
+gboolean
 settle_cancels (PgSync *s)
 {
   while (dal_pg_canceller_pending (s->canceller) > 0)
@@ -186,7 +193,7 @@ settle_cancels (PgSync *s)
 }
 
 /* Leaves COPY mode, which dal_connection_query() cannot serve. */
-static void
+void
 abandon_copy (PGconn *conn, ExecStatusType status)
 {
   if (status == PGRES_COPY_IN || status == PGRES_COPY_BOTH)
@@ -199,7 +206,7 @@ abandon_copy (PGconn *conn, ExecStatusType status)
     }
 }
 
-static gboolean
+gboolean
 is_error_result (const PGresult *r)
 {
   ExecStatusType st = PQresultStatus (r);
@@ -211,7 +218,7 @@ is_error_result (const PGresult *r)
  * the first error (a server error such as 57P01 "terminating connection"
  * is followed by libpq's own "server closed the connection", which has no
  * SQLSTATE and must not hide it). */
-static void
+void
 keep_result (PGresult **kept, PGresult *r)
 {
   if (*kept != NULL && is_error_result (*kept))
@@ -239,8 +246,32 @@ session_position (PgSync *s, const char *sql)
   return -1;
 }
 
+DalResult *
+statement_outcome (PgSync *s, PGresult *kept, DalPgCancelReason reason,
+                   gboolean exposed, GError **failure)
+{
+  switch (PQresultStatus (kept))
+    {
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+    case PGRES_EMPTY_QUERY:
+      return dal_pg_result_new (kept);
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+      *failure = dal_pg_error_copy_in_query ();
+      break;
+    default:
+      *failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
+                                         reason, exposed, s->command_timeout_ms);
+      break;
+    }
+  PQclear (kept);
+  return NULL;
+}
+
 /* FALSE (and @error) once the connection can take no statement. */
-static gboolean
+gboolean
 check_not_lost (PgSync *s, GError **error)
 {
   if (!g_atomic_int_get (&s->lost))
@@ -255,6 +286,7 @@ check_not_lost (PgSync *s, GError **error)
 /* Runs @sql: one statement with @params (extended protocol), or with
  * @script any number of statements without parameters (simple query
  * protocol).  Returns the result that tells the outcome. */
+
 static DalResult *
 run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
          GCancellable *cancellable, GError **error)
@@ -298,24 +330,14 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
   else
     {
       gboolean watched = cancellable != NULL || s->command_timeout_ms > 0;
-      gint64 deadline = s->command_timeout_ms > 0
-                          ? g_get_monotonic_time () + s->command_timeout_ms * 1000
-                          : G_MAXINT64;
-      gboolean gave_up = FALSE;
+      gint64 deadline = command_deadline (s);
       int group = 0;
       for (;;)
         {
-          /* Nothing to watch: libpq's blocking wait is the fastest path. */
-          if (watched && !wait_for_result (s, cancellable, &deadline, &reason, &gave_up))
-            {
-              if (!gave_up)
-                break;  /* the connection failed: read what libpq has */
-              /* A dead network or server: the call must not hang. */
-              failure = dal_pg_error_cancel_unanswered (reason, s->command_timeout_ms,
-                                                        s->cancel_timeout_ms);
-              give_up (s);
-              break;
-            }
+          /* Nothing to watch: libpq's blocking wait is the fastest path.
+           * (The connection failed: read what libpq has.) */
+          if (watched && !wait_or_give_up (s, cancellable, &deadline, &reason, &failure))
+            break;
           PGresult *r = PQgetResult (s->conn);
           if (r == NULL)
             {
@@ -355,26 +377,10 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
     failure = dal_pg_error_from_result (s->conn, NULL);
   if (failure == NULL)
     {
-      switch (PQresultStatus (kept))
-        {
-        case PGRES_TUPLES_OK:
-        case PGRES_COMMAND_OK:
-        case PGRES_EMPTY_QUERY:
-          return dal_pg_result_new (kept);
-        case PGRES_COPY_IN:
-        case PGRES_COPY_OUT:
-        case PGRES_COPY_BOTH:
-          failure = dal_error_new_hint (DAL_ERROR_UNSUPPORTED,
-                                        "Use COPY … TO/FROM a server-side file, "
-                                        "or INSERT with parameters",
-                                        "COPY to or from the client is not "
-                                        "supported by dal_connection_query()");
-          break;
-        default:
-          failure = dal_pg_error_cancelled (dal_pg_error_from_result (s->conn, kept),
-                                            reason, exposed, s->command_timeout_ms);
-          break;
-        }
+      DalResult *result = statement_outcome (s, g_steal_pointer (&kept), reason,
+                                             exposed, &failure);
+      if (result != NULL)
+        return result;
     }
   PQclear (kept);
   if (s->conn != NULL && PQstatus (s->conn) == CONNECTION_BAD)
@@ -491,6 +497,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
   .execute_script = pgsync_execute_script,
+  .batch = pgsync_batch,
   .copy_in = pgsync_copy_in,
   .copy_out = pgsync_copy_out,
   .set_notify = pgsync_set_notify,

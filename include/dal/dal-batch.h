@@ -1,0 +1,294 @@
+/* dal-batch.h: batches and executemany.
+ *
+ * A batch is many statements, each with its parameters, sent to the
+ * server together under one sync point and answered with one result (or
+ * one error) per statement.  On PostgreSQL a batch is one implicit
+ * transaction:
+ *
+ *   - the statements run in order; the first one the server refuses fails
+ *     with its own error (SQLSTATE and all), and the server skips every
+ *     statement after it: those report DAL_ERROR_BATCH_ABORTED;
+ *   - the implicit transaction is then rolled back, so the statements
+ *     BEFORE the failing one did not persist either, although each has
+ *     its DalResult: a result says what the statement did when it ran,
+ *     not what was kept.  Only a batch in which every statement succeeded
+ *     commits (when the batch ends, at its sync point);
+ *   - a BEGIN inside a batch opens an explicit transaction block, which
+ *     COMMIT / ROLLBACK in the same batch end, as in psql; a COMMIT in
+ *     the batch makes the work before it persist even if a later
+ *     statement fails.  A block left open at the end of the batch stays
+ *     open on the connection.  Statements that cannot run in a
+ *     transaction block (VACUUM, CREATE DATABASE, …) fail in a batch of
+ *     more than one statement;
+ *   - command_timeout covers the batch as a whole: it counts from when
+ *     the server starts the batch's first statement.
+ *
+ * A batch-level failure (nothing ran, or what ran cannot be told: the
+ * connection was closed or lost, the call was cancelled, the batch is
+ * empty, the plugin has no batches) is the call's error instead of a
+ * DalBatchResult.
+ */
+#ifndef DAL_BATCH_H
+#define DAL_BATCH_H
+
+#if !defined(DAL_H_INSIDE) && !defined(DAL_COMPILATION)
+#error "include <dal/dal.h>, not this header"
+#endif
+
+#include <gio/gio.h>
+#include <dal/dal-result.h>
+#include <dal/dal-connection.h>
+#include <dal/dal-pool.h>
+
+G_BEGIN_DECLS
+
+/* -- the statements of a batch -- */
+
+/**
+ * DalBatch:
+ *
+ * A list of statements with their parameters, reference counted.  Not
+ * thread-safe while being added to; a batch may be run any number of
+ * times, on any connection, also while it is running elsewhere (adding
+ * to it while a run is in progress does not change that run).
+ */
+typedef struct _DalBatch DalBatch;
+
+#define DAL_TYPE_BATCH (dal_batch_get_type ())
+GType dal_batch_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_batch_new:
+ *
+ * Returns: (transfer full): a new, empty batch.
+ */
+DalBatch *dal_batch_new (void);
+DalBatch *dal_batch_ref (DalBatch *batch);
+void dal_batch_unref (DalBatch *batch);
+
+/**
+ * dal_batch_add:
+ * @batch: a batch
+ * @sql: one statement, with $1, $2, … for its parameters
+ * @params: (nullable): its parameters, a tuple (or one value) of the
+ *   types dal_connection_query() takes; a floating reference is consumed
+ * @error: return location for a DAL_ERROR_INVALID_PARAMETER error
+ *
+ * Appends a statement.  The parameters are converted at once.
+ *
+ * Returns: %TRUE, or %FALSE (and @batch unchanged) when a parameter has
+ *   a type libdal cannot send.
+ */
+gboolean dal_batch_add (DalBatch *batch, const char *sql, GVariant *params,
+                        GError **error);
+
+/**
+ * dal_batch_add_texts:
+ * @batch: a batch
+ * @sql: one statement
+ * @n_params: the number of parameters
+ * @values: (array length=n_params) (nullable): each as text, %NULL for SQL
+ *   NULL; copied
+ *
+ * Appends a statement whose parameters are all text (the server infers
+ * their types).  Cannot fail.
+ */
+void dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
+                          const char * const *values);
+
+/* Returns: the number of statements in @batch. */
+guint dal_batch_get_size (const DalBatch *batch);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatch, dal_batch_unref)
+
+/* -- what a batch gave -- */
+
+typedef struct _DalBatchResult DalBatchResult;
+
+#define DAL_TYPE_BATCH_RESULT (dal_batch_result_get_type ())
+GType dal_batch_result_get_type (void) G_GNUC_CONST;
+
+DalBatchResult *dal_batch_result_ref (DalBatchResult *batch_result);
+void dal_batch_result_unref (DalBatchResult *batch_result);
+
+/* Returns: the number of statements, as in the batch. */
+guint dal_batch_result_get_size (const DalBatchResult *batch_result);
+
+/**
+ * dal_batch_result_get:
+ * @batch_result: a batch's result
+ * @index: a statement's index in the batch (from 0)
+ * @error: return location for that statement's error
+ *
+ * Returns: (transfer none) (nullable): the statement's result, valid as
+ *   long as @batch_result is; or %NULL with a copy of its error: the
+ *   server's (DAL_ERROR_QUERY_FAILED with its SQLSTATE, …), or
+ *   DAL_ERROR_BATCH_ABORTED for a statement the server skipped because
+ *   an earlier one failed.
+ */
+DalResult *dal_batch_result_get (const DalBatchResult *batch_result,
+                                 guint index, GError **error);
+
+/**
+ * dal_batch_result_check:
+ * @batch_result: a batch's result
+ * @error: return location for the first failing statement's error
+ *
+ * Returns: %TRUE when every statement succeeded; otherwise %FALSE and
+ *   the error of the first statement that failed, its message beginning
+ *   "statement 3 of 5: " (counted from 1), its code and server fields as
+ *   the statement's own.
+ */
+gboolean dal_batch_result_check (const DalBatchResult *batch_result,
+                                 GError **error);
+
+/**
+ * dal_batch_result_get_affected_rows:
+ * @batch_result: a batch's result
+ *
+ * Returns: the sum of dal_result_get_affected_rows() over the statements
+ *   that succeeded (those reporting none count 0).  What the statements
+ *   did, not what persisted: see the top of this file.
+ */
+gint64 dal_batch_result_get_affected_rows (const DalBatchResult *batch_result);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatchResult, dal_batch_result_unref)
+
+/* -- running them on a connection -- */
+
+/**
+ * dal_connection_run_batch:
+ * @self: a connection
+ * @batch: the statements (at least one)
+ * @cancellable: (nullable): cancels the whole batch (on the server too)
+ * @error: return location for a batch-level error
+ *
+ * Sends every statement of @batch with one sync point and waits for their
+ * results.  Statement failures are in the result (see
+ * dal_batch_result_check()); the call itself fails only when the batch
+ * as a whole did: @batch is empty (DAL_ERROR_INVALID_PARAMETER), the
+ * connection is closed or lost, the call was cancelled
+ * (G_IO_ERROR_CANCELLED: the batch was cancelled on the server, which
+ * rolled back what of it ran; a batch that had already finished returns
+ * its results instead), a statement is a LISTEN and the connection goes
+ * through a transaction pooler, or the plugin has no batches
+ * (DAL_ERROR_UNSUPPORTED, naming the plugin).  The async form on pgasync
+ * completes with G_IO_ERROR_CANCELLED as soon as @cancellable fires, as
+ * one statement does: the batch may then have run or not.
+ *
+ * Returns: (transfer full) (nullable): one result or error per statement.
+ */
+DalBatchResult *dal_connection_run_batch (DalConnection *self, DalBatch *batch,
+                                          GCancellable *cancellable,
+                                          GError **error);
+/* The same, completing on the thread-default main context of the caller
+ * (never from inside this call); in order with the connection's other
+ * async calls. */
+void dal_connection_run_batch_async (DalConnection *self, DalBatch *batch,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+/* Returns: (transfer full) (nullable): as dal_connection_run_batch(). */
+DalBatchResult *dal_connection_run_batch_finish (DalConnection *self,
+                                                 GAsyncResult *result,
+                                                 GError **error);
+
+/**
+ * dal_connection_execute_many:
+ * @self: a connection
+ * @sql: one statement, with $1, $2, … for its parameters
+ * @rows: an array of tuples ("a(is)", …): one set of parameters per row,
+ *   at least one; a floating reference is consumed
+ * @cancellable: (nullable): cancels the whole of it
+ * @error: return location for an error
+ *
+ * Runs @sql once per row of @rows, as ONE batch (one sync point): either
+ * every row's statement takes effect or none does.  A row the server
+ * refuses fails the call with that row's error, its message beginning
+ * "row 57 of 1000: " (counted from 1); a row whose parameters libdal
+ * cannot send fails it before anything is sent, the same way.
+ *
+ * Returns: the sum of the rows' affected-row counts, or -1 with @error.
+ */
+gint64 dal_connection_execute_many (DalConnection *self, const char *sql,
+                                    GVariant *rows, GCancellable *cancellable,
+                                    GError **error);
+void dal_connection_execute_many_async (DalConnection *self, const char *sql,
+                                        GVariant *rows,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+/* Returns: as dal_connection_execute_many(); also finishes
+ * dal_connection_execute_many_texts_async(). */
+gint64 dal_connection_execute_many_finish (DalConnection *self,
+                                           GAsyncResult *result,
+                                           GError **error);
+
+/**
+ * dal_connection_execute_many_texts:
+ * @self: a connection
+ * @sql: one statement
+ * @n_rows: the number of rows (at least 1)
+ * @n_params: parameters per row
+ * @values: (array) (nullable): @n_rows * @n_params texts, row by row
+ *   (%NULL entries are SQL NULL); copied
+ * @cancellable: (nullable): cancels the whole of it
+ * @error: return location for an error
+ *
+ * dal_connection_execute_many() with text parameters, without GVariants.
+ *
+ * Returns: the sum of the rows' affected-row counts, or -1 with @error.
+ */
+gint64 dal_connection_execute_many_texts (DalConnection *self, const char *sql,
+                                          guint n_rows, guint n_params,
+                                          const char * const *values,
+                                          GCancellable *cancellable,
+                                          GError **error);
+void dal_connection_execute_many_texts_async (DalConnection *self,
+                                              const char *sql, guint n_rows,
+                                              guint n_params,
+                                              const char * const *values,
+                                              GCancellable *cancellable,
+                                              GAsyncReadyCallback callback,
+                                              gpointer user_data);
+
+/* -- one-shots of a pool -- */
+
+/**
+ * dal_pool_run_batch:
+ * @pool: a pool
+ * @batch: the statements (at least one)
+ * @cancellable: (nullable): cancels the wait for a connection, or the batch
+ * @error: return location for a batch-level error
+ *
+ * dal_connection_run_batch() on one of @pool's connections, as a
+ * one-shot: it waits for a connection like dal_pool_query() (and fails
+ * with DAL_ERROR_POOL_TIMEOUT like it).  A batch with a statement that
+ * changes the session (SET, LISTEN, PREPARE, …) gets a connection of its
+ * own, reset (or replaced) afterwards, as such a one-shot does.
+ *
+ * Returns: (transfer full) (nullable): as dal_connection_run_batch().
+ */
+DalBatchResult *dal_pool_run_batch (DalPool *pool, DalBatch *batch,
+                                    GCancellable *cancellable, GError **error);
+void dal_pool_run_batch_async (DalPool *pool, DalBatch *batch,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+DalBatchResult *dal_pool_run_batch_finish (DalPool *pool, GAsyncResult *result,
+                                           GError **error);
+
+/* dal_connection_execute_many() as a one-shot of @pool (see
+ * dal_pool_run_batch()).  Returns: the rows' total, or -1 and an error
+ * naming the failing row. */
+gint64 dal_pool_execute_many (DalPool *pool, const char *sql, GVariant *rows,
+                              GCancellable *cancellable, GError **error);
+void dal_pool_execute_many_async (DalPool *pool, const char *sql, GVariant *rows,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gint64 dal_pool_execute_many_finish (DalPool *pool, GAsyncResult *result,
+                                     GError **error);
+
+G_END_DECLS
+
+#endif /* DAL_BATCH_H */
