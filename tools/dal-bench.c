@@ -369,33 +369,96 @@ pool_loop (Run *run, PoolCaller *callers, int n_callers)
 
 /* -- libdal's batches (the batch shape) --
  *
- * TO BE FILLED IN when the batch API lands (issue 12, part A:
- * include/dal/dal-batch.h, dal_connection_run_batch_async with a DalBatch
- * of BATCH_SIZE W1 statements).  Until then every plugin's row of the
- * batch shape says "not available", and no figure is made up.
- *
- * What dal_batch_loop must do, as raw libpq does (dal-bench-libpq.c,
- * pipeline mode with group BATCH_SIZE): one batch in flight on @conn at a
- * time; each batch holds BATCH_SIZE statements workload_sql[W1_POINT] with
- * keys from run_next_key (text parameters with --params text, else
- * GVariants), run->in_flight += BATCH_SIZE when it is sent; when it
- * completes, each statement's result is checked with check_dal_result and
- * given to run_done (run, batch_start, now, problem), run->in_flight is
- * decreased, and the next batch is sent unless run->stopped; the loop
- * iterates the main context while run->in_flight > 0 (as dal_async_loop).
- * Then dal_batch_unavailable returns NULL. */
+ * As raw libpq does (dal-bench-libpq.c, pipeline mode with group
+ * BATCH_SIZE): one batch of BATCH_SIZE W1 statements in flight on the
+ * connection at a time (dal_connection_run_batch_async), each statement
+ * checked and timed from the batch's sending to its completion. */
 
-/* Why the plugins cannot run the batch shape in this build, or NULL. */
+typedef struct
+{
+  Run *run;
+  DalConnection *conn;
+  int keys[BATCH_SIZE];
+  gint64 start;
+} DalBatchSlot;
+
+static void dal_batch_issue (DalBatchSlot *slot);
+
+static void
+dal_batch_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DalBatchSlot *slot = user_data;
+  Run *run = slot->run;
+  GError *error = NULL;
+  g_autoptr (DalBatchResult) br = dal_connection_run_batch_finish (slot->conn, result,
+                                                                   &error);
+  gint64 now = now_ns ();
+  for (guint i = 0; i < BATCH_SIZE; i++)
+    {
+      char *problem;
+      if (br == NULL)
+        problem = g_strdup_printf ("key %d: %s", slot->keys[i], error->message);
+      else
+        {
+          GError *e = NULL;
+          DalResult *r = dal_batch_result_get (br, i, &e);
+          problem = r != NULL ? check_dal_result (run->workload, slot->keys[i], r)
+                              : g_strdup_printf ("key %d: %s", slot->keys[i], e->message);
+          g_clear_error (&e);
+        }
+      run->in_flight--;
+      run_done (run, slot->start, now, problem);
+    }
+  g_clear_error (&error);
+  if (!run->stopped)
+    dal_batch_issue (slot);
+}
+
+static void
+dal_batch_issue (DalBatchSlot *slot)
+{
+  Run *run = slot->run;
+  g_autoptr (DalBatch) batch = dal_batch_new ();
+  for (guint i = 0; i < BATCH_SIZE; i++)
+    {
+      slot->keys[i] = run_next_key (run);
+      if (run->cfg->text_params)
+        {
+          char text[16];
+          g_snprintf (text, sizeof text, "%d", slot->keys[i]);
+          const char *values[1] = { text };
+          dal_batch_add_texts (batch, workload_sql[run->workload], 1, values);
+        }
+      else
+        dal_batch_add (batch, workload_sql[run->workload],
+                       g_variant_new ("(i)", slot->keys[i]), NULL);
+    }
+  run->in_flight += BATCH_SIZE;
+  slot->start = now_ns ();
+  dal_connection_run_batch_async (slot->conn, batch, NULL, dal_batch_done, slot);
+}
+
+/* Why the plugin cannot run the batch shape on @conn, or NULL: one
+ * statement in a batch tells. */
 static const char *
 dal_batch_unavailable (DalConnection *conn)
 {
-  return "no batch API in this build";
+  g_autoptr (DalBatch) batch = dal_batch_new ();
+  dal_batch_add (batch, "SELECT 1", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalBatchResult) r = dal_connection_run_batch (conn, batch, NULL, &error);
+  if (g_error_matches (error, DAL_ERROR, DAL_ERROR_UNSUPPORTED))
+    return "the plugin runs no batches";
+  return NULL;
 }
 
 G_GNUC_NO_INLINE static void
 dal_batch_loop (Run *run, DalConnection *conn)
 {
-  g_return_if_reached ();
+  DalBatchSlot slot = { .run = run, .conn = conn };
+  dal_batch_issue (&slot);
+  while (run->in_flight > 0)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 /* -- targets: raw libpq or a plugin, measured slice by slice -- */
