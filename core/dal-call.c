@@ -14,14 +14,39 @@
  *
  * The _finish functions of the connection facade accept both a DalCall
  * and a GTask (plugins without query_call, the worker path).
+ *
+ * Recycling.  Making and finalizing a GObject costs more than the rest of
+ * a DalCall's life (type instance, qdata, notify queue, weak-reference
+ * bookkeeping).  So each connection keeps a few finished calls for the
+ * next statements (DalCallCache), through a toggle reference
+ * (g_object_add_toggle_ref(), public GObject API): a cached call's only
+ * reference is the cache's toggle reference; taking it out adds the
+ * plugin's reference; when the last other reference goes (the plugin's
+ * after the callback, or the caller's if it kept the result), the toggle
+ * notification puts the call back, emptied, or drops it when the cache is
+ * full or closed.  A call in use holds its connection (as a GTask holds
+ * its source object); a cached one holds only the cache, so a connection
+ * is never kept alive by its cache.
  */
 #include "config.h"
 
 #include "dal-connection-private.h"
 
+#define CACHE_MAX 16   /* a connection's pipeline depth, about */
+
+struct _DalCallCache
+{
+  gint ref_count;             /* atomic: the connection, each call */
+  GMutex lock;
+  GQueue idle;                /* DalCall *, each held by its toggle reference */
+  gboolean closed;            /* the connection went: cache nothing more */
+};
+
 struct _DalCall
 {
   GObject parent_instance;
+
+  DalCallCache *cache;        /* a reference; NULL for a call not cached */
 
   DalConnection *source;
   GCancellable *cancellable;
@@ -67,17 +92,92 @@ dal_call_async_result_iface_init (GAsyncResultIface *iface)
   iface->is_tagged = call_is_tagged;
 }
 
+static DalCallCache *
+cache_ref (DalCallCache *cache)
+{
+  g_atomic_int_inc (&cache->ref_count);
+  return cache;
+}
+
+static void
+cache_unref (DalCallCache *cache)
+{
+  if (!g_atomic_int_dec_and_test (&cache->ref_count))
+    return;
+  g_assert (g_queue_is_empty (&cache->idle));
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+/* Empties a finished call (what it holds of the statement and its
+ * outcome); returns the connection it held. */
+static DalConnection *
+call_clear (DalCall *call)
+{
+  g_clear_object (&call->cancellable);
+  g_clear_pointer (&call->sql, g_free);
+  g_clear_pointer (&call->params, _dal_params_free);
+  g_clear_pointer (&call->result, dal_result_unref);
+  g_clear_error (&call->error);
+  call->callback = NULL;
+  call->user_data = NULL;
+  call->tag = NULL;
+  return g_steal_pointer (&call->source);
+}
+
 static void
 dal_call_finalize (GObject *object)
 {
   DalCall *call = DAL_CALL (object);
   g_clear_object (&call->source);
-  g_clear_object (&call->cancellable);
-  g_free (call->sql);
-  _dal_params_free (call->params);
-  g_clear_pointer (&call->result, dal_result_unref);
-  g_clear_error (&call->error);
+  call_clear (call);
+  g_clear_pointer (&call->cache, cache_unref);
   G_OBJECT_CLASS (_dal_call_parent_class)->finalize (object);
+}
+
+/* The toggle notification: @is_last_ref when only the cache's toggle
+ * reference is left (any thread: where the last other one was dropped). */
+static void
+call_toggled (gpointer data, GObject *object, gboolean is_last_ref)
+{
+  DalCallCache *cache = data;
+  DalCall *call = DAL_CALL (object);
+  if (!is_last_ref)
+    return;   /* taken out of the cache */
+
+  g_autoptr (DalConnection) source = call_clear (call);
+  g_mutex_lock (&cache->lock);
+  gboolean keep = !cache->closed && cache->idle.length < CACHE_MAX;
+  if (keep)
+    g_queue_push_head (&cache->idle, call);
+  g_mutex_unlock (&cache->lock);
+  if (!keep)
+    g_object_remove_toggle_ref (object, call_toggled, cache);  /* finalizes it */
+  /* (Last: dropping the connection may close the cache.) */
+}
+
+DalCallCache *
+_dal_call_cache_new (void)
+{
+  DalCallCache *cache = g_new0 (DalCallCache, 1);
+  cache->ref_count = 1;
+  g_mutex_init (&cache->lock);
+  g_queue_init (&cache->idle);
+  return cache;
+}
+
+void
+_dal_call_cache_close (DalCallCache *cache)
+{
+  g_mutex_lock (&cache->lock);
+  cache->closed = TRUE;
+  GQueue idle = cache->idle;
+  g_queue_init (&cache->idle);
+  g_mutex_unlock (&cache->lock);
+  DalCall *call;
+  while ((call = g_queue_pop_head (&idle)) != NULL)
+    g_object_remove_toggle_ref (G_OBJECT (call), call_toggled, cache);
+  cache_unref (cache);
 }
 
 static void
@@ -96,7 +196,20 @@ _dal_call_new (DalConnection *source, GCancellable *cancellable,
                GAsyncReadyCallback callback, gpointer user_data, gpointer tag,
                const char *sql, DalParamsOwned *params)
 {
-  DalCall *call = g_object_new (DAL_TYPE_CALL, NULL);
+  DalCallCache *cache = source->call_cache;
+  g_mutex_lock (&cache->lock);
+  DalCall *call = g_queue_pop_head (&cache->idle);
+  g_mutex_unlock (&cache->lock);
+  if (call != NULL)
+    g_object_ref (call);   /* the plugin's; the cache's toggle reference stays */
+  else
+    {
+      call = g_object_new (DAL_TYPE_CALL, NULL);
+      call->cache = cache_ref (cache);
+      g_object_add_toggle_ref (G_OBJECT (call), call_toggled, cache);
+      /* (g_object_new's reference is the plugin's.) */
+    }
+  call->returned = FALSE;
   call->source = g_object_ref (source);
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   call->callback = callback;

@@ -8,9 +8,13 @@
 
 G_BEGIN_DECLS
 
+typedef struct _DalCallCache DalCallCache;
+
 struct _DalConnection
 {
   GObject parent_instance;
+
+  DalCallCache *call_cache;   /* finished DalCalls, for reuse (dal-call.c) */
 
   DalUrl *url;
   DalPlugin *plugin;
@@ -132,6 +136,11 @@ G_GNUC_INTERNAL DalSessionEffect _dal_batch_session_effect (DalBatch *batch);
 G_GNUC_INTERNAL void conn_batch_work (DalConnection *self, GTask *task);
 /* -- DalCall (dal-call.c): an async statement on a plugin's query_call
  * slot; its GAsyncResult -- */
+
+/* A connection's finished calls, kept for its next statements. */
+G_GNUC_INTERNAL DalCallCache *_dal_call_cache_new (void);
+/* The connection goes: drops what is cached, and caches nothing more. */
+G_GNUC_INTERNAL void _dal_call_cache_close (DalCallCache *cache);
 
 #define DAL_TYPE_CALL (_dal_call_get_type ())
 G_GNUC_INTERNAL GType _dal_call_get_type (void) G_GNUC_CONST;

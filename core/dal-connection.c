@@ -148,6 +148,7 @@ dal_connection_finalize (GObject *object)
   if (self->handle != NULL)
     self->funcs->close (self->handle);
   _dal_notify_free (self);
+  _dal_call_cache_close (self->call_cache);
   g_clear_pointer (&self->url, dal_url_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
@@ -168,6 +169,7 @@ dal_connection_init (DalConnection *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
   g_queue_init (&self->pending);
+  self->call_cache = _dal_call_cache_new ();
 }
 
 DalTxStatus
