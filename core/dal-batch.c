@@ -3,18 +3,21 @@
  * the facade's (dal-connection-batch.c); sending them, the plugins'. */
 #include "config.h"
 
+#include <string.h>
+
 #include "dal-connection-private.h"
 
 typedef struct
 {
-  char *sql;
+  const char *sql;          /* in the batch's string chunk */
   DalParamsOwned *params;
 } BatchEntry;
 
 struct _DalBatch
 {
   gint ref_count;
-  GPtrArray *entries;   /* BatchEntry *; never shrinks */
+  GArray *entries;      /* BatchEntry; never shrinks */
+  GStringChunk *sql;    /* the texts; one repeated is kept once */
 };
 
 struct _DalBatchResult
@@ -30,11 +33,9 @@ G_DEFINE_BOXED_TYPE (DalBatchResult, dal_batch_result, dal_batch_result_ref,
                      dal_batch_result_unref)
 
 static void
-entry_free (BatchEntry *e)
+entry_clear (BatchEntry *e)
 {
-  g_free (e->sql);
   _dal_params_free (e->params);
-  g_free (e);
 }
 
 DalBatch *
@@ -42,7 +43,9 @@ dal_batch_new (void)
 {
   DalBatch *batch = g_new0 (DalBatch, 1);
   batch->ref_count = 1;
-  batch->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  batch->entries = g_array_new (FALSE, FALSE, sizeof (BatchEntry));
+  g_array_set_clear_func (batch->entries, (GDestroyNotify) entry_clear);
+  batch->sql = g_string_chunk_new (256);
   return batch;
 }
 
@@ -59,7 +62,8 @@ dal_batch_unref (DalBatch *batch)
 {
   if (batch == NULL || !g_atomic_int_dec_and_test (&batch->ref_count))
     return;
-  g_ptr_array_unref (batch->entries);
+  g_array_unref (batch->entries);
+  g_string_chunk_free (batch->sql);
   g_free (batch);
 }
 
@@ -67,10 +71,14 @@ dal_batch_unref (DalBatch *batch)
 void
 _dal_batch_add_owned (DalBatch *batch, const char *sql, DalParamsOwned *owned)
 {
-  BatchEntry *e = g_new (BatchEntry, 1);
-  e->sql = g_strdup (sql);
-  e->params = owned;
-  g_ptr_array_add (batch->entries, e);
+  /* A text the same as the last one's (executemany, a loop) is kept
+   * once. */
+  guint n = batch->entries->len;
+  const char *last = n > 0 ? g_array_index (batch->entries, BatchEntry, n - 1).sql : NULL;
+  BatchEntry e = { last != NULL && strcmp (last, sql) == 0
+                     ? last : g_string_chunk_insert (batch->sql, sql),
+                   owned };
+  g_array_append_val (batch->entries, e);
 }
 
 gboolean
@@ -112,7 +120,7 @@ _dal_batch_items_new (DalBatch *batch, guint *n_items)
   DalBatchItem *items = g_new (DalBatchItem, n);
   for (guint i = 0; i < n; i++)
     {
-      BatchEntry *e = g_ptr_array_index (batch->entries, i);
+      BatchEntry *e = &g_array_index (batch->entries, BatchEntry, i);
       items[i].sql = e->sql;
       items[i].params = *_dal_params_get (e->params);
     }
@@ -318,10 +326,13 @@ DalSessionEffect
 _dal_batch_session_effect (DalBatch *batch)
 {
   DalSessionEffect effect = DAL_SESSION_CLEAN;
+  const char *prev = NULL;
   for (guint i = 0; i < batch->entries->len; i++)
     {
-      BatchEntry *e = g_ptr_array_index (batch->entries, i);
-      effect = MAX (effect, _dal_sql_session_effect (e->sql));
+      BatchEntry *e = &g_array_index (batch->entries, BatchEntry, i);
+      if (e->sql != prev)   /* (a text repeated is one string in the chunk) */
+        effect = MAX (effect, _dal_sql_session_effect (e->sql));
+      prev = e->sql;
     }
   return effect;
 }

@@ -22,15 +22,17 @@ static PgOp *
 batch_op_new (PgAsync *pg, const DalBatchItem *items, guint n_items)
 {
   PgOp *op = op_new (pg);
-  op->subs = g_new0 (PgOp *, n_items);
+  /* One block: a batch's statements are made and freed together (64
+   * allocations in a burst would outrun malloc's per-thread cache). */
+  op->subs = g_new0 (PgOp, n_items);
   op->n_subs = n_items;
   op->batch_failed = n_items;
   for (guint i = 0; i < n_items; i++)
     {
-      PgOp *sub = op_new (pg);
+      PgOp *sub = &op->subs[i];
+      sub->pg = pg;
       sub->sql = items[i].sql;
       sub->params = &items[i].params;
-      op->subs[i] = sub;
     }
   return op;
 }
@@ -39,7 +41,7 @@ void
 pgasync_batch_free_subs (PgOp *op)
 {
   for (guint i = 0; i < op->n_subs; i++)
-    op_free (op->subs[i]);
+    op_clear (&op->subs[i]);
   g_clear_pointer (&op->subs, g_free);
 }
 
@@ -56,7 +58,7 @@ pgasync_batch_send (PgAsync *pg, PgOp *op)
   gboolean ok = pg->cache_size == 0 || send_deallocations (pg);
   for (guint i = 0; ok && i < op->n_subs; i++)
     {
-      PgOp *sub = op->subs[i];
+      PgOp *sub = &op->subs[i];
       if (G_UNLIKELY (pg->session != NULL))
         sub->session_at = dal_pg_session_track_next (&track, sub->sql);
       ok = send_parts (pg, sub, FALSE);
@@ -71,7 +73,7 @@ pgasync_batch_send (PgAsync *pg, PgOp *op)
 void
 pgasync_batch_take (PgAsync *pg, PgOp *op, PGresult *r)
 {
-  PgOp *sub = op->subs[op->sub_at];
+  PgOp *sub = &op->subs[op->sub_at];
   if (r == NULL)
     {
       /* The end of a result group. */
@@ -113,7 +115,7 @@ batch_outcome (PgAsync *pg, PgOp *op, GError **error)
   DalBatchResult *br = dal_batch_result_new (op->n_subs);
   for (guint i = 0; i < op->n_subs; i++)
     {
-      PgOp *sub = op->subs[i];
+      PgOp *sub = &op->subs[i];
       sub->cancel_reason = op->cancel_reason;
       sub->cancel_exposed = op->cancel_exposed;
       GError *e = op_final_error (pg, sub);

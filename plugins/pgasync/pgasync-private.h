@@ -46,7 +46,8 @@ typedef struct _PgOp
                              * result group 1 (before the statement) or 2
                              * (after a BEGIN); 0: not sent */
   GError *session_error;    /* the server refused it */
-  struct _PgOp **subs;      /* a batch (pgasync-batch.c): its statements,
+  struct _PgOp *subs;       /* a batch (pgasync-batch.c): its statements
+                             * (one block),
                              * each an op that is never queued itself */
   guint n_subs;
   guint sub_at;             /* the one whose results arrive now */
@@ -128,6 +129,7 @@ G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func
 
 G_GNUC_INTERNAL PgOp *op_new (PgAsync *pg);
 G_GNUC_INTERNAL void op_free (PgOp *op);
+G_GNUC_INTERNAL void op_clear (PgOp *op);
 G_GNUC_INTERNAL GError *op_final_error (PgAsync *pg, PgOp *op);
 G_GNUC_INTERNAL void take_result (PgAsync *pg, PgOp *op, PGresult *r);
 G_GNUC_INTERNAL void take_session_result (PgAsync *pg, PgOp *op, PGresult *r);

@@ -90,8 +90,10 @@ pg_unref (PgAsync *pg)
   g_free (pg);
 }
 
+/* Frees what @op holds, not @op itself (a batch's statements live in one
+ * block). */
 void
-op_free (PgOp *op)
+op_clear (PgOp *op)
 {
   dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
@@ -102,6 +104,12 @@ op_free (PgOp *op)
   g_free (op->deallocates);
   if (G_UNLIKELY (op->subs != NULL))
     pgasync_batch_free_subs (op);
+}
+
+void
+op_free (PgOp *op)
+{
+  op_clear (op);
   g_free (op);
 }
 
