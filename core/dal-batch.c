@@ -18,13 +18,18 @@ struct _DalBatch
   gint ref_count;
   GArray *entries;      /* BatchEntry; never shrinks */
   GStringChunk *sql;    /* the texts; one repeated is kept once */
+  GPtrArray *arena;     /* blocks holding text parameters (one allocation
+                         * per statement would outrun malloc's cache) */
+  char *arena_at;       /* free room in the last block */
+  gsize arena_left;
 };
 
 struct _DalBatchResult
 {
   gint ref_count;
   guint n;
-  DalResult **results;  /* [n] */
+  DalResult **results;  /* [n]: each a reference, or in @block */
+  DalResult *block;     /* [n], made at the first dal_batch_result_take_impl() */
   GError **errors;      /* [n]: exactly one of results[i], errors[i] is set */
 };
 
@@ -64,6 +69,7 @@ dal_batch_unref (DalBatch *batch)
     return;
   g_array_unref (batch->entries);
   g_string_chunk_free (batch->sql);
+  g_clear_pointer (&batch->arena, g_ptr_array_unref);
   g_free (batch);
 }
 
@@ -95,6 +101,30 @@ dal_batch_add (DalBatch *batch, const char *sql, GVariant *params, GError **erro
   return TRUE;
 }
 
+#define ARENA_BLOCK 8192
+
+/* Zeroed room for one statement's text parameters, from the batch's
+ * blocks (freed with the batch). */
+static gpointer
+arena_alloc0 (gsize size, gpointer data)
+{
+  DalBatch *batch = data;
+  size = (size + 7) & ~(gsize) 7;
+  if (size > batch->arena_left)
+    {
+      gsize block = MAX (size, ARENA_BLOCK);
+      if (batch->arena == NULL)
+        batch->arena = g_ptr_array_new_with_free_func (g_free);
+      batch->arena_at = g_malloc0 (block);
+      batch->arena_left = block;
+      g_ptr_array_add (batch->arena, batch->arena_at);
+    }
+  gpointer p = batch->arena_at;
+  batch->arena_at += size;
+  batch->arena_left -= size;
+  return p;
+}
+
 void
 dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
                      const char * const *values)
@@ -103,7 +133,8 @@ dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
   g_return_if_fail (sql != NULL);
   g_return_if_fail (n_params == 0 || values != NULL);
 
-  _dal_batch_add_owned (batch, sql, _dal_params_new_texts (n_params, values));
+  _dal_batch_add_owned (batch, sql,
+                        _dal_params_new_texts_with (n_params, values, arena_alloc0, batch));
 }
 
 guint
@@ -141,6 +172,21 @@ dal_batch_result_new (guint n_items)
   return br;
 }
 
+/* Drops what statement @index had.  (A result in the block is the
+ * batch result's own: while a plugin fills it or it is being freed,
+ * nobody else holds it.) */
+static void
+batch_result_clear (DalBatchResult *br, guint index)
+{
+  DalResult *r = br->results[index];
+  if (r != NULL && br->block != NULL && r == _dal_result_block_at (br->block, index))
+    _dal_result_block_clear (r);
+  else if (r != NULL)
+    dal_result_unref (r);
+  br->results[index] = NULL;
+  g_clear_error (&br->errors[index]);
+}
+
 void
 dal_batch_result_take (DalBatchResult *br, guint index, DalResult *result,
                        GError *error)
@@ -149,10 +195,25 @@ dal_batch_result_take (DalBatchResult *br, guint index, DalResult *result,
   g_return_if_fail (index < br->n);
   g_return_if_fail ((result == NULL) != (error == NULL));
 
-  g_clear_pointer (&br->results[index], dal_result_unref);
-  g_clear_error (&br->errors[index]);
+  batch_result_clear (br, index);
   br->results[index] = result;
   br->errors[index] = error;
+}
+
+void
+dal_batch_result_take_impl (DalBatchResult *br, guint index,
+                            const DalResultFuncs *funcs, gpointer impl)
+{
+  g_return_if_fail (br != NULL);
+  g_return_if_fail (index < br->n);
+  g_return_if_fail (funcs != NULL);
+
+  batch_result_clear (br, index);
+  if (br->block == NULL)
+    br->block = _dal_result_block_new (br->n);
+  DalResult *r = _dal_result_block_at (br->block, index);
+  _dal_result_init (r, funcs, impl, br);
+  br->results[index] = r;
 }
 
 DalBatchResult *
@@ -169,10 +230,9 @@ dal_batch_result_unref (DalBatchResult *br)
   if (br == NULL || !g_atomic_int_dec_and_test (&br->ref_count))
     return;
   for (guint i = 0; i < br->n; i++)
-    {
-      g_clear_pointer (&br->results[i], dal_result_unref);
-      g_clear_error (&br->errors[i]);
-    }
+    batch_result_clear (br, i);
+  if (br->block != NULL)
+    _dal_result_block_free (br->block, br->n);
   g_free (br->results);
   g_free (br->errors);
   g_free (br);
@@ -304,10 +364,8 @@ _dal_batch_new_text_rows (const char *sql, guint n_rows, guint n_params,
     }
   DalBatch *batch = dal_batch_new ();
   for (guint i = 0; i < n_rows; i++)
-    _dal_batch_add_owned (batch, sql,
-                          _dal_params_new_texts (n_params, values != NULL
-                                                             ? values + (gsize) i * n_params
-                                                             : NULL));
+    dal_batch_add_texts (batch, sql, n_params,
+                         values != NULL ? values + (gsize) i * n_params : NULL);
   return batch;
 }
 

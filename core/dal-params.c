@@ -22,6 +22,7 @@ struct _DalParamsOwned
   const char **values;
   int *lengths;
   char *numbers;         /* [n * NUMBER_TEXT_MAX] */
+  gboolean in_arena;     /* texts only, in someone's arena: not freed here */
 };
 
 /* Decimal text of @v into @buf (NUMBER_TEXT_MAX); returns its length.
@@ -272,8 +273,22 @@ _dal_params_new (GVariant *params, GError **error)
   return p;
 }
 
+static gpointer
+heap_alloc0 (gsize size, gpointer unused)
+{
+  return g_malloc0 (size);
+}
+
 DalParamsOwned *
 _dal_params_new_texts (guint n, const char * const *texts)
+{
+  return _dal_params_new_texts_with (n, texts, heap_alloc0, NULL);
+}
+
+DalParamsOwned *
+_dal_params_new_texts_with (guint n, const char * const *texts,
+                            gpointer (*alloc0) (gsize size, gpointer data),
+                            gpointer data)
 {
   /* One block: header, (empty) children, types, values, lengths, then the
    * texts themselves, copied so that the caller's may go at once. */
@@ -287,9 +302,10 @@ _dal_params_new_texts (guint n, const char * const *texts)
   for (guint i = 0; i < n; i++)
     if (texts[i] != NULL)
       total += strlen (texts[i]) + 1;
-  char *block = g_malloc0 (total);
+  char *block = alloc0 (total, data);
 
   DalParamsOwned *p = (DalParamsOwned *) block;
+  p->in_arena = alloc0 != heap_alloc0;
   p->children = (GVariant **) (block + off_children);
   p->types = (DalParamType *) (block + off_types);
   p->values = (const char **) (block + off_values);
@@ -333,5 +349,6 @@ _dal_params_free (DalParamsOwned *owned)
       g_variant_unref (owned->children[i]);
   if (owned->root != NULL)
     g_variant_unref (owned->root);
-  g_free (owned);
+  if (!owned->in_arena)
+    g_free (owned);
 }

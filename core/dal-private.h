@@ -106,7 +106,24 @@ typedef struct _DalParamsOwned DalParamsOwned;
  * floating ref.  @params may be NULL (no parameters). */
 DalParamsOwned *_dal_params_new (GVariant *params, GError **error);
 /* @n texts (NULL: SQL NULL), copied. */
+/* Results held in a batch result's block (dal-result.c): their
+ * references are the batch result's. */
+void _dal_result_init (DalResult *result, const DalResultFuncs *funcs,
+                       gpointer impl, DalBatchResult *owner);
+DalResult *_dal_result_block_new (guint n);
+DalResult *_dal_result_block_at (DalResult *block, guint index);
+/* Frees the plugin result one entry of a block holds. */
+void _dal_result_block_clear (DalResult *result);
+/* Frees the block and the plugin results it holds. */
+void _dal_result_block_free (DalResult *block, guint n);
+
 DalParamsOwned *_dal_params_new_texts (guint n, const char * const *texts);
+/* The same in memory from @alloc0 (zeroed, 8-byte aligned, never freed
+ * one by one: _dal_params_free() leaves it to its owner). */
+DalParamsOwned *_dal_params_new_texts_with (guint n, const char * const *texts,
+                                            gpointer (*alloc0) (gsize size,
+                                                                gpointer data),
+                                            gpointer data);
 const DalParams *_dal_params_get (const DalParamsOwned *owned);
 void _dal_params_free (DalParamsOwned *owned);
 

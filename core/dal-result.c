@@ -16,6 +16,8 @@ struct _DalResult
   gpointer impl;
   guint n_rows;
   guint n_columns;
+  DalBatchResult *owner;      /* held in a batch's block: its references
+                               * are the batch result's (dal-batch.c) */
 };
 
 G_DEFINE_BOXED_TYPE (DalResult, dal_result, dal_result_ref, dal_result_unref)
@@ -26,19 +28,59 @@ dal_result_new (const DalResultFuncs *funcs, gpointer impl)
   g_return_val_if_fail (funcs != NULL, NULL);
 
   DalResult *result = g_new (DalResult, 1);
+  _dal_result_init (result, funcs, impl, NULL);
+  return result;
+}
+
+void
+_dal_result_init (DalResult *result, const DalResultFuncs *funcs, gpointer impl,
+                  DalBatchResult *owner)
+{
   result->ref_count = 1;
   result->funcs = funcs;
   result->impl = impl;
   result->n_rows = funcs->n_rows (impl);
   result->n_columns = funcs->n_columns (impl);
-  return result;
+  result->owner = owner;
+}
+
+DalResult *
+_dal_result_block_new (guint n)
+{
+  return g_new0 (DalResult, n);
+}
+
+DalResult *
+_dal_result_block_at (DalResult *block, guint index)
+{
+  return &block[index];
+}
+
+void
+_dal_result_block_clear (DalResult *result)
+{
+  if (result->funcs != NULL)
+    result->funcs->free (result->impl);
+  result->funcs = NULL;
+  result->impl = NULL;
+}
+
+void
+_dal_result_block_free (DalResult *block, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    _dal_result_block_clear (&block[i]);
+  g_free (block);
 }
 
 DalResult *
 dal_result_ref (DalResult *result)
 {
   g_return_val_if_fail (result != NULL, NULL);
-  g_atomic_int_inc (&result->ref_count);
+  if (G_UNLIKELY (result->owner != NULL))
+    dal_batch_result_ref (result->owner);
+  else
+    g_atomic_int_inc (&result->ref_count);
   return result;
 }
 
@@ -46,7 +88,9 @@ void
 dal_result_unref (DalResult *result)
 {
   g_return_if_fail (result != NULL);
-  if (g_atomic_int_dec_and_test (&result->ref_count))
+  if (G_UNLIKELY (result->owner != NULL))
+    dal_batch_result_unref (result->owner);
+  else if (g_atomic_int_dec_and_test (&result->ref_count))
     {
       result->funcs->free (result->impl);
       g_free (result);

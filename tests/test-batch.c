@@ -798,6 +798,29 @@ test_pool (gconstpointer data)
   drop_table (conn, table);
 }
 
+/* A statement's result outlives its batch result when the caller keeps a
+ * reference to it (the results of a batch may share one block). */
+static void
+test_result_outlives (gconstpointer data)
+{
+  g_autoptr (DalConnection) conn = begin_test (data, NULL, NULL);
+  if (conn == NULL)
+    return;
+  g_autoptr (DalBatch) batch = dal_batch_new ();
+  dal_batch_add (batch, "SELECT 'first'::text", NULL, NULL);
+  dal_batch_add (batch, "SELECT $1::int * 2", g_variant_new ("(i)", 21), NULL);
+  g_autoptr (GError) error = NULL;
+  DalBatchResult *br = dal_connection_run_batch (conn, batch, NULL, &error);
+  g_assert_no_error (error);
+  DalResult *first = dal_result_ref (dal_batch_result_get (br, 0, NULL));
+  DalResult *second = dal_result_ref (dal_batch_result_get (br, 1, NULL));
+  dal_batch_result_unref (br);
+  g_assert_cmpstr (dal_result_get_string (first, 0, 0, NULL), ==, "first");
+  dal_result_unref (first);
+  g_assert_cmpint (dal_result_get_int64 (second, 0, 0, NULL), ==, 42);
+  dal_result_unref (second);
+}
+
 static void
 add (const char *name, GTestDataFunc func, gboolean direct_only)
 {
@@ -820,6 +843,7 @@ main (int argc, char **argv)
   add ("execute-many", test_execute_many, FALSE);
   add ("empty-closed", test_empty, FALSE);
   add ("order", test_order, FALSE);
+  add ("result-outlives", test_result_outlives, FALSE);
   /* Direct only: through PgBouncer the backend, hence its pid, changes,
    * and a long statement there would hold a server connection that the
    * pool tests running beside this program (make -j) expect to see idle. */

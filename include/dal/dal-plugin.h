@@ -148,6 +148,22 @@ void dal_batch_result_take (DalBatchResult *batch_result, guint index,
                             DalResult *result, GError *error);
 
 /**
+ * dal_batch_result_take_impl:
+ * @batch_result: a result from dal_batch_result_new()
+ * @index: the statement's index in the batch
+ * @funcs: (transfer none): static accessors, as for dal_result_new()
+ * @impl: (transfer full): the plugin's result, freed with @funcs->free
+ *
+ * For plugins: sets statement @index's result, as
+ * dal_batch_result_take (batch_result, index, dal_result_new (funcs,
+ * impl), NULL) would, without an allocation of its own: the statements'
+ * DalResults live in one block of the batch result, and a reference
+ * taken on one of them holds the batch result.
+ */
+void dal_batch_result_take_impl (DalBatchResult *batch_result, guint index,
+                                 const DalResultFuncs *funcs, gpointer impl);
+
+/**
  * DalCopyReadFunc:
  * @source: the core's data source
  * @buffer: where to put the data

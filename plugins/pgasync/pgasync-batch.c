@@ -133,8 +133,7 @@ batch_outcome (PgAsync *pg, PgOp *op, GError **error)
           dal_batch_result_take (br, i, NULL, e);
         }
       else
-        dal_batch_result_take (br, i, dal_pg_result_new (g_steal_pointer (&sub->result)),
-                               NULL);
+        dal_pg_batch_result_take (br, i, g_steal_pointer (&sub->result));
     }
   return br;
 }

@@ -125,3 +125,9 @@ dal_pg_result_new (PGresult *result)
 {
   return dal_result_new (&pg_result_funcs, result);
 }
+
+void
+dal_pg_batch_result_take (DalBatchResult *br, guint index, PGresult *result)
+{
+  dal_batch_result_take_impl (br, index, &pg_result_funcs, result);
+}

@@ -242,6 +242,8 @@ gint64 dal_pg_copy_out (DalPgCopy *c, const char *sql, DalCopyWriteFunc write,
 
 /* Takes @result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). */
 DalResult *dal_pg_result_new (PGresult *result);
+/* Statement @index of a batch gave @result (taken). */
+void dal_pg_batch_result_take (DalBatchResult *br, guint index, PGresult *result);
 
 #define DAL_PG_INLINE_PARAMS 16
 typedef struct
