@@ -194,27 +194,37 @@ append_bytes (GString *out, const char *p, gsize n)
   out->str[out->len] = '\0';
 }
 
-/* Appends @value in COPY's text format. */
+/* The bytes COPY's text format escapes (backslash, tab, newline,
+ * carriage return): a table, since most values have none and are short
+ * (a function like strcspn() costs more to set up than to run on them). */
+static const guint8 needs_escape[256] = {
+  ['\\'] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+/* Appends @value in COPY's text format, then @sep. */
 static void
-encode_value (GString *out, const char *value)
+encode_value (GString *out, const char *value, char sep)
 {
   if (value == NULL)
     {
-      append_bytes (out, "\\N", 2);
+      char null[3] = { '\\', 'N', sep };
+      append_bytes (out, null, 3);
       return;
     }
   const char *p = value;
   for (;;)
     {
-      gsize plain = strcspn (p, "\\\t\n\r");
-      append_bytes (out, p, plain);
-      p += plain;
+      const char *plain = p;
+      while (*p != '\0' && !needs_escape[(guchar) *p])
+        p++;
+      append_bytes (out, plain, p - plain);
       if (*p == '\0')
-        return;
-      g_string_append_c (out, '\\');
-      g_string_append_c (out, *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\');
+        break;
+      char esc[2] = { '\\', *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\' };
+      append_bytes (out, esc, 2);
       p++;
     }
+  append_bytes (out, &sep, 1);
 }
 
 static gssize
@@ -245,12 +255,9 @@ rows_read (gpointer source, char *buffer, gsize size, GCancellable *cancellable,
           break;
         }
       for (guint i = 0; i < n; i++)
-        {
-          if (i > 0)
-            g_string_append_c (s->pending, '\t');
-          encode_value (s->pending, values[i]);
-        }
-      g_string_append_c (s->pending, '\n');
+        encode_value (s->pending, values[i], i + 1 < n ? '\t' : '\n');
+      if (n == 0)
+        append_bytes (s->pending, "\n", 1);
     }
   gsize n = MIN (size, s->pending->len);
   memcpy (buffer, s->pending->str, n);

@@ -133,6 +133,14 @@ check_dal_result (Workload w, int key, const DalResult *r)
   return NULL;
 }
 
+/* What is wrong with a statement's outcome (@r, or @error), or NULL. */
+static char *
+outcome_problem (Workload w, int key, const DalResult *r, const GError *error)
+{
+  return r != NULL ? check_dal_result (w, key, r)
+                   : g_strdup_printf ("key %d: %s", key, error->message);
+}
+
 /* -- libdal, through its public API -- */
 
 typedef struct
@@ -152,8 +160,7 @@ dal_slot_done (GObject *source, GAsyncResult *result, gpointer user_data)
   Run *run = slot->run;
   GError *error = NULL;
   DalResult *r = dal_connection_query_finish (slot->conn, result, &error);
-  char *problem = r != NULL ? check_dal_result (run->workload, slot->key, r)
-                            : g_strdup_printf ("key %d: %s", slot->key, error->message);
+  char *problem = outcome_problem (run->workload, slot->key, r, error);
   g_clear_error (&error);
   if (r != NULL)
     dal_result_unref (r);
@@ -241,8 +248,7 @@ dal_sequential_loop (Run *run, DalConnection *conn)
       else
         r = dal_connection_query (conn, workload_sql[run->workload],
                                   g_variant_new ("(i)", key), NULL, &error);
-      char *problem = r != NULL ? check_dal_result (run->workload, key, r)
-                                : g_strdup_printf ("key %d: %s", key, error->message);
+      char *problem = outcome_problem (run->workload, key, r, error);
       g_clear_error (&error);
       if (r != NULL)
         dal_result_unref (r);
@@ -277,8 +283,7 @@ static void
 pool_caller_done (PoolCaller *c, DalResult *r, GError *error)
 {
   Run *run = c->run;
-  char *problem = r != NULL ? check_dal_result (run->workload, c->key, r)
-                            : g_strdup_printf ("key %d: %s", c->key, error->message);
+  char *problem = outcome_problem (run->workload, c->key, r, error);
   g_clear_error (&error);
   if (r != NULL)
     dal_result_unref (r);
@@ -402,8 +407,7 @@ dal_batch_done (GObject *source, GAsyncResult *result, gpointer user_data)
         {
           GError *e = NULL;
           DalResult *r = dal_batch_result_get (br, i, &e);
-          problem = r != NULL ? check_dal_result (run->workload, slot->keys[i], r)
-                              : g_strdup_printf ("key %d: %s", slot->keys[i], e->message);
+          problem = outcome_problem (run->workload, slot->keys[i], r, e);
           g_clear_error (&e);
         }
       run->in_flight--;
