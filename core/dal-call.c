@@ -279,6 +279,15 @@ DalResult *
 _dal_call_propagate (DalCall *call, GError **error)
 {
   g_return_val_if_fail (call->returned, NULL);
+  /* As GTask does (its check-cancellable default): cancelled before the
+   * _finish, the call reports so even when a result had arrived. */
+  if (call->error == NULL && g_cancellable_is_cancelled (call->cancellable))
+    {
+      g_clear_pointer (&call->result, dal_result_unref);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "the statement was cancelled");
+      return NULL;
+    }
   if (call->error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&call->error));

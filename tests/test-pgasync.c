@@ -1966,6 +1966,19 @@ test_result_contract (void)
   g_assert_cmpint (dal_connection_execute_finish (conn, e.kept, &error), ==, 3);
   g_assert_no_error (error);
   g_clear_object (&e.kept);
+
+  /* As with GTask: cancelled after the result arrived but before the
+   * _finish, the call reports CANCELLED. */
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  KeptCall c = { .conn = conn };
+  dal_connection_query_async (conn, "SELECT 1", NULL, cancellable, kept_done, &c);
+  while (c.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_cancellable_cancel (cancellable);
+  g_assert_null (dal_connection_query_finish (conn, c.kept, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_clear_object (&c.kept);
 }
 
 /* A caller whose thread-default context is not the connection's: the
