@@ -112,6 +112,9 @@ dal_pg_get_info (PGconn *conn, const DalPgTimings *timings, const char *key)
 {
   if (conn == NULL)
     return NULL;
+  /* First: the pool asks for it at every release. */
+  if (strcmp (key, "transaction_status") == 0)
+    return g_strdup (transaction_status_name (PQtransactionStatus (conn)));
   if (strcmp (key, "server_version") == 0)
     return g_strdup_printf ("%d", PQserverVersion (conn));
   if (strcmp (key, "backend_pid") == 0)
@@ -146,8 +149,6 @@ dal_pg_get_info (PGconn *conn, const DalPgTimings *timings, const char *key)
       return g_strdup_printf ("%" G_GINT64_FORMAT,
                               left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
     }
-  if (strcmp (key, "transaction_status") == 0)
-    return g_strdup (transaction_status_name (PQtransactionStatus (conn)));
   if (strcmp (key, "libpq_version") == 0)
     return g_strdup_printf ("%d", PQlibVersion ());
   return NULL;
