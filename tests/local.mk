@@ -100,7 +100,7 @@ tests_test_tool_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_tool_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_tool_LDADD = $(DAL_TEST_LDADD) $(LIBPQ_LIBS)
 # Suppressions tap-run adds under DAL_TEST_VALGRIND=1 (PCRE2 JIT reads).
-EXTRA_DIST += tests/harness/glib.supp tests/harness/lsan.supp
+EXTRA_DIST += tests/harness/glib.supp
 
 include tests/plugins/local.mk
 
