@@ -6,7 +6,7 @@
  * result is delivered from an idle source attached to
  * g_task_get_context (task).  "sleep MS" holds the connection for MS
  * milliseconds (a timeout source); statements started meanwhile wait in
- * line.  A GCancellableSource completes an operation with
+ * line.  A cancel watch (below) completes an operation with
  * G_IO_ERROR_CANCELLED as soon as the caller's cancellable fires (one that
  * waits in line never runs).  Closing completes every pending operation
  * with DAL_ERROR_CLOSED. */
@@ -28,7 +28,7 @@ typedef struct
   DalResult *result;       /* outcome, once it ran */
   GError *error;
   GSource *source;         /* timeout (sleeping) or idle (delivering) */
-  GSource *cancel_source;
+  struct _CancelWatch *cancel_watch;
 } Op;
 
 struct _AsyncConn
@@ -57,6 +57,95 @@ clear_source (GSource **source)
     }
 }
 
+/* -- watching the caller's cancellable --
+ *
+ * Not with a GCancellableSource: GLib 2.74 loses one (a leak) when it is
+ * disposed on this thread while a cancel from another thread is still
+ * running the cancellable's handlers, which the tests that cancel a
+ * blocking call from a second thread do.  The handler, on whatever thread
+ * cancels, attaches an idle to the task's context, which calls @func
+ * there unless the watch was stopped meanwhile (both on that context). */
+
+typedef struct _CancelWatch
+{
+  gint ref_count;
+  gboolean active;          /* the task's context only */
+  GSourceFunc func;
+  gpointer data;
+  GMainContext *context;
+  GCancellable *cancellable;
+  gulong handler;
+} CancelWatch;
+
+static CancelWatch *
+watch_ref (CancelWatch *w)
+{
+  g_atomic_int_inc (&w->ref_count);
+  return w;
+}
+
+static void
+watch_unref (gpointer data)
+{
+  CancelWatch *w = data;
+  if (!g_atomic_int_dec_and_test (&w->ref_count))
+    return;
+  g_main_context_unref (w->context);
+  g_object_unref (w->cancellable);
+  g_free (w);
+}
+
+static gboolean
+watch_fire (gpointer data)
+{
+  CancelWatch *w = data;
+  if (w->active)
+    {
+      w->active = FALSE;
+      w->func (w->data);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread. */
+static void
+watch_cancelled (GCancellable *cancellable, gpointer data)
+{
+  CancelWatch *w = data;
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, watch_fire, watch_ref (w), watch_unref);
+  g_source_attach (idle, w->context);
+  g_source_unref (idle);
+}
+
+static CancelWatch *
+watch_new (GTask *task, GSourceFunc func, gpointer data)
+{
+  CancelWatch *w = g_new0 (CancelWatch, 1);
+  w->ref_count = 1;
+  w->active = TRUE;
+  w->func = func;
+  w->data = data;
+  w->context = g_main_context_ref (g_task_get_context (task));
+  w->cancellable = g_object_ref (g_task_get_cancellable (task));
+  w->handler = g_cancellable_connect (w->cancellable, G_CALLBACK (watch_cancelled),
+                                      watch_ref (w), watch_unref);
+  return w;
+}
+
+/* On the task's context: @func will not be called. */
+static void
+watch_stop (CancelWatch **watch)
+{
+  CancelWatch *w = g_steal_pointer (watch);
+  if (w == NULL)
+    return;
+  w->active = FALSE;
+  /* (Waits for a handler running on another thread: it only attaches.) */
+  g_cancellable_disconnect (w->cancellable, w->handler);
+  watch_unref (w);
+}
+
 /* Completes @op: with @error if set, else with its outcome. */
 static void
 op_complete (Op *op, GError *error)
@@ -70,7 +159,7 @@ op_complete (Op *op, GError *error)
       fake_conn_end (conn->db);
     }
   clear_source (&op->source);
-  clear_source (&op->cancel_source);
+  watch_stop (&op->cancel_watch);
 
   if (error != NULL)
     {
@@ -107,12 +196,12 @@ op_sleep_done (gpointer data)
 }
 
 static gboolean
-op_cancelled (GCancellable *cancellable, gpointer data)
+op_cancelled (gpointer data)
 {
   Op *op = data;
   AsyncConn *conn = op->conn;
   GError *error = NULL;
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (op->task), &error);
   op_complete (op, error);
   pump (conn);
   return G_SOURCE_REMOVE;
@@ -164,8 +253,7 @@ fake_query_async (gpointer data, const char *sql, const DalParams *params,
   g_queue_push_tail (&conn->waiting, op);
   GCancellable *cancellable = g_task_get_cancellable (task);
   if (cancellable != NULL)
-    op->cancel_source = attach (task, g_cancellable_source_new (cancellable),
-                                G_SOURCE_FUNC (op_cancelled), op);
+    op->cancel_watch = watch_new (task, op_cancelled, op);
   pump (conn);
 }
 
@@ -194,7 +282,7 @@ typedef struct
   GTask *task;
   DalUrl *url;
   GSource *source;
-  GSource *cancel_source;
+  CancelWatch *cancel_watch;
 } Connect;
 
 static void
@@ -202,11 +290,7 @@ connect_complete (Connect *c, AsyncConn *conn, GError *error)
 {
   g_source_destroy (c->source);
   g_source_unref (c->source);
-  if (c->cancel_source != NULL)
-    {
-      g_source_destroy (c->cancel_source);
-      g_source_unref (c->cancel_source);
-    }
+  watch_stop (&c->cancel_watch);
   if (conn != NULL)
     g_task_return_pointer (c->task, conn, fake_close);
   else
@@ -217,11 +301,12 @@ connect_complete (Connect *c, AsyncConn *conn, GError *error)
 }
 
 static gboolean
-connect_cancelled (GCancellable *cancellable, gpointer data)
+connect_cancelled (gpointer data)
 {
+  Connect *c = data;
   GError *error = NULL;
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
-  connect_complete (data, NULL, error);
+  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (c->task), &error);
+  connect_complete (c, NULL, error);
   return G_SOURCE_REMOVE;
 }
 
@@ -259,8 +344,7 @@ fake_connect_async (DalUrl *url, GTask *task)
                       connect_ready, c);
   GCancellable *cancellable = g_task_get_cancellable (task);
   if (cancellable != NULL)
-    c->cancel_source = attach (task, g_cancellable_source_new (cancellable),
-                               G_SOURCE_FUNC (connect_cancelled), c);
+    c->cancel_watch = watch_new (task, connect_cancelled, c);
 }
 
 static gboolean
