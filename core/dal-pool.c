@@ -743,23 +743,30 @@ request_timeout_ms (DalPool *pool, Request *req)
 
 /* Finds a slot for @req or queues it (async: with its timeout and
  * cancellation armed).  Blocking requests then wait in pool_request_wait().
- * Returns TRUE when @req got a slot at once (the caller proceeds). */
+ * Returns TRUE when @req got a slot at once (the caller proceeds);
+ * *@failed is TRUE when it failed here (req->error), never for a request
+ * it queued (another thread may fail that one, and complete it). */
 static gboolean
-pool_request_start (Request *req, gboolean at_head)
+pool_request_start (Request *req, gboolean at_head, gboolean *failed)
 {
   DalPool *pool = req->pool;
   Work w = WORK_INIT;
   gboolean got = FALSE;
 
+  *failed = FALSE;
   if (req->cancellable != NULL && g_cancellable_is_cancelled (req->cancellable))
     {
       g_cancellable_set_error_if_cancelled (req->cancellable, &req->error);
+      *failed = TRUE;
       return FALSE;
     }
 
   g_mutex_lock (&pool->lock);
   if (pool->closed)
-    req->error = pool_closed_error ();
+    {
+      req->error = pool_closed_error ();
+      *failed = TRUE;
+    }
   else
     {
       Slot *s = g_queue_is_empty (&pool->waiters) || at_head
@@ -776,6 +783,7 @@ pool_request_start (Request *req, gboolean at_head)
         {
           pool->stats.acquire_timeouts++;
           req->error = timeout_error_locked (pool, 0);
+          *failed = TRUE;
         }
       else
         {
@@ -856,9 +864,14 @@ pool_request_wait (Request *req)
 void
 pool_request_run (Request *req, gboolean at_head)
 {
-  if (pool_request_start (req, at_head) || (req->blocking && pool_request_wait (req)))
+  /* Only a request that failed here is completed here: one that was
+   * queued may have been failed meanwhile by another thread (the pool's
+   * connect failed: pool_fail_waiters_locked), which completes it. */
+  gboolean failed;
+  if (pool_request_start (req, at_head, &failed)
+      || (req->blocking && pool_request_wait (req)))
     pool_request_proceed (req);
-  else if (req->error != NULL && !req->blocking)
+  else if (failed && !req->blocking)
     {
       g_task_return_error (req->task, g_steal_pointer (&req->error));
       pool_request_unref (req);
