@@ -72,6 +72,10 @@ G_GNUC_INTERNAL gboolean blocking_begin (DalConnection *self, const char *sql,
                                          gboolean *claimed, GError **local);
 G_GNUC_INTERNAL void blocking_end (DalConnection *self, gboolean claimed,
                                    GError *local, GError **error);
+/* A connection over the plugin's @handle (dal-connection-open.c makes
+ * them). */
+G_GNUC_INTERNAL DalConnection *connection_new (DalUrl *url, DalPlugin *plugin,
+                                               gpointer handle);
 /* "idle", "intrans", "inerror" (taken) as a DalTxStatus. */
 G_GNUC_INTERNAL DalTxStatus conn_parse_tx_status (char *status);
 

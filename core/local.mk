@@ -48,6 +48,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-result.c \
 	core/dal-connection-private.h \
 	core/dal-connection.c \
+	core/dal-connection-open.c \
 	core/dal-call.c \
 	core/dal-connection-pool.c \
 	core/dal-connection-batch.c \
