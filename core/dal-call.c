@@ -30,6 +30,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "dal-connection-private.h"
 
 #define CACHE_MAX 16   /* a connection's pipeline depth, about */
@@ -53,7 +55,8 @@ struct _DalCall
   GAsyncReadyCallback callback;
   gpointer user_data;
   gpointer tag;
-  char *sql;
+  char *sql;                  /* the statement's text; a buffer kept */
+  gsize sql_room;             /* across reuses: sql_room bytes */
   DalParamsOwned *params;
   DalResult *result;          /* the outcome, until propagated */
   GError *error;
@@ -115,8 +118,13 @@ static DalConnection *
 call_clear (DalCall *call)
 {
   g_clear_object (&call->cancellable);
-  g_clear_pointer (&call->sql, g_free);
   g_clear_pointer (&call->params, _dal_params_free);
+  if (call->sql_room > 4096)
+    {
+      /* A cached call keeps no large text. */
+      g_clear_pointer (&call->sql, g_free);
+      call->sql_room = 0;
+    }
   g_clear_pointer (&call->result, dal_result_unref);
   g_clear_error (&call->error);
   call->callback = NULL;
@@ -131,6 +139,7 @@ dal_call_finalize (GObject *object)
   DalCall *call = DAL_CALL (object);
   g_clear_object (&call->source);
   call_clear (call);
+  g_free (call->sql);
   g_clear_pointer (&call->cache, cache_unref);
   G_OBJECT_CLASS (_dal_call_parent_class)->finalize (object);
 }
@@ -215,7 +224,16 @@ _dal_call_new (DalConnection *source, GCancellable *cancellable,
   call->callback = callback;
   call->user_data = user_data;
   call->tag = tag;
-  call->sql = g_strdup (sql);
+  /* The text goes into the buffer a reused call kept, if it fits (no
+   * allocation per statement). */
+  gsize size = strlen (sql) + 1;
+  if (size > call->sql_room)
+    {
+      g_free (call->sql);
+      call->sql_room = MAX (size, 256);
+      call->sql = g_malloc (call->sql_room);
+    }
+  memcpy (call->sql, sql, size);
   call->params = params;
   return call;
 }
@@ -261,8 +279,8 @@ dal_call_return (DalCall *call, DalResult *result, GError *error)
   call->returned = TRUE;
   call->result = result;
   call->error = error;
-  /* The plugin is done with the statement. */
-  g_clear_pointer (&call->sql, g_free);
+  /* The plugin is done with the statement (its text stays in the
+   * buffer, for the call's next use). */
   g_clear_pointer (&call->params, _dal_params_free);
   if (call->callback != NULL)
     call->callback (G_OBJECT (call->source), G_ASYNC_RESULT (call), call->user_data);
