@@ -419,6 +419,93 @@ void          dal_sync_call_done (GObject *source, GAsyncResult *result,
 GAsyncResult *dal_sync_call_wait (DalSyncCall *call);
 void          dal_sync_call_free (DalSyncCall *call);
 
+/* -- dialects: what a URL of the plugin's dialect may say (ABI 1.5) -- */
+
+/**
+ * DalUrlOptionType:
+ * @DAL_URL_OPTION_STRING: any text
+ * @DAL_URL_OPTION_DURATION: seconds, fractions allowed ("2.5"), >= 0
+ * @DAL_URL_OPTION_UINT: a non-negative integer
+ * @DAL_URL_OPTION_BOOLEAN: true/false, 1/0, yes/no, on/off
+ * @DAL_URL_OPTION_ENUM: one of the option's choices
+ * @DAL_URL_OPTION_PORT: 1 to 65535 (a comma list of them where the
+ *   dialect has DAL_DIALECT_HOST_LIST)
+ *
+ * How the core checks an option's value before any I/O.
+ */
+typedef enum
+{
+  DAL_URL_OPTION_STRING = 0,
+  DAL_URL_OPTION_DURATION,
+  DAL_URL_OPTION_UINT,
+  DAL_URL_OPTION_BOOLEAN,
+  DAL_URL_OPTION_ENUM,
+  DAL_URL_OPTION_PORT,
+} DalUrlOptionType;
+
+/* The option's value is a secret: redacted wherever the URL is shown,
+ * like the password. */
+#define DAL_URL_OPTION_SECRET (1u << 0)
+
+/**
+ * DalUrlOption:
+ * @name: the option's name in the URL's query (case-sensitive)
+ * @type: how its value is checked
+ * @flags: DAL_URL_OPTION_SECRET
+ * @choices: (nullable): the %NULL-terminated values of an ENUM option
+ * @min_client_version: the client library version that brought it
+ *   (MAJOR * 10000 + MINOR), 0 for any
+ *
+ * One option of a dialect's URLs.  Static data; only ever appended to.
+ */
+typedef struct
+{
+  const char *name;
+  DalUrlOptionType type;
+  guint flags;
+  const char * const *choices;
+  guint min_client_version;
+} DalUrlOption;
+
+/* Host and port may each list several servers ("h1,h2", "5432,5433"). */
+#define DAL_DIALECT_HOST_LIST  (1u << 0)
+/* The dialect's URLs name a file, not a server: a user, password, host or
+ * port in the URL is an error. */
+#define DAL_DIALECT_NO_SERVER  (1u << 1)
+
+/**
+ * DalDialect:
+ * @name: the canonical dialect ("postgresql"), as in the descriptor
+ * @aliases: (nullable): other spellings of it, %NULL-terminated
+ *   ("postgres")
+ * @flags: DAL_DIALECT_* bits
+ * @options: the options its URLs may set, in the client library's order
+ * @n_options: how many
+ * @user_option, @password_option, @host_option, @port_option,
+ *   @path_option: (nullable): the option that the URL's user, password,
+ *   host, port and path (after its first "/") set ("user", "password",
+ *   "host", "port", "dbname" for PostgreSQL); %NULL where the dialect's
+ *   URLs have no such part
+ *
+ * What a URL of the dialect may say: the core checks a URL against the
+ * dialect of the plugin that will serve it, before any I/O, and refuses
+ * an option that is neither the dialect's nor libdal's own (see
+ * docs/plugins.md).  Static data; fields are only ever appended.
+ */
+typedef struct
+{
+  const char *name;
+  const char * const *aliases;
+  guint flags;
+  const DalUrlOption *options;
+  guint n_options;
+  const char *user_option;
+  const char *password_option;
+  const char *host_option;
+  const char *port_option;
+  const char *path_option;
+} DalDialect;
+
 /* Capability bits: what `dal plugins` shows; the core relies on the
  * function slots, not on these. */
 #define DAL_PLUGIN_CAP_ASYNC     (1u << 0)  /* serves async calls without threads */
@@ -440,6 +527,8 @@ void          dal_sync_call_free (DalSyncCall *call);
  * @caps: DAL_PLUGIN_CAP_* bits
  * @funcs: the function table
  * @description: one line for `dal plugins`
+ * @dialect_info: (nullable): what the dialect's URLs may say (ABI 1.5);
+ *   %NULL: the core accepts any option and leaves it to the plugin
  *
  * Fields are only ever appended, with a minor ABI bump.
  */
@@ -455,6 +544,8 @@ typedef struct
   guint64 caps;
   const DalPluginFuncs *funcs;
   const char *description;
+  /* ABI 1.5 */
+  const DalDialect *dialect_info;
 } DalPluginDescriptor;
 
 #define DAL_PLUGIN_ABI_INIT \

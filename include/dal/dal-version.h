@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 /* Version of the plugin ABI this header describes; see dal-plugin.h. */
 #define DAL_PLUGIN_ABI_MAJOR 1
-#define DAL_PLUGIN_ABI_MINOR 4
+#define DAL_PLUGIN_ABI_MINOR 5
 
 /**
  * dal_version_string:
