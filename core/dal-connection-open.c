@@ -24,7 +24,8 @@ redact_url (DalUrl *url, GError **error)
 
 typedef struct
 {
-  DalRegistry *registry; /* the caller's (NULL: the default one) */
+  DalRegistry *registry; /* the caller's (NULL: the default one); a
+                          * reference in an async open's task data */
   DalUrl *url;           /* the caller's */
   DalUrl *plugin_url;    /* after the TLS policy: what the plugin gets */
   DalPlugin *plugin;
@@ -34,6 +35,7 @@ static void
 open_data_free (OpenData *d)
 {
   dal_url_unref (d->url);
+  g_clear_pointer (&d->registry, dal_registry_unref);
   g_clear_pointer (&d->plugin_url, dal_url_unref);
   g_free (d);
 }
@@ -65,7 +67,8 @@ open_task_new (DalRegistry *registry, DalUrl *url, GCancellable *cancellable,
   g_task_set_source_tag (task, dal_connection_open_url_async);
   g_task_set_name (task, "dal_connection_open_async");
   OpenData *d = g_new0 (OpenData, 1);
-  d->registry = registry;
+  /* The caller may drop the registry once the _async call returns. */
+  d->registry = registry != NULL ? dal_registry_ref (registry) : NULL;
   d->url = dal_url_ref (url);
   g_task_set_task_data (task, d, (GDestroyNotify) open_data_free);
   return task;

@@ -17,6 +17,7 @@ struct _DalConnection
   DalCallCache *call_cache;   /* finished DalCalls, for reuse (dal-call.c) */
 
   DalUrl *url;
+  DalRegistry *registry;      /* a reference: keeps plugin valid */
   DalPlugin *plugin;
   const DalPluginFuncs *funcs;
   gpointer handle;            /* the plugin's connection; NULL once closed

@@ -139,6 +139,7 @@ dal_connection_finalize (GObject *object)
   _dal_notify_free (self);
   _dal_call_cache_close (self->call_cache);
   g_clear_pointer (&self->url, dal_url_unref);
+  g_clear_pointer (&self->registry, dal_registry_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
 
@@ -191,6 +192,7 @@ connection_new (DalUrl *url, DalPlugin *plugin, gpointer handle)
 {
   DalConnection *self = g_object_new (DAL_TYPE_CONNECTION, NULL);
   self->url = dal_url_ref (url);
+  self->registry = dal_registry_ref (_dal_plugin_get_registry (plugin));
   self->plugin = plugin;
   self->funcs = _dal_plugin_get_funcs (plugin);
   self->handle = handle;

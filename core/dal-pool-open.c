@@ -452,6 +452,7 @@ dal_pool_finalize (GObject *object)
   g_clear_error (&pool->start_error);
   g_clear_pointer (&pool->url, dal_url_unref);
   g_clear_pointer (&pool->conn_url, dal_url_unref);
+  g_clear_pointer (&pool->registry, dal_registry_unref);
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->cond);
   G_OBJECT_CLASS (dal_pool_parent_class)->finalize (object);
@@ -517,7 +518,7 @@ pool_new (DalRegistry *registry, DalUrl *url, const DalPoolSettings *settings,
     }
 
   DalPool *pool = g_object_new (DAL_TYPE_POOL, NULL);
-  pool->registry = registry;
+  pool->registry = registry != NULL ? dal_registry_ref (registry) : NULL;
   pool->url = dal_url_ref (url);
   pool->conn_url = _dal_url_without_pool_options (url);
   pool->settings = st;

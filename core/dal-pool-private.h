@@ -113,7 +113,7 @@ struct _DalPool
 {
   GObject parent_instance;
 
-  DalRegistry *registry;
+  DalRegistry *registry;    /* a reference; NULL: the default one */
   DalUrl *url;
   DalUrl *conn_url;         /* without the pool's options */
   DalPoolSettings settings;

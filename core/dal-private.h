@@ -133,6 +133,9 @@ void _dal_params_free (DalParamsOwned *owned);
  * table copied to full size (slots the plugin was not built with are NULL). */
 const DalPluginDescriptor *_dal_plugin_get_descriptor (const DalPlugin *plugin);
 const DalPluginFuncs *_dal_plugin_get_funcs (const DalPlugin *plugin);
+/* The registry @plugin belongs to (transfer none): what a connection
+ * holds a reference on while it uses the plugin. */
+DalRegistry *_dal_plugin_get_registry (const DalPlugin *plugin);
 
 /* Retired driver names: the DAL_ERROR_RETIRED_DRIVER naming the
  * replacement for @scheme (canonical), or NULL when it is not retired. */

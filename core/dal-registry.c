@@ -2,14 +2,26 @@
  *
  * Plugins are found by their descriptor files ("*.plugin", a GKeyFile);
  * a module is loaded (libltdl) only when its scheme is resolved or when
- * every plugin is listed.  libltdl is not thread-safe: every lt_* call
- * happens under ltdl_lock. */
+ * every plugin is listed, and only once its files pass the checks of
+ * dal-plugin-files.c.  libltdl is not thread-safe: every lt_* call
+ * happens under ltdl_lock.
+ *
+ * Lifetimes: a registry is reference-counted; connections and pools hold
+ * a reference on the one their plugin came from (DalPlugin.registry).  A
+ * module that was loaded and accepted is made resident and never closed,
+ * and lt_dlexit() is never called: a connection's callbacks, a thread the
+ * plugin started, or a GSource it attached may run its code at any time
+ * until the process ends, and unloading it under them would crash far
+ * from the cause.  Only a module refused at load (wrong ABI, no
+ * descriptor, a table or descriptor that does not fit) is closed again,
+ * when its registry goes: none of its functions was ever called. */
 #include "config.h"
 
 #include <string.h>
 #include <ltdl.h>
 
 #include "dal-private.h"
+#include "dal-plugin-files.h"
 
 #define DESCRIPTOR_GROUP "libdal Plugin"
 #define DESCRIPTOR_SUFFIX ".plugin"
@@ -28,6 +40,8 @@ struct _DalPlugin
   char *descriptor_file;
   char *module_base;       /* dir/Module, without extension */
 
+  DalRegistry *registry;   /* the registry it belongs to (not a reference) */
+
   /* Set once loaded (under the registry lock). */
   gboolean load_attempted;
   lt_dlhandle handle;
@@ -39,6 +53,7 @@ struct _DalPlugin
 
 struct _DalRegistry
 {
+  gatomicrefcount ref_count;
   GMutex lock;
   char **dirs;             /* searched first, in order */
   char **system_dirs;      /* searched last */
@@ -77,10 +92,13 @@ dal_plugin_free (DalPlugin *plugin)
   g_free (plugin->module_base);
   g_free (plugin->filename);
   g_clear_error (&plugin->load_error);
+  /* Accepted modules are resident (see the top of the file): only a
+   * refused one is closed. */
   if (plugin->handle != NULL)
     {
       g_mutex_lock (&ltdl_lock);
-      lt_dlclose (plugin->handle);
+      if (!lt_dlisresident (plugin->handle))
+        lt_dlclose (plugin->handle);
       g_mutex_unlock (&ltdl_lock);
     }
   g_free (plugin);
@@ -126,7 +144,7 @@ canonical_scheme (const char *scheme)
 
 /* Reads one descriptor file; NULL (and a warning) if it is unusable. */
 static DalPlugin *
-plugin_from_descriptor (const char *dir, const char *path)
+plugin_from_descriptor (DalRegistry *registry, const char *dir, const char *path)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) error = NULL;
@@ -147,6 +165,7 @@ plugin_from_descriptor (const char *dir, const char *path)
     }
 
   DalPlugin *plugin = g_new0 (DalPlugin, 1);
+  plugin->registry = registry;
   plugin->dir = g_strdup (dir);
   plugin->descriptor_file = g_strdup (path);
   plugin->module_base = g_path_is_absolute (module)
@@ -221,6 +240,17 @@ adopt_descriptor (DalPlugin *plugin, const DalPluginDescriptor *desc,
   return TRUE;
 }
 
+/* An accepted module stays loaded for good (see the top of the file). */
+static void
+plugin_make_resident (DalPlugin *plugin)
+{
+  g_mutex_lock (&ltdl_lock);
+  if (lt_dlmakeresident (plugin->handle) != 0)
+    g_warning ("plugin %s: libltdl could not keep its module loaded: %s",
+               plugin->name, lt_dlerror ());
+  g_mutex_unlock (&ltdl_lock);
+}
+
 /* For a plugin found through its descriptor file: the module must agree
  * with the file about what it serves. */
 static gboolean
@@ -278,17 +308,9 @@ shared_object_path (const char *base)
     return g_steal_pointer (&so);
 
   g_autofree char *la = g_strconcat (base, ".la", NULL);
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (la, &text, NULL, NULL))
+  g_autofree char *dlname = _dal_libtool_archive_get (la, "dlname");
+  if (dlname == NULL)
     return NULL;
-  const char *line = strstr (text, "\ndlname='");
-  if (line == NULL)
-    return NULL;
-  line += strlen ("\ndlname='");
-  const char *end = strchr (line, '\'');
-  if (end == NULL || end == line)
-    return NULL;
-  g_autofree char *dlname = g_strndup (line, end - line);
   g_autofree char *dir = g_path_get_dirname (base);
   for (guint i = 0; i < 2; i++)
     {
@@ -345,6 +367,9 @@ plugin_load (DalRegistry *registry, DalPlugin *plugin)
         dir);
       return;
     }
+  if (!_dal_plugin_files_check (plugin->name, plugin->descriptor_file,
+                                plugin->module_base, &plugin->load_error))
+    return;
 
   g_mutex_lock (&ltdl_lock);
   lt_dladvise advise;
@@ -395,6 +420,8 @@ plugin_load (DalRegistry *registry, DalPlugin *plugin)
   if (!adopt_descriptor (plugin, desc, &plugin->load_error)
       || !check_descriptor_agrees (plugin, &plugin->load_error))
     plugin->desc = NULL;
+  else
+    plugin_make_resident (plugin);
 }
 
 /* -- the registry -- */
@@ -415,6 +442,7 @@ DalRegistry *
 dal_registry_new (const char * const *search_path, gboolean include_system)
 {
   DalRegistry *registry = g_new0 (DalRegistry, 1);
+  g_atomic_ref_count_init (&registry->ref_count);
   g_mutex_init (&registry->lock);
 
   if (search_path != NULL)
@@ -430,36 +458,71 @@ dal_registry_new (const char * const *search_path, gboolean include_system)
   registry->driver_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   registry->map_origin = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  g_mutex_lock (&ltdl_lock);
-  if (lt_dlinit () != 0)
-    g_warning ("libltdl failed to initialise: %s", lt_dlerror ());
-  g_mutex_unlock (&ltdl_lock);
+  /* Once per process, and never undone: lt_dlexit() would unload every
+   * module (see the top of the file). */
+  static gsize ltdl_ready;
+  if (g_once_init_enter (&ltdl_ready))
+    {
+      g_mutex_lock (&ltdl_lock);
+      if (lt_dlinit () != 0)
+        g_warning ("libltdl failed to initialise: %s", lt_dlerror ());
+      g_mutex_unlock (&ltdl_lock);
+      g_once_init_leave (&ltdl_ready, 1);
+    }
+  return registry;
+}
+
+/* The default registry: the process owns its one reference. */
+static DalRegistry *default_registry;
+
+DalRegistry *
+dal_registry_ref (DalRegistry *registry)
+{
+  g_return_val_if_fail (registry != NULL, NULL);
+  g_atomic_ref_count_inc (&registry->ref_count);
   return registry;
 }
 
 void
-dal_registry_free (DalRegistry *registry)
+dal_registry_unref (DalRegistry *registry)
 {
   if (registry == NULL)
     return;
+  if (!g_atomic_ref_count_dec (&registry->ref_count))
+    return;
+  if (registry == g_atomic_pointer_get (&default_registry))
+    {
+      g_critical ("dal_registry_unref: the default registry was released "
+                  "once too often; it belongs to the process (do not unref "
+                  "what dal_registry_get_default() returns)");
+      g_atomic_ref_count_init (&registry->ref_count);
+      return;
+    }
   g_ptr_array_unref (registry->plugins);
   g_hash_table_unref (registry->driver_map);
   g_hash_table_unref (registry->map_origin);
   g_strfreev (registry->dirs);
   g_strfreev (registry->system_dirs);
   g_mutex_clear (&registry->lock);
-  g_mutex_lock (&ltdl_lock);
-  lt_dlexit ();
-  g_mutex_unlock (&ltdl_lock);
   g_free (registry);
+}
+
+void
+dal_registry_free (DalRegistry *registry)
+{
+  dal_registry_unref (registry);
+}
+
+DalRegistry *
+_dal_plugin_get_registry (const DalPlugin *plugin)
+{
+  return plugin->registry;
 }
 
 DalRegistry *
 dal_registry_get_default (void)
 {
-  static DalRegistry *registry;
-
-  if (g_once_init_enter (&registry))
+  if (g_once_init_enter (&default_registry))
     {
       DalRegistry *r = dal_registry_new (NULL, TRUE);
       /* DAL_DRIVER_MAP="postgresql+psycopg=postgresql+asyncpg,…" */
@@ -482,9 +545,9 @@ dal_registry_get_default (void)
           g_hash_table_replace (r->map_origin, canonical_scheme (*p),
                                 (gpointer) "DAL_DRIVER_MAP");
         }
-      g_once_init_leave (&registry, r);
+      g_once_init_leave (&default_registry, r);
     }
-  return registry;
+  return default_registry;
 }
 
 void
@@ -526,7 +589,7 @@ scan_dir (DalRegistry *registry, const char *dir)
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
-      DalPlugin *plugin = plugin_from_descriptor (dir, path);
+      DalPlugin *plugin = plugin_from_descriptor (registry, dir, path);
       if (plugin != NULL)
         g_ptr_array_add (registry->plugins, plugin);
     }
@@ -544,6 +607,7 @@ add_preloaded (lt_dlhandle handle)
     return 0;  /* preloaded, but not a libdal plugin */
 
   DalPlugin *plugin = g_new0 (DalPlugin, 1);
+  plugin->registry = preload_target;
   plugin->name = g_strdup (desc->name != NULL ? desc->name : "?");
   plugin->description = g_strdup (desc->description);
   plugin->dialect = canonical_dialect (desc->dialect != NULL ? desc->dialect : "");
@@ -557,6 +621,9 @@ add_preloaded (lt_dlhandle handle)
   plugin->handle = handle;
   if (!adopt_descriptor (plugin, desc, &plugin->load_error))
     plugin->desc = NULL;
+  else if (lt_dlmakeresident (handle) != 0)  /* ltdl_lock is held */
+    g_warning ("plugin %s: libltdl could not keep its module loaded: %s",
+               plugin->name, lt_dlerror ());
   g_ptr_array_add (preload_target->plugins, plugin);
   return 0;
 }

@@ -44,6 +44,8 @@ core_libdal_1_la_SOURCES = \
 	core/dal-config-url.c \
 	core/dal-url-options.c \
 	core/dal-registry.c \
+	core/dal-plugin-files.h \
+	core/dal-plugin-files.c \
 	core/dal-params.c \
 	core/dal-result.c \
 	core/dal-connection-private.h \

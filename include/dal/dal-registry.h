@@ -16,8 +16,22 @@
  * The first place that has a plugin for the scheme wins; two plugins in
  * one directory claiming the same driver is an error.
  *
- * A DalRegistry is thread-safe; loaded modules stay loaded until the
- * registry is freed (the default registry lives as long as the process).
+ * Loading safety: before a module is loaded, its descriptor file, the
+ * module file (the libtool archive and the shared object it names, after
+ * symbolic links) and the folders holding them must be owned by root or
+ * by the user the program runs as (geteuid), and must not be writable by
+ * group or others; otherwise the plugin is refused with a
+ * DAL_ERROR_PLUGIN_LOAD_FAILED error that says which file and what to
+ * change ("chmod go-w …").  Preloaded plugins have no file: no check.
+ *
+ * Lifetimes: a DalRegistry is reference-counted and thread-safe.  Every
+ * connection and pool opened through a registry holds a reference on it,
+ * so dropping the caller's reference while they live is safe.  A
+ * DalPlugin given out by dal_registry_resolve() or dal_registry_list()
+ * stays valid as long as its registry lives.  A module, once loaded and
+ * accepted, stays resident in the process (it is never unloaded, not even
+ * when the last registry goes): its callbacks or threads may still run.
+ * The default registry lives as long as the process.
  */
 #ifndef DAL_REGISTRY_H
 #define DAL_REGISTRY_H
@@ -38,7 +52,8 @@ typedef struct _DalPlugin DalPlugin;
  * dal_registry_get_default:
  *
  * Returns: (transfer none): the process-wide registry, set up from the
- *   environment on first use.
+ *   environment on first use.  The process owns it: do not unref it
+ *   (dal_registry_ref() on it is fine, with a matching unref).
  */
 DalRegistry *dal_registry_get_default (void);
 
@@ -49,11 +64,43 @@ DalRegistry *dal_registry_get_default (void);
  * @include_system: whether to search the installed plugin directory (or
  *   DAL_PLUGIN_SYSTEM_PATH) and the preloaded plugins after @search_path
  *
- * Returns: (transfer full): a new registry.
+ * Returns: (transfer full): a new registry; release it with
+ *   dal_registry_unref().
  */
 DalRegistry *dal_registry_new (const char * const *search_path,
                                gboolean include_system);
+
+/**
+ * dal_registry_ref:
+ * @registry: a DalRegistry
+ *
+ * Takes a reference; thread-safe.
+ *
+ * Returns: (transfer full): @registry
+ */
+DalRegistry *dal_registry_ref (DalRegistry *registry);
+
+/**
+ * dal_registry_unref:
+ * @registry: (nullable) (transfer full): a DalRegistry
+ *
+ * Drops a reference; thread-safe.  The last one frees the registry and
+ * its DalPlugin records.  Connections and pools opened through it hold
+ * references of their own, so this is safe while they live.  Modules it
+ * loaded stay resident.
+ */
+void dal_registry_unref (DalRegistry *registry);
+
+/**
+ * dal_registry_free:
+ * @registry: (nullable) (transfer full): a DalRegistry
+ *
+ * The same as dal_registry_unref(), kept for compatibility: before
+ * registries were reference-counted this freed the registry.
+ */
 void dal_registry_free (DalRegistry *registry);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalRegistry, dal_registry_unref)
 
 /**
  * dal_registry_map_driver:
@@ -79,7 +126,8 @@ void dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
  *
  * Finds the plugin serving @url's scheme and loads it (once).
  *
- * Returns: (transfer none) (nullable): the plugin, owned by @registry.
+ * Returns: (transfer none) (nullable): the plugin, owned by @registry
+ *   and valid as long as @registry lives.
  */
 DalPlugin *dal_registry_resolve (DalRegistry *registry, const DalUrl *url,
                                  GError **error);
@@ -92,7 +140,7 @@ DalPlugin *dal_registry_resolve (DalRegistry *registry, const DalUrl *url,
  * version); a plugin that fails to load is listed with its error.
  *
  * Returns: (transfer container) (element-type DalPlugin): the plugins,
- *   owned by @registry, in search order.
+ *   owned by @registry and valid as long as it lives, in search order.
  */
 GPtrArray *dal_registry_list (DalRegistry *registry);
 
