@@ -3,8 +3,11 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <pwd.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -893,6 +896,411 @@ test_threads_many_registries (void)
     }
 }
 
+/* -- lifetimes -- */
+
+static gpointer
+ref_thread (gpointer data)
+{
+  DalRegistry *r = data;
+  for (int i = 0; i < 1000; i++)
+    {
+      g_autoptr (DalRegistry) mine = dal_registry_ref (r);
+      if (i % 100 == 0)
+        g_assert_nonnull (resolve_ok (mine, "test+sync"));
+    }
+  return NULL;
+}
+
+static void
+test_lifetime_ref (void)
+{
+  g_autoptr (DalRegistry) r = registry_new ("", NULL);
+  g_assert_true (dal_registry_ref (r) == r);
+  dal_registry_unref (r);
+  g_assert_true (dal_registry_ref (r) == r);
+  dal_registry_free (r);  /* the compatible name: also one unref */
+  DalPlugin *p = resolve_ok (r, "test+sync");
+  g_assert_cmpstr (dal_plugin_get_name (p), ==, "fakesync");
+  /* NULL is fine, as for g_free(). */
+  dal_registry_unref (NULL);
+  dal_registry_free (NULL);
+
+  /* From several threads at once. */
+  GThread *threads[N_THREADS];
+  for (guint i = 0; i < N_THREADS; i++)
+    threads[i] = g_thread_new ("refs", ref_thread, r);
+  for (guint i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+  g_assert_true (resolve_ok (r, "test+sync") == p);
+}
+
+/* The default registry belongs to the process: one unref too many is a
+ * critical, not a crash. */
+static void
+test_lifetime_default_unref (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_failed ();
+      g_test_trap_assert_stderr ("*default registry*belongs to the process*");
+      return;
+    }
+  DalRegistry *def = dal_registry_get_default ();
+  dal_registry_unref (dal_registry_ref (def));  /* balanced: fine */
+  dal_registry_unref (def);
+}
+
+typedef struct
+{
+  gboolean done;
+  DalConnection *conn;
+  DalResult *result;
+  GError *error;
+} AsyncWait;
+
+static void
+open_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  AsyncWait *w = data;
+  w->conn = dal_connection_open_finish (res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+query_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  AsyncWait *w = data;
+  w->result = dal_connection_query_finish (DAL_CONNECTION (source), res, &w->error);
+  w->done = TRUE;
+}
+
+/* A connection holds its registry: the caller's reference can go first,
+ * blocking (fakesync) or async (fakeasync), even while the open runs. */
+static void
+test_lifetime_connection (gconstpointer data)
+{
+  const char *scheme = data;
+  g_autoptr (DalUrl) url = parse (scheme);
+  g_autoptr (GError) error = NULL;
+
+  DalRegistry *r = registry_new ("", NULL);
+  g_autoptr (DalConnection) conn = dal_connection_open_url (r, url, NULL, &error);
+  g_assert_no_error (error);
+  dal_registry_unref (r);
+  g_autoptr (DalResult) rows = dal_connection_query (conn, "rows 3", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (rows), ==, 3);
+
+  /* Dropped while the async open is under way. */
+  AsyncWait w = { 0 };
+  r = registry_new ("", NULL);
+  dal_connection_open_url_async (r, url, NULL, open_done, &w);
+  dal_registry_unref (r);
+  dal_test_wait_for (&w.done, 10000);
+  g_assert_no_error (w.error);
+  g_assert_nonnull (w.conn);
+  g_autoptr (DalConnection) conn2 = g_steal_pointer (&w.conn);
+  w.done = FALSE;
+  dal_connection_query_async (conn2, "rows 2", NULL, NULL, query_done, &w);
+  dal_test_wait_for (&w.done, 10000);
+  g_assert_no_error (w.error);
+  g_assert_cmpuint (dal_result_get_n_rows (w.result), ==, 2);
+  g_clear_pointer (&w.result, dal_result_unref);
+  g_assert_cmpstr (dal_connection_get_plugin_name (conn2), ==,
+                   dal_connection_get_plugin_name (conn));
+  g_assert_true (dal_connection_close (conn2, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (dal_connection_close (conn, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* A pool holds the registry it opens its connections through. */
+static void
+test_lifetime_pool (void)
+{
+  g_autoptr (DalUrl) url = parse ("test+sync");
+  g_autoptr (GError) error = NULL;
+  DalRegistry *r = registry_new ("", NULL);
+  g_autoptr (DalPool) pool = dal_pool_open_url (r, url, NULL, NULL, &error);
+  g_assert_no_error (error);
+  dal_registry_unref (r);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr (DalResult) rows = dal_pool_query (pool, "rows 4", NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (dal_result_get_n_rows (rows), ==, 4);
+    }
+  dal_pool_close (pool);
+}
+
+/* Modules stay loaded once accepted: freeing the registry unloads
+ * nothing, and a new registry in the same process works. */
+static void
+test_lifetime_resident (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  DalRegistry *r = registry_new ("", NULL);
+  DalPlugin *p = resolve_ok (r, "test+async");
+  g_autofree char *file = g_strdup (dal_plugin_get_filename (p));
+  gconstpointer query_async = _dal_plugin_get_funcs (p)->query_async;
+  dal_registry_unref (r);
+
+  void *h = dlopen (file, RTLD_NOW | RTLD_NOLOAD);
+  g_test_message ("%s after its registry went: %p", file, h);
+  g_assert_nonnull (h);
+  dlclose (h);
+
+  r = registry_new ("", NULL);
+  p = resolve_ok (r, "test+async");
+  g_assert_true (_dal_plugin_get_funcs (p)->query_async == query_async);
+  g_autoptr (DalUrl) url = parse ("test+async");
+  g_autoptr (DalConnection) conn = dal_connection_open_url (r, url, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DalResult) rows = dal_connection_query (conn, "rows 1", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (rows), ==, 1);
+  dal_registry_unref (r);
+
+  /* A refused module is not kept (it ran nothing). */
+  r = registry_new ("bad", NULL);
+  g_assert_null (resolve (r, "bad+abi", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_PLUGIN_ABI_MISMATCH);
+  g_clear_error (&error);
+  g_autofree char *badabi = plugin_dir (".libs/badabi.so");
+  dal_registry_unref (r);
+  h = dlopen (badabi, RTLD_NOW | RTLD_NOLOAD);
+  g_assert_null (h);
+}
+
+/* -- loading safety -- */
+
+/* A private folder (0700) holding a copy of fakesync: its module as
+ * fakesync.so (0755) and a descriptor (0644), modes set explicitly
+ * whatever the umask. */
+static char *
+perm_dir_new (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("dal-perm-XXXXXX", &error);
+  g_assert_no_error (error);
+  char *dir = realpath (tmp, NULL);
+  g_assert_nonnull (dir);
+  g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+
+  DalRegistry *r = registry_new ("", NULL);
+  const char *so = dal_plugin_get_filename (resolve_ok (r, "test+sync"));
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (so, &contents, &len, &error));
+  dal_registry_unref (r);
+  g_autofree char *copy = g_build_filename (dir, "fakesync" LT_MODULE_EXT, NULL);
+  g_assert_true (g_file_set_contents (copy, contents, len, &error));
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+  g_autofree char *desc = g_build_filename (dir, "fakesync.plugin", NULL);
+  g_assert_true (g_file_set_contents (desc,
+                                      "[libdal Plugin]\nModule=fakesync\n"
+                                      "Dialect=test\nDrivers=sync;\n", -1, &error));
+  g_assert_cmpint (g_chmod (desc, 0644), ==, 0);
+  return dir;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_chmod (dir, 0700);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (path);
+      else
+        g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Resolving test+sync in @dir: refused, with each of the texts (NULL
+ * terminated) in the message; or, with none, loaded from @dir. */
+static void
+perm_check (const char *dir, ...)
+{
+  const char *dirs[] = { dir, NULL };
+  g_autoptr (DalRegistry) r = dal_registry_new (dirs, FALSE);
+  g_autoptr (GError) error = NULL;
+  DalPlugin *p = resolve (r, "test+sync", &error);
+  va_list ap;
+  va_start (ap, dir);
+  const char *text = va_arg (ap, const char *);
+  if (text == NULL)
+    {
+      g_assert_no_error (error);
+      assert_contains (dal_plugin_get_filename (p), dir);
+    }
+  else
+    {
+      g_assert_error (error, DAL_ERROR, DAL_ERROR_PLUGIN_LOAD_FAILED);
+      g_test_message ("refused: %s", error->message);
+      assert_contains (error->message, "plugin fakesync is refused");
+      for (; text != NULL; text = va_arg (ap, const char *))
+        assert_contains (error->message, text);
+      /* Listing shows the same refusal. */
+      g_autoptr (GPtrArray) list = dal_registry_list (r);
+      g_assert_cmpuint (list->len, ==, 1);
+      g_assert_error ((GError *) dal_plugin_get_load_error (list->pdata[0]),
+                      DAL_ERROR, DAL_ERROR_PLUGIN_LOAD_FAILED);
+    }
+  va_end (ap);
+}
+
+static void
+test_safety_modes (void)
+{
+  g_autofree char *dir = perm_dir_new ();
+  g_autofree char *so = g_build_filename (dir, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *desc = g_build_filename (dir, "fakesync.plugin", NULL);
+  g_autofree char *chmod_so = g_strdup_printf ("chmod go-w %s", so);
+  g_autofree char *chmod_desc = g_strdup_printf ("chmod go-w %s", desc);
+  g_autofree char *chmod_dir = g_strdup_printf ("chmod go-w %s", dir);
+
+  /* As made: loads. */
+  perm_check (dir, NULL);
+
+  /* A world-writable module file. */
+  g_assert_cmpint (g_chmod (so, 0757), ==, 0);
+  perm_check (dir, "the file", so, "writable by others", "mode 0757", chmod_so, NULL);
+  /* Group-writable is refused too. */
+  g_assert_cmpint (g_chmod (so, 0775), ==, 0);
+  perm_check (dir, "writable by its group", chmod_so, NULL);
+  g_assert_cmpint (g_chmod (so, 0755), ==, 0);
+
+  /* The descriptor file (it chooses the module). */
+  g_assert_cmpint (g_chmod (desc, 0664), ==, 0);
+  perm_check (dir, "the file", desc, "writable by its group", chmod_desc, NULL);
+  g_assert_cmpint (g_chmod (desc, 0644), ==, 0);
+
+  /* A group-writable folder. */
+  g_assert_cmpint (g_chmod (dir, 0770), ==, 0);
+  perm_check (dir, "the folder", "writable by its group", chmod_dir, NULL);
+  /* Sticky, world-writable (as /tmp): refused all the same. */
+  g_assert_cmpint (g_chmod (dir, 01777), ==, 0);
+  perm_check (dir, "the folder", "writable by others", chmod_dir, NULL);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  perm_check (dir, NULL);
+
+  remove_tree (dir);
+}
+
+/* Symbolic links are followed: the file the loader opens, and its folder,
+ * are what count. */
+static void
+test_safety_symlinks (void)
+{
+  g_autofree char *dir = perm_dir_new ();
+  g_autofree char *other = perm_dir_new ();
+  g_autofree char *so = g_build_filename (dir, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *target = g_build_filename (other, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *chmod_other = g_strdup_printf ("chmod go-w %s", other);
+  g_autofree char *chmod_target = g_strdup_printf ("chmod go-w %s", target);
+
+  g_assert_cmpint (g_unlink (so), ==, 0);
+  g_assert_cmpint (symlink (target, so), ==, 0);
+  perm_check (dir, NULL);
+
+  g_assert_cmpint (g_chmod (other, 0777), ==, 0);
+  perm_check (dir, "the folder", "writable by others", chmod_other, NULL);
+  g_assert_cmpint (g_chmod (other, 0700), ==, 0);
+  g_assert_cmpint (g_chmod (target, 0666), ==, 0);
+  perm_check (dir, "the file", chmod_target, NULL);
+  g_assert_cmpint (g_chmod (target, 0755), ==, 0);
+
+  /* A dangling link: no module there. */
+  g_assert_cmpint (g_unlink (target), ==, 0);
+  const char *dirs[] = { dir, NULL };
+  g_autoptr (DalRegistry) r = dal_registry_new (dirs, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (resolve (r, "test+sync", &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_PLUGIN_NOT_FOUND);
+
+  remove_tree (other);
+  remove_tree (dir);
+}
+
+/* Through a libtool archive: the archive, and the shared object it names
+ * in .libs/, are checked. */
+static void
+test_safety_libtool_archive (void)
+{
+  g_autofree char *dir = perm_dir_new ();
+  g_autofree char *so = g_build_filename (dir, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *libs = g_build_filename (dir, ".libs", NULL);
+  g_autofree char *libs_so = g_build_filename (libs, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *la = g_build_filename (dir, "fakesync.la", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (libs, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (libs, 0755), ==, 0);
+  g_assert_cmpint (g_rename (so, libs_so), ==, 0);
+  g_assert_true (g_file_set_contents (la,
+                                      "# fakesync.la - a libtool library file\n"
+                                      "dlname='fakesync" LT_MODULE_EXT "'\n"
+                                      "installed=no\n"
+                                      "shouldnotlink=yes\n"
+                                      "libdir='/nowhere'\n", -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (la, 0644), ==, 0);
+  perm_check (dir, NULL);
+
+  g_assert_cmpint (g_chmod (libs, 0777), ==, 0);
+  perm_check (dir, "the folder", libs, "writable by others", NULL);
+  g_assert_cmpint (g_chmod (libs, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (la, 0646), ==, 0);
+  perm_check (dir, "the file", la, NULL);
+
+  remove_tree (dir);
+}
+
+/* Owned by someone else (as root: given to nobody). */
+static void
+test_safety_owner (void)
+{
+  if (geteuid () != 0)
+    {
+      g_test_skip ("only root can give a file away");
+      return;
+    }
+  struct passwd *nobody = getpwnam ("nobody");
+  if (nobody == NULL || nobody->pw_uid == 0)
+    {
+      g_test_skip ("no user \"nobody\"");
+      return;
+    }
+  uid_t uid = nobody->pw_uid;
+  g_autofree char *dir = perm_dir_new ();
+  g_autofree char *so = g_build_filename (dir, "fakesync" LT_MODULE_EXT, NULL);
+  g_autofree char *owner = g_strdup_printf ("owned by uid %u", (guint) uid);
+  g_autofree char *chown_so = g_strdup_printf ("chown root %s", so);
+  g_autofree char *chown_dir = g_strdup_printf ("chown root %s", dir);
+
+  g_assert_cmpint (chown (so, uid, (gid_t) -1), ==, 0);
+  perm_check (dir, "the file", so, owner, chown_so, NULL);
+  g_assert_cmpint (chown (so, 0, (gid_t) -1), ==, 0);
+  g_assert_cmpint (chown (dir, uid, (gid_t) -1), ==, 0);
+  perm_check (dir, "the folder", owner, chown_dir, NULL);
+  g_assert_cmpint (chown (dir, 0, (gid_t) -1), ==, 0);
+  perm_check (dir, NULL);
+
+  remove_tree (dir);
+}
+
 /* -- the environment -- */
 
 /* Runs in a subprocess: the environment of the test process is left alone. */
@@ -1106,6 +1514,18 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/env/plugin-path", test_env_plugin_path);
   g_test_add_func ("/registry/env/system-path", test_env_system_path);
   g_test_add_func ("/registry/env/default-registry", test_default_registry);
+  g_test_add_func ("/registry/lifetime/ref", test_lifetime_ref);
+  g_test_add_func ("/registry/lifetime/default-unref", test_lifetime_default_unref);
+  g_test_add_data_func ("/registry/lifetime/connection/sync", "test+sync",
+                        test_lifetime_connection);
+  g_test_add_data_func ("/registry/lifetime/connection/async", "test+async",
+                        test_lifetime_connection);
+  g_test_add_func ("/registry/lifetime/pool", test_lifetime_pool);
+  g_test_add_func ("/registry/lifetime/resident", test_lifetime_resident);
+  g_test_add_func ("/registry/safety/modes", test_safety_modes);
+  g_test_add_func ("/registry/safety/symlinks", test_safety_symlinks);
+  g_test_add_func ("/registry/safety/libtool-archive", test_safety_libtool_archive);
+  g_test_add_func ("/registry/safety/owner", test_safety_owner);
 
   return g_test_run ();
 }
