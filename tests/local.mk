@@ -12,6 +12,7 @@ AM_TESTS_ENVIRONMENT = \
 	DAL_PLUGIN_SYSTEM_PATH=; export DAL_PLUGIN_SYSTEM_PATH; \
 	DAL_TEST_PLUGINS='$(abs_top_builddir)/tests/plugins'; export DAL_TEST_PLUGINS; \
 	DAL_TEST_TOOL='$(abs_top_builddir)/tools/dal'; export DAL_TEST_TOOL; \
+	DAL_TEST_SUID_HELPER='$(abs_top_builddir)/tests/dal-test-suid'; export DAL_TEST_SUID_HELPER; \
 	DAL_TEST_SRCDIR='$(abs_top_srcdir)/tests'; export DAL_TEST_SRCDIR; \
 	LIBTOOL='$(LIBTOOL)'; export LIBTOOL; \
 	G_DEBUG=fatal-criticals; export G_DEBUG;
@@ -59,6 +60,11 @@ tests_test_registry_SOURCES = tests/test-registry.c
 tests_test_registry_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 # (dlopen(), to compare the loader's own reason for refusing a file)
 tests_test_registry_LDADD = $(DAL_TEST_LDADD) $(LIBADD_DLOPEN)
+# The setuid helper of /registry/env/setuid (DAL_TEST_SUID_HELPER).
+check_PROGRAMS += tests/dal-test-suid
+tests_dal_test_suid_SOURCES = tests/dal-test-suid.c
+tests_dal_test_suid_LDADD = core/libdal-1.la $(GLIB_LIBS)
+tests_dal_test_suid_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_test_connection_SOURCES = tests/test-connection.c
 tests_test_connection_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_connection_LDADD = $(DAL_TEST_LDADD)

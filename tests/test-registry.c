@@ -1435,6 +1435,63 @@ test_env_system_path (void)
   dal_registry_free (r);
 }
 
+/* DAL_PLUGIN_PATH is ignored in a setuid program: a setuid copy of
+ * tests/dal-test-suid (owned by nobody, run as root) sees no folder.
+ * Needs root (to give the copy away) and a file system that honours
+ * setuid bits. */
+static void
+test_env_setuid (void)
+{
+  const char *helper = g_getenv ("DAL_TEST_SUID_HELPER");
+  struct passwd *nobody = getpwnam ("nobody");
+  if (helper == NULL || geteuid () != 0 || nobody == NULL || nobody->pw_uid == 0)
+    {
+      g_test_skip ("needs root, a user \"nobody\" and DAL_TEST_SUID_HELPER");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("dal-suid-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *copy = g_build_filename (tmp, "dal-test-suid", NULL);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (helper, &contents, &len, &error));
+  g_assert_true (g_file_set_contents (copy, contents, len, &error));
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+
+  g_autofree char *good = plugin_dir ("");
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "DAL_PLUGIN_PATH", good, TRUE);
+  const char *argv[] = { copy, NULL };
+  char *out = NULL;
+  gint status = 0;
+
+  /* Not setuid: the variable counts. */
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL,
+                               NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_autofree char *expected = g_strdup_printf ("uid=0 euid=0 path=%s\n", good);
+  g_assert_cmpstr (out, ==, expected);
+  g_clear_pointer (&out, g_free);
+
+  /* Setuid nobody: ignored. */
+  g_assert_cmpint (chown (copy, nobody->pw_uid, (gid_t) -1), ==, 0);
+  g_assert_cmpint (g_chmod (copy, 04755), ==, 0);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL,
+                               NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("setuid: %s", out);
+  g_autofree char *setuid_expected = g_strdup_printf ("uid=0 euid=%u path=\n",
+                                                      (guint) nobody->pw_uid);
+  if (g_str_has_prefix (out, "uid=0 euid=0 "))
+    g_test_skip ("the file system ignores setuid bits (nosuid)");
+  else
+    g_assert_cmpstr (out, ==, setuid_expected);
+  g_free (out);
+
+  g_unlink (copy);
+  g_rmdir (tmp);
+}
+
 /* The default registry reads DAL_PLUGIN_PATH and DAL_DRIVER_MAP once. */
 static void
 test_default_registry (void)
@@ -1514,6 +1571,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/env/plugin-path", test_env_plugin_path);
   g_test_add_func ("/registry/env/system-path", test_env_system_path);
   g_test_add_func ("/registry/env/default-registry", test_default_registry);
+  g_test_add_func ("/registry/env/setuid", test_env_setuid);
   g_test_add_func ("/registry/lifetime/ref", test_lifetime_ref);
   g_test_add_func ("/registry/lifetime/default-unref", test_lifetime_default_unref);
   g_test_add_data_func ("/registry/lifetime/connection/sync", "test+sync",
