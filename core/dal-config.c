@@ -217,13 +217,15 @@ origin_of (GHashTable *lines, const char *origin, const char *section,
 static const DalOptionInfo *
 option_info (const char *name)
 {
+  static const DalOptionInfo any = { NULL, DAL_URL_OPTION_STRING, 0, NULL, 0 };
   const DalOptionInfo *info = _dal_libdal_option_lookup (name);
-  const DalDialectInfo *pg = _dal_dialect_lookup ("postgresql");
+  /* [tls] keys are the postgresql dialect's options (its plugin's table);
+   * without that plugin, their values are left to the connect. */
+  const DalDialect *pg = info == NULL ? _dal_dialect_lookup ("postgresql") : NULL;
 
-  for (guint i = 0; info == NULL && i < pg->n_keywords; i++)
-    if (strcmp (pg->keywords[i].name, name) == 0)
-      info = &pg->keywords[i];
-  return info;
+  if (pg != NULL)
+    info = _dal_dialect_get_option (pg, name);
+  return info != NULL ? info : &any;
 }
 
 static gboolean

@@ -9,37 +9,29 @@
 
 G_BEGIN_DECLS
 
-/* -- URL option tables (dal-url-options.c) -- */
+/* -- URL option tables (dal-url-options.c) and dialects (dal-dialect.c) -- */
 
-typedef enum
-{
-  DAL_OPTION_STRING = 0,   /* any text */
-  DAL_OPTION_DURATION,     /* seconds, fractional allowed, >= 0 */
-  DAL_OPTION_UINT,         /* non-negative integer */
-  DAL_OPTION_BOOLEAN,      /* true/false/1/0/yes/no/on/off */
-  DAL_OPTION_ENUM,         /* one of a list */
-  DAL_OPTION_PORT,         /* 1..65535 (lists allowed: "5432,5433") */
-} DalOptionKind;
+/* libdal's own options and the dialects' options share one description,
+ * the plugin ABI's DalUrlOption. */
+typedef DalUrlOption DalOptionInfo;
 
-typedef struct
-{
-  const char *name;
-  DalOptionKind kind;
-  const char * const *choices;  /* DAL_OPTION_ENUM */
-  guint min_client_version;     /* client library version that has it (libpq: 160000), 0 = any */
-  gboolean libdal;              /* consumed by libdal, never handed to the client library */
-} DalOptionInfo;
-
-typedef struct
-{
-  const char *name;             /* canonical: "postgresql" */
-  const char * const *aliases;  /* "postgres" */
-  const DalOptionInfo *keywords;  /* the client library's keywords, in its order; NULL: any */
-  guint n_keywords;
-} DalDialectInfo;
-
-/* The dialect called @name (canonical or alias, lower case), or NULL. */
-const DalDialectInfo *_dal_dialect_lookup (const char *name);
+/* The dialect called @name (canonical or alias, lower case): one the
+ * process already knows (a registry loaded a plugin that declares it),
+ * else the one the default registry's plugin for @name declares (loading
+ * that plugin, and no other).  NULL: no plugin declares it. */
+const DalDialect *_dal_dialect_lookup (const char *name);
+/* The same among the dialects already known; nothing is loaded. */
+const DalDialect *_dal_dialect_find (const char *name);
+/* Makes @dialect known to the process (a registry loaded a plugin that
+ * declares it).  The first declaration of a name wins.  @dialect is a
+ * plugin's static data: its module stays resident. */
+void _dal_dialect_add (const DalDialect *dialect);
+/* The option @name of @dialect, or NULL. */
+const DalUrlOption *_dal_dialect_get_option (const DalDialect *dialect,
+                                             const char *name);
+/* Whether @dialect declares the option @name secret. */
+gboolean _dal_dialect_option_is_secret (const DalDialect *dialect,
+                                        const char *name);
 /* libdal's own options (command_timeout, statement_cache_size, ...). */
 const DalOptionInfo *_dal_libdal_option_lookup (const char *name);
 /* All of them, in their canonical order. */
@@ -136,6 +128,18 @@ const DalPluginFuncs *_dal_plugin_get_funcs (const DalPlugin *plugin);
 /* The registry @plugin belongs to (transfer none): what a connection
  * holds a reference on while it uses the plugin. */
 DalRegistry *_dal_plugin_get_registry (const DalPlugin *plugin);
+
+/* The dialect @name (canonical or alias, lower case) as @registry's
+ * plugin for it declares it (NULL: the default registry): loads that
+ * plugin (the dialect-default one first), and no plugin of another
+ * dialect.  NULL when no plugin of @registry declares it. */
+const DalDialect *_dal_registry_learn_dialect (DalRegistry *registry,
+                                               const char *name);
+/* Checks @url against @dialect (the one of the plugin that will serve it)
+ * as dal_url_parse() does when it knows the dialect: every option known,
+ * every value valid.  TRUE when @dialect is NULL (dal-url.c). */
+gboolean _dal_url_check_dialect (const DalUrl *url, const DalDialect *dialect,
+                                 GError **error);
 
 /* Retired driver names: the DAL_ERROR_RETIRED_DRIVER naming the
  * replacement for @scheme (canonical), or NULL when it is not retired. */

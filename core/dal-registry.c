@@ -35,6 +35,7 @@ struct _DalPlugin
   char *description;
   char *dialect;
   char **drivers;
+  char **aliases;          /* Aliases= of the descriptor file (or module) */
   gboolean dialect_default;
   char *dir;               /* search directory it came from; NULL if preloaded */
   char *descriptor_file;
@@ -87,6 +88,7 @@ dal_plugin_free (DalPlugin *plugin)
   g_free (plugin->description);
   g_free (plugin->dialect);
   g_strfreev (plugin->drivers);
+  g_strfreev (plugin->aliases);
   g_free (plugin->dir);
   g_free (plugin->descriptor_file);
   g_free (plugin->module_base);
@@ -111,23 +113,80 @@ plugin_serves_driver (const DalPlugin *plugin, const char *driver)
          && g_strv_contains ((const char * const *) plugin->drivers, driver);
 }
 
+/* Aliases of dialects, as descriptor files (Aliases=) and loaded
+ * plugins (DalDialect.aliases) declare them, process-wide: alias ->
+ * canonical name.  Only grows; the first declaration of an alias wins. */
+static GMutex alias_lock;
+static GHashTable *alias_map;
+
+static void
+record_aliases (const char *dialect, const char * const *aliases)
+{
+  g_mutex_lock (&alias_lock);
+  if (alias_map == NULL)
+    alias_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (const char * const *a = aliases; a != NULL && *a != NULL; a++)
+    if (!g_hash_table_contains (alias_map, *a) && strcmp (*a, dialect) != 0)
+      g_hash_table_insert (alias_map, g_ascii_strdown (*a, -1),
+                           g_ascii_strdown (dialect, -1));
+  g_mutex_unlock (&alias_lock);
+}
+
+/* The canonical name of @dialect (lower case): itself when no one
+ * declared it an alias.  Stable (the map never drops an entry). */
+static const char *
+alias_target (const char *dialect)
+{
+  const char *target = NULL;
+  g_mutex_lock (&alias_lock);
+  if (alias_map != NULL)
+    target = g_hash_table_lookup (alias_map, dialect);
+  g_mutex_unlock (&alias_lock);
+  return target != NULL ? target : dialect;
+}
+
+/* Whether @plugin's dialect is called @dialect (canonical or alias). */
+static gboolean
+plugin_has_dialect (const DalPlugin *plugin, const char *dialect)
+{
+  return g_strcmp0 (alias_target (plugin->dialect), alias_target (dialect)) == 0
+         || g_strv_contains ((const char * const *) plugin->aliases, dialect);
+}
+
 /* Whether @plugin serves @dialect with @driver (NULL: the bare dialect). */
 static gboolean
 plugin_serves (const DalPlugin *plugin, const char *dialect, const char *driver)
 {
-  if (g_strcmp0 (plugin->dialect, dialect) != 0)
+  if (!plugin_has_dialect (plugin, dialect))
     return FALSE;
   return driver == NULL ? plugin->dialect_default
                         : plugin_serves_driver (plugin, driver);
 }
 
-/* Canonical dialect name: "postgres" -> "postgresql"; unknown ones as is. */
+/* Canonical dialect name: "postgres" -> "postgresql" when a loaded
+ * plugin declared the alias; unknown ones as they are (plugin_serves
+ * also matches the aliases of the descriptor files).  Loads nothing. */
 static char *
 canonical_dialect (const char *dialect)
 {
   g_autofree char *lower = g_ascii_strdown (dialect, -1);
-  const DalDialectInfo *info = _dal_dialect_lookup (lower);
-  return g_strdup (info != NULL ? info->name : lower);
+  const DalDialect *known = _dal_dialect_find (lower);
+  return g_strdup (known != NULL ? known->name : alias_target (lower));
+}
+
+/* A lower-case, stripped copy of a descriptor's string list; never NULL. */
+static char **
+lower_list (char **list)
+{
+  if (list == NULL)
+    return g_new0 (char *, 1);
+  for (char **d = list; *d != NULL; d++)
+    {
+      char *lower = g_ascii_strdown (g_strstrip (*d), -1);
+      g_free (*d);
+      *d = lower;
+    }
+  return list;
 }
 
 static char *
@@ -173,15 +232,9 @@ plugin_from_descriptor (DalRegistry *registry, const char *dir, const char *path
                           : g_build_filename (dir, module, NULL);
   plugin->name = g_path_get_basename (module);
   plugin->dialect = canonical_dialect (dialect);
-  plugin->drivers = g_key_file_get_string_list (kf, DESCRIPTOR_GROUP, "Drivers", NULL, NULL);
-  if (plugin->drivers == NULL)
-    plugin->drivers = g_new0 (char *, 1);
-  for (char **d = plugin->drivers; *d != NULL; d++)
-    {
-      char *lower = g_ascii_strdown (g_strstrip (*d), -1);
-      g_free (*d);
-      *d = lower;
-    }
+  plugin->drivers = lower_list (g_key_file_get_string_list (kf, DESCRIPTOR_GROUP, "Drivers", NULL, NULL));
+  plugin->aliases = lower_list (g_key_file_get_string_list (kf, DESCRIPTOR_GROUP, "Aliases", NULL, NULL));
+  record_aliases (plugin->dialect, (const char * const *) plugin->aliases);
   plugin->dialect_default = g_key_file_get_boolean (kf, DESCRIPTOR_GROUP, "DialectDefault", NULL);
   plugin->description = g_key_file_get_string (kf, DESCRIPTOR_GROUP, "Description", NULL);
   return plugin;
@@ -236,6 +289,19 @@ adopt_descriptor (DalPlugin *plugin, const DalPluginDescriptor *desc,
                                    plugin->name, file);
       return FALSE;
     }
+  const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
+  if (d != NULL
+      && (d->name == NULL || g_ascii_strcasecmp (d->name, desc->dialect) != 0
+          || (d->n_options > 0 && d->options == NULL)))
+    {
+      *error = dal_error_new_hint (DAL_ERROR_PLUGIN_LOAD_FAILED,
+                                   "Fix the plugin's DalDialect: its name is "
+                                   "the descriptor's dialect",
+                                   "plugin %s (%s) serves dialect %s but "
+                                   "describes dialect %s", plugin->name, file,
+                                   desc->dialect, d->name != NULL ? d->name : "(none)");
+      return FALSE;
+    }
   plugin->desc = desc;
   return TRUE;
 }
@@ -251,6 +317,36 @@ plugin_make_resident (DalPlugin *plugin)
   g_mutex_unlock (&ltdl_lock);
 }
 
+/* Whether the descriptor file's Aliases= and the module's dialect_info
+ * name the same aliases (a module without dialect_info: none). */
+static gboolean
+aliases_agree (const DalPlugin *plugin)
+{
+  const DalPluginDescriptor *desc = plugin->desc;
+  const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
+  const char * const *declared = d != NULL ? d->aliases : NULL;
+  guint n = 0;
+
+  for (const char * const *a = declared; a != NULL && *a != NULL; a++, n++)
+    if (!g_strv_contains ((const char * const *) plugin->aliases, *a))
+      return FALSE;
+  return n == g_strv_length (plugin->aliases);
+}
+
+/* Once a plugin is adopted: its dialect becomes known to the process
+ * (the module, whose static data that is, is resident). */
+static void
+plugin_learn_dialect (DalPlugin *plugin)
+{
+  const DalPluginDescriptor *desc = plugin->desc;
+  const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
+
+  if (d == NULL)
+    return;
+  record_aliases (d->name, d->aliases);
+  _dal_dialect_add (d);
+}
+
 /* For a plugin found through its descriptor file: the module must agree
  * with the file about what it serves. */
 static gboolean
@@ -262,19 +358,25 @@ check_descriptor_agrees (DalPlugin *plugin, GError **error)
 
   for (char **d = plugin->drivers; ok && *d != NULL; d++)
     ok = g_strv_contains (desc->drivers, *d);
+  ok = ok && aliases_agree (plugin);
   if (plugin->dialect_default && !(desc->flags & DAL_PLUGIN_DIALECT_DEFAULT))
     ok = FALSE;
   if (ok)
     return TRUE;
 
   g_autofree char *drivers = g_strjoinv (", ", (char **) desc->drivers);
+  const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
+  g_autofree char *aliases = d != NULL && d->aliases != NULL
+                               ? g_strjoinv (", ", (char **) d->aliases)
+                               : NULL;
   *error = dal_error_new_hint (
     DAL_ERROR_PLUGIN_LOAD_FAILED,
-    "Reinstall the plugin so that its descriptor file and module match",
+    "Reinstall the plugin so that its descriptor file and module match "
+    "(Dialect=, Aliases=, Drivers=, DialectDefault=)",
     "plugin %s: its descriptor file %s does not match its module %s, which "
-    "serves dialect %s with drivers %s",
+    "serves dialect %s (aliases: %s) with drivers %s",
     plugin->name, plugin->descriptor_file, plugin->filename, desc->dialect,
-    drivers);
+    aliases != NULL && *aliases != '\0' ? aliases : "none", drivers);
   return FALSE;
 }
 
@@ -421,7 +523,10 @@ plugin_load (DalRegistry *registry, DalPlugin *plugin)
       || !check_descriptor_agrees (plugin, &plugin->load_error))
     plugin->desc = NULL;
   else
-    plugin_make_resident (plugin);
+    {
+      plugin_make_resident (plugin);
+      plugin_learn_dialect (plugin);
+    }
 }
 
 /* -- the registry -- */
@@ -614,6 +719,10 @@ add_preloaded (lt_dlhandle handle)
   plugin->drivers = g_strdupv ((char **) desc->drivers);
   if (plugin->drivers == NULL)
     plugin->drivers = g_new0 (char *, 1);
+  const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
+  plugin->aliases = d != NULL && d->aliases != NULL
+                      ? g_strdupv ((char **) d->aliases) : g_new0 (char *, 1);
+  record_aliases (plugin->dialect, (const char * const *) plugin->aliases);
   plugin->dialect_default = (desc->flags & DAL_PLUGIN_DIALECT_DEFAULT) != 0;
   plugin->descriptor_file = g_strdup (PRELOADED);
   plugin->filename = g_strdup (PRELOADED);
@@ -621,9 +730,14 @@ add_preloaded (lt_dlhandle handle)
   plugin->handle = handle;
   if (!adopt_descriptor (plugin, desc, &plugin->load_error))
     plugin->desc = NULL;
-  else if (lt_dlmakeresident (handle) != 0)  /* ltdl_lock is held */
-    g_warning ("plugin %s: libltdl could not keep its module loaded: %s",
-               plugin->name, lt_dlerror ());
+  else
+    {
+      if (lt_dlmakeresident (handle) != 0)  /* ltdl_lock is held */
+        g_warning ("plugin %s: libltdl could not keep its module loaded: %s",
+                   plugin->name, lt_dlerror ());
+      if (d != NULL)
+        _dal_dialect_add (d);
+    }
   g_ptr_array_add (preload_target->plugins, plugin);
   return 0;
 }
@@ -649,6 +763,20 @@ ensure_scanned (DalRegistry *registry)
       for (char **d = registry->system_dirs; *d != NULL; d++)
         scan_dir (registry, *d);
     }
+}
+
+/* The default registry's descriptor files declare the aliases the
+ * process knows before any plugin is loaded: read them (no code runs)
+ * before @registry, another one, matches a dialect. */
+static void
+ensure_default_scanned (DalRegistry *registry)
+{
+  DalRegistry *def = dal_registry_get_default ();
+  if (def == registry)
+    return;
+  g_mutex_lock (&def->lock);
+  ensure_scanned (def);
+  g_mutex_unlock (&def->lock);
 }
 
 char *
@@ -730,6 +858,7 @@ dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
   if (registry == NULL)
     registry = dal_registry_get_default ();
 
+  ensure_default_scanned (registry);
   g_mutex_lock (&registry->lock);
   ensure_scanned (registry);
 
@@ -782,11 +911,44 @@ dal_registry_resolve (DalRegistry *registry, const DalUrl *url, GError **error)
                                    ? g_strdup (mapped) : NULL;
   g_mutex_unlock (&registry->lock);
 
-  if (mapped_copy != NULL)
+  /* The URL may have been parsed before its dialect was known (another
+   * registry, DAL_PLUGIN_PATH set later): check it now, before any I/O. */
+  if (plugin != NULL && plugin->desc->abi_minor >= 5
+      && !_dal_url_check_dialect (url, plugin->desc->dialect_info, &local))
+    plugin = NULL;
+  if (mapped_copy != NULL && plugin != NULL)
     _dal_driver_mapping_warn (scheme, mapped_copy, map_origin);
   if (local != NULL)
     g_propagate_error (error, local);
   return plugin;
+}
+
+const DalDialect *
+_dal_registry_learn_dialect (DalRegistry *registry, const char *name)
+{
+  const DalDialect *learnt = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  if (registry == NULL)
+    registry = dal_registry_get_default ();
+
+  ensure_default_scanned (registry);
+  g_mutex_lock (&registry->lock);
+  ensure_scanned (registry);
+  /* The dialect-default plugin first, then the others in search order. */
+  for (guint pass = 0; learnt == NULL && pass < 2; pass++)
+    for (guint i = 0; learnt == NULL && i < registry->plugins->len; i++)
+      {
+        DalPlugin *p = registry->plugins->pdata[i];
+        if (!plugin_has_dialect (p, name) || p->dialect_default != (pass == 0))
+          continue;
+        plugin_load (registry, p);
+        if (p->desc != NULL && p->desc->abi_minor >= 5)
+          learnt = p->desc->dialect_info;
+      }
+  g_mutex_unlock (&registry->lock);
+  /* The process keeps the first declaration of a name. */
+  return learnt != NULL ? _dal_dialect_find (learnt->name) : NULL;
 }
 
 char *

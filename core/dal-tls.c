@@ -89,29 +89,52 @@ _dal_tls_reset_warnings (void)
 
 /* -- what the URL (or libpq's environment) says -- */
 
-/* Whether the URL's dialect has libpq's TLS keywords. */
+/* Where the URL's dialect keeps the policy's inputs (DalDialectTls,
+ * declared by its plugin), or NULL: the policy leaves the dialect alone. */
+static const DalDialectTls *
+tls_of (const DalUrl *url)
+{
+  const DalDialect *dialect = _dal_dialect_lookup (dal_url_get_dialect (url));
+  if (dialect == NULL || dialect->tls == NULL || dialect->tls->mode.option == NULL)
+    return NULL;
+  return dialect->tls;
+}
+
 static gboolean
 has_tls_keywords (const DalUrl *url)
 {
-  const DalDialectInfo *info = _dal_dialect_lookup (dal_url_get_dialect (url));
-  if (info == NULL || info->keywords == NULL)
-    return FALSE;
-  for (guint i = 0; i < info->n_keywords; i++)
-    if (strcmp (info->keywords[i].name, "sslmode") == 0)
-      return TRUE;
-  return FALSE;
+  return tls_of (url) != NULL;
 }
 
-/* A keyword as libpq sees it: the URL's value (even empty), else the
- * environment variable libpq reads for it. */
+/* One input as the client library sees it: the URL's value (even empty),
+ * else the environment variable it reads for it. */
 static const char *
-setting (const DalUrl *url, const char *name, const char *env)
+tls_setting (const DalUrl *url, gsize offset)
 {
-  const char *v = dal_url_get_option (url, name);
+  const DalDialectTls *tls = tls_of (url);
+  if (tls == NULL)
+    return NULL;
+  const DalDialectTlsInput *in = G_STRUCT_MEMBER_P (tls, offset);
+  const char *v = in->option != NULL ? dal_url_get_option (url, in->option) : NULL;
   if (v != NULL)
     return v;
-  return env != NULL ? _dal_secure_getenv (env) : NULL;
+  return in->env != NULL ? _dal_secure_getenv (in->env) : NULL;
 }
+#define setting(url, input) \
+  tls_setting ((url), G_STRUCT_OFFSET (DalDialectTls, input))
+
+/* A file in the client library's default folder (NULL: it has none). */
+static char *
+default_file (const DalUrl *url, gsize offset)
+{
+  const DalDialectTls *tls = tls_of (url);
+  const char *name = tls != NULL ? G_STRUCT_MEMBER (const char *, tls, offset) : NULL;
+  if (name == NULL || tls->default_dir == NULL)
+    return NULL;
+  return g_build_filename (g_get_home_dir (), tls->default_dir, name, NULL);
+}
+#define default_file(url, field) \
+  default_file ((url), G_STRUCT_OFFSET (DalDialectTls, field))
 
 static gboolean
 is_set (const char *s)
@@ -186,8 +209,8 @@ target_clear (Target *t)
 static GArray *
 targets_get (const DalUrl *url)
 {
-  const char *hosts = setting (url, "host", "PGHOST");
-  const char *addrs = setting (url, "hostaddr", "PGHOSTADDR");
+  const char *hosts = setting (url, host);
+  const char *addrs = setting (url, host_address);
   g_auto (GStrv) h = g_strsplit (hosts != NULL ? hosts : "", ",", -1);
   g_auto (GStrv) a = is_set (addrs) ? g_strsplit (addrs, ",", -1) : NULL;
   guint nh = g_strv_length (h), na = a != NULL ? g_strv_length (a) : 0;
@@ -265,7 +288,7 @@ typedef struct
 static gboolean
 decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
 {
-  const char *given = setting (url, "sslmode", "PGSSLMODE");
+  const char *given = setting (url, mode);
   const char *sb_host = supabase_host (targets);
   gboolean insecure_ok = insecure_allowed (url);
 
@@ -277,12 +300,13 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
     {
       if (sb_host != NULL)
         {
-          const char *root = setting (url, "sslrootcert", "PGSSLROOTCERT");
+          const char *root = setting (url, root_cert);
           out->mode = g_strdup (is_set (root) ? "verify-full" : "require");
           out->changed = TRUE;
         }
       else
-        out->mode = g_strdup ("prefer");
+        out->mode = g_strdup (tls_of (url)->default_mode != NULL
+                                ? tls_of (url)->default_mode : "prefer");
     }
   else if (sb_host != NULL && mode_is_insecure (given) && !insecure_ok)
     {
@@ -307,8 +331,8 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
 
   if (strcmp (out->mode, "disable") != 0)
     {
-      const char *min = setting (url, "ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION");
-      const char *max = setting (url, "ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION");
+      const char *min = setting (url, min_protocol);
+      const char *max = setting (url, max_protocol);
       int min_rank = is_set (min) ? protocol_rank (min) : protocol_rank ("TLSv1.2");
 
       if (is_set (min) && min_rank >= 0 && min_rank < protocol_rank ("TLSv1.2")
@@ -719,7 +743,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     return TRUE;
 
   /* The CA. */
-  const char *root = setting (url, "sslrootcert", "PGSSLROOTCERT");
+  const char *root = setting (url, root_cert);
   if (g_strcmp0 (root, "system") == 0)
     ;
   else if (is_set (root))
@@ -729,7 +753,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     }
   else
     {
-      g_autofree char *def = dal_openssl_default_file ("root.crt");
+      g_autofree char *def = default_file (url, default_root_cert);
       if (g_file_test (def, G_FILE_TEST_EXISTS))
         {
           if (!check_ca_file (def, error))
@@ -749,16 +773,16 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     }
 
   /* The client certificate and its key. */
-  const char *cert = setting (url, "sslcert", "PGSSLCERT");
-  const char *key = setting (url, "sslkey", "PGSSLKEY");
-  const char *password = dal_url_get_option (url, "sslpassword");
+  const char *cert = setting (url, cert);
+  const char *key = setting (url, key);
+  const char *password = setting (url, key_password);
   g_autofree char *cert_path = NULL;
   g_autofree char *key_path = NULL;
   if (is_set (cert))
     cert_path = g_strdup (cert);
   else
     {
-      g_autofree char *def = dal_openssl_default_file ("postgresql.crt");
+      g_autofree char *def = default_file (url, default_cert);
       if (g_file_test (def, G_FILE_TEST_EXISTS))
         cert_path = g_steal_pointer (&def);
     }
@@ -768,7 +792,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
   if (is_set (key))
     key_path = g_strdup (key);
   else
-    key_path = dal_openssl_default_file ("postgresql.key");
+    key_path = default_file (url, default_key);
 
   if (cert_path == NULL && is_set (key) && !engine_key)
     {
@@ -794,10 +818,10 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     }
 
   /* Revocation lists. */
-  const char *crl = setting (url, "sslcrl", "PGSSLCRL");
+  const char *crl = setting (url, crl);
   if (is_set (crl) && !check_crl_file (crl, error))
     return FALSE;
-  const char *crldir = setting (url, "sslcrldir", "PGSSLCRLDIR");
+  const char *crldir = setting (url, crl_dir);
   if (is_set (crldir) && !g_file_test (crldir, G_FILE_TEST_IS_DIR))
     {
       g_propagate_error (error, config_error (
@@ -1014,13 +1038,13 @@ dal_url_check_client_version (const DalUrl *url, guint version,
   g_return_val_if_fail (library != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  const DalDialectInfo *info = _dal_dialect_lookup (dal_url_get_dialect (url));
-  if (info == NULL || info->keywords == NULL)
+  const DalDialect *info = _dal_dialect_lookup (dal_url_get_dialect (url));
+  if (info == NULL || info->options == NULL)
     return TRUE;
 
-  for (guint i = 0; i < info->n_keywords; i++)
+  for (guint i = 0; i < info->n_options; i++)
     {
-      const DalOptionInfo *o = &info->keywords[i];
+      const DalUrlOption *o = &info->options[i];
       if (o->min_client_version <= version || dal_url_get_option (url, o->name) == NULL)
         continue;
       g_autofree char *what = g_strdup_printf ("the URL option %s", o->name);
@@ -1033,15 +1057,24 @@ dal_url_check_client_version (const DalUrl *url, guint version,
       return FALSE;
     }
 
-  if (strcmp (info->name, "postgresql") == 0 && version < 160000
-      && g_strcmp0 (dal_url_get_option (url, "sslrootcert"), "system") == 0)
+  for (guint i = 0; info->newer_values != NULL && i < info->n_newer_values; i++)
     {
-      g_propagate_error (error, version_error (
-        "sslrootcert=system (the operating system's CA store)",
-        "Point sslrootcert at a CA file instead (for the system store, e.g. "
-        "/etc/ssl/certs/ca-certificates.crt), or run the program with libpq 16 "
-        "or later",
-        160000, version, library));
+      const DalUrlNewerValue *n = &info->newer_values[i];
+      if (n->min_client_version <= version
+          || g_strcmp0 (dal_url_get_option (url, n->option), n->value) != 0)
+        continue;
+      g_autofree char *what = n->what != NULL
+                                ? g_strdup (n->what)
+                                : g_strdup_printf ("%s=%s", n->option, n->value);
+      g_autofree char *need = version_text (n->min_client_version);
+      g_autofree char *hint = n->hint != NULL
+                                ? g_strdup (n->hint)
+                                : g_strdup_printf ("Remove %s=%s from the URL, or "
+                                                   "run the program with %s %s "
+                                                   "or later", n->option,
+                                                   n->value, library, need);
+      g_propagate_error (error, version_error (what, hint, n->min_client_version,
+                                               version, library));
       return FALSE;
     }
   return TRUE;

@@ -37,7 +37,7 @@ const char *
 dal_url_get_user (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "user");
+  return _dal_url_part_get (url, "user");
 }
 
 /* dal_url_get_password: the effective, decoded "password", or NULL. */
@@ -45,7 +45,7 @@ const char *
 dal_url_get_password (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "password");
+  return _dal_url_part_get (url, "password");
 }
 
 /* dal_url_get_database: the effective, decoded "dbname", or NULL. */
@@ -53,7 +53,7 @@ const char *
 dal_url_get_database (const DalUrl *url)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return _dal_url_slot_get (url, "dbname");
+  return _dal_url_part_get (url, "dbname");
 }
 
 /**

@@ -122,9 +122,9 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
           char *host, *port;
           if (!split_host_entry (value, FALSE, &host, &port, error))
             return FALSE;
-          _dal_url_slot_set (url, "host", host);
+          _dal_url_slot_set (url, _dal_url_part (url, "host"), host);
           if (port != NULL)
-            _dal_url_slot_set (url, "port", port);
+            _dal_url_slot_set (url, _dal_url_part (url, "port"), port);
           return TRUE;
         }
       g_auto (GStrv) entries = g_strsplit (value, ",", -1);
@@ -144,7 +144,7 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
                 "with the hosts", shown));
             return FALSE;
           }
-      _dal_url_slot_set (url, "host", g_strdup (value));
+      _dal_url_slot_set (url, _dal_url_part (url, "host"), g_strdup (value));
       return TRUE;
     }
 
@@ -187,9 +187,9 @@ _dal_url_apply_query_hosts (DalUrl *url, const QueryHosts *q,
           any_port = TRUE;
         }
     }
-  _dal_url_slot_set (url, "host",
+  _dal_url_slot_set (url, _dal_url_part (url, "host"),
                      g_string_free (g_steal_pointer (&hosts), FALSE));
-  _dal_url_slot_set (url, "port",
+  _dal_url_slot_set (url, _dal_url_part (url, "port"),
                      any_port ? g_string_free (g_steal_pointer (&ports), FALSE)
                               : NULL);
   return TRUE;

@@ -1,12 +1,6 @@
-/* dal-url-options.c: what a URL's query may say, per dialect, and how
- * option values are checked.
- *
- * The PostgreSQL table lists libpq's connection keywords in libpq's own
- * order (PQconninfoOptions of libpq 15), so that the keywords a DalUrl
- * yields come out in the order PQconninfoParse() would give them.  Keywords
- * that appeared after libpq 15 follow, each with the libpq version that
- * brought it (min_client_version) so that a plugin can refuse what its
- * libpq cannot do.
+/* dal-url-options.c: libdal's own URL options (valid in every dialect),
+ * and how option values are checked.  The dialects' own options are the
+ * plugins' (DalDialect, dal-dialect.c).
  */
 #include "config.h"
 
@@ -14,87 +8,12 @@
 
 #include "dal-private.h"
 
-static const char * const sslmode_choices[] = {
-  "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL
-};
-static const char * const gssencmode_choices[] = {
-  "disable", "prefer", "require", NULL
-};
-static const char * const channel_binding_choices[] = {
-  "disable", "prefer", "require", NULL
-};
-static const char * const target_session_attrs_choices[] = {
-  "any", "read-write", "read-only", "primary", "standby", "prefer-standby",
-  NULL
-};
-/* libpq's booleans are "0" and "1" only. */
-static const char * const zero_one_choices[] = { "0", "1", NULL };
-static const char * const tls_version_choices[] = {
-  "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL
-};
 static const char * const pooler_mode_choices[] = {
   "session", "transaction", NULL
 };
 
-#define OPT(name, kind) { name, DAL_OPTION_##kind, NULL, 0, FALSE }
-#define OPT_ENUM(name, choices) { name, DAL_OPTION_ENUM, choices, 0, FALSE }
-#define OPT_SINCE(name, kind, version) \
-  { name, DAL_OPTION_##kind, NULL, version, FALSE }
 #define OPT_LIBDAL(name, kind, choices) \
-  { name, DAL_OPTION_##kind, choices, 0, TRUE }
-
-static const DalOptionInfo postgresql_keywords[] = {
-  /* libpq 15, in PQconninfoOptions order */
-  OPT ("service", STRING),
-  OPT ("user", STRING),
-  OPT ("password", STRING),
-  OPT ("passfile", STRING),
-  OPT_ENUM ("channel_binding", channel_binding_choices),
-  OPT ("connect_timeout", DURATION),  /* libdal takes fractions of seconds */
-  OPT ("dbname", STRING),
-  OPT ("host", STRING),
-  OPT ("hostaddr", STRING),
-  OPT ("port", PORT),
-  OPT ("client_encoding", STRING),
-  OPT ("options", STRING),
-  OPT ("application_name", STRING),
-  OPT ("fallback_application_name", STRING),
-  OPT_ENUM ("keepalives", zero_one_choices),
-  OPT ("keepalives_idle", UINT),
-  OPT ("keepalives_interval", UINT),
-  OPT ("keepalives_count", UINT),
-  OPT ("tcp_user_timeout", UINT),
-  OPT_ENUM ("sslmode", sslmode_choices),
-  OPT_ENUM ("sslcompression", zero_one_choices),
-  OPT ("sslcert", STRING),
-  OPT ("sslkey", STRING),
-  OPT ("sslpassword", STRING),
-  OPT ("sslrootcert", STRING),
-  OPT ("sslcrl", STRING),
-  OPT ("sslcrldir", STRING),
-  OPT_ENUM ("sslsni", zero_one_choices),
-  OPT ("requirepeer", STRING),
-  OPT_ENUM ("ssl_min_protocol_version", tls_version_choices),
-  OPT_ENUM ("ssl_max_protocol_version", tls_version_choices),
-  OPT_ENUM ("gssencmode", gssencmode_choices),
-  OPT ("krbsrvname", STRING),
-  OPT ("gsslib", STRING),
-  OPT ("replication", STRING),
-  OPT_ENUM ("target_session_attrs", target_session_attrs_choices),
-  /* newer libpq: values are left for that libpq to check */
-  OPT_SINCE ("require_auth", STRING, 160000),
-  OPT_SINCE ("sslcertmode", STRING, 160000),
-  OPT_SINCE ("load_balance_hosts", STRING, 160000),
-  OPT_SINCE ("gssdelegation", STRING, 160000),
-  OPT_SINCE ("sslnegotiation", STRING, 170000),
-  OPT_SINCE ("min_protocol_version", STRING, 180000),
-  OPT_SINCE ("max_protocol_version", STRING, 180000),
-  OPT_SINCE ("sslkeylogfile", STRING, 180000),
-  OPT_SINCE ("oauth_issuer", STRING, 180000),
-  OPT_SINCE ("oauth_client_id", STRING, 180000),
-  OPT_SINCE ("oauth_client_secret", STRING, 180000),
-  OPT_SINCE ("oauth_scope", STRING, 180000),
-};
+  { name, DAL_URL_OPTION_##kind, 0, choices, 0 }
 
 static const DalOptionInfo libdal_options[] = {
   OPT_LIBDAL ("command_timeout", DURATION, NULL),
@@ -121,40 +40,6 @@ static const DalOptionInfo libdal_options[] = {
    * and silences the plaintext-fallback warning of prefer/allow. */
   OPT_LIBDAL ("allow_insecure_tls", BOOLEAN, NULL),
 };
-
-static const char * const postgresql_aliases[] = { "postgres", NULL };
-
-static const DalDialectInfo dialects[] = {
-  {
-    .name = "postgresql",
-    .aliases = postgresql_aliases,
-    .keywords = postgresql_keywords,
-    .n_keywords = G_N_ELEMENTS (postgresql_keywords),
-  },
-};
-
-/**
- * _dal_dialect_lookup:
- * @name: a dialect name, canonical or alias, in lower case
- *
- * Returns: (nullable): the dialect's table, or %NULL for a dialect libdal
- *   has no table for.
- */
-const DalDialectInfo *
-_dal_dialect_lookup (const char *name)
-{
-  g_return_val_if_fail (name != NULL, NULL);
-
-  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
-    {
-      if (strcmp (dialects[i].name, name) == 0)
-        return &dialects[i];
-      for (const char * const *a = dialects[i].aliases; a && *a; a++)
-        if (strcmp (*a, name) == 0)
-          return &dialects[i];
-    }
-  return NULL;
-}
 
 /**
  * _dal_libdal_option_lookup:
@@ -318,14 +203,6 @@ _dal_printable (const char *text)
   return g_string_free (out, FALSE);
 }
 
-/* Values of these never appear in a message, whatever happens. */
-static gboolean
-option_is_secret (const char *name)
-{
-  return strcmp (name, "password") == 0 || strcmp (name, "sslpassword") == 0
-         || strcmp (name, "oauth_client_secret") == 0;
-}
-
 /**
  * _dal_option_check_value:
  * @info: the option
@@ -349,12 +226,12 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
   const char *problem = NULL;
   gboolean ok = TRUE;
 
-  switch (info->kind)
+  switch (info->type)
     {
-    case DAL_OPTION_STRING:
+    case DAL_URL_OPTION_STRING:
       return TRUE;
 
-    case DAL_OPTION_DURATION:
+    case DAL_URL_OPTION_DURATION:
       {
         gint64 ms;
         ok = _dal_parse_duration_ms (value, &ms);
@@ -364,7 +241,7 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
       }
       break;
 
-    case DAL_OPTION_UINT:
+    case DAL_URL_OPTION_UINT:
       {
         guint v;
         gboolean overflow;
@@ -382,14 +259,14 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
       }
       break;
 
-    case DAL_OPTION_BOOLEAN:
+    case DAL_URL_OPTION_BOOLEAN:
       ok = parse_boolean (value);
       problem = "is not a boolean";
       hint = g_strdup_printf ("Write %s= followed by one of true, false, 1, 0, "
                               "yes, no, on, off", name);
       break;
 
-    case DAL_OPTION_ENUM:
+    case DAL_URL_OPTION_ENUM:
       {
         ok = info->choices != NULL && g_strv_contains (info->choices, value);
         g_autofree char *list = info->choices != NULL
@@ -400,7 +277,7 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
       }
       break;
 
-    case DAL_OPTION_PORT:
+    case DAL_URL_OPTION_PORT:
       {
         const char *elem = value;
         for (;;)
@@ -430,7 +307,9 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
   if (ok)
     return TRUE;
 
-  if (option_is_secret (name))
+  /* A secret's value never appears in a message, whatever happens. */
+  if ((info->flags & DAL_URL_OPTION_SECRET) != 0
+      || _dal_dialect_option_is_secret (NULL, name))
     {
       g_propagate_error (error,
                          dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint,

@@ -16,7 +16,7 @@ struct _DalUrl
   char *scheme;                 /* canonical: "postgresql+asyncpg" */
   char *dialect;                /* canonical: "postgresql" */
   char *driver;                 /* NULL for a bare dialect */
-  const DalDialectInfo *info;   /* NULL: a dialect libdal knows nothing of */
+  const DalDialect *info;       /* NULL: a dialect no plugin describes */
 
   /* The connection keywords.  Known dialect: one slot per table entry, in
    * table order.  Other dialects: user, password, host, port, dbname, then
@@ -47,6 +47,12 @@ G_GNUC_INTERNAL const char *_dal_url_slot_get (const DalUrl *url,
  * has no table.  Returns FALSE if a known dialect does not have @name. */
 G_GNUC_INTERNAL gboolean _dal_url_slot_set (DalUrl *url, const char *name,
                                             char *value);
+/* The option the URL's part @part ("user", "password", "host", "port",
+ * "dbname") sets in the URL's dialect (NULL: it has no such part), and
+ * its value. */
+G_GNUC_INTERNAL const char *_dal_url_part (const DalUrl *url, const char *part);
+G_GNUC_INTERNAL const char *_dal_url_part_get (const DalUrl *url,
+                                               const char *part);
 /* Number of entries in a comma-separated list, as libpq counts them. */
 G_GNUC_INTERNAL guint _dal_url_count_elements (const char *list);
 /* Whether libdal has an option table for the URL's dialect. */

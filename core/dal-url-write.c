@@ -24,22 +24,15 @@ append_encoded (GString *out, const char *text, const char *keep)
     }
 }
 
-gboolean
-dal_url_option_is_secret (const char *name)
-{
-  return strcmp (name, "password") == 0 || strcmp (name, "sslpassword") == 0
-         || strcmp (name, "oauth_client_secret") == 0;
-}
-
 static char *
 url_to_string (const DalUrl *url, gboolean redact)
 {
   GString *out = g_string_new (url->scheme);
-  const char *user = _dal_url_slot_get (url, "user");
-  const char *password = _dal_url_slot_get (url, "password");
-  const char *host = _dal_url_slot_get (url, "host");
-  const char *port = _dal_url_slot_get (url, "port");
-  const char *dbname = _dal_url_slot_get (url, "dbname");
+  const char *user = _dal_url_part_get (url, "user");
+  const char *password = _dal_url_part_get (url, "password");
+  const char *host = _dal_url_part_get (url, "host");
+  const char *port = _dal_url_part_get (url, "port");
+  const char *dbname = _dal_url_part_get (url, "dbname");
   /* Which URL parts must go in the query instead: a value the URL's own
    * syntax cannot give (an empty one, or a host list whose port list does
    * not pair up with it the way the authority would). */
@@ -130,17 +123,18 @@ url_to_string (const DalUrl *url, gboolean redact)
 
       if (value == NULL)
         continue;
-      if ((strcmp (name, "user") == 0 && !user_in_query)
-          || (strcmp (name, "password") == 0 && !password_in_query)
-          || (strcmp (name, "host") == 0 && !host_in_query)
-          || (strcmp (name, "port") == 0 && !port_in_query)
-          || (strcmp (name, "dbname") == 0 && !dbname_in_query))
+      if ((g_strcmp0 (name, _dal_url_part (url, "user")) == 0 && !user_in_query)
+          || (g_strcmp0 (name, _dal_url_part (url, "password")) == 0 && !password_in_query)
+          || (g_strcmp0 (name, _dal_url_part (url, "host")) == 0 && !host_in_query)
+          || (g_strcmp0 (name, _dal_url_part (url, "port")) == 0 && !port_in_query)
+          || (g_strcmp0 (name, _dal_url_part (url, "dbname")) == 0 && !dbname_in_query))
         continue;
       g_string_append_c (out, separator);
       separator = '&';
       append_encoded (out, name, NULL);
       g_string_append_c (out, '=');
-      if (redact && dal_url_option_is_secret (name))
+      if (redact && (_dal_dialect_option_is_secret (url->info, name)
+                     || dal_url_option_is_secret (name)))
         g_string_append (out, "****");
       else
         append_encoded (out, value, NULL);

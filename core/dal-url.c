@@ -31,7 +31,7 @@ static const char * const url_part_names[] = {
   "user", "password", "host", "port", "dbname", NULL
 };
 
-static const DalOptionInfo port_info = { "port", DAL_OPTION_PORT, NULL, 0, FALSE };
+static const DalOptionInfo port_info = { "port", DAL_URL_OPTION_PORT, 0, NULL, 0 };
 
 /* -- construction -- */
 
@@ -39,7 +39,42 @@ static const DalOptionInfo port_info = { "port", DAL_OPTION_PORT, NULL, 0, FALSE
 gboolean
 _dal_url_has_table (const DalUrl *url)
 {
-  return url->info != NULL && url->info->keywords != NULL;
+  return url->info != NULL && url->info->options != NULL;
+}
+
+/* The option that the URL's part @part ("user", "password", "host",
+ * "port" or "dbname") sets: the part's own name without a dialect table,
+ * else the dialect's (NULL: its URLs have no such part). */
+const char *
+_dal_url_part (const DalUrl *url, const char *part)
+{
+  if (!_dal_url_has_table (url))
+    return part;
+  switch (part[0])
+    {
+    case 'u': return url->info->user_option;
+    case 'h': return url->info->host_option;
+    case 'd': return url->info->path_option;
+    case 'p': return part[1] == 'a' ? url->info->password_option
+                                    : url->info->port_option;
+    default: g_return_val_if_reached (NULL);
+    }
+}
+
+const char *
+_dal_url_part_get (const DalUrl *url, const char *part)
+{
+  const char *name = _dal_url_part (url, part);
+  return name != NULL ? _dal_url_slot_get (url, name) : NULL;
+}
+
+/* The option that gives numeric addresses parallel to the hosts. */
+static const char *
+host_address_get (const DalUrl *url)
+{
+  if (!_dal_url_has_table (url) || url->info->host_address_option == NULL)
+    return NULL;
+  return _dal_url_slot_get (url, url->info->host_address_option);
 }
 
 DalUrl *
@@ -57,9 +92,9 @@ _dal_url_new (const char *dialect, const char *driver)
   url->slot_values = g_ptr_array_new_with_free_func (g_free);
   if (_dal_url_has_table (url))
     {
-      for (guint i = 0; i < url->info->n_keywords; i++)
+      for (guint i = 0; i < url->info->n_options; i++)
         {
-          g_ptr_array_add (url->slot_names, g_strdup (url->info->keywords[i].name));
+          g_ptr_array_add (url->slot_names, g_strdup (url->info->options[i].name));
           g_ptr_array_add (url->slot_values, NULL);
         }
     }
@@ -187,9 +222,9 @@ url_finish (DalUrl *url)
 
   /* The host list, as libpq builds it: hostaddr (when given) sets the
    * number of entries, else host; a single port applies to every host. */
-  const char *host = _dal_url_slot_get (url, "host");
-  const char *hostaddr = _dal_url_has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
-  const char *port = _dal_url_slot_get (url, "port");
+  const char *host = _dal_url_part_get (url, "host");
+  const char *hostaddr = host_address_get (url);
+  const char *port = _dal_url_part_get (url, "port");
 
   if (_dal_url_is_empty (host) && _dal_url_is_empty (hostaddr)
       && _dal_url_is_empty (port))
@@ -406,7 +441,7 @@ parse_scheme (const char *input, char **dialect, char **driver, gsize *rest,
     }
 
   g_autofree char *lower = g_ascii_strdown (input, (gssize) dialect_len);
-  const DalDialectInfo *info = _dal_dialect_lookup (lower);
+  const DalDialect *info = _dal_dialect_lookup (lower);
   *dialect = g_strdup (info != NULL ? info->name : lower);
   *driver = plus != NULL
               ? g_ascii_strdown (plus + 1, (gssize) (end - dialect_len - 1))
@@ -456,7 +491,7 @@ _dal_suggestion_consider (DalSuggestion *s, const char *unknown,
 }
 
 static GError *
-unknown_option_error (const DalUrl *url, const char *name)
+unknown_option_error (const DalDialect *dialect, const char *name)
 {
   DalSuggestion suggestion = DAL_SUGGESTION_INIT;
   guint n_libdal;
@@ -464,12 +499,12 @@ unknown_option_error (const DalUrl *url, const char *name)
   g_autoptr (GString) hint = g_string_new (NULL);
   g_autoptr (GString) own = g_string_new (NULL);
 
-  for (guint i = 0; i < url->info->n_keywords; i++)
-    _dal_suggestion_consider (&suggestion, name, url->info->keywords[i].name);
+  for (guint i = 0; i < dialect->n_options; i++)
+    _dal_suggestion_consider (&suggestion, name, dialect->options[i].name);
   for (guint i = 0; i < n_libdal; i++)
     _dal_suggestion_consider (&suggestion, name, libdal[i].name);
-  if (strcmp (url->info->name, "postgresql") == 0)
-    _dal_suggestion_consider (&suggestion, name, "ssl");
+  for (const char * const *s = dialect->synonyms; s != NULL && *s != NULL; s++)
+    _dal_suggestion_consider (&suggestion, name, *s);
 
   for (guint i = 0; i < n_libdal; i++)
     g_string_append_printf (own, "%s%s", i == 0 ? "" : i + 1 == n_libdal
@@ -477,11 +512,14 @@ unknown_option_error (const DalUrl *url, const char *name)
                             libdal[i].name);
   if (suggestion.best != NULL)
     g_string_append_printf (hint, "Did you mean %s? ", suggestion.best);
-  if (strcmp (url->info->name, "postgresql") == 0)
-    g_string_append (hint, "See the libpq connection parameters");
+  if (dialect->docs_hint != NULL)
+    g_string_append (hint, dialect->docs_hint);
+  else if (dialect->client_library != NULL)
+    g_string_append_printf (hint, "See the connection parameters of %s",
+                            dialect->client_library);
   else
-    g_string_append_printf (hint, "See the connection parameters of the %s "
-                            "client library", url->info->name);
+    g_string_append_printf (hint, "See the options of the %s dialect's "
+                            "plugin", dialect->name);
   g_string_append_printf (hint, "; libdal's own options are %s", own->str);
 
   g_autofree char *shown = _dal_printable (name);
@@ -489,63 +527,38 @@ unknown_option_error (const DalUrl *url, const char *name)
                              "unknown option \"%s\" in the URL", shown);
 }
 
+/* Whether the dialect lists several servers (and SQLAlchemy's host=
+ * forms apply). */
 static gboolean
-is_postgresql (const DalUrl *url)
+has_host_list (const DalUrl *url)
 {
-  return url->info != NULL && strcmp (url->info->name, "postgresql") == 0;
-}
-
-/* asyncpg's ssl= spellings, as sslmode values. */
-static const char *
-map_ssl_value (const char *value)
-{
-  static const char * const modes[] = {
-    "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL
-  };
-
-  if (strcmp (value, "true") == 0)
-    return "require";
-  if (strcmp (value, "false") == 0)
-    return "disable";
-  for (guint i = 0; modes[i] != NULL; i++)
-    if (strcmp (value, modes[i]) == 0)
-      return modes[i];
-  return NULL;
+  return url->info != NULL && (url->info->flags & DAL_DIALECT_HOST_LIST) != 0;
 }
 
 /* Stores one decoded query option (taking @value). */
 gboolean
 _dal_url_store_option (DalUrl *url, const char *name, char *value, GError **error)
 {
-  if (is_postgresql (url) && strcmp (name, "ssl") == 0)
+  if (_dal_url_has_table (url) && url->info->map_option != NULL
+      && _dal_url_libdal_index (name) < 0
+      && _dal_dialect_get_option (url->info, name) == NULL)
     {
-      const char *mode = map_ssl_value (value);
-      if (mode == NULL)
+      const char *mapped_value = NULL;
+      GError *local = NULL;
+      const char *option = url->info->map_option (name, value, &mapped_value,
+                                                  &local);
+      if (local != NULL)
         {
-          g_autofree char *shown = _dal_printable (value);
           g_free (value);
-          g_propagate_error (error,
-                             dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
-                                                 "Write ssl=true (sslmode=require), "
-                                                 "ssl=false (sslmode=disable) or "
-                                                 "ssl= followed by one of disable, "
-                                                 "allow, prefer, require, verify-ca, "
-                                                 "verify-full",
-                                                 "ssl=%s is not one of the values "
-                                                 "it takes", shown));
+          g_propagate_error (error, local);
           return FALSE;
         }
-      g_free (value);
-      _dal_url_slot_set (url, "sslmode", g_strdup (mode));
-      return TRUE;
-    }
-  if (is_postgresql (url) && strcmp (name, "requiressl") == 0)
-    {
-      /* libpq's old spelling: "1..." means require, anything else prefer */
-      const char *mode = value[0] == '1' ? "require" : "prefer";
-      g_free (value);
-      _dal_url_slot_set (url, "sslmode", g_strdup (mode));
-      return TRUE;
+      if (option != NULL && mapped_value != NULL)
+        {
+          g_free (value);
+          value = g_strdup (mapped_value);
+          name = option;
+        }
     }
 
   int i = _dal_url_libdal_index (name);
@@ -557,7 +570,7 @@ _dal_url_store_option (DalUrl *url, const char *name, char *value, GError **erro
     }
   if (!_dal_url_slot_set (url, name, value))
     {
-      g_propagate_error (error, unknown_option_error (url, name));
+      g_propagate_error (error, unknown_option_error (url->info, name));
       return FALSE;
     }
   return TRUE;
@@ -669,7 +682,7 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
       g_autofree char *name = NULL;
       GError *local = NULL;
       if (!parse_query_param (url, input, &p, &name,
-                              is_postgresql (url) ? &hosts : NULL, &local))
+                              has_host_list (url) ? &hosts : NULL, &local))
         {
           /* "password=ab&cd": what follows a secret may be a piece of it;
            * say so without quoting it. */
@@ -684,18 +697,38 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
           g_propagate_error (error, local);
           return FALSE;
         }
-      after_secret = dal_url_option_is_secret (name);
+      after_secret = _dal_dialect_option_is_secret (url->info, name);
     }
   return _dal_url_apply_query_hosts (url, &hosts, error);
 }
 
-/* Sets a URL part (taking @value). */
-static void
-store_part (DalUrl *url, const char *name, char *value)
+/* Sets a URL part (taking @value): FALSE when the dialect's URLs have
+ * no such part. */
+static gboolean
+store_part (DalUrl *url, const char *part, char *value, GError **error)
 {
-  gboolean known = _dal_url_slot_set (url, name, value);
-  /* a dialect table always has the URL's parts */
-  g_warn_if_fail (known);
+  static const char * const described[] = {
+    "user", "a user name", "password", "a password", "host", "a host",
+    "port", "a port", "dbname", "a path after the host", NULL
+  };
+  const char *name = _dal_url_part (url, part);
+
+  if (name != NULL && _dal_url_slot_set (url, name, value))
+    return TRUE;
+  g_free (value);
+  const char *what = part;
+  for (guint i = 0; described[i] != NULL; i += 2)
+    if (strcmp (described[i], part) == 0)
+      what = described[i + 1];
+  g_propagate_error (error,
+                     dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
+                                         "Remove it from the URL; see the "
+                                         "plugin's documentation for the "
+                                         "dialect's URL form",
+                                         "%s:// URLs have no %s part, but the "
+                                         "URL gives %s", url->dialect,
+                                         part, what));
+  return FALSE;
 }
 
 /* Everything after "://", from offset @p, the way libpq 15 reads it. */
@@ -719,14 +752,16 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
           if ((decoded = decode_part (input, p, user_end, "the user name",
                                       error)) == NULL)
             return FALSE;
-          store_part (url, "user", decoded);
+          if (!store_part (url, "user", decoded, error))
+            return FALSE;
         }
       if (input[user_end] == ':' && q > user_end + 1)
         {
           if ((decoded = decode_part (input, user_end + 1, q, "the password",
                                       error)) == NULL)
             return FALSE;
-          store_part (url, "password", decoded);
+          if (!store_part (url, "password", decoded, error))
+            return FALSE;
         }
       p = q + 1;
     }
@@ -842,10 +877,10 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
       g_string_append_c (ports, ',');
     }
   /* Empty lists are not stored, as libpq does not. */
-  if (hosts->len > 0)
-    store_part (url, "host", g_strdup (hosts->str));
-  if (ports->len > 0)
-    store_part (url, "port", g_strdup (ports->str));
+  if (hosts->len > 0 && !store_part (url, "host", g_strdup (hosts->str), error))
+    return FALSE;
+  if (ports->len > 0 && !store_part (url, "port", g_strdup (ports->str), error))
+    return FALSE;
 
   if (terminator == '/')
     {
@@ -858,7 +893,8 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
           if ((decoded = decode_part (input, db_start, p, "the database name",
                                       error)) == NULL)
             return FALSE;
-          store_part (url, "dbname", decoded);
+          if (!store_part (url, "dbname", decoded, error))
+            return FALSE;
         }
       terminator = input[p];
     }
@@ -884,7 +920,7 @@ url_validate (const DalUrl *url, GError **error)
       if (value == NULL)
         continue;
       if (_dal_url_has_table (url))
-        info = &url->info->keywords[i];
+        info = &url->info->options[i];
       else if (strcmp (g_ptr_array_index (url->slot_names, i), "port") == 0)
         info = &port_info;
       if (info != NULL && !_dal_option_check_value (info, value, error))
@@ -895,9 +931,9 @@ url_validate (const DalUrl *url, GError **error)
         && !_dal_option_check_value (&libdal[i], url->libdal_values[i], error))
       return FALSE;
 
-  const char *host = _dal_url_slot_get (url, "host");
-  const char *hostaddr = _dal_url_has_table (url) ? _dal_url_slot_get (url, "hostaddr") : NULL;
-  const char *port = _dal_url_slot_get (url, "port");
+  const char *host = _dal_url_part_get (url, "host");
+  const char *hostaddr = host_address_get (url);
+  const char *port = _dal_url_part_get (url, "port");
   guint n_hosts = !_dal_url_is_empty (hostaddr) ? _dal_url_count_elements (hostaddr)
                   : !_dal_url_is_empty (host) ? _dal_url_count_elements (host) : 1;
 
@@ -928,6 +964,17 @@ url_validate (const DalUrl *url, GError **error)
                                              "the URL gives %u ports for %u host%s",
                                              _dal_url_count_elements (port), n_hosts,
                                              n_hosts == 1 ? "" : "s"));
+      return FALSE;
+    }
+  if (_dal_url_has_table (url) && !has_host_list (url)
+      && ((!_dal_url_is_empty (host) && _dal_url_count_elements (host) > 1)
+          || (!_dal_url_is_empty (port) && _dal_url_count_elements (port) > 1)))
+    {
+      g_propagate_error (error,
+                         dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
+                                             "Give one host and one port",
+                                             "%s:// URLs name one server, but "
+                                             "the URL lists several", url->dialect));
       return FALSE;
     }
   return TRUE;
@@ -1030,5 +1077,66 @@ _dal_url_check_driver_name (const char *driver, GError **error)
                                                (gsize) (p - driver) + 1));
         return FALSE;
       }
+  return TRUE;
+}
+
+/* The option @name as @dialect reads it: the URL's part names map to
+ * the dialect's options when @url was parsed without a table. */
+static const char *
+dialect_name_of (const DalUrl *url, const DalDialect *dialect,
+                 const char *name, gboolean *no_part)
+{
+  static const char * const parts[] = {
+    "user", "password", "host", "port", "dbname", NULL
+  };
+
+  *no_part = FALSE;
+  if (_dal_url_has_table (url) || !g_strv_contains (parts, name))
+    return name;
+  const char *mapped = name[0] == 'u' ? dialect->user_option
+                       : name[0] == 'h' ? dialect->host_option
+                       : name[0] == 'd' ? dialect->path_option
+                       : name[1] == 'a' ? dialect->password_option
+                       : dialect->port_option;
+  *no_part = mapped == NULL;
+  return mapped;
+}
+
+gboolean
+_dal_url_check_dialect (const DalUrl *url, const DalDialect *dialect,
+                        GError **error)
+{
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  if (dialect == NULL || dialect->options == NULL || url->info == dialect)
+    return TRUE;
+
+  for (guint i = 0; i < url->slot_names->len; i++)
+    {
+      const char *value = g_ptr_array_index (url->slot_values, i);
+      const char *slot = g_ptr_array_index (url->slot_names, i);
+      gboolean no_part;
+
+      if (value == NULL)
+        continue;
+      const char *name = dialect_name_of (url, dialect, slot, &no_part);
+      if (no_part)
+        {
+          g_propagate_error (error,
+                             dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE,
+                                                 "Remove it from the URL",
+                                                 "%s:// URLs have no %s part",
+                                                 dialect->name, slot));
+          return FALSE;
+        }
+      const DalUrlOption *option = _dal_dialect_get_option (dialect, name);
+      if (option == NULL)
+        {
+          g_propagate_error (error, unknown_option_error (dialect, name));
+          return FALSE;
+        }
+      if (!_dal_option_check_value (option, value, error))
+        return FALSE;
+    }
   return TRUE;
 }

@@ -43,6 +43,7 @@ core_libdal_1_la_SOURCES = \
 	core/dal-config.c \
 	core/dal-config-url.c \
 	core/dal-url-options.c \
+	core/dal-dialect.c \
 	core/dal-registry.c \
 	core/dal-plugin-files.h \
 	core/dal-plugin-files.c \

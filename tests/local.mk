@@ -69,6 +69,13 @@ tests_test_connection_SOURCES = tests/test-connection.c
 tests_test_connection_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_connection_LDADD = $(DAL_TEST_LDADD)
 
+# Dialects declared by plugins (tests/plugins/dialect/fakedb).
+TESTS += tests/test-dialect
+check_PROGRAMS += tests/test-dialect
+tests_test_dialect_SOURCES = tests/test-dialect.c
+tests_test_dialect_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_dialect_LDADD = $(DAL_TEST_LDADD)
+
 # Pool settings and the pool-option refusal (no server).
 TESTS += tests/test-pool-settings
 check_PROGRAMS += tests/test-pool-settings

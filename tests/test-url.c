@@ -1109,7 +1109,7 @@ test_threads (void)
 static void
 test_dialect_table (void)
 {
-  const DalDialectInfo *pg = _dal_dialect_lookup ("postgresql");
+  const DalDialect *pg = _dal_dialect_lookup ("postgresql");
   PQconninfoOption *defaults = PQconndefaults ();
   int libpq_version = PQlibVersion ();
   guint last = 0;
@@ -1126,14 +1126,13 @@ test_dialect_table (void)
       guint i;
       if (strcmp (o->dispchar, "D") == 0)
         continue;
-      for (i = 0; i < pg->n_keywords; i++)
-        if (strcmp (pg->keywords[i].name, o->keyword) == 0)
+      for (i = 0; i < pg->n_options; i++)
+        if (strcmp (pg->options[i].name, o->keyword) == 0)
           break;
-      if (i == pg->n_keywords)
+      if (i == pg->n_options)
         g_error ("libpq keyword %s missing from the postgresql table", o->keyword);
-      g_assert_cmpuint (pg->keywords[i].min_client_version, <=, (guint) libpq_version);
-      g_assert_false (pg->keywords[i].libdal);
-      if (pg->keywords[i].min_client_version == 0)
+      g_assert_cmpuint (pg->options[i].min_client_version, <=, (guint) libpq_version);
+      if (pg->options[i].min_client_version == 0)
         {
           if (i < last)
             g_error ("%s is out of libpq's order", o->keyword);
@@ -1144,15 +1143,15 @@ test_dialect_table (void)
 
   /* libpq 15's keywords come first, the newer ones after */
   gboolean newer = FALSE;
-  for (guint i = 0; i < pg->n_keywords; i++)
+  for (guint i = 0; i < pg->n_options; i++)
     {
-      if (pg->keywords[i].min_client_version > 0)
+      if (pg->options[i].min_client_version > 0)
         newer = TRUE;
       else
         g_assert_false (newer);
-      g_assert_null (_dal_libdal_option_lookup (pg->keywords[i].name));
-      if (pg->keywords[i].kind == DAL_OPTION_ENUM)
-        g_assert_nonnull (pg->keywords[i].choices);
+      g_assert_null (_dal_libdal_option_lookup (pg->options[i].name));
+      if (pg->options[i].type == DAL_URL_OPTION_ENUM)
+        g_assert_nonnull (pg->options[i].choices);
     }
 
   static const char * const own[] = {
@@ -1165,7 +1164,7 @@ test_dialect_table (void)
     {
       const DalOptionInfo *info = _dal_libdal_option_lookup (own[i]);
       g_assert_nonnull (info);
-      g_assert_true (info->libdal);
+      g_assert_null (_dal_dialect_get_option (pg, own[i]));
     }
   g_assert_null (_dal_libdal_option_lookup ("sslmode"));
 }
@@ -1259,13 +1258,13 @@ test_check_value (void)
 {
   static const char * const choices[] = { "a", "b", NULL };
   static const DalOptionInfo infos[] = {
-    { "s", DAL_OPTION_STRING, NULL, 0, FALSE },
-    { "d", DAL_OPTION_DURATION, NULL, 0, FALSE },
-    { "u", DAL_OPTION_UINT, NULL, 0, FALSE },
-    { "b", DAL_OPTION_BOOLEAN, NULL, 0, FALSE },
-    { "e", DAL_OPTION_ENUM, choices, 0, FALSE },
-    { "p", DAL_OPTION_PORT, NULL, 0, FALSE },
-    { "password", DAL_OPTION_UINT, NULL, 0, FALSE },
+    { "s", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+    { "d", DAL_URL_OPTION_DURATION, 0, NULL, 0 },
+    { "u", DAL_URL_OPTION_UINT, 0, NULL, 0 },
+    { "b", DAL_URL_OPTION_BOOLEAN, 0, NULL, 0 },
+    { "e", DAL_URL_OPTION_ENUM, 0, choices, 0 },
+    { "p", DAL_URL_OPTION_PORT, 0, NULL, 0 },
+    { "password", DAL_URL_OPTION_UINT, 0, NULL, 0 },
   };
   static const struct
   {

@@ -474,6 +474,101 @@ typedef struct
 #define DAL_DIALECT_NO_SERVER  (1u << 1)
 
 /**
+ * DalDialectTlsInput:
+ * @option: (nullable): the URL option that sets this input of the TLS
+ *   policy ("sslmode"); %NULL: the dialect's URLs cannot set it
+ * @env: (nullable): the environment variable the client library reads
+ *   when the URL does not set it ("PGSSLMODE")
+ */
+typedef struct
+{
+  const char *option;
+  const char *env;
+} DalDialectTlsInput;
+
+/**
+ * DalDialectTls:
+ * @mode: the TLS mode; its values are the policy's words (disable,
+ *   allow, prefer, require, verify-ca, verify-full)
+ * @root_cert, @cert, @key, @key_password, @crl, @crl_dir: the CA file,
+ *   client certificate and key, the key's password, the CRL file and
+ *   folder
+ * @min_protocol, @max_protocol: TLS protocol bounds ("TLSv1.2")
+ * @host, @host_address: the server names and numeric addresses the
+ *   policy judges (local, Supabase) when the URL's host part is empty
+ * @default_mode: (nullable): the client library's mode when nothing sets
+ *   one ("prefer")
+ * @default_dir: (nullable): the folder under the home directory where
+ *   the client library looks for the files below (".postgresql")
+ * @default_root_cert, @default_cert, @default_key: (nullable): the files
+ *   in @default_dir it uses when nothing names one
+ *
+ * Where the core's TLS policy (docs/tls.md) finds its inputs in a URL of
+ * the dialect and in the environment.  A dialect with a %NULL
+ * DalDialect.tls is left alone by the policy.  Static data; fields are
+ * only ever appended.
+ */
+typedef struct
+{
+  DalDialectTlsInput mode;
+  DalDialectTlsInput root_cert;
+  DalDialectTlsInput cert;
+  DalDialectTlsInput key;
+  DalDialectTlsInput key_password;
+  DalDialectTlsInput crl;
+  DalDialectTlsInput crl_dir;
+  DalDialectTlsInput min_protocol;
+  DalDialectTlsInput max_protocol;
+  DalDialectTlsInput host;
+  DalDialectTlsInput host_address;
+  const char *default_mode;
+  const char *default_dir;
+  const char *default_root_cert;
+  const char *default_cert;
+  const char *default_key;
+} DalDialectTls;
+
+/**
+ * DalUrlNewerValue:
+ * @option: an option of the dialect
+ * @value: a value of it that only newer client libraries understand
+ * @min_client_version: the version that brought it (as in DalUrlOption)
+ * @what: (nullable): how messages name it ("sslrootcert=system (the
+ *   operating system's CA store)"); %NULL: option=value
+ * @hint: (nullable): what to write instead, for the message
+ *
+ * A value dal_url_check_client_version() refuses below
+ * @min_client_version.  Static data.
+ */
+typedef struct
+{
+  const char *option;
+  const char *value;
+  guint min_client_version;
+  const char *what;
+  const char *hint;
+} DalUrlNewerValue;
+
+/**
+ * DalDialectMapOption:
+ * @name: a query option the dialect's options do not have
+ * @value: its decoded value
+ * @mapped_value: (out): the value to store, static text
+ * @error: return location for a DAL_ERROR_URL_INVALID_VALUE
+ *
+ * Reads an older or foreign spelling of an option ("ssl=true" for
+ * "sslmode=require").  Called while a URL is parsed; must not block.
+ *
+ * Returns: (nullable): the option @name stands for, with *@mapped_value
+ *   set; %NULL when @name is not such a spelling (no error), or when
+ *   @value is not one it takes (@error set).
+ */
+typedef const char *(*DalDialectMapOption) (const char *name,
+                                            const char *value,
+                                            const char **mapped_value,
+                                            GError **error);
+
+/**
  * DalDialect:
  * @name: the canonical dialect ("postgresql"), as in the descriptor
  * @aliases: (nullable): other spellings of it, %NULL-terminated
@@ -486,6 +581,19 @@ typedef struct
  *   host, port and path (after its first "/") set ("user", "password",
  *   "host", "port", "dbname" for PostgreSQL); %NULL where the dialect's
  *   URLs have no such part
+ * @client_library: (nullable): the client library's name, for messages
+ *   ("libpq")
+ * @docs_hint: (nullable): where an unknown option's message sends the
+ *   user ("See the libpq connection parameters")
+ * @host_address_option: (nullable): the option that gives numeric
+ *   addresses parallel to the host list ("hostaddr"): when set, it
+ *   decides how many servers the URL names
+ * @synonyms: (nullable): the names @map_option reads, %NULL-terminated
+ *   (for "did you mean" suggestions)
+ * @map_option: (nullable): reads the spellings in @synonyms
+ * @tls: (nullable): where the core's TLS policy finds its inputs
+ * @newer_values, @n_newer_values: option values that need a newer client
+ *   library than their option does
  *
  * What a URL of the dialect may say: the core checks a URL against the
  * dialect of the plugin that will serve it, before any I/O, and refuses
@@ -504,6 +612,15 @@ typedef struct
   const char *host_option;
   const char *port_option;
   const char *path_option;
+  /* Appended (ABI 1.5): */
+  const char *client_library;
+  const char *docs_hint;
+  const char *host_address_option;
+  const char * const *synonyms;
+  DalDialectMapOption map_option;
+  const DalDialectTls *tls;
+  const DalUrlNewerValue *newer_values;
+  guint n_newer_values;
 } DalDialect;
 
 /* Capability bits: what `dal plugins` shows; the core relies on the

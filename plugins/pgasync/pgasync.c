@@ -1240,4 +1240,5 @@ DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (pgasyn
   .funcs = &pgasync_funcs,
   .description = "non-blocking libpq driver: pipelined, cancellable, for "
                  "application queries",
+  .dialect_info = &dal_pg_dialect,
 };

@@ -358,6 +358,12 @@ guint8 dal_pg_session_track_next (DalPgSessionTrack *t, const char *sql);
 /* The libdal-level settings of a connection, read from its URL. */
 gint64 dal_pg_command_timeout_ms (DalUrl *url);
 
+/* -- the postgresql dialect (dal-pg-dialect.c) -- */
+
+/* libpq's keywords, the "postgres" alias, the TLS inputs: what both
+ * plugins' descriptors give as dialect_info. */
+extern const DalDialect dal_pg_dialect;
+
 G_END_DECLS
 
 #endif /* DAL_PG_H */

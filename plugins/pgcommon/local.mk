@@ -7,6 +7,7 @@ plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg.h \
 	plugins/pgcommon/dal-pg-batch.c \
 	plugins/pgcommon/dal-pg-cancel.c \
+	plugins/pgcommon/dal-pg-dialect.c \
 	plugins/pgcommon/dal-pg-connect.c \
 	plugins/pgcommon/dal-pg-copy.c \
 	plugins/pgcommon/dal-pg-error.c \

@@ -513,4 +513,5 @@ DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (pgsync
   .caps = DAL_PLUGIN_CAP_CANCEL | DAL_PLUGIN_CAP_TLS,
   .funcs = &pgsync_funcs,
   .description = "blocking libpq driver, for migrations and plain sync programs",
+  .dialect_info = &dal_pg_dialect,
 };

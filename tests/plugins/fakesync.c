@@ -25,6 +25,13 @@
 #define FAKE_MODNAME fakepg
 #define FAKE_DIALECT "postgres"
 #define FAKE_DRIVER "fake"
+#elif defined FAKE_VARIANT_FAKEDB
+/* A dialect of its own, declared (DalDialect): tests/test-dialect.c */
+#define FAKE_MODNAME fakedb
+#define FAKE_DIALECT "fakedb"
+#define FAKE_DRIVER "fake"
+#define FAKE_FLAGS DAL_PLUGIN_DIALECT_DEFAULT
+#define FAKE_DIALECT_INFO &fakedb_dialect
 #elif defined FAKE_VARIANT_OLDFUNCS
 #define FAKE_MODNAME oldfuncs
 #define FAKE_DIALECT "old"
@@ -144,6 +151,37 @@ static const DalPluginFuncs funcs = {
 
 static const char * const drivers[] = { FAKE_DRIVER, NULL };
 
+#ifdef FAKE_VARIANT_FAKEDB
+static const char * const fakedb_modes[] = { "ro", "rw", NULL };
+static const char * const fakedb_aliases[] = { "fdb", NULL };
+static const DalUrlOption fakedb_options[] = {
+  { "user", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "password", DAL_URL_OPTION_STRING, DAL_URL_OPTION_SECRET, NULL, 0 },
+  { "server", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "port", DAL_URL_OPTION_PORT, 0, NULL, 0 },
+  { "file", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "mode", DAL_URL_OPTION_ENUM, 0, fakedb_modes, 0 },
+  { "token", DAL_URL_OPTION_STRING, DAL_URL_OPTION_SECRET, NULL, 0 },
+  { "cache_pages", DAL_URL_OPTION_UINT, 0, NULL, 0 },
+  { "wal", DAL_URL_OPTION_STRING, 0, NULL, 20000 },
+};
+static const DalDialect fakedb_dialect = {
+  .name = "fakedb",
+  .aliases = fakedb_aliases,
+  .options = fakedb_options,
+  .n_options = G_N_ELEMENTS (fakedb_options),
+  .user_option = "user",
+  .password_option = "password",
+  .host_option = "server",
+  .port_option = "port",
+  .path_option = "file",
+  .client_library = "libfakedb",
+};
+#endif
+#ifndef FAKE_DIALECT_INFO
+#define FAKE_DIALECT_INFO NULL
+#endif
+
 #define FAKE_SYMBOL(m) DAL_PLUGIN_DESCRIPTOR_SYMBOL (m)
 #define FAKE_STR2(m) #m
 #define FAKE_STR(m) FAKE_STR2 (m)
@@ -159,4 +197,5 @@ DAL_PLUGIN_EXPORT const DalPluginDescriptor FAKE_SYMBOL (FAKE_MODNAME) = {
   .caps = 0,
   .funcs = &funcs,
   .description = "Fake blocking plugin for the unit tests (" FAKE_STR (FAKE_MODNAME) ")",
+  .dialect_info = FAKE_DIALECT_INFO,
 };

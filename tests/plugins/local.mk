@@ -31,6 +31,12 @@ check_LTLIBRARIES += tests/plugins/fakepg.la tests/plugins/oldfuncs.la \
 	tests/plugins/spy.la tests/plugins/badabi.la tests/plugins/newminor.la \
 	tests/plugins/incomplete.la tests/plugins/nosym.la
 
+check_LTLIBRARIES += tests/plugins/fakedb.la
+tests_plugins_fakedb_la_SOURCES = $(DAL_TEST_FAKESYNC_SOURCES)
+tests_plugins_fakedb_la_CPPFLAGS = $(DAL_TEST_PLUGIN_CPPFLAGS) -DFAKE_VARIANT_FAKEDB
+tests_plugins_fakedb_la_LIBADD = $(DAL_TEST_PLUGIN_LIBADD)
+tests_plugins_fakedb_la_LDFLAGS = $(DAL_TEST_PLUGIN_LDFLAGS)
+
 tests_plugins_fakepg_la_SOURCES = $(DAL_TEST_FAKESYNC_SOURCES)
 tests_plugins_fakepg_la_CPPFLAGS = $(DAL_TEST_PLUGIN_CPPFLAGS) -DFAKE_VARIANT_FAKEPG
 tests_plugins_fakepg_la_LIBADD = $(DAL_TEST_PLUGIN_LIBADD)
@@ -86,7 +92,8 @@ DAL_TEST_DESCRIPTORS = \
 	tests/plugins/bad/incomplete.plugin \
 	tests/plugins/conflict/one.plugin \
 	tests/plugins/conflict/two.plugin \
-	tests/plugins/shadow/fakesync.plugin
+	tests/plugins/shadow/fakesync.plugin \
+	tests/plugins/dialect/fakedb.plugin
 check_DATA += $(DAL_TEST_DESCRIPTORS) tests/plugins/bad/notaso.so \
 	tests/plugins/bad/brokenla.la
 EXTRA_DIST += $(DAL_TEST_DESCRIPTORS:=.in)
