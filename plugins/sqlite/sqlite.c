@@ -332,11 +332,13 @@ prepare_one (SqliteConn *c, const char *sql, sqlite3_stmt **stmt, GError **error
     {
       sqlite3_finalize (next);
       g_clear_pointer (stmt, sqlite3_finalize);
-      g_propagate_error (error, dal_error_new_hint (
+      GError *e = dal_error_new_hint (
         DAL_ERROR_QUERY_FAILED,
         "Run one statement per query, or several without parameters with "
         "dal_connection_execute_script()",
-        "the query holds more than one statement"));
+        "the query holds more than one statement");
+      dal_error_set_field (e, DAL_ERROR_FIELD_SQLSTATE, "42601");
+      g_propagate_error (error, e);
       return FALSE;
     }
   return TRUE;
