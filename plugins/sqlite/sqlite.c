@@ -220,19 +220,6 @@ sqlite_get_info (gpointer handle, const char *key)
 
 /* -- statements -- */
 
-static GError *
-parameter_error (const char *hint, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static GError *
-parameter_error (const char *hint, const char *format, ...)
-{
-  va_list ap;
-  va_start (ap, format);
-  g_autofree char *what = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  return dal_error_new_hint (DAL_ERROR_INVALID_PARAMETER, hint, "%s", what);
-}
-
 static int
 bind_one (sqlite3_stmt *stmt, int idx, const DalParams *p, guint i)
 {
@@ -279,7 +266,8 @@ bind_params (SqliteConn *c, sqlite3_stmt *stmt, const DalParams *params,
           && !((name[0] == '$' || name[0] == '?')
                && g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXUINT, &k, NULL)))
         {
-          g_propagate_error (error, parameter_error (
+          g_propagate_error (error, dal_error_new_hint (
+            DAL_ERROR_INVALID_PARAMETER,
             "Write $1, $2, … for the parameters, in the order they are passed",
             "the statement names a parameter \"%s\"; libdal passes parameters "
             "by number", name));
@@ -287,7 +275,8 @@ bind_params (SqliteConn *c, sqlite3_stmt *stmt, const DalParams *params,
         }
       if (k > given)
         {
-          g_propagate_error (error, parameter_error (
+          g_propagate_error (error, dal_error_new_hint (
+            DAL_ERROR_INVALID_PARAMETER,
             "Pass a value for every parameter the statement uses",
             "the statement uses $%" G_GUINT64_FORMAT " but %u parameter%s "
             "given", k, given, given == 1 ? " was" : "s were"));
@@ -303,7 +292,8 @@ bind_params (SqliteConn *c, sqlite3_stmt *stmt, const DalParams *params,
     }
   if (given > highest)
     {
-      g_propagate_error (error, parameter_error (
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_INVALID_PARAMETER,
         "Pass only the parameters the statement uses",
         "%u parameter%s given but the statement uses %" G_GUINT64_FORMAT,
         given, given == 1 ? " was" : "s were", highest));
