@@ -7,7 +7,7 @@ LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver
 
 # The build tree's plugins only: never the installed ones.
 AM_TESTS_ENVIRONMENT = \
-	DAL_PLUGIN_PATH='$(abs_top_builddir)/plugins/pgsync:$(abs_top_builddir)/plugins/pgasync'; \
+	DAL_PLUGIN_PATH='$(abs_top_builddir)/plugins/pgsync:$(abs_top_builddir)/plugins/pgasync:$(abs_top_builddir)/plugins/sqlite'; \
 	export DAL_PLUGIN_PATH; \
 	DAL_PLUGIN_SYSTEM_PATH=; export DAL_PLUGIN_SYSTEM_PATH; \
 	DAL_TEST_PLUGINS='$(abs_top_builddir)/tests/plugins'; export DAL_TEST_PLUGINS; \
@@ -224,3 +224,12 @@ check_PROGRAMS += tests/test-notify
 tests_test_notify_SOURCES = tests/test-notify.c
 tests_test_notify_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_notify_LDADD = $(DAL_TEST_LDADD)
+
+# The SQLite plugin (no server; the switch to PostgreSQL by URL is live).
+if HAVE_SQLITE3
+TESTS += tests/test-sqlite
+check_PROGRAMS += tests/test-sqlite
+tests_test_sqlite_SOURCES = tests/test-sqlite.c
+tests_test_sqlite_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_sqlite_LDADD = $(DAL_TEST_LDADD)
+endif
