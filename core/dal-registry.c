@@ -240,6 +240,20 @@ plugin_from_descriptor (DalRegistry *registry, const char *dir, const char *path
   return plugin;
 }
 
+/* Whether @name (any case) is @d's name or one of its aliases. */
+static gboolean
+dialect_names (const DalDialect *d, const char *name)
+{
+  if (name == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (d->name, name) == 0)
+    return TRUE;
+  for (const char * const *a = d->aliases; a != NULL && *a != NULL; a++)
+    if (g_ascii_strcasecmp (*a, name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* Checks a descriptor against this libdal's ABI and copies its table.
  * Called with the ltdl lock held (for the error text only). */
 static gboolean
@@ -291,7 +305,7 @@ adopt_descriptor (DalPlugin *plugin, const DalPluginDescriptor *desc,
     }
   const DalDialect *d = desc->abi_minor >= 5 ? desc->dialect_info : NULL;
   if (d != NULL
-      && (d->name == NULL || g_ascii_strcasecmp (d->name, desc->dialect) != 0
+      && (d->name == NULL || !dialect_names (d, desc->dialect)
           || (d->n_options > 0 && d->options == NULL)))
     {
       *error = dal_error_new_hint (DAL_ERROR_PLUGIN_LOAD_FAILED,

@@ -167,7 +167,8 @@ test_resolve_alias_and_case (void)
 {
   DalRegistry *r = registry_new ("", NULL);
 
-  /* fakepg's descriptor and module spell the dialect "postgres". */
+  /* fakepg declares dialect postgresql, alias postgres (as the PostgreSQL
+   * plugins do, in the descriptor file and in its DalDialect). */
   DalPlugin *pg = resolve_ok (r, "postgresql+fake");
   g_assert_cmpstr (dal_plugin_get_name (pg), ==, "fakepg");
   g_assert_cmpstr (dal_plugin_get_dialect (pg), ==, "postgresql");

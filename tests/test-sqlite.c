@@ -126,7 +126,8 @@ test_url_refused (void)
   assert_refused ("sqlite://localhost/x.db", DAL_ERROR_URL_INVALID_VALUE, "a host");
   assert_refused ("sqlite://:5432/x.db", DAL_ERROR_URL_INVALID_VALUE, "a port");
   assert_refused ("sqlite://me@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a user name");
-  assert_refused ("sqlite://me:s3cret@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a password");
+  assert_refused ("sqlite://me:s3cret@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a user name");
+  assert_refused ("sqlite://:s3cret@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a password");
   assert_refused ("sqlite:///x.db?sslmode=require", DAL_ERROR_URL_UNKNOWN_OPTION, "sslmode");
   assert_refused ("sqlite:///x.db?mode=rx", DAL_ERROR_URL_INVALID_VALUE, "ro, rw, rwc, memory");
   assert_refused ("sqlite:///x.db?busy_timeout=soon", DAL_ERROR_URL_INVALID_VALUE,

@@ -25,6 +25,10 @@
 #define FAKE_MODNAME fakepg
 #define FAKE_DIALECT "postgres"
 #define FAKE_DRIVER "fake"
+/* PostgreSQL's dialect as the real plugins declare it (pgcommon's
+ * table, linked in): its options, and the TLS policy's inputs. */
+extern const DalDialect dal_pg_dialect;
+#define FAKE_DIALECT_INFO &dal_pg_dialect
 #elif defined FAKE_VARIANT_FAKEDB
 /* A dialect of its own, declared (DalDialect): tests/test-dialect.c */
 #define FAKE_MODNAME fakedb
