@@ -9,6 +9,6 @@ dir=$builddir/plugins/sqlite
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dal-conformance-sqlite.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # not exec'd: the trap removes the database afterwards
-exec_status=0
-"$tap_run" "$DAL_PLUGIN_CHECK" --plugin-dir "$dir" "sqlite+pysqlite:///$tmp/conformance.db" || exec_status=$?
-exit "$exec_status"
+status=0
+"$tap_run" "$DAL_PLUGIN_CHECK" --plugin-dir "$dir" "sqlite+pysqlite:///$tmp/conformance.db" || status=$?
+exit "$status"
