@@ -84,13 +84,13 @@ dialect_defaults (const char *dialect)
 /* TAP.                                                                */
 
 static guint n_tests, n_failed;
-static const char *current;     /* the check running, or NULL */
+static char *current;           /* the check running, or NULL */
 static gboolean current_failed;
 
 static void
 begin (const char *name)
 {
-  current = name;
+  current = g_strdup (name);
   current_failed = FALSE;
 }
 
@@ -127,7 +127,7 @@ end (void)
   fflush (stdout);
   if (!ok)
     n_failed++;
-  current = NULL;
+  g_clear_pointer (&current, g_free);
   return ok;
 }
 
@@ -280,14 +280,19 @@ pending_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     p->result = g_object_ref (result);
 }
 
-/* Marks the _async call as returned, then waits for its completion. */
-static gboolean
-pending_wait (Pending *p)
+/* Marks the _async call as returned, then waits for its completion.
+ * Returns: (transfer none) (nullable): its result; NULL (the check
+ * failed, @error set) when it did not complete in time. */
+static GAsyncResult *
+pending_wait (Pending *p, GError **error)
 {
   p->inside = FALSE;
   wait_count (&p->calls, 1, WAIT_MS);
-  return CHECK (p->calls > 0, "%s: did not complete within %" G_GINT64_FORMAT " ms",
-                p->what, scaled_ms (WAIT_MS));
+  if (p->calls > 0)
+    return p->result;
+  fail ("%s: did not complete within %" G_GINT64_FORMAT " ms", p->what, scaled_ms (WAIT_MS));
+  g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED, "%s did not complete", p->what);
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -300,12 +305,8 @@ do_open (gboolean async, const char *text, GCancellable *cancellable, GError **e
     return dal_connection_open (text, cancellable, error);
   Pending *p = pending_new ("dal_connection_open_async");
   dal_connection_open_async (text, cancellable, pending_cb, p);
-  if (!pending_wait (p))
-    {
-      g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED, "the open did not complete");
-      return NULL;
-    }
-  return dal_connection_open_finish (p->result, error);
+  GAsyncResult *res = pending_wait (p, error);
+  return res != NULL ? dal_connection_open_finish (res, error) : NULL;
 }
 
 static DalResult *
@@ -316,12 +317,8 @@ do_query (gboolean async, DalConnection *conn, const char *sql, GVariant *params
     return dal_connection_query (conn, sql, params, cancellable, error);
   Pending *p = pending_new ("dal_connection_query_async");
   dal_connection_query_async (conn, sql, params, cancellable, pending_cb, p);
-  if (!pending_wait (p))
-    {
-      g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED, "the query did not complete");
-      return NULL;
-    }
-  return dal_connection_query_finish (conn, p->result, error);
+  GAsyncResult *res = pending_wait (p, error);
+  return res != NULL ? dal_connection_query_finish (conn, res, error) : NULL;
 }
 
 static gboolean
@@ -331,12 +328,8 @@ do_close (gboolean async, DalConnection *conn, GError **error)
     return dal_connection_close (conn, NULL, error);
   Pending *p = pending_new ("dal_connection_close_async");
   dal_connection_close_async (conn, NULL, pending_cb, p);
-  if (!pending_wait (p))
-    {
-      g_set_error (error, DAL_ERROR, DAL_ERROR_FAILED, "the close did not complete");
-      return FALSE;
-    }
-  return dal_connection_close_finish (conn, p->result, error);
+  GAsyncResult *res = pending_wait (p, error);
+  return res != NULL ? dal_connection_close_finish (conn, res, error) : FALSE;
 }
 
 static const char *
@@ -364,6 +357,22 @@ close_ok (gboolean async, DalConnection *conn)
   if (!do_close (async, conn, &error))
     fail ("%s close failed: %s", mode (async), error->message);
   g_object_unref (conn);
+}
+
+/* Begins the check named by @format with a new connection (async open
+ * or not); NULL (and the check ended, failed) when none opens. */
+static DalConnection * G_GNUC_PRINTF (2, 3)
+begin_open (gboolean async, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *name = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  begin (name);
+  DalConnection *conn = open_ok (async);
+  if (conn == NULL)
+    end ();
+  return conn;
 }
 
 /* `SELECT $1` must give back @n; the connection still works. */
@@ -628,15 +637,10 @@ check_param_column (DalResult *r, guint c, guint i)
 static void
 test_params (gboolean async)
 {
-  g_autofree char *name = g_strdup_printf ("every parameter type round trips, %s",
-                                           mode (async));
-  begin (name);
-  DalConnection *conn = open_ok (async);
+  DalConnection *conn = begin_open (async, "every parameter type round trips, %s",
+                                    mode (async));
   if (conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   g_autoptr (GVariant) all = g_variant_ref_sink (all_params ());
 
   /* One at a time: SELECT $1 */
@@ -678,15 +682,10 @@ test_params (gboolean async)
 static void
 test_statement_error (gboolean async)
 {
-  g_autofree char *name = g_strdup_printf ("a failing statement is a DAL_ERROR, %s",
-                                           mode (async));
-  begin (name);
-  DalConnection *conn = open_ok (async);
+  DalConnection *conn = begin_open (async, "a failing statement is a DAL_ERROR, %s",
+                                    mode (async));
   if (conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (DalResult) r = do_query (async, conn, fail_sql, g_variant_new ("(i)", 1),
                                       NULL, &error);
@@ -768,16 +767,7 @@ typedef struct
   gint64 fired_at;
 } Canceller;
 
-static gpointer
-cancel_thread (gpointer data)
-{
-  Canceller *c = data;
-  g_usleep (CANCEL_AFTER_MS * 1000);  /* lets the statement start; not a sync point */
-  c->fired_at = now_ms ();
-  g_cancellable_cancel (c->cancellable);
-  return NULL;
-}
-
+/* Cancels now, noting when: a timeout source's callback ... */
 static gboolean
 cancel_source (gpointer data)
 {
@@ -785,6 +775,16 @@ cancel_source (gpointer data)
   c->fired_at = now_ms ();
   g_cancellable_cancel (c->cancellable);
   return G_SOURCE_REMOVE;
+}
+
+/* ... or, for a blocking call, a thread's, after the statement started
+ * (a delay, not a synchronisation: the cancel may come at any time). */
+static gpointer
+cancel_thread (gpointer data)
+{
+  g_usleep (CANCEL_AFTER_MS * 1000);
+  cancel_source (data);
+  return NULL;
 }
 
 static void
@@ -797,13 +797,9 @@ test_cancel_in_flight (gboolean async)
                   "seconds with --slow-sql SQL");
       return;
     }
-  begin (name);
-  DalConnection *conn = open_ok (async);
+  DalConnection *conn = begin_open (async, "%s", name);
   if (conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   Canceller c = { .cancellable = cancellable };
   GThread *thread = NULL;
@@ -863,15 +859,10 @@ test_cancel_in_flight (gboolean async)
 static void
 test_close_pending (gboolean async_close)
 {
-  g_autofree char *name = g_strdup_printf ("close (%s) with async calls pending",
-                                           mode (async_close));
-  begin (name);
-  DalConnection *conn = open_ok (FALSE);
+  DalConnection *conn = begin_open (FALSE, "close (%s) with async calls pending",
+                                    mode (async_close));
   if (conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   Pending *p[N_PENDING];
   for (guint i = 0; i < N_PENDING; i++)
     {
@@ -885,7 +876,7 @@ test_close_pending (gboolean async_close)
   CHECK (dal_connection_is_closed (conn), "closed, but says it is open");
   for (guint i = 0; i < N_PENDING; i++)
     {
-      if (!pending_wait (p[i]))
+      if (pending_wait (p[i], NULL) == NULL)
         continue;
       g_autoptr (GError) error = NULL;
       g_autoptr (DalResult) r = dal_connection_query_finish (conn, p[i]->result, &error);
@@ -933,13 +924,9 @@ describe (DalResult *r, const GError *error)
 static void
 test_agree (void)
 {
-  begin ("blocking and async calls give the same answers");
-  DalConnection *conn = open_ok (FALSE);
+  DalConnection *conn = begin_open (FALSE, "blocking and async calls give the same answers");
   if (conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   const char *sqls[] = { "SELECT $1", "SELECT $1", "SELECT $1", "SELECT $1, $2, $3",
                          fail_sql, "SELECT $1" };
   for (guint i = 0; i < G_N_ELEMENTS (sqls); i++)
@@ -1072,16 +1059,11 @@ run_loop (Loop *loop, LoopCall *lcs, guint n)
 static void
 test_many_calls (void)
 {
-  g_autofree char *name = g_strdup_printf ("%d blocking and %d async calls in a row, 3 times",
-                                           opt_calls, opt_calls);
-  begin (name);
   Loop loop = { 0 };
-  loop.conn = open_ok (FALSE);
+  loop.conn = begin_open (FALSE, "%d blocking and %d async calls in a row, 3 times",
+                          opt_calls, opt_calls);
   if (loop.conn == NULL)
-    {
-      end ();
-      return;
-    }
+    return;
   guint n = (guint) opt_calls;
   loop.calls = g_new0 (guint8, n);
   LoopCall *lcs = g_new0 (LoopCall, n);
