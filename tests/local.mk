@@ -233,3 +233,21 @@ tests_test_sqlite_SOURCES = tests/test-sqlite.c
 tests_test_sqlite_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_sqlite_LDADD = $(DAL_TEST_LDADD)
 endif
+# The installed conformance suite (tools/dal-plugin-check) on every
+# plugin, one test script each (tests/conformance-lib.sh): pgsync and
+# pgasync (live), the example plugin (no server), the SQLite plugin once
+# it is built (a hook: tests/conformance-sqlite.sh skips without it).
+# The out-of-tree test installs libdal into a temporary DESTDIR, builds
+# examples/plugin/ there with its Makefile (pkg-config only) and runs the
+# installed suite on it (tests/out-of-tree.sh).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+SH_LOG_DRIVER = $(LOG_DRIVER)
+AM_TESTS_ENVIRONMENT += \
+	DAL_PLUGIN_CHECK='$(abs_top_builddir)/tools/dal-plugin-check'; export DAL_PLUGIN_CHECK; \
+	DAL_TEST_BUILDDIR='$(abs_top_builddir)'; export DAL_TEST_BUILDDIR;
+TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
+	tests/conformance-pgasync.sh tests/conformance-sqlite.sh tests/out-of-tree.sh
+EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
+	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
+	tests/conformance-sqlite.sh tests/out-of-tree.sh

@@ -49,6 +49,9 @@ int dal_tool_pool (int argc, char **argv);
 /* `dal check` (dal-check.c). */
 int dal_tool_check (int argc, char **argv);
 
+/* `dal conformance` (dal-conformance.c). */
+int dal_tool_conformance (int argc, char **argv);
+
 G_END_DECLS
 
 #endif /* DAL_TOOL_H */

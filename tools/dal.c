@@ -7,6 +7,7 @@
  *   dal pool [--callers N] [--seconds S] [--acquire] [URL]  a pool's counters
  *   dal check [--json] [--pings N] [URL]  a connection doctor
  *   dal migrate [--url URL] [--dir DIR] status|up|down|new  schema migrations
+ *   dal conformance URL [OPTION…]     check a plugin against libdal's contract
  *
  * Without a URL argument a subcommand takes its URL from configuration
  * (--config FILE, else $DAL_CONFIG or the search) and the environment
@@ -340,6 +341,10 @@ static const Command commands[] = {
   { "migrate", "[--config FILE] [--url URL] [--dir DIR] status | up [TARGET] "
     "| down [TARGET] | new NAME", "Schema migrations from a folder of "
     "NNNN_name.up.sql / .down.sql files (docs/migrate.md).", dal_tool_migrate },
+  { "conformance", "URL [--plugin-dir DIR] [--slow-sql SQL] [--fail-sql SQL] "
+    "[--fail-url URL] [--calls N]", "Run the conformance suite (dal-plugin-check) "
+    "on the plugin serving URL; TAP on stdout (docs/plugins.md).",
+    dal_tool_conformance },
 };
 
 static const Command *

@@ -12,7 +12,8 @@ tools_dal_SOURCES = \
 	tools/dal-bench-baseline.c \
 	tools/dal-pool.c \
 	tools/dal-check.c \
-	tools/dal-migrate.c
+	tools/dal-migrate.c \
+	tools/dal-conformance.c
 tools_dal_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-tool\" \
 	-DDAL_PKGLIBEXECDIR=\"$(pkglibexecdir)\"
 tools_dal_LDADD = core/libdal-1.la $(GLIB_LIBS)
@@ -36,3 +37,11 @@ tools_dal_bench_copy_SOURCES = tools/dal-bench-copy.c
 tools_dal_bench_copy_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-bench-copy\"
 tools_dal_bench_copy_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tools_dal_bench_copy_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LIBPQ_LIBS)
+
+# The conformance suite for plugins (`dal conformance` runs it), installed
+# so that plugin authors have it: public API only (and libltdl, to read
+# the module's descriptor as the registry does).
+pkglibexec_PROGRAMS += tools/dal-plugin-check
+tools_dal_plugin_check_SOURCES = tools/dal-plugin-check.c
+tools_dal_plugin_check_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-plugin-check\"
+tools_dal_plugin_check_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LTDL_LIBS)

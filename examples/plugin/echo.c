@@ -1,8 +1,16 @@
 /* echo.c: a minimal libdal plugin, to copy from.
  *
  * Serves echo+echo:// and the bare echo://.  It talks to no server: a
- * "connection" remembers its URL, and every statement returns one row
- * holding the SQL text and each parameter as the core handed it over.
+ * "connection" remembers its URL, and it understands just enough SQL to
+ * pass libdal's conformance suite (`dal conformance echo://localhost/demo
+ * --slow-sql 'SELECT sleep(30)' --fail-url echo://localhost`):
+ *
+ *   SELECT $1, $2, ...   one row whose columns are the parameters, as the
+ *                        core handed them over
+ *   SELECT sleep(N)      waits N seconds (or until cancelled), then one
+ *                        row: N
+ *   anything else        a syntax error (DAL_ERROR_QUERY_FAILED, SQLSTATE
+ *                        42601)
  *
  * It fills the blocking slots only (connect, query, close, get_info):
  * the core then serves the async API from a worker thread, one operation
@@ -10,6 +18,7 @@
  *
  * Build: see Makefile and README.md beside this file.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <dal/dal-plugin.h>
@@ -68,8 +77,7 @@ echo_get_info (gpointer handle, const char *key)
   return NULL;  /* a key this plugin does not know */
 }
 
-/* -- the result: one row, column 0 the SQL, then one column per
- * parameter -- */
+/* -- the result: one row, one column per parameter -- */
 
 typedef struct
 {
@@ -160,6 +168,41 @@ static const DalResultFuncs echo_result_funcs = {
   .command_tag = r_command_tag,
 };
 
+/* A result of one row with @n_columns columns, all NULL so far. */
+static EchoResult *
+echo_result_new (guint n_columns)
+{
+  EchoResult *r = g_new0 (EchoResult, 1);
+  r->n_columns = n_columns;
+  r->names = g_new0 (char *, n_columns);
+  r->values = g_new0 (char *, n_columns);
+  r->lengths = g_new0 (gsize, n_columns);
+  r->types = g_new0 (DalColumnType, n_columns);
+  return r;
+}
+
+/* Waits @seconds, or until @cancellable is cancelled (from any thread):
+ * a blocking slot must honour its GCancellable. */
+static gboolean
+echo_sleep (guint seconds, GCancellable *cancellable, GError **error)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  GPollFD fd;
+  gboolean have_fd = g_cancellable_make_pollfd (cancellable, &fd);
+  gint64 left;
+  while (!g_cancellable_is_cancelled (cancellable)
+         && (left = until - g_get_monotonic_time ()) > 0)
+    {
+      if (have_fd)
+        g_poll (&fd, 1, (int) (left / 1000) + 1);  /* wakes up when cancelled */
+      else
+        g_usleep ((gulong) left);
+    }
+  if (have_fd)
+    g_cancellable_release_fd (cancellable);
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
 static DalResult *
 echo_query (gpointer handle, const char *sql, const DalParams *params,
             GCancellable *cancellable, GError **error)
@@ -171,33 +214,49 @@ echo_query (gpointer handle, const char *sql, const DalParams *params,
     return NULL;
   conn->n_statements++;
 
-  EchoResult *r = g_new0 (EchoResult, 1);
-  r->n_columns = 1 + n_params;
-  r->names = g_new0 (char *, r->n_columns);
-  r->values = g_new0 (char *, r->n_columns);
-  r->lengths = g_new0 (gsize, r->n_columns);
-  r->types = g_new0 (DalColumnType, r->n_columns);
-
-  r->names[0] = g_strdup ("sql");
-  r->values[0] = g_strdup (sql);
-  r->lengths[0] = strlen (sql);
-  r->types[0] = DAL_COLUMN_TEXT;
-
-  for (guint i = 0; i < n_params; i++)
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (g_ascii_strncasecmp (sql, "SELECT", 6) != 0 || g_ascii_isalnum (sql[6]))
     {
-      guint c = i + 1;
-      r->names[c] = g_strdup_printf ("$%u", c);
+      /* A server's refusal: DAL_ERROR_QUERY_FAILED, with the SQLSTATE a
+       * PostgreSQL server would send. */
+      GError *e = dal_error_new_hint (DAL_ERROR_QUERY_FAILED,
+                                      "Start the statement with SELECT",
+                                      "syntax error: the echo plugin runs SELECT "
+                                      "statements only");
+      dal_error_set_field (e, DAL_ERROR_FIELD_SQLSTATE, "42601");
+      g_propagate_error (error, e);
+      return NULL;
+    }
+
+  guint seconds;
+  if (sscanf (sql + 6, " sleep(%u)", &seconds) == 1)
+    {
+      if (!echo_sleep (seconds, cancellable, error))
+        return NULL;
+      EchoResult *r = echo_result_new (1);
+      r->names[0] = g_strdup ("sleep");
+      r->values[0] = g_strdup_printf ("%u", seconds);
+      r->lengths[0] = strlen (r->values[0]);
+      r->types[0] = DAL_COLUMN_TEXT;
+      return dal_result_new (&echo_result_funcs, r);
+    }
+
+  EchoResult *r = echo_result_new (n_params);
+  for (guint c = 0; c < n_params; c++)
+    {
+      r->names[c] = g_strdup_printf ("$%u", c + 1);
       r->types[c] = DAL_COLUMN_TEXT;
-      if (params->types[i] == DAL_PARAM_NULL)
+      if (params->types[c] == DAL_PARAM_NULL)
         continue;
-      if (params->types[i] == DAL_PARAM_BYTES)
+      if (params->types[c] == DAL_PARAM_BYTES)
         {
           /* Bytes arrive raw; give them back in bytea's text form ("\x"
            * and two hex digits per byte), which dal_result_get_bytes()
            * decodes for a DAL_COLUMN_BYTES column. */
           GString *hex = g_string_new ("\\x");
-          for (int b = 0; b < params->lengths[i]; b++)
-            g_string_append_printf (hex, "%02x", (guint) (guchar) params->values[i][b]);
+          for (int b = 0; b < params->lengths[c]; b++)
+            g_string_append_printf (hex, "%02x", (guint) (guchar) params->values[c][b]);
           r->types[c] = DAL_COLUMN_BYTES;
           r->lengths[c] = hex->len;
           r->values[c] = g_string_free (hex, FALSE);
@@ -206,8 +265,8 @@ echo_query (gpointer handle, const char *sql, const DalParams *params,
         {
           /* Everything else arrives as text (numbers in decimal,
            * booleans as "t"/"f"). */
-          r->values[c] = g_strndup (params->values[i], params->lengths[i]);
-          r->lengths[c] = (gsize) params->lengths[i];
+          r->values[c] = g_strndup (params->values[c], params->lengths[c]);
+          r->lengths[c] = (gsize) params->lengths[c];
         }
     }
   return dal_result_new (&echo_result_funcs, r);
@@ -236,5 +295,5 @@ DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (echo) 
   .drivers = echo_drivers,
   .caps = 0,
   .funcs = &echo_funcs,
-  .description = "example plugin: returns each statement and its parameters",
+  .description = "example plugin: answers SELECT with its parameters",
 };
