@@ -557,6 +557,28 @@ split_path (const char *path)
   return (char **) g_ptr_array_free (dirs, FALSE);
 }
 
+/* @dirs (taken) without a folder named twice, or named in @before
+ * already ("a/b/" is "a/b"): scanning a folder twice would make each of
+ * its plugins conflict with itself. */
+static char **
+without_repeats (char **dirs, char * const *before)
+{
+  GPtrArray *kept = g_ptr_array_new ();
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, NULL);
+  for (char * const *b = before; b != NULL && *b != NULL; b++)
+    g_hash_table_add (seen, g_canonicalize_filename (*b, NULL));
+  for (char **d = dirs; d != NULL && *d != NULL; d++)
+    {
+      char *key = g_canonicalize_filename (*d, NULL);
+      if (g_hash_table_add (seen, key))
+        g_ptr_array_add (kept, g_strdup (*d));
+    }
+  g_ptr_array_add (kept, NULL);
+  g_strfreev (dirs);
+  return (char **) g_ptr_array_free (kept, FALSE);
+}
+
 DalRegistry *
 dal_registry_new (const char * const *search_path, gboolean include_system)
 {
@@ -572,6 +594,8 @@ dal_registry_new (const char * const *search_path, gboolean include_system)
   registry->include_system = include_system;
   const char *system_path = _dal_secure_getenv ("DAL_PLUGIN_SYSTEM_PATH");
   registry->system_dirs = split_path (system_path != NULL ? system_path : DAL_PLUGIN_DIR);
+  registry->dirs = without_repeats (registry->dirs, NULL);
+  registry->system_dirs = without_repeats (registry->system_dirs, registry->dirs);
 
   registry->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) dal_plugin_free);
   registry->driver_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);

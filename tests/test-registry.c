@@ -162,6 +162,22 @@ test_resolve_dialect_default (void)
   dal_registry_free (r);
 }
 
+/* A folder named twice in the search path (here once with a trailing
+ * slash) is scanned once: its plugins do not conflict with themselves. */
+static void
+test_resolve_repeated_folder (void)
+{
+  g_autofree char *good = plugin_dir ("");
+  g_autofree char *slash = g_strconcat (good, "/", NULL);
+  const char *dirs[] = { good, slash, good, NULL };
+  g_autoptr (DalRegistry) r = dal_registry_new (dirs, FALSE);
+
+  DalPlugin *sync = resolve_ok (r, "test+sync");
+  g_assert_cmpstr (dal_plugin_get_name (sync), ==, "fakesync");
+  g_autofree char *path = dal_registry_get_search_path (r);
+  g_assert_cmpstr (path, ==, good);
+}
+
 static void
 test_resolve_alias_and_case (void)
 {
@@ -1550,6 +1566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/resolve/exact", test_resolve_exact);
   g_test_add_func ("/registry/resolve/dialect-default", test_resolve_dialect_default);
   g_test_add_func ("/registry/resolve/alias-and-case", test_resolve_alias_and_case);
+  g_test_add_func ("/registry/resolve/repeated-folder", test_resolve_repeated_folder);
   g_test_add_func ("/registry/resolve/unknown-scheme", test_unknown_scheme);
   g_test_add_func ("/registry/resolve/retired-driver", test_retired_driver);
   g_test_add_func ("/registry/resolve/map-driver", test_map_driver);
