@@ -6,6 +6,9 @@
 # runs the installed conformance suite on it with the installed
 # `dal conformance` (TAP on stdout).
 set -euo pipefail
+# What it makes must pass the loader's checks (no group- or world-writable
+# plugin files or folders: core/dal-plugin-files.c), whatever the caller's umask.
+umask 022
 
 builddir=${DAL_TEST_BUILDDIR:?run by make check}
 srcdir=$(cd "${DAL_TEST_SRCDIR:?run by make check}/.." && pwd)
