@@ -344,6 +344,8 @@ static const DalDialect echo_dialect = {
   .host_option = "host",
   .port_option = "port",
   .path_option = "database",
+  /* the end of an unknown option's message */
+  .docs_hint = "echo's URLs take case, max_params and token",
 };
 
 /* -- what the core loads -- */
