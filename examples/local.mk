@@ -23,6 +23,11 @@ check_LTLIBRARIES += examples/plugin/echo.la
 examples_plugin_echo_la_SOURCES = examples/plugin/echo.c
 examples_plugin_echo_la_LIBADD = core/libdal-1.la $(GLIB_LIBS)
 examples_plugin_echo_la_LDFLAGS = $(AM_LDFLAGS) $(DAL_PLUGIN_LINK) -rpath /nowhere
+# Its sources are installed as documentation: the plugin kit a developer
+# copies with only an installed libdal (docs/plugins.md).
+pluginexampledir = $(docdir)/examples/plugin
+pluginexample_DATA = examples/plugin/echo.c examples/plugin/echo.plugin \
+	examples/plugin/Makefile examples/plugin/README.md
 
 EXTRA_DIST += \
 	examples/dal.conf \

@@ -11,7 +11,6 @@ set -euo pipefail
 umask 022
 
 builddir=${DAL_TEST_BUILDDIR:?run by make check}
-srcdir=$(cd "${DAL_TEST_SRCDIR:?run by make check}/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dal-out-of-tree.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -43,8 +42,11 @@ export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # built with the system's libtool (not the build tree's, which make check
 # names in LIBTOOL).
 unset LIBTOOL
+# They come from the installed plugin kit ($docdir/examples/plugin).
+kit=$(find "$tmp/root" -path '*/examples/plugin/echo.c' | head -n 1)
+[[ -n $kit ]] || bail "make install did not install the plugin kit (examples/plugin/echo.c under \$docdir)"
 mkdir "$tmp/echo"
-cp "$srcdir"/examples/plugin/{echo.c,echo.plugin,Makefile} "$tmp/echo/"
+cp "$(dirname "$kit")"/{echo.c,echo.plugin,Makefile} "$tmp/echo/"
 make -s -C "$tmp/echo" >"$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log" >&2; bail "building examples/plugin with its Makefile failed (log above, on stderr)"; }
 [[ -e $tmp/echo/.libs/echo.so ]] || bail "the plugin's Makefile made no .libs/echo.so"

@@ -16,6 +16,15 @@
  * the core then serves the async API from a worker thread, one operation
  * at a time per connection, in the order they were started.
  *
+ * Its dialect (echo, alias parrot) declares what its URLs may say, so
+ * the core checks every URL before the plugin sees it:
+ *
+ *   echo://host:port/database?case=upper&max_params=10&token=...
+ *
+ *   case         as-is (default), upper or lower: how text comes back
+ *   max_params   a statement with more parameters fails (0: no limit)
+ *   token        a secret: never shown in a URL, a log or an error
+ *
  * Build: see Makefile and README.md beside this file.
  */
 #include <stdio.h>
@@ -29,6 +38,8 @@ typedef struct
 {
   DalUrl *url;
   guint n_statements;
+  const char *text_case;    /* "as-is", "upper" or "lower" (from url) */
+  guint max_params;         /* 0: no limit */
 } EchoConn;
 
 static gpointer
@@ -51,8 +62,15 @@ echo_connect (DalUrl *url, GCancellable *cancellable, GError **error)
       return NULL;
     }
 
+  /* The plugin's own options.  The core has checked them against
+   * echo_dialect already (case is one of its choices, max_params a whole
+   * number), so reading them cannot fail. */
   EchoConn *conn = g_new0 (EchoConn, 1);
   conn->url = dal_url_ref (url);
+  conn->text_case = dal_url_get_option (url, "case");
+  if (conn->text_case == NULL)
+    conn->text_case = "as-is";
+  conn->max_params = dal_url_get_uint (url, "max_params", 0);
   return conn;
 }
 
@@ -74,6 +92,8 @@ echo_get_info (gpointer handle, const char *key)
     return g_strdup ("echo 1");
   if (strcmp (key, "statements") == 0)
     return g_strdup_printf ("%u", conn->n_statements);
+  if (strcmp (key, "authenticated") == 0)  /* whether a token was given */
+    return g_strdup (dal_url_get_option (conn->url, "token") != NULL ? "yes" : "no");
   return NULL;  /* a key this plugin does not know */
 }
 
@@ -229,6 +249,17 @@ echo_query (gpointer handle, const char *sql, const DalParams *params,
       return NULL;
     }
 
+  if (conn->max_params > 0 && n_params > conn->max_params)
+    {
+      GError *e = dal_error_new_hint (DAL_ERROR_QUERY_FAILED,
+                                      "Raise max_params in the URL, or pass fewer",
+                                      "the statement has %u parameters, max_params is %u",
+                                      n_params, conn->max_params);
+      dal_error_set_field (e, DAL_ERROR_FIELD_SQLSTATE, "54023");
+      g_propagate_error (error, e);
+      return NULL;
+    }
+
   guint seconds;
   if (sscanf (sql + 6, " sleep(%u)", &seconds) == 1)
     {
@@ -267,10 +298,55 @@ echo_query (gpointer handle, const char *sql, const DalParams *params,
            * booleans as "t"/"f"). */
           r->values[c] = g_strndup (params->values[c], params->lengths[c]);
           r->lengths[c] = (gsize) params->lengths[c];
+          if (params->types[c] == DAL_PARAM_TEXT && strcmp (conn->text_case, "as-is") != 0)
+            {
+              char *changed = strcmp (conn->text_case, "upper") == 0
+                                ? g_utf8_strup (r->values[c], -1)
+                                : g_utf8_strdown (r->values[c], -1);
+              g_free (r->values[c]);
+              r->values[c] = changed;
+              r->lengths[c] = strlen (changed);
+            }
         }
     }
   return dal_result_new (&echo_result_funcs, r);
 }
+
+/* -- the dialect: what echo's URLs may say -- */
+
+static const char * const case_choices[] = { "as-is", "upper", "lower", NULL };
+
+/* Name, type, flags, choices (ENUM), the client library version that
+ * brought it (0: any).  The core refuses any other option, and any value
+ * of the wrong type, before the plugin sees the URL; libdal's own options
+ * (command_timeout, pool_*, ...) are valid in every dialect. */
+static const DalUrlOption echo_options[] = {
+  { "host", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "port", DAL_URL_OPTION_PORT, 0, NULL, 0 },
+  { "database", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "case", DAL_URL_OPTION_ENUM, 0, case_choices, 0 },
+  { "max_params", DAL_URL_OPTION_UINT, 0, NULL, 0 },
+  { "token", DAL_URL_OPTION_STRING, DAL_URL_OPTION_SECRET, NULL, 0 },
+};
+
+static const char * const echo_aliases[] = { "parrot", NULL };
+
+static const DalDialect echo_dialect = {
+  .name = "echo",
+  .aliases = echo_aliases,      /* also Aliases= in echo.plugin */
+  .flags = 0,                   /* DAL_DIALECT_NO_SERVER for a file's URLs */
+  .options = echo_options,
+  .n_options = G_N_ELEMENTS (echo_options),
+  /* which option each part of echo://host:port/database sets; NULL: the
+   * URL may not have that part (echo has no users) */
+  .user_option = NULL,
+  .password_option = NULL,
+  .host_option = "host",
+  .port_option = "port",
+  .path_option = "database",
+  /* the end of an unknown option's message */
+  .docs_hint = "echo's URLs take case, max_params and token",
+};
 
 /* -- what the core loads -- */
 
@@ -296,4 +372,5 @@ DAL_PLUGIN_EXPORT const DalPluginDescriptor DAL_PLUGIN_DESCRIPTOR_SYMBOL (echo) 
   .caps = 0,
   .funcs = &echo_funcs,
   .description = "example plugin: answers SELECT with its parameters",
+  .dialect_info = &echo_dialect,
 };

@@ -28,8 +28,7 @@ typedef struct
 
 extern const DalDialect dal_sqlite_dialect;
 
-gboolean dal_sqlite_target_init (DalSqliteTarget *target, const DalUrl *url,
-                                 GError **error);
+void dal_sqlite_target_init (DalSqliteTarget *target, const DalUrl *url);
 void dal_sqlite_target_clear (DalSqliteTarget *target);
 
 /* Results (sqlite-result.c). */

@@ -50,121 +50,13 @@ const DalDialect dal_sqlite_dialect = {
  * Python's sqlite3 module does). */
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 
-#define HINT_FORMS \
-  "the forms are sqlite:///relative.db, sqlite:////absolute/path.db and " \
-  "sqlite:// (in memory)"
-
-static const DalUrlOption *
-find_option (const char *name)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (sqlite_options); i++)
-    if (strcmp (sqlite_options[i].name, name) == 0)
-      return &sqlite_options[i];
-  return NULL;
-}
-
-/* -1 when @value is not a boolean. */
-static int
-parse_boolean (const char *value)
-{
-  static const char * const yes[] = { "1", "true", "yes", "on" };
-  static const char * const no[] = { "0", "false", "no", "off" };
-  for (guint i = 0; i < G_N_ELEMENTS (yes); i++)
-    {
-      if (g_ascii_strcasecmp (value, yes[i]) == 0)
-        return 1;
-      if (g_ascii_strcasecmp (value, no[i]) == 0)
-        return 0;
-    }
-  return -1;
-}
-
+/* A BOOLEAN option's value, which the core has checked against the
+ * dialect's table already (true, false, 1, 0, yes, no, on, off). */
 static gboolean
-value_ok (const DalUrlOption *opt, const char *value)
+boolean_value (const char *value)
 {
-  switch (opt->type)
-    {
-    case DAL_URL_OPTION_ENUM:
-      return g_strv_contains ((const char * const *) opt->choices, value);
-    case DAL_URL_OPTION_BOOLEAN:
-      return parse_boolean (value) >= 0;
-    case DAL_URL_OPTION_UINT:
-      {
-        guint64 n;
-        return g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT, &n, NULL);
-      }
-    default:
-      return TRUE;
-    }
-}
-
-static char *
-list_options (void)
-{
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (sqlite_options); i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", sqlite_options[i].name);
-  return g_string_free (s, FALSE);
-}
-
-/* The URL names a file: refuses the parts of a server's URL, and options
- * that are not the dialect's (the core checks them too once it reads
- * dialect_info; until then this is the check). */
-static gboolean
-check_url (const DalUrl *url, GError **error)
-{
-  const char *part = NULL;
-  if (dal_url_get_password (url) != NULL)
-    part = "a password";
-  else if (dal_url_get_user (url) != NULL)
-    part = "a user name";
-  else if (dal_url_get_n_hosts (url) > 0 && *dal_url_get_host (url, 0) != '\0')
-    part = "a host";
-  else if (dal_url_get_n_hosts (url) > 0)
-    part = "a port";
-  if (part != NULL)
-    {
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_URL_INVALID_VALUE,
-        "Remove it: " HINT_FORMS,
-        "a sqlite URL names a file, not a server, but this one has %s", part));
-      return FALSE;
-    }
-
-  const char * const *keywords, * const *values;
-  guint n = dal_url_get_keywords (url, &keywords, &values);
-  for (guint i = 0; i < n; i++)
-    {
-      static const char * const parts[] = {
-        "user", "password", "host", "hostaddr", "port", "dbname", NULL
-      };
-      if (g_strv_contains (parts, keywords[i]))
-        continue;
-      const DalUrlOption *opt = find_option (keywords[i]);
-      if (opt == NULL)
-        {
-          g_autofree char *known = list_options ();
-          g_propagate_error (error, dal_error_new_hint (
-            DAL_ERROR_URL_UNKNOWN_OPTION, NULL,
-            "the sqlite dialect has no URL option \"%s\"; remove it (it takes "
-            "%s, and libdal's command_timeout)", keywords[i], known));
-          return FALSE;
-        }
-      if (!value_ok (opt, values[i]))
-        {
-          g_autofree char *choices = opt->choices != NULL
-            ? g_strjoinv (", ", (char **) opt->choices) : NULL;
-          const char *what = opt->type == DAL_URL_OPTION_UINT ? "a whole number"
-                             : opt->type == DAL_URL_OPTION_BOOLEAN ? "1 or 0"
-                             : choices;
-          g_propagate_error (error, dal_error_new_hint (
-            DAL_ERROR_URL_INVALID_VALUE, NULL,
-            "%s=%s is not a value the sqlite dialect takes; write %s", keywords[i],
-            values[i], what));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return g_ascii_strcasecmp (value, "true") == 0 || strcmp (value, "1") == 0
+         || g_ascii_strcasecmp (value, "yes") == 0 || g_ascii_strcasecmp (value, "on") == 0;
 }
 
 /* Appends &name=value for a URI parameter the URL sets. */
@@ -175,7 +67,7 @@ append_uri_param (GString *uri, const DalUrl *url, const char *name, gboolean bo
   if (value == NULL)
     return;
   g_autofree char *escaped = boolean
-    ? g_strdup (parse_boolean (value) ? "1" : "0")
+    ? g_strdup (boolean_value (value) ? "1" : "0")
     : g_uri_escape_string (value, NULL, TRUE);
   g_string_append_printf (uri, "%c%s=%s", strchr (uri->str, '?') ? '&' : '?',
                           name, escaped);
@@ -185,17 +77,18 @@ append_uri_param (GString *uri, const DalUrl *url, const char *name, gboolean bo
  * dal_sqlite_target_init:
  * @target: (out caller-allocates): filled in
  * @url: a sqlite URL
- * @error: a DAL_ERROR_URL_* error
  *
- * Checks @url and works out what to open.  On failure @target needs no
- * clearing.
+ * Works out what to open for @url.  The core has checked @url against
+ * dal_sqlite_dialect before the plugin sees it: no user, password, host
+ * or port (the dialect maps none of them to an option), no option that
+ * is not in the table, every value of the type its option declares.  So
+ * nothing is checked again here; combinations are SQLite's to judge when
+ * it opens the URI.
  */
-gboolean
-dal_sqlite_target_init (DalSqliteTarget *target, const DalUrl *url, GError **error)
+void
+dal_sqlite_target_init (DalSqliteTarget *target, const DalUrl *url)
 {
   memset (target, 0, sizeof *target);
-  if (!check_url (url, error))
-    return FALSE;
 
   const char *mode = dal_url_get_option (url, "mode");
   const char *path = dal_url_get_database (url);
@@ -226,13 +119,10 @@ dal_sqlite_target_init (DalSqliteTarget *target, const DalUrl *url, GError **err
                        || strcmp (mode, "memory") == 0;
   target->flags = SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_READWRITE
                   | SQLITE_OPEN_CREATE;
-  target->busy_timeout_ms = dal_url_get_option (url, "busy_timeout") != NULL
-    ? (guint) g_ascii_strtoull (dal_url_get_option (url, "busy_timeout"), NULL, 10)
-    : DEFAULT_BUSY_TIMEOUT_MS;
+  target->busy_timeout_ms = dal_url_get_uint (url, "busy_timeout", DEFAULT_BUSY_TIMEOUT_MS);
   target->journal_mode = dal_url_get_option (url, "journal_mode");
   const char *fk = dal_url_get_option (url, "foreign_keys");
-  target->foreign_keys = fk != NULL ? parse_boolean (fk) : -1;
-  return TRUE;
+  target->foreign_keys = fk != NULL ? boolean_value (fk) : -1;
 }
 
 void

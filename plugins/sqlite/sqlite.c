@@ -166,8 +166,7 @@ sqlite_connect (DalUrl *url, GCancellable *cancellable, GError **error)
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
   DalSqliteTarget target;
-  if (!dal_sqlite_target_init (&target, url, error))
-    return NULL;
+  dal_sqlite_target_init (&target, url);
 
   sqlite3 *db = NULL;
   int rc = sqlite3_open_v2 (target.uri, &db, target.flags, NULL);
