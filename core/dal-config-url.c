@@ -58,19 +58,6 @@ apply_drivers (DalConfig *config, DalUrl *url, const char *origin,
   return g_steal_pointer (&owned);
 }
 
-/* Writes @value for libpq's options keyword: spaces and backslashes get a
- * backslash. */
-static void
-append_escaped (GString *out, const char *value)
-{
-  for (const char *p = value; *p; p++)
-    {
-      if (*p == ' ' || *p == '\\')
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *p);
-    }
-}
-
 static GError *
 conflict_error (const DalConfigSetting *s, const char *name,
                 const char *url_value, const char *origin)
@@ -104,6 +91,7 @@ merge_settings (DalConfig *config, DalUrl *url, const char *origin,
   g_autoptr (GPtrArray) values = g_ptr_array_new ();
   g_autoptr (GString) options = NULL;
   DalConfigSetting *password = _dal_config_lookup (config, "database", "password");
+  const DalDialect *dialect = _dal_dialect_find (dal_url_get_dialect (url));
 
   if (password != NULL
       && (password_overrides || dal_url_get_password (url) == NULL))
@@ -129,13 +117,19 @@ merge_settings (DalConfig *config, DalUrl *url, const char *origin,
         name = g_strdup (s->key);
       else
         {
-          /* [session]: one more "-c name=value" in options */
+          /* [session]: one more setting in the dialect's session option */
+          if (dialect == NULL || dialect->session_option == NULL)
+            {
+              g_propagate_error (error, dal_error_new_hint (
+                DAL_ERROR_CONFIG_INVALID, "Remove the [session] section",
+                "[session] %s in %s: %s:// URLs carry no session settings",
+                s->key, s->origin, dal_url_get_dialect (url)));
+              return NULL;
+            }
           if (options == NULL)
-            options = g_string_new (dal_url_get_option (url, "options"));
-          if (options->len > 0)
-            g_string_append_c (options, ' ');
-          g_string_append_printf (options, "-c %s=", s->key);
-          append_escaped (options, s->value);
+            options = g_string_new (dal_url_get_option (url,
+                                                        dialect->session_option));
+          dialect->session_append (options, s->key, s->value);
           continue;
         }
 
@@ -150,7 +144,7 @@ merge_settings (DalConfig *config, DalUrl *url, const char *origin,
     }
   if (options != NULL)
     {
-      g_ptr_array_add (names, g_strdup ("options"));
+      g_ptr_array_add (names, g_strdup (dialect->session_option));
       g_ptr_array_add (values, options->str);
     }
   if (names->len == 0)

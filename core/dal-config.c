@@ -17,7 +17,7 @@
 
 #include "dal-config-private.h"
 
-#define DEFAULT_ORIGIN "the default (postgresql:// and libpq's PG* variables)"
+#define DEFAULT_ORIGIN "the default (postgresql:// and the client library's PG* variables)"
 #ifndef DAL_SYSTEM_CONFIG_FILE
 #define DAL_SYSTEM_CONFIG_FILE "/etc/dal/dal.conf"
 #endif

@@ -40,10 +40,3 @@ dal_openssl_seconds_left (const X509 *cert)
     return 0;
   return (gint64) days * 86400 + secs;
 }
-
-char *
-dal_openssl_default_file (const char *name)
-{
-  g_return_val_if_fail (name != NULL, NULL);
-  return g_build_filename (g_get_home_dir (), ".postgresql", name, NULL);
-}

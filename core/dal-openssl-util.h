@@ -6,7 +6,7 @@
  * into libdal-1 and into pgcommon; never installed.  Every function is
  * G_GNUC_INTERNAL: nothing here is exported from libdal or from a plugin
  * module, so a plugin does not depend on core's private symbols, and no
- * OpenSSL type reaches a public header.  No libpq here.
+ * OpenSSL type reaches a public header.
  */
 #ifndef DAL_OPENSSL_UTIL_H
 #define DAL_OPENSSL_UTIL_H
@@ -31,11 +31,6 @@ char *dal_openssl_time_text (const ASN1_TIME *t);
  * OpenSSL cannot read the date). */
 G_GNUC_INTERNAL
 gint64 dal_openssl_seconds_left (const X509 *cert);
-
-/* libpq's default TLS file @name ("root.crt", "postgresql.crt",
- * "postgresql.key") under ~/.postgresql.  (transfer full) */
-G_GNUC_INTERNAL
-char *dal_openssl_default_file (const char *name);
 
 G_END_DECLS
 

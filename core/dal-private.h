@@ -39,9 +39,8 @@ const DalOptionInfo *_dal_libdal_options_get (guint *n_options);
 /* Checks @value against @info; on failure a DAL_ERROR_URL_INVALID_VALUE. */
 gboolean _dal_option_check_value (const DalOptionInfo *info, const char *value,
                                   GError **error);
-/* @text made safe to quote in a message: valid UTF-8 stays readable;
- * control characters, quotes, backslashes and invalid UTF-8 become \xNN. */
-char *_dal_printable (const char *text);
+/* dal_printable() (dal-plugin.h), under the core's older name. */
+#define _dal_printable(text) dal_printable (text)
 /* Parses a duration in seconds ("1.5") into milliseconds. */
 gboolean _dal_parse_duration_ms (const char *text, gint64 *out_ms);
 
@@ -165,10 +164,11 @@ void _dal_driver_mapping_reset_warnings (void);
  * default socket) stays on this machine.  No name is resolved. */
 gboolean _dal_tls_host_is_supabase (const char *host);
 gboolean _dal_tls_host_is_local (const char *host);
-/* The sslmode the plugin will use for @url (libpq's default "prefer" when
- * nothing says otherwise), after the Supabase rules; a DAL_ERROR_TLS_CONFIG
- * for an insecure choice without allow_insecure_tls.  NULL without an
- * error for dialects without libpq's TLS keywords.  No I/O, no logging. */
+/* The TLS mode the plugin will use for @url (the client library's default
+ * when nothing says otherwise), after the Supabase rules; a
+ * DAL_ERROR_TLS_CONFIG for an insecure choice without allow_insecure_tls.
+ * NULL without an error for dialects without a DalDialectTls.  No I/O, no
+ * logging. */
 char *_dal_tls_effective_sslmode (const DalUrl *url, GError **error);
 /* The OpenSSL checks of the CA, client certificate, key and CRL files
  * that @sslmode will use; gives the expiry warnings.  No network. */

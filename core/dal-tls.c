@@ -1,10 +1,15 @@
 /* dal-tls.c: one TLS policy for every plugin, applied by the core before
  * a plugin connects (dal_connection_open_url and _async).
  *
- *   1. The effective sslmode.  The URL's (asyncpg's ssl= is already
- *      sslmode= after parsing), else PGSSLMODE, else libpq's default
- *      "prefer".  Hosts under supabase.co / supabase.com get "require" when
- *      nothing asked for a mode, "verify-full" when a CA (sslrootcert) is
+ * The inputs are where the URL's dialect says (DalDialectTls, declared by
+ * its plugin; for postgresql sslmode, sslrootcert, PGSSLMODE ...), and
+ * messages name the dialect's options.
+ *
+ *   1. The effective TLS mode.  The URL's (a synonym such as asyncpg's
+ *      ssl= is already mapped after parsing), else the client library's
+ *      environment, else its default mode.  Hosts under supabase.co /
+ *      supabase.com get "require" when nothing asked for a mode,
+ *      "verify-full" when a CA (the root_cert input) is
  *      configured; disable, allow or prefer towards them is an error unless
  *      allow_insecure_tls=true.  A protocol floor below TLSv1.2 needs
  *      allow_insecure_tls=true too.
@@ -12,14 +17,15 @@
  *      fall back to plaintext towards a host that is not this machine.
  *   3. The preflight: the CA, client certificate, key and CRL files are
  *      read and parsed with OpenSSL, the key is matched with the
- *      certificate and its permissions checked the way libpq checks them.
+ *      certificate and its permissions checked the way the client library
+ *      checks them.
  *      Any problem is a DAL_ERROR_TLS_CONFIG naming the file, the problem
  *      and what to change, before any network activity.  A certificate
  *      that expires within DAL_TLS_EXPIRY_WARNING_DAYS days is reported
  *      once per file and process.
- *   4. The URL handed to the plugin: the caller's, or, when the sslmode
- *      changed, the same URL with sslmode= overridden (written with the
- *      public URL API and parsed again: a later query option wins).
+ *   4. The URL handed to the plugin: the caller's, or, when the mode
+ *      changed, the same URL with the mode option overridden (written with
+ *      the public URL API and parsed again: a later query option wins).
  *
  * Warnings are g_message()s, not g_warning()s: a certificate close to
  * expiry must not abort programs that run with fatal warnings (every
@@ -29,8 +35,8 @@
  * the core for every new connection).
  *
  * Nothing here ever logs or puts in an error the URL or the password.
- * libdal's core never calls libpq; the plugin's client library checks
- * its own version (dal_url_check_client_version) before it connects.
+ * The core never calls a client library; the plugin checks the library's
+ * version (dal_url_check_client_version) before it connects.
  */
 #include "config.h"
 
@@ -87,7 +93,7 @@ _dal_tls_reset_warnings (void)
   g_mutex_unlock (&warned_lock);
 }
 
-/* -- what the URL (or libpq's environment) says -- */
+/* -- what the URL (or the client library's environment) says -- */
 
 /* Where the URL's dialect keeps the policy's inputs (DalDialectTls,
  * declared by its plugin), or NULL: the policy leaves the dialect alone. */
@@ -122,6 +128,26 @@ tls_setting (const DalUrl *url, gsize offset)
 }
 #define setting(url, input) \
   tls_setting ((url), G_STRUCT_OFFSET (DalDialectTls, input))
+
+/* The dialect's option for an input, for messages ("sslmode"). */
+static const char *
+tls_name (const DalUrl *url, gsize offset)
+{
+  const DalDialectTls *tls = tls_of (url);
+  const DalDialectTlsInput *in = tls != NULL ? G_STRUCT_MEMBER_P (tls, offset) : NULL;
+  return in != NULL && in->option != NULL ? in->option : "(not settable)";
+}
+#define opt(url, input) \
+  tls_name ((url), G_STRUCT_OFFSET (DalDialectTls, input))
+
+/* The client library's name, for messages. */
+static const char *
+library_name (const DalUrl *url)
+{
+  const DalDialect *dialect = _dal_dialect_find (dal_url_get_dialect (url));
+  return dialect != NULL && dialect->client_library != NULL
+           ? dialect->client_library : "the client library";
+}
 
 /* A file in the client library's default folder (NULL: it has none). */
 static char *
@@ -175,7 +201,7 @@ _dal_tls_host_is_supabase (const char *host)
 /**
  * _dal_tls_host_is_local:
  * @host: (nullable): a host name, an IP address, a Unix socket directory,
- *   or %NULL / "" for libpq's default (the Unix socket)
+ *   or %NULL / "" for the client library's default (the Unix socket)
  *
  * Returns: whether a connection to @host stays on this machine: a Unix
  *   socket, "localhost", or a loopback address.  No name is resolved.
@@ -205,7 +231,8 @@ target_clear (Target *t)
   g_free (t->addr);
 }
 
-/* The hosts libpq will try: host and hostaddr, entry by entry. */
+/* The hosts the client library will try: host and host address, entry by
+ * entry. */
 static GArray *
 targets_get (const DalUrl *url)
 {
@@ -278,7 +305,7 @@ typedef struct
 {
   char *mode;            /* the effective sslmode */
   gboolean changed;      /* differs from what the URL and environment say */
-  gboolean from_default; /* nobody asked: libpq's default */
+  gboolean from_default; /* nobody asked: the client library's default */
   /* What allow_insecure_tls=true let through (the policy refuses it
    * otherwise): an insecure mode towards Supabase; a floor below TLSv1.2. */
   gboolean allowed_insecure_mode;
@@ -310,13 +337,15 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
     }
   else if (sb_host != NULL && mode_is_insecure (given) && !insecure_ok)
     {
-      g_propagate_error (error, dal_error_new_hint (
-        DAL_ERROR_TLS_CONFIG,
-        "Remove sslmode from the URL (libdal then uses require), or better "
-        "use sslmode=verify-full with sslrootcert=<the Supabase CA file>; "
+      const char *mode = opt (url, mode);
+      g_autofree char *hint = g_strdup_printf (
+        "Remove %s from the URL (libdal then uses require), or better "
+        "use %s=verify-full with %s=<the Supabase CA file>; "
         "only if an unencrypted connection is really acceptable, add "
-        "allow_insecure_tls=true",
-        "sslmode=%s towards %s %s", given, sb_host,
+        "allow_insecure_tls=true", mode, mode, opt (url, root_cert));
+      g_propagate_error (error, dal_error_new_hint (
+        DAL_ERROR_TLS_CONFIG, hint,
+        "%s=%s towards %s %s", mode, given, sb_host,
         strcmp (given, "disable") == 0
           ? "would send everything, the password included, unencrypted"
           : "lets the connection, the password included, go unencrypted "
@@ -338,13 +367,14 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
       if (is_set (min) && min_rank >= 0 && min_rank < protocol_rank ("TLSv1.2")
           && !insecure_ok)
         {
-          g_propagate_error (error, dal_error_new_hint (
-            DAL_ERROR_TLS_CONFIG,
-            "Remove ssl_min_protocol_version (libdal's floor is TLSv1.2) or "
+          g_autofree char *hint = g_strdup_printf (
+            "Remove %s (libdal's floor is TLSv1.2) or "
             "set it to TLSv1.2 or TLSv1.3; only for a server that cannot do "
-            "better, add allow_insecure_tls=true",
-            "ssl_min_protocol_version=%s allows TLS versions with known "
-            "weaknesses", min));
+            "better, add allow_insecure_tls=true", opt (url, min_protocol));
+          g_propagate_error (error, dal_error_new_hint (
+            DAL_ERROR_TLS_CONFIG, hint,
+            "%s=%s allows TLS versions with known "
+            "weaknesses", opt (url, min_protocol), min));
           g_clear_pointer (&out->mode, g_free);
           return FALSE;
         }
@@ -353,11 +383,12 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
       if (is_set (max) && protocol_rank (max) >= 0 && min_rank >= 0
           && protocol_rank (max) < min_rank)
         {
+          g_autofree char *hint = g_strdup_printf ("Raise %s, or remove it",
+                                                   opt (url, max_protocol));
           g_propagate_error (error, dal_error_new_hint (
-            DAL_ERROR_TLS_CONFIG,
-            "Raise ssl_max_protocol_version, or remove it",
-            "ssl_max_protocol_version=%s is below the minimum protocol "
-            "version %s: no TLS version is left", max,
+            DAL_ERROR_TLS_CONFIG, hint,
+            "%s=%s is below the minimum protocol "
+            "version %s: no TLS version is left", opt (url, max_protocol), max,
             is_set (min) ? min : "TLSv1.2"));
           g_clear_pointer (&out->mode, g_free);
           return FALSE;
@@ -374,8 +405,8 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
  * The policy's decision alone: no file is read, nothing is logged.
  *
  * Returns: (transfer full) (nullable): the sslmode the plugin will use
- *   for @url ("prefer" when nothing says otherwise: libpq's default), or
- *   %NULL on error.  For a dialect without libpq's TLS keywords, %NULL
+ *   for @url (DalDialectTls.default_mode when nothing says otherwise),
+ *   or %NULL on error.  For a dialect without a DalDialectTls, %NULL
  *   without an error.
  */
 char *
@@ -557,7 +588,7 @@ password_cb (char *buf, int size, int rwflag, void *user_data)
   return len;
 }
 
-/* libpq's permission rule for key files. */
+/* The client library's permission rule for key files (PostgreSQL's). */
 static gboolean
 check_key_permissions (const char *path, GError **error)
 {
@@ -575,7 +606,7 @@ check_key_permissions (const char *path, GError **error)
   if ((st.st_mode & bad) != 0)
     {
       g_autofree char *hint = g_strdup_printf (
-        "Run chmod 600 \"%s\" (libpq refuses a key that others can read: "
+        "Run chmod 600 \"%s\" (the client library refuses a key that others can read: "
         "0600 or less for a file owned by the user, 0640 or less for one "
         "owned by root)", path);
       g_propagate_error (error, config_error (
@@ -614,7 +645,7 @@ read_key (const char *path, const char *password, GError **error)
   EVP_PKEY *key = PEM_read_bio_PrivateKey (bio, NULL, password_cb, (void *) password);
   if (key == NULL)
     {
-      /* libpq also takes a DER key. */
+      /* The client library also takes a DER key. */
       BIO_free (bio);
       bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
       key = d2i_PrivateKey_bio (bio, NULL);
@@ -725,11 +756,11 @@ check_crl_file (const char *path, GError **error)
  * @error: return location for a DAL_ERROR_TLS_CONFIG error
  *
  * Reads and checks, with OpenSSL, every TLS file the client library will
- * use for @url under @sslmode: the CA file (sslrootcert, or libpq's
- * ~/.postgresql/root.crt), the client certificate and key (sslcert,
- * sslkey, or libpq's defaults when they exist), the CRL (sslcrl,
- * sslcrldir).  No network activity.  Gives the expiry warnings.
- * "sslrootcert=system" is left to the plugin (dal_url_check_client_version).
+ * use for @url under @sslmode: the CA file (the root_cert input, or the
+ * client library's default file), the client certificate and key (or
+ * the defaults when they exist), the CRL file and folder.  No network
+ * activity.  Gives the expiry warnings.  A root_cert of "system" is left
+ * to the plugin (dal_url_check_client_version).
  *
  * Returns: %TRUE when every file is usable.
  */
@@ -761,13 +792,16 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
         }
       else if (mode_verifies (sslmode))
         {
-          g_propagate_error (error, config_error (
-            "Add sslrootcert=<CA file> to the URL (the PEM file of the CA that "
+          const char *ca = opt (url, root_cert);
+          g_autofree char *hint = g_strdup_printf (
+            "Add %s=<CA file> to the URL (the PEM file of the CA that "
             "signed the server's certificate; for Supabase, downloaded from the "
-            "dashboard), or use sslmode=require to encrypt without verifying",
-            "sslmode=%s needs the CA that signed the server's certificate, but "
-            "the URL has no sslrootcert and the default CA file \"%s\" does "
-            "not exist", sslmode, def));
+            "dashboard), or use %s=require to encrypt without verifying",
+            ca, opt (url, mode));
+          g_propagate_error (error, config_error (hint,
+            "%s=%s needs the CA that signed the server's certificate, but "
+            "the URL has no %s and the default CA file \"%s\" does "
+            "not exist", opt (url, mode), sslmode, ca, def));
           return FALSE;
         }
     }
@@ -786,7 +820,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
       if (g_file_test (def, G_FILE_TEST_EXISTS))
         cert_path = g_steal_pointer (&def);
     }
-  /* "engine:keyid" keys (OpenSSL engines) are left to libpq. */
+  /* "engine:keyid" keys (OpenSSL engines) are left to the client library. */
   gboolean engine_key = is_set (key) && strchr (key, ':') != NULL
                         && !g_file_test (key, G_FILE_TEST_EXISTS);
   if (is_set (key))
@@ -796,21 +830,25 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
 
   if (cert_path == NULL && is_set (key) && !engine_key)
     {
-      g_propagate_error (error, config_error (
-        "Add sslcert=<client certificate file> next to sslkey, or remove sslkey",
-        "the URL gives a private key (sslkey \"%s\") but no client certificate "
-        "(sslcert), so the key would not be used", key));
+      g_autofree char *hint = g_strdup_printf (
+        "Add %s=<client certificate file> next to %s, or remove %s",
+        opt (url, cert), opt (url, key), opt (url, key));
+      g_propagate_error (error, config_error (hint,
+        "the URL gives a private key (%s \"%s\") but no client certificate "
+        "(%s), so the key would not be used", opt (url, key), key,
+        opt (url, cert)));
       return FALSE;
     }
   if (cert_path != NULL && !engine_key)
     {
       if (!is_set (key) && !g_file_test (key_path, G_FILE_TEST_EXISTS))
         {
-          g_propagate_error (error, config_error (
-            "Add sslkey=<private key file> to the URL",
-            "the client certificate \"%s\" (sslcert) has no private key: the URL "
-            "has no sslkey and the default key file \"%s\" does not exist",
-            cert_path, key_path));
+          g_autofree char *hint = g_strdup_printf (
+            "Add %s=<private key file> to the URL", opt (url, key));
+          g_propagate_error (error, config_error (hint,
+            "the client certificate \"%s\" (%s) has no private key: the URL "
+            "has no %s and the default key file \"%s\" does not exist",
+            cert_path, opt (url, cert), opt (url, key), key_path));
           return FALSE;
         }
       if (!check_client_certificate (cert_path, key_path, password, error))
@@ -824,11 +862,12 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
   const char *crldir = setting (url, crl_dir);
   if (is_set (crldir) && !g_file_test (crldir, G_FILE_TEST_IS_DIR))
     {
-      g_propagate_error (error, config_error (
-        "Point sslcrldir at a directory of hashed CRL files (openssl rehash), "
-        "or remove it",
-        "the revocation list directory (sslcrldir) \"%s\" is not a directory",
-        crldir));
+      g_autofree char *hint = g_strdup_printf (
+        "Point %s at a directory of hashed CRL files (openssl rehash), "
+        "or remove it", opt (url, crl_dir));
+      g_propagate_error (error, config_error (hint,
+        "the revocation list directory (%s) \"%s\" is not a directory",
+        opt (url, crl_dir), crldir));
       return FALSE;
     }
   return TRUE;
@@ -848,14 +887,15 @@ wipe_free (char *text)
   g_free (text);
 }
 
-/* @url with sslmode=@mode: written with the public API and parsed again
- * (a query option given later wins). */
+/* @url with its dialect's mode option set to @mode: written with the
+ * public API and parsed again (a query option given later wins). */
 static DalUrl *
 url_with_sslmode (const DalUrl *url, const char *mode, GError **error)
 {
   char *text = dal_url_to_string (url);
-  char *with = g_strdup_printf ("%s%csslmode=%s", text,
-                                strchr (text, '?') != NULL ? '&' : '?', mode);
+  char *with = g_strdup_printf ("%s%c%s=%s", text,
+                                strchr (text, '?') != NULL ? '&' : '?',
+                                opt (url, mode), mode);
   wipe_free (text);
   DalUrl *out = dal_url_parse (with, error);
   wipe_free (with);
@@ -880,13 +920,17 @@ warn_plaintext_fallback (const DalUrl *url, GArray *targets, const Decision *d)
       g_autofree char *key = g_strdup_printf ("fallback:%s:%s", d->mode, host);
       if (!first_time (key))
         continue;
-      g_message ("TLS: sslmode=%s%s towards %s can fall back to an unencrypted "
+      const char *name = opt (url, mode);
+      g_autofree char *why = d->from_default
+        ? g_strdup_printf (" (%s's default: the URL sets no %s)",
+                           library_name (url), name)
+        : g_strdup ("");
+      g_message ("TLS: %s=%s%s towards %s can fall back to an unencrypted "
                  "connection (password included) if TLS cannot be set up; set "
-                 "sslmode=verify-full with sslrootcert=<CA file> (or at least "
-                 "sslmode=require) in the URL, or add allow_insecure_tls=true to "
-                 "accept this and silence this message", d->mode,
-                 d->from_default ? " (libpq's default: the URL sets no sslmode)" : "",
-                 host);
+                 "%s=verify-full with %s=<CA file> (or at least "
+                 "%s=require) in the URL, or add allow_insecure_tls=true to "
+                 "accept this and silence this message", name, d->mode, why,
+                 host, name, opt (url, root_cert), name);
     }
 }
 
@@ -962,11 +1006,11 @@ _dal_tls_check_connection (const DalUrl *url,
 
   g_autofree char *what = NULL;
   if (d.allowed_insecure_mode && strcmp (tls, "off") == 0)
-    what = g_strdup_printf ("go without TLS (sslmode=%s), which libdal refuses "
+    what = g_strdup_printf ("go without TLS (%s=%s), which libdal refuses "
                             "towards Supabase hosts: the password and every "
                             "query crossed the network unencrypted. Remove "
-                            "sslmode and allow_insecure_tls from the URL to "
-                            "use TLS", mode);
+                            "%s and allow_insecure_tls from the URL to "
+                            "use TLS", opt (url, mode), mode, opt (url, mode));
   else if (d.allowed_weak_floor && strcmp (tls, "on") == 0)
     {
       g_autofree char *protocol = get_info (handle, "tls_protocol");
@@ -1019,13 +1063,13 @@ version_error (const char *what, const char *hint, guint needed, guint version,
  * dal_url_check_client_version:
  * @url: the URL about to be connected
  * @version: the client library's version, as MAJOR * 10000 + MINOR
- *   (libpq's PQlibVersion())
- * @library: its name for the message ("libpq")
+ *   (what the library reports, e.g. PQlibVersion())
+ * @library: its name for the message (DalDialect.client_library)
  * @error: return location for a DAL_ERROR_UNSUPPORTED error
  *
  * Checks every option @url sets against the version of the client
  * library that brought it (the dialect's option table), and the values
- * only newer versions understand (sslrootcert=system: libpq 16).  The
+ * only newer versions understand (DalDialect.newer_values).  The
  * error names the version needed and the one found.
  *
  * Returns: %TRUE when the client library can do what @url asks.

@@ -60,7 +60,8 @@ dal_url_get_database (const DalUrl *url)
  * dal_url_get_n_hosts:
  * @url: a DalUrl
  *
- * The entries libpq would try: as many as "hostaddr" has when it is set,
+ * The servers the client library would try: as many as the host address
+ * option ("hostaddr") has when it is set,
  * else as many as "host" has.  A URL that sets only a port (":5433")
  * has one entry, the default host on that port.
  *

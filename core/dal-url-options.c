@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-url-private.h"
 
 static const char * const pooler_mode_choices[] = {
   "session", "transaction", NULL
@@ -43,7 +43,7 @@ static const DalOptionInfo libdal_options[] = {
 
 /**
  * _dal_libdal_option_lookup:
- * @name: an option name (case-sensitive, as libpq's keywords are)
+ * @name: an option name (case-sensitive)
  *
  * Returns: (nullable): libdal's own option called @name, or %NULL.
  */
@@ -82,7 +82,7 @@ _dal_libdal_options_get (guint *n_options)
  * the way people write seconds, and refusing it keeps "1e3" from meaning
  * something else to another parser), no "inf" or "nan".  A fraction finer
  * than a millisecond is rounded up, so that a non-zero timeout never turns
- * into 0 (which means "wait forever" to libpq and most drivers).  Values
+ * into 0 (which means "wait forever" to most client libraries).  Values
  * whose milliseconds do not fit a gint64 are refused.
  *
  * Returns: %TRUE if @text is such a number.
@@ -187,7 +187,7 @@ parse_boolean (const char *text)
 /* @text for a message: valid UTF-8 stays readable; control characters,
  * quotes, backslashes and bytes of invalid UTF-8 are escaped as \xNN. */
 char *
-_dal_printable (const char *text)
+dal_printable (const char *text)
 {
   gboolean utf8 = g_utf8_validate (text, -1, NULL);
   GString *out = g_string_new (NULL);
@@ -325,97 +325,32 @@ _dal_option_check_value (const DalOptionInfo *info, const char *value,
   return FALSE;
 }
 
-/* -- session settings in libpq's "options" -- */
+/* -- session settings: the dialect reads them (DalDialect.session_settings) -- */
 
-/* Appends @token to @out as libpq's "options" wants it: spaces and
- * backslashes escaped with a backslash. */
-static void
-append_escaped (GString *out, const char *token)
+/* The session settings @value says in @dialect (none without a reader). */
+static char **
+session_settings (const DalDialect *dialect, const char *value, char **other)
 {
-  if (out->len > 0)
-    g_string_append_c (out, ' ');
-  for (const char *p = token; *p != '\0'; p++)
-    {
-      if (*p == '\\' || g_ascii_isspace (*p))
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *p);
-    }
-}
-
-/* Splits @options the way the server does (pg_split_opts): on unescaped
- * white space, a backslash taking the next character literally. */
-static GPtrArray *
-split_options (const char *options)
-{
-  GPtrArray *tokens = g_ptr_array_new_with_free_func (g_free);
-  const char *p = options;
-  for (;;)
-    {
-      while (g_ascii_isspace (*p))
-        p++;
-      if (*p == '\0')
-        break;
-      GString *t = g_string_new (NULL);
-      while (*p != '\0' && !g_ascii_isspace (*p))
-        {
-          if (*p == '\\' && p[1] != '\0')
-            p++;
-          g_string_append_c (t, *p++);
-        }
-      g_ptr_array_add (tokens, g_string_free (t, FALSE));
-    }
-  return tokens;
-}
-
-/* "name=value" as a setting: the server's spelling of the name ('-'
- * becomes '_'); FALSE without '=' or a name. */
-static gboolean
-take_setting (GPtrArray *pairs, const char *arg)
-{
-  const char *eq = strchr (arg, '=');
-  if (eq == NULL || eq == arg)
-    return FALSE;
-  char *name = g_strndup (arg, eq - arg);
-  g_strdelimit (name, "-", '_');
-  g_ptr_array_add (pairs, name);
-  g_ptr_array_add (pairs, g_strdup (eq + 1));
-  return TRUE;
+  if (other != NULL)
+    *other = NULL;
+  if (dialect == NULL || dialect->session_settings == NULL)
+    return NULL;
+  return dialect->session_settings (value, other);
 }
 
 char **
 dal_startup_options_parse (const char *options, char **other)
 {
-  g_autoptr (GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GString) rest = g_string_new (NULL);
-  g_autoptr (GPtrArray) tokens = split_options (options != NULL ? options : "");
-
-  for (guint i = 0; i < tokens->len; i++)
-    {
-      const char *t = tokens->pdata[i];
-      if (strcmp (t, "-c") == 0 && i + 1 < tokens->len
-          && take_setting (pairs, tokens->pdata[i + 1]))
-        {
-          i++;
-          continue;
-        }
-      if (g_str_has_prefix (t, "-c") && t[2] != '\0' && take_setting (pairs, t + 2))
-        continue;
-      if (g_str_has_prefix (t, "--") && take_setting (pairs, t + 2))
-        continue;
-      append_escaped (rest, t);
-    }
-
-  if (other != NULL)
-    *other = rest->len > 0 ? g_strdup (rest->str) : NULL;
-  if (pairs->len == 0)
-    return NULL;
-  g_ptr_array_add (pairs, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&pairs), FALSE);
+  return session_settings (_dal_dialect_lookup ("postgresql"), options, other);
 }
 
 char **
 dal_url_get_session_settings (const DalUrl *url, char **other)
 {
   g_return_val_if_fail (url != NULL, NULL);
-  return dal_startup_options_parse (dal_url_get_option (url, "options"), other);
+  const DalDialect *dialect = url->info;
+  const char *option = dialect != NULL ? dialect->session_option : NULL;
+  return session_settings (dialect, option != NULL
+                                      ? dal_url_get_option (url, option) : NULL,
+                           other);
 }

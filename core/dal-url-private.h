@@ -1,5 +1,5 @@
 /* dal-url-private.h: what the files of the URL parser and writer share
- * (dal-url.c, dal-url-hosts.c, dal-url-write.c): the DalUrl structure
+ * (dal-url.c, dal-url-get.c, dal-url-write.c, ...): the DalUrl structure
  * and a few helpers.  Never installed; nothing here is exported.
  */
 #ifndef DAL_URL_PRIVATE_H
@@ -53,7 +53,7 @@ G_GNUC_INTERNAL gboolean _dal_url_slot_set (DalUrl *url, const char *name,
 G_GNUC_INTERNAL const char *_dal_url_part (const DalUrl *url, const char *part);
 G_GNUC_INTERNAL const char *_dal_url_part_get (const DalUrl *url,
                                                const char *part);
-/* Number of entries in a comma-separated list, as libpq counts them. */
+/* Number of entries in a comma-separated list ("a,,b" has three). */
 G_GNUC_INTERNAL guint _dal_url_count_elements (const char *list);
 /* Whether libdal has an option table for the URL's dialect. */
 G_GNUC_INTERNAL gboolean _dal_url_has_table (const DalUrl *url);
@@ -63,24 +63,6 @@ G_GNUC_INTERNAL int _dal_url_slot_find (const DalUrl *url, const char *name);
 G_GNUC_INTERNAL int _dal_url_libdal_index (const char *name);
 /* Whether @s is NULL or "". */
 G_GNUC_INTERNAL gboolean _dal_url_is_empty (const char *s);
-
-/* -- SQLAlchemy's host= forms (dal-url-hosts.c) -- */
-
-/* The host= options of a postgresql URL's query, kept until the whole
- * query is read: SQLAlchemy reads several of them as the host list (see
- * _dal_url_apply_query_hosts). */
-typedef struct
-{
-  GPtrArray *values;            /* char *, decoded, in order */
-  gboolean port_option;         /* the query has a port= option */
-} QueryHosts;
-
-/* Sets host (and port) of @url from the query's host= options @q, the
- * way SQLAlchemy 2.0's postgresql dialect reads them; FALSE with a
- * DAL_ERROR_URL_INVALID_VALUE when they cannot be read so. */
-G_GNUC_INTERNAL gboolean _dal_url_apply_query_hosts (DalUrl *url,
-                                                     const QueryHosts *q,
-                                                     GError **error);
 
 G_END_DECLS
 

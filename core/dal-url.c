@@ -1,16 +1,15 @@
 /* dal-url.c: parsing and checking database URLs, and reading them (the
- * getters).  Writing a URL back as text is in dal-url-write.c; the
- * SQLAlchemy forms of host= and host names in dal-url-hosts.c; what these
- * files share in dal-url-private.h.
+ * getters).  Writing a URL back as text is in dal-url-write.c; host
+ * names in dal-url-hosts.c; what these files share in dal-url-private.h.
  *
- * After "dialect[+driver]://" the text follows libpq's URI rules (as
- * libpq 15's parser applies them, quirks included), so that the keywords
- * a DalUrl yields are the ones PQconninfoParse() would give for the same
- * URL without "+driver".  Where libdal is stricter (unknown options, bad
- * ports and option values fail here rather than at connect time) the
- * comments say so.  One difference on purpose: for postgresql, several
- * host= options and "host=name:port" are read the way SQLAlchemy reads
- * them (dal-url-hosts.c), where libpq would keep the last host=.
+ * After "dialect[+driver]://" every dialect's URL is read by the rules of
+ * PostgreSQL's connection URIs, as its client library (version 15) reads
+ * them, quirks included: for postgresql the options a DalUrl yields are
+ * the ones that library would give for the same URL without "+driver".
+ * Where libdal is stricter (unknown options, bad ports and option values
+ * fail here rather than at connect time) the comments say so.  A dialect
+ * may read the query's host= options itself (DalDialect.query_hosts:
+ * the postgresql plugins read them the way SQLAlchemy does).
  *
  * Error messages give positions, option names and option values, but never
  * any part of the userinfo (user name and password), nor the password or
@@ -184,7 +183,7 @@ _dal_url_libdal_index (const char *name)
   return info != NULL ? (int) (info - all) : -1;
 }
 
-/* Number of entries in a comma-separated list, as libpq counts them. */
+/* Number of entries in a comma-separated list ("a,,b" has three). */
 guint
 _dal_url_count_elements (const char *list)
 {
@@ -220,7 +219,7 @@ url_finish (DalUrl *url)
     }
   url->n_keywords = n;
 
-  /* The host list, as libpq builds it: hostaddr (when given) sets the
+  /* The host list, as the client library builds it: hostaddr (when given) sets the
    * number of entries, else host; a single port applies to every host. */
   const char *host = _dal_url_part_get (url, "host");
   const char *hostaddr = host_address_get (url);
@@ -291,7 +290,7 @@ is_scheme_char (char c)
   return g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.';
 }
 
-/* Decodes @len bytes at @text by libpq's rules: "%XX" with two hex
+/* Decodes @len bytes at @text by the URI rules: "%XX" with two hex
  * digits, "%00" refused, "+" left alone.  On failure, NULL with the offset
  * of the bad "%" in *bad_offset and whether it was "%00" in *is_nul. */
 static char *
@@ -363,7 +362,7 @@ scheme_error (const char *input, gsize end)
       && strchr (input, '=') != NULL)
     return malformed (end, "Write a URL like " URL_EXAMPLE
                       " instead of key=value pairs",
-                      "this looks like a libpq key=value connection string, "
+                      "this looks like a key=value connection string, "
                       "not a URL (expected \"://\" after a scheme)");
 
   if (input[end] == ':' || input[end] == '\0' || strstr (input, "://") == NULL)
@@ -527,8 +526,7 @@ unknown_option_error (const DalDialect *dialect, const char *name)
                              "unknown option \"%s\" in the URL", shown);
 }
 
-/* Whether the dialect lists several servers (and SQLAlchemy's host=
- * forms apply). */
+/* Whether the dialect lists several servers. */
 static gboolean
 has_host_list (const DalUrl *url)
 {
@@ -573,6 +571,36 @@ _dal_url_store_option (DalUrl *url, const char *name, char *value, GError **erro
       g_propagate_error (error, unknown_option_error (url->info, name));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* The host= options of a query, kept until the whole query is read when
+ * the dialect reads them itself (DalDialect.query_hosts). */
+typedef struct
+{
+  GPtrArray *values;            /* char *, decoded, in order */
+  gboolean port_option;         /* the query has a port= option */
+} QueryHosts;
+
+/* Hands the query's host= options @q to the dialect's reader, and stores
+ * the host and port it makes of them. */
+static gboolean
+apply_query_hosts (DalUrl *url, QueryHosts *q, GError **error)
+{
+  if (q->values->len == 0)
+    return TRUE;
+
+  char *host = NULL;
+  char *port = g_strdup (_dal_url_part_get (url, "port"));
+  g_ptr_array_add (q->values, NULL);
+  if (!url->info->query_hosts ((const char * const *) q->values->pdata,
+                               q->port_option, &host, &port, error))
+    {
+      g_free (port);
+      return FALSE;
+    }
+  _dal_url_slot_set (url, _dal_url_part (url, "host"), host);
+  _dal_url_slot_set (url, _dal_url_part (url, "port"), port);
   return TRUE;
 }
 
@@ -682,7 +710,9 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
       g_autofree char *name = NULL;
       GError *local = NULL;
       if (!parse_query_param (url, input, &p, &name,
-                              has_host_list (url) ? &hosts : NULL, &local))
+                              url->info != NULL
+                              && url->info->query_hosts != NULL
+                                ? &hosts : NULL, &local))
         {
           /* "password=ab&cd": what follows a secret may be a piece of it;
            * say so without quoting it. */
@@ -699,7 +729,7 @@ parse_query (DalUrl *url, const char *input, gsize p, GError **error)
         }
       after_secret = _dal_dialect_option_is_secret (url->info, name);
     }
-  return _dal_url_apply_query_hosts (url, &hosts, error);
+  return apply_query_hosts (url, &hosts, error);
 }
 
 /* Sets a URL part (taking @value): FALSE when the dialect's URLs have
@@ -731,7 +761,7 @@ store_part (DalUrl *url, const char *part, char *value, GError **error)
   return FALSE;
 }
 
-/* Everything after "://", from offset @p, the way libpq 15 reads it. */
+/* Everything after "://", from offset @p (see the top of this file). */
 static gboolean
 parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
 {
@@ -739,7 +769,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
   char *decoded;
 
   /* User info, if an "@" comes before any "/".  ("?" does not stop the
-   * look-ahead: libpq's rule, kept so that both read a URL alike.) */
+   * look-ahead: the client library's rule, kept so that both read a URL alike.) */
   while (input[q] != '\0' && input[q] != '@' && input[q] != '/')
     q++;
   if (input[q] == '@')
@@ -817,7 +847,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
           while (input[p] != '\0' && strchr (":/?,", input[p]) == NULL)
             p++;
           host_end = p;
-          /* libpq would take "ret@h" as a host name, but an "@" there means
+          /* The client library would take "ret@h" as a host name, but an "@" there means
            * the userinfo held an unencoded "@": a piece of a password.
            * Refuse it without quoting anything. */
           const char *at = memchr (input + host_start, '@', host_end - host_start);
@@ -849,7 +879,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
           if ((decoded = decode_part (input, port_start, p, "a port",
                                       error)) == NULL)
             return FALSE;
-          /* Stricter than libpq, which takes any text here and fails at
+          /* Stricter than the client library, which takes any text here and fails at
            * connect time.  The text is not quoted: when a password holds
            * an unencoded "/", this is where its pieces land. */
           if (!_dal_option_check_value (&port_info, decoded, NULL)
@@ -876,7 +906,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
       g_string_append_c (hosts, ',');
       g_string_append_c (ports, ',');
     }
-  /* Empty lists are not stored, as libpq does not. */
+  /* Empty lists are not stored, as the client library does not. */
   if (hosts->len > 0 && !store_part (url, "host", g_strdup (hosts->str), error))
     return FALSE;
   if (ports->len > 0 && !store_part (url, "port", g_strdup (ports->str), error))
@@ -887,7 +917,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
       gsize db_start = ++p;
       while (input[p] != '\0' && input[p] != '?')
         p++;
-      /* An empty name is not stored: libpq would then take it as set. */
+      /* An empty name is not stored: the client library would then take it as set. */
       if (p > db_start)
         {
           if ((decoded = decode_part (input, db_start, p, "the database name",
@@ -904,7 +934,7 @@ parse_after_scheme (DalUrl *url, const char *input, gsize p, GError **error)
   return TRUE;
 }
 
-/* Checks the values, and host and port counts libpq would refuse at
+/* Checks the values, and host and port counts the client library would refuse at
  * connect time. */
 static gboolean
 url_validate (const DalUrl *url, GError **error)

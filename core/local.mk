@@ -1,5 +1,5 @@
-# libdal itself.  Core never calls libpq: everything PostgreSQL-specific
-# lives in the plugins.
+# libdal itself.  The core never calls a client library: everything
+# PostgreSQL-specific lives in the plugins (plugins/pgcommon).
 lib_LTLIBRARIES += core/libdal-1.la
 
 dalincludedir = $(includedir)/dal-$(DAL_API_VERSION)/dal
@@ -22,7 +22,7 @@ dalinclude_HEADERS = \
 # The OpenSSL helpers that the core's TLS preflight and pgcommon's TLS
 # probe share (core/dal-openssl-util.h): one copy, linked into libdal-1
 # and into pgcommon.  Its functions are G_GNUC_INTERNAL, so nothing of it
-# is exported from libdal or from a plugin module.  No libpq.
+# is exported from libdal or from a plugin module.
 noinst_LTLIBRARIES += core/libdalopenssl.la
 core_libdalopenssl_la_SOURCES = \
 	core/dal-openssl-util.h \

@@ -569,6 +569,54 @@ typedef const char *(*DalDialectMapOption) (const char *name,
                                             GError **error);
 
 /**
+ * DalDialectQueryHosts:
+ * @values: the decoded values of the query's host= options, in order,
+ *   %NULL-terminated (at least one)
+ * @port_option: whether the query also has a port= option
+ * @host: (out) (transfer full): the value for the dialect's host option
+ * @port: (inout) (transfer full) (nullable): the value of its port option
+ *   so far; the hook may free it and set another (or %NULL)
+ * @error: return location for a DAL_ERROR_URL_INVALID_VALUE
+ *
+ * Reads a query that names servers with host= options (SQLAlchemy's
+ * postgresql dialect takes several host= options and "host=name:port").
+ * Called once the whole query is read; must not block.
+ *
+ * Returns: %FALSE with @error set when the options cannot be read so.
+ */
+typedef gboolean (*DalDialectQueryHosts) (const char * const *values,
+                                          gboolean port_option,
+                                          char **host, char **port,
+                                          GError **error);
+
+/**
+ * DalDialectSessionSettings:
+ * @value: (nullable): the value of the dialect's session option
+ * @other: (out) (optional) (transfer full) (nullable): what @value says
+ *   that is not a setting, written as the option takes it, or %NULL
+ *
+ * Reads the session settings a URL's session option carries (for
+ * PostgreSQL, the "-c name=value" of libpq's "options").
+ *
+ * Returns: (transfer full) (nullable): { name, value, ..., %NULL }, or
+ *   %NULL when there is none.
+ */
+typedef char **(*DalDialectSessionSettings) (const char *value, char **other);
+
+/**
+ * DalDialectSessionAppend:
+ * @value: the session option's text so far (may be empty)
+ * @name: a setting's name
+ * @setting: its value
+ *
+ * Appends one setting to the session option's text, as
+ * DalDialectSessionSettings will read it back (a configuration file's
+ * [session] section is written so).
+ */
+typedef void (*DalDialectSessionAppend) (GString *value, const char *name,
+                                         const char *setting);
+
+/**
  * DalDialect:
  * @name: the canonical dialect ("postgresql"), as in the descriptor
  * @aliases: (nullable): other spellings of it, %NULL-terminated
@@ -594,6 +642,13 @@ typedef const char *(*DalDialectMapOption) (const char *name,
  * @tls: (nullable): where the core's TLS policy finds its inputs
  * @newer_values, @n_newer_values: option values that need a newer client
  *   library than their option does
+ * @query_hosts: (nullable): reads the query's host= options (then they
+ *   are not stored one by one; needs @host_option and @port_option);
+ *   %NULL: host= is an option like any other
+ * @session_option: (nullable): the option that carries session settings
+ *   ("options"); %NULL: the dialect's URLs set none
+ * @session_settings, @session_append: read and write @session_option
+ *   (both set when it is)
  *
  * What a URL of the dialect may say: the core checks a URL against the
  * dialect of the plugin that will serve it, before any I/O, and refuses
@@ -621,6 +676,10 @@ typedef struct
   const DalDialectTls *tls;
   const DalUrlNewerValue *newer_values;
   guint n_newer_values;
+  DalDialectQueryHosts query_hosts;
+  const char *session_option;
+  DalDialectSessionSettings session_settings;
+  DalDialectSessionAppend session_append;
 } DalDialect;
 
 /* Capability bits: what `dal plugins` shows; the core relies on the
@@ -690,6 +749,18 @@ typedef struct
  */
 GError *dal_error_new_hint (DalErrorCode code, const char *hint,
                             const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/**
+ * dal_printable:
+ * @text: a user's text (an option's value, a host name)
+ *
+ * @text made safe to quote in a message: valid UTF-8 stays readable;
+ * control characters, quotes, backslashes and bytes of invalid UTF-8
+ * become \xNN.  The way libdal and its plugins quote values in errors.
+ *
+ * Returns: (transfer full): the text to show.
+ */
+char *dal_printable (const char *text);
 
 /* Sets a server field; setting the SQLSTATE also updates the retryable
  * flag from its class (40001, 40P01, 53xxx, 57P0x, 08xxx are retryable). */

@@ -259,17 +259,19 @@ gboolean dal_url_is_transaction_pooler (const DalUrl *url);
 
 /**
  * dal_startup_options_parse:
- * @options: (nullable): libpq's "options" text, e.g.
+ * @options: (nullable): PostgreSQL's "options" text, e.g.
  *   "-c statement_timeout=5s -csearch_path=app,public --work-mem=64MB"
  * @other: (out) (optional) (transfer full) (nullable): the startup options
- *   that are not settings ("-B 100", a lone "-c" ...), escaped as libpq
- *   wants them, or %NULL when there are none
+ *   that are not settings ("-B 100", a lone "-c" ...), escaped as the
+ *   option wants them, or %NULL when there are none
  *
- * Splits @options as the server does (on white space not escaped by a
- * backslash; a backslash takes the next character literally) and picks
- * out the session settings: "-c name=value", "-cname=value" and
+ * Splits @options as the PostgreSQL server does (on white space not
+ * escaped by a backslash; a backslash takes the next character literally)
+ * and picks out the session settings: "-c name=value", "-cname=value" and
  * "--name=value".  A '-' in a setting's name becomes '_', as the server
- * spells it.  The one parser of "options" in libdal and its plugins.
+ * spells it.  The reader is the postgresql dialect's (its plugin's
+ * DalDialect.session_settings, learnt as dal_url_parse() learns it);
+ * without a PostgreSQL plugin, %NULL and *@other %NULL.
  *
  * Returns: (transfer full) (nullable): the settings as a %NULL-terminated
  *   array of pairs { name, value, name, value, ..., %NULL } in the order
@@ -280,12 +282,15 @@ char **dal_startup_options_parse (const char *options, char **other);
 /**
  * dal_url_get_session_settings:
  * @url: a parsed URL
- * @other: (out) (optional) (transfer full) (nullable): as for
- *   dal_startup_options_parse()
+ * @other: (out) (optional) (transfer full) (nullable): what the dialect's
+ *   session option says that is not a setting, or %NULL
  *
- * dal_startup_options_parse() of @url's "options" keyword.
+ * The session settings @url sets, as its dialect reads them from its
+ * session option (DalDialect.session_option; for postgresql, the
+ * "-c name=value" of "options", see dal_startup_options_parse()).
  *
- * Returns: (transfer full) (nullable): name/value pairs, or %NULL.
+ * Returns: (transfer full) (nullable): name/value pairs, or %NULL (also
+ *   for a dialect without session settings).
  */
 char **dal_url_get_session_settings (const DalUrl *url, char **other);
 

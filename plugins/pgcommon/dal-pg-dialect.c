@@ -183,4 +183,8 @@ const DalDialect dal_pg_dialect = {
   .tls = &pg_tls,
   .newer_values = pg_newer_values,
   .n_newer_values = G_N_ELEMENTS (pg_newer_values),
+  .query_hosts = dal_pg_query_hosts,
+  .session_option = "options",
+  .session_settings = dal_pg_startup_options_parse,
+  .session_append = dal_pg_session_append,
 };

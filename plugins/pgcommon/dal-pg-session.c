@@ -36,7 +36,8 @@ dal_pg_session_new (DalUrl *url, DalPgSession **out, GError **error)
     return TRUE;
 
   g_autofree char *other = NULL;
-  char **pairs = dal_url_get_session_settings (url, &other);
+  char **pairs = dal_pg_startup_options_parse (dal_url_get_option (url, "options"),
+                                               &other);
   if (other != NULL)
     {
       g_strfreev (pairs);

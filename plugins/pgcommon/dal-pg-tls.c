@@ -167,7 +167,11 @@ verify_cb (int ok, X509_STORE_CTX *store)
 static char *
 probe_ca_file (const DalPgTlsProbe *p)
 {
-  return p->ca_file != NULL ? g_strdup (p->ca_file) : dal_openssl_default_file ("root.crt");
+  const DalDialectTls *tls = dal_pg_dialect.tls;
+  if (p->ca_file != NULL)
+    return g_strdup (p->ca_file);
+  return g_build_filename (g_get_home_dir (), tls->default_dir,
+                           tls->default_root_cert, NULL);
 }
 
 static void

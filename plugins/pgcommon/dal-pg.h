@@ -364,6 +364,19 @@ gint64 dal_pg_command_timeout_ms (DalUrl *url);
  * plugins' descriptors give as dialect_info. */
 extern const DalDialect dal_pg_dialect;
 
+/* -- the dialect's hooks -- */
+
+/* DalDialect.query_hosts: SQLAlchemy's host= forms (dal-pg-hosts.c). */
+gboolean dal_pg_query_hosts (const char * const *values, gboolean port_option,
+                             char **host, char **port, GError **error);
+/* DalDialect.session_settings: the settings in libpq's "options"
+ * (-c name=value, -cname=value, --name=value), in the order written;
+ * @other gets the rest (dal-pg-options.c). */
+char **dal_pg_startup_options_parse (const char *options, char **other);
+/* DalDialect.session_append: one more "-c name=value" in @options. */
+void dal_pg_session_append (GString *options, const char *name,
+                            const char *value);
+
 G_END_DECLS
 
 #endif /* DAL_PG_H */

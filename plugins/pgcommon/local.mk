@@ -11,13 +11,15 @@ plugins_pgcommon_libdalpg_la_SOURCES = \
 	plugins/pgcommon/dal-pg-connect.c \
 	plugins/pgcommon/dal-pg-copy.c \
 	plugins/pgcommon/dal-pg-error.c \
+	plugins/pgcommon/dal-pg-hosts.c \
 	plugins/pgcommon/dal-pg-notify.c \
+	plugins/pgcommon/dal-pg-options.c \
 	plugins/pgcommon/dal-pg-result.c \
 	plugins/pgcommon/dal-pg-session.c \
 	plugins/pgcommon/dal-pg-sync.c \
 	plugins/pgcommon/dal-pg-tls.c \
 	plugins/pgcommon/dal-pg-util.c
-# core/dal-openssl-util.h (X509 names and dates, libpq's default files)
+# core/dal-openssl-util.h (X509 names and dates)
 # comes from core/libdalopenssl.la, not from libdal: no private symbol.
 plugins_pgcommon_libdalpg_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 plugins_pgcommon_libdalpg_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS)

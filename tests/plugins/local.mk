@@ -38,7 +38,8 @@ tests_plugins_fakedb_la_LIBADD = $(DAL_TEST_PLUGIN_LIBADD)
 tests_plugins_fakedb_la_LDFLAGS = $(DAL_TEST_PLUGIN_LDFLAGS)
 
 tests_plugins_fakepg_la_SOURCES = $(DAL_TEST_FAKESYNC_SOURCES) \
-	plugins/pgcommon/dal-pg-dialect.c
+	plugins/pgcommon/dal-pg-dialect.c plugins/pgcommon/dal-pg-hosts.c \
+	plugins/pgcommon/dal-pg-options.c
 tests_plugins_fakepg_la_CPPFLAGS = $(DAL_TEST_PLUGIN_CPPFLAGS) -DFAKE_VARIANT_FAKEPG \
 	-I$(top_srcdir)/plugins/pgcommon $(LIBPQ_CFLAGS)
 tests_plugins_fakepg_la_LIBADD = $(DAL_TEST_PLUGIN_LIBADD)
