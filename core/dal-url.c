@@ -516,6 +516,16 @@ unknown_option_error (const DalDialect *dialect, const char *name)
   else if (dialect->client_library != NULL)
     g_string_append_printf (hint, "See the connection parameters of %s",
                             dialect->client_library);
+  else if (dialect->n_options > 0 && dialect->n_options <= 20)
+    {
+      g_string_append_printf (hint, "The %s dialect's options are ",
+                              dialect->name);
+      for (guint i = 0; i < dialect->n_options; i++)
+        g_string_append_printf (hint, "%s%s",
+                                i == 0 ? "" : i + 1 == dialect->n_options
+                                                ? " and " : ", ",
+                                dialect->options[i].name);
+    }
   else
     g_string_append_printf (hint, "See the options of the %s dialect's "
                             "plugin", dialect->name);

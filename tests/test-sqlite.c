@@ -129,6 +129,9 @@ test_url_refused (void)
   assert_refused ("sqlite://me:s3cret@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a user name");
   assert_refused ("sqlite://:s3cret@/x.db", DAL_ERROR_URL_INVALID_VALUE, "a password");
   assert_refused ("sqlite:///x.db?sslmode=require", DAL_ERROR_URL_UNKNOWN_OPTION, "sslmode");
+  /* The message lists the dialect's options (it declares no docs hint). */
+  assert_refused ("sqlite:///x.db?journal=wal", DAL_ERROR_URL_UNKNOWN_OPTION,
+                  "options are database, mode, cache");
   assert_refused ("sqlite:///x.db?mode=rx", DAL_ERROR_URL_INVALID_VALUE, "ro, rw, rwc, memory");
   assert_refused ("sqlite:///x.db?busy_timeout=soon", DAL_ERROR_URL_INVALID_VALUE,
                   "whole number");
