@@ -160,6 +160,23 @@ default_file (const DalUrl *url, gsize offset)
 #define default_file(url, field) \
   default_file ((url), G_STRUCT_OFFSET (DalDialectTls, field))
 
+/* Whether a default file exists (NULL: the dialect has none). */
+static gboolean
+exists (const char *path)
+{
+  return path != NULL && g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* " and the default <what> \"<path>\" does not exist", or, for a
+ * dialect without that default, " (<library> has no default <what>)". */
+static char *
+no_default (const DalUrl *url, const char *what, const char *path)
+{
+  if (path != NULL)
+    return g_strdup_printf (" and the default %s \"%s\" does not exist", what, path);
+  return g_strdup_printf (" (%s has no default %s)", library_name (url), what);
+}
+
 static gboolean
 is_set (const char *s)
 {
@@ -817,7 +834,7 @@ _dal_tls_preflight (const DalUrl *url, const char *mode, GError **error)
   else
     {
       g_autofree char *def = default_file (url, default_root_cert);
-      if (g_file_test (def, G_FILE_TEST_EXISTS))
+      if (exists (def))
         {
           if (!check_ca_file (url, def, error))
             return FALSE;
@@ -830,10 +847,10 @@ _dal_tls_preflight (const DalUrl *url, const char *mode, GError **error)
             "signed the server's certificate; for Supabase, downloaded from the "
             "dashboard), or use %s=require to encrypt without verifying",
             ca, opt (url, mode));
+          g_autofree char *none = no_default (url, "CA file", def);
           g_propagate_error (error, config_error (hint,
             "%s=%s needs the CA that signed the server's certificate, but "
-            "the URL has no %s and the default CA file \"%s\" does "
-            "not exist", opt (url, mode), mode, ca, def));
+            "the URL has no %s%s", opt (url, mode), mode, ca, none));
           return FALSE;
         }
     }
@@ -849,7 +866,7 @@ _dal_tls_preflight (const DalUrl *url, const char *mode, GError **error)
   else
     {
       g_autofree char *def = default_file (url, default_cert);
-      if (g_file_test (def, G_FILE_TEST_EXISTS))
+      if (exists (def))
         cert_path = g_steal_pointer (&def);
     }
   /* "engine:keyid" keys (OpenSSL engines) are left to the client library. */
@@ -873,14 +890,14 @@ _dal_tls_preflight (const DalUrl *url, const char *mode, GError **error)
     }
   if (cert_path != NULL && !engine_key)
     {
-      if (!is_set (key) && !g_file_test (key_path, G_FILE_TEST_EXISTS))
+      if (!is_set (key) && !exists (key_path))
         {
           g_autofree char *hint = g_strdup_printf (
             "Add %s=<private key file> to the URL", opt (url, key));
+          g_autofree char *none = no_default (url, "key file", key_path);
           g_propagate_error (error, config_error (hint,
             "the client certificate \"%s\" (%s) has no private key: the URL "
-            "has no %s and the default key file \"%s\" does not exist",
-            cert_path, opt (url, cert), opt (url, key), key_path));
+            "has no %s%s", cert_path, opt (url, cert), opt (url, key), none));
           return FALSE;
         }
       if (!check_client_certificate (url, cert_path, key_path, password, error))
