@@ -94,8 +94,9 @@ _dal_config_lookup (DalConfig *config, const char *section, const char *key)
   return g_hash_table_lookup (config->settings, id);
 }
 
-/* "the default (postgresql:// and libpq's PG* variables)": the default
- * URL, and where its dialect's client library finds what it leaves out. */
+/* "the default (postgresql:// and <library>'s PG* variables)": the
+ * default URL, and where its dialect's client library finds what it
+ * leaves out. */
 static char *
 default_origin (void)
 {

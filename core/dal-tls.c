@@ -1143,7 +1143,7 @@ _dal_tls_config_keys (const DalDialect *dialect)
  *
  * Returns: (transfer full) (nullable): what the names of the environment
  *   variables of @dialect's TLS inputs have in common, at least two
- *   characters ("PG" for PGSSLMODE, PGHOST, ...); %NULL when they have
+ *   characters (PostgreSQL's all begin with "PG"); %NULL when they have
  *   nothing in common or there are none.
  */
 char *
