@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* The URL a configuration gives when nothing names one (docs/config.md). */
+#define DAL_CONFIG_DEFAULT_URL "postgresql://"
+
 /* One key of a key file, where it was read. */
 typedef struct
 {

@@ -23,7 +23,7 @@ base_url (DalConfig *config)
     return dal_url_ref (config->env_url);
   if (file != NULL)
     return dal_url_ref (file->url);
-  return dal_url_parse ("postgresql://", NULL);
+  return dal_url_parse (DAL_CONFIG_DEFAULT_URL, NULL);
 }
 
 /* [drivers] rewrites @url's scheme (taking @url); a retired scheme that

@@ -17,7 +17,6 @@
 
 #include "dal-config-private.h"
 
-#define DEFAULT_ORIGIN "the default (postgresql:// and the client library's PG* variables)"
 #ifndef DAL_SYSTEM_CONFIG_FILE
 #define DAL_SYSTEM_CONFIG_FILE "/etc/dal/dal.conf"
 #endif
@@ -35,11 +34,8 @@ static const char * const pool_keys[] = {
   "min_size", "max_size", "depth", "acquire_timeout", "max_idle",
   "max_lifetime", "max_queries", "check_idle", "leak_warning", NULL
 };
-static const char * const tls_keys[] = {
-  "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl",
-  "sslcrldir", "ssl_min_protocol_version", "ssl_max_protocol_version",
-  "sslsni", "allow_insecure_tls", NULL
-};
+/* [tls] keys are the TLS options of the configuration URL's dialect
+ * (_dal_tls_config_keys()). */
 
 static void
 setting_free (gpointer data)
@@ -98,17 +94,39 @@ _dal_config_lookup (DalConfig *config, const char *section, const char *key)
   return g_hash_table_lookup (config->settings, id);
 }
 
+/* "the default (postgresql:// and <library>'s PG* variables)": the
+ * default URL, and where its dialect's client library finds what it
+ * leaves out. */
+static char *
+default_origin (void)
+{
+  g_autoptr (DalUrl) url = dal_url_parse (DAL_CONFIG_DEFAULT_URL, NULL);
+  const DalDialect *dialect = url != NULL
+    ? _dal_dialect_lookup (dal_url_get_dialect (url)) : NULL;
+  g_autofree char *prefix = _dal_tls_env_prefix (dialect);
+  g_autofree char *library = dialect != NULL && dialect->client_library != NULL
+    ? g_strdup_printf ("%s's", dialect->client_library)
+    : g_strdup ("the client library's");
+
+  if (prefix != NULL)
+    return g_strdup_printf ("the default (%s and %s %s* variables)",
+                            DAL_CONFIG_DEFAULT_URL, library, prefix);
+  return g_strdup_printf ("the default (%s and %s environment)",
+                          DAL_CONFIG_DEFAULT_URL, library);
+}
+
 void
 _dal_config_update_origins (DalConfig *config)
 {
   DalConfigSetting *file_url = _dal_config_lookup (config, "database", "url");
   DalConfigSetting *file_mig = _dal_config_lookup (config, "database",
                                                    "migration_url");
+  g_autofree char *fallback = NULL;
   const char *url = config->cmdline_url != NULL ? config->cmdline_origin
                     : config->env_dal_url != NULL ? "DAL_DATABASE_URL"
                     : config->env_url != NULL ? "DATABASE_URL"
                     : file_url != NULL ? file_url->origin
-                    : DEFAULT_ORIGIN;
+                    : (fallback = default_origin ());
 
   g_free (config->url_origin);
   config->url_origin = g_strdup (url);
@@ -213,19 +231,41 @@ origin_of (GHashTable *lines, const char *origin, const char *section,
                   : g_strdup (origin);
 }
 
-/* The option of a URL that [pool] @key or [tls] @key sets. */
+/* The option of a URL that [pool] @key or [tls] @key sets: libdal's, or
+ * @dialect's (nullable: without its plugin, the value is left to the
+ * connect). */
 static const DalOptionInfo *
-option_info (const char *name)
+option_info (const DalDialect *dialect, const char *name)
 {
   static const DalOptionInfo any = { NULL, DAL_URL_OPTION_STRING, 0, NULL, 0 };
   const DalOptionInfo *info = _dal_libdal_option_lookup (name);
-  /* [tls] keys are the postgresql dialect's options (its plugin's table);
-   * without that plugin, their values are left to the connect. */
-  const DalDialect *pg = info == NULL ? _dal_dialect_lookup ("postgresql") : NULL;
 
-  if (pg != NULL)
-    info = _dal_dialect_get_option (pg, name);
+  if (info == NULL && dialect != NULL)
+    info = _dal_dialect_get_option (dialect, name);
   return info != NULL ? info : &any;
+}
+
+/* The dialect of the URL @config gives once the key file @kf is added
+ * (the command line's, the environment's, @kf's [database] url, an
+ * earlier file's, or the default): its options are what [tls] takes. */
+static const DalDialect *
+config_dialect (DalConfig *config, GKeyFile *kf)
+{
+  DalConfigSetting *file_url = _dal_config_lookup (config, "database", "url");
+  DalUrl *given = config->cmdline_url != NULL ? config->cmdline_url
+                  : config->env_dal_url != NULL ? config->env_dal_url
+                  : config->env_url;
+  g_autofree char *text = given == NULL
+    ? g_key_file_get_value (kf, "database", "url", NULL) : NULL;
+  g_autoptr (DalUrl) parsed = text != NULL ? dal_url_parse (text, NULL) : NULL;
+
+  if (given == NULL)
+    given = parsed != NULL ? parsed : file_url != NULL ? file_url->url : NULL;
+  if (given != NULL)
+    return _dal_dialect_lookup (dal_url_get_dialect (given));
+  g_autoptr (DalUrl) fallback = dal_url_parse (DAL_CONFIG_DEFAULT_URL, NULL);
+  return fallback != NULL ? _dal_dialect_lookup (dal_url_get_dialect (fallback))
+                          : NULL;
 }
 
 static gboolean
@@ -256,9 +296,9 @@ parse_scheme (const char *text, const char *where, GError **error)
 }
 
 static gboolean
-check_key (const char *section, const char *key, const char *value,
-           const char *where, DalConfigSetting *setting, gboolean *secret,
-           GError **error)
+check_key (const DalDialect *dialect, const char *section, const char *key,
+           const char *value, const char *where, DalConfigSetting *setting,
+           gboolean *secret, GError **error)
 {
   g_autoptr (GError) inner = NULL;
 
@@ -324,7 +364,7 @@ check_key (const char *section, const char *key, const char *value,
   /* [pool] and [tls]: the URL option's own check */
   g_autofree char *name = strcmp (section, "pool") == 0
                             ? g_strconcat ("pool_", key, NULL) : g_strdup (key);
-  const DalOptionInfo *info = option_info (name);
+  const DalOptionInfo *info = option_info (dialect, name);
   g_assert (info != NULL);
   DalOptionInfo shown = *info;
   shown.name = key;
@@ -342,7 +382,7 @@ check_key (const char *section, const char *key, const char *value,
 }
 
 static const char * const *
-keys_of (const char *section)
+keys_of (const char *section, const char * const *tls_keys)
 {
   if (strcmp (section, "database") == 0)
     return database_keys;
@@ -378,6 +418,9 @@ add_key_file (DalConfig *config, const char *data, gsize len,
 
   g_autoptr (GHashTable) lines = scan_lines (data, len);
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+  const DalDialect *dialect = g_key_file_has_group (kf, "tls")
+                                ? config_dialect (config, kf) : NULL;
+  g_auto (GStrv) tls_keys = _dal_tls_config_keys (dialect);
   for (guint g = 0; groups[g] != NULL; g++)
     {
       const char *section = groups[g];
@@ -398,7 +441,8 @@ add_key_file (DalConfig *config, const char *data, gsize len,
         }
 
       g_auto (GStrv) keys = g_key_file_get_keys (kf, section, NULL, NULL);
-      const char * const *known = keys_of (section);
+      const char * const *known = keys_of (section,
+                                           (const char * const *) tls_keys);
       for (guint k = 0; keys[k] != NULL; k++)
         {
           const char *key = keys[k];
@@ -425,7 +469,8 @@ add_key_file (DalConfig *config, const char *data, gsize len,
           s->value = g_key_file_get_value (kf, section, key, NULL);
           s->origin = g_steal_pointer (&where);
           g_ptr_array_add (found, s);
-          if (!check_key (section, s->key, s->value, s->origin, s, secret, error))
+          if (!check_key (dialect, section, s->key, s->value, s->origin, s,
+                          secret, error))
             return FALSE;
         }
     }

@@ -2,7 +2,7 @@
  * for the facade as a whole).
  *
  * Before any plugin connects, the core's TLS policy runs (dal-tls.c:
- * effective sslmode, OpenSSL preflight of the certificate files) and the
+ * effective TLS mode, OpenSSL preflight of the certificate files) and the
  * plugin gets the effective URL; the connection keeps the caller's.
  * dal_connection_open_async() resolves the plugin (which may load it) and
  * runs the TLS policy (which reads files) in a worker thread, so that the

@@ -169,16 +169,21 @@ gboolean _dal_tls_host_is_local (const char *host);
  * DAL_ERROR_TLS_CONFIG for an insecure choice without allow_insecure_tls.
  * NULL without an error for dialects without a DalDialectTls.  No I/O, no
  * logging. */
-char *_dal_tls_effective_sslmode (const DalUrl *url, GError **error);
+char *_dal_tls_effective_mode (const DalUrl *url, GError **error);
 /* The OpenSSL checks of the CA, client certificate, key and CRL files
- * that @sslmode will use; gives the expiry warnings.  No network. */
-gboolean _dal_tls_preflight (const DalUrl *url, const char *sslmode,
+ * that TLS mode @mode will use; gives the expiry warnings.  No network. */
+gboolean _dal_tls_preflight (const DalUrl *url, const char *mode,
                              GError **error);
 /* All of it, as the core runs it before a plugin connects; returns the
  * URL to hand to the plugin (a new reference; @url when nothing changes). */
 DalUrl *_dal_tls_apply (DalUrl *url, GError **error);
 /* Forgets which warnings were given (tests). */
 void _dal_tls_reset_warnings (void);
+/* The keys of a configuration's [tls] section for @dialect (NULL: any);
+ * the common prefix of its client library's TLS environment variables
+ * ("PG"), or NULL. */
+char **_dal_tls_config_keys (const DalDialect *dialect);
+char *_dal_tls_env_prefix (const DalDialect *dialect);
 /* After a connection is made (@get_info, @handle: the plugin's): one
  * g_warning per target and process when it went without TLS (or below
  * TLSv1.2) because allow_insecure_tls=true let it. */

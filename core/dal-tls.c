@@ -2,8 +2,8 @@
  * a plugin connects (dal_connection_open_url and _async).
  *
  * The inputs are where the URL's dialect says (DalDialectTls, declared by
- * its plugin; for postgresql sslmode, sslrootcert, PGSSLMODE ...), and
- * messages name the dialect's options.
+ * its plugin: URL options and the environment variables its client
+ * library reads), and every message names the dialect's own options.
  *
  *   1. The effective TLS mode.  The URL's (a synonym such as asyncpg's
  *      ssl= is already mapped after parsing), else the client library's
@@ -54,11 +54,6 @@
 
 #include "dal-openssl-util.h"
 #include "dal-private.h"
-
-#define HINT_CA_FILE \
-  "Point sslrootcert at the PEM file of the CA that signed the server's " \
-  "certificate (for Supabase, the CA certificate downloaded from the " \
-  "dashboard)"
 
 /* -- warnings, once per key and process -- */
 
@@ -129,13 +124,16 @@ tls_setting (const DalUrl *url, gsize offset)
 #define setting(url, input) \
   tls_setting ((url), G_STRUCT_OFFSET (DalDialectTls, input))
 
-/* The dialect's option for an input, for messages ("sslmode"). */
+/* How messages name an input: the dialect's option for it, else the
+ * environment variable that sets it. */
 static const char *
 tls_name (const DalUrl *url, gsize offset)
 {
   const DalDialectTls *tls = tls_of (url);
   const DalDialectTlsInput *in = tls != NULL ? G_STRUCT_MEMBER_P (tls, offset) : NULL;
-  return in != NULL && in->option != NULL ? in->option : "(not settable)";
+  if (in != NULL && in->option != NULL)
+    return in->option;
+  return in != NULL && in->env != NULL ? in->env : "(not settable)";
 }
 #define opt(url, input) \
   tls_name ((url), G_STRUCT_OFFSET (DalDialectTls, input))
@@ -161,6 +159,23 @@ default_file (const DalUrl *url, gsize offset)
 }
 #define default_file(url, field) \
   default_file ((url), G_STRUCT_OFFSET (DalDialectTls, field))
+
+/* Whether a default file exists (NULL: the dialect has none). */
+static gboolean
+exists (const char *path)
+{
+  return path != NULL && g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* " and the default <what> \"<path>\" does not exist", or, for a
+ * dialect without that default, " (<library> has no default <what>)". */
+static char *
+no_default (const DalUrl *url, const char *what, const char *path)
+{
+  if (path != NULL)
+    return g_strdup_printf (" and the default %s \"%s\" does not exist", what, path);
+  return g_strdup_printf (" (%s has no default %s)", library_name (url), what);
+}
 
 static gboolean
 is_set (const char *s)
@@ -303,7 +318,7 @@ protocol_rank (const char *version)
 /* The policy's decision, without I/O or logging. */
 typedef struct
 {
-  char *mode;            /* the effective sslmode */
+  char *mode;            /* the effective TLS mode */
   gboolean changed;      /* differs from what the URL and environment say */
   gboolean from_default; /* nobody asked: the client library's default */
   /* What allow_insecure_tls=true let through (the policy refuses it
@@ -398,19 +413,19 @@ decide (const DalUrl *url, GArray *targets, Decision *out, GError **error)
 }
 
 /**
- * _dal_tls_effective_sslmode:
+ * _dal_tls_effective_mode:
  * @url: a DalUrl
  * @error: return location for a DAL_ERROR_TLS_CONFIG error
  *
  * The policy's decision alone: no file is read, nothing is logged.
  *
- * Returns: (transfer full) (nullable): the sslmode the plugin will use
+ * Returns: (transfer full) (nullable): the TLS mode the plugin will use
  *   for @url (DalDialectTls.default_mode when nothing says otherwise),
  *   or %NULL on error.  For a dialect without a DalDialectTls, %NULL
  *   without an error.
  */
 char *
-_dal_tls_effective_sslmode (const DalUrl *url, GError **error)
+_dal_tls_effective_mode (const DalUrl *url, GError **error)
 {
   g_return_val_if_fail (url != NULL, NULL);
   if (!has_tls_keywords (url))
@@ -446,8 +461,18 @@ config_error (const char *hint, const char *format, ...)
   return dal_error_new_hint (DAL_ERROR_TLS_CONFIG, hint, "%s", what);
 }
 
+/* A file's role for messages, with the option that names it: @what
+ * "the CA file" becomes "the CA file (<the dialect's root_cert option>)". */
+static char *
+file_role (const DalUrl *url, gsize offset, const char *what)
+{
+  return g_strdup_printf ("%s (%s)", what, tls_name (url, offset));
+}
+#define role_of(url, input, what) \
+  file_role ((url), G_STRUCT_OFFSET (DalDialectTls, input), (what))
+
 /* Reads @path whole; on failure a TLS_CONFIG error for the @role file
- * (e.g. "the CA file (sslrootcert)"). */
+ * (role_of()). */
 static gboolean
 read_file (const char *path, const char *role, const char *hint,
            char **contents, gsize *length, GError **error)
@@ -544,10 +569,14 @@ warn_expiry (const char *path, const char *role, X509 *cert, gint64 left)
 }
 
 static gboolean
-check_ca_file (const char *path, GError **error)
+check_ca_file (const DalUrl *url, const char *path, GError **error)
 {
-  const char *role = "the CA file (sslrootcert)";
-  STACK_OF (X509) *certs = read_certificates (path, role, HINT_CA_FILE, error);
+  g_autofree char *role = role_of (url, root_cert, "the CA file");
+  g_autofree char *hint = g_strdup_printf (
+    "Point %s at the PEM file of the CA that signed the server's "
+    "certificate (for Supabase, the CA certificate downloaded from the "
+    "dashboard)", opt (url, root_cert));
+  STACK_OF (X509) *certs = read_certificates (path, role, hint, error);
   if (certs == NULL)
     return FALSE;
 
@@ -560,10 +589,11 @@ check_ca_file (const char *path, GError **error)
       X509 *cert = sk_X509_value (certs, 0);
       g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (cert));
       g_autofree char *when = dal_openssl_time_text (X509_get0_notAfter (cert));
-      g_propagate_error (error, config_error (
+      g_autofree char *renew = g_strdup_printf (
         "Download the current CA certificate (for Supabase, from the dashboard) "
-        "and point sslrootcert at it",
-        "%s \"%s\" has only expired certificates (\"%s\" expired on %s): no "
+        "and point %s at it", opt (url, root_cert));
+      g_propagate_error (error, config_error (
+        renew, "%s \"%s\" has only expired certificates (\"%s\" expired on %s): no "
         "server certificate can verify against it", role, path, subject, when));
       free_certificates (certs);
       return FALSE;
@@ -588,55 +618,63 @@ password_cb (char *buf, int size, int rwflag, void *user_data)
   return len;
 }
 
-/* The client library's permission rule for key files (PostgreSQL's). */
+/* The permission rule client libraries apply to key files: no group or
+ * world access, but group read for a file owned by root. */
 static gboolean
-check_key_permissions (const char *path, GError **error)
+check_key_permissions (const DalUrl *url, const char *path, const char *role,
+                       GError **error)
 {
   GStatBuf st;
   if (g_stat (path, &st) != 0)
     return TRUE;  /* read_file reports it */
   if (!S_ISREG (st.st_mode))
     {
+      g_autofree char *hint = g_strdup_printf (
+        "Point %s at the private key file of %s", opt (url, key), opt (url, cert));
       g_propagate_error (error, config_error (
-        "Point sslkey at the private key file of sslcert",
-        "the private key file (sslkey) \"%s\" is not a regular file", path));
+        hint, "%s \"%s\" is not a regular file", role, path));
       return FALSE;
     }
   mode_t bad = st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
   if ((st.st_mode & bad) != 0)
     {
       g_autofree char *hint = g_strdup_printf (
-        "Run chmod 600 \"%s\" (the client library refuses a key that others can read: "
+        "Run chmod 600 \"%s\" (%s refuses a key that others can read: "
         "0600 or less for a file owned by the user, 0640 or less for one "
-        "owned by root)", path);
+        "owned by root)", path, library_name (url));
       g_propagate_error (error, config_error (
-        hint, "the private key file (sslkey) \"%s\" has group or world access "
-        "(mode %04o)", path, (guint) (st.st_mode & 07777)));
+        hint, "%s \"%s\" has group or world access "
+        "(mode %04o)", role, path, (guint) (st.st_mode & 07777)));
       return FALSE;
     }
   return TRUE;
 }
 
 static EVP_PKEY *
-read_key (const char *path, const char *password, GError **error)
+read_key (const DalUrl *url, const char *path, const char *password,
+          GError **error)
 {
-  const char *hint = "Point sslkey at the private key (PEM or DER) that belongs "
-                     "to the certificate in sslcert";
+  const char *pass = opt (url, key_password);
+  g_autofree char *role = role_of (url, key, "the private key file");
+  g_autofree char *hint = g_strdup_printf (
+    "Point %s at the private key (PEM or DER) that belongs to the "
+    "certificate in %s", opt (url, key), opt (url, cert));
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!read_file (path, "the private key file (sslkey)", hint, &data, &len, error))
+  if (!read_file (path, role, hint, &data, &len, error))
     return NULL;
-  if (!check_key_permissions (path, error))
+  if (!check_key_permissions (url, path, role, error))
     return NULL;
 
   gboolean encrypted = strstr (data, "ENCRYPTED") != NULL;
   if (encrypted && !is_set (password))
     {
+      g_autofree char *give = g_strdup_printf (
+        "Give the key's passphrase as %s in the URL, or decrypt the "
+        "key (openssl pkey -in KEY -out KEY.plain)", pass);
       g_propagate_error (error, config_error (
-        "Give the key's passphrase as sslpassword in the URL, or decrypt the "
-        "key (openssl pkey -in KEY -out KEY.plain)",
-        "the private key file (sslkey) \"%s\" is encrypted and the URL has "
-        "no sslpassword", path));
+        give, "%s \"%s\" is encrypted and the URL has no %s", role, path,
+        pass));
       return NULL;
     }
 
@@ -654,15 +692,18 @@ read_key (const char *path, const char *password, GError **error)
   if (key == NULL)
     {
       if (encrypted)
-        g_propagate_error (error, config_error (
-          "Check sslpassword: it must be the passphrase of the key in sslkey",
-          "the private key file (sslkey) \"%s\" could not be decrypted with "
-          "sslpassword", path));
+        {
+          g_autofree char *check = g_strdup_printf (
+            "Check %s: it must be the passphrase of the key in %s", pass,
+            opt (url, key));
+          g_propagate_error (error, config_error (
+            check, "%s \"%s\" could not be decrypted with %s", role, path,
+            pass));
+        }
       else
-        g_propagate_error (error, config_error (hint,
-                                                "the private key file (sslkey) \"%s\" "
-                                                "holds no private key OpenSSL can read",
-                                                path));
+        g_propagate_error (error, config_error (hint, "%s \"%s\" holds no "
+                                                "private key OpenSSL can read",
+                                                role, path));
       ERR_clear_error ();
       return NULL;
     }
@@ -671,11 +712,13 @@ read_key (const char *path, const char *password, GError **error)
 }
 
 static gboolean
-check_client_certificate (const char *cert_path, const char *key_path,
-                          const char *password, GError **error)
+check_client_certificate (const DalUrl *url, const char *cert_path,
+                          const char *key_path, const char *password,
+                          GError **error)
 {
-  const char *role = "the client certificate file (sslcert)";
-  const char *hint = "Point sslcert at your client certificate (PEM)";
+  g_autofree char *role = role_of (url, cert, "the client certificate file");
+  g_autofree char *hint = g_strdup_printf (
+    "Point %s at your client certificate (PEM)", opt (url, cert));
   STACK_OF (X509) *certs = read_certificates (cert_path, role, hint, error);
   if (certs == NULL)
     return FALSE;
@@ -686,15 +729,17 @@ check_client_certificate (const char *cert_path, const char *key_path,
     {
       g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (leaf));
       g_autofree char *when = dal_openssl_time_text (X509_get0_notAfter (leaf));
+      g_autofree char *renew = g_strdup_printf (
+        "Get a new client certificate and point %s at it", opt (url, cert));
       g_propagate_error (error, config_error (
-        "Get a new client certificate and point sslcert at it",
-        "%s \"%s\" (\"%s\") expired on %s", role, cert_path, subject, when));
+        renew, "%s \"%s\" (\"%s\") expired on %s", role, cert_path, subject,
+        when));
       free_certificates (certs);
       return FALSE;
     }
   warn_expiry (cert_path, role, leaf, left);
 
-  EVP_PKEY *key = read_key (key_path, password, error);
+  EVP_PKEY *key = read_key (url, key_path, password, error);
   if (key == NULL)
     {
       free_certificates (certs);
@@ -707,11 +752,13 @@ check_client_certificate (const char *cert_path, const char *key_path,
   if (!match)
     {
       g_autofree char *subject = dal_openssl_name_text (X509_get_subject_name (leaf));
+      const char *k = opt (url, key), *c = opt (url, cert);
+      g_autofree char *fix = g_strdup_printf (
+        "Point %s at the private key the certificate was made for (or "
+        "%s at the certificate of this key)", k, c);
       g_propagate_error (error, config_error (
-        "Point sslkey at the private key the certificate was made for (or "
-        "sslcert at the certificate of this key)",
-        "the private key \"%s\" (sslkey) does not belong to the client "
-        "certificate \"%s\" (sslcert, \"%s\")", key_path, cert_path, subject));
+        fix, "the private key \"%s\" (%s) does not belong to the client "
+        "certificate \"%s\" (%s, \"%s\")", key_path, k, cert_path, c, subject));
       free_certificates (certs);
       return FALSE;
     }
@@ -720,13 +767,15 @@ check_client_certificate (const char *cert_path, const char *key_path,
 }
 
 static gboolean
-check_crl_file (const char *path, GError **error)
+check_crl_file (const DalUrl *url, const char *path, GError **error)
 {
-  const char *hint = "Point sslcrl at a PEM file of certificate revocation lists, "
-                     "or remove sslcrl";
+  g_autofree char *role = role_of (url, crl, "the revocation list file");
+  g_autofree char *hint = g_strdup_printf (
+    "Point %s at a PEM file of certificate revocation lists, or remove %s",
+    opt (url, crl), opt (url, crl));
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!read_file (path, "the revocation list file (sslcrl)", hint, &data, &len, error))
+  if (!read_file (path, role, hint, &data, &len, error))
     return FALSE;
   ERR_clear_error ();
   BIO *bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
@@ -741,9 +790,9 @@ check_crl_file (const char *path, GError **error)
   ERR_clear_error ();
   if (n_crls == 0)
     {
-      g_propagate_error (error, config_error (hint, "the revocation list file (sslcrl) "
-                                              "\"%s\" contains no PEM CRL (\"-----BEGIN "
-                                              "X509 CRL-----\")", path));
+      g_propagate_error (error, config_error (hint, "%s \"%s\" contains no PEM "
+                                              "CRL (\"-----BEGIN X509 CRL-----\")",
+                                              role, path));
       return FALSE;
     }
   return TRUE;
@@ -752,11 +801,11 @@ check_crl_file (const char *path, GError **error)
 /**
  * _dal_tls_preflight:
  * @url: a DalUrl
- * @sslmode: the effective sslmode (_dal_tls_effective_sslmode())
+ * @mode: the effective TLS mode (_dal_tls_effective_mode())
  * @error: return location for a DAL_ERROR_TLS_CONFIG error
  *
  * Reads and checks, with OpenSSL, every TLS file the client library will
- * use for @url under @sslmode: the CA file (the root_cert input, or the
+ * use for @url under @mode: the CA file (the root_cert input, or the
  * client library's default file), the client certificate and key (or
  * the defaults when they exist), the CRL file and folder.  No network
  * activity.  Gives the expiry warnings.  A root_cert of "system" is left
@@ -765,12 +814,12 @@ check_crl_file (const char *path, GError **error)
  * Returns: %TRUE when every file is usable.
  */
 gboolean
-_dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
+_dal_tls_preflight (const DalUrl *url, const char *mode, GError **error)
 {
   g_return_val_if_fail (url != NULL, FALSE);
-  g_return_val_if_fail (sslmode != NULL, FALSE);
+  g_return_val_if_fail (mode != NULL, FALSE);
 
-  if (!has_tls_keywords (url) || strcmp (sslmode, "disable") == 0)
+  if (!has_tls_keywords (url) || strcmp (mode, "disable") == 0)
     return TRUE;
 
   /* The CA. */
@@ -779,18 +828,18 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     ;
   else if (is_set (root))
     {
-      if (!check_ca_file (root, error))
+      if (!check_ca_file (url, root, error))
         return FALSE;
     }
   else
     {
       g_autofree char *def = default_file (url, default_root_cert);
-      if (g_file_test (def, G_FILE_TEST_EXISTS))
+      if (exists (def))
         {
-          if (!check_ca_file (def, error))
+          if (!check_ca_file (url, def, error))
             return FALSE;
         }
-      else if (mode_verifies (sslmode))
+      else if (mode_verifies (mode))
         {
           const char *ca = opt (url, root_cert);
           g_autofree char *hint = g_strdup_printf (
@@ -798,10 +847,10 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
             "signed the server's certificate; for Supabase, downloaded from the "
             "dashboard), or use %s=require to encrypt without verifying",
             ca, opt (url, mode));
+          g_autofree char *none = no_default (url, "CA file", def);
           g_propagate_error (error, config_error (hint,
             "%s=%s needs the CA that signed the server's certificate, but "
-            "the URL has no %s and the default CA file \"%s\" does "
-            "not exist", opt (url, mode), sslmode, ca, def));
+            "the URL has no %s%s", opt (url, mode), mode, ca, none));
           return FALSE;
         }
     }
@@ -817,7 +866,7 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
   else
     {
       g_autofree char *def = default_file (url, default_cert);
-      if (g_file_test (def, G_FILE_TEST_EXISTS))
+      if (exists (def))
         cert_path = g_steal_pointer (&def);
     }
   /* "engine:keyid" keys (OpenSSL engines) are left to the client library. */
@@ -841,23 +890,23 @@ _dal_tls_preflight (const DalUrl *url, const char *sslmode, GError **error)
     }
   if (cert_path != NULL && !engine_key)
     {
-      if (!is_set (key) && !g_file_test (key_path, G_FILE_TEST_EXISTS))
+      if (!is_set (key) && !exists (key_path))
         {
           g_autofree char *hint = g_strdup_printf (
             "Add %s=<private key file> to the URL", opt (url, key));
+          g_autofree char *none = no_default (url, "key file", key_path);
           g_propagate_error (error, config_error (hint,
             "the client certificate \"%s\" (%s) has no private key: the URL "
-            "has no %s and the default key file \"%s\" does not exist",
-            cert_path, opt (url, cert), opt (url, key), key_path));
+            "has no %s%s", cert_path, opt (url, cert), opt (url, key), none));
           return FALSE;
         }
-      if (!check_client_certificate (cert_path, key_path, password, error))
+      if (!check_client_certificate (url, cert_path, key_path, password, error))
         return FALSE;
     }
 
   /* Revocation lists. */
   const char *crl = setting (url, crl);
-  if (is_set (crl) && !check_crl_file (crl, error))
+  if (is_set (crl) && !check_crl_file (url, crl, error))
     return FALSE;
   const char *crldir = setting (url, crl_dir);
   if (is_set (crldir) && !g_file_test (crldir, G_FILE_TEST_IS_DIR))
@@ -890,7 +939,7 @@ wipe_free (char *text)
 /* @url with its dialect's mode option set to @mode: written with the
  * public API and parsed again (a query option given later wins). */
 static DalUrl *
-url_with_sslmode (const DalUrl *url, const char *mode, GError **error)
+url_with_mode (const DalUrl *url, const char *mode, GError **error)
 {
   char *text = dal_url_to_string (url);
   char *with = g_strdup_printf ("%s%c%s=%s", text,
@@ -940,7 +989,7 @@ warn_plaintext_fallback (const DalUrl *url, GArray *targets, const Decision *d)
  * @error: return location for a DAL_ERROR_TLS_CONFIG error
  *
  * The whole policy, as the core runs it before a plugin connects: the
- * effective sslmode, the plaintext warning, the preflight.
+ * effective TLS mode, the plaintext warning, the preflight.
  *
  * Returns: (transfer full) (nullable): the URL to hand to the plugin (@url
  *   itself with a new reference when nothing changes), or %NULL.
@@ -963,7 +1012,7 @@ _dal_tls_apply (DalUrl *url, GError **error)
     return NULL;
   if (!d.changed)
     return dal_url_ref (url);
-  return url_with_sslmode (url, mode, error);
+  return url_with_mode (url, mode, error);
 }
 
 /* -- after connecting -- */
@@ -1019,8 +1068,8 @@ _dal_tls_check_connection (const DalUrl *url,
         what = g_strdup_printf ("use %s, below libdal's floor TLSv1.2 (a TLS "
                                 "version with known weaknesses). Enable "
                                 "TLSv1.2 or later on the server, then remove "
-                                "ssl_min_protocol_version and "
-                                "allow_insecure_tls from the URL", protocol);
+                                "%s and allow_insecure_tls from the URL",
+                                protocol, opt (url, min_protocol));
     }
   if (what == NULL)
     return;
@@ -1033,6 +1082,93 @@ _dal_tls_check_connection (const DalUrl *url,
   g_warning ("TLS: allow_insecure_tls=true let the connection to %s%s%s %s "
              "(logged once per host and port)", host,
              port != NULL ? ":" : "", port != NULL ? port : "", what);
+}
+
+/* -- the inputs' names, for a configuration (dal-config.c) -- */
+
+/* Every input of DalDialectTls; the TLS settings first, then the server
+ * names (not [tls] keys). */
+static const gsize inputs[] = {
+  G_STRUCT_OFFSET (DalDialectTls, mode),
+  G_STRUCT_OFFSET (DalDialectTls, root_cert),
+  G_STRUCT_OFFSET (DalDialectTls, cert),
+  G_STRUCT_OFFSET (DalDialectTls, key),
+  G_STRUCT_OFFSET (DalDialectTls, key_password),
+  G_STRUCT_OFFSET (DalDialectTls, crl),
+  G_STRUCT_OFFSET (DalDialectTls, crl_dir),
+  G_STRUCT_OFFSET (DalDialectTls, min_protocol),
+  G_STRUCT_OFFSET (DalDialectTls, max_protocol),
+  G_STRUCT_OFFSET (DalDialectTls, host),
+  G_STRUCT_OFFSET (DalDialectTls, host_address),
+};
+#define N_TLS_SETTINGS 9
+
+/**
+ * _dal_tls_config_keys:
+ * @dialect: (nullable): the dialect of a configuration's URL
+ *
+ * The keys a configuration file's [tls] section takes for @dialect: the
+ * options of its TLS inputs (the server names aside), its other TLS
+ * options (DalDialectTls.more_options), and allow_insecure_tls.
+ *
+ * Returns: (transfer full) (nullable): the keys, %NULL-terminated; %NULL
+ *   for a dialect without an option table (any key, as its URLs take any
+ *   option).
+ */
+char **
+_dal_tls_config_keys (const DalDialect *dialect)
+{
+  if (dialect == NULL || dialect->options == NULL)
+    return NULL;
+
+  const DalDialectTls *tls = dialect->tls;
+  GPtrArray *keys = g_ptr_array_new ();
+  for (guint i = 0; tls != NULL && i < N_TLS_SETTINGS; i++)
+    {
+      const DalDialectTlsInput *in = G_STRUCT_MEMBER_P (tls, inputs[i]);
+      if (in->option != NULL)
+        g_ptr_array_add (keys, g_strdup (in->option));
+    }
+  for (const char * const *o = tls != NULL ? tls->more_options : NULL;
+       o != NULL && *o != NULL; o++)
+    g_ptr_array_add (keys, g_strdup (*o));
+  g_ptr_array_add (keys, g_strdup ("allow_insecure_tls"));
+  g_ptr_array_add (keys, NULL);
+  return (char **) g_ptr_array_free (keys, FALSE);
+}
+
+/**
+ * _dal_tls_env_prefix:
+ * @dialect: (nullable): a dialect
+ *
+ * Returns: (transfer full) (nullable): what the names of the environment
+ *   variables of @dialect's TLS inputs have in common, at least two
+ *   characters (PostgreSQL's all begin with "PG"); %NULL when they have
+ *   nothing in common or there are none.
+ */
+char *
+_dal_tls_env_prefix (const DalDialect *dialect)
+{
+  const DalDialectTls *tls = dialect != NULL ? dialect->tls : NULL;
+  const char *first = NULL;
+  gsize len = 0;
+
+  for (guint i = 0; tls != NULL && i < G_N_ELEMENTS (inputs); i++)
+    {
+      const char *env = ((const DalDialectTlsInput *) G_STRUCT_MEMBER_P (tls, inputs[i]))->env;
+      if (env == NULL)
+        continue;
+      if (first == NULL)
+        {
+          first = env;
+          len = strlen (env);
+        }
+      gsize same = 0;
+      while (same < len && env[same] == first[same])
+        same++;
+      len = same;
+    }
+  return first != NULL && len >= 2 ? g_strndup (first, len) : NULL;
 }
 
 /* -- client library versions -- */

@@ -8,39 +8,69 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-url-private.h"
 
-/* The name under which an option is stored: asyncpg's "ssl" is sslmode. */
-static const char *
-stored_name (const DalUrl *url, const char *name)
+/* Whether @name is one of the other spellings the URL's dialect reads
+ * with its map_option (DalDialect.synonyms: asyncpg's ssl=). */
+static gboolean
+is_synonym (const DalUrl *url, const char *name)
 {
-  if (strcmp (dal_url_get_dialect (url), "postgresql") == 0
-      && (strcmp (name, "ssl") == 0 || strcmp (name, "requiressl") == 0))
-    return "sslmode";
+  const DalDialect *d = url->info;
+  return d != NULL && d->map_option != NULL && d->synonyms != NULL
+         && g_strv_contains ((const char * const *) d->synonyms, name)
+         && _dal_url_libdal_index (name) < 0
+         && _dal_dialect_get_option (d, name) == NULL;
+}
+
+/* The option under which @name is stored: a synonym is stored as the
+ * option the dialect's map_option says, asked with @value; for a removal
+ * (%NULL), with a few usual values (the dialect's default TLS mode,
+ * true, 1, empty) until one maps. */
+static const char *
+stored_name (const DalUrl *url, const char *name, const char *value)
+{
+  if (!is_synonym (url, name))
+    return name;
+  const DalDialect *d = url->info;
+  const char *mode = d->tls != NULL ? d->tls->default_mode : NULL;
+  const char * const probes[] = {
+    value != NULL ? value : mode != NULL ? mode : "true", "true", "1", ""
+  };
+  guint n_probes = value != NULL ? 1 : G_N_ELEMENTS (probes);
+  for (guint i = 0; i < n_probes; i++)
+    {
+      const char *mapped_value = NULL;
+      const char *option = d->map_option (name, probes[i], &mapped_value, NULL);
+      if (option != NULL)
+        return option;
+    }
   return name;
 }
 
 static gboolean
-is_edited (const DalUrl *url, const char *name, const char * const *names)
+is_edited (const DalUrl *url, const char *name, const char * const *names,
+           const char * const *values)
 {
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    if (strcmp (stored_name (url, names[i]), name) == 0)
+    if (strcmp (stored_name (url, names[i], values != NULL ? values[i] : NULL),
+                name) == 0)
       return TRUE;
   return FALSE;
 }
 
 /* A new, unfinished URL with the scheme dialect+@driver and every option
  * of @url except those in @skip (connection keywords or libdal's
- * options, nullable). */
+ * options, nullable; @skip_values, nullable, their new values). */
 static DalUrl *
-copy_except (const DalUrl *url, const char *driver, const char * const *skip)
+copy_except (const DalUrl *url, const char *driver, const char * const *skip,
+             const char * const *skip_values)
 {
   DalUrl *copy = _dal_url_new (dal_url_get_dialect (url), driver);
   const char * const *keywords, * const *values;
   guint n = dal_url_get_keywords (url, &keywords, &values);
 
   for (guint i = 0; i < n; i++)
-    if (!is_edited (url, keywords[i], skip))
+    if (!is_edited (url, keywords[i], skip, skip_values))
       _dal_url_store_option (copy, keywords[i], g_strdup (values[i]), NULL);
 
   guint n_libdal;
@@ -48,7 +78,7 @@ copy_except (const DalUrl *url, const char *driver, const char * const *skip)
   for (guint i = 0; i < n_libdal; i++)
     {
       const char *value = dal_url_get_option (url, libdal[i].name);
-      if (value != NULL && !is_edited (url, libdal[i].name, skip))
+      if (value != NULL && !is_edited (url, libdal[i].name, skip, skip_values))
         _dal_url_store_option (copy, libdal[i].name, g_strdup (value), NULL);
     }
   return copy;
@@ -73,7 +103,7 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
     return NULL;
 
   g_autofree char *lower = driver != NULL ? g_ascii_strdown (driver, -1) : NULL;
-  g_autoptr (DalUrl) copy = copy_except (url, lower, NULL);
+  g_autoptr (DalUrl) copy = copy_except (url, lower, NULL, NULL);
   if (!_dal_url_finish (copy, error))
     g_return_val_if_reached (NULL);  /* the same values passed before */
   return g_steal_pointer (&copy);
@@ -83,7 +113,7 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
  * dal_url_with_options:
  * @url: a DalUrl
  * @names: (array zero-terminated=1): option names, as a URL's query
- *   writes them (connection keywords, libdal's options, "ssl")
+ *   writes them (the dialect's options and synonyms, libdal's options)
  * @values: (array): one value per name; a %NULL value removes the option
  * @error: return location for a DAL_ERROR_URL_* error
  *
@@ -99,7 +129,8 @@ dal_url_with_options (const DalUrl *url, const char * const *names,
   g_return_val_if_fail (names != NULL && values != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  g_autoptr (DalUrl) copy = copy_except (url, dal_url_get_driver (url), names);
+  g_autoptr (DalUrl) copy = copy_except (url, dal_url_get_driver (url), names,
+                                         values);
   for (guint i = 0; names[i] != NULL; i++)
     {
       if (values[i] != NULL)
@@ -109,7 +140,7 @@ dal_url_with_options (const DalUrl *url, const char * const *names,
           continue;
         }
       /* Removing: the name must still be one the URL could set. */
-      if (strcmp (stored_name (url, names[i]), "sslmode") == 0)
+      if (is_synonym (url, names[i]))
         continue;
       g_autoptr (DalUrl) scratch = _dal_url_new (dal_url_get_dialect (url), NULL);
       if (!_dal_url_store_option (scratch, names[i], g_strdup (""), error))
@@ -141,7 +172,7 @@ _dal_url_copy_without (const DalUrl *url, const char * const *libdal_names)
 {
   g_return_val_if_fail (url != NULL, NULL);
   g_autoptr (DalUrl) copy = copy_except (url, dal_url_get_driver (url),
-                                         libdal_names);
+                                         libdal_names, NULL);
   if (!_dal_url_finish (copy, NULL))
     g_return_val_if_reached (NULL);
   return g_steal_pointer (&copy);

@@ -35,7 +35,7 @@ static const DalOptionInfo libdal_options[] = {
   OPT_LIBDAL ("max_size", UINT, NULL),
   OPT_LIBDAL ("max_queries", UINT, NULL),
   OPT_LIBDAL ("max_inactive_connection_lifetime", DURATION, NULL),
-  /* TLS policy (dal-tls.c): permits sslmode=disable/allow/prefer towards
+  /* TLS policy (dal-tls.c): permits the modes disable/allow/prefer towards
    * hosts that must use TLS (Supabase), a protocol floor below TLSv1.2,
    * and silences the plaintext-fallback warning of prefer/allow. */
   OPT_LIBDAL ("allow_insecure_tls", BOOLEAN, NULL),

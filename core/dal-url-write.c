@@ -174,7 +174,7 @@ dal_url_to_string (const DalUrl *url)
  * @url: a DalUrl
  *
  * Returns: (transfer full): the canonical URL with the password (and the
- *   other secrets: sslpassword, oauth_client_secret) written "****".
+ *   options the dialect marks DAL_URL_OPTION_SECRET) written "****".
  */
 char *
 dal_url_to_string_redacted (const DalUrl *url)

@@ -655,7 +655,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
       if (!seen_equals)
         {
           const char *hint = "Write name=value pairs separated by \"&\", e.g. "
-                             "?sslmode=require&application_name=app";
+                             "?command_timeout=5&pool_max_size=10";
           if (end == start)
             {
               g_propagate_error (error,
@@ -681,7 +681,7 @@ parse_query_param (DalUrl *url, const char *input, gsize *pp, char **name_out,
           g_propagate_error (error,
                              malformed (start, "Write name=value pairs "
                                         "separated by \"&\", e.g. "
-                                        "?sslmode=require",
+                                        "?command_timeout=5",
                                         "query parameter without a name"));
           return FALSE;
         }

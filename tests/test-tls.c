@@ -749,7 +749,7 @@ effective (const char *text, GError **error)
   g_autoptr (GError) parse_error = NULL;
   g_autoptr (DalUrl) url = dal_url_parse (text, &parse_error);
   g_assert_no_error (parse_error);
-  return _dal_tls_effective_sslmode (url, error);
+  return _dal_tls_effective_mode (url, error);
 }
 
 static void

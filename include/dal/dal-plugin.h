@@ -502,6 +502,9 @@ typedef struct
  *   the client library looks for the files below (".postgresql")
  * @default_root_cert, @default_cert, @default_key: (nullable): the files
  *   in @default_dir it uses when nothing names one
+ * @more_options: (nullable): the dialect's other TLS options, which the
+ *   policy does not read, %NULL-terminated ("sslsni"): a configuration
+ *   file's [tls] section takes them next to the inputs' options
  *
  * Where the core's TLS policy (docs/tls.md) finds its inputs in a URL of
  * the dialect and in the environment.  A dialect with a %NULL
@@ -526,6 +529,7 @@ typedef struct
   const char *default_root_cert;
   const char *default_cert;
   const char *default_key;
+  const char * const *more_options;
 } DalDialectTls;
 
 /**

@@ -136,6 +136,8 @@ pg_map_option (const char *name, const char *value, const char **mapped_value,
   return NULL;
 }
 
+static const char * const pg_more_tls_options[] = { "sslsni", NULL };
+
 /* What libpq reads for the TLS policy's inputs. */
 static const DalDialectTls pg_tls = {
   .mode = { "sslmode", "PGSSLMODE" },
@@ -154,6 +156,7 @@ static const DalDialectTls pg_tls = {
   .default_root_cert = "root.crt",
   .default_cert = "postgresql.crt",
   .default_key = "postgresql.key",
+  .more_options = pg_more_tls_options,
 };
 
 static const DalUrlNewerValue pg_newer_values[] = {

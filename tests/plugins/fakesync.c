@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fake-db.h"
 
@@ -157,6 +158,9 @@ static const char * const drivers[] = { FAKE_DRIVER, NULL };
 
 #ifdef FAKE_VARIANT_FAKEDB
 static const char * const fakedb_modes[] = { "ro", "rw", NULL };
+static const char * const fakedb_tls_modes[] = {
+  "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL
+};
 static const char * const fakedb_aliases[] = { "fdb", NULL };
 static const DalUrlOption fakedb_options[] = {
   { "user", DAL_URL_OPTION_STRING, 0, NULL, 0 },
@@ -168,7 +172,48 @@ static const DalUrlOption fakedb_options[] = {
   { "token", DAL_URL_OPTION_STRING, DAL_URL_OPTION_SECRET, NULL, 0 },
   { "cache_pages", DAL_URL_OPTION_UINT, 0, NULL, 0 },
   { "wal", DAL_URL_OPTION_STRING, 0, NULL, 20000 },
+  { "tls_mode", DAL_URL_OPTION_ENUM, 0, fakedb_tls_modes, 0 },
+  { "tls_ca", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "tls_cert", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "tls_key", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "tls_key_pass", DAL_URL_OPTION_STRING, DAL_URL_OPTION_SECRET, NULL, 0 },
+  { "tls_crl", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "tls_min", DAL_URL_OPTION_STRING, 0, NULL, 0 },
+  { "tls_sni", DAL_URL_OPTION_BOOLEAN, 0, NULL, 0 },
 };
+/* TLS inputs under names of its own (tests/test-dialect.c: the policy's
+ * messages name them); nothing asked: no TLS, so that the other tests
+ * are left alone. */
+static const char * const fakedb_more_tls[] = { "tls_sni", NULL };
+static const DalDialectTls fakedb_tls = {
+  .mode = { "tls_mode", "FAKEDB_TLS_MODE" },
+  .root_cert = { "tls_ca", "FAKEDB_TLS_CA" },
+  .cert = { "tls_cert", "FAKEDB_TLS_CERT" },
+  .key = { "tls_key", "FAKEDB_TLS_KEY" },
+  .key_password = { "tls_key_pass", NULL },
+  .crl = { "tls_crl", NULL },
+  .min_protocol = { "tls_min", NULL },
+  .host = { "server", "FAKEDB_SERVER" },
+  .default_mode = "disable",
+  .more_options = fakedb_more_tls,
+};
+static const char * const fakedb_synonyms[] = { "tls", NULL };
+
+/* tls=true / tls=false for tls_mode=require / disable. */
+static const char *
+fakedb_map_option (const char *name, const char *value,
+                   const char **mapped_value, GError **error)
+{
+  if (strcmp (name, "tls") != 0)
+    return NULL;
+  *mapped_value = strcmp (value, "true") == 0 ? "require"
+                  : strcmp (value, "false") == 0 ? "disable" : NULL;
+  if (*mapped_value != NULL)
+    return "tls_mode";
+  g_set_error (error, DAL_ERROR, DAL_ERROR_URL_INVALID_VALUE,
+               "tls takes true or false");
+  return NULL;
+}
 static const DalDialect fakedb_dialect = {
   .name = "fakedb",
   .aliases = fakedb_aliases,
@@ -180,6 +225,9 @@ static const DalDialect fakedb_dialect = {
   .port_option = "port",
   .path_option = "file",
   .client_library = "libfakedb",
+  .synonyms = fakedb_synonyms,
+  .map_option = fakedb_map_option,
+  .tls = &fakedb_tls,
 };
 #endif
 #ifndef FAKE_DIALECT_INFO
