@@ -1042,7 +1042,9 @@ request_go (Request *req)
     {
       DalConnection *conn = s->conn;
       _dal_connection_take_session_effect (conn);
-      _dal_notify_reset (conn);
+      /* (Its handlers went when it was given back; notifications that
+       * arrived since are the last borrower's.) */
+      _dal_notify_reset (conn, FALSE);
       _dal_notify_set_context (conn, req->context);
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
