@@ -36,11 +36,10 @@
 
 #include "dal-connection-private.h"
 
-#define CACHE_MAX 16   /* a connection's pipeline depth, about */
-
 struct _DalCallCache
 {
   gint ref_count;             /* atomic: the connection, each call */
+  guint max;                  /* how many finished calls it keeps */
   GMutex lock;
   GQueue idle;                /* DalCall *, each held by its toggle reference */
   gboolean closed;            /* the connection went: cache nothing more */
@@ -156,13 +155,13 @@ static void
 call_toggled (gpointer data, GObject *object, gboolean is_last_ref)
 {
   DalCallCache *cache = data;
-  DalCall *call = DAL_CALL (object);
+  DalCall *call = (DalCall *) object;  /* (ours: no type check) */
   if (!is_last_ref)
     return;   /* taken out of the cache */
 
   g_autoptr (GObject) source = call_clear (call);
   g_mutex_lock (&cache->lock);
-  gboolean keep = !cache->closed && cache->idle.length < CACHE_MAX;
+  gboolean keep = !cache->closed && cache->idle.length < cache->max;
   if (keep)
     g_queue_push_head (&cache->idle, call);
   g_mutex_unlock (&cache->lock);
@@ -172,10 +171,11 @@ call_toggled (gpointer data, GObject *object, gboolean is_last_ref)
 }
 
 DalCallCache *
-_dal_call_cache_new (void)
+_dal_call_cache_new (guint max)
 {
   DalCallCache *cache = g_new0 (DalCallCache, 1);
   cache->ref_count = 1;
+  cache->max = max;
   g_mutex_init (&cache->lock);
   g_queue_init (&cache->idle);
   return cache;
@@ -287,7 +287,6 @@ void
 _dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free,
                         GError *error)
 {
-  g_return_if_fail (DAL_IS_CALL (call));
   g_return_if_fail ((value == NULL) != (error == NULL));
   g_return_if_fail (!call->returned);
 
@@ -306,6 +305,7 @@ _dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free
 void
 dal_call_return (DalCall *call, DalResult *result, GError *error)
 {
+  g_return_if_fail (DAL_IS_CALL (call));
   _dal_call_return_value (call, result, (GDestroyNotify) dal_result_unref, error);
 }
 

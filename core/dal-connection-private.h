@@ -143,7 +143,7 @@ G_GNUC_INTERNAL void conn_batch_work (DalConnection *self, GTask *task);
  * slot; its GAsyncResult -- */
 
 /* A connection's finished calls, kept for its next statements. */
-G_GNUC_INTERNAL DalCallCache *_dal_call_cache_new (void);
+G_GNUC_INTERNAL DalCallCache *_dal_call_cache_new (guint max);
 /* The connection goes: drops what is cached, and caches nothing more. */
 G_GNUC_INTERNAL void _dal_call_cache_close (DalCallCache *cache);
 

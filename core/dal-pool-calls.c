@@ -215,9 +215,9 @@ DalConnection *
 dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (_dal_call_is_valid (result, pool), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_acquire_async),
-                        NULL);
-  return _dal_call_propagate (DAL_CALL (result), error);
+  DalCall *call = (DalCall *) result;  /* (checked just above) */
+  g_return_val_if_fail (_dal_call_get_tag (call) == dal_pool_acquire_async, NULL);
+  return _dal_call_propagate (call, error);
 }
 
 void

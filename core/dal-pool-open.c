@@ -475,7 +475,8 @@ dal_pool_init (DalPool *pool)
   pool->slots = g_ptr_array_new ();
   pool->contexts = g_hash_table_new (NULL, NULL);
   g_queue_init (&pool->waiters);
-  pool->call_cache = _dal_call_cache_new ();
+  /* As many acquires as callers wait at once, about. */
+  pool->call_cache = _dal_call_cache_new (64);
 }
 
 /* Supabase's session pooler (port 5432 on *.pooler.supabase.com) turns
