@@ -1,5 +1,7 @@
 /* dal-call.c: DalCall, the GAsyncResult of an async statement that a
- * plugin's query_call slot completes (see dal-plugin.h).
+ * plugin's query_call slot completes (see dal-plugin.h), and of the
+ * pool's async acquire (the same promise, kept by the pool: see
+ * _dal_call_take()).
  *
  * GTask does much that a statement on a pipelining plugin does not need:
  * it looks up and references the thread-default main context, notifies a
@@ -34,11 +36,10 @@
 
 #include "dal-connection-private.h"
 
-#define CACHE_MAX 16   /* a connection's pipeline depth, about */
-
 struct _DalCallCache
 {
   gint ref_count;             /* atomic: the connection, each call */
+  guint max;                  /* how many finished calls it keeps */
   GMutex lock;
   GQueue idle;                /* DalCall *, each held by its toggle reference */
   gboolean closed;            /* the connection went: cache nothing more */
@@ -50,7 +51,7 @@ struct _DalCall
 
   DalCallCache *cache;        /* a reference; NULL for a call not cached */
 
-  DalConnection *source;
+  GObject *source;            /* a DalConnection, or the DalPool */
   GCancellable *cancellable;
   GAsyncReadyCallback callback;
   gpointer user_data;
@@ -58,7 +59,8 @@ struct _DalCall
   char *sql;                  /* the statement's text; a buffer kept */
   gsize sql_room;             /* across reuses: sql_room bytes */
   DalParamsOwned *params;
-  DalResult *result;          /* the outcome, until propagated */
+  gpointer value;             /* the outcome, until propagated: a */
+  GDestroyNotify value_free;  /* DalResult, or the pool's connection */
   GError *error;
   gboolean returned;
 };
@@ -78,7 +80,7 @@ call_get_user_data (GAsyncResult *result)
 static GObject *
 call_get_source_object (GAsyncResult *result)
 {
-  return g_object_ref (G_OBJECT (DAL_CALL (result)->source));
+  return g_object_ref (DAL_CALL (result)->source);
 }
 
 static gboolean
@@ -113,8 +115,8 @@ cache_unref (DalCallCache *cache)
 }
 
 /* Empties a finished call (what it holds of the statement and its
- * outcome); returns the connection it held. */
-static DalConnection *
+ * outcome); returns the source it held. */
+static GObject *
 call_clear (DalCall *call)
 {
   g_clear_object (&call->cancellable);
@@ -125,7 +127,10 @@ call_clear (DalCall *call)
       g_clear_pointer (&call->sql, g_free);
       call->sql_room = 0;
     }
-  g_clear_pointer (&call->result, dal_result_unref);
+  if (call->value != NULL && call->value_free != NULL)
+    call->value_free (call->value);
+  call->value = NULL;
+  call->value_free = NULL;
   g_clear_error (&call->error);
   call->callback = NULL;
   call->user_data = NULL;
@@ -150,26 +155,27 @@ static void
 call_toggled (gpointer data, GObject *object, gboolean is_last_ref)
 {
   DalCallCache *cache = data;
-  DalCall *call = DAL_CALL (object);
+  DalCall *call = (DalCall *) object;  /* (ours: no type check) */
   if (!is_last_ref)
     return;   /* taken out of the cache */
 
-  g_autoptr (DalConnection) source = call_clear (call);
+  g_autoptr (GObject) source = call_clear (call);
   g_mutex_lock (&cache->lock);
-  gboolean keep = !cache->closed && cache->idle.length < CACHE_MAX;
+  gboolean keep = !cache->closed && cache->idle.length < cache->max;
   if (keep)
     g_queue_push_head (&cache->idle, call);
   g_mutex_unlock (&cache->lock);
   if (!keep)
     g_object_remove_toggle_ref (object, call_toggled, cache);  /* finalizes it */
-  /* (Last: dropping the connection may close the cache.) */
+  /* (Last: dropping the source may close the cache.) */
 }
 
 DalCallCache *
-_dal_call_cache_new (void)
+_dal_call_cache_new (guint max)
 {
   DalCallCache *cache = g_new0 (DalCallCache, 1);
   cache->ref_count = 1;
+  cache->max = max;
   g_mutex_init (&cache->lock);
   g_queue_init (&cache->idle);
   return cache;
@@ -201,11 +207,9 @@ _dal_call_init (DalCall *call)
 }
 
 DalCall *
-_dal_call_new (DalConnection *source, GCancellable *cancellable,
-               GAsyncReadyCallback callback, gpointer user_data, gpointer tag,
-               const char *sql, DalParamsOwned *params)
+_dal_call_take (DalCallCache *cache, gpointer source, GCancellable *cancellable,
+                GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
-  DalCallCache *cache = source->call_cache;
   g_mutex_lock (&cache->lock);
   DalCall *call = g_queue_pop_head (&cache->idle);
   g_mutex_unlock (&cache->lock);
@@ -224,6 +228,16 @@ _dal_call_new (DalConnection *source, GCancellable *cancellable,
   call->callback = callback;
   call->user_data = user_data;
   call->tag = tag;
+  return call;
+}
+
+DalCall *
+_dal_call_new (DalConnection *source, GCancellable *cancellable,
+               GAsyncReadyCallback callback, gpointer user_data, gpointer tag,
+               const char *sql, DalParamsOwned *params)
+{
+  DalCall *call = _dal_call_take (source->call_cache, source, cancellable,
+                                  callback, user_data, tag);
   /* The text goes into the buffer a reused call kept, if it fits (no
    * allocation per statement). */
   gsize size = strlen (sql) + 1;
@@ -270,21 +284,59 @@ dal_call_get_cancellable (DalCall *call)
 }
 
 void
-dal_call_return (DalCall *call, DalResult *result, GError *error)
+_dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free,
+                        GError *error)
 {
-  g_return_if_fail (DAL_IS_CALL (call));
-  g_return_if_fail ((result == NULL) != (error == NULL));
+  g_return_if_fail ((value == NULL) != (error == NULL));
   g_return_if_fail (!call->returned);
 
   call->returned = TRUE;
-  call->result = result;
+  call->value = value;
+  call->value_free = value_free;
   call->error = error;
   /* The plugin is done with the statement (its text stays in the
    * buffer, for the call's next use). */
   g_clear_pointer (&call->params, _dal_params_free);
   if (call->callback != NULL)
-    call->callback (G_OBJECT (call->source), G_ASYNC_RESULT (call), call->user_data);
+    call->callback (call->source, G_ASYNC_RESULT (call), call->user_data);
   g_object_unref (call);
+}
+
+void
+dal_call_return (DalCall *call, DalResult *result, GError *error)
+{
+  g_return_if_fail (DAL_IS_CALL (call));
+  _dal_call_return_value (call, result, (GDestroyNotify) dal_result_unref, error);
+}
+
+typedef struct
+{
+  DalCall *call;
+  gpointer value;
+  GDestroyNotify value_free;
+  GError *error;
+} Later;
+
+static gboolean
+return_later_cb (gpointer data)
+{
+  Later *l = data;
+  _dal_call_return_value (l->call, l->value, l->value_free, l->error);
+  g_free (l);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_dal_call_return_later (DalCall *call, GMainContext *context, gpointer value,
+                        GDestroyNotify value_free, GError *error)
+{
+  Later *l = g_new (Later, 1);
+  *l = (Later) { call, value, value_free, error };
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, return_later_cb, l, NULL);
+  g_source_set_static_name (idle, "dal call completion");
+  g_source_attach (idle, context);
+  g_source_unref (idle);
 }
 
 gboolean
@@ -293,7 +345,7 @@ _dal_call_is_valid (GAsyncResult *result, gpointer source)
   return DAL_IS_CALL (result) && (gpointer) DAL_CALL (result)->source == source;
 }
 
-DalResult *
+gpointer
 _dal_call_propagate (DalCall *call, GError **error)
 {
   g_return_val_if_fail (call->returned, NULL);
@@ -301,9 +353,13 @@ _dal_call_propagate (DalCall *call, GError **error)
    * _finish, the call reports so even when a result had arrived. */
   if (call->error == NULL && g_cancellable_is_cancelled (call->cancellable))
     {
-      g_clear_pointer (&call->result, dal_result_unref);
+      if (call->value_free != NULL)
+        call->value_free (call->value);
+      call->value = NULL;
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           "the statement was cancelled");
+                           DAL_IS_CONNECTION (call->source)
+                           ? "the statement was cancelled"
+                           : "the call was cancelled");
       return NULL;
     }
   if (call->error != NULL)
@@ -311,5 +367,6 @@ _dal_call_propagate (DalCall *call, GError **error)
       g_propagate_error (error, g_steal_pointer (&call->error));
       return NULL;
     }
-  return g_steal_pointer (&call->result);
+  call->value_free = NULL;
+  return g_steal_pointer (&call->value);
 }

@@ -143,7 +143,7 @@ G_GNUC_INTERNAL void conn_batch_work (DalConnection *self, GTask *task);
  * slot; its GAsyncResult -- */
 
 /* A connection's finished calls, kept for its next statements. */
-G_GNUC_INTERNAL DalCallCache *_dal_call_cache_new (void);
+G_GNUC_INTERNAL DalCallCache *_dal_call_cache_new (guint max);
 /* The connection goes: drops what is cached, and caches nothing more. */
 G_GNUC_INTERNAL void _dal_call_cache_close (DalCallCache *cache);
 
@@ -153,6 +153,25 @@ G_GNUC_INTERNAL GType _dal_call_get_type (void) G_GNUC_CONST;
 #define DAL_IS_CALL(o) (G_TYPE_CHECK_INSTANCE_TYPE ((o), DAL_TYPE_CALL))
 typedef GObjectClass DalCallClass;
 
+/* A call from @cache (a cached one, or a new one), holding @source (a
+ * GObject) until it completes.  Whoever takes it completes it exactly
+ * once with _dal_call_return_value(), on the caller's main context, from
+ * a dispatch of its own (never inside a call of the caller's: else
+ * _dal_call_return_later()). */
+G_GNUC_INTERNAL DalCall *_dal_call_take (DalCallCache *cache, gpointer source,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer user_data, gpointer tag);
+/* Completes @call (taken) with @value (freed with @value_free if nobody
+ * propagates it) or @error: runs the callback now. */
+G_GNUC_INTERNAL void _dal_call_return_value (DalCall *call, gpointer value,
+                                             GDestroyNotify value_free,
+                                             GError *error);
+/* The same from an idle source on @context. */
+G_GNUC_INTERNAL void _dal_call_return_later (DalCall *call, GMainContext *context,
+                                             gpointer value,
+                                             GDestroyNotify value_free,
+                                             GError *error);
 /* Takes @params; copies @sql. */
 G_GNUC_INTERNAL DalCall *_dal_call_new (DalConnection *source,
                                         GCancellable *cancellable,
@@ -167,8 +186,8 @@ G_GNUC_INTERNAL DalParamsOwned *_dal_call_steal_params (DalCall *call);
 G_GNUC_INTERNAL gpointer _dal_call_get_tag (DalCall *call);
 /* Whether @result is a DalCall whose source is @source. */
 G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source);
-/* The outcome (once): the result, or NULL with *@error set. */
-G_GNUC_INTERNAL DalResult *_dal_call_propagate (DalCall *call, GError **error);
+/* The outcome (once): the value, or NULL with *@error set. */
+G_GNUC_INTERNAL gpointer _dal_call_propagate (DalCall *call, GError **error);
 /* LISTEN/NOTIFY (dal-notify.c): the "notification" signal; at
  * connection_new() (the thread-default context is the one the signal is
  * emitted on) and finalize; the pool moves it and resets it. */

@@ -159,7 +159,7 @@ dal_connection_init (DalConnection *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
   g_queue_init (&self->pending);
-  self->call_cache = _dal_call_cache_new ();
+  self->call_cache = _dal_call_cache_new (16);  /* a pipeline's depth, about */
 }
 
 DalTxStatus

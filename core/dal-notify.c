@@ -239,7 +239,7 @@ _dal_notify_set_context (DalConnection *self, GMainContext *context)
 }
 
 void
-_dal_notify_reset (DalConnection *self)
+_dal_notify_reset (DalConnection *self, gboolean handlers)
 {
   DalNotify *n = self->notify;
   if (n == NULL)
@@ -247,8 +247,9 @@ _dal_notify_reset (DalConnection *self)
   /* (g_signal_handlers_disconnect_matched() wants a closure, function
    * or data to match: every handler is found one by one.) */
   gulong id;
-  while ((id = g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notification_signal,
-                                      0, NULL, NULL, NULL)) != 0)
+  while (handlers
+         && (id = g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notification_signal,
+                                         0, NULL, NULL, NULL)) != 0)
     g_signal_handler_disconnect (self, id);
   g_mutex_lock (&n->lock);
   g_queue_clear_full (&n->queue, (GDestroyNotify) note_free);

@@ -443,6 +443,7 @@ dal_pool_finalize (GObject *object)
     pool_slot_close (pool->slots->pdata[i]);
   g_ptr_array_free (pool->slots, TRUE);
   g_hash_table_unref (pool->contexts);
+  _dal_call_cache_close (pool->call_cache);
   g_clear_pointer (&pool->hk_timer, g_source_unref);
   g_clear_pointer (&pool->hk_loop, g_main_loop_unref);
   g_clear_pointer (&pool->hk_context, g_main_context_unref);
@@ -474,6 +475,8 @@ dal_pool_init (DalPool *pool)
   pool->slots = g_ptr_array_new ();
   pool->contexts = g_hash_table_new (NULL, NULL);
   g_queue_init (&pool->waiters);
+  /* As many acquires as callers wait at once, about. */
+  pool->call_cache = _dal_call_cache_new (64);
 }
 
 /* Supabase's session pooler (port 5432 on *.pooler.supabase.com) turns

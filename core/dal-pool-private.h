@@ -4,6 +4,7 @@
 #define DAL_POOL_PRIVATE_H
 
 #include "dal-private.h"
+#include "dal-connection-private.h"  /* DalCall */
 
 G_BEGIN_DECLS
 
@@ -80,7 +81,9 @@ struct _Request
   gboolean exclusive;       /* needs a connection of its own */
   gboolean blocking;
   GMainContext *context;    /* async: the caller's (a reference) */
-  GTask *task;              /* async: the caller's */
+  GTask *task;              /* async one-shots: the caller's */
+  DalCall *call;            /* async acquire: the caller's */
+  gint in_start;            /* atomic: dal_pool_acquire_async() runs it */
   GCancellable *cancellable;
   gint64 deadline_us;       /* 0: none */
   gint64 timeout_ms;
@@ -149,6 +152,7 @@ struct _DalPool
   gboolean hk_kick_pending;
   GMainContext *parking;
   GHashTable *contexts;     /* GMainContext * -> PoolCtx * */
+  DalCallCache *call_cache; /* finished acquire calls, for reuse */
 };
 
 
@@ -186,6 +190,8 @@ G_GNUC_INTERNAL void pool_request_dequeue_locked (DalPool *pool, Request *req);
 G_GNUC_INTERNAL void pool_serve_waiters_locked (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_request_unref (Request *req);
+/* Completes an async request with @conn (an acquire's) or req->error. */
+G_GNUC_INTERNAL void pool_request_complete (Request *req, DalConnection *conn);
 G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
 G_GNUC_INTERNAL void pool_contexts_drop (DalPool *pool);
 G_GNUC_INTERNAL gboolean pool_in_return_thread (void);

@@ -318,7 +318,7 @@ pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
   g_object_remove_toggle_ref (object, pool_toggle_notify, s);
   _dal_connection_track_session (s->conn, FALSE);
   _dal_connection_set_blocking_only (s->conn, FALSE);
-  _dal_notify_reset (s->conn);
+  _dal_notify_reset (s->conn, TRUE);
   gboolean may_block = s->lent_blocking && g_private_get (&releasing) == object;
   pool_slot_release (s, _dal_connection_take_session_effect (s->conn), may_block);
 }

@@ -555,10 +555,7 @@ pctx_fired (gpointer data)
   while ((req = g_queue_pop_head (&go)) != NULL)
     pool_request_proceed (req);
   while ((req = g_queue_pop_head (&expired)) != NULL)
-    {
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
+    pool_request_complete (req, NULL);
   g_object_unref (pool);
   return G_SOURCE_CONTINUE;
 }
@@ -640,6 +637,7 @@ pool_request_unref (Request *req)
     g_cancellable_disconnect (req->cancellable, req->cancel_id);
   g_clear_object (&req->cancellable);
   g_clear_object (&req->task);
+  g_clear_object (&req->call);
   g_clear_pointer (&req->context, g_main_context_unref);
   g_clear_error (&req->error);
   g_free (req->label);
@@ -672,14 +670,42 @@ pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking,
   return req;
 }
 
+/* Completes async @req with @conn (an acquire's, taken), or with
+ * req->error, and drops the caller's reference on @req.  From a dispatch
+ * on the request's context; inside dal_pool_acquire_async() itself the
+ * callback is deferred to an idle there (a GTask defers by itself). */
+void
+pool_request_complete (Request *req, DalConnection *conn)
+{
+  GError *error = conn == NULL ? g_steal_pointer (&req->error) : NULL;
+  if (req->task != NULL)
+    {
+      if (conn != NULL)
+        g_task_return_pointer (req->task, conn, g_object_unref);
+      else
+        g_task_return_error (req->task, error);
+      pool_request_unref (req);
+      return;
+    }
+  DalCall *call = g_steal_pointer (&req->call);
+  if (g_atomic_int_get (&req->in_start))
+    {
+      _dal_call_return_later (call, req->context, conn,
+                              conn != NULL ? g_object_unref : NULL, error);
+      pool_request_unref (req);
+      return;
+    }
+  /* The request goes first: the callback may acquire again. */
+  pool_request_unref (req);
+  _dal_call_return_value (call, conn, conn != NULL ? g_object_unref : NULL, error);
+}
+
 /* Completes an async request with req->error, from a dispatch on its
  * context (never inside a call of the caller's). */
 static gboolean
 complete_error_now (gpointer data)
 {
-  Request *req = data;
-  g_task_return_error (req->task, g_steal_pointer (&req->error));
-  pool_request_unref (req);
+  pool_request_complete (data, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -872,10 +898,7 @@ pool_request_run (Request *req, gboolean at_head)
       || (req->blocking && pool_request_wait (req)))
     pool_request_proceed (req);
   else if (failed && !req->blocking)
-    {
-      g_task_return_error (req->task, g_steal_pointer (&req->error));
-      pool_request_unref (req);
-    }
+    pool_request_complete (req, NULL);
 }
 
 /* -- a served request goes on -- */
@@ -1019,7 +1042,9 @@ request_go (Request *req)
     {
       DalConnection *conn = s->conn;
       _dal_connection_take_session_effect (conn);
-      _dal_notify_reset (conn);
+      /* (Its handlers went when it was given back; notifications that
+       * arrived since are the last borrower's.) */
+      _dal_notify_reset (conn, FALSE);
       _dal_notify_set_context (conn, req->context);
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
@@ -1030,10 +1055,7 @@ request_go (Request *req)
       if (req->blocking)
         req->acquired = conn;
       else
-        {
-          g_task_return_pointer (req->task, conn, g_object_unref);
-          pool_request_unref (req);
-        }
+        pool_request_complete (req, conn);
       return;
     }
 

@@ -269,10 +269,11 @@ void _dal_connection_track_session (DalConnection *connection, gboolean on);
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
 
 /* LISTEN/NOTIFY (dal-notify.c), for the pool: the signal goes to
- * @context (NULL: the calling thread's default) from now on; a borrower gave the connection back: its
- * handlers are disconnected, what was not emitted yet is dropped. */
+ * @context (NULL: the calling thread's default) from now on; what was
+ * not emitted yet is dropped, and with @handlers (a borrower gave the
+ * connection back) its handlers are disconnected. */
 void _dal_notify_set_context (DalConnection *connection, GMainContext *context);
-void _dal_notify_reset (DalConnection *connection);
+void _dal_notify_reset (DalConnection *connection, gboolean handlers);
 
 /* Parses @url for an _async call; on failure completes a task of its own
  * (source tag @tag) with the error and returns NULL (dal-connection.c). */
