@@ -563,6 +563,18 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The build tree's SQLite plugin, before the default registry reads
+   * the path (make check's path names the PostgreSQL plugins only). */
+  const char *builddir = g_getenv ("DAL_TEST_BUILDDIR");
+  if (builddir != NULL)
+    {
+      const char *path = g_getenv ("DAL_PLUGIN_PATH");
+      g_autofree char *mine = g_build_filename (builddir, "plugins", "sqlite", NULL);
+      g_autofree char *both = path != NULL && *path != '\0'
+                                ? g_strconcat (mine, G_SEARCHPATH_SEPARATOR_S, path, NULL)
+                                : g_strdup (mine);
+      g_setenv ("DAL_PLUGIN_PATH", both, TRUE);
+    }
   tmpdir = g_dir_make_tmp ("dal-sqlite-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
 
