@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -1452,10 +1453,23 @@ test_env_system_path (void)
   dal_registry_free (r);
 }
 
-/* DAL_PLUGIN_PATH is ignored in a setuid program: a setuid copy of
- * tests/dal-test-suid (owned by nobody, run as root) sees no folder.
- * Needs root (to give the copy away) and a file system that honours
- * setuid bits. */
+/* The child of the setuid run: it becomes nobody (real and effective),
+ * then runs the setuid-root copy, so that its real uid is nobody's and
+ * its effective uid root's. */
+static void
+become_nobody (gpointer data)
+{
+  const struct passwd *nobody = data;
+  if (setgroups (0, NULL) != 0 || setgid (nobody->pw_gid) != 0
+      || setuid (nobody->pw_uid) != 0)
+    _exit (127);
+}
+
+/* DAL_PLUGIN_PATH is ignored in a setuid program: a setuid-root copy of
+ * tests/dal-test-suid, run by nobody, sees no folder.  The effective user
+ * is root, so the loader can read the build tree wherever it is (a
+ * checkout in /root).  Needs root (to run as nobody) and a file system
+ * that honours setuid bits. */
 static void
 test_env_setuid (void)
 {
@@ -1469,6 +1483,7 @@ test_env_setuid (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *tmp = g_dir_make_tmp ("dal-suid-XXXXXX", &error);
   g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);  /* nobody runs what it holds */
   g_autofree char *copy = g_build_filename (tmp, "dal-test-suid", NULL);
   g_autofree char *contents = NULL;
   gsize len = 0;
@@ -1480,6 +1495,7 @@ test_env_setuid (void)
   g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "DAL_PLUGIN_PATH", good, TRUE);
   const char *argv[] = { copy, NULL };
   char *out = NULL;
+  g_autofree char *err = NULL;
   gint status = 0;
 
   /* Not setuid: the variable counts. */
@@ -1490,16 +1506,18 @@ test_env_setuid (void)
   g_assert_cmpstr (out, ==, expected);
   g_clear_pointer (&out, g_free);
 
-  /* Setuid nobody: ignored. */
-  g_assert_cmpint (chown (copy, nobody->pw_uid, (gid_t) -1), ==, 0);
+  /* Setuid root, run by nobody: ignored. */
   g_assert_cmpint (g_chmod (copy, 04755), ==, 0);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL,
-                               NULL, &out, NULL, &status, &error));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT,
+                               become_nobody, nobody, &out, &err, &status, &error));
   g_assert_no_error (error);
-  g_test_message ("setuid: %s", out);
-  g_autofree char *setuid_expected = g_strdup_printf ("uid=0 euid=%u path=\n",
+  g_test_message ("setuid: %s%s", out, err);
+  g_autofree char *setuid_expected = g_strdup_printf ("uid=%u euid=0 path=\n",
                                                       (guint) nobody->pw_uid);
-  if (g_str_has_prefix (out, "uid=0 euid=0 "))
+  g_autofree char *nosuid = g_strdup_printf ("uid=%u euid=%u ",
+                                             (guint) nobody->pw_uid,
+                                             (guint) nobody->pw_uid);
+  if (g_str_has_prefix (out, nosuid))
     g_test_skip ("the file system ignores setuid bits (nosuid)");
   else
     g_assert_cmpstr (out, ==, setuid_expected);
