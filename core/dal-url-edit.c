@@ -23,28 +23,16 @@ is_synonym (const DalUrl *url, const char *name)
 }
 
 /* The option under which @name is stored: a synonym is stored as the
- * option the dialect's map_option says, asked with @value; for a removal
- * (%NULL), with a few usual values (the dialect's default TLS mode,
- * true, 1, empty) until one maps. */
+ * option the dialect's map_option says (asked with @value, or with %NULL
+ * for a removal: which option the spelling stands for). */
 static const char *
 stored_name (const DalUrl *url, const char *name, const char *value)
 {
   if (!is_synonym (url, name))
     return name;
-  const DalDialect *d = url->info;
-  const char *mode = d->tls != NULL ? d->tls->default_mode : NULL;
-  const char * const probes[] = {
-    value != NULL ? value : mode != NULL ? mode : "true", "true", "1", ""
-  };
-  guint n_probes = value != NULL ? 1 : G_N_ELEMENTS (probes);
-  for (guint i = 0; i < n_probes; i++)
-    {
-      const char *mapped_value = NULL;
-      const char *option = d->map_option (name, probes[i], &mapped_value, NULL);
-      if (option != NULL)
-        return option;
-    }
-  return name;
+  const char *mapped_value = NULL;
+  const char *option = url->info->map_option (name, value, &mapped_value, NULL);
+  return option != NULL ? option : name;
 }
 
 static gboolean

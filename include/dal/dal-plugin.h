@@ -556,12 +556,15 @@ typedef struct
 /**
  * DalDialectMapOption:
  * @name: a query option the dialect's options do not have
- * @value: its decoded value
- * @mapped_value: (out): the value to store, static text
+ * @value: (nullable): its decoded value; %NULL only asks which option
+ *   @name stands for (an edit that removes it)
+ * @mapped_value: (out): the value to store, static text (left alone when
+ *   @value is %NULL)
  * @error: return location for a DAL_ERROR_URL_INVALID_VALUE
  *
  * Reads an older or foreign spelling of an option ("ssl=true" for
- * "sslmode=require").  Called while a URL is parsed; must not block.
+ * "sslmode=require").  Called while a URL is parsed or edited; must not
+ * block.
  *
  * Returns: (nullable): the option @name stands for, with *@mapped_value
  *   set; %NULL when @name is not such a spelling (no error), or when

@@ -96,11 +96,15 @@ static const char * const pg_aliases[] = { "postgres", NULL };
 static const char * const pg_synonyms[] = { "ssl", "requiressl", NULL };
 
 /* asyncpg's ssl= (true, false or an sslmode) and libpq's old
- * requiressl= ("1..." means require, anything else prefer). */
+ * requiressl= ("1..." means require, anything else prefer); both stand
+ * for sslmode. */
 static const char *
 pg_map_option (const char *name, const char *value, const char **mapped_value,
                GError **error)
 {
+  if (value == NULL)
+    return strcmp (name, "requiressl") == 0 || strcmp (name, "ssl") == 0
+           ? "sslmode" : NULL;
   if (strcmp (name, "requiressl") == 0)
     {
       *mapped_value = value[0] == '1' ? "require" : "prefer";

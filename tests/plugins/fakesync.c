@@ -206,6 +206,8 @@ fakedb_map_option (const char *name, const char *value,
 {
   if (strcmp (name, "tls") != 0)
     return NULL;
+  if (value == NULL)
+    return "tls_mode";
   *mapped_value = strcmp (value, "true") == 0 ? "require"
                   : strcmp (value, "false") == 0 ? "disable" : NULL;
   if (*mapped_value != NULL)
