@@ -35,7 +35,7 @@ static const char * const pool_keys[] = {
   "max_lifetime", "max_queries", "check_idle", "leak_warning", NULL
 };
 /* [tls] keys are the TLS options of the configuration URL's dialect
- * (_dal_tls_config_keys()). */
+ * (_dal_dialect_tls_keys()). */
 
 static void
 setting_free (gpointer data)
@@ -103,7 +103,7 @@ default_origin (void)
   g_autoptr (DalUrl) url = dal_url_parse (DAL_CONFIG_DEFAULT_URL, NULL);
   const DalDialect *dialect = url != NULL
     ? _dal_dialect_lookup (dal_url_get_dialect (url)) : NULL;
-  g_autofree char *prefix = _dal_tls_env_prefix (dialect);
+  g_autofree char *prefix = _dal_dialect_env_prefix (dialect);
   g_autofree char *library = dialect != NULL && dialect->client_library != NULL
     ? g_strdup_printf ("%s's", dialect->client_library)
     : g_strdup ("the client library's");
@@ -420,7 +420,7 @@ add_key_file (DalConfig *config, const char *data, gsize len,
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   const DalDialect *dialect = g_key_file_has_group (kf, "tls")
                                 ? config_dialect (config, kf) : NULL;
-  g_auto (GStrv) tls_keys = _dal_tls_config_keys (dialect);
+  g_auto (GStrv) tls_keys = _dal_dialect_tls_keys (dialect);
   for (guint g = 0; groups[g] != NULL; g++)
     {
       const char *section = groups[g];

@@ -152,3 +152,179 @@ dal_url_option_is_secret (const char *name)
   g_mutex_unlock (&known_lock);
   return secret;
 }
+
+/* -- the TLS inputs' names, for a configuration (dal-config.c) -- */
+
+/* Every input of DalDialectTls; the TLS settings first, then the server
+ * names (not [tls] keys). */
+static const gsize inputs[] = {
+  G_STRUCT_OFFSET (DalDialectTls, mode),
+  G_STRUCT_OFFSET (DalDialectTls, root_cert),
+  G_STRUCT_OFFSET (DalDialectTls, cert),
+  G_STRUCT_OFFSET (DalDialectTls, key),
+  G_STRUCT_OFFSET (DalDialectTls, key_password),
+  G_STRUCT_OFFSET (DalDialectTls, crl),
+  G_STRUCT_OFFSET (DalDialectTls, crl_dir),
+  G_STRUCT_OFFSET (DalDialectTls, min_protocol),
+  G_STRUCT_OFFSET (DalDialectTls, max_protocol),
+  G_STRUCT_OFFSET (DalDialectTls, host),
+  G_STRUCT_OFFSET (DalDialectTls, host_address),
+};
+#define N_TLS_SETTINGS 9
+
+/**
+ * _dal_dialect_tls_keys:
+ * @dialect: (nullable): the dialect of a configuration's URL
+ *
+ * The keys a configuration file's [tls] section takes for @dialect: the
+ * options of its TLS inputs (the server names aside), its other TLS
+ * options (DalDialectTls.more_options), and allow_insecure_tls.
+ *
+ * Returns: (transfer full) (nullable): the keys, %NULL-terminated; %NULL
+ *   for a dialect without an option table (any key, as its URLs take any
+ *   option).
+ */
+char **
+_dal_dialect_tls_keys (const DalDialect *dialect)
+{
+  if (dialect == NULL || dialect->options == NULL)
+    return NULL;
+
+  const DalDialectTls *tls = dialect->tls;
+  GPtrArray *keys = g_ptr_array_new ();
+  for (guint i = 0; tls != NULL && i < N_TLS_SETTINGS; i++)
+    {
+      const DalDialectTlsInput *in = G_STRUCT_MEMBER_P (tls, inputs[i]);
+      if (in->option != NULL)
+        g_ptr_array_add (keys, g_strdup (in->option));
+    }
+  for (const char * const *o = tls != NULL ? tls->more_options : NULL;
+       o != NULL && *o != NULL; o++)
+    g_ptr_array_add (keys, g_strdup (*o));
+  g_ptr_array_add (keys, g_strdup ("allow_insecure_tls"));
+  g_ptr_array_add (keys, NULL);
+  return (char **) g_ptr_array_free (keys, FALSE);
+}
+
+/**
+ * _dal_dialect_env_prefix:
+ * @dialect: (nullable): a dialect
+ *
+ * Returns: (transfer full) (nullable): what the names of the environment
+ *   variables of @dialect's TLS inputs have in common, at least two
+ *   characters (PostgreSQL's all begin with "PG"); %NULL when they have
+ *   nothing in common or there are none.
+ */
+char *
+_dal_dialect_env_prefix (const DalDialect *dialect)
+{
+  const DalDialectTls *tls = dialect != NULL ? dialect->tls : NULL;
+  const char *first = NULL;
+  gsize len = 0;
+
+  for (guint i = 0; tls != NULL && i < G_N_ELEMENTS (inputs); i++)
+    {
+      const char *env = ((const DalDialectTlsInput *) G_STRUCT_MEMBER_P (tls, inputs[i]))->env;
+      if (env == NULL)
+        continue;
+      if (first == NULL)
+        {
+          first = env;
+          len = strlen (env);
+        }
+      gsize same = 0;
+      while (same < len && env[same] == first[same])
+        same++;
+      len = same;
+    }
+  return first != NULL && len >= 2 ? g_strndup (first, len) : NULL;
+}
+
+/* -- client library versions (the table's min_client_version) -- */
+
+/* 150018 -> "15.18", 170000 -> "17", 90624 -> "9.6.24" */
+static char *
+version_text (guint v)
+{
+  if (v >= 100000)
+    return v % 10000 != 0 ? g_strdup_printf ("%u.%u", v / 10000, v % 10000)
+                          : g_strdup_printf ("%u", v / 10000);
+  return g_strdup_printf ("%u.%u.%u", v / 10000, v / 100 % 100, v % 100);
+}
+
+static GError *
+version_error (const char *what, const char *hint, guint needed, guint version,
+               const char *library)
+{
+  g_autofree char *need = version_text (needed);
+  g_autofree char *have = version_text (version);
+  return dal_error_new_hint (DAL_ERROR_UNSUPPORTED, hint,
+                             "%s needs %s %s or later, but this program uses %s %s "
+                             "(version number %u)", what, library, need, library,
+                             have, version);
+}
+
+/**
+ * dal_url_check_client_version:
+ * @url: the URL about to be connected
+ * @version: the client library's version, as MAJOR * 10000 + MINOR
+ *   (what the library reports, e.g. PQlibVersion())
+ * @library: its name for the message (DalDialect.client_library)
+ * @error: return location for a DAL_ERROR_UNSUPPORTED error
+ *
+ * Checks every option @url sets against the version of the client
+ * library that brought it (the dialect's option table), and the values
+ * only newer versions understand (DalDialect.newer_values).  The
+ * error names the version needed and the one found.
+ *
+ * Returns: %TRUE when the client library can do what @url asks.
+ */
+gboolean
+dal_url_check_client_version (const DalUrl *url, guint version,
+                              const char *library, GError **error)
+{
+  g_return_val_if_fail (url != NULL, FALSE);
+  g_return_val_if_fail (library != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  const DalDialect *info = _dal_dialect_lookup (dal_url_get_dialect (url));
+  if (info == NULL || info->options == NULL)
+    return TRUE;
+
+  for (guint i = 0; i < info->n_options; i++)
+    {
+      const DalUrlOption *o = &info->options[i];
+      if (o->min_client_version <= version || dal_url_get_option (url, o->name) == NULL)
+        continue;
+      g_autofree char *what = g_strdup_printf ("the URL option %s", o->name);
+      g_autofree char *need = version_text (o->min_client_version);
+      g_autofree char *hint = g_strdup_printf ("Remove %s from the URL, or run the "
+                                               "program with %s %s or later",
+                                               o->name, library, need);
+      g_propagate_error (error, version_error (what, hint, o->min_client_version,
+                                               version, library));
+      return FALSE;
+    }
+
+  for (guint i = 0; info->newer_values != NULL && i < info->n_newer_values; i++)
+    {
+      const DalUrlNewerValue *n = &info->newer_values[i];
+      if (n->min_client_version <= version
+          || g_strcmp0 (dal_url_get_option (url, n->option), n->value) != 0)
+        continue;
+      g_autofree char *what = n->what != NULL
+                                ? g_strdup (n->what)
+                                : g_strdup_printf ("%s=%s", n->option, n->value);
+      g_autofree char *need = version_text (n->min_client_version);
+      g_autofree char *hint = n->hint != NULL
+                                ? g_strdup (n->hint)
+                                : g_strdup_printf ("Remove %s=%s from the URL, or "
+                                                   "run the program with %s %s "
+                                                   "or later", n->option,
+                                                   n->value, library, need);
+      g_propagate_error (error, version_error (what, hint, n->min_client_version,
+                                               version, library));
+      return FALSE;
+    }
+  return TRUE;
+}

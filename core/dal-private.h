@@ -20,6 +20,11 @@ typedef DalUrlOption DalOptionInfo;
  * else the one the default registry's plugin for @name declares (loading
  * that plugin, and no other).  NULL: no plugin declares it. */
 const DalDialect *_dal_dialect_lookup (const char *name);
+/* (dal-dialect.c) The keys of a configuration's [tls] section for @dialect (NULL: any);
+ * the common prefix of its client library's TLS environment variables
+ * ("PG"), or NULL. */
+char **_dal_dialect_tls_keys (const DalDialect *dialect);
+char *_dal_dialect_env_prefix (const DalDialect *dialect);
 /* The same among the dialects already known; nothing is loaded. */
 const DalDialect *_dal_dialect_find (const char *name);
 /* Makes @dialect known to the process (a registry loaded a plugin that
@@ -179,11 +184,6 @@ gboolean _dal_tls_preflight (const DalUrl *url, const char *mode,
 DalUrl *_dal_tls_apply (DalUrl *url, GError **error);
 /* Forgets which warnings were given (tests). */
 void _dal_tls_reset_warnings (void);
-/* The keys of a configuration's [tls] section for @dialect (NULL: any);
- * the common prefix of its client library's TLS environment variables
- * ("PG"), or NULL. */
-char **_dal_tls_config_keys (const DalDialect *dialect);
-char *_dal_tls_env_prefix (const DalDialect *dialect);
 /* After a connection is made (@get_info, @handle: the plugin's): one
  * g_warning per target and process when it went without TLS (or below
  * TLSv1.2) because allow_insecure_tls=true let it. */
