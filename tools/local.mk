@@ -42,6 +42,7 @@ tools_dal_bench_copy_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LIBPQ_LIBS)
 # so that plugin authors have it: public API only (and libltdl, to read
 # the module's descriptor as the registry does).
 pkglibexec_PROGRAMS += tools/dal-plugin-check
-tools_dal_plugin_check_SOURCES = tools/dal-plugin-check.c
+tools_dal_plugin_check_SOURCES = tools/dal-plugin-check.c \
+	tools/dal-plugin-check-declared.c tools/dal-plugin-check.h
 tools_dal_plugin_check_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-plugin-check\"
 tools_dal_plugin_check_LDADD = core/libdal-1.la $(GLIB_LIBS) $(LTDL_LIBS)
