@@ -1576,11 +1576,38 @@ test_default_registry (void)
   g_assert_cmpstr (dal_connection_get_plugin_name (conn), ==, "fakesync");
 }
 
+/* The version the headers give, the library's, and the checks on both. */
+static void
+test_version (void)
+{
+  g_autofree char *headers = g_strdup_printf ("%d.%d.%d", DAL_MAJOR_VERSION,
+                                              DAL_MINOR_VERSION,
+                                              DAL_MICRO_VERSION);
+
+  g_assert_cmpstr (dal_version_string (), ==, headers);
+  g_assert_true (DAL_CHECK_VERSION (DAL_MAJOR_VERSION, DAL_MINOR_VERSION,
+                                    DAL_MICRO_VERSION));
+  g_assert_true (DAL_CHECK_VERSION (0, 0, 1));
+  g_assert_false (DAL_CHECK_VERSION (DAL_MAJOR_VERSION + 1, 0, 0));
+  g_assert_false (DAL_CHECK_VERSION (DAL_MAJOR_VERSION, DAL_MINOR_VERSION,
+                                     DAL_MICRO_VERSION + 1));
+  g_assert_null (dal_check_version (DAL_MAJOR_VERSION, DAL_MINOR_VERSION,
+                                    DAL_MICRO_VERSION));
+  g_assert_null (dal_check_version (DAL_MAJOR_VERSION, 0, 0));
+  assert_contains (dal_check_version (DAL_MAJOR_VERSION, DAL_MINOR_VERSION + 1, 0),
+                   "older");
+  assert_contains (dal_check_version (DAL_MAJOR_VERSION + 1, 0, 0),
+                   "major");
+  g_assert_cmpint (DAL_VERSION_CUR_STABLE, ==,
+                   DAL_ENCODE_VERSION (DAL_MAJOR_VERSION, DAL_MINOR_VERSION));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/registry/version", test_version);
   g_test_add_func ("/registry/resolve/exact", test_resolve_exact);
   g_test_add_func ("/registry/resolve/dialect-default", test_resolve_dialect_default);
   g_test_add_func ("/registry/resolve/alias-and-case", test_resolve_alias_and_case);

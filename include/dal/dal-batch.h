@@ -36,6 +36,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <dal/dal-version.h>
 #include <dal/dal-result.h>
 #include <dal/dal-connection.h>
 #include <dal/dal-pool.h>
@@ -55,6 +56,7 @@ G_BEGIN_DECLS
 typedef struct _DalBatch DalBatch;
 
 #define DAL_TYPE_BATCH (dal_batch_get_type ())
+DAL_AVAILABLE_IN_ALL
 GType dal_batch_get_type (void) G_GNUC_CONST;
 
 /**
@@ -62,8 +64,11 @@ GType dal_batch_get_type (void) G_GNUC_CONST;
  *
  * Returns: (transfer full): a new, empty batch.
  */
+DAL_AVAILABLE_IN_ALL
 DalBatch *dal_batch_new (void);
+DAL_AVAILABLE_IN_ALL
 DalBatch *dal_batch_ref (DalBatch *batch);
+DAL_AVAILABLE_IN_ALL
 void dal_batch_unref (DalBatch *batch);
 
 /**
@@ -79,6 +84,7 @@ void dal_batch_unref (DalBatch *batch);
  * Returns: %TRUE, or %FALSE (and @batch unchanged) when a parameter has
  *   a type libdal cannot send.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_batch_add (DalBatch *batch, const char *sql, GVariant *params,
                         GError **error);
 
@@ -93,10 +99,12 @@ gboolean dal_batch_add (DalBatch *batch, const char *sql, GVariant *params,
  * Appends a statement whose parameters are all text (the server infers
  * their types).  Cannot fail.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
                           const char * const *values);
 
 /* Returns: the number of statements in @batch. */
+DAL_AVAILABLE_IN_ALL
 guint dal_batch_get_size (const DalBatch *batch);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatch, dal_batch_unref)
@@ -106,12 +114,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatch, dal_batch_unref)
 typedef struct _DalBatchResult DalBatchResult;
 
 #define DAL_TYPE_BATCH_RESULT (dal_batch_result_get_type ())
+DAL_AVAILABLE_IN_ALL
 GType dal_batch_result_get_type (void) G_GNUC_CONST;
 
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_batch_result_ref (DalBatchResult *batch_result);
+DAL_AVAILABLE_IN_ALL
 void dal_batch_result_unref (DalBatchResult *batch_result);
 
 /* Returns: the number of statements, as in the batch. */
+DAL_AVAILABLE_IN_ALL
 guint dal_batch_result_get_size (const DalBatchResult *batch_result);
 
 /**
@@ -126,6 +138,7 @@ guint dal_batch_result_get_size (const DalBatchResult *batch_result);
  *   DAL_ERROR_BATCH_ABORTED for a statement the server skipped because
  *   an earlier one failed.
  */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_batch_result_get (const DalBatchResult *batch_result,
                                  guint index, GError **error);
 
@@ -139,6 +152,7 @@ DalResult *dal_batch_result_get (const DalBatchResult *batch_result,
  *   "statement 3 of 5: " (counted from 1), its code and server fields as
  *   the statement's own.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_batch_result_check (const DalBatchResult *batch_result,
                                  GError **error);
 
@@ -150,6 +164,7 @@ gboolean dal_batch_result_check (const DalBatchResult *batch_result,
  *   that succeeded (those reporting none count 0).  What the statements
  *   did, not what persisted: see the top of this file.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_batch_result_get_affected_rows (const DalBatchResult *batch_result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatchResult, dal_batch_result_unref)
@@ -178,17 +193,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatchResult, dal_batch_result_unref)
  *
  * Returns: (transfer full) (nullable): one result or error per statement.
  */
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_connection_run_batch (DalConnection *self, DalBatch *batch,
                                           GCancellable *cancellable,
                                           GError **error);
 /* The same, completing on the thread-default main context of the caller
  * (never from inside this call); in order with the connection's other
  * async calls. */
+DAL_AVAILABLE_IN_ALL
 void dal_connection_run_batch_async (DalConnection *self, DalBatch *batch,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data);
 /* Returns: (transfer full) (nullable): as dal_connection_run_batch(). */
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_connection_run_batch_finish (DalConnection *self,
                                                  GAsyncResult *result,
                                                  GError **error);
@@ -210,9 +228,11 @@ DalBatchResult *dal_connection_run_batch_finish (DalConnection *self,
  *
  * Returns: the sum of the rows' affected-row counts, or -1 with @error.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute_many (DalConnection *self, const char *sql,
                                     GVariant *rows, GCancellable *cancellable,
                                     GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_execute_many_async (DalConnection *self, const char *sql,
                                         GVariant *rows,
                                         GCancellable *cancellable,
@@ -220,6 +240,7 @@ void dal_connection_execute_many_async (DalConnection *self, const char *sql,
                                         gpointer user_data);
 /* Returns: as dal_connection_execute_many(); also finishes
  * dal_connection_execute_many_texts_async(). */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute_many_finish (DalConnection *self,
                                            GAsyncResult *result,
                                            GError **error);
@@ -239,11 +260,13 @@ gint64 dal_connection_execute_many_finish (DalConnection *self,
  *
  * Returns: the sum of the rows' affected-row counts, or -1 with @error.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute_many_texts (DalConnection *self, const char *sql,
                                           guint n_rows, guint n_params,
                                           const char * const *values,
                                           GCancellable *cancellable,
                                           GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_execute_many_texts_async (DalConnection *self,
                                               const char *sql, guint n_rows,
                                               guint n_params,
@@ -269,23 +292,29 @@ void dal_connection_execute_many_texts_async (DalConnection *self,
  *
  * Returns: (transfer full) (nullable): as dal_connection_run_batch().
  */
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_pool_run_batch (DalPool *pool, DalBatch *batch,
                                     GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_run_batch_async (DalPool *pool, DalBatch *batch,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_pool_run_batch_finish (DalPool *pool, GAsyncResult *result,
                                            GError **error);
 
 /* dal_connection_execute_many() as a one-shot of @pool (see
  * dal_pool_run_batch()).  Returns: the rows' total, or -1 and an error
  * naming the failing row. */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_pool_execute_many (DalPool *pool, const char *sql, GVariant *rows,
                               GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_execute_many_async (DalPool *pool, const char *sql, GVariant *rows,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 gint64 dal_pool_execute_many_finish (DalPool *pool, GAsyncResult *result,
                                      GError **error);
 

@@ -36,6 +36,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <dal/dal-version.h>
 #include <dal/dal-url.h>
 #include <dal/dal-connection.h>
 #include <dal/dal-pool.h>
@@ -43,9 +44,11 @@
 G_BEGIN_DECLS
 
 #define DAL_TYPE_CONFIG (dal_config_get_type ())
+DAL_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (DalConfig, dal_config, DAL, CONFIG, GObject)
 
 /* An empty configuration: dal_config_get_url() gives "postgresql://". */
+DAL_AVAILABLE_IN_ALL
 DalConfig *dal_config_new (void);
 
 /**
@@ -63,6 +66,7 @@ DalConfig *dal_config_new (void);
  *
  * Returns: (transfer full) (nullable): the configuration.
  */
+DAL_AVAILABLE_IN_ALL
 DalConfig *dal_config_load (const char *path, GError **error);
 
 /* Reads the key file @path (docs/config.md); its settings replace those of
@@ -70,21 +74,25 @@ DalConfig *dal_config_load (const char *path, GError **error);
  * wrong type and URLs that do not parse are errors naming the file and
  * line.  Warns (once per file and process) when the file holds a password
  * and its mode lets group or others read it. */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_config_add_file (DalConfig *config, const char *path,
                               GError **error);
 
 /* The same from memory; @origin names it in messages ("dal.conf"). */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_config_add_data (DalConfig *config, const char *data, gssize len,
                               const char *origin, GError **error);
 
 /* Reads DAL_DATABASE_URL, DATABASE_URL and DAL_MIGRATION_URL (unset or
  * empty: ignored) from @envp (%NULL: the process environment). */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_config_add_environment (DalConfig *config,
                                      const char * const *envp,
                                      GError **error);
 
 /* The URL a command line gives (highest precedence); @origin (nullable,
  * default "command line") names it in messages. */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_config_set_url (DalConfig *config, const char *url,
                              const char *origin, GError **error);
 
@@ -101,6 +109,7 @@ gboolean dal_config_set_url (DalConfig *config, const char *url,
  *
  * Returns: (transfer full) (nullable): the URL.
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_config_get_url (DalConfig *config, GError **error);
 
 /**
@@ -115,6 +124,7 @@ DalUrl *dal_config_get_url (DalConfig *config, GError **error);
  *
  * Returns: (transfer full) (nullable): the URL.
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_config_get_migration_url (DalConfig *config, GError **error);
 
 /**
@@ -127,13 +137,16 @@ DalUrl *dal_config_get_migration_url (DalConfig *config, GError **error);
  *   (postgresql:// and libpq's PG* variables)", "derived from the URL
  *   (DATABASE_URL)".
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_config_get_origin (DalConfig *config, const char *what);
 
 /* dal_connection_open_url() / dal_pool_open_url() with the default
  * registry and dal_config_get_url(). */
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_config_open_connection (DalConfig *config,
                                            GCancellable *cancellable,
                                            GError **error);
+DAL_AVAILABLE_IN_ALL
 DalPool *dal_config_open_pool (DalConfig *config, GCancellable *cancellable,
                                GError **error);
 

@@ -30,6 +30,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <dal/dal-version.h>
 #include <dal/dal-url.h>
 #include <dal/dal-result.h>
 #include <dal/dal-registry.h>
@@ -37,6 +38,7 @@
 G_BEGIN_DECLS
 
 #define DAL_TYPE_CONNECTION (dal_connection_get_type ())
+DAL_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (DalConnection, dal_connection, DAL, CONNECTION, GObject)
 
 /* -- opening -- */
@@ -52,11 +54,14 @@ G_DECLARE_FINAL_TYPE (DalConnection, dal_connection, DAL, CONNECTION, GObject)
  *
  * Returns: (transfer full) (nullable): the open connection.
  */
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_connection_open (const char *url, GCancellable *cancellable,
                                     GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_open_async (const char *url, GCancellable *cancellable,
                                 GAsyncReadyCallback callback,
                                 gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_connection_open_finish (GAsyncResult *result, GError **error);
 
 /**
@@ -66,9 +71,11 @@ DalConnection *dal_connection_open_finish (GAsyncResult *result, GError **error)
  *
  * As dal_connection_open(), from a parsed URL and a chosen registry.
  */
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_connection_open_url (DalRegistry *registry, DalUrl *url,
                                         GCancellable *cancellable,
                                         GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
                                     GCancellable *cancellable,
                                     GAsyncReadyCallback callback,
@@ -88,13 +95,16 @@ void dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
  *
  * Returns: (transfer full) (nullable): the result.
  */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_connection_query (DalConnection *connection, const char *sql,
                                  GVariant *params, GCancellable *cancellable,
                                  GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_query_async (DalConnection *connection, const char *sql,
                                  GVariant *params, GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_connection_query_finish (DalConnection *connection,
                                         GAsyncResult *result, GError **error);
 
@@ -114,11 +124,13 @@ DalResult *dal_connection_query_finish (DalConnection *connection,
  *
  * Returns: (transfer full) (nullable): the result.
  */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_connection_query_texts (DalConnection *connection,
                                        const char *sql, guint n_params,
                                        const char * const *values,
                                        GCancellable *cancellable,
                                        GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_query_texts_async (DalConnection *connection,
                                        const char *sql, guint n_params,
                                        const char * const *values,
@@ -134,13 +146,16 @@ void dal_connection_query_texts_async (DalConnection *connection,
  * Returns: the affected-row count (0 when the statement reports none),
  *   or -1 on error.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute (DalConnection *connection, const char *sql,
                                GVariant *params, GCancellable *cancellable,
                                GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_execute_async (DalConnection *connection, const char *sql,
                                    GVariant *params, GCancellable *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute_finish (DalConnection *connection,
                                       GAsyncResult *result, GError **error);
 
@@ -163,6 +178,7 @@ gint64 dal_connection_execute_finish (DalConnection *connection,
  *
  * Returns: %TRUE when every statement succeeded.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_execute_script (DalConnection *connection,
                                         const char *sql,
                                         GCancellable *cancellable,
@@ -171,25 +187,32 @@ gboolean dal_connection_execute_script (DalConnection *connection,
 /* -- transactions --
  * begin/commit/rollback are statements like any other: started in order
  * after what was started before them, on this connection. */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_begin (DalConnection *connection,
                                GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_commit (DalConnection *connection,
                                 GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_rollback (DalConnection *connection,
                                   GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_begin_async (DalConnection *connection,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_commit_async (DalConnection *connection,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_rollback_async (DalConnection *connection,
                                     GCancellable *cancellable,
                                     GAsyncReadyCallback callback,
                                     gpointer user_data);
 /* Finishes begin, commit and rollback alike. */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_transaction_finish (DalConnection *connection,
                                             GAsyncResult *result,
                                             GError **error);
@@ -203,12 +226,15 @@ gboolean dal_connection_transaction_finish (DalConnection *connection,
  * DAL_ERROR_CLOSED.  Closing twice is harmless.  Dropping the last
  * reference closes too.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_close (DalConnection *connection,
                                GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_close_async (DalConnection *connection,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_close_finish (DalConnection *connection,
                                       GAsyncResult *result, GError **error);
 /**
@@ -231,13 +257,16 @@ gboolean dal_connection_close_finish (DalConnection *connection,
  * no promise that the next statement succeeds: a connection can be lost
  * at any moment without anyone having noticed yet.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_is_closed (DalConnection *connection);
 
 /* -- what it is -- */
 
 /* Returns: (transfer none): the URL it was opened with. */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_connection_get_url (DalConnection *connection);
 /* Returns: (transfer none): the name of the plugin serving it ("pgsync"). */
+DAL_AVAILABLE_IN_ALL
 const char *dal_connection_get_plugin_name (DalConnection *connection);
 
 /**
@@ -256,6 +285,7 @@ const char *dal_connection_get_plugin_name (DalConnection *connection);
  * Returns: (nullable) (transfer full): the value, or %NULL when the plugin
  *   does not know @key.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_connection_get_info (DalConnection *connection, const char *key);
 
 G_END_DECLS

@@ -36,6 +36,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <dal/dal-version.h>
 #include <dal/dal-connection.h>
 
 G_BEGIN_DECLS
@@ -88,6 +89,7 @@ typedef gboolean (*DalCopyRowFunc) (gpointer user_data, guint n_values,
  *
  * Returns: the number of rows copied, or -1 with @error set.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_copy_from_stream (DalConnection *self, const char *sql,
                                         GInputStream *input,
                                         GCancellable *cancellable,
@@ -109,6 +111,7 @@ gint64 dal_connection_copy_from_stream (DalConnection *self, const char *sql,
  *
  * Returns: the number of rows copied, or -1 with @error set.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_copy_from_rows (DalConnection *self, const char *sql,
                                       DalCopyRowsFunc next_row,
                                       gpointer user_data,
@@ -130,6 +133,7 @@ gint64 dal_connection_copy_from_rows (DalConnection *self, const char *sql,
  *
  * Returns: the number of rows copied, or -1 with @error set.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_copy_to_stream (DalConnection *self, const char *sql,
                                       GOutputStream *output,
                                       GCancellable *cancellable,
@@ -150,6 +154,7 @@ gint64 dal_connection_copy_to_stream (DalConnection *self, const char *sql,
  *
  * Returns: the number of rows copied, or -1 with @error set.
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_copy_to_rows (DalConnection *self, const char *sql,
                                     DalCopyRowFunc row_func,
                                     gpointer user_data,

@@ -18,10 +18,12 @@
 #endif
 
 #include <glib.h>
+#include <dal/dal-version.h>
 
 G_BEGIN_DECLS
 
 #define DAL_ERROR (dal_error_quark ())
+DAL_AVAILABLE_IN_ALL
 GQuark dal_error_quark (void);
 
 /**
@@ -113,6 +115,7 @@ typedef enum
  * Returns: (nullable) (transfer none): the five-character SQLSTATE of a
  *   DAL_ERROR, or %NULL when there is none (or @error is not a DAL_ERROR).
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_sqlstate (const GError *error);
 
 /**
@@ -123,6 +126,7 @@ const char *dal_error_get_sqlstate (const GError *error);
  *   from libdal where it knows better, else the server's own hint.
  *   The message already ends with it; this is the sentence alone.
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_hint (const GError *error);
 
 /**
@@ -134,6 +138,7 @@ const char *dal_error_get_hint (const GError *error);
  *   two apart.  The whole message when it has no hint or @error is not a
  *   DAL_ERROR.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_error_dup_what (const GError *error);
 
 /**
@@ -143,6 +148,7 @@ char *dal_error_dup_what (const GError *error);
  *
  * Returns: (nullable) (transfer none): that field as the server sent it.
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_field (const GError *error, DalErrorField field);
 
 /**
@@ -157,6 +163,7 @@ const char *dal_error_get_field (const GError *error, DalErrorField field);
  *   of SQLSTATE class 08 (connection), 53 (resources), 57P (shutdown,
  *   restart), 40001 (serialization failure) and 40P01 (deadlock).
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_error_is_retryable (const GError *error);
 
 /**
@@ -167,6 +174,7 @@ gboolean dal_error_is_retryable (const GError *error);
  *   lower case with dashes, e.g. "auth-failed"; "unknown" for a number
  *   that is not a code.
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_error_code_to_string (DalErrorCode code);
 
 G_END_DECLS

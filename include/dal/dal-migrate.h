@@ -25,6 +25,7 @@
 #endif
 
 #include <dal/dal-connection.h>
+#include <dal/dal-version.h>
 
 G_BEGIN_DECLS
 
@@ -67,6 +68,7 @@ typedef struct
   gint64 execution_ms;
 } DalMigration;
 
+DAL_AVAILABLE_IN_ALL
 void dal_migration_free (DalMigration *migration);
 
 typedef struct _DalMigrator DalMigrator;
@@ -100,8 +102,10 @@ typedef void (*DalMigrateProgressFunc) (const DalMigration *migration,
  *
  * Returns: (transfer full) (nullable): a migrator, or %NULL.
  */
+DAL_AVAILABLE_IN_ALL
 DalMigrator *dal_migrator_new (DalConnection *connection,
                                const char *directory, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_migrator_free (DalMigrator *migrator);
 
 /**
@@ -115,13 +119,16 @@ void dal_migrator_free (DalMigrator *migrator);
  *
  * Returns: %FALSE (and @error) when @table is not a plain name.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_migrator_set_table (DalMigrator *migrator, const char *table,
                                  GError **error);
 
 /* The key of the session advisory lock (pg_advisory_lock(bigint)) the
  * migrator holds while up or down runs. */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_migrator_get_lock_key (DalMigrator *migrator);
 
+DAL_AVAILABLE_IN_ALL
 void dal_migrator_set_progress (DalMigrator *migrator,
                                 DalMigrateProgressFunc func,
                                 gpointer user_data);
@@ -136,6 +143,7 @@ void dal_migrator_set_progress (DalMigrator *migrator,
  * Returns: (transfer full) (element-type DalMigration): the migrations,
  *   or %NULL and @error.
  */
+DAL_AVAILABLE_IN_ALL
 GPtrArray *dal_migrator_status (DalMigrator *migrator,
                                 GCancellable *cancellable, GError **error);
 
@@ -154,6 +162,7 @@ GPtrArray *dal_migrator_status (DalMigrator *migrator,
  *
  * Returns: %TRUE when everything up to @target is applied.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_migrator_up (DalMigrator *migrator, gint64 target,
                           GCancellable *cancellable, GError **error);
 
@@ -167,6 +176,7 @@ gboolean dal_migrator_up (DalMigrator *migrator, gint64 target,
  * is reverted, every migration to revert must have a down file (the error
  * names the one that has none).
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_migrator_down (DalMigrator *migrator, gint64 target,
                             GCancellable *cancellable, GError **error);
 
@@ -181,6 +191,7 @@ gboolean dal_migrator_down (DalMigrator *migrator, gint64 target,
  * digits at least), each holding a comment to replace with SQL.  No
  * server.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_migrate_new_files (const char *directory, const char *name,
                                 char **up_file, char **down_file,
                                 GError **error);

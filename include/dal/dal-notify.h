@@ -44,6 +44,7 @@
 #endif
 
 #include <dal/dal-connection.h>
+#include <dal/dal-version.h>
 
 G_BEGIN_DECLS
 
@@ -68,14 +69,17 @@ G_BEGIN_DECLS
  *
  * Returns: %TRUE once the server listens.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_listen (DalConnection *connection, const char *channel,
                                 GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_listen_async (DalConnection *connection,
                                   const char *channel,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
 /* Finishes dal_connection_listen_async() and dal_connection_unlisten_async(). */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_listen_finish (DalConnection *connection,
                                        GAsyncResult *result, GError **error);
 
@@ -93,8 +97,10 @@ gboolean dal_connection_listen_finish (DalConnection *connection,
  *
  * Returns: %TRUE on success.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_unlisten (DalConnection *connection, const char *channel,
                                   GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_connection_unlisten_async (DalConnection *connection,
                                     const char *channel,
                                     GCancellable *cancellable,

@@ -104,6 +104,7 @@ typedef struct
  *
  * Returns: (transfer full): a DalResult wrapping @impl.
  */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
 
 /* -- batches, COPY and notifications, as plugins see them (ABI 1.4) -- */
@@ -133,6 +134,7 @@ typedef struct _DalBatchResult DalBatchResult;
  *
  * Returns: (transfer full): a new DalBatchResult.
  */
+DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_batch_result_new (guint n_items);
 
 /**
@@ -144,6 +146,7 @@ DalBatchResult *dal_batch_result_new (guint n_items);
  *
  * For plugins: sets what statement @index gave.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_batch_result_take (DalBatchResult *batch_result, guint index,
                             DalResult *result, GError *error);
 
@@ -160,6 +163,7 @@ void dal_batch_result_take (DalBatchResult *batch_result, guint index,
  * DalResults live in one block of the batch result, and a reference
  * taken on one of them holds the batch result.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_batch_result_take_impl (DalBatchResult *batch_result, guint index,
                                  const DalResultFuncs *funcs, gpointer impl);
 
@@ -223,6 +227,7 @@ typedef struct _DalCall DalCall;
  *
  * Returns: (transfer none) (nullable): the caller's GCancellable.
  */
+DAL_AVAILABLE_IN_ALL
 GCancellable *dal_call_get_cancellable (DalCall *call);
 
 /**
@@ -238,6 +243,7 @@ GCancellable *dal_call_get_cancellable (DalCall *call);
  * application's).  A cancelled call completes with G_IO_ERROR_CANCELLED
  * as with GTask.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_call_return (DalCall *call, DalResult *result, GError *error);
 
 /* -- the function table -- */
@@ -411,12 +417,16 @@ typedef struct
  */
 typedef struct _DalSyncCall DalSyncCall;
 
+DAL_AVAILABLE_IN_ALL
 DalSyncCall  *dal_sync_call_new  (void);
 /* The GAsyncReadyCallback to start the operation with; @call as user_data. */
+DAL_AVAILABLE_IN_ALL
 void          dal_sync_call_done (GObject *source, GAsyncResult *result,
                                   gpointer call);
 /* Returns: (transfer none): the operation's result. */
+DAL_AVAILABLE_IN_ALL
 GAsyncResult *dal_sync_call_wait (DalSyncCall *call);
+DAL_AVAILABLE_IN_ALL
 void          dal_sync_call_free (DalSyncCall *call);
 
 /* -- dialects: what a URL of the plugin's dialect may say (ABI 1.5) -- */
@@ -754,6 +764,7 @@ typedef struct
  *
  * Returns: (transfer full): a new GError.
  */
+DAL_AVAILABLE_IN_ALL
 GError *dal_error_new_hint (DalErrorCode code, const char *hint,
                             const char *format, ...) G_GNUC_PRINTF (3, 4);
 
@@ -767,12 +778,15 @@ GError *dal_error_new_hint (DalErrorCode code, const char *hint,
  *
  * Returns: (transfer full): the text to show.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_printable (const char *text);
 
 /* Sets a server field; setting the SQLSTATE also updates the retryable
  * flag from its class (40001, 40P01, 53xxx, 57P0x, 08xxx are retryable). */
+DAL_AVAILABLE_IN_ALL
 void dal_error_set_field (GError *error, DalErrorField field,
                           const char *value);
+DAL_AVAILABLE_IN_ALL
 void dal_error_set_retryable (GError *error, gboolean retryable);
 
 /**
@@ -802,6 +816,7 @@ void dal_error_set_retryable (GError *error, gboolean retryable);
  * themselves.  Only the message of an error of another domain is
  * redacted, by the same rules.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_error_redact (GError *error, const char *secret);
 
 /* -- client library versions, for plugins -- */
@@ -823,6 +838,7 @@ void dal_error_redact (GError *error, const char *secret);
  *
  * Returns: %TRUE when the client library can do what @url asks.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_url_check_client_version (const DalUrl *url, guint version,
                                        const char *library, GError **error);
 
@@ -862,6 +878,7 @@ typedef enum
  *
  * Returns: what @sql does to the transaction.
  */
+DAL_AVAILABLE_IN_ALL
 DalSqlTxControl dal_sql_transaction_control (const char *sql);
 
 /* The connect budget when the URL has no connect_timeout: the whole

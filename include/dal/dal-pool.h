@@ -44,6 +44,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <dal/dal-version.h>
 #include <dal/dal-url.h>
 #include <dal/dal-result.h>
 #include <dal/dal-registry.h>
@@ -97,6 +98,7 @@ typedef struct
 } DalPoolSettings;
 
 /* Fills @settings with the defaults. */
+DAL_AVAILABLE_IN_ALL
 void dal_pool_settings_init (DalPoolSettings *settings);
 
 /**
@@ -111,6 +113,7 @@ void dal_pool_settings_init (DalPoolSettings *settings);
  *
  * Returns: %TRUE on success; on failure @settings is left as it was.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_pool_settings_from_url (DalPoolSettings *settings,
                                      const DalUrl *url, GError **error);
 
@@ -121,10 +124,12 @@ gboolean dal_pool_settings_from_url (DalPoolSettings *settings,
  * min_size not above max_size, depth at least 1, no negative duration.
  * The DAL_ERROR_URL_INVALID_VALUE error names the URL option to change.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_pool_settings_check (const DalPoolSettings *settings,
                                   GError **error);
 
 #define DAL_TYPE_POOL (dal_pool_get_type ())
+DAL_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (DalPool, dal_pool, DAL, POOL, GObject)
 
 /* -- opening -- */
@@ -142,10 +147,13 @@ G_DECLARE_FINAL_TYPE (DalPool, dal_pool, DAL, POOL, GObject)
  *
  * Returns: (transfer full) (nullable): the pool.
  */
+DAL_AVAILABLE_IN_ALL
 DalPool *dal_pool_open (const char *url, GCancellable *cancellable,
                         GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_open_async (const char *url, GCancellable *cancellable,
                           GAsyncReadyCallback callback, gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalPool *dal_pool_open_finish (GAsyncResult *result, GError **error);
 
 /**
@@ -157,9 +165,11 @@ DalPool *dal_pool_open_finish (GAsyncResult *result, GError **error);
  * As dal_pool_open().  With @settings, @url's pool options are not read
  * (but they are still checked).
  */
+DAL_AVAILABLE_IN_ALL
 DalPool *dal_pool_open_url (DalRegistry *registry, DalUrl *url,
                             const DalPoolSettings *settings,
                             GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
                               const DalPoolSettings *settings,
                               GCancellable *cancellable,
@@ -187,18 +197,23 @@ void dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
  *
  * Returns: (transfer full) (nullable): the result.
  */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_pool_query (DalPool *pool, const char *sql, GVariant *params,
                            GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_query_async (DalPool *pool, const char *sql, GVariant *params,
                            GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_pool_query_finish (DalPool *pool, GAsyncResult *result,
                                   GError **error);
 
 /* As dal_connection_query_texts(); finish with dal_pool_query_finish(). */
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_pool_query_texts (DalPool *pool, const char *sql,
                                  guint n_params, const char * const *values,
                                  GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_query_texts_async (DalPool *pool, const char *sql,
                                  guint n_params, const char * const *values,
                                  GCancellable *cancellable,
@@ -206,11 +221,14 @@ void dal_pool_query_texts_async (DalPool *pool, const char *sql,
                                  gpointer user_data);
 
 /* As dal_connection_execute(): the affected-row count, or -1. */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_pool_execute (DalPool *pool, const char *sql, GVariant *params,
                          GCancellable *cancellable, GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_execute_async (DalPool *pool, const char *sql, GVariant *params,
                              GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 gint64 dal_pool_execute_finish (DalPool *pool, GAsyncResult *result,
                                 GError **error);
 
@@ -243,12 +261,15 @@ gint64 dal_pool_execute_finish (DalPool *pool, GAsyncResult *result,
  *
  * Returns: (transfer full) (nullable): the connection.
  */
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_pool_acquire (DalPool *pool, const char *label,
                                  gint64 timeout_ms, GCancellable *cancellable,
                                  GError **error);
+DAL_AVAILABLE_IN_ALL
 void dal_pool_acquire_async (DalPool *pool, const char *label,
                              gint64 timeout_ms, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
+DAL_AVAILABLE_IN_ALL
 DalConnection *dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result,
                                         GError **error);
 
@@ -263,6 +284,7 @@ DalConnection *dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result,
  * reset (ROLLBACK, session state) before this returns; others are reset
  * on their main context or on a worker thread.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_pool_release (DalPool *pool, DalConnection *connection);
 
 /* -- closing -- */
@@ -278,6 +300,7 @@ void dal_pool_release (DalPool *pool, DalConnection *connection);
  * cancelled and the resets running on GLib's worker threads are done:
  * the program may end right after.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_pool_close (DalPool *pool);
 
 /* -- what it is -- */
@@ -327,11 +350,14 @@ typedef struct
 } DalPoolStats;
 
 /* Fills @stats with the pool's counters now.  Thread-safe. */
+DAL_AVAILABLE_IN_ALL
 void dal_pool_get_stats (DalPool *pool, DalPoolStats *stats);
 
 /* Returns: (transfer none): the URL the pool opens connections with. */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_pool_get_url (DalPool *pool);
 /* Returns: (transfer none): the settings in force. */
+DAL_AVAILABLE_IN_ALL
 const DalPoolSettings *dal_pool_get_settings (DalPool *pool);
 
 G_END_DECLS

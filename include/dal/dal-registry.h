@@ -41,6 +41,7 @@
 #endif
 
 #include <glib.h>
+#include <dal/dal-version.h>
 #include <dal/dal-url.h>
 
 G_BEGIN_DECLS
@@ -55,6 +56,7 @@ typedef struct _DalPlugin DalPlugin;
  *   environment on first use.  The process owns it: do not unref it
  *   (dal_registry_ref() on it is fine, with a matching unref).
  */
+DAL_AVAILABLE_IN_ALL
 DalRegistry *dal_registry_get_default (void);
 
 /**
@@ -67,6 +69,7 @@ DalRegistry *dal_registry_get_default (void);
  * Returns: (transfer full): a new registry; release it with
  *   dal_registry_unref().
  */
+DAL_AVAILABLE_IN_ALL
 DalRegistry *dal_registry_new (const char * const *search_path,
                                gboolean include_system);
 
@@ -78,6 +81,7 @@ DalRegistry *dal_registry_new (const char * const *search_path,
  *
  * Returns: (transfer full): @registry
  */
+DAL_AVAILABLE_IN_ALL
 DalRegistry *dal_registry_ref (DalRegistry *registry);
 
 /**
@@ -89,6 +93,7 @@ DalRegistry *dal_registry_ref (DalRegistry *registry);
  * references of their own, so this is safe while they live.  Modules it
  * loaded stay resident.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_registry_unref (DalRegistry *registry);
 
 /**
@@ -98,6 +103,7 @@ void dal_registry_unref (DalRegistry *registry);
  * The same as dal_registry_unref(), kept for compatibility: before
  * registries were reference-counted this freed the registry.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_registry_free (DalRegistry *registry);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalRegistry, dal_registry_unref)
@@ -114,6 +120,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalRegistry, dal_registry_unref)
  * DAL_DRIVER_MAP environment variable ("from=to,from=to") does the same for
  * the default registry.
  */
+DAL_AVAILABLE_IN_ALL
 void dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
                               const char *to_scheme);
 
@@ -129,6 +136,7 @@ void dal_registry_map_driver (DalRegistry *registry, const char *from_scheme,
  * Returns: (transfer none) (nullable): the plugin, owned by @registry
  *   and valid as long as @registry lives.
  */
+DAL_AVAILABLE_IN_ALL
 DalPlugin *dal_registry_resolve (DalRegistry *registry, const DalUrl *url,
                                  GError **error);
 
@@ -142,6 +150,7 @@ DalPlugin *dal_registry_resolve (DalRegistry *registry, const DalUrl *url,
  * Returns: (transfer container) (element-type DalPlugin): the plugins,
  *   owned by @registry and valid as long as it lives, in search order.
  */
+DAL_AVAILABLE_IN_ALL
 GPtrArray *dal_registry_list (DalRegistry *registry);
 
 /**
@@ -151,25 +160,36 @@ GPtrArray *dal_registry_list (DalRegistry *registry);
  *   for messages ("a:b:c"), with "(preloaded)" where preloaded plugins
  *   are consulted.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_registry_get_search_path (DalRegistry *registry);
 
 /* What a plugin is; all strings (transfer none) owned by the registry. */
+DAL_AVAILABLE_IN_ALL
 const char *dal_plugin_get_name (const DalPlugin *plugin);
+DAL_AVAILABLE_IN_ALL
 const char *dal_plugin_get_description (const DalPlugin *plugin);
+DAL_AVAILABLE_IN_ALL
 const char *dal_plugin_get_dialect (const DalPlugin *plugin);
 /* Returns: (array zero-terminated=1): the driver names it serves. */
+DAL_AVAILABLE_IN_ALL
 const char * const *dal_plugin_get_drivers (const DalPlugin *plugin);
 /* Whether it serves the bare dialect ("postgresql://"). */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_plugin_is_dialect_default (const DalPlugin *plugin);
 /* The module file (or "(preloaded)"), and its descriptor file. */
+DAL_AVAILABLE_IN_ALL
 const char *dal_plugin_get_filename (const DalPlugin *plugin);
+DAL_AVAILABLE_IN_ALL
 const char *dal_plugin_get_descriptor_filename (const DalPlugin *plugin);
 /* ABI the plugin was built for; 0.0 until it is loaded. */
+DAL_AVAILABLE_IN_ALL
 void dal_plugin_get_abi_version (const DalPlugin *plugin, guint *major,
                                  guint *minor);
 /* Whether it runs without blocking (serves async calls itself). */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_plugin_is_async (const DalPlugin *plugin);
 /* Returns: (nullable) (transfer none): why it could not be loaded. */
+DAL_AVAILABLE_IN_ALL
 const GError *dal_plugin_get_load_error (const DalPlugin *plugin);
 
 G_END_DECLS

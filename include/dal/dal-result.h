@@ -18,6 +18,7 @@
 #endif
 
 #include <glib-object.h>
+#include <dal/dal-version.h>
 
 G_BEGIN_DECLS
 
@@ -51,18 +52,27 @@ typedef enum
 typedef struct _DalResult DalResult;
 
 #define DAL_TYPE_RESULT (dal_result_get_type ())
+DAL_AVAILABLE_IN_ALL
 GType dal_result_get_type (void) G_GNUC_CONST;
 
+DAL_AVAILABLE_IN_ALL
 DalResult *dal_result_ref (DalResult *result);
+DAL_AVAILABLE_IN_ALL
 void dal_result_unref (DalResult *result);
 
+DAL_AVAILABLE_IN_ALL
 guint dal_result_get_n_rows (const DalResult *result);
+DAL_AVAILABLE_IN_ALL
 guint dal_result_get_n_columns (const DalResult *result);
+DAL_AVAILABLE_IN_ALL
 const char *dal_result_get_column_name (const DalResult *result, guint column);
 /* Returns: the index of the first column called @name, or -1. */
+DAL_AVAILABLE_IN_ALL
 int dal_result_get_column_index (const DalResult *result, const char *name);
+DAL_AVAILABLE_IN_ALL
 DalColumnType dal_result_get_column_type (const DalResult *result, guint column);
 /* Returns: (transfer none): the type's name, e.g. "int4", "text". */
+DAL_AVAILABLE_IN_ALL
 const char *dal_result_get_column_type_name (const DalResult *result, guint column);
 
 /**
@@ -71,10 +81,13 @@ const char *dal_result_get_column_type_name (const DalResult *result, guint colu
  * Returns: the rows inserted, updated, deleted, selected, moved, fetched or
  *   copied by the statement, or -1 when the statement reports none (DDL).
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_result_get_affected_rows (const DalResult *result);
 /* Returns: (transfer none) (nullable): the command tag, e.g. "INSERT 0 3". */
+DAL_AVAILABLE_IN_ALL
 const char *dal_result_get_command_tag (const DalResult *result);
 
+DAL_AVAILABLE_IN_ALL
 gboolean dal_result_is_null (const DalResult *result, guint row, guint column);
 
 /**
@@ -84,18 +97,24 @@ gboolean dal_result_is_null (const DalResult *result, guint row, guint column);
  * Returns: (transfer none) (nullable): the value as text, %NULL for SQL
  *   NULL.  Valid as long as @result is.
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_result_get_string (const DalResult *result, guint row,
                                    guint column, gsize *length);
+DAL_AVAILABLE_IN_ALL
 gint64 dal_result_get_int64 (const DalResult *result, guint row, guint column,
                              GError **error);
+DAL_AVAILABLE_IN_ALL
 gint dal_result_get_int (const DalResult *result, guint row, guint column,
                          GError **error);
+DAL_AVAILABLE_IN_ALL
 gdouble dal_result_get_double (const DalResult *result, guint row,
                                guint column, GError **error);
+DAL_AVAILABLE_IN_ALL
 gboolean dal_result_get_boolean (const DalResult *result, guint row,
                                  guint column, GError **error);
 /* bytea is decoded from its hex form; other columns give their text.
  * Returns: (transfer full) (nullable): %NULL for SQL NULL or on error. */
+DAL_AVAILABLE_IN_ALL
 GBytes *dal_result_get_bytes (const DalResult *result, guint row, guint column,
                               GError **error);
 

@@ -41,12 +41,14 @@
 #endif
 
 #include <glib-object.h>
+#include <dal/dal-version.h>
 
 G_BEGIN_DECLS
 
 typedef struct _DalUrl DalUrl;
 
 #define DAL_TYPE_URL (dal_url_get_type ())
+DAL_AVAILABLE_IN_ALL
 GType dal_url_get_type (void) G_GNUC_CONST;
 
 /**
@@ -61,22 +63,31 @@ GType dal_url_get_type (void) G_GNUC_CONST;
  *
  * Returns: (transfer full) (nullable): the parsed URL, or %NULL on error.
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_url_parse (const char *url, GError **error);
 
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_url_ref (DalUrl *url);
+DAL_AVAILABLE_IN_ALL
 void dal_url_unref (DalUrl *url);
 
 /* The scheme as canonical text: "postgresql+asyncpg", "postgresql". */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_scheme (const DalUrl *url);
 /* "postgresql" (also for "postgres"). */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_dialect (const DalUrl *url);
 /* "asyncpg", or %NULL for a bare dialect. */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_driver (const DalUrl *url);
 
 /* Effective values (a query option overrides the URL part); decoded;
  * %NULL when absent. */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_user (const DalUrl *url);
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_password (const DalUrl *url);
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_database (const DalUrl *url);
 
 /**
@@ -89,12 +100,15 @@ const char *dal_url_get_database (const DalUrl *url);
  * Returns: the number of entries (0 when the URL sets no host, hostaddr or
  *   port: the client library's default applies).
  */
+DAL_AVAILABLE_IN_ALL
 guint dal_url_get_n_hosts (const DalUrl *url);
 /* Host @i: a name, an IP address (IPv6 without brackets), an absolute
  * path (Unix socket directory) or "" (the default). */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_host (const DalUrl *url, guint i);
 /* Port of host @i as written (a single port applies to every host), or
  * %NULL when none was given. */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_port (const DalUrl *url, guint i);
 
 /**
@@ -106,6 +120,7 @@ const char *dal_url_get_port (const DalUrl *url, guint i);
  * Returns: (nullable) (transfer none): the decoded value of a query option,
  *   a connection keyword or one of libdal's own options.
  */
+DAL_AVAILABLE_IN_ALL
 const char *dal_url_get_option (const DalUrl *url, const char *name);
 
 /**
@@ -115,6 +130,7 @@ const char *dal_url_get_option (const DalUrl *url, const char *name);
  * Returns: whether the option holds a secret ("password", "sslpassword",
  *   "oauth_client_secret"), never to be shown.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_url_option_is_secret (const char *name);
 
 /**
@@ -126,6 +142,7 @@ gboolean dal_url_option_is_secret (const char *name);
  *
  * Returns: the option in milliseconds (validated by dal_url_parse()).
  */
+DAL_AVAILABLE_IN_ALL
 gint64 dal_url_get_duration_ms (const DalUrl *url, const char *name,
                                 gint64 default_ms);
 
@@ -135,6 +152,7 @@ gint64 dal_url_get_duration_ms (const DalUrl *url, const char *name,
  * @name: an option whose value is a non-negative integer
  * @default_value: returned when the option is absent
  */
+DAL_AVAILABLE_IN_ALL
 guint dal_url_get_uint (const DalUrl *url, const char *name,
                         guint default_value);
 
@@ -154,6 +172,7 @@ guint dal_url_get_uint (const DalUrl *url, const char *name,
  *
  * Returns: the number of keywords.
  */
+DAL_AVAILABLE_IN_ALL
 guint dal_url_get_keywords (const DalUrl *url,
                             const char * const **keywords,
                             const char * const **values);
@@ -164,6 +183,7 @@ guint dal_url_get_keywords (const DalUrl *url,
  * Returns: (transfer full): the URL in canonical form, password included.
  *   Equivalent to what was parsed, not necessarily byte for byte.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_url_to_string (const DalUrl *url);
 
 /**
@@ -173,6 +193,7 @@ char *dal_url_to_string (const DalUrl *url);
  *   other secrets: sslpassword, oauth_client_secret) replaced by "****":
  *   the form to show in logs, errors and output.
  */
+DAL_AVAILABLE_IN_ALL
 char *dal_url_to_string_redacted (const DalUrl *url);
 
 /**
@@ -190,6 +211,7 @@ char *dal_url_to_string_redacted (const DalUrl *url);
  *
  * Returns: (transfer full) (nullable): a new DalUrl.
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
                              GError **error);
 
@@ -210,6 +232,7 @@ DalUrl *dal_url_with_driver (const DalUrl *url, const char *driver,
  *
  * Returns: (transfer full) (nullable): a new DalUrl.
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_url_with_options (const DalUrl *url, const char * const *names,
                               const char * const *values, GError **error);
 
@@ -225,6 +248,7 @@ DalUrl *dal_url_with_options (const DalUrl *url, const char * const *names,
  * Returns: (transfer full): a new reference (to @url itself when it has
  *   no pool option).
  */
+DAL_AVAILABLE_IN_ALL
 DalUrl *dal_url_without_pool_options (const DalUrl *url);
 
 /**
@@ -239,6 +263,7 @@ DalUrl *dal_url_without_pool_options (const DalUrl *url);
  * Returns: %TRUE when @host equals @suffix or ends with "." @suffix;
  *   %FALSE for a %NULL or empty @host or @suffix.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
 
 /**
@@ -255,6 +280,7 @@ gboolean dal_hostname_has_suffix (const char *host, const char *suffix);
  *
  * Returns: %TRUE for a transaction pooler.
  */
+DAL_AVAILABLE_IN_ALL
 gboolean dal_url_is_transaction_pooler (const DalUrl *url);
 
 /**
@@ -277,6 +303,7 @@ gboolean dal_url_is_transaction_pooler (const DalUrl *url);
  *   array of pairs { name, value, name, value, ..., %NULL } in the order
  *   written (free with g_strfreev()), or %NULL when there is none.
  */
+DAL_AVAILABLE_IN_ALL
 char **dal_startup_options_parse (const char *options, char **other);
 
 /**
@@ -292,6 +319,7 @@ char **dal_startup_options_parse (const char *options, char **other);
  * Returns: (transfer full) (nullable): name/value pairs, or %NULL (also
  *   for a dialect without session settings).
  */
+DAL_AVAILABLE_IN_ALL
 char **dal_url_get_session_settings (const DalUrl *url, char **other);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalUrl, dal_url_unref)
