@@ -15,7 +15,9 @@
  * parameters, kept until completion) and its outcome.
  *
  * The _finish functions of the connection facade accept both a DalCall
- * and a GTask (plugins without query_call, the worker path).
+ * and a GTask (plugins without query_call, the worker path), and check
+ * either's source tag with g_async_result_is_tagged() (call_is_tagged()
+ * here): a result of another call is a critical, never taken for theirs.
  *
  * Recycling.  Making and finalizing a GObject costs more than the rest of
  * a DalCall's life (type instance, qdata, notify queue, weak-reference
@@ -268,12 +270,6 @@ DalParamsOwned *
 _dal_call_steal_params (DalCall *call)
 {
   return g_steal_pointer (&call->params);
-}
-
-gpointer
-_dal_call_get_tag (DalCall *call)
-{
-  return call->tag;
 }
 
 GCancellable *

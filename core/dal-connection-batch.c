@@ -195,8 +195,8 @@ dal_connection_run_batch_finish (DalConnection *self, GAsyncResult *result,
                                  GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
-                          == dal_connection_run_batch_async, NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_run_batch_async),
+                        NULL);
   return batch_finish (self, result, error);
 }
 
@@ -287,10 +287,9 @@ dal_connection_execute_many_texts (DalConnection *self, const char *sql,
 static void
 start_many (DalConnection *self, DalBatch *batch, GError *error,
             GCancellable *cancellable, GAsyncReadyCallback callback,
-            gpointer user_data)
+            gpointer user_data, gpointer tag)
 {
-  GTask *task = new_task (self, cancellable, callback, user_data,
-                          dal_connection_execute_many_async);
+  GTask *task = new_task (self, cancellable, callback, user_data, tag);
   if (batch == NULL)
     {
       g_task_return_error (task, error);
@@ -310,7 +309,8 @@ dal_connection_execute_many_async (DalConnection *self, const char *sql,
   g_return_if_fail (rows != NULL);
   GError *error = NULL;
   DalBatch *batch = _dal_batch_new_rows (sql, rows, &error);
-  start_many (self, batch, error, cancellable, callback, user_data);
+  start_many (self, batch, error, cancellable, callback, user_data,
+              dal_connection_execute_many_async);
 }
 
 void
@@ -326,7 +326,8 @@ dal_connection_execute_many_texts_async (DalConnection *self, const char *sql,
   g_return_if_fail (n_params == 0 || values != NULL);
   GError *error = NULL;
   DalBatch *batch = _dal_batch_new_text_rows (sql, n_rows, n_params, values, &error);
-  start_many (self, batch, error, cancellable, callback, user_data);
+  start_many (self, batch, error, cancellable, callback, user_data,
+              dal_connection_execute_many_texts_async);
 }
 
 gint64
@@ -334,7 +335,19 @@ dal_connection_execute_many_finish (DalConnection *self, GAsyncResult *result,
                                     GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), -1);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
-                          == dal_connection_execute_many_async, -1);
+  g_return_val_if_fail (g_async_result_is_tagged (result,
+                                                  dal_connection_execute_many_async),
+                        -1);
+  return _dal_batch_result_total (batch_finish (self, result, error), error);
+}
+
+gint64
+dal_connection_execute_many_texts_finish (DalConnection *self, GAsyncResult *result,
+                                          GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+  g_return_val_if_fail (g_async_result_is_tagged (result,
+                                                  dal_connection_execute_many_texts_async),
+                        -1);
   return _dal_batch_result_total (batch_finish (self, result, error), error);
 }

@@ -58,13 +58,14 @@ refuse_pool_options (const DalUrl *url, GError **error)
   return FALSE;
 }
 
-/* The caller's task for opening @url. */
+/* The caller's task for opening @url, with the source tag @tag (the
+ * _async function the caller called). */
 static GTask *
 open_task_new (DalRegistry *registry, DalUrl *url, GCancellable *cancellable,
-               GAsyncReadyCallback callback, gpointer user_data)
+               GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, dal_connection_open_url_async);
+  g_task_set_source_tag (task, tag);
   g_task_set_name (task, "dal_connection_open_async");
   OpenData *d = g_new0 (OpenData, 1);
   /* The caller may drop the registry once the _async call returns. */
@@ -160,12 +161,14 @@ dal_connection_open_url (DalRegistry *registry, DalUrl *url,
 
   /* An async-only plugin: its connect_async on a private context. */
   DalSyncCall *call = dal_sync_call_new ();
-  GTask *task = open_task_new (registry, url, cancellable, dal_sync_call_done, call);
+  GTask *task = open_task_new (registry, url, cancellable, dal_sync_call_done, call,
+                               dal_connection_open_url_async);
   OpenData *d = g_task_get_task_data (task);
   d->plugin = prepared.plugin;
   d->plugin_url = dal_url_ref (plugin_url);
   open_connect_async (task);
-  DalConnection *conn = dal_connection_open_finish (dal_sync_call_wait (call), error);
+  DalConnection *conn = dal_connection_open_url_finish (dal_sync_call_wait (call),
+                                                       error);
   dal_sync_call_free (call);
   return conn;
 }
@@ -173,7 +176,7 @@ dal_connection_open_url (DalRegistry *registry, DalUrl *url,
 DalConnection *
 dal_connection_open (const char *url, GCancellable *cancellable, GError **error)
 {
-  g_return_val_if_fail (url != NULL, NULL);
+  /* (A NULL @url fails in dal_url_parse(), with "no URL given".) */
   g_autoptr (DalUrl) parsed = dal_url_parse (url, error);
   if (parsed == NULL)
     return NULL;
@@ -233,14 +236,12 @@ open_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (task);
 }
 
-void
-dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback, gpointer user_data)
+/* dal_connection_open_url_async(), its result tagged @tag. */
+static void
+open_url_async (DalRegistry *registry, DalUrl *url, GCancellable *cancellable,
+                GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
-  g_return_if_fail (url != NULL);
-
-  GTask *task = open_task_new (registry, url, cancellable, callback, user_data);
+  GTask *task = open_task_new (registry, url, cancellable, callback, user_data, tag);
   GError *error = NULL;
   if (!refuse_pool_options (url, &error))
     {
@@ -256,6 +257,25 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
   g_task_set_task_data (prep, task, NULL);
   g_task_run_in_thread (prep, open_thread);
   g_object_unref (prep);
+}
+
+void
+dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (url != NULL);
+  open_url_async (registry, url, cancellable, callback, user_data,
+                  dal_connection_open_url_async);
+}
+
+DalConnection *
+dal_connection_open_url_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_open_url_async),
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Parses @url for an _async open: on failure completes a task of its
@@ -282,22 +302,21 @@ void
 dal_connection_open_async (const char *url, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_return_if_fail (url != NULL);
-
   g_autoptr (DalUrl) parsed = _dal_url_parse_for_async (url, cancellable, callback,
                                                        user_data,
-                                                       dal_connection_open_url_async);
+                                                       dal_connection_open_async);
   if (parsed == NULL)
     return;
-  dal_connection_open_url_async (NULL, parsed, cancellable, callback, user_data);
+  open_url_async (NULL, parsed, cancellable, callback, user_data,
+                  dal_connection_open_async);
 }
 
 DalConnection *
 dal_connection_open_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
-                          == dal_connection_open_url_async, NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_open_async),
+                        NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -100,6 +100,13 @@ G_GNUC_INTERNAL void enqueue (DalConnection *self, GTask *task);
 G_GNUC_INTERNAL GTask *new_task (DalConnection *self, GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data, gpointer tag);
+G_GNUC_INTERNAL void query_async (DalConnection *self, const char *sql,
+                                  GVariant *params, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data, gpointer tag);
+G_GNUC_INTERNAL DalResult *query_finish (DalConnection *self,
+                                         GAsyncResult *result, gpointer tag,
+                                         GError **error);
 G_GNUC_INTERNAL gboolean start_refused (DalConnection *self, GTask *task);
 G_GNUC_INTERNAL gboolean blocking_refused (DalConnection *self, GError **error);
 G_GNUC_INTERNAL gboolean blocking_begin (DalConnection *self, const char *sql,
@@ -183,7 +190,6 @@ G_GNUC_INTERNAL const char *_dal_call_get_sql (DalCall *call);
 G_GNUC_INTERNAL const DalParams *_dal_call_get_params (DalCall *call);
 /* Takes the parameters back (a plugin declined the call). */
 G_GNUC_INTERNAL DalParamsOwned *_dal_call_steal_params (DalCall *call);
-G_GNUC_INTERNAL gpointer _dal_call_get_tag (DalCall *call);
 /* Whether @result is a DalCall whose source is @source. */
 G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source);
 /* The outcome (once): the value, or NULL with *@error set. */

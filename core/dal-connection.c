@@ -487,8 +487,10 @@ query_async_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
                      sql, owned);
 }
 
-/* The same from a GVariant (a floating reference is consumed). */
-static void
+/* The same from a GVariant (a floating reference is consumed).  @tag is
+ * the source tag the result carries: the _finish that goes with it checks
+ * it (query_finish()). */
+void
 query_async (DalConnection *self, const char *sql, GVariant *params,
              GCancellable *cancellable, GAsyncReadyCallback callback,
              gpointer user_data, gpointer tag)
@@ -505,15 +507,6 @@ query_async (DalConnection *self, const char *sql, GVariant *params,
   query_async_owned (self, sql, owned, cancellable, callback, user_data, tag);
 }
 
-/* The source tag of a result of this file's async statements. */
-static gpointer
-result_tag (GAsyncResult *result)
-{
-  if (G_IS_TASK (result))
-    return g_task_get_source_tag (G_TASK (result));
-  return _dal_call_get_tag (DAL_CALL (result));
-}
-
 void
 dal_connection_query_async (DalConnection *self, const char *sql,
                             GVariant *params, GCancellable *cancellable,
@@ -525,19 +518,25 @@ dal_connection_query_async (DalConnection *self, const char *sql,
                dal_connection_query_async);
 }
 
+/* Finishes a statement started by query_async() or query_async_owned()
+ * with @tag (a DalCall or a GTask): a result of another call is a
+ * critical, as in GIO. */
 DalResult *
-dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
-                             GError **error)
+query_finish (DalConnection *self, GAsyncResult *result, gpointer tag,
+              GError **error)
 {
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (_dal_call_is_valid (result, self)
+                        || g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, tag), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   GError *local = NULL;
   DalResult *r;
-  if (_dal_call_is_valid (result, self))
+  if (DAL_IS_CALL (result))
     r = _dal_call_propagate (DAL_CALL (result), &local);
   else
-    {
-      g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-      r = g_task_propagate_pointer (G_TASK (result), &local);
-    }
+    r = g_task_propagate_pointer (G_TASK (result), &local);
   if (local != NULL)
     {
       note_error (self, local);
@@ -545,6 +544,13 @@ dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
       g_propagate_error (error, local);
     }
   return r;
+}
+
+DalResult *
+dal_connection_query_finish (DalConnection *self, GAsyncResult *result,
+                             GError **error)
+{
+  return query_finish (self, result, dal_connection_query_async, error);
 }
 
 /* A blocking slot on the caller's thread: claims the connection (worker
@@ -673,7 +679,15 @@ dal_connection_query_texts_async (DalConnection *self, const char *sql,
   g_return_if_fail (sql != NULL);
   g_return_if_fail (n_params == 0 || values != NULL);
   query_async_owned (self, sql, _dal_params_new_texts (n_params, values),
-                     cancellable, callback, user_data, dal_connection_query_async);
+                     cancellable, callback, user_data,
+                     dal_connection_query_texts_async);
+}
+
+DalResult *
+dal_connection_query_texts_finish (DalConnection *self, GAsyncResult *result,
+                                   GError **error)
+{
+  return query_finish (self, result, dal_connection_query_texts_async, error);
 }
 
 static gint64
@@ -706,7 +720,8 @@ gint64
 dal_connection_execute_finish (DalConnection *self, GAsyncResult *result,
                                GError **error)
 {
-  g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
+  g_autoptr (DalResult) r = query_finish (self, result, dal_connection_execute_async,
+                                         error);
   return r != NULL ? affected_rows (r) : -1;
 }
 
@@ -800,44 +815,68 @@ dal_connection_rollback (DalConnection *self, GCancellable *cancellable, GError 
 }
 
 static void
-transaction_async (DalConnection *self, const char *sql, GCancellable *cancellable,
-                   GAsyncReadyCallback callback, gpointer user_data)
+transaction_async (DalConnection *self, const char *sql, gpointer tag,
+                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                   gpointer user_data)
 {
   g_return_if_fail (DAL_IS_CONNECTION (self));
-  /* The tag is the statement itself: it outlives the task (a literal). */
-  query_async (self, sql, NULL, cancellable, callback, user_data, (gpointer) sql);
+  query_async (self, sql, NULL, cancellable, callback, user_data, tag);
+}
+
+static gboolean
+transaction_finish (DalConnection *self, GAsyncResult *result, const char *sql,
+                    gpointer tag, GError **error)
+{
+  g_autoptr (DalResult) r = query_finish (self, result, tag, error);
+  return check_transaction_result (r, sql, error);
 }
 
 void
 dal_connection_begin_async (DalConnection *self, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data)
 {
-  transaction_async (self, "BEGIN", cancellable, callback, user_data);
+  transaction_async (self, "BEGIN", dal_connection_begin_async, cancellable,
+                     callback, user_data);
+}
+
+gboolean
+dal_connection_begin_finish (DalConnection *self, GAsyncResult *result,
+                             GError **error)
+{
+  return transaction_finish (self, result, "BEGIN", dal_connection_begin_async,
+                             error);
 }
 
 void
 dal_connection_commit_async (DalConnection *self, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
-  transaction_async (self, "COMMIT", cancellable, callback, user_data);
+  transaction_async (self, "COMMIT", dal_connection_commit_async, cancellable,
+                     callback, user_data);
+}
+
+gboolean
+dal_connection_commit_finish (DalConnection *self, GAsyncResult *result,
+                              GError **error)
+{
+  return transaction_finish (self, result, "COMMIT", dal_connection_commit_async,
+                             error);
 }
 
 void
 dal_connection_rollback_async (DalConnection *self, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data)
 {
-  transaction_async (self, "ROLLBACK", cancellable, callback, user_data);
+  transaction_async (self, "ROLLBACK", dal_connection_rollback_async, cancellable,
+                     callback, user_data);
 }
 
 gboolean
-dal_connection_transaction_finish (DalConnection *self, GAsyncResult *result,
-                                   GError **error)
+dal_connection_rollback_finish (DalConnection *self, GAsyncResult *result,
+                                GError **error)
 {
-  g_return_val_if_fail (_dal_call_is_valid (result, self)
-                        || g_task_is_valid (result, self), FALSE);
-  const char *sql = result_tag (result);
-  g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
-  return check_transaction_result (r, sql, error);
+  return transaction_finish (self, result, "ROLLBACK",
+                             dal_connection_rollback_async, error);
 }
 
 /* -- closing -- */
@@ -928,6 +967,8 @@ dal_connection_close_finish (DalConnection *self, GAsyncResult *result,
                              GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_close_async),
+                        FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 

@@ -341,22 +341,30 @@ run_sync (DalConnection *self, const char *verb, const char *channel,
   return r != NULL;
 }
 
+/* The statement, on a call tagged @tag (the _async function): its
+ * _finish (run_finish()) checks the tag. */
 static void
 run_async (DalConnection *self, const char *verb, const char *channel,
            GCancellable *cancellable, GAsyncReadyCallback callback,
-           gpointer user_data)
+           gpointer user_data, gpointer tag)
 {
   g_return_if_fail (DAL_IS_CONNECTION (self));
   GError *error = NULL;
   g_autofree char *sql = listen_sql (self, verb, channel, &error);
   if (sql == NULL)
     {
-      g_task_report_error (self, callback, user_data, dal_connection_listen_async,
-                           error);
+      g_task_report_error (self, callback, user_data, tag, error);
       return;
     }
-  /* The statement's own task: dal_connection_listen_finish() knows it. */
-  dal_connection_query_async (self, sql, NULL, cancellable, callback, user_data);
+  query_async (self, sql, NULL, cancellable, callback, user_data, tag);
+}
+
+static gboolean
+run_finish (DalConnection *self, GAsyncResult *result, gpointer tag, GError **error)
+{
+  /* (query_finish() takes the error of g_task_report_error() as well.) */
+  g_autoptr (DalResult) r = query_finish (self, result, tag, error);
+  return r != NULL;
 }
 
 gboolean
@@ -373,7 +381,8 @@ dal_connection_listen_async (DalConnection *self, const char *channel,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (channel != NULL);
-  run_async (self, "LISTEN", channel, cancellable, callback, user_data);
+  run_async (self, "LISTEN", channel, cancellable, callback, user_data,
+             dal_connection_listen_async);
 }
 
 gboolean
@@ -388,17 +397,20 @@ dal_connection_unlisten_async (DalConnection *self, const char *channel,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data)
 {
-  run_async (self, "UNLISTEN", channel, cancellable, callback, user_data);
+  run_async (self, "UNLISTEN", channel, cancellable, callback, user_data,
+             dal_connection_unlisten_async);
 }
 
 gboolean
 dal_connection_listen_finish (DalConnection *self, GAsyncResult *result,
                               GError **error)
 {
-  if (G_IS_TASK (result) && g_task_is_valid (result, self)
-      && g_task_get_source_tag (G_TASK (result)) == dal_connection_listen_async)
-    return g_task_propagate_boolean (G_TASK (result), error);
-  /* The statement's own result (a DalCall or a GTask): its _finish checks it. */
-  g_autoptr (DalResult) r = dal_connection_query_finish (self, result, error);
-  return r != NULL;
+  return run_finish (self, result, dal_connection_listen_async, error);
+}
+
+gboolean
+dal_connection_unlisten_finish (DalConnection *self, GAsyncResult *result,
+                                GError **error)
+{
+  return run_finish (self, result, dal_connection_unlisten_async, error);
 }

@@ -102,9 +102,7 @@ DalResult *
 dal_pool_query_finish (DalPool *pool, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, pool), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_query_async)
-                        || g_async_result_is_tagged (result, dal_pool_query_texts_async),
-                        NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_query_async), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -129,6 +127,15 @@ dal_pool_query_texts_async (DalPool *pool, const char *sql, guint n_params,
   g_return_if_fail (sql != NULL);
   oneshot_async (pool, REQ_QUERY, sql, NULL, TRUE, n_params, values,
                  cancellable, callback, user_data, dal_pool_query_texts_async);
+}
+
+DalResult *
+dal_pool_query_texts_finish (DalPool *pool, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, pool), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_query_texts_async),
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static gint64
@@ -215,9 +222,8 @@ DalConnection *
 dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (_dal_call_is_valid (result, pool), NULL);
-  DalCall *call = (DalCall *) result;  /* (checked just above) */
-  g_return_val_if_fail (_dal_call_get_tag (call) == dal_pool_acquire_async, NULL);
-  return _dal_call_propagate (call, error);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_acquire_async), NULL);
+  return _dal_call_propagate (DAL_CALL (result), error);
 }
 
 void

@@ -170,7 +170,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
   Work w = WORK_INIT;
   GTask *open_task = NULL;
-  DalConnection *conn = dal_connection_open_finish (result, &error);
+  DalConnection *conn = dal_connection_open_url_finish (result, &error);
 
   if (conn != NULL && _dal_connection_is_context_bound (conn)
       && !_dal_connection_set_context (conn, pool->parking))
@@ -595,22 +595,21 @@ dal_pool_open_url (DalRegistry *registry, DalUrl *url,
 DalPool *
 dal_pool_open (const char *url, GCancellable *cancellable, GError **error)
 {
-  g_return_val_if_fail (url != NULL, NULL);
+  /* (A NULL @url fails in dal_url_parse(), with "no URL given".) */
   g_autoptr (DalUrl) parsed = dal_url_parse (url, error);
   if (parsed == NULL)
     return NULL;
   return dal_pool_open_url (NULL, parsed, NULL, cancellable, error);
 }
 
-void
-dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
-                         const DalPoolSettings *settings,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback, gpointer user_data)
+/* dal_pool_open_url_async(), its result tagged @tag. */
+static void
+pool_open_url_async (DalRegistry *registry, DalUrl *url,
+                     const DalPoolSettings *settings, GCancellable *cancellable,
+                     GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
-  g_return_if_fail (url != NULL);
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, dal_pool_open_url_async);
+  g_task_set_source_tag (task, tag);
   GError *error = NULL;
   DalPool *pool = pool_new (registry, url, settings, &error);
   if (pool == NULL)
@@ -636,22 +635,42 @@ dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
 }
 
 void
+dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
+                         const DalPoolSettings *settings,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (url != NULL);
+  pool_open_url_async (registry, url, settings, cancellable, callback, user_data,
+                       dal_pool_open_url_async);
+}
+
+DalPool *
+dal_pool_open_url_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_open_url_async),
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
 dal_pool_open_async (const char *url, GCancellable *cancellable,
                      GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_return_if_fail (url != NULL);
   g_autoptr (DalUrl) parsed = _dal_url_parse_for_async (url, cancellable, callback,
-                                                       user_data, dal_pool_open_url_async);
+                                                       user_data, dal_pool_open_async);
   if (parsed == NULL)
     return;
-  dal_pool_open_url_async (NULL, parsed, NULL, cancellable, callback, user_data);
+  pool_open_url_async (NULL, parsed, NULL, cancellable, callback, user_data,
+                       dal_pool_open_async);
 }
 
 DalPool *
 dal_pool_open_finish (GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_open_url_async),
-                        NULL);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_open_async), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -1111,10 +1111,12 @@ hit_by_foreign_cancel (Request *req, const GError *error)
 static void
 oneshot_done (GObject *source, GAsyncResult *result, gpointer data)
 {
+  Request *req = data;
   GError *error = NULL;
-  DalResult *res = dal_connection_query_finish (DAL_CONNECTION (source), result,
-                                                &error);
-  oneshot_finish (data, res, error);
+  DalResult *res = req->texts_form
+    ? dal_connection_query_texts_finish (DAL_CONNECTION (source), result, &error)
+    : dal_connection_query_finish (DAL_CONNECTION (source), result, &error);
+  oneshot_finish (req, res, error);
 }
 
 static void

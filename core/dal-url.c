@@ -1037,9 +1037,16 @@ dal_url_parse (const char *url, GError **error)
   g_autofree char *driver = NULL;
   gsize rest;
 
-  g_return_val_if_fail (url != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (url == NULL)
+    {
+      /* What g_getenv ("DATABASE_URL") gives when it is unset. */
+      g_set_error_literal (error, DAL_ERROR, DAL_ERROR_URL_MALFORMED,
+                           "no URL given: set DATABASE_URL (or the variable "
+                           "the program reads) or pass a URL");
+      return NULL;
+    }
   if (!parse_scheme (url, &dialect, &driver, &rest, error))
     return NULL;
 

@@ -255,3 +255,23 @@ TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
 EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
 	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
 	tests/conformance-sqlite.sh tests/out-of-tree.sh
+
+# Every ```c block of README.md and docs/*.md compiles, and the complete
+# programs among them run on the harness's server (tests/doc-examples.sh
+# says how blocks are marked).
+AM_TESTS_ENVIRONMENT += \
+	DAL_TEST_CC='$(CC)'; export DAL_TEST_CC; \
+	DAL_TEST_CFLAGS='$(SAN_CFLAGS) $(GLIB_CFLAGS) -I$(abs_top_srcdir)/include -I$(abs_top_builddir)/include'; \
+	export DAL_TEST_CFLAGS; \
+	DAL_TEST_LIBS='$(SAN_CFLAGS) $(GLIB_LIBS)'; export DAL_TEST_LIBS;
+TESTS += tests/doc-examples.sh
+EXTRA_DIST += tests/doc-examples.sh tests/doc-examples.sql \
+	tests/doc-examples-prelude.h
+
+# Each _async function's own _finish, and NULL URLs (fake plugins; pgasync
+# live).
+TESTS += tests/test-async-pairs
+check_PROGRAMS += tests/test-async-pairs
+tests_test_async_pairs_SOURCES = tests/test-async-pairs.c
+tests_test_async_pairs_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_async_pairs_LDADD = $(DAL_TEST_LDADD)

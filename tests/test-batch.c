@@ -420,7 +420,7 @@ test_execute_many (gconstpointer data)
   START (w, dal_connection_execute_many_texts_async (conn, ins, N_ROWS, 3,
                                                      (const char * const *) texts->pdata,
                                                      NULL, done_cb, &w));
-  n = dal_connection_execute_many_finish (conn, wait_done (&w), &error);
+  n = dal_connection_execute_many_texts_finish (conn, wait_done (&w), &error);
   g_clear_object (&w.res);
   g_assert_no_error (error);
   g_assert_cmpint (n, ==, N_ROWS);

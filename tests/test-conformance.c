@@ -342,7 +342,7 @@ t_open_url (const Variant *v, DalUrl *url, GError **error)
       dal_connection_open_url_async (NULL, url, NULL, waiter_cb, &w);
       w.inside_call = FALSE;
       waiter_wait (&w);
-      conn = dal_connection_open_finish (w.result, error);
+      conn = dal_connection_open_url_finish (w.result, error);
       waiter_clear (&w);
     }
   if (conn == NULL)
@@ -419,7 +419,9 @@ t_tx (const Variant *v, DalConnection *conn, TxOp op, GError **error)
         dal_connection_rollback_async (conn, NULL, waiter_cb, &w);
       w.inside_call = FALSE;
       waiter_wait (&w);
-      ok = dal_connection_transaction_finish (conn, w.result, error);
+      ok = op == TX_BEGIN    ? dal_connection_begin_finish (conn, w.result, error)
+           : op == TX_COMMIT ? dal_connection_commit_finish (conn, w.result, error)
+                             : dal_connection_rollback_finish (conn, w.result, error);
       waiter_clear (&w);
     }
   if (!ok)
@@ -607,7 +609,7 @@ test_params_texts (Fixture *f, gconstpointer data)
                                         NULL, waiter_cb, &w);
       w.inside_call = FALSE;
       waiter_wait (&w);
-      r = dal_connection_query_finish (conn, w.result, &error);
+      r = dal_connection_query_texts_finish (conn, w.result, &error);
       waiter_clear (&w);
     }
   g_assert_no_error (error);
@@ -1762,8 +1764,8 @@ test_async_order (Fixture *f, gconstpointer data)
     }
   g_assert_true (wb.done && wr.done);
   g_autoptr (GError) error = NULL;
-  g_assert_true (dal_connection_transaction_finish (conn, wb.result, &error));
-  g_assert_true (dal_connection_transaction_finish (conn, wr.result, &error));
+  g_assert_true (dal_connection_begin_finish (conn, wb.result, &error));
+  g_assert_true (dal_connection_rollback_finish (conn, wr.result, &error));
   g_assert_no_error (error);
   g_assert_no_error (m.slots[0].error);
   g_assert_cmpint (dal_result_get_affected_rows (m.slots[0].result), ==, 2);

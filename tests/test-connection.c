@@ -224,7 +224,7 @@ open_conn_async (const char *scheme, const char *user)
   Wait w;
   wait_init (&w);
   ASYNC (dal_connection_open_url_async (registry, url, NULL, wait_cb, &w));
-  DalConnection *conn = dal_connection_open_finish (wait_result (&w), &error);
+  DalConnection *conn = dal_connection_open_url_finish (wait_result (&w), &error);
   g_assert_no_error (error);
   g_assert_nonnull (conn);
   wait_clear (&w);
@@ -340,7 +340,7 @@ test_open_errors (gconstpointer data)
 
   wait_init (&w);
   ASYNC (dal_connection_open_url_async (registry, leak, NULL, wait_cb, &w));
-  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_null (dal_connection_open_url_finish (wait_result (&w), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_AUTH_FAILED);
   assert_not_contains (error->message, password);
   assert_not_contains (dal_error_get_field (error, DAL_ERROR_FIELD_DETAIL), password);
@@ -353,7 +353,7 @@ test_open_errors (gconstpointer data)
   g_assert_no_error (error);
   wait_init (&w);
   ASYNC (dal_connection_open_url_async (registry, unknown, NULL, wait_cb, &w));
-  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_null (dal_connection_open_url_finish (wait_result (&w), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_UNKNOWN_SCHEME);
   g_clear_error (&error);
   wait_clear (&w);
@@ -385,7 +385,7 @@ test_open_cancel (gconstpointer data)
 
   wait_init (&w);
   ASYNC (dal_connection_open_url_async (registry, slow, before, wait_cb, &w));
-  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_null (dal_connection_open_url_finish (wait_result (&w), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (elapsed_ms (&w), <, quick_ms ());
   g_clear_error (&error);
@@ -406,7 +406,7 @@ test_open_cancel (gconstpointer data)
   wait_init (&w);
   ASYNC (dal_connection_open_url_async (registry, slow, during2, wait_cb, &w));
   g_timeout_add (50, cancel_cb, during2);
-  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_null (dal_connection_open_url_finish (wait_result (&w), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (elapsed_ms (&w), <, quick_ms ());
   g_clear_error (&error);
@@ -586,12 +586,12 @@ test_transactions (gconstpointer data)
   ASYNC (dal_connection_begin_async (conn, NULL, wait_cb, &wb));
   ASYNC (dal_connection_query_async (conn, "fail", NULL, NULL, wait_cb, &wf));
   ASYNC (dal_connection_commit_async (conn, NULL, wait_cb, &wc));
-  g_assert_true (dal_connection_transaction_finish (conn, wait_result (&wb), &error));
+  g_assert_true (dal_connection_begin_finish (conn, wait_result (&wb), &error));
   g_assert_no_error (error);
   g_assert_null (dal_connection_query_finish (conn, wait_result (&wf), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_QUERY_FAILED);
   g_clear_error (&error);
-  g_assert_false (dal_connection_transaction_finish (conn, wait_result (&wc), &error));
+  g_assert_false (dal_connection_commit_finish (conn, wait_result (&wc), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_QUERY_FAILED);
   g_assert_cmpstr (dal_error_get_sqlstate (error), ==, "25P02");
   g_clear_error (&error);
@@ -606,11 +606,11 @@ test_transactions (gconstpointer data)
   ASYNC (dal_connection_begin_async (conn, NULL, wait_cb, &wb));
   ASYNC (dal_connection_commit_async (conn, NULL, wait_cb, &wc));
   ASYNC (dal_connection_rollback_async (conn, NULL, wait_cb, &w));
-  g_assert_true (dal_connection_transaction_finish (conn, wait_result (&wb), &error));
+  g_assert_true (dal_connection_begin_finish (conn, wait_result (&wb), &error));
   g_assert_no_error (error);
-  g_assert_true (dal_connection_transaction_finish (conn, wait_result (&wc), &error));
+  g_assert_true (dal_connection_commit_finish (conn, wait_result (&wc), &error));
   g_assert_no_error (error);
-  g_assert_true (dal_connection_transaction_finish (conn, wait_result (&w), &error));
+  g_assert_true (dal_connection_rollback_finish (conn, wait_result (&w), &error));
   g_assert_no_error (error);
   wait_clear (&wb);
   wait_clear (&wc);
@@ -777,7 +777,7 @@ test_params_texts (gconstpointer data)
           }
       if (pass == 1)
         {
-          r = dal_connection_query_finish (conn, wait_result (&w), &error);
+          r = dal_connection_query_texts_finish (conn, wait_result (&w), &error);
           wait_clear (&w);
         }
       g_assert_no_error (error);
@@ -1599,7 +1599,7 @@ test_after_close (gconstpointer data)
 
   wait_init (&w);
   ASYNC (dal_connection_commit_async (conn, NULL, wait_cb, &w));
-  g_assert_false (dal_connection_transaction_finish (conn, wait_result (&w), &error));
+  g_assert_false (dal_connection_commit_finish (conn, wait_result (&w), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_CLOSED);
   g_clear_error (&error);
   wait_clear (&w);
@@ -2037,7 +2037,7 @@ test_open_async_reads_off_thread (void)
   g_cancellable_cancel (stop);
   g_thread_join (watchdog);
 
-  g_assert_null (dal_connection_open_finish (wait_result (&w), &error));
+  g_assert_null (dal_connection_open_url_finish (wait_result (&w), &error));
   g_assert_error (error, DAL_ERROR, DAL_ERROR_TLS_CONFIG);
   assert_contains (error->message, "sslrootcert");
   assert_not_contains (error->message, password);

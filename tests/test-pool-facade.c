@@ -402,8 +402,8 @@ static void
 on_transaction (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Call *call = user_data;
-  g_assert_true (dal_connection_transaction_finish (DAL_CONNECTION (source), res,
-                                                    &call->error));
+  g_assert_true (dal_connection_rollback_finish (DAL_CONNECTION (source), res,
+                                                 &call->error));
   call->done = TRUE;
 }
 

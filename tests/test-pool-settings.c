@@ -335,7 +335,10 @@ static void
 open_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GError **out = user_data;
-  DalConnection *conn = dal_connection_open_finish (result, out);
+  /* (Both dal_connection_open_async() and _open_url_async() end here.) */
+  DalConnection *conn = g_async_result_is_tagged (result, dal_connection_open_async)
+                        ? dal_connection_open_finish (result, out)
+                        : dal_connection_open_url_finish (result, out);
   g_assert_null (conn);
 }
 

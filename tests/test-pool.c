@@ -1370,7 +1370,7 @@ loader_committed (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Loader *l = user_data;
   g_autoptr (GError) error = NULL;
-  if (!dal_connection_transaction_finish (DAL_CONNECTION (source), res, &error))
+  if (!dal_connection_commit_finish (DAL_CONNECTION (source), res, &error))
     loader_error (l, "COMMIT", error);
   dal_pool_release (l->pool, g_steal_pointer (&l->conn));
   l->tx_done++;
@@ -1395,7 +1395,7 @@ loader_begun (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Loader *l = user_data;
   g_autoptr (GError) error = NULL;
-  if (!dal_connection_transaction_finish (DAL_CONNECTION (source), res, &error))
+  if (!dal_connection_begin_finish (DAL_CONNECTION (source), res, &error))
     loader_error (l, "BEGIN", error);
   dal_connection_query_async (l->conn, "SELECT $1::bigint",
                               g_variant_new_int64 (loader_value (l)), NULL, loader_queried, l);

@@ -981,7 +981,7 @@ static void
 open_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   AsyncWait *w = data;
-  w->conn = dal_connection_open_finish (res, &w->error);
+  w->conn = dal_connection_open_url_finish (res, &w->error);
   w->done = TRUE;
 }
 

@@ -902,7 +902,7 @@ test_policy_for_every_plugin (void)
   dal_connection_open_url_async (registry, sb, NULL, opened, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
-  conn = dal_connection_open_finish (result, &error);
+  conn = dal_connection_open_url_finish (result, &error);
   g_object_unref (result);
   g_assert_null (conn);
   g_assert_error (error, DAL_ERROR, DAL_ERROR_TLS_CONFIG);

@@ -159,7 +159,9 @@ dal_slot_done (GObject *source, GAsyncResult *result, gpointer user_data)
   DalSlot *slot = user_data;
   Run *run = slot->run;
   GError *error = NULL;
-  DalResult *r = dal_connection_query_finish (slot->conn, result, &error);
+  DalResult *r = run->cfg->text_params
+    ? dal_connection_query_texts_finish (slot->conn, result, &error)
+    : dal_connection_query_finish (slot->conn, result, &error);
   char *problem = outcome_problem (run->workload, slot->key, r, error);
   g_clear_error (&error);
   if (r != NULL)
@@ -298,7 +300,9 @@ pool_one_shot_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PoolCaller *c = user_data;
   GError *error = NULL;
-  DalResult *r = dal_pool_query_finish (c->pool, result, &error);
+  DalResult *r = c->run->cfg->text_params
+    ? dal_pool_query_texts_finish (c->pool, result, &error)
+    : dal_pool_query_finish (c->pool, result, &error);
   pool_caller_done (c, r, error);
 }
 
@@ -307,7 +311,9 @@ pool_borrowed_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PoolCaller *c = user_data;
   GError *error = NULL;
-  DalResult *r = dal_connection_query_finish (c->conn, result, &error);
+  DalResult *r = c->run->cfg->text_params
+    ? dal_connection_query_texts_finish (c->conn, result, &error)
+    : dal_connection_query_finish (c->conn, result, &error);
   dal_pool_release (c->pool, g_steal_pointer (&c->conn));
   pool_caller_done (c, r, error);
 }

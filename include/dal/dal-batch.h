@@ -238,8 +238,7 @@ void dal_connection_execute_many_async (DalConnection *self, const char *sql,
                                         GCancellable *cancellable,
                                         GAsyncReadyCallback callback,
                                         gpointer user_data);
-/* Returns: as dal_connection_execute_many(); also finishes
- * dal_connection_execute_many_texts_async(). */
+/* Returns: as dal_connection_execute_many(). */
 DAL_AVAILABLE_IN_ALL
 gint64 dal_connection_execute_many_finish (DalConnection *self,
                                            GAsyncResult *result,
@@ -274,6 +273,27 @@ void dal_connection_execute_many_texts_async (DalConnection *self,
                                               GCancellable *cancellable,
                                               GAsyncReadyCallback callback,
                                               gpointer user_data);
+
+/**
+ * dal_connection_execute_many_texts_finish:
+ * @self: the connection
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_execute_many_texts_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_execute_many_texts_async().  A result of any
+ * other call (dal_connection_execute_many_async()'s included) is a
+ * programming error: a critical, and -1.
+ *
+ * Returns: the total of the rows' affected-row counts, or -1 with @error
+ *   set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gint64 dal_connection_execute_many_texts_finish (DalConnection *self,
+                                                 GAsyncResult *result,
+                                                 GError **error);
 
 /* -- one-shots of a pool -- */
 

@@ -45,7 +45,9 @@ G_DECLARE_FINAL_TYPE (DalConnection, dal_connection, DAL, CONNECTION, GObject)
 
 /**
  * dal_connection_open:
- * @url: a database URL, e.g. "postgresql+asyncpg://app@db/app"
+ * @url: (nullable): a database URL, e.g. "postgresql+asyncpg://app@db/app";
+ *   %NULL (an unset environment variable) fails with
+ *   DAL_ERROR_URL_MALFORMED ("no URL given")
  * @cancellable: (nullable): a GCancellable
  * @error: return location for a GError
  *
@@ -80,6 +82,25 @@ void dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
                                     GCancellable *cancellable,
                                     GAsyncReadyCallback callback,
                                     gpointer user_data);
+
+/**
+ * dal_connection_open_url_finish:
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_open_url_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_open_url_async().  A result of any other call
+ * (dal_connection_open_async()'s included) is a programming error: a
+ * critical, and %NULL.
+ *
+ * Returns: (transfer full) (nullable): the open connection, or %NULL
+ *   with @error set (the URL's password never appears in it).
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalConnection *dal_connection_open_url_finish (GAsyncResult *result,
+                                               GError **error);
 
 /* -- statements -- */
 
@@ -120,7 +141,7 @@ DalResult *dal_connection_query_finish (DalConnection *connection,
  * takes them: the server infers each one's type from the statement, as it
  * does for a quoted literal.  Cheaper than building a GVariant when the
  * values are text already (or a statement runs many times a second).
- * Finish the async form with dal_connection_query_finish().
+ * Finish the async form with dal_connection_query_texts_finish().
  *
  * Returns: (transfer full) (nullable): the result.
  */
@@ -137,6 +158,26 @@ void dal_connection_query_texts_async (DalConnection *connection,
                                        GCancellable *cancellable,
                                        GAsyncReadyCallback callback,
                                        gpointer user_data);
+
+/**
+ * dal_connection_query_texts_finish:
+ * @connection: the connection the statement ran on
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_query_texts_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_query_texts_async().  A result of any other
+ * call is a programming error: a critical, and %NULL.
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error
+ *   set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalResult *dal_connection_query_texts_finish (DalConnection *connection,
+                                              GAsyncResult *result,
+                                              GError **error);
 
 /**
  * dal_connection_execute:
@@ -211,11 +252,64 @@ void dal_connection_rollback_async (DalConnection *connection,
                                     GCancellable *cancellable,
                                     GAsyncReadyCallback callback,
                                     gpointer user_data);
-/* Finishes begin, commit and rollback alike. */
+
+/**
+ * dal_connection_begin_finish:
+ * @connection: the connection
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_begin_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_begin_async().  A result of any other call is
+ * a programming error: a critical, and %FALSE.
+ *
+ * Returns: %TRUE when the transaction began; %FALSE with @error set.
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
-gboolean dal_connection_transaction_finish (DalConnection *connection,
-                                            GAsyncResult *result,
-                                            GError **error);
+gboolean dal_connection_begin_finish (DalConnection *connection,
+                                      GAsyncResult *result, GError **error);
+
+/**
+ * dal_connection_commit_finish:
+ * @connection: the connection
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_commit_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_commit_async().  A COMMIT that the server
+ * answered with a rollback (a statement in the transaction had failed)
+ * fails with %DAL_ERROR_QUERY_FAILED, SQLSTATE 25P02.  A result of any
+ * other call is a programming error: a critical, and %FALSE.
+ *
+ * Returns: %TRUE when the transaction was committed; %FALSE with @error
+ *   set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_connection_commit_finish (DalConnection *connection,
+                                       GAsyncResult *result, GError **error);
+
+/**
+ * dal_connection_rollback_finish:
+ * @connection: the connection
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_rollback_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_rollback_async().  A result of any other call
+ * is a programming error: a critical, and %FALSE.
+ *
+ * Returns: %TRUE when the transaction was rolled back; %FALSE with
+ *   @error set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_connection_rollback_finish (DalConnection *connection,
+                                         GAsyncResult *result, GError **error);
 
 /* -- closing -- */
 

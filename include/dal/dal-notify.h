@@ -78,7 +78,7 @@ void dal_connection_listen_async (DalConnection *connection,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
-/* Finishes dal_connection_listen_async() and dal_connection_unlisten_async(). */
+/* Finishes dal_connection_listen_async(). */
 DAL_AVAILABLE_IN_ALL
 gboolean dal_connection_listen_finish (DalConnection *connection,
                                        GAsyncResult *result, GError **error);
@@ -93,7 +93,7 @@ gboolean dal_connection_listen_finish (DalConnection *connection,
  *
  * Runs UNLISTEN.  Notifications the server sent before it are still
  * emitted; none after.  Unlistening a channel one does not listen to is
- * harmless.  Finish the async form with dal_connection_listen_finish().
+ * harmless.  Finish the async form with dal_connection_unlisten_finish().
  *
  * Returns: %TRUE on success.
  */
@@ -106,6 +106,26 @@ void dal_connection_unlisten_async (DalConnection *connection,
                                     GCancellable *cancellable,
                                     GAsyncReadyCallback callback,
                                     gpointer user_data);
+
+/**
+ * dal_connection_unlisten_finish:
+ * @connection: the connection
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_connection_unlisten_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_connection_unlisten_async().  A result of any other call
+ * (dal_connection_listen_async()'s included) is a programming error: a
+ * critical, and %FALSE.
+ *
+ * Returns: %TRUE when the connection no longer listens on the channel;
+ *   %FALSE with @error set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_connection_unlisten_finish (DalConnection *connection,
+                                         GAsyncResult *result, GError **error);
 
 G_END_DECLS
 

@@ -136,7 +136,8 @@ G_DECLARE_FINAL_TYPE (DalPool, dal_pool, DAL, POOL, GObject)
 
 /**
  * dal_pool_open:
- * @url: a database URL; its pool_* options are the pool's settings
+ * @url: (nullable): a database URL; its pool_* options are the pool's
+ *   settings.  %NULL fails with DAL_ERROR_URL_MALFORMED ("no URL given")
  * @cancellable: (nullable): a GCancellable
  * @error: return location for a GError
  *
@@ -176,6 +177,24 @@ void dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
                               GAsyncReadyCallback callback,
                               gpointer user_data);
 
+/**
+ * dal_pool_open_url_finish:
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_pool_open_url_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_pool_open_url_async().  A result of any other call
+ * (dal_pool_open_async()'s included) is a programming error: a critical,
+ * and %NULL.
+ *
+ * Returns: (transfer full) (nullable): the pool, or %NULL with @error set
+ *   (the URL's password never appears in it).
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalPool *dal_pool_open_url_finish (GAsyncResult *result, GError **error);
+
 /* -- one-shot statements -- */
 
 /**
@@ -208,7 +227,7 @@ DAL_AVAILABLE_IN_ALL
 DalResult *dal_pool_query_finish (DalPool *pool, GAsyncResult *result,
                                   GError **error);
 
-/* As dal_connection_query_texts(); finish with dal_pool_query_finish(). */
+/* As dal_connection_query_texts(); finish with dal_pool_query_texts_finish(). */
 DAL_AVAILABLE_IN_ALL
 DalResult *dal_pool_query_texts (DalPool *pool, const char *sql,
                                  guint n_params, const char * const *values,
@@ -219,6 +238,25 @@ void dal_pool_query_texts_async (DalPool *pool, const char *sql,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
+
+/**
+ * dal_pool_query_texts_finish:
+ * @pool: the pool
+ * @result: the #GAsyncResult given to the callback of
+ *   dal_pool_query_texts_async()
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes dal_pool_query_texts_async().  A result of any other call is
+ * a programming error: a critical, and %NULL.
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error
+ *   set.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalResult *dal_pool_query_texts_finish (DalPool *pool, GAsyncResult *result,
+                                        GError **error);
 
 /* As dal_connection_execute(): the affected-row count, or -1. */
 DAL_AVAILABLE_IN_ALL

@@ -53,7 +53,8 @@ GType dal_url_get_type (void) G_GNUC_CONST;
 
 /**
  * dal_url_parse:
- * @url: a database URL
+ * @url: (nullable): a database URL; %NULL (an unset environment variable)
+ *   fails with DAL_ERROR_URL_MALFORMED, "no URL given"
  * @error: return location for a DAL_ERROR_URL_* error
  *
  * Parses and validates @url.  Fails with DAL_ERROR_URL_MALFORMED (the
