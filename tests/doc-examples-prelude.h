@@ -1,5 +1,5 @@
-/* doc-examples-prelude.h: what the fragments of README.md and docs/*.md
- * use without declaring it (tests/doc-examples.sh).  Every fragment gets
+/* doc-examples-prelude.h: what the fragments of README.md and the
+ * docs/ pages use without declaring it (tests/doc-examples.sh).  Every fragment gets
  * the types and functions; a fragment of statements (marked
  * <!-- doc-example: statements -->), compiled as the body of a function
  * with DOC_EXAMPLE_STATEMENTS defined, also gets the callbacks and the

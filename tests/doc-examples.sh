@@ -27,7 +27,7 @@ builddir=${DAL_TEST_BUILDDIR:?run by make check}
 cc=${DAL_TEST_CC:?run by make check}
 read -r -a cflags <<<"${DAL_TEST_CFLAGS:?run by make check}"
 read -r -a libs <<<"${DAL_TEST_LIBS:?run by make check}"
-libtool=${LIBTOOL:?run by make check}
+read -r -a libtool <<<"${LIBTOOL:?run by make check}"   # e.g. "/bin/bash ./libtool"
 tap_run=$srcdir/tests/harness/tap-run
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dal-doc-examples.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -132,7 +132,7 @@ for ((i = 1; i <= n; i++)); do
     fi
 
     if ((complete)); then
-        if ! "$libtool" --quiet --mode=link "$cc" "${warn[@]}" "${cflags[@]}" -o "$tmp/prog$i" \
+        if ! "${libtool[@]}" --quiet --mode=link "$cc" "${warn[@]}" "${cflags[@]}" -o "$tmp/prog$i" \
                 "$unit" "$builddir/core/libdal-1.la" "${libs[@]}" >"$tmp/cc$i.log" 2>&1; then
             sed 's/^/# /' "$tmp/cc$i.log"
             echo "not ok $i - $what: the program does not compile"
@@ -167,7 +167,11 @@ for ((i = 1; i <= n; i++)); do
             failed=1
             continue
         fi
-        echo "ok $i - $what: a fragment${mode/auto/}, compiled"
+        if [[ $mode == statements ]]; then
+            echo "ok $i - $what: a fragment of statements, compiled"
+        else
+            echo "ok $i - $what: a fragment, compiled"
+        fi
     fi
 done
 exit $failed
