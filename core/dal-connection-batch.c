@@ -330,24 +330,25 @@ dal_connection_execute_many_texts_async (DalConnection *self, const char *sql,
               dal_connection_execute_many_texts_async);
 }
 
+/* The _finish of an executemany task tagged @tag. */
+static gint64
+many_finish (DalConnection *self, GAsyncResult *result, gpointer tag, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+  g_return_val_if_fail (g_async_result_is_tagged (result, tag), -1);
+  return _dal_batch_result_total (batch_finish (self, result, error), error);
+}
+
 gint64
 dal_connection_execute_many_finish (DalConnection *self, GAsyncResult *result,
                                     GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), -1);
-  g_return_val_if_fail (g_async_result_is_tagged (result,
-                                                  dal_connection_execute_many_async),
-                        -1);
-  return _dal_batch_result_total (batch_finish (self, result, error), error);
+  return many_finish (self, result, dal_connection_execute_many_async, error);
 }
 
 gint64
 dal_connection_execute_many_texts_finish (DalConnection *self, GAsyncResult *result,
                                           GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), -1);
-  g_return_val_if_fail (g_async_result_is_tagged (result,
-                                                  dal_connection_execute_many_texts_async),
-                        -1);
-  return _dal_batch_result_total (batch_finish (self, result, error), error);
+  return many_finish (self, result, dal_connection_execute_many_texts_async, error);
 }

@@ -269,13 +269,20 @@ dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
                   dal_connection_open_url_async);
 }
 
+/* The _finish of an open (no source object) tagged @tag: a result of
+ * another call is a critical. */
+gpointer
+_dal_open_finish (GAsyncResult *result, gpointer tag, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, tag), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 DalConnection *
 dal_connection_open_url_finish (GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_open_url_async),
-                        NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _dal_open_finish (result, dal_connection_open_url_async, error);
 }
 
 /* Parses @url for an _async open: on failure completes a task of its
@@ -314,9 +321,6 @@ dal_connection_open_async (const char *url, GCancellable *cancellable,
 DalConnection *
 dal_connection_open_finish (GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_connection_open_async),
-                        NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _dal_open_finish (result, dal_connection_open_async, error);
 }
 

@@ -648,10 +648,7 @@ dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
 DalPool *
 dal_pool_open_url_finish (GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_open_url_async),
-                        NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _dal_open_finish (result, dal_pool_open_url_async, error);
 }
 
 void
@@ -669,8 +666,6 @@ dal_pool_open_async (const char *url, GCancellable *cancellable,
 DalPool *
 dal_pool_open_finish (GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_open_async), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _dal_open_finish (result, dal_pool_open_async, error);
 }
 

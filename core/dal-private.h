@@ -275,6 +275,10 @@ DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection)
 void _dal_notify_set_context (DalConnection *connection, GMainContext *context);
 void _dal_notify_reset (DalConnection *connection, gboolean handlers);
 
+/* The _finish of an open (connection or pool) tagged @tag
+ * (dal-connection-open.c). */
+gpointer _dal_open_finish (GAsyncResult *result, gpointer tag, GError **error);
+
 /* Parses @url for an _async call; on failure completes a task of its own
  * (source tag @tag) with the error and returns NULL (dal-connection.c). */
 DalUrl *_dal_url_parse_for_async (const char *url, GCancellable *cancellable,

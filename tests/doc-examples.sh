@@ -34,18 +34,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 warn=(-Wall -Wextra -Werror -std=gnu11)
 
-# Percent-encodes $1 for a URL part.
-url_encode() {
-    local s=$1 out= c i
-    for ((i = 0; i < ${#s}; i++)); do
-        c=${s:i:1}
-        case $c in
-            [A-Za-z0-9._~-]) out+=$c ;;
-            *) out+=$(printf '%%%02X' "'$c") ;;
-        esac
-    done
-    printf '%s' "$out"
-}
+# url_encode (the conformance scripts' helpers).
+. "$srcdir/tests/conformance-lib.sh"
 
 url=
 if [[ -n ${DAL_TEST_PG_PORT:-} ]]; then
