@@ -308,8 +308,8 @@ gboolean dal_url_option_is_secret (const char *name);
  *
  * A duration option, converted: "2.5" seconds gives 2500.
  *
- * Returns: the option in milliseconds (validated by dal_url_parse()), or
- *   @default_ms.
+ * Returns: the option in milliseconds (validated by dal_url_parse();
+ *   rounded up to the millisecond), or @default_ms.
  *
  * Since: 0.1
  */
@@ -328,7 +328,8 @@ gint64 dal_url_get_duration_ms (const DalUrl *url, const char *name,
  * An integer option, converted.
  *
  * Returns: the option's value (validated by dal_url_parse()), or
- *   @default_value.
+ *   @default_value (also when the value is not a whole number that fits a
+ *   guint).
  *
  * Since: 0.1
  */
