@@ -288,7 +288,9 @@ const char *dal_url_get_option (const DalUrl *url, const char *name);
  * @name: an option or keyword name
  *
  * Whether a keyword is one whose value must never be shown (in logs,
- * errors or output).  Thread-safe; needs no URL.
+ * errors or output): "password", or an option that a dialect the process
+ * knows (whose plugin was loaded) marks secret.  Thread-safe; needs no
+ * URL.
  *
  * Returns: whether the option holds a secret ("password", "sslpassword",
  *   "oauth_client_secret"), never to be shown.
