@@ -315,8 +315,9 @@ void dal_pool_open_url_async (DalRegistry *registry, DalUrl *url,
  * calling thread until the statement has run.  Callable from any thread.
  * Waits for a connection at most acquire_timeout
  * (%DAL_ERROR_POOL_TIMEOUT, whose message gives the pool's counts); fails
- * with %DAL_ERROR_CLOSED once the pool is closed, and otherwise with the
- * errors of dal_connection_query() (%DAL_ERROR_QUERY_FAILED with the
+ * with %DAL_ERROR_CLOSED once the pool is closed, with a connect error
+ * as dal_pool_acquire() says, and otherwise with the errors of
+ * dal_connection_query() (%DAL_ERROR_QUERY_FAILED with the
  * server's fields, %DAL_ERROR_QUERY_TIMEOUT, %G_IO_ERROR_CANCELLED, ...).
  *
  * A statement that failed because of another caller's cancel request
@@ -509,8 +510,11 @@ gint64 dal_pool_execute_finish (DalPool *pool, GAsyncResult *result,
  * come, first served.  One that waited @timeout_ms gets
  * %DAL_ERROR_POOL_TIMEOUT, whose message gives the pool's size, in use,
  * idle and waiting counts; a closed pool gives %DAL_ERROR_CLOSED, a
- * cancelled wait %G_IO_ERROR_CANCELLED, and a connection that could not
- * be opened its connect error.
+ * cancelled wait %G_IO_ERROR_CANCELLED.  When the pool has no connection
+ * left and the last attempt to open one failed, the waiters fail at once
+ * with that connect error (%DAL_ERROR_CONNECTION_REFUSED, ...) rather
+ * than wait for the timeout; the pool keeps retrying, with a growing
+ * delay.
  *
  * The connection goes back to the pool with dal_pool_release(), or when
  * its last reference other than the pool's is dropped (a pending _async
