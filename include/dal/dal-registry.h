@@ -99,9 +99,10 @@ DalRegistry *dal_registry_get_default (void);
  *   DAL_PLUGIN_SYSTEM_PATH) and the preloaded plugins after @search_path
  *
  * A registry of its own: for a program that keeps its plugins apart
- * from the environment's, or a test.  Nothing is read until a scheme is
- * resolved.  DAL_PLUGIN_SYSTEM_PATH still replaces the installed plugin
- * directory when @include_system is %TRUE.
+ * from the environment's, or a test.  No directory is read until a
+ * scheme is resolved or the plugins are listed.  DAL_PLUGIN_SYSTEM_PATH
+ * still replaces the installed plugin directory when @include_system is
+ * %TRUE.
  *
  * Returns: (transfer full): a new registry; release it with
  *   dal_registry_unref().
@@ -114,7 +115,7 @@ DalRegistry *dal_registry_new (const char * const *search_path,
 
 /**
  * dal_registry_ref:
- * @registry: a DalRegistry
+ * @registry: a #DalRegistry
  *
  * Takes a reference; thread-safe.
  *
@@ -127,7 +128,7 @@ DalRegistry *dal_registry_ref (DalRegistry *registry);
 
 /**
  * dal_registry_unref:
- * @registry: (nullable) (transfer full): a DalRegistry
+ * @registry: (nullable) (transfer full): a #DalRegistry
  *
  * Drops a reference; thread-safe.  The last one frees the registry and
  * its DalPlugin records.  Connections and pools opened through it hold
@@ -141,7 +142,7 @@ void dal_registry_unref (DalRegistry *registry);
 
 /**
  * dal_registry_free:
- * @registry: (nullable) (transfer full): a DalRegistry
+ * @registry: (nullable) (transfer full): a #DalRegistry
  *
  * The same as dal_registry_unref(), kept for compatibility: before
  * registries were reference-counted this freed the registry.
@@ -155,7 +156,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalRegistry, dal_registry_unref)
 
 /**
  * dal_registry_map_driver:
- * @registry: a DalRegistry
+ * @registry: a #DalRegistry
  * @from_scheme: a scheme, e.g. "postgresql+psycopg"
  * @to_scheme: the scheme that serves it instead, e.g. "postgresql+asyncpg"
  *

@@ -95,7 +95,8 @@ GType dal_url_get_type (void) G_GNUC_CONST;
  * registry (see #DalRegistry) to learn its options.  Thread-safe.
  * Fails with %DAL_ERROR_URL_MALFORMED (the message gives the 1-based
  * position of the problem), %DAL_ERROR_URL_UNKNOWN_OPTION (naming the
- * option) or %DAL_ERROR_URL_INVALID_VALUE.  No message ever quotes the password.
+ * option) or %DAL_ERROR_URL_INVALID_VALUE.  No message ever quotes the
+ * password.
  *
  * Returns: (transfer full) (nullable): the parsed URL, or %NULL with
  *   @error set.
@@ -222,9 +223,9 @@ const char *dal_url_get_database (const DalUrl *url);
  * dal_url_get_n_hosts:
  * @url: a #DalUrl
  *
- * The servers the client library would try, as libpq counts them: the entries of hostaddr when it is set, else of
- * host.  A URL with only a port ("postgresql://:5433") has one entry, host
- * "" with port 5433.
+ * The servers the client library would try, as libpq counts them: the
+ * entries of hostaddr when it is set, else of host.  A URL with only a
+ * port ("postgresql://:5433") has one entry, host "" with port 5433.
  *
  * Returns: the number of entries (0 when the URL sets no host, hostaddr or
  *   port: the client library's default applies).
