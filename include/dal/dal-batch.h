@@ -75,6 +75,8 @@ typedef struct _DalBatch DalBatch;
 /**
  * dal_batch_get_type:
  *
+ * Gets the #GType of #DalBatch.
+ *
  * Returns: the #GType of #DalBatch, a boxed type copied by reference.
  *
  * Since: 0.1
@@ -84,6 +86,8 @@ GType dal_batch_get_type (void) G_GNUC_CONST;
 
 /**
  * dal_batch_new:
+ *
+ * Makes an empty batch, to fill with dal_batch_add().
  *
  * Returns: (transfer full): a new, empty batch; free it with
  *   dal_batch_unref().
@@ -161,6 +165,8 @@ void dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
  * dal_batch_get_size:
  * @batch: a batch
  *
+ * Counts the statements of @batch.
+ *
  * Returns: the number of statements in @batch.
  *
  * Since: 0.1
@@ -194,6 +200,8 @@ typedef struct _DalBatchResult DalBatchResult;
 
 /**
  * dal_batch_result_get_type:
+ *
+ * Gets the #GType of #DalBatchResult.
  *
  * Returns: the #GType of #DalBatchResult, a boxed type copied by
  *   reference.
@@ -235,6 +243,8 @@ void dal_batch_result_unref (DalBatchResult *batch_result);
  * dal_batch_result_get_size:
  * @batch_result: a batch's result
  *
+ * Counts the statements the batch had.
+ *
  * Returns: the number of statements, as in the batch.
  *
  * Since: 0.1
@@ -248,6 +258,8 @@ guint dal_batch_result_get_size (const DalBatchResult *batch_result);
  * @index: a statement's index in the batch (from 0), less than
  *   dal_batch_result_get_size()
  * @error: return location for that statement's error, or %NULL
+ *
+ * Gets one statement's result, or its error.
  *
  * Returns: (transfer none) (nullable): the statement's result, valid as
  *   long as @batch_result is; or %NULL with a copy of its error: the
@@ -267,6 +279,8 @@ DalResult *dal_batch_result_get (const DalBatchResult *batch_result,
  * @error: return location for the first failing statement's error, or
  *   %NULL
  *
+ * Checks that every statement of the batch succeeded.
+ *
  * Returns: %TRUE when every statement succeeded; otherwise %FALSE and
  *   the error of the first statement that failed, its message beginning
  *   "statement 3 of 5: " (counted from 1), its code and server fields as
@@ -281,6 +295,8 @@ gboolean dal_batch_result_check (const DalBatchResult *batch_result,
 /**
  * dal_batch_result_get_affected_rows:
  * @batch_result: a batch's result
+ *
+ * Sums up the statements' affected-row counts.
  *
  * Returns: the sum of dal_result_get_affected_rows() over the statements
  *   that succeeded (those reporting none count 0).  What the statements

@@ -673,6 +673,9 @@ gboolean dal_connection_is_closed (DalConnection *connection);
  * dal_connection_get_url:
  * @connection: a connection
  *
+ * Gets the URL the connection was opened with.  Thread-safe: the URL
+ * never changes.
+ *
  * Returns: (transfer none): the URL it was opened with (the caller's,
  *   before the TLS policy applied its defaults), valid as long as
  *   @connection is.
@@ -685,6 +688,9 @@ DalUrl *dal_connection_get_url (DalConnection *connection);
 /**
  * dal_connection_get_plugin_name:
  * @connection: a connection
+ *
+ * Gets the name of the plugin serving the connection.  Thread-safe: it
+ * never changes.
  *
  * Returns: (transfer none): the name of the plugin serving it ("pgsync",
  *   "pgasync"), valid as long as @connection is.

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
 /**
  * dal_error_quark:
  *
+ * Gets the error domain of libdal, %DAL_ERROR.
+ *
  * Returns: the #GQuark of the %DAL_ERROR domain.
  *
  * Since: 0.1
@@ -208,7 +210,9 @@ typedef enum
  * dal_error_get_sqlstate:
  * @error: (nullable): a #GError
  *
- * Thread-safe (it only reads @error).
+ * Gets the SQLSTATE of an error (%DAL_ERROR_FIELD_SQLSTATE): the
+ * server's, or one libdal set on an error of its own (such as 25P02 for a
+ * COMMIT that rolled back).  Thread-safe (it only reads @error).
  *
  * Returns: (nullable) (transfer none): the five-character SQLSTATE of a
  *   %DAL_ERROR, or %NULL when there is none (or @error is %NULL or not a
@@ -222,6 +226,9 @@ const char *dal_error_get_sqlstate (const GError *error);
 /**
  * dal_error_get_hint:
  * @error: (nullable): a #GError
+ *
+ * Gets the hint of an error: what to change so that it does not happen
+ * again.
  *
  * Returns: (nullable) (transfer none): one sentence saying what to change,
  *   from libdal where it knows better, else the server's own hint; %NULL
@@ -238,6 +245,8 @@ const char *dal_error_get_hint (const GError *error);
  * dal_error_dup_what:
  * @error: a #GError
  *
+ * Gets an error's message without its hint.
+ *
  * Returns: (transfer full): what happened: @error's message without the
  *   hint sentence it ends with (dal_error_get_hint()), for showing the
  *   two apart.  The whole message when it has no hint or @error is not a
@@ -253,6 +262,8 @@ char *dal_error_dup_what (const GError *error);
  * @error: (nullable): a #GError
  * @field: which field (not %DAL_ERROR_N_FIELDS)
  *
+ * Gets one of the fields a server error carries.
+ *
  * Returns: (nullable) (transfer none): that field as the server sent it,
  *   %NULL when it sent none (or @error is %NULL or not a %DAL_ERROR).
  *   Valid as long as @error is.
@@ -265,6 +276,8 @@ const char *dal_error_get_field (const GError *error, DalErrorField field);
 /**
  * dal_error_is_retryable:
  * @error: (nullable): a #GError
+ *
+ * Tells whether retrying can help.
  *
  * Returns: %TRUE when trying the same thing again later can succeed,
  *   %FALSE when something must change first (a wrong password, an unknown
@@ -284,6 +297,8 @@ gboolean dal_error_is_retryable (const GError *error);
 /**
  * dal_error_code_to_string:
  * @code: a #DalErrorCode
+ *
+ * Gives a code's name, for logs and messages.
  *
  * Returns: (transfer none): the code's name without the prefix, in
  *   lower case with dashes, e.g. "auth-failed"; "unknown" for a number

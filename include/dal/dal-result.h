@@ -99,6 +99,8 @@ typedef struct _DalResult DalResult;
 /**
  * dal_result_get_type:
  *
+ * Gets the #GType of #DalResult.
+ *
  * Returns: the #GType of #DalResult, a boxed type copied by reference.
  *
  * Since: 0.1
@@ -135,6 +137,8 @@ void dal_result_unref (DalResult *result);
  * dal_result_get_n_rows:
  * @result: a #DalResult
  *
+ * Counts the rows.
+ *
  * Returns: the number of rows (0 for a statement that returns none, such
  *   as an INSERT without RETURNING).
  *
@@ -147,6 +151,8 @@ guint dal_result_get_n_rows (const DalResult *result);
  * dal_result_get_n_columns:
  * @result: a #DalResult
  *
+ * Counts the columns.
+ *
  * Returns: the number of columns (0 for a statement that returns no rows).
  *
  * Since: 0.1
@@ -158,6 +164,8 @@ guint dal_result_get_n_columns (const DalResult *result);
  * dal_result_get_column_name:
  * @result: a #DalResult
  * @column: a column index, less than dal_result_get_n_columns()
+ *
+ * Gets a column's name.
  *
  * Returns: (transfer none): the column's name as the server gave it
  *   (its alias when the statement set one), valid as long as @result is.
@@ -187,6 +195,8 @@ int dal_result_get_column_index (const DalResult *result, const char *name);
  * @result: a #DalResult
  * @column: a column index, less than dal_result_get_n_columns()
  *
+ * Gets a column's type.
+ *
  * Returns: the column's type, %DAL_COLUMN_OTHER for one libdal does not
  *   know.
  *
@@ -199,6 +209,8 @@ DalColumnType dal_result_get_column_type (const DalResult *result, guint column)
  * dal_result_get_column_type_name:
  * @result: a #DalResult
  * @column: a column index, less than dal_result_get_n_columns()
+ *
+ * Gets the name of a column's type, as the database calls it.
  *
  * Returns: (transfer none): the type's name as the plugin knows it, e.g.
  *   "int4", "text" ("other" on the PostgreSQL plugins for a type libdal
@@ -213,6 +225,8 @@ const char *dal_result_get_column_type_name (const DalResult *result, guint colu
  * dal_result_get_affected_rows:
  * @result: a #DalResult
  *
+ * Gets how many rows the statement affected.
+ *
  * Returns: the rows inserted, updated, deleted, selected, moved, fetched or
  *   copied by the statement, or -1 when the statement reports none (DDL).
  *
@@ -224,6 +238,8 @@ gint64 dal_result_get_affected_rows (const DalResult *result);
 /**
  * dal_result_get_command_tag:
  * @result: a #DalResult
+ *
+ * Gets the command tag the server sent when the statement completed.
  *
  * Returns: (transfer none) (nullable): the command tag, e.g. "INSERT 0 3",
  *   or %NULL when the server sent none; valid as long as @result is.
@@ -238,6 +254,8 @@ const char *dal_result_get_command_tag (const DalResult *result);
  * @result: a #DalResult
  * @row: a row index, less than dal_result_get_n_rows()
  * @column: a column index, less than dal_result_get_n_columns()
+ *
+ * Tells SQL NULL from a value, where the typed getters do not.
  *
  * Returns: %TRUE when the value is SQL NULL.
  *
