@@ -135,6 +135,8 @@ void dal_batch_unref (DalBatch *batch);
  * Appends a statement.  The parameters are converted at once, so @params
  * may change or go when this returns.
  *
+ * Not thread-safe while @batch is being added to (see #DalBatch).
+ *
  * Returns: %TRUE, or %FALSE (and @batch unchanged) when a parameter has
  *   a type libdal cannot send.
  *
@@ -155,6 +157,8 @@ gboolean dal_batch_add (DalBatch *batch, const char *sql, GVariant *params,
  * Appends a statement whose parameters are all text (the server infers
  * their types, as for dal_connection_query_texts()).  Cannot fail.
  *
+ * Not thread-safe while @batch is being added to (see #DalBatch).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -166,6 +170,8 @@ void dal_batch_add_texts (DalBatch *batch, const char *sql, guint n_params,
  * @batch: a batch
  *
  * Counts the statements of @batch.
+ *
+ * Not thread-safe while @batch is being added to (see #DalBatch).
  *
  * Returns: the number of statements in @batch.
  *
@@ -245,6 +251,8 @@ void dal_batch_result_unref (DalBatchResult *batch_result);
  *
  * Counts the statements the batch had.
  *
+ * Thread-safe.
+ *
  * Returns: the number of statements, as in the batch.
  *
  * Since: 0.1
@@ -260,6 +268,8 @@ guint dal_batch_result_get_size (const DalBatchResult *batch_result);
  * @error: return location for that statement's error, or %NULL
  *
  * Gets one statement's result, or its error.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none) (nullable): the statement's result, valid as
  *   long as @batch_result is; or %NULL with a copy of its error: the
@@ -281,6 +291,8 @@ DalResult *dal_batch_result_get (const DalBatchResult *batch_result,
  *
  * Checks that every statement of the batch succeeded.
  *
+ * Thread-safe.
+ *
  * Returns: %TRUE when every statement succeeded; otherwise %FALSE and
  *   the error of the first statement that failed, its message beginning
  *   "statement 3 of 5: " (counted from 1), its code and server fields as
@@ -297,6 +309,8 @@ gboolean dal_batch_result_check (const DalBatchResult *batch_result,
  * @batch_result: a batch's result
  *
  * Sums up the statements' affected-row counts.
+ *
+ * Thread-safe.
  *
  * Returns: the sum of dal_result_get_affected_rows() over the statements
  *   that succeeded (those reporting none count 0).  What the statements
@@ -330,6 +344,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalBatchResult, dal_batch_result_unref)
  * through a transaction pooler, or the plugin has no batches
  * (%DAL_ERROR_UNSUPPORTED, naming the plugin).
  *
+ * Use @self from one thread at a time (see #DalConnection).
+ *
  * Returns: (transfer full) (nullable): one result or error per statement,
  *   or %NULL with @error set.
  *
@@ -355,6 +371,8 @@ DalBatchResult *dal_connection_run_batch (DalConnection *self, DalBatch *batch,
  * the call completes with %G_IO_ERROR_CANCELLED as soon as @cancellable
  * fires, as one statement does: the batch may then have run or not.
  *
+ * Use @self from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -370,6 +388,8 @@ void dal_connection_run_batch_async (DalConnection *self, DalBatch *batch,
  * @error: return location for a batch-level error, or %NULL
  *
  * Finishes dal_connection_run_batch_async().
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: (transfer full) (nullable): as dal_connection_run_batch().
  *
@@ -398,6 +418,8 @@ DalBatchResult *dal_connection_run_batch_finish (DalConnection *self,
  * with %DAL_ERROR_INVALID_PARAMETER; otherwise it fails as
  * dal_connection_run_batch() does.
  *
+ * Use @self from one thread at a time (see #DalConnection).
+ *
  * Returns: the sum of the rows' affected-row counts, or -1 with @error.
  *
  * Since: 0.1
@@ -422,6 +444,8 @@ gint64 dal_connection_execute_many (DalConnection *self, const char *sql,
  * thread-default main context of the calling thread, never from inside
  * this call; call dal_connection_execute_many_finish() there.
  *
+ * Use @self from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -439,6 +463,8 @@ void dal_connection_execute_many_async (DalConnection *self, const char *sql,
  *
  * Finishes dal_connection_execute_many_async() and
  * dal_connection_execute_many_texts_async().
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: as dal_connection_execute_many(): the rows' total, or -1 with
  *   @error.
@@ -463,6 +489,8 @@ gint64 dal_connection_execute_many_finish (DalConnection *self,
  *
  * dal_connection_execute_many() with text parameters, without GVariants.
  * No rows fail with %DAL_ERROR_INVALID_PARAMETER.
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: the sum of the rows' affected-row counts, or -1 with @error.
  *
@@ -492,6 +520,8 @@ gint64 dal_connection_execute_many_texts (DalConnection *self, const char *sql,
  * exactly once, on the thread-default main context of the calling
  * thread, never from inside this call; call
  * dal_connection_execute_many_finish() there.
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Since: 0.1
  */
@@ -540,6 +570,8 @@ DalBatchResult *dal_pool_run_batch (DalPool *pool, DalBatch *batch,
  * on the thread-default main context of the calling thread, never from
  * inside this call; call dal_pool_run_batch_finish() there.
  *
+ * Thread-safe, as every call on a #DalPool.
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -554,6 +586,8 @@ void dal_pool_run_batch_async (DalPool *pool, DalBatch *batch,
  * @error: return location for a batch-level error, or %NULL
  *
  * Finishes dal_pool_run_batch_async().
+ *
+ * Thread-safe, as every call on a #DalPool.
  *
  * Returns: (transfer full) (nullable): as dal_pool_run_batch().
  *
@@ -597,6 +631,8 @@ gint64 dal_pool_execute_many (DalPool *pool, const char *sql, GVariant *rows,
  * once, on the thread-default main context of the calling thread, never
  * from inside this call; call dal_pool_execute_many_finish() there.
  *
+ * Thread-safe, as every call on a #DalPool.
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -612,6 +648,8 @@ void dal_pool_execute_many_async (DalPool *pool, const char *sql, GVariant *rows
  * @error: return location for an error, or %NULL
  *
  * Finishes dal_pool_execute_many_async().
+ *
+ * Thread-safe, as every call on a #DalPool.
  *
  * Returns: the rows' total, or -1 and an error naming the failing row.
  *

@@ -112,6 +112,8 @@ G_DECLARE_FINAL_TYPE (DalConnection, dal_connection, DAL, CONNECTION, GObject)
  * instead), or %G_IO_ERROR_CANCELLED.  The URL's password never appears
  * in the error.
  *
+ * Thread-safe: it may be called from any thread.
+ *
  * Returns: (transfer full) (nullable): the open connection, or %NULL with
  *   @error set.
  *
@@ -138,6 +140,8 @@ DalConnection *dal_connection_open (const char *url, GCancellable *cancellable,
  * pgasync watches its socket and notifications are emitted) is that
  * context.
  *
+ * Thread-safe: it may be called from any thread.
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -151,7 +155,8 @@ void dal_connection_open_async (const char *url, GCancellable *cancellable,
  *   dal_connection_open_async() or dal_connection_open_url_async()
  * @error: return location for a #GError, or %NULL
  *
- * Finishes opening a connection.  Fails as dal_connection_open() does.
+ * Finishes opening a connection, from the callback (on the thread that
+ * started it).  Fails as dal_connection_open() does.
  *
  * Returns: (transfer full) (nullable): the open connection, or %NULL with
  *   @error set.
@@ -171,6 +176,8 @@ DalConnection *dal_connection_open_finish (GAsyncResult *result, GError **error)
  * As dal_connection_open(), from a parsed URL and a chosen registry.  The
  * connection holds a reference on the registry its plugin came from, so
  * the caller may drop @registry at once.
+ *
+ * Thread-safe: it may be called from any thread.
  *
  * Returns: (transfer full) (nullable): the open connection, or %NULL with
  *   @error set.
@@ -194,6 +201,8 @@ DalConnection *dal_connection_open_url (DalRegistry *registry, DalUrl *url,
  * As dal_connection_open_async(), from a parsed URL and a chosen
  * registry (the call holds references on both until it completes).
  * Finish it with dal_connection_open_finish().
+ *
+ * Thread-safe: it may be called from any thread.
  *
  * Since: 0.1
  */
@@ -230,6 +239,8 @@ void dal_connection_open_url_async (DalRegistry *registry, DalUrl *url,
  * finished first gives its own result).  After a statement's failure the
  * connection stays usable, unless it was lost.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error
  *   set.
  *
@@ -256,6 +267,8 @@ DalResult *dal_connection_query (DalConnection *connection, const char *sql,
  * dal_connection_query_finish() there.  Errors, including a parameter
  * libdal cannot send, arrive there too.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -274,6 +287,8 @@ void dal_connection_query_async (DalConnection *connection, const char *sql,
  * dal_connection_query_texts_async().  Fails as dal_connection_query()
  * does; if the #GCancellable was cancelled before this call, the error is
  * %G_IO_ERROR_CANCELLED even when a result had arrived.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error
  *   set.
@@ -301,6 +316,8 @@ DalResult *dal_connection_query_finish (DalConnection *connection,
  * values are text already (or a statement runs many times a second).
  * Fails as dal_connection_query() does (never with
  * %DAL_ERROR_INVALID_PARAMETER).
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error
  *   set.
@@ -331,6 +348,8 @@ DalResult *dal_connection_query_texts (DalConnection *connection,
  * calling thread's thread-default main context, never from inside this
  * call.  Finish it with dal_connection_query_finish().
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -352,6 +371,8 @@ void dal_connection_query_texts_async (DalConnection *connection,
  *
  * As dal_connection_query(), for statements whose rows do not matter.
  * Fails as dal_connection_query() does.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: the affected-row count (0 when the statement reports none),
  *   or -1 with @error set.
@@ -378,6 +399,8 @@ gint64 dal_connection_execute (DalConnection *connection, const char *sql,
  * calling thread's thread-default main context, never from inside this
  * call.  Finish it with dal_connection_execute_finish().
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -393,6 +416,8 @@ void dal_connection_execute_async (DalConnection *connection, const char *sql,
  * @error: return location for a #GError, or %NULL
  *
  * Finishes dal_connection_execute_async().
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: the affected-row count (0 when the statement reports none),
  *   or -1 with @error set.
@@ -422,6 +447,8 @@ gint64 dal_connection_execute_finish (DalConnection *connection,
  * calls are pending on an async-only plugin's connection, and as
  * dal_connection_query() does.  There is no async form.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Returns: %TRUE when every statement succeeded; %FALSE with @error set
  *   otherwise.
  *
@@ -448,6 +475,8 @@ gboolean dal_connection_execute_script (DalConnection *connection,
  * dal_connection_query() does (a BEGIN inside a transaction only draws a
  * server warning, and succeeds).
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Returns: %TRUE once the transaction is open; %FALSE with @error set.
  *
  * Since: 0.1
@@ -467,6 +496,8 @@ gboolean dal_connection_begin (DalConnection *connection,
  * %DAL_ERROR_QUERY_FAILED with SQLSTATE 25P02, and the transaction is
  * over either way.  Also fails as dal_connection_query() does.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Returns: %TRUE when the transaction was committed; %FALSE with @error
  *   set.
  *
@@ -484,6 +515,8 @@ gboolean dal_connection_commit (DalConnection *connection,
  *
  * Runs ROLLBACK.  Outside a transaction it only draws a server warning,
  * and succeeds.  Fails as dal_connection_query() does.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE on success; %FALSE with @error set.
  *
@@ -505,6 +538,8 @@ gboolean dal_connection_rollback (DalConnection *connection,
  * calling thread's thread-default main context, never from inside this
  * call.  Finish it with dal_connection_transaction_finish().
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -524,6 +559,8 @@ void dal_connection_begin_async (DalConnection *connection,
  * dal_connection_query_async(): @callback runs exactly once, on the
  * calling thread's thread-default main context, never from inside this
  * call.  Finish it with dal_connection_transaction_finish().
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Since: 0.1
  */
@@ -545,6 +582,8 @@ void dal_connection_commit_async (DalConnection *connection,
  * calling thread's thread-default main context, never from inside this
  * call.  Finish it with dal_connection_transaction_finish().
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -563,6 +602,8 @@ void dal_connection_rollback_async (DalConnection *connection,
  * and dal_connection_rollback_async() alike, with the outcome their
  * blocking forms have (a COMMIT that rolled back fails with SQLSTATE
  * 25P02).
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE on success; %FALSE with @error set.
  *
@@ -587,6 +628,8 @@ gboolean dal_connection_transaction_finish (DalConnection *connection,
  * on pgasync statements in flight fail at once and the socket is closed
  * (the server is not asked to cancel them, so they may have run).
  * Closing twice is harmless.  Dropping the last reference closes too.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE (closing cannot fail).
  *
@@ -613,6 +656,8 @@ gboolean dal_connection_close (DalConnection *connection,
  * thread's thread-default main context, never from inside this call;
  * call dal_connection_close_finish() there.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -629,6 +674,8 @@ void dal_connection_close_async (DalConnection *connection,
  *
  * Finishes dal_connection_close_async().  The connection is closed
  * whatever this returns.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE, or %FALSE with %G_IO_ERROR_CANCELLED when the
  *   #GCancellable given to dal_connection_close_async() fired.
@@ -716,6 +763,8 @@ const char *dal_connection_get_plugin_name (DalConnection *connection);
  * "statement_cache_size" (0 when off) and "in_flight" (statements sent
  * and not yet answered).  On pgsync it waits for a statement a worker
  * thread is running.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: (nullable) (transfer full): the value, to free with g_free(),
  *   or %NULL when the plugin does not know @key (or has no value for it,

@@ -76,7 +76,7 @@ typedef gboolean (*DalCopyRowFunc) (gpointer user_data, guint n_values,
  * client sends the data), `COPY items TO STDOUT` or
  * `COPY (SELECT ...) TO STDOUT` (the server sends it).  The data travels
  * in the format the statement names: text (the default: one row per
- * line, values separated by tabs, \N for NULL), csv or binary.  The
+ * line, values separated by tabs, `\N` for NULL), csv or binary.  The
  * _stream forms (this one and dal_connection_copy_to_stream()) pass the
  * bytes through as they are, in any format; the _rows forms
  * (dal_connection_copy_from_rows(), dal_connection_copy_to_rows()) encode
@@ -99,6 +99,8 @@ typedef gboolean (*DalCopyRowFunc) (gpointer user_data, guint n_values,
  * cannot run while pipelined statements are in flight (%DAL_ERROR_BUSY).
  * The server's refusal is %DAL_ERROR_QUERY_FAILED with its SQLSTATE, as
  * for dal_connection_query().
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: the number of rows copied, or -1 with @error set.
  *
@@ -127,6 +129,8 @@ gint64 dal_connection_copy_from_stream (DalConnection *self, const char *sql,
  * is refused with %DAL_ERROR_UNSUPPORTED before it reaches the server.
  * See dal_connection_copy_from_stream() for what holds for every COPY.
  *
+ * Use @self from one thread at a time (see #DalConnection).
+ *
  * Returns: the number of rows copied, or -1 with @error set.
  *
  * Since: 0.1
@@ -151,6 +155,8 @@ gint64 dal_connection_copy_from_rows (DalConnection *self, const char *sql,
  * writing fails, the COPY is cancelled on the server and that error is
  * returned; what was written by then stays written.  See
  * dal_connection_copy_from_stream() for what holds for every COPY.
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: the number of rows copied, or -1 with @error set.
  *
@@ -178,6 +184,8 @@ gint64 dal_connection_copy_to_stream (DalConnection *self, const char *sql,
  * statement naming csv or binary is refused with %DAL_ERROR_UNSUPPORTED
  * before it reaches the server.  See dal_connection_copy_from_stream()
  * for what holds for every COPY.
+ *
+ * Use @self from one thread at a time (see #DalConnection).
  *
  * Returns: the number of rows copied, or -1 with @error set.
  *

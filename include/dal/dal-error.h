@@ -108,7 +108,7 @@ GQuark dal_error_quark (void);
  * They survive g_error_copy().  A password never appears in any of them.
  *
  * Programming errors (%NULL where an object is required, a row index out
- * of range) are g_return_if_fail() criticals, not #GErrors.
+ * of range) are g_return_if_fail() criticals, not errors in a #GError.
  *
  * Since: 0.1
  */
@@ -230,6 +230,8 @@ const char *dal_error_get_sqlstate (const GError *error);
  * Gets the hint of an error: what to change so that it does not happen
  * again.
  *
+ * Thread-safe.
+ *
  * Returns: (nullable) (transfer none): one sentence saying what to change,
  *   from libdal where it knows better, else the server's own hint; %NULL
  *   when there is none (or @error is %NULL or not a %DAL_ERROR).  The
@@ -246,6 +248,8 @@ const char *dal_error_get_hint (const GError *error);
  * @error: a #GError
  *
  * Gets an error's message without its hint.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer full): what happened: @error's message without the
  *   hint sentence it ends with (dal_error_get_hint()), for showing the
@@ -264,6 +268,8 @@ char *dal_error_dup_what (const GError *error);
  *
  * Gets one of the fields a server error carries.
  *
+ * Thread-safe.
+ *
  * Returns: (nullable) (transfer none): that field as the server sent it,
  *   %NULL when it sent none (or @error is %NULL or not a %DAL_ERROR).
  *   Valid as long as @error is.
@@ -278,6 +284,8 @@ const char *dal_error_get_field (const GError *error, DalErrorField field);
  * @error: (nullable): a #GError
  *
  * Tells whether retrying can help.
+ *
+ * Thread-safe.
  *
  * Returns: %TRUE when trying the same thing again later can succeed,
  *   %FALSE when something must change first (a wrong password, an unknown
@@ -299,6 +307,8 @@ gboolean dal_error_is_retryable (const GError *error);
  * @code: a #DalErrorCode
  *
  * Gives a code's name, for logs and messages.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none): the code's name without the prefix, in
  *   lower case with dashes, e.g. "auth-failed"; "unknown" for a number

@@ -76,6 +76,8 @@ G_BEGIN_DECLS
  * name, or with the statement's own error (as for
  * dal_connection_query()).  On failure nothing changed.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Returns: %TRUE once the server listens; %FALSE with @error set.
  *
  * Since: 0.1
@@ -99,6 +101,8 @@ gboolean dal_connection_listen (DalConnection *connection, const char *channel,
  * this call (a refused channel or plugin too); call
  * dal_connection_listen_finish() there.
  *
+ * Use @connection from one thread at a time (see #DalConnection).
+ *
  * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
@@ -117,6 +121,8 @@ void dal_connection_listen_async (DalConnection *connection,
  * Finishes dal_connection_listen_async() and
  * dal_connection_unlisten_async(), with the errors of their blocking
  * forms.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE on success; %FALSE with @error set.
  *
@@ -138,6 +144,8 @@ gboolean dal_connection_listen_finish (DalConnection *connection,
  * still emitted; none after.  Unlistening a channel one does not listen
  * to is harmless.  Fails as dal_connection_listen() does (but is not
  * refused through a transaction pooler).
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Returns: %TRUE on success; %FALSE with @error set.
  *
@@ -161,6 +169,8 @@ gboolean dal_connection_unlisten (DalConnection *connection, const char *channel
  * connection's other async calls.  @callback runs exactly once, on the
  * thread-default main context of the calling thread, never from inside
  * this call; call dal_connection_listen_finish() there.
+ *
+ * Use @connection from one thread at a time (see #DalConnection).
  *
  * Since: 0.1
  */

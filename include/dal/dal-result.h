@@ -139,6 +139,8 @@ void dal_result_unref (DalResult *result);
  *
  * Counts the rows.
  *
+ * Thread-safe.
+ *
  * Returns: the number of rows (0 for a statement that returns none, such
  *   as an INSERT without RETURNING).
  *
@@ -153,6 +155,8 @@ guint dal_result_get_n_rows (const DalResult *result);
  *
  * Counts the columns.
  *
+ * Thread-safe.
+ *
  * Returns: the number of columns (0 for a statement that returns no rows).
  *
  * Since: 0.1
@@ -166,6 +170,8 @@ guint dal_result_get_n_columns (const DalResult *result);
  * @column: a column index, less than dal_result_get_n_columns()
  *
  * Gets a column's name.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none): the column's name as the server gave it
  *   (its alias when the statement set one), valid as long as @result is.
@@ -182,6 +188,8 @@ const char *dal_result_get_column_name (const DalResult *result, guint column);
  *
  * Finds a column by name.
  *
+ * Thread-safe.
+ *
  * Returns: the index of the first column called @name, or -1 when there
  *   is none.
  *
@@ -196,6 +204,8 @@ int dal_result_get_column_index (const DalResult *result, const char *name);
  * @column: a column index, less than dal_result_get_n_columns()
  *
  * Gets a column's type.
+ *
+ * Thread-safe.
  *
  * Returns: the column's type, %DAL_COLUMN_OTHER for one libdal does not
  *   know.
@@ -212,6 +222,8 @@ DalColumnType dal_result_get_column_type (const DalResult *result, guint column)
  *
  * Gets the name of a column's type, as the database calls it.
  *
+ * Thread-safe.
+ *
  * Returns: (transfer none): the type's name as the plugin knows it, e.g.
  *   "int4", "text" ("other" on the PostgreSQL plugins for a type libdal
  *   does not know), valid as long as @result is.
@@ -227,6 +239,8 @@ const char *dal_result_get_column_type_name (const DalResult *result, guint colu
  *
  * Gets how many rows the statement affected.
  *
+ * Thread-safe.
+ *
  * Returns: the rows inserted, updated, deleted, selected, moved, fetched or
  *   copied by the statement, or -1 when the statement reports none (DDL).
  *
@@ -240,6 +254,8 @@ gint64 dal_result_get_affected_rows (const DalResult *result);
  * @result: a #DalResult
  *
  * Gets the command tag the server sent when the statement completed.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none) (nullable): the command tag, e.g. "INSERT 0 3",
  *   or %NULL when the server sent none; valid as long as @result is.
@@ -257,6 +273,8 @@ const char *dal_result_get_command_tag (const DalResult *result);
  *
  * Tells SQL NULL from a value, where the typed getters do not.
  *
+ * Thread-safe.
+ *
  * Returns: %TRUE when the value is SQL NULL.
  *
  * Since: 0.1
@@ -272,7 +290,9 @@ gboolean dal_result_is_null (const DalResult *result, guint row, guint column);
  * @length: (out) (optional): the value's length in bytes (0 for SQL NULL)
  *
  * Reads a value as the text the server sent, whatever its type (bytea in
- * its hex form, "\x…").  Cannot fail.
+ * its hex form, `\x…`).  Cannot fail.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none) (nullable): the value as text, NUL-terminated,
  *   %NULL for SQL NULL.  Valid as long as @result is.
@@ -292,6 +312,8 @@ const char *dal_result_get_string (const DalResult *result, guint row,
  *
  * Reads a value as a 64-bit integer (decimal text, an optional sign).
  *
+ * Thread-safe.
+ *
  * Returns: the value; 0 for SQL NULL (without an error), and 0 with
  *   @error set when the value is not an integer or does not fit.
  *
@@ -310,6 +332,8 @@ gint64 dal_result_get_int64 (const DalResult *result, guint row, guint column,
  *
  * Reads a value as an integer, as dal_result_get_int64() does, and checks
  * that it fits in a #gint.
+ *
+ * Thread-safe.
  *
  * Returns: the value; 0 for SQL NULL (without an error), and 0 with
  *   @error set when the value is not an integer or does not fit in 32
@@ -332,6 +356,8 @@ gint dal_result_get_int (const DalResult *result, guint row, guint column,
  * included (rounded to the nearest double), and "NaN", "Infinity",
  * "-Infinity".
  *
+ * Thread-safe.
+ *
  * Returns: the value; 0.0 for SQL NULL (without an error), and 0.0 with
  *   @error set when the value is not a number or is out of range.
  *
@@ -351,6 +377,8 @@ gdouble dal_result_get_double (const DalResult *result, guint row,
  * Reads a value as a boolean: "t", "true" (any case) and "1" are %TRUE;
  * "f", "false" (any case) and "0" are %FALSE.
  *
+ * Thread-safe.
+ *
  * Returns: the value; %FALSE for SQL NULL (without an error), and %FALSE
  *   with @error set for any other text.
  *
@@ -369,6 +397,8 @@ gboolean dal_result_get_boolean (const DalResult *result, guint row,
  *
  * Reads a value as bytes.  A %DAL_COLUMN_BYTES (bytea) value is decoded
  * from its hex form; other columns give their text, without its NUL.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer full) (nullable): the bytes; %NULL for SQL NULL
  *   (without an error), and %NULL with @error set for bytea that is not
