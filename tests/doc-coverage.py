@@ -5,7 +5,8 @@ complete doc comment where it is declared.
     tests/doc-coverage.py [--skip HEADER]... [HEADER...]
 
 With no HEADER, checks every include/dal/*.h and *.h.in of the source tree
-this script lives in.  --skip leaves a header out (by file name, e.g.
+this script lives in (a header generated from a .in file is checked as
+that file; one generated from a .template is left to gi-docgen check).  --skip leaves a header out (by file name, e.g.
 dal-pool.h; the names in $DAL_DOC_COVERAGE_SKIP, separated by spaces, are
 skipped too).
 
@@ -293,8 +294,14 @@ def main(argv):
             headers.append(a)
     if not headers:
         inc = os.path.join(TOP, "include", "dal")
-        headers = sorted(os.path.join(inc, f) for f in os.listdir(inc)
-                         if f.endswith(".h") or f.endswith(".h.in"))
+        names = os.listdir(inc)
+        # A generated header is checked as its source (dal-version.h as
+        # dal-version.h.in); one made from a template (glib-mkenums) is
+        # left to gi-docgen check on the GIR.
+        headers = sorted(os.path.join(inc, f) for f in names
+                         if (f.endswith(".h") and f + ".in" not in names
+                             and f + ".template" not in names)
+                         or f.endswith(".h.in"))
     print("1..%d" % len(headers))
     failed = 0
     for i, h in enumerate(headers, 1):
@@ -309,7 +316,6 @@ def main(argv):
             print("not ok %d - %s: %d undocumented" % (i, rel, len(c.problems)))
             for p in c.problems:
                 print("# " + p.replace(h, rel))
-                print(p.replace(h, rel), file=sys.stderr)
         else:
             print("ok %d - %s" % (i, rel))
     return 1 if failed else 0
