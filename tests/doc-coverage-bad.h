@@ -32,7 +32,8 @@ typedef enum
  * @field_a: documented
  * @stale: names no field
  *
- * A struct missing a field and a slot.
+ * A struct missing a field and a slot (its private part is not
+ * reported).
  *
  * Since: 0.1
  */
@@ -41,9 +42,14 @@ typedef struct
   int field_a;
   const char *field_b;
   void (*slot) (int x);
+  /*< private >*/
+  void *reserved[4];
 } BadStruct;
 
 typedef struct _BadOpaque BadOpaque;
+
+DAL_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (BadObject, bad_object, BAD, OBJECT, GObject)
 
 /**
  * BadCallback:

@@ -18,8 +18,13 @@ syntax: "/**", " * NAME:", "@param:" lines, tags) must hold:
     "@...:" for varargs), "Returns:" unless it returns void, "Since:";
   - a typedef (struct, enum, opaque struct, callback, other): a block
     named after it with "Since:"; a struct's block has an "@f:" line for
-    each field (function-pointer slots included), an enum's an "@V:"
-    line for each value, a callback's as a function's;
+    each field (function-pointer slots included; fields after
+    /*< private >*/ until /*< public >*/ are left out, as gtk-doc does),
+    an enum's an "@V:" line for each value, a callback's as a
+    function's.  An opaque struct declared in several headers is
+    documented in the first of them by name;
+  - a type declared with G_DECLARE_*_TYPE: a block named after it with
+    "Since:";
   - a #define whose name does not start with "_" (include guards and
     DAL_H_INSIDE aside): a block named after it, with an "@p:" line for
     each parameter of a function-like macro.
@@ -86,8 +91,14 @@ def parse_blocks(text):
     return blocks
 
 
+PRIVATE_MARK = re.compile(r"/\*<\s*(private|public)\s*>\*/")
+
+
 def strip_comments(text):
-    """@text without comments, newlines kept so that line numbers hold."""
+    """@text without comments, newlines kept so that line numbers hold;
+    gtk-doc's /*< private >*/ and /*< public >*/ become the pseudo-fields
+    __private__ and __public__."""
+    text = PRIVATE_MARK.sub(lambda m: "__%s__;" % m.group(1), text)
     return COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
@@ -136,8 +147,10 @@ def returns_void(rtype):
 
 
 class Checker:
-    def __init__(self):
+    def __init__(self, opaque_owner):
         self.problems = []
+        # opaque type name -> the header that documents it
+        self.opaque_owner = opaque_owner
 
     def report(self, path, line, name, what):
         self.problems.append("%s:%d: %s: %s" % (path, line, name, what))
@@ -214,6 +227,15 @@ class Checker:
             end = code_np.index(";", m.end())
             decl = code_np[m.end():end]
             decl = re.sub(r"\bG_GNUC_\w+\b(\s*\([^)]*\))?|\bG_\w*ATTRIBUTE\w*\b(\s*\([^)]*\))?", "", decl)
+            gd = re.match(r"\s*G_DECLARE_\w+_TYPE\s*\(\s*(\w+)", decl)
+            if gd:
+                # G_DECLARE_FINAL_TYPE (DalConnection, ...): the type's block.
+                b = self.need_block(path, blocks, gd.group(1), lineno(m.start()))
+                if b:
+                    if not b.has_text:
+                        self.report(path, b.line, b.name, "an empty doc comment")
+                    self.check_since(path, b)
+                continue
             fm = re.match(r"(.*?)\b([A-Za-z_]\w*)\s*\((.*)\)\s*$", decl.strip(), re.S)
             if not fm:
                 self.report(path, lineno(m.start()), decl.strip()[:40],
@@ -250,9 +272,13 @@ class Checker:
                     self.check_params(path, b, values, "value")
                 else:
                     fields = []
+                    private = False
                     for f in split_top(body.group(3), ";"):
                         f = f.strip()
-                        if not f:
+                        if f in ("__private__", "__public__"):
+                            private = f == "__private__"
+                            continue
+                        if not f or private:
                             continue
                         fp = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(", f)
                         if fp:
@@ -272,6 +298,13 @@ class Checker:
                 if not ids:
                     continue
                 name = ids[-1]
+                # An opaque type declared in several headers (as
+                # DalBatchResult in dal-batch.h and dal-plugin.h) is
+                # documented once, in the first of them by name.
+                owner = self.opaque_owner.get(name)
+                if (name not in blocks and re.match(r"struct\s+_?\w+\s+\w+$", decl)
+                        and owner is not None and owner != os.path.basename(path)):
+                    continue
                 b = self.need_block(path, blocks, name, line)
                 if b:
                     if not b.has_text:
@@ -302,6 +335,16 @@ def main(argv):
                          if (f.endswith(".h") and f + ".in" not in names
                              and f + ".template" not in names)
                          or f.endswith(".h.in"))
+    # Opaque types declared in include/dal, skipped headers too: the first
+    # header by name that declares one documents it.
+    inc = os.path.join(TOP, "include", "dal")
+    opaque_owner = {}
+    for f in sorted(os.listdir(inc)):
+        if f.endswith(".h") or f.endswith(".h.in"):
+            with open(os.path.join(inc, f), encoding="utf-8") as fh:
+                code = strip_comments(fh.read())
+            for m in re.finditer(r"\btypedef\s+struct\s+_?\w+\s+(\w+)\s*;", code):
+                opaque_owner.setdefault(m.group(1), f)
     print("1..%d" % len(headers))
     failed = 0
     for i, h in enumerate(headers, 1):
@@ -309,7 +352,7 @@ def main(argv):
         if os.path.basename(h) in skip:
             print("ok %d - %s # SKIP left out (--skip or DAL_DOC_COVERAGE_SKIP)" % (i, rel))
             continue
-        c = Checker()
+        c = Checker(opaque_owner)
         c.check_header(h)
         if c.problems:
             failed += 1

@@ -37,6 +37,7 @@ want=(
     "BadStruct: no @slot: line"
     "BadStruct: @stale: names no field"
     "BadOpaque: no doc comment"
+    "BadObject: no doc comment"
     "BadCallback: no @y: line"
     "BadCallback: no Returns: line"
 )

@@ -2,7 +2,8 @@
  *
  * The overview of the plugin kit (the descriptor file, the exported
  * descriptor, the ABI rules) is the doc comment of DalPluginDescriptor
- * below, where the API reference shows it.
+ * below.  The plugin kit is C only and not in Dal-1.0.gir, so the
+ * generated reference does not show it: read it here.
  */
 #ifndef DAL_PLUGIN_H
 #define DAL_PLUGIN_H
@@ -155,18 +156,8 @@ typedef struct
   DalParams params;
 } DalBatchItem;
 
-/**
- * DalBatchResult:
- *
- * What a batch gave: one #DalResult or #GError per statement, in the
- * batch's order.  Applications read it with the dal_batch_result_*
- * getters of dal-batch.h; a plugin makes it with dal_batch_result_new()
- * and fills it with dal_batch_result_take() or
- * dal_batch_result_take_impl().  Reference counted; immutable once the
- * plugin has completed the batch, and then safe to read from any thread.
- *
- * Since: 0.1
- */
+/* DalBatchResult is documented where the application sees it, in
+ * dal-batch.h; plugins fill one with the three functions below. */
 typedef struct _DalBatchResult DalBatchResult;
 
 /**
@@ -340,39 +331,39 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
 
 /**
  * DalPluginFuncs:
- * @connect: (ABI 1.0) blocking: opens a connection to what the URL names
+ * @connect: ABI 1.0, blocking: opens a connection to what the URL names
  *   (the #DalUrl is the core's, valid during the call), within the URL's
  *   connect_timeout or %DAL_DEFAULT_CONNECT_TIMEOUT_MS, honouring the
  *   #GCancellable; returns the plugin's connection handle, or %NULL with
  *   the error set (%DAL_ERROR_CONNECT_FAILED, %DAL_ERROR_AUTH_FAILED,
  *   %DAL_ERROR_CONNECT_TIMEOUT and the like, or %G_IO_ERROR_CANCELLED)
- * @connect_async: (ABI 1.0) the same without blocking: completes the
+ * @connect_async: ABI 1.0, the same without blocking: completes the
  *   #GTask with g_task_return_pointer(), the handle and @close as destroy
  *   notify (if the caller cancelled meanwhile, the core drops the handle
  *   through it), or with g_task_return_error()
- * @query: (ABI 1.0) blocking: runs one statement with its #DalParams
+ * @query: ABI 1.0, blocking: runs one statement with its #DalParams
  *   (%NULL: none) and returns its #DalResult (transfer full), or %NULL
  *   with the error set; honours the #GCancellable and the connection's
  *   statement deadlines
- * @query_async: (ABI 1.0) the same without blocking: completes the
+ * @query_async: ABI 1.0, the same without blocking: completes the
  *   #GTask with a #DalResult and dal_result_unref() as destroy notify, or
  *   with g_task_return_error()
- * @close: (ABI 1.0) required: frees the connection.  Tasks still pending
+ * @close: ABI 1.0, required: frees the connection.  Tasks still pending
  *   on it complete with %DAL_ERROR_CLOSED.  Never called while a blocking
  *   slot runs; may be called from another thread than the one that
  *   connected (the worker, or the thread dropping the last reference)
- * @get_info: (ABI 1.0) optional: the value of a key of
+ * @get_info: ABI 1.0, optional: the value of a key of
  *   dal_connection_get_info(), newly allocated, or %NULL when the plugin
  *   does not know the key.  The core asks "transaction_status" too
  *   ("idle", "active", "intrans", "inerror", "unknown")
- * @is_lost: (ABI 1.1) optional: %TRUE once the connection can serve no
+ * @is_lost: ABI 1.1, optional: %TRUE once the connection can serve no
  *   statement any more (the server went away, or the plugin gave up on
  *   it, e.g. after a cancel request that was never answered); it never
  *   becomes %FALSE again.  Must not block and may be called from any
  *   thread, also while a blocking slot runs on another thread: read an
  *   atomic flag.  Without this slot the core only learns of it from a
  *   %DAL_ERROR_CONNECTION_LOST error (see dal_connection_is_closed())
- * @set_context: (ABI 1.2) optional, for plugins with async slots (which
+ * @set_context: ABI 1.2, optional, for plugins with async slots (which
  *   live on a main context: the pool moves idle connections between
  *   threads' contexts and checks them before handing them out): moves an
  *   idle connection (nothing pending, no blocking call running) to the
@@ -381,12 +372,12 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   never while anyone iterates the old context on another thread nor
  *   while a call on the connection runs.  Returns %FALSE when it cannot
  *   (then nothing changed)
- * @check_idle: (ABI 1.2) optional, on an idle connection: reads, without
+ * @check_idle: ABI 1.2, optional, on an idle connection: reads, without
  *   blocking, what the server sent while it was idle (a termination
  *   notice, end of file) and returns %FALSE when the connection is gone
  *   (is_lost is %TRUE from then on).  No round trip to the server.
  *   Called like @set_context
- * @execute_script: (ABI 1.3) optional, blocking: runs its SQL, any number
+ * @execute_script: ABI 1.3, optional, blocking: runs its SQL, any number
  *   of statements separated by semicolons and no parameters, as one
  *   request (PostgreSQL's simple query protocol), stopping at the first
  *   statement that fails; results are dropped.  Honours the
@@ -394,35 +385,35 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   does.  A failure's %DAL_ERROR_FIELD_POSITION counts characters in the
  *   whole of the SQL.  Serves dal_connection_execute_script() (and so
  *   `dal migrate`).  Returns %FALSE with the error set on failure
- * @batch: (ABI 1.4) optional, blocking: the given #DalBatchItem
+ * @batch: ABI 1.4, optional, blocking: the given #DalBatchItem
  *   statements are sent together under one sync point (one implicit
  *   transaction) and the result holds one #DalResult or #GError per item
  *   (dal_batch_result_new() and dal_batch_result_take()); a batch-level
  *   failure (nothing could run, the connection was lost, cancelled) is a
  *   %NULL return with the error set instead.  See dal-batch.h for the
  *   semantics
- * @batch_async: (ABI 1.4) optional: @batch without blocking; completes
+ * @batch_async: ABI 1.4, optional: @batch without blocking; completes
  *   the #GTask like @query_async, with a #DalBatchResult and
  *   dal_batch_result_unref()
- * @copy_in: (ABI 1.4) optional, blocking (see dal-copy.h): runs its SQL
+ * @copy_in: ABI 1.4, optional, blocking (see dal-copy.h): runs its SQL
  *   (COPY ... FROM STDIN) and feeds it what the #DalCopyReadFunc returns
  *   until it returns 0.  Holds no more than a bounded amount of data.
  *   Returns the number of rows the server reports, or -1 with the error
  *   set (an error of the read function ends the COPY: the server rolls
  *   it back)
- * @copy_out: (ABI 1.4) optional, blocking: runs its SQL (COPY ... TO
+ * @copy_out: ABI 1.4, optional, blocking: runs its SQL (COPY ... TO
  *   STDOUT) and hands every row to the #DalCopyWriteFunc as it arrives.
  *   Holds no more than a bounded amount of data.  Returns the number of
  *   rows the server reports, or -1 with the error set (an error of the
  *   write function ends the COPY)
- * @set_notify: (ABI 1.4) optional, notifications (LISTEN/NOTIFY): from
+ * @set_notify: ABI 1.4, optional, notifications (LISTEN/NOTIFY): from
  *   now on the plugin calls the #DalNotifyFunc for every notification the
  *   server sends, in the order they arrive, with the given user data; a
  *   %NULL function stops it.  The plugin may call the function from any
  *   thread (the one that read the notification); the core brings it to
  *   the right main context.  Returns %FALSE if it cannot deliver
  *   notifications on this connection
- * @query_call: (ABI 1.4) optional: @query_async without a #GTask, for
+ * @query_call: ABI 1.4, optional: @query_async without a #GTask, for
  *   plugins that complete many calls per main-context iteration (the
  *   core's #DalCall costs a fraction of a GTask).  Either returns %FALSE
  *   at once, having started nothing and kept nothing (e.g. the calling
