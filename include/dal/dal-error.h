@@ -32,7 +32,7 @@ GQuark dal_error_quark (void);
  * The codes of the DAL_ERROR domain.  The list only grows at the end: a
  * code's number never changes.
  */
-typedef enum
+typedef enum /*< underscore_name=dal_error >*/
 {
   DAL_ERROR_FAILED = 0,               /* nothing more specific applies */
 
@@ -105,7 +105,7 @@ typedef enum
   DAL_ERROR_FIELD_COLUMN,
   DAL_ERROR_FIELD_DATATYPE,
   DAL_ERROR_FIELD_CONSTRAINT,
-  DAL_ERROR_N_FIELDS
+  DAL_ERROR_N_FIELDS /*< skip >*/
 } DalErrorField;
 
 /**
