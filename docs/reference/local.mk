@@ -5,8 +5,10 @@
 # dal-plugin.h (the plugin kit) is not in the GIR: tests/doc-coverage.py
 # checks its doc comments instead (tests/doc-coverage.sh, in make check).
 
-# docs/*.md pages shown in the reference, besides docs/reference/overview.md.
-dal_reference_pages = api url plugins tls config migrate troubleshooting
+# docs/*.md pages shown in the reference, besides docs/reference/overview.md
+# (all of them: they link to each other).
+dal_reference_pages = api url plugins tls config migrate migration sqlite \
+	design benchmarks troubleshooting
 
 EXTRA_DIST += docs/reference/dal.toml.in docs/reference/overview.md
 
@@ -15,7 +17,9 @@ dal_reference_dir = docs/reference/html
 
 docs/reference/dal.toml: docs/reference/dal.toml.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
-	sed -e 's|@VERSION@|$(VERSION)|g' $< > $@.tmp && mv $@.tmp $@
+	pages=$$(for p in $(dal_reference_pages); do printf '"%s.md", ' $$p; done); \
+	sed -e 's|@VERSION@|$(VERSION)|g' -e "s|@CONTENT_FILES@|$${pages%, }|" \
+	  $< > $@.tmp && mv $@.tmp $@
 
 # The content pages: a gi-docgen "Title:" line from each page's first
 # heading, and links between the pages pointed at their HTML.
