@@ -112,7 +112,7 @@ GQuark dal_error_quark (void);
  *
  * Since: 0.1
  */
-typedef enum
+typedef enum /*< underscore_name=dal_error >*/
 {
   DAL_ERROR_FAILED = 0,
 
@@ -203,7 +203,7 @@ typedef enum
   DAL_ERROR_FIELD_COLUMN,
   DAL_ERROR_FIELD_DATATYPE,
   DAL_ERROR_FIELD_CONSTRAINT,
-  DAL_ERROR_N_FIELDS
+  DAL_ERROR_N_FIELDS /*< skip >*/
 } DalErrorField;
 
 /**
