@@ -5,12 +5,9 @@
 #      tests/doc-coverage-bad.h (the checker itself can fail);
 #   2. tests/doc-coverage.py on include/dal/*.h: every public function,
 #      type, macro, enum value and struct field (plugin-table slots
-#      included) has a complete doc comment where it is declared.  The
-#      headers named in DAL_DOC_COVERAGE_SKIP (tests/local.mk) are left out;
-#      run `tests/doc-coverage.py` by hand to check them all;
+#      included) has a complete doc comment where it is declared;
 #   3. `gi-docgen check` on the build tree's Dal-1.0.gir (skipped without
-#      gi-docgen or the GIR).  While DAL_DOC_COVERAGE_SKIP names headers,
-#      its failure is a TODO (their symbols are in the GIR too);
+#      gi-docgen or the GIR);
 #   4. the plugin kit, which is not in Dal-1.0.gir: g-ir-scanner reads
 #      dal-plugin.h into a GIR of its own (in a temporary folder), which
 #      must scan without a warning about its doc comments and pass
@@ -59,10 +56,8 @@ else
 fi
 
 # 2. The headers.
-skip=()
-for h in ${DAL_DOC_COVERAGE_SKIP:-}; do skip+=(--skip "$h"); done
-if "$py" "$srcdir/doc-coverage.py" "${skip[@]}" >"$tmp/headers.out" 2>&1; then
-    echo "ok 2 - every public symbol of include/dal has a complete doc comment${DAL_DOC_COVERAGE_SKIP:+ (left out: $DAL_DOC_COVERAGE_SKIP)}"
+if "$py" "$srcdir/doc-coverage.py" >"$tmp/headers.out" 2>&1; then
+    echo "ok 2 - every public symbol of include/dal has a complete doc comment"
 else
     echo "not ok 2 - undocumented public symbols in include/dal:"
 fi
@@ -75,12 +70,10 @@ if ! command -v gi-docgen >/dev/null; then
 elif [[ ! -f $gir ]]; then
     echo "ok 3 # SKIP no Dal-1.0.gir in the build tree (introspection off)"
 else
-    todo=
-    [[ -n ${DAL_DOC_COVERAGE_SKIP:-} ]] && todo=" # TODO until $DAL_DOC_COVERAGE_SKIP are documented"
     if gi-docgen check "$gir" >"$tmp/gidocgen.out" 2>&1; then
         echo "ok 3 - gi-docgen check Dal-1.0.gir"
     else
-        echo "not ok 3 - gi-docgen check Dal-1.0.gir reports missing documentation$todo"
+        echo "not ok 3 - gi-docgen check Dal-1.0.gir reports missing documentation"
     fi
     sed 's/^/# /' "$tmp/gidocgen.out"
 fi
