@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# doc-examples.sh: every ```c block of README.md and docs/*.md compiles,
+# doc-examples.sh: every ```c block of README.md, docs/*.md and
+# docs/reference/*.md compiles,
 # with -Wall -Wextra -Werror against the build tree, and every complete
 # program among them runs against the harness's PostgreSQL (TAP, one test
 # per block).
@@ -50,7 +51,7 @@ fi
 
 # The blocks: $tmp/N.c (the text), $tmp/N.meta ("FILE LINE MODE [REASON]").
 n=0
-for md in "$srcdir"/README.md "$srcdir"/docs/*.md; do
+for md in "$srcdir"/README.md "$srcdir"/docs/*.md "$srcdir"/docs/reference/*.md; do
     rel=${md#"$srcdir"/}
     n=$(awk -v rel="$rel" -v out="$tmp" -v n="$n" '
         function flush_meta(mode) { print rel, start, mode > (out "/" n ".meta"); close(out "/" n ".meta") }
