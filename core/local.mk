@@ -33,7 +33,12 @@ core_libdalopenssl_la_SOURCES = \
 core_libdalopenssl_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 core_libdalopenssl_la_LIBADD = $(OPENSSL_LIBS)
 
-core_libdal_1_la_SOURCES = \
+# The core's objects are built once, into a convenience library; the
+# installed libdal-1 is that library behind a linker version script, and
+# so is the check-only copy the tests link (tests/internal/, which also
+# exports the _dal_* internals the unit tests call).
+noinst_LTLIBRARIES += core/libdalcore.la
+core_libdalcore_la_SOURCES = \
 	core/dal-private.h \
 	core/dal-error.c \
 	core/dal-url-private.h \
@@ -74,12 +79,20 @@ core_libdal_1_la_SOURCES = \
 	core/dal-migrate-private.h \
 	core/dal-migrate.c \
 	core/dal-migrate-files.c
-core_libdal_1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
+core_libdalcore_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \
 	-DDAL_PLUGIN_DIR=\"$(plugindir)\"
-core_libdal_1_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
-core_libdal_1_la_LIBADD = core/libdalopenssl.la $(GLIB_LIBS) $(OPENSSL_LIBS) $(LTDL_LIBS)
-# Only dal_* is exported; names starting with _dal_ are private to libdal
-# and its tests (declared in core/dal-private.h, never installed).
+core_libdalcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+core_libdalcore_la_LIBADD = core/libdalopenssl.la $(GLIB_LIBS) $(OPENSSL_LIBS) $(LTDL_LIBS)
+
+# Only the dal_* functions of include/dal/*.h are exported, each with the
+# ELF version DAL_0.1 (core/libdal.map; docs/packaging.md).  Names starting
+# with _dal_ are private to libdal and its tests (core/dal-private.h,
+# never installed).  tests/check-exports.sh checks the exported list
+# against the headers.
+core_libdal_1_la_SOURCES =
+core_libdal_1_la_LIBADD = core/libdalcore.la
 core_libdal_1_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(DAL_LT_VERSION_INFO) \
-	-export-symbols-regex '^_?dal_' -no-undefined
+	-no-undefined -Wl,--version-script=$(top_srcdir)/core/libdal.map
+EXTRA_core_libdal_1_la_DEPENDENCIES = core/libdal.map
+EXTRA_DIST += core/libdal.map

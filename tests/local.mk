@@ -30,14 +30,39 @@ AM_TESTS_ENVIRONMENT += \
 
 EXTRA_DIST += tests/harness/pg-harness tests/harness/tap-run
 
+# The libdal-1 the test programs link: the core's objects again
+# (core/libdalcore.la) with the same soname, libdal-1.so.0, exporting the
+# _dal_* internals as well (tests/internal/libdal-internal.map).  A plugin
+# a test loads, linked against the real core/libdal-1.la, binds to this
+# one by soname: one core per test process (tests/test-one-core.c).
+# Never installed; plugins, tools and examples link core/libdal-1.la.
+check_LTLIBRARIES += tests/internal/libdal-1.la
+tests_internal_libdal_1_la_SOURCES =
+tests_internal_libdal_1_la_LIBADD = core/libdalcore.la
+tests_internal_libdal_1_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(DAL_LT_VERSION_INFO) \
+	-no-undefined -rpath $(abs_top_builddir)/tests/internal \
+	-Wl,--version-script=$(top_srcdir)/tests/internal/libdal-internal.map
+EXTRA_tests_internal_libdal_1_la_DEPENDENCIES = tests/internal/libdal-internal.map
+EXTRA_DIST += tests/internal/libdal-internal.map
+DAL_TEST_LIBDAL = tests/internal/libdal-1.la
+
 # Helpers every test program links.
 check_LTLIBRARIES += tests/libdaltest.la
 tests_libdaltest_la_SOURCES = tests/dal-test.c tests/dal-test.h
 tests_libdaltest_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
-tests_libdaltest_la_LIBADD = core/libdal-1.la $(GLIB_LIBS)
+tests_libdaltest_la_LIBADD = $(DAL_TEST_LIBDAL) $(GLIB_LIBS)
 
 DAL_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/tests
-DAL_TEST_LDADD = tests/libdaltest.la core/libdal-1.la $(GLIB_LIBS)
+DAL_TEST_LDADD = tests/libdaltest.la $(DAL_TEST_LIBDAL) $(GLIB_LIBS)
+
+# libdal-1.so exports exactly the functions include/dal/*.h declare, with
+# their ELF version; and a test process holds one copy of the core.
+TESTS += tests/check-exports.sh tests/test-one-core
+EXTRA_DIST += tests/check-exports.sh
+check_PROGRAMS += tests/test-one-core
+tests_test_one_core_SOURCES = tests/test-one-core.c
+tests_test_one_core_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_one_core_LDADD = $(DAL_TEST_LDADD)
 
 # -- unit tests --
 TESTS += tests/test-url
@@ -99,7 +124,7 @@ tests_test_preload_SOURCES = tests/test-preload.c
 tests_test_preload_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_preload_LDADD = $(DAL_TEST_LDADD) $(LTDL_LIBS)
 tests_test_preload_LDFLAGS = $(AM_LDFLAGS) -dlpreopen tests/plugins/fakesync.la
-tests_test_preload_DEPENDENCIES = tests/libdaltest.la core/libdal-1.la \
+tests_test_preload_DEPENDENCIES = tests/libdaltest.la $(DAL_TEST_LIBDAL) \
 	tests/plugins/fakesync.la
 
 # `dal bench` smoke test (live; the tool is DAL_TEST_TOOL).
@@ -214,7 +239,7 @@ check_PROGRAMS += tests/test-config
 tests_test_config_SOURCES = tests/test-config.c
 tests_test_config_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_config_LDADD = $(DAL_TEST_LDADD)
-tests_test_config_DEPENDENCIES = tests/libdaltest.la core/libdal-1.la tools/dal
+tests_test_config_DEPENDENCIES = tests/libdaltest.la $(DAL_TEST_LIBDAL) tools/dal
 
 # COPY in and out through both plugins (live), and the facade's refusals.
 TESTS += tests/test-copy
