@@ -74,9 +74,11 @@ bouncer_or_skip (void)
   return FALSE;
 }
 
-/* Through the harness's PgBouncer in transaction mode. */
+/* Through the harness's transaction-mode PgBouncer, to the shared test
+ * database, or (@database non-NULL) to another of its database names. */
 static char *
-bouncer_url (const char *scheme, const char *app, const char *extra)
+bouncer_url_to (const char *scheme, const char *database, const char *app,
+                const char *extra)
 {
   g_autofree char *hp = g_strdup_printf ("127.0.0.1:%s", dal_test_env ("DAL_TEST_PGBOUNCER_PORT"));
   g_autofree char *q = g_strdup_printf ("sslmode=disable&pooler_mode=transaction%s%s%s%s",
@@ -85,7 +87,15 @@ bouncer_url (const char *scheme, const char *app, const char *extra)
                                         extra != NULL ? "&" : "", extra != NULL ? extra : "");
   return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
                             dal_test_env ("DAL_TEST_PG_PASSWORD"), hp,
-                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+                            database != NULL ? database
+                                             : dal_test_env ("DAL_TEST_PG_DATABASE"),
+                            q);
+}
+
+static char *
+bouncer_url (const char *scheme, const char *app, const char *extra)
+{
+  return bouncer_url_to (scheme, NULL, app, extra);
 }
 
 static DalPool *
@@ -670,8 +680,13 @@ test_reset_bouncer (gconstpointer data)
     return;
   const char *scheme = data;
   g_autofree char *app = app_name ("reset_bouncer", scheme);
-  g_autofree char *url = bouncer_url (scheme, app,
-                                      "pool_min_size=1&pool_max_size=1&pool_check_idle=60");
+  /* PgBouncer's database name of its own: a server pool no other test
+   * (they run in parallel) can take our server connection from before we
+   * read what it ran last. */
+  g_autofree char *url = bouncer_url_to (scheme,
+                                         dal_test_env ("DAL_TEST_PGBOUNCER_PRIVATE_DATABASE"),
+                                         app,
+                                         "pool_min_size=1&pool_max_size=1&pool_check_idle=60");
   g_autoptr (DalPool) pool = open_pool (url);
   DalPoolStats s0, s1, s2;
   stats (pool, &s0);
