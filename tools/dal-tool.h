@@ -37,6 +37,9 @@ DalUrl *dal_tool_get_url (const char *url_arg, const char *config_file,
  * can tell an optional URL argument from the arguments after it. */
 gboolean dal_tool_is_url (const char *arg);
 
+/* `dal query` (dal-query.c). */
+int dal_tool_query (int argc, char **argv);
+
 /* `dal bench` (dal-bench.c). */
 int dal_tool_bench (int argc, char **argv);
 

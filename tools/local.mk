@@ -5,6 +5,7 @@ tools_dal_SOURCES = \
 	tools/dal.c \
 	tools/dal-tool.h \
 	tools/dal-print.c \
+	tools/dal-query.c \
 	tools/dal-bench.h \
 	tools/dal-bench-run.c \
 	tools/dal-bench.c \

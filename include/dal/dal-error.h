@@ -105,6 +105,9 @@ typedef enum
   DAL_ERROR_FIELD_COLUMN,
   DAL_ERROR_FIELD_DATATYPE,
   DAL_ERROR_FIELD_CONSTRAINT,
+  DAL_ERROR_FIELD_CONTEXT,            /* where it happened: a call stack, one line each */
+  DAL_ERROR_FIELD_INTERNAL_QUERY,     /* the statement a function ran that failed */
+  DAL_ERROR_FIELD_INTERNAL_POSITION,  /* 1-based character position in that one */
   DAL_ERROR_N_FIELDS
 } DalErrorField;
 
