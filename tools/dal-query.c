@@ -11,12 +11,13 @@
  * the signal ended).  A second Ctrl-C kills it at once.
  *
  * Exit status, as psql's: 0 all went well; 1 an error (an SQL error of
- * the one statement, a bad URL or configuration, a usage error); 2 the
- * connection failed (could not connect: refused, authentication, TLS...,
- * or was lost on the way); 3 a script stopped at an error (psql's
- * ON_ERROR_STOP); usage errors exit 1 too (psql's status for bad options;
- * the other subcommands use 2); with --continue a script runs to its end and exits 1
- * when a statement failed (psql would exit 0 there); 130 interrupted.
+ * the one statement, a bad URL or configuration, no plugin for it, a
+ * usage error: psql's status for bad options, where the other
+ * subcommands use 2); 2 the connection failed (could not connect:
+ * refused, authentication, TLS..., or was lost on the way); 3 a script
+ * stopped at an error (psql's ON_ERROR_STOP); with --continue a script
+ * runs to its end and exits 1 when a statement failed (psql would exit
+ * 0 there); 130 interrupted.
  *
  * Server errors are shown as psql shows them, on stderr:
  *
@@ -260,8 +261,9 @@ print_error (const GError *error, const char *sql, const char *where,
   const char *detail = dal_error_get_field (error, DAL_ERROR_FIELD_DETAIL);
   if (detail != NULL)
     fprintf (stderr, "DETAIL:  %s\n", detail);
-  /* libdal's advice when it has some, else the server's own hint */
-  const char *hint = dal_error_get_hint (error);
+  /* the server's own hint, as psql shows it (libdal's advice for the
+   * SQLSTATE class would only repeat what the lines above say) */
+  const char *hint = dal_error_get_field (error, DAL_ERROR_FIELD_HINT);
   if (hint != NULL)
     fprintf (stderr, "HINT:  %s\n", hint);
   const char *iquery = dal_error_get_field (error, DAL_ERROR_FIELD_INTERNAL_QUERY);
@@ -287,6 +289,21 @@ failure_status (Run *run, const GError *error, int otherwise)
       || g_error_matches (error, DAL_ERROR, DAL_ERROR_CLOSED))
     return EXIT_CONNECTION;
   return otherwise;
+}
+
+/* The exit status when the connection could not be opened: 2 (psql's
+ * "could not connect"), except for what went wrong before any attempt to
+ * connect (the URL, the configuration, the plugin): 1. */
+static int
+open_failure_status (Run *run, const GError *error)
+{
+  if (run->interrupted)
+    return EXIT_INTERRUPTED;
+  if (error->domain == DAL_ERROR
+      && ((error->code >= DAL_ERROR_URL_MALFORMED && error->code <= DAL_ERROR_UNSUPPORTED)
+          || error->code == DAL_ERROR_CONFIG_INVALID))
+    return EXIT_ERROR;
+  return EXIT_CONNECTION;
 }
 
 static void
@@ -366,6 +383,20 @@ run_script (Run *run, DalConnection *conn, const char *text, const char *name,
   return status;
 }
 
+/* After Ctrl-C: the plugin may send the cancel request from a thread of
+ * its own after the statement already failed here (pgasync does), and
+ * exiting now could lose it.  A statement after it runs only once the
+ * server has ended the cancelled one, so wait for that one (a second
+ * Ctrl-C kills us: the signal's default action is back). */
+static void
+settle_cancel (Run *run, DalConnection *conn)
+{
+  g_object_unref (run->cancellable);
+  run->cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = run_statement (run, conn, "SELECT 1", NULL, &error);
+}
+
 /* -- the command -- */
 
 int
@@ -430,7 +461,7 @@ dal_tool_query (int argc, char **argv)
   if (conn == NULL)
     {
       dal_tool_fail (error);
-      status = run.interrupted ? EXIT_INTERRUPTED : EXIT_CONNECTION;
+      status = open_failure_status (&run, error);
     }
   else
     {
@@ -462,7 +493,9 @@ dal_tool_query (int argc, char **argv)
               status = failure_status (&run, error, EXIT_ERROR);
             }
         }
-      if (status != EXIT_INTERRUPTED && status != EXIT_CONNECTION)
+      if (status == EXIT_INTERRUPTED)
+        settle_cancel (&run, conn);
+      else if (status != EXIT_CONNECTION)
         {
           g_clear_error (&error);
           dal_connection_close_async (conn, NULL, close_done, &run);

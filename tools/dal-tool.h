@@ -19,6 +19,10 @@ double dal_tool_percentile_ms (GArray *sorted_ns, double fraction);
 /* Prints "dal: <message>" on stderr; returns the exit status to use. */
 int dal_tool_fail (const GError *error);
 
+/* The "Environment:" part of every --help: the variables that choose
+ * the URL, the configuration file and the plugins (dal.c). */
+extern const char dal_tool_environment_help[];
+
 /* Option parsing and usage errors as every subcommand reports them
  * (dal.c); @command is the subcommand's name. */
 gboolean dal_tool_parse_options (const char *command, GOptionEntry *entries,

@@ -40,7 +40,7 @@ static const Command *find_command (const char *name);
 
 /* What --help says of the environment: every subcommand that takes a URL
  * reads the same variables (docs/config.md). */
-static const char environment_help[] =
+const char dal_tool_environment_help[] =
   "Environment:\n"
   "  DAL_DATABASE_URL, DATABASE_URL  the URL when none is given (in this order)\n"
   "  DAL_MIGRATION_URL               dal migrate's URL when none is given\n"
@@ -58,13 +58,9 @@ static const char environment_help[] =
 static gboolean
 parse_options (const Command *cmd, GOptionEntry *entries, int *argc, char ***argv)
 {
-  /* "Usage: dal NAME [OPTION…] ARGS": the program name is "dal NAME"
-   * (GOption would take argv[0], the bare subcommand). */
-  g_autofree char *prgname = g_strdup_printf ("dal %s", cmd->name);
-  g_set_prgname (prgname);
   g_autoptr (GOptionContext) ctx = g_option_context_new (cmd->args);
   g_option_context_set_summary (ctx, cmd->summary);
-  g_option_context_set_description (ctx, environment_help);
+  g_option_context_set_description (ctx, dal_tool_environment_help);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, argc, argv, &error))
@@ -320,7 +316,7 @@ usage (FILE *out)
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].args);
   fprintf (out, "\n`dal COMMAND --help` describes each.  libdal %s\n\n%s\n",
-           dal_version_string (), environment_help);
+           dal_version_string (), dal_tool_environment_help);
   return out == stdout ? 0 : 2;
 }
 
@@ -344,5 +340,9 @@ main (int argc, char **argv)
       fprintf (stderr, "dal: unknown command \"%s\"\n", argv[1]);
       return usage (stderr);
     }
+  /* "Usage: dal NAME [OPTION…] ARGS" in --help: the program name is
+   * "dal NAME" (GOption would take argv[0], the bare subcommand). */
+  g_autofree char *prgname = g_strdup_printf ("dal %s", cmd->name);
+  g_set_prgname (prgname);
   return cmd->run (argc - 1, argv + 1);
 }
