@@ -35,6 +35,15 @@
  * "notification" is disconnected and notifications not yet emitted are
  * dropped; the pool's reset (UNLISTEN *) ends the borrower's LISTENs.
  * The next borrower never sees the previous one's notifications.
+ *
+ * Notices (RAISE NOTICE, warnings: the server's messages that are no
+ * error) come as the signal "notice", from the same queue, so in order
+ * with the notifications and under the same rules (see
+ * DalConnection::notice and docs/api.md, "Notices"):
+ *
+ *   void handler (DalConnection *connection, const char *severity,
+ *                 const char *sqlstate, const char *message,
+ *                 const char *detail, const char *hint, gpointer user_data);
  */
 #ifndef DAL_NOTIFY_H
 #define DAL_NOTIFY_H
