@@ -735,73 +735,55 @@ test_query_sql_error (gconstpointer data)
   g_assert_cmpstr (run2->out, ==, "");
 }
 
-/* The caret in a statement of several lines, under a position counted in
- * characters (multibyte ones before it, a wide one too). */
+/* What dal query prints of a server's error, and of notices, as psql
+ * does: the caret in a statement of several lines, under a position
+ * counted in characters (multibyte ones before it, a wide one too);
+ * DETAIL, HINT and CONTEXT of an error raised in PL/pgSQL; NOTICEs and
+ * WARNINGs on stderr, the result on stdout. */
 static void
-test_query_error_caret (gconstpointer data)
+test_query_psql_output (gconstpointer data)
 {
   const char *scheme = data;
   TOOL_OR_RETURN ();
   DAL_TEST_LIVE_OR_RETURN ();
   g_autofree char *url = dal_test_url (scheme, NULL);
 
-  g_autoptr (Run) run = run_tool ("query", url,
-                                  "SELECT 'ä' AS a,\n"
-                                  "  'é漢' || nope\n"
-                                  "FROM generate_series(1, 1)");
-  g_assert_cmpint (run->exit_code, ==, 1);
-  const char *expected =
-    "ERROR:  column \"nope\" does not exist\n"
-    "LINE 2:   'é漢' || nope\n"
-    "                   ^\n";
-  if (!g_str_has_prefix (run->err, expected))
-    g_error ("stderr:\n%s\nexpected it to start with:\n%s", run->err, expected);
-  g_assert_cmpstr (run->err + strlen (expected), ==, "");
-  g_assert_cmpstr (run->out, ==, "");
-}
-
-/* DETAIL, HINT and CONTEXT of an error raised in PL/pgSQL. */
-static void
-test_query_error_fields (gconstpointer data)
-{
-  const char *scheme = data;
-  TOOL_OR_RETURN ();
-  DAL_TEST_LIVE_OR_RETURN ();
-  g_autofree char *url = dal_test_url (scheme, NULL);
-
-  g_autoptr (Run) run = run_tool ("query", url,
-                                  "DO $$ BEGIN RAISE EXCEPTION 'boom %', 7 USING "
-                                  "DETAIL = 'the detail', HINT = 'the hint'; END $$");
-  g_assert_cmpint (run->exit_code, ==, 1);
-  g_assert_cmpstr (run->err, ==,
-                   "ERROR:  boom 7\n"
-                   "DETAIL:  the detail\n"
-                   "HINT:  the hint\n"
-                   "CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n");
-}
-
-/* NOTICEs and WARNINGs on stderr, as psql prints them; the result on
- * stdout; exit 0. */
-static void
-test_query_notices (gconstpointer data)
-{
-  const char *scheme = data;
-  TOOL_OR_RETURN ();
-  DAL_TEST_LIVE_OR_RETURN ();
-  g_autofree char *url = dal_test_url (scheme, NULL);
-
-  g_autoptr (Run) run = run_tool ("query", url,
-                                  "DO $$ BEGIN RAISE NOTICE 'hello %', 42; "
-                                  "RAISE WARNING 'careful' USING DETAIL = 'dd', HINT = 'hh'; "
-                                  "RAISE NOTICE 'bye'; END $$");
-  assert_ok (run);
-  g_assert_cmpstr (run->err, ==,
-                   "NOTICE:  hello 42\n"
-                   "WARNING:  careful\n"
-                   "DETAIL:  dd\n"
-                   "HINT:  hh\n"
-                   "NOTICE:  bye\n");
-  g_assert_cmpstr (run->out, ==, "DO\n");
+  static const struct
+  {
+    const char *sql;
+    int status;
+    const char *err;
+    const char *out;
+  } cases[] = {
+    { "SELECT 'ä' AS a,\n"
+      "  'é漢' || nope\n"
+      "FROM generate_series(1, 1)", 1,
+      "ERROR:  column \"nope\" does not exist\n"
+      "LINE 2:   'é漢' || nope\n"
+      "                   ^\n", "" },
+    { "DO $$ BEGIN RAISE EXCEPTION 'boom %', 7 USING "
+      "DETAIL = 'the detail', HINT = 'the hint'; END $$", 1,
+      "ERROR:  boom 7\n"
+      "DETAIL:  the detail\n"
+      "HINT:  the hint\n"
+      "CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n", "" },
+    { "DO $$ BEGIN RAISE NOTICE 'hello %', 42; "
+      "RAISE WARNING 'careful' USING DETAIL = 'dd', HINT = 'hh'; "
+      "RAISE NOTICE 'bye'; END $$", 0,
+      "NOTICE:  hello 42\n"
+      "WARNING:  careful\n"
+      "DETAIL:  dd\n"
+      "HINT:  hh\n"
+      "NOTICE:  bye\n", "DO\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (Run) run = run_tool ("query", url, cases[i].sql);
+      if (run->exit_code != cases[i].status || strcmp (run->err, cases[i].err) != 0)
+        g_error ("%s: exit status %d, stderr:\n%s\nexpected %d and:\n%s", cases[i].sql,
+                 run->exit_code, run->err, cases[i].status, cases[i].err);
+      g_assert_cmpstr (run->out, ==, cases[i].out);
+    }
 }
 
 /* A script: semicolons in quotes, dollar quotes and comments do not end
@@ -1473,9 +1455,7 @@ main (int argc, char **argv)
     { "dml", test_query_dml },
     { "wrong-password", test_query_wrong_password },
     { "sql-error", test_query_sql_error },
-    { "error-caret", test_query_error_caret },
-    { "error-fields", test_query_error_fields },
-    { "notices", test_query_notices },
+    { "psql-output", test_query_psql_output },
     { "script", test_query_script },
     { "sigint", test_query_sigint },
   };

@@ -283,6 +283,8 @@ char *dal_pg_get_info (PGconn *conn, const DalPgTimings *timings,
  * serves.  FALSE when it is gone: end of file, a failed read, or a FATAL
  * message from the server (pg_terminate_backend, shutdown), which then
  * gives @why (may be NULL) its fields; otherwise @why is libpq's account.
+ * Other notices read meanwhile go to @notify's notice function (the
+ * plugin's DalPgNotify: also the receiver's argument, which this restores).
  * No round trip to the server. */
 typedef struct _DalPgNotify DalPgNotify;   /* below */
 gboolean dal_pg_check_idle (PGconn *conn, const DalPgNotify *notify,
