@@ -7,8 +7,11 @@
  * Everything runs on the main loop (the connect, each statement): Ctrl-C
  * (SIGINT) cancels the GCancellable they run under, which makes the
  * plugin send the server a cancel request for the statement in flight;
- * then `dal` exits with 130 (128 + SIGINT, as a shell reports a command
- * the signal ended).  A second Ctrl-C kills it at once.
+ * `dal` waits until the server has ended it (settle_cancel) and exits
+ * with 130 (128 + SIGINT, as a shell reports a command the signal
+ * ended), where psql, which also waits, would exit 1 (or 3 in a script)
+ * with "canceling statement due to user request".  A second Ctrl-C kills
+ * it at once.
  *
  * Exit status, as psql's: 0 all went well; 1 an error (an SQL error of
  * the one statement, a bad URL or configuration, no plugin for it, a
