@@ -196,37 +196,13 @@ notice_push (const char * const *fields, gpointer user_data)
 void
 _dal_notify_class_init (GObjectClass *klass)
 {
-  /**
-   * DalConnection::notification:
-   * @connection: the connection
-   * @channel: the channel's name
-   * @payload: the payload ("" when there is none)
-   * @pid: the process ID of the server session that sent it
-   *
-   * A notification (LISTEN/NOTIFY) the connection's session received:
-   * see dal-notify.h for where and when it is emitted.
-   */
+  /* DalConnection::notification: documented in dal-notify.h, where
+   * g-ir-scanner reads it. */
   notification_signal = g_signal_new ("notification", G_TYPE_FROM_CLASS (klass),
                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                       G_TYPE_NONE, 3, G_TYPE_STRING,
                                       G_TYPE_STRING, G_TYPE_INT);
-  /**
-   * DalConnection::notice:
-   * @connection: the connection
-   * @severity: the severity as the server names it in English: "NOTICE",
-   *   "WARNING", "INFO", "LOG" or "DEBUG"
-   * @sqlstate: (nullable): its SQLSTATE ("01000" for a warning, "00000"
-   *   for a plain notice)
-   * @message: the server's primary message
-   * @detail: (nullable): its DETAIL line
-   * @hint: (nullable): its HINT line
-   *
-   * A notice the connection's session received (RAISE NOTICE, a warning
-   * such as "there is no transaction in progress"): see dal-notify.h for
-   * where and when it is emitted.
-   *
-   * Since: 0.1
-   */
+  /* DalConnection::notice: documented in dal-notify.h too. */
   notice_signal = g_signal_new ("notice", G_TYPE_FROM_CLASS (klass),
                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                 G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,

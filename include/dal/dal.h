@@ -16,6 +16,7 @@
 #define DAL_H_INSIDE
 
 #include <dal/dal-version.h>
+#include <dal/dal-enum-types.h>
 #include <dal/dal-error.h>
 #include <dal/dal-url.h>
 #include <dal/dal-result.h>
