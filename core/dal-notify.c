@@ -25,11 +25,13 @@
  * truncates a longer one (with a NOTICE), pg_notify() refuses it. */
 #define CHANNEL_MAX 63
 
+/* A notification, or a notice (NOTICE, WARNING...: @notice is set). */
 typedef struct
 {
   char *channel;
   char *payload;
   gint pid;
+  char **notice;       /* DAL_ERROR_N_FIELDS strings (NULL ones too) */
 } Note;
 
 typedef struct
@@ -46,15 +48,21 @@ struct _DalNotify
   NotifySource *source;  /* on @context; NULL until a notification came */
   GQueue queue;          /* Note *, in the order the server sent them */
   DalConnection *conn;   /* not a reference (the connection owns us) */
+  gboolean notifications; /* the plugin delivers notifications */
 };
 
 static guint notification_signal;
+static guint notice_signal;
 
 static void
 note_free (Note *n)
 {
   g_free (n->channel);
   g_free (n->payload);
+  if (n->notice != NULL)
+    for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+      g_free (n->notice[i]);
+  g_free (n->notice);
   g_free (n);
 }
 
@@ -91,8 +99,16 @@ notify_source_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   Note *note;
   while ((note = g_queue_pop_head (&batch)) != NULL)
     {
-      g_signal_emit (conn, notification_signal, 0, note->channel, note->payload,
-                     note->pid);
+      if (note->notice != NULL)
+        g_signal_emit (conn, notice_signal, 0,
+                       note->notice[DAL_ERROR_FIELD_SEVERITY],
+                       note->notice[DAL_ERROR_FIELD_SQLSTATE],
+                       note->notice[DAL_ERROR_FIELD_MESSAGE],
+                       note->notice[DAL_ERROR_FIELD_DETAIL],
+                       note->notice[DAL_ERROR_FIELD_HINT]);
+      else
+        g_signal_emit (conn, notification_signal, 0, note->channel, note->payload,
+                       note->pid);
       note_free (note);
     }
   return G_SOURCE_CONTINUE;
@@ -135,16 +151,10 @@ source_attach_locked (DalNotify *n)
   n->source = ns;
 }
 
-/* The plugin's DalNotifyFunc: any thread. */
+/* Queues @note for the source on n->context: any thread. */
 static void
-notify_push (const char *channel, const char *payload, gint pid, gpointer user_data)
+note_push (DalNotify *n, Note *note)
 {
-  DalNotify *n = user_data;
-  Note *note = g_new (Note, 1);
-  note->channel = g_strdup (channel);
-  note->payload = g_strdup (payload != NULL ? payload : "");
-  note->pid = pid;
-
   g_mutex_lock (&n->lock);
   g_queue_push_tail (&n->queue, note);
   if (n->source == NULL)
@@ -159,6 +169,28 @@ notify_push (const char *channel, const char *payload, gint pid, gpointer user_d
   g_main_context_unref (context);
 }
 
+/* The plugin's DalNotifyFunc: any thread. */
+static void
+notify_push (const char *channel, const char *payload, gint pid, gpointer user_data)
+{
+  Note *note = g_new0 (Note, 1);
+  note->channel = g_strdup (channel);
+  note->payload = g_strdup (payload != NULL ? payload : "");
+  note->pid = pid;
+  note_push (user_data, note);
+}
+
+/* The plugin's DalNoticeFunc: any thread. */
+static void
+notice_push (const char * const *fields, gpointer user_data)
+{
+  Note *note = g_new0 (Note, 1);
+  note->notice = g_new0 (char *, DAL_ERROR_N_FIELDS);
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    note->notice[i] = g_strdup (fields[i]);
+  note_push (user_data, note);
+}
+
 /* -- the connection's side (dal-connection-private.h) -- */
 
 void
@@ -170,20 +202,29 @@ _dal_notify_class_init (GObjectClass *klass)
                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                       G_TYPE_NONE, 3, G_TYPE_STRING,
                                       G_TYPE_STRING, G_TYPE_INT);
+  /* DalConnection::notice: documented in dal-notify.h too. */
+  notice_signal = g_signal_new ("notice", G_TYPE_FROM_CLASS (klass),
+                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,
+                                G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 void
 _dal_notify_init (DalConnection *self)
 {
   self->tx_pooler = dal_url_is_transaction_pooler (self->url);
-  if (self->funcs->set_notify == NULL)
+  if (self->funcs->set_notify == NULL && self->funcs->set_notice == NULL)
     return;
   DalNotify *n = g_new0 (DalNotify, 1);
   g_mutex_init (&n->lock);
   g_queue_init (&n->queue);
   n->context = g_main_context_ref_thread_default ();
   n->conn = self;
-  if (self->funcs->set_notify (self->handle, notify_push, n))
+  n->notifications = self->funcs->set_notify != NULL
+                     && self->funcs->set_notify (self->handle, notify_push, n);
+  gboolean notices = self->funcs->set_notice != NULL
+                     && self->funcs->set_notice (self->handle, notice_push, n);
+  if (n->notifications || notices)
     self->notify = n;
   else
     {
@@ -243,6 +284,10 @@ _dal_notify_reset (DalConnection *self, gboolean handlers)
          && (id = g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notification_signal,
                                          0, NULL, NULL, NULL)) != 0)
     g_signal_handler_disconnect (self, id);
+  while (handlers
+         && (id = g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notice_signal,
+                                         0, NULL, NULL, NULL)) != 0)
+    g_signal_handler_disconnect (self, id);
   g_mutex_lock (&n->lock);
   g_queue_clear_full (&n->queue, (GDestroyNotify) note_free);
   if (n->source != NULL)
@@ -279,7 +324,7 @@ static char *
 listen_sql (DalConnection *self, const char *verb, const char *channel,
             GError **error)
 {
-  if (self->notify == NULL)
+  if (self->notify == NULL || !self->notify->notifications)
     {
       g_propagate_error (error, dal_error_new_hint (
         DAL_ERROR_UNSUPPORTED,

@@ -46,10 +46,18 @@ typedef struct
   DalSessionEffect stmt;     /* this statement's effect so far */
   gboolean *listens;         /* set when a statement is a LISTEN */
   gboolean in_body;          /* a DO body: any word LISTEN counts */
+  /* Splitting (dal_sql_split_statements()): where each statement with
+   * something other than blanks in it starts and ends, byte offsets from
+   * origin in pairs; NULL when not splitting. */
+  GArray *bounds;
+  const char *origin;
+  const char *stmt_start;    /* where the statement being read starts */
+  gboolean stmt_content;     /* it has more than blanks and comments */
 } Scan;
 
 static DalSessionEffect classify (const char *sql, const char *end,
-                                  gboolean *listens, gboolean in_body);
+                                  gboolean *listens, gboolean in_body,
+                                  GArray *bounds);
 
 static void
 raise_to (DalSessionEffect *e, DalSessionEffect v)
@@ -126,6 +134,19 @@ statement_effect (const Scan *s)
                                              NULL }))
     return DAL_SESSION_REPLACE;
   return DAL_SESSION_CLEAN;
+}
+
+/* The statement that ends at @at (its ';', or the end of the text). */
+static void
+add_bounds (Scan *s, const char *at)
+{
+  if (s->bounds != NULL && s->stmt_content)
+    {
+      gsize pair[2] = { s->stmt_start - s->origin, at - s->origin };
+      g_array_append_vals (s->bounds, pair, 2);
+    }
+  s->stmt_content = FALSE;
+  s->stmt_start = at + 1;
 }
 
 static void
@@ -241,11 +262,14 @@ skip_blank (const char *p, const char *end)
 
 /* The text between @p and @end; REPLACE when it cannot be read. */
 static DalSessionEffect
-classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
+classify (const char *p, const char *end, gboolean *listens, gboolean in_body,
+          GArray *bounds)
 {
   Scan s = { 0 };
   s.listens = listens;
   s.in_body = in_body;
+  s.bounds = bounds;
+  s.origin = s.stmt_start = p;
 
   while (p < end)
     {
@@ -256,9 +280,12 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
         {
           p = skip_blank (p, end);
           if (p == NULL)
-            return DAL_SESSION_REPLACE;   /* unterminated comment */
+            goto unreadable;   /* unterminated comment */
+          continue;
         }
-      else if (c == '\'' || c == '"')
+      if (c != ';')
+        s.stmt_content = TRUE;
+      if (c == '\'' || c == '"')
         {
           /* 'text' ('' inside), "identifier" ("" inside); E'text' is
            * read where the E is (below). */
@@ -266,7 +293,7 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
           for (;;)
             {
               if (p >= end)
-                return DAL_SESSION_REPLACE;
+                goto unreadable;
               if ((guchar) *p == c)
                 {
                   if (p + 1 < end && (guchar) p[1] == c)
@@ -281,7 +308,7 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
           if (c == '"')
             take_word (&s, body, p - body, TRUE);
           else if (s.is_do)
-            raise_to (&s.stmt, classify (body, p, listens, TRUE));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE, NULL));
           p++;
         }
       else if (c == '$' && p + 1 < end && g_ascii_isdigit (p[1]))
@@ -301,9 +328,9 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
               gsize tag_len = q + 1 - p;
               const char *close = dollar_quote_end (q + 1, end, p, tag_len);
               if (close == NULL)
-                return DAL_SESSION_REPLACE;
+                goto unreadable;
               if (s.is_do)
-                raise_to (&s.stmt, classify (q + 1, close, listens, TRUE));
+                raise_to (&s.stmt, classify (q + 1, close, listens, TRUE, NULL));
               p = close + tag_len;
             }
           else
@@ -317,7 +344,7 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
           for (;;)
             {
               if (p >= end)
-                return DAL_SESSION_REPLACE;
+                goto unreadable;
               if (*p == '\\' && p + 1 < end)
                 p += 2;
               else if (*p == '\'' && p + 1 < end && p[1] == '\'')
@@ -328,7 +355,7 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
                 p++;
             }
           if (s.is_do)
-            raise_to (&s.stmt, classify (body, p, listens, TRUE));
+            raise_to (&s.stmt, classify (body, p, listens, TRUE, NULL));
           p++;
         }
       else if (is_word_start (c))
@@ -341,6 +368,7 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
       else if (c == ';')
         {
           end_statement (&s);
+          add_bounds (&s, p);
           p++;
         }
       else
@@ -354,7 +382,15 @@ classify (const char *p, const char *end, gboolean *listens, gboolean in_body)
         }
     }
   end_statement (&s);
+  add_bounds (&s, end);
   return s.effect;
+
+unreadable:
+  /* An unterminated quote or comment: the rest is one statement (the
+   * server says what is wrong with it). */
+  s.stmt_content = TRUE;
+  add_bounds (&s, end);
+  return DAL_SESSION_REPLACE;
 }
 
 /* The last text a thread classified, and what it does: a service runs
@@ -388,7 +424,7 @@ _dal_sql_session_effect (const char *sql)
 
   gsize len = strlen (sql);
   gboolean listens;
-  DalSessionEffect effect = classify (sql, sql + len, &listens, FALSE);
+  DalSessionEffect effect = classify (sql, sql + len, &listens, FALSE, NULL);
   if (len <= LAST_CLASSIFIED_MAX)
     {
       if (last == NULL)
@@ -410,7 +446,7 @@ _dal_sql_listens (const char *sql)
   gboolean listens = FALSE;
   /* Unreadable text (an unterminated quote) is no LISTEN: the server
    * refuses it anyway. */
-  classify (sql, sql + strlen (sql), &listens, FALSE);
+  classify (sql, sql + strlen (sql), &listens, FALSE, NULL);
   return listens;
 }
 
@@ -492,4 +528,31 @@ dal_sql_transaction_control (const char *sql)
       if (strcmp (w[i], "concurrently") == 0)
         return DAL_SQL_TX_OUTSIDE;
   return DAL_SQL_TX_NONE;
+}
+
+/* -- splitting a script -- */
+
+char **
+dal_sql_split_statements (const char *sql, gsize **offsets, guint *n_statements)
+{
+  g_return_val_if_fail (sql != NULL, NULL);
+  g_autoptr (GArray) bounds = g_array_new (FALSE, FALSE, sizeof (gsize));
+  gboolean listens;
+  classify (sql, sql + strlen (sql), &listens, FALSE, bounds);
+
+  guint n = bounds->len / 2;
+  const gsize *b = (const gsize *) (gpointer) bounds->data;
+  char **statements = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    statements[i] = g_strndup (sql + b[2 * i], b[2 * i + 1] - b[2 * i]);
+  if (offsets != NULL)
+    {
+      *offsets = g_new (gsize, n + 1);
+      for (guint i = 0; i < n; i++)
+        (*offsets)[i] = b[2 * i];
+      (*offsets)[n] = 0;
+    }
+  if (n_statements != NULL)
+    *n_statements = n;
+  return statements;
 }

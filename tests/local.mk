@@ -277,6 +277,9 @@ AM_TESTS_ENVIRONMENT += \
 	DAL_TEST_BUILDDIR='$(abs_top_builddir)'; export DAL_TEST_BUILDDIR;
 TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
 	tests/conformance-pgasync.sh tests/conformance-sqlite.sh tests/out-of-tree.sh
+# The man pages render without warnings and cover the subcommands.
+TESTS += tests/man-pages.sh
+EXTRA_DIST += tests/man-pages.sh
 EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
 	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
 	tests/conformance-sqlite.sh tests/out-of-tree.sh

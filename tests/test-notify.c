@@ -3,7 +3,8 @@
  * connection, all in order with the sender's pid; channel names that
  * need quoting; UNLISTEN; a connection notifying itself; the refusal
  * through a transaction pooler; pgsync's delivery with its statements;
- * a pool's borrower never seeing the previous one's notifications.  The
+ * a pool's borrower never seeing the previous one's notifications;
+ * notices (the "notice" signal) in order with notifications.  The
  * signal must never fire inside a libdal call: every call of this program
  * is made with in_call set, and the handler checks it. */
 #include "config.h"
@@ -452,6 +453,64 @@ test_pool (gconstpointer data)
   got_clear (&second);
 }
 
+/* -- notices (the "notice" signal) -- */
+
+typedef struct
+{
+  GPtrArray *lines;   /* "SEVERITY|sqlstate|message|detail|hint" or "notify:payload" */
+  guint want;
+  gboolean done;
+} Notices;
+
+static void
+on_notice (DalConnection *c, const char *severity, const char *sqlstate,
+           const char *message, const char *detail, const char *hint, gpointer data)
+{
+  Notices *n = data;
+  g_assert_false (in_call);
+  g_ptr_array_add (n->lines, g_strdup_printf ("%s|%s|%s|%s|%s", severity, sqlstate, message,
+                                              detail != NULL ? detail : "(null)",
+                                              hint != NULL ? hint : "(null)"));
+  n->done = n->lines->len >= n->want;
+}
+
+static void
+on_notification_line (DalConnection *c, const char *channel, const char *payload, gint pid,
+                      gpointer data)
+{
+  Notices *n = data;
+  g_assert_false (in_call);
+  g_ptr_array_add (n->lines, g_strdup_printf ("notify:%s", payload));
+  n->done = n->lines->len >= n->want;
+}
+
+/* RAISE NOTICE / WARNING with DETAIL and HINT, and a notification between
+ * them: emitted on the connection's context, outside libdal calls, in
+ * the order the server sent them. */
+static void
+test_notice (gconstpointer data)
+{
+  const char *scheme = data;
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) c = open_conn (scheme);
+  Notices n = { g_ptr_array_new_with_free_func (g_free), 4, FALSE };
+  g_signal_connect (c, "notice", G_CALLBACK (on_notice), &n);
+  g_signal_connect (c, "notification", G_CALLBACK (on_notification_line), &n);
+  listen (c, "notice_test");
+  run (c, "DO $$ BEGIN RAISE NOTICE 'one %', 1; PERFORM pg_notify('notice_test', 'two'); "
+          "RAISE WARNING 'three' USING DETAIL = 'd3', HINT = 'h3'; "
+          "RAISE NOTICE 'four' USING ERRCODE = '01P42'; END $$");
+  dal_test_wait_for (&n.done, 10000);
+  g_assert_cmpuint (n.lines->len, ==, 4);
+  /* the notification comes with the transaction's commit, after the
+   * notices raised inside it */
+  g_assert_cmpstr (n.lines->pdata[0], ==, "NOTICE|00000|one 1|(null)|(null)");
+  g_assert_cmpstr (n.lines->pdata[1], ==, "WARNING|01000|three|d3|h3");
+  g_assert_cmpstr (n.lines->pdata[2], ==, "NOTICE|01P42|four|(null)|(null)");
+  g_assert_cmpstr (n.lines->pdata[3], ==, "notify:two");
+  g_ptr_array_unref (n.lines);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -467,5 +526,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/notify/pooler/psycopg2", PSYCOPG2, test_pooler);
   g_test_add_data_func ("/notify/pool/asyncpg", ASYNCPG, test_pool);
   g_test_add_data_func ("/notify/pool/psycopg2", PSYCOPG2, test_pool);
+  g_test_add_data_func ("/notify/notice/asyncpg", ASYNCPG, test_notice);
+  g_test_add_data_func ("/notify/notice/psycopg2", PSYCOPG2, test_notice);
   return g_test_run ();
 }

@@ -2,6 +2,10 @@
  * session, by its text (dal-sql.c). */
 #include "config.h"
 
+#include <string.h>
+
+#include <dal/dal-plugin.h>
+
 #include "dal-private.h"
 
 typedef struct
@@ -176,6 +180,50 @@ test_order (void)
       }
 }
 
+/* dal_sql_split_statements(): a script's statements, where they start. */
+static void
+test_split (void)
+{
+  static const struct
+  {
+    const char *sql;
+    const char *statements[6];
+  } cases[] = {
+    { "", { NULL } },
+    { " ;; -- nothing\n; /* ; */ ", { NULL } },
+    { "SELECT 1", { "SELECT 1", NULL } },
+    { "SELECT 1;SELECT 2;", { "SELECT 1", "SELECT 2", NULL } },
+    { "SELECT ';' ; SELECT \"a;b\";", { "SELECT ';' ", " SELECT \"a;b\"", NULL } },
+    { "SELECT E'\\';' ; x", { "SELECT E'\\';' ", " x", NULL } },
+    { "DO $$ BEGIN x; y; END $$; DO $f$ ; $f$", { "DO $$ BEGIN x; y; END $$", " DO $f$ ; $f$", NULL } },
+    { "-- a; b\nSELECT 1 /* ; /* ; */ ; */; 2", { "-- a; b\nSELECT 1 /* ; /* ; */ ; */", " 2", NULL } },
+    { "SELECT $1; SELECT $tag", { "SELECT $1", " SELECT $tag", NULL } },
+    /* unterminated: the rest is one statement */
+    { "SELECT 1; SELECT 'oops; SELECT 3", { "SELECT 1", " SELECT 'oops; SELECT 3", NULL } },
+    { "SELECT 1; /* open; SELECT 3", { "SELECT 1", " /* open; SELECT 3", NULL } },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize *offsets = NULL;
+      guint n = 99;
+      g_auto (GStrv) got = dal_sql_split_statements (cases[i].sql, &offsets, &n);
+      g_assert_cmpuint (n, ==, g_strv_length ((char **) cases[i].statements));
+      g_assert_cmpuint (g_strv_length (got), ==, n);
+      for (guint k = 0; k < n; k++)
+        {
+          if (g_strcmp0 (got[k], cases[i].statements[k]) != 0)
+            g_error ("%s: statement %u is \"%s\", expected \"%s\"", cases[i].sql, k,
+                     got[k], cases[i].statements[k]);
+          /* each is the text at its offset */
+          g_assert_true (strncmp (cases[i].sql + offsets[k], got[k], strlen (got[k])) == 0);
+        }
+      g_free (offsets);
+    }
+  /* the out arguments are optional */
+  g_auto (GStrv) two = dal_sql_split_statements ("a; b", NULL, NULL);
+  g_assert_cmpuint (g_strv_length (two), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +232,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sql/resettable", test_resettable);
   g_test_add_func ("/sql/replace", test_replace);
   g_test_add_func ("/sql/order", test_order);
+  g_test_add_func ("/sql/split", test_split);
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -98,6 +99,8 @@ redact_secrets (char **text)
     }
 }
 
+static void run_check (Run *run, int status, gboolean allow_secret, char **argv);
+
 /* Runs the tool with @args (NULL-terminated) and, when @envp is not NULL,
  * that environment. */
 static Run *
@@ -116,7 +119,15 @@ run_tool_v (gboolean allow_secret, char **envp, const char * const *args)
                               &run->out, &run->err, &status, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
+  run_check (run, status, allow_secret, (char **) argv->pdata);
+  return run;
+}
 
+/* Sets @run's exit code from the wait @status and checks what it
+ * printed for passwords (unless @allow_secret); logs the command line. */
+static void
+run_check (Run *run, int status, gboolean allow_secret, char **argv)
+{
   g_autoptr (GError) wait_error = NULL;
   if (g_spawn_check_wait_status (status, &wait_error))
     run->exit_code = 0;
@@ -125,7 +136,7 @@ run_tool_v (gboolean allow_secret, char **envp, const char * const *args)
   else
     g_error ("dal did not exit normally (%s); stderr:\n%s", wait_error->message, run->err);
 
-  g_autofree char *cmdline = g_strjoinv (" ", (char **) argv->pdata + 1);
+  g_autofree char *cmdline = g_strjoinv (" ", argv + 1);
   redact_secrets (&cmdline);
   g_test_message ("dal %s -> %d", cmdline, run->exit_code);
   if (!allow_secret)
@@ -133,10 +144,42 @@ run_tool_v (gboolean allow_secret, char **envp, const char * const *args)
       assert_no_secret ("stdout", run->out);
       assert_no_secret ("stderr", run->err);
     }
-  return run;
 }
 
 #define run_tool(...) run_tool_v (FALSE, NULL, (const char * const[]) { __VA_ARGS__, NULL })
+
+/* The tool's argv as a GSubprocess wants it. */
+static GPtrArray *
+tool_argv (const char * const *args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tool_path ());
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/* Runs the tool with @input on its stdin. */
+static Run *
+run_tool_stdin_v (const char *input, const char * const *args)
+{
+  g_autoptr (GPtrArray) argv = tool_argv (args);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+    (const char * const *) argv->pdata,
+    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+      | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  Run *run = g_new0 (Run, 1);
+  g_subprocess_communicate_utf8 (proc, input, NULL, &run->out, &run->err, &error);
+  g_assert_no_error (error);
+  run_check (run, g_subprocess_get_status (proc), FALSE, (char **) argv->pdata);
+  return run;
+}
+
+#define run_tool_stdin(input, ...) \
+  run_tool_stdin_v ((input), (const char * const[]) { __VA_ARGS__, NULL })
 
 /* The line of @err that starts with "dal: " (libdal may log other lines,
  * e.g. a TLS certificate expiry warning). */
@@ -491,10 +534,39 @@ test_usage (void)
     g_autoptr (Run) run = run_tool ("url", "postgresql://a", "postgresql://b");
     g_assert_cmpint (run->exit_code, ==, 2);
   }
+  /* dal query's usage errors exit 1, as psql's do */
   {
-    g_autoptr (Run) run = run_tool ("query", "postgresql+asyncpg://u:" TOOL_SECRET "@h/d");
-    g_assert_cmpint (run->exit_code, ==, 2);
+    g_autoptr (Run) run = run_tool ("query", "-f", "script.sql",
+                                    "postgresql+asyncpg://u:" TOOL_SECRET "@h/d", "SELECT 1");
+    g_assert_cmpint (run->exit_code, ==, 1);
+    g_assert_nonnull (strstr (run->err, "either SQL or -f FILE"));
     g_assert_nonnull (strstr (run->err, "usage: dal query"));
+  }
+  {
+    g_autoptr (Run) run = run_tool ("query", "--no-such-option");
+    g_assert_cmpint (run->exit_code, ==, 1);
+    g_assert_nonnull (strstr (run->err, "see dal query --help"));
+  }
+  /* --help: the usage line names the command once, and the environment
+   * variables it reads are listed */
+  static const char * const commands[] = { "query", "url", "pool", "check", "migrate", "bench" };
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autoptr (Run) run = run_tool (commands[i], "--help");
+      g_assert_cmpint (run->exit_code, ==, 0);
+      g_autofree char *usage = g_strdup_printf ("dal %s [OPTION", commands[i]);
+      g_autofree char *twice = g_strdup_printf ("%s %s", commands[i], commands[i]);
+      if (strstr (run->out, usage) == NULL || strstr (run->out, twice) != NULL)
+        g_error ("dal %s --help:\n%s", commands[i], run->out);
+      for (const char * const *v = (const char * const[]) {
+               "DAL_DATABASE_URL", "DATABASE_URL", "DAL_CONFIG", "PGHOST",
+               "DAL_PLUGIN_PATH", NULL }; *v != NULL; v++)
+        if (strstr (run->out, *v) == NULL)
+          g_error ("dal %s --help does not mention %s:\n%s", commands[i], *v, run->out);
+    }
+  {
+    g_autoptr (Run) run = run_tool ("--help");
+    g_assert_nonnull (strstr (run->out, "DAL_DATABASE_URL"));
   }
 }
 
@@ -634,7 +706,8 @@ test_query_wrong_password (gconstpointer data)
                                             TOOL_SECRET, hostport,
                                             dal_test_env ("DAL_TEST_PG_DATABASE"), q);
   g_autoptr (Run) run = run_tool ("query", url, "SELECT 1");
-  assert_failed_with (run, 1, "password authentication failed");
+  /* cannot connect: 2, as psql */
+  assert_failed_with (run, 2, "password authentication failed");
   g_assert_nonnull (strstr (error_line (run), "Check the user name and password"));
   g_assert_cmpstr (run->out, ==, "");
 }
@@ -647,14 +720,227 @@ test_query_sql_error (gconstpointer data)
   DAL_TEST_LIVE_OR_RETURN ();
   g_autofree char *url = dal_test_url (scheme, NULL);
 
+  /* As psql shows a server's error: ERROR, LINE and a caret. */
   g_autoptr (Run) run = run_tool ("query", url, "SELEC 1");
-  assert_failed_with (run, 1, "syntax error at or near \"SELEC\"");
-  g_assert_nonnull (strstr (error_line (run), "42601"));
+  g_assert_cmpint (run->exit_code, ==, 1);
+  g_assert_cmpstr (run->err, ==,
+                   "ERROR:  syntax error at or near \"SELEC\"\n"
+                   "LINE 1: SELEC 1\n"
+                   "        ^\n");
   g_assert_cmpstr (run->out, ==, "");
 
   g_autoptr (Run) run2 = run_tool ("query", url, "SELECT $1::int", "abc");
-  assert_failed_with (run2, 1, "invalid input syntax for type integer");
+  g_assert_cmpint (run2->exit_code, ==, 1);
+  g_assert_true (g_str_has_prefix (run2->err, "ERROR:  invalid input syntax for type integer"));
   g_assert_cmpstr (run2->out, ==, "");
+}
+
+/* What dal query prints of a server's error, and of notices, as psql
+ * does: the caret in a statement of several lines, under a position
+ * counted in characters (multibyte ones before it, a wide one too);
+ * DETAIL, HINT and CONTEXT of an error raised in PL/pgSQL; NOTICEs and
+ * WARNINGs on stderr, the result on stdout. */
+static void
+test_query_psql_output (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+
+  static const struct
+  {
+    const char *sql;
+    int status;
+    const char *err;
+    const char *out;
+  } cases[] = {
+    { "SELECT 'ä' AS a,\n"
+      "  'é漢' || nope\n"
+      "FROM generate_series(1, 1)", 1,
+      "ERROR:  column \"nope\" does not exist\n"
+      "LINE 2:   'é漢' || nope\n"
+      "                   ^\n", "" },
+    { "DO $$ BEGIN RAISE EXCEPTION 'boom %', 7 USING "
+      "DETAIL = 'the detail', HINT = 'the hint'; END $$", 1,
+      "ERROR:  boom 7\n"
+      "DETAIL:  the detail\n"
+      "HINT:  the hint\n"
+      "CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n", "" },
+    { "DO $$ BEGIN RAISE NOTICE 'hello %', 42; "
+      "RAISE WARNING 'careful' USING DETAIL = 'dd', HINT = 'hh'; "
+      "RAISE NOTICE 'bye'; END $$", 0,
+      "NOTICE:  hello 42\n"
+      "WARNING:  careful\n"
+      "DETAIL:  dd\n"
+      "HINT:  hh\n"
+      "NOTICE:  bye\n", "DO\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (Run) run = run_tool ("query", url, cases[i].sql);
+      if (run->exit_code != cases[i].status || strcmp (run->err, cases[i].err) != 0)
+        g_error ("%s: exit status %d, stderr:\n%s\nexpected %d and:\n%s", cases[i].sql,
+                 run->exit_code, run->err, cases[i].status, cases[i].err);
+      g_assert_cmpstr (run->out, ==, cases[i].out);
+    }
+}
+
+/* A script: semicolons in quotes, dollar quotes and comments do not end
+ * a statement; it stops at the first error (exit 3) and names the
+ * script's line the error is on; --continue runs the rest (exit 1). */
+static const char script_text[] =
+  "-- a script; with comments\n"                                  /* 1 */
+  "CREATE TEMP TABLE scr (id int PRIMARY KEY, s text);\n"         /* 2 */
+  "INSERT INTO scr VALUES (1, 'a;b'), (2, $q$x;y$q$);\n"          /* 3 */
+  "SELECT id, s /* ; */ FROM scr ORDER BY id;\n"                  /* 4 */
+  "\n"                                                            /* 5 */
+  "  SELECT id,\n"                                                /* 6 */
+  "         nope FROM scr;\n"                                     /* 7 */
+  "SELECT 'reached' AS r;\n";                                     /* 8 */
+
+static const char script_out[] =
+  "CREATE TABLE\n"
+  "INSERT 0 2\n"
+  " id |  s \n"
+  "----+-----\n"
+  "  1 | a;b\n"
+  "  2 | x;y\n"
+  "(2 rows)\n";
+
+static void
+assert_script_error (const Run *run, const char *name)
+{
+  g_autofree char *expected = g_strdup_printf (
+    "dal:%s:7: ERROR:  column \"nope\" does not exist\n"
+    "LINE 2:          nope FROM scr\n"
+    "                 ^\n", name);
+  if (!g_str_has_prefix (run->err, expected))
+    g_error ("stderr:\n%s\nexpected it to start with:\n%s", run->err, expected);
+}
+
+static void
+test_query_script (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *url = dal_test_url (scheme, NULL);
+  g_autofree char *dir = g_dir_make_tmp ("dal-test-tool-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "script.sql", NULL);
+  g_assert_true (g_file_set_contents (file, script_text, -1, NULL));
+
+  {
+    g_autoptr (Run) run = run_tool ("query", url, "-f", file);
+    g_assert_cmpint (run->exit_code, ==, 3);
+    g_assert_cmpstr (run->out, ==, script_out);
+    assert_script_error (run, file);
+  }
+  {
+    g_autoptr (Run) run = run_tool ("query", "--continue", url, "-f", file);
+    g_assert_cmpint (run->exit_code, ==, 1);
+    g_autofree char *out = g_strconcat (script_out, "    r   \n---------\n reached\n(1 row)\n", NULL);
+    g_assert_cmpstr (run->out, ==, out);
+    assert_script_error (run, file);
+  }
+  /* stdin: without SQL, and with -f - */
+  {
+    g_autoptr (Run) run = run_tool_stdin (script_text, "query", url);
+    g_assert_cmpint (run->exit_code, ==, 3);
+    g_assert_cmpstr (run->out, ==, script_out);
+    assert_script_error (run, "<stdin>");
+  }
+  {
+    g_autoptr (Run) run = run_tool_stdin ("SELECT 1 AS a; SELECT 2 AS b\n", "query", "--csv",
+                                          url, "-f", "-");
+    assert_ok (run);
+    g_assert_cmpstr (run->out, ==, "a\r\n1\r\nb\r\n2\r\n");
+  }
+  /* A script that is not there: an error (1), no connection needed. */
+  {
+    g_autofree char *missing = g_build_filename (dir, "missing.sql", NULL);
+    g_autoptr (Run) run = run_tool ("query", url, "-f", missing);
+    assert_failed_with (run, 1, "missing.sql");
+  }
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
+/* Cannot connect (nothing listens): 2, as psql. */
+static void
+test_query_refused (void)
+{
+  TOOL_OR_RETURN ();
+  g_autofree char *url = g_strdup_printf ("postgresql+asyncpg://u@127.0.0.1:%u/d",
+                                          dal_test_unused_port ());
+  g_autoptr (Run) run = run_tool ("query", url, "SELECT 1");
+  assert_failed_with (run, 2, NULL);
+}
+
+static void
+wait_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_assert_true (g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL));
+  *(gboolean *) data = TRUE;
+}
+
+/* How many sessions with @app run pg_sleep now. */
+static guint
+sleeping (const char *app)
+{
+  g_autofree char *sql = g_strdup_printf (
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' "
+    "AND state = 'active' AND query LIKE '%%pg_sleep%%'", app);
+  g_autofree char *n = dal_test_admin_query (sql);
+  return (guint) g_ascii_strtoull (n, NULL, 10);
+}
+
+/* Waits (scaled) until sleeping (@app) is @n; fails the test otherwise. */
+static void
+wait_sleeping (const char *app, guint n, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + dal_test_scaled_ms (timeout_ms) * 1000;
+  while (sleeping (app) != n)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("pg_stat_activity: %s does not have %u pg_sleep running", app, n);
+      g_usleep (20 * 1000);   /* polling the server's view, not a wait for it */
+    }
+}
+
+/* Ctrl-C: the running statement is cancelled on the server, dal exits
+ * with 130 within a few seconds. */
+static void
+test_query_sigint (gconstpointer data)
+{
+  const char *scheme = data;
+  TOOL_OR_RETURN ();
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *app = g_strdup_printf ("dal-sigint-%s", strchr (scheme, '+') + 1);
+  g_autofree char *q = g_strdup_printf ("application_name=%s", app);
+  g_autofree char *url = dal_test_url (scheme, q);
+
+  g_autoptr (GPtrArray) argv = tool_argv ((const char * const[]) {
+                                            "query", url, "SELECT pg_sleep(60)", NULL });
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+    (const char * const *) argv->pdata,
+    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  wait_sleeping (app, 1, 10000);
+
+  gint64 start = g_get_monotonic_time ();
+  g_subprocess_send_signal (proc, SIGINT);
+  gboolean done = FALSE;
+  g_subprocess_wait_async (proc, NULL, wait_done, &done);
+  dal_test_wait_for (&done, 5000);
+  g_test_message ("dal exited %.3f s after SIGINT",
+                  (g_get_monotonic_time () - start) / 1e6);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 130);
+  /* The server's session stopped sleeping: the cancel request was sent
+   * (the session itself would sleep on, the client gone). */
+  wait_sleeping (app, 0, 5000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1169,6 +1455,9 @@ main (int argc, char **argv)
     { "dml", test_query_dml },
     { "wrong-password", test_query_wrong_password },
     { "sql-error", test_query_sql_error },
+    { "psql-output", test_query_psql_output },
+    { "script", test_query_script },
+    { "sigint", test_query_sigint },
   };
   for (guint s = 0; s < G_N_ELEMENTS (schemes); s++)
     for (guint t = 0; t < G_N_ELEMENTS (live); t++)
@@ -1176,6 +1465,7 @@ main (int argc, char **argv)
         g_autofree char *path = g_strdup_printf ("/tool/query/%s/%s", schemes[s], live[t].name);
         g_test_add_data_func (path, schemes[s], live[t].fn);
       }
+  g_test_add_func ("/tool/query/refused", test_query_refused);
   g_test_add_func ("/tool/pool/usage", test_pool_usage);
   static const struct
   {

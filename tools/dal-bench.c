@@ -893,6 +893,7 @@ dal_tool_bench (int argc, char **argv)
     "and reports q/s, latency percentiles, client CPU per query and the "
     "ratio to raw libpq.  Creates table " BENCH_TABLE
     " through the first URL if it is missing.");
+  g_option_context_set_description (ctx, dal_tool_environment_help);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))

@@ -19,6 +19,10 @@ double dal_tool_percentile_ms (GArray *sorted_ns, double fraction);
 /* Prints "dal: <message>" on stderr; returns the exit status to use. */
 int dal_tool_fail (const GError *error);
 
+/* The "Environment:" part of every --help: the variables that choose
+ * the URL, the configuration file and the plugins (dal.c). */
+extern const char dal_tool_environment_help[];
+
 /* Option parsing and usage errors as every subcommand reports them
  * (dal.c); @command is the subcommand's name. */
 gboolean dal_tool_parse_options (const char *command, GOptionEntry *entries,
@@ -36,6 +40,9 @@ DalUrl *dal_tool_get_url (const char *url_arg, const char *config_file,
 /* Whether @arg is written as a URL ("scheme://…"), so that a subcommand
  * can tell an optional URL argument from the arguments after it. */
 gboolean dal_tool_is_url (const char *arg);
+
+/* `dal query` (dal-query.c). */
+int dal_tool_query (int argc, char **argv);
 
 /* `dal bench` (dal-bench.c). */
 int dal_tool_bench (int argc, char **argv);

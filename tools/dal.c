@@ -2,7 +2,7 @@
  *
  *   dal plugins                       what is installed and what it serves
  *   dal url [--keywords] [URL]        a URL's parts (redacted) and its plugin
- *   dal query [--csv] [URL] SQL [PARAM…] run one statement
+ *   dal query [--csv] [URL] SQL [PARAM…] run one statement (-f FILE: a script)
  *   dal bench [--json] [--seconds N] [URL…]  plugins against raw libpq
  *   dal pool [--callers N] [--seconds S] [--acquire] [URL]  a pool's counters
  *   dal check [--json] [--pings N] [URL]  a connection doctor
@@ -14,8 +14,10 @@
  * (DAL_DATABASE_URL, DATABASE_URL, libpq's PG*): docs/config.md.
  *
  * Every error goes to stderr as "dal: <message>" with exit status 1; usage
- * errors exit with 2 (dal check reports on stdout and exits as pg_isready
- * does: dal-check.c).  No output ever shows a password, except
+ * errors exit with 2, except in `dal query`, which exits as psql does
+ * (dal-query.c: 1 for a usage error too, 2 when it cannot connect, 3 for
+ * a script stopped at an error, 130 for Ctrl-C); dal check exits as
+ * pg_isready does (dal-check.c).  No output ever shows a password, except
  * `dal url --keywords --show-password`.
  */
 #include "config.h"
@@ -36,13 +38,29 @@ typedef struct
 
 static const Command *find_command (const char *name);
 
+/* What --help says of the environment: every subcommand that takes a URL
+ * reads the same variables (docs/config.md). */
+const char dal_tool_environment_help[] =
+  "Environment:\n"
+  "  DAL_DATABASE_URL, DATABASE_URL  the URL when none is given (in this order)\n"
+  "  DAL_MIGRATION_URL               dal migrate's URL when none is given\n"
+  "  DAL_CONFIG                      the configuration file (docs/config.md;\n"
+  "                                  else $XDG_CONFIG_HOME/dal/dal.conf, then\n"
+  "                                  /etc/dal/dal.conf)\n"
+  "  DAL_DRIVER_MAP                  scheme renames (dialect+driver=...)\n"
+  "  PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ...\n"
+  "                                  libpq's defaults for what a URL leaves out\n"
+  "  DAL_PLUGIN_PATH                 more plugin folders, searched first\n"
+  "  DAL_PLUGIN_SYSTEM_PATH          replaces the installed plugin folder\n"
+  "\nSee dal(1) and dal.conf(5).";
+
 /* Parses @argc/@argv with @entries; prints usage errors. */
 static gboolean
 parse_options (const Command *cmd, GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *params = g_strdup_printf ("%s %s", cmd->name, cmd->args);
-  g_autoptr (GOptionContext) ctx = g_option_context_new (params);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (cmd->args);
   g_option_context_set_summary (ctx, cmd->summary);
+  g_option_context_set_description (ctx, dal_tool_environment_help);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, argc, argv, &error))
@@ -249,74 +267,6 @@ cmd_url (int argc, char **argv)
   return 0;
 }
 
-/* -- dal query -- */
-
-static int
-cmd_query (int argc, char **argv)
-{
-  const Command *cmd = find_command ("query");
-  gboolean csv = FALSE;
-  char *null_marker = NULL;
-  g_autofree char *config_file = NULL;
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
-      "Without a URL argument: read this configuration file", "FILE" },
-    { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "Print CSV instead of a table", NULL },
-    { "null", 0, 0, G_OPTION_ARG_STRING, &null_marker,
-      "A parameter equal to TEXT is sent as SQL NULL", "TEXT" },
-    { NULL }
-  };
-  if (!parse_options (cmd, entries, &argc, &argv))
-    return 2;
-  /* dal query [URL] SQL [PARAM…] */
-  const char *url_arg = argc >= 2 && dal_tool_is_url (argv[1]) ? argv[1] : NULL;
-  int sql_index = url_arg != NULL ? 2 : 1;
-  if (argc <= sql_index)
-    {
-      g_free (null_marker);
-      return usage_error (cmd, "expected an SQL statement");
-    }
-
-  /* Parameters travel as text of unknown type: the server infers each
-   * one's type from the statement ($1 in "id = $1" is an integer). */
-  GVariantBuilder b;
-  g_variant_builder_init (&b, G_VARIANT_TYPE_TUPLE);
-  for (int i = sql_index + 1; i < argc; i++)
-    {
-      gboolean is_null = null_marker != NULL && strcmp (argv[i], null_marker) == 0;
-      g_variant_builder_add_value (
-        &b, g_variant_new_maybe (G_VARIANT_TYPE_STRING,
-                                 is_null ? NULL : g_variant_new_string (argv[i])));
-    }
-  g_free (null_marker);
-  GVariant *params = g_variant_builder_end (&b);
-
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DalUrl) url = dal_tool_get_url (url_arg, config_file, FALSE, &error);
-  /* configuration's [pool] settings are for pools, not this connection */
-  g_autoptr (DalUrl) single = url != NULL && url_arg == NULL
-                                ? dal_url_without_pool_options (url)
-                                : url != NULL ? dal_url_ref (url) : NULL;
-  g_autoptr (DalConnection) conn = single != NULL
-                                     ? dal_connection_open_url (NULL, single, NULL, &error)
-                                     : NULL;
-  if (conn == NULL)
-    {
-      g_variant_unref (g_variant_ref_sink (params));
-      return dal_tool_fail (error);
-    }
-  g_autoptr (DalResult) result = dal_connection_query (conn, argv[sql_index], params, NULL, &error);
-  if (result == NULL)
-    return dal_tool_fail (error);
-  if (csv)
-    dal_tool_print_csv (result, stdout);
-  else
-    dal_tool_print_table (result, stdout);
-  if (!dal_connection_close (conn, NULL, &error))
-    return dal_tool_fail (error);
-  return 0;
-}
-
 /* -- dispatch -- */
 
 static const Command commands[] = {
@@ -326,8 +276,11 @@ static const Command commands[] = {
     "would serve it; --keywords prints the connection keywords it yields. "
     "Without URL: the one configuration gives, and where it comes from.",
     cmd_url },
-  { "query", "[--config FILE] [URL] SQL [PARAM…]", "Run one SQL statement ($1, $2, … for the "
-    "parameters) and print what it returns.", cmd_query },
+  { "query", "[--config FILE] [URL] SQL [PARAM…] | [URL] -f FILE | [URL] < FILE", "Run one SQL statement ($1, $2, … for the "
+    "parameters) and print what it returns; or a script (-f FILE, or SQL on "
+    "stdin) statement by statement.  Exit status as psql's: 0 ok, 1 error, "
+    "2 connection failed, 3 a script stopped at an error, 130 Ctrl-C "
+    "(which cancels the running statement on the server).", dal_tool_query },
   { "bench", "[--json] [--seconds N] [--config FILE] [URL…]", "Benchmark each URL's plugin "
     "against raw libpq (see dal-bench.c).", dal_tool_bench },
   { "pool", "[--callers N] [--seconds S] [--acquire] [--config FILE] [URL]", "Open a pool "
@@ -362,8 +315,8 @@ usage (FILE *out)
   fprintf (out, "usage: dal COMMAND [OPTION…] [ARG…]\n\ncommands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].args);
-  fprintf (out, "\n`dal COMMAND --help` describes each.  libdal %s\n",
-           dal_version_string ());
+  fprintf (out, "\n`dal COMMAND --help` describes each.  libdal %s\n\n%s\n",
+           dal_version_string (), dal_tool_environment_help);
   return out == stdout ? 0 : 2;
 }
 
@@ -387,5 +340,9 @@ main (int argc, char **argv)
       fprintf (stderr, "dal: unknown command \"%s\"\n", argv[1]);
       return usage (stderr);
     }
+  /* "Usage: dal NAME [OPTION…] ARGS" in --help: the program name is
+   * "dal NAME" (GOption would take argv[0], the bare subcommand). */
+  g_autofree char *prgname = g_strdup_printf ("dal %s", cmd->name);
+  g_set_prgname (prgname);
   return cmd->run (argc - 1, argv + 1);
 }

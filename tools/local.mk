@@ -5,6 +5,7 @@ tools_dal_SOURCES = \
 	tools/dal.c \
 	tools/dal-tool.h \
 	tools/dal-print.c \
+	tools/dal-query.c \
 	tools/dal-bench.h \
 	tools/dal-bench-run.c \
 	tools/dal-bench.c \
@@ -17,6 +18,8 @@ tools_dal_SOURCES = \
 tools_dal_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"dal-tool\" \
 	-DDAL_PKGLIBEXECDIR=\"$(pkglibexecdir)\"
 tools_dal_LDADD = core/libdal-1.la $(GLIB_LIBS)
+# dal(1) and dal.conf(5) (tests/man-pages.sh checks that they render).
+dist_man_MANS = man/dal.1 man/dal.conf.5
 
 # `dal bench`'s raw-libpq baseline (GLib and libpq, not libdal), driven by
 # `dal bench` over a pipe; installed where `dal bench` looks for it.

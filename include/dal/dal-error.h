@@ -182,6 +182,12 @@ typedef enum /*< underscore_name=dal_error >*/
  * @DAL_ERROR_FIELD_COLUMN: the column the error is about
  * @DAL_ERROR_FIELD_DATATYPE: the data type the error is about
  * @DAL_ERROR_FIELD_CONSTRAINT: the constraint the error is about
+ * @DAL_ERROR_FIELD_CONTEXT: where it happened, e.g. "PL/pgSQL function
+ *   f() line 3 at RAISE": a call stack, one line each, innermost first
+ * @DAL_ERROR_FIELD_INTERNAL_QUERY: the statement a function ran that
+ *   failed (a PL/pgSQL function's query)
+ * @DAL_ERROR_FIELD_INTERNAL_POSITION: 1-based character position in
+ *   that statement, as decimal text
  * @DAL_ERROR_N_FIELDS: the number of fields; not a field itself
  *
  * The fields a server error may carry (PostgreSQL's ErrorResponse
@@ -203,6 +209,9 @@ typedef enum
   DAL_ERROR_FIELD_COLUMN,
   DAL_ERROR_FIELD_DATATYPE,
   DAL_ERROR_FIELD_CONSTRAINT,
+  DAL_ERROR_FIELD_CONTEXT,
+  DAL_ERROR_FIELD_INTERNAL_QUERY,
+  DAL_ERROR_FIELD_INTERNAL_POSITION,
   DAL_ERROR_N_FIELDS /*< skip >*/
 } DalErrorField;
 

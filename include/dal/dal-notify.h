@@ -55,6 +55,35 @@ G_BEGIN_DECLS
  */
 
 /**
+ * DalConnection::notice:
+ * @connection: the connection
+ * @severity: the severity as the server names it in English: "NOTICE",
+ *   "WARNING", "INFO", "LOG" or "DEBUG"
+ * @sqlstate: (nullable): its SQLSTATE ("00000" for a plain notice,
+ *   "01000" for a warning, or what RAISE ... USING ERRCODE gave)
+ * @message: the server's primary message
+ * @detail: (nullable): its DETAIL, or %NULL
+ * @hint: (nullable): its HINT, or %NULL
+ *
+ * A notice the connection's session received: the server's messages
+ * that are not errors (RAISE NOTICE, RAISE WARNING, a warning such as
+ * "there is no transaction in progress").  Which severities reach the
+ * client is the server's client_min_messages.
+ *
+ * Emitted as #DalConnection::notification is, from the same queue: on
+ * the connection's main context, never from inside a libdal call, in the
+ * order the server sent them, notices and notifications together (a
+ * notification sent inside a transaction comes after the notices raised
+ * in it, at its commit).  Both PostgreSQL plugins deliver them (pgsync
+ * with its statements' results); a plugin without the set_notice slot
+ * (plugin ABI 1.6) delivers none, and notices raised while connecting
+ * are not delivered.  A pooled connection's handlers of "notice" are
+ * disconnected when the borrower gives it back.
+ *
+ * Since: 0.1
+ */
+
+/**
  * dal_connection_listen:
  * @connection: an open connection
  * @channel: the channel's name: any UTF-8 text of 1 to 63 bytes; it is

@@ -281,6 +281,23 @@ typedef void (*DalNotifyFunc) (const char *channel, const char *payload,
                                gint pid, gpointer user_data);
 
 /**
+ * DalNoticeFunc:
+ * @fields: (array fixed-size=14): the notice's fields, indexed by
+ *   #DalErrorField (%DAL_ERROR_N_FIELDS entries, %NULL where the server
+ *   sent none): at least %DAL_ERROR_FIELD_SEVERITY and
+ *   %DAL_ERROR_FIELD_MESSAGE
+ * @user_data: what the core gave set_notice
+ *
+ * A notice the server sent (NOTICE, WARNING, INFO, ... for example from
+ * RAISE NOTICE): a message that is no error and answers no request.
+ * @fields and its strings belong to the plugin and are valid during the
+ * call only.
+ *
+ * Since: 0.1
+ */
+typedef void (*DalNoticeFunc) (const char * const *fields, gpointer user_data);
+
+/**
  * DalCall:
  *
  * The core's record of one async call handed to a plugin's query_call
@@ -426,6 +443,14 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   inside a call of the application's (not from query_call itself, a
  *   blocking call or @close).  The SQL and #DalParams stay valid until
  *   then
+ * @set_notice: ABI 1.6, optional, notices (NOTICE, WARNING, INFO, ...:
+ *   the server's messages that are not errors): from now on the plugin
+ *   calls the #DalNoticeFunc for every notice the server sends, in the
+ *   order they arrive, with the given user data; a %NULL function stops
+ *   it.  Like @set_notify: any thread, the core brings them to the
+ *   connection's main context, in one queue with the notifications
+ *   (their relative order is kept).  Returns %FALSE if it cannot deliver
+ *   notices on this connection
  *
  * A plugin's function table: the slots the core calls for the
  * #DalConnection calls of dal-connection.h, dal-batch.h, dal-copy.h and
@@ -508,6 +533,8 @@ typedef struct
                                gpointer user_data);
   gboolean   (*query_call)    (gpointer conn, const char *sql,
                                const DalParams *params, DalCall *call);
+  gboolean   (*set_notice)    (gpointer conn, DalNoticeFunc func,
+                               gpointer user_data);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */
@@ -1282,6 +1309,33 @@ typedef enum
  */
 DAL_AVAILABLE_IN_ALL
 DalSqlTxControl dal_sql_transaction_control (const char *sql);
+
+/**
+ * dal_sql_split_statements:
+ * @sql: SQL text: statements separated by semicolons
+ * @offsets: (out) (optional) (array length=n_statements) (transfer full):
+ *   where each statement starts in @sql, in bytes
+ * @n_statements: (out) (optional): how many statements there are
+ *
+ * Splits a script into its statements with the statement classifier's
+ * lexer: a semicolon ends a statement only outside string literals
+ * ('...', E'...'), quoted identifiers, dollar quotes and comments (nested
+ * block comments too).  Each statement is the text from just after the
+ * previous semicolon (or the start) up to its own semicolon, excluded,
+ * exactly as written: leading blanks and comments are kept, so that a
+ * server's error position counts from where the statement starts in
+ * @sql.  Pieces holding nothing but blanks and comments are left out.
+ * An unterminated quote or comment makes the rest of @sql one statement
+ * (the server then says what is wrong with it).  Never fails.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the statements, in
+ *   order; free with g_strfreev()
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+char **dal_sql_split_statements (const char *sql, gsize **offsets,
+                                 guint *n_statements);
 
 /**
  * DAL_DEFAULT_CONNECT_TIMEOUT_MS:

@@ -17,3 +17,12 @@ pgasync_set_notify (gpointer handle, DalNotifyFunc func, gpointer user_data)
   PgAsync *pg = handle;
   return dal_pg_notify_set (&pg->notify, func, user_data);
 }
+
+/* Notices: libpq hands them to dal-pg-notify.c's receiver as it parses
+ * what pg_io read, on the home context's thread (or a blocking call's). */
+gboolean
+pgasync_set_notice (gpointer handle, DalNoticeFunc func, gpointer user_data)
+{
+  PgAsync *pg = handle;
+  return dal_pg_notice_set (pg->conn, &pg->notify, func, user_data);
+}

@@ -124,6 +124,8 @@ G_GNUC_INTERNAL gint64 pgasync_copy_out (gpointer handle, const char *sql,
 
 G_GNUC_INTERNAL gboolean pgasync_set_notify (gpointer handle, DalNotifyFunc func,
                                              gpointer user_data);
+G_GNUC_INTERNAL gboolean pgasync_set_notice (gpointer handle, DalNoticeFunc func,
+                                             gpointer user_data);
 
 /* -- the engine (pgasync.c), as batches use it -- */
 

@@ -1147,7 +1147,7 @@ pgasync_check_idle (gpointer handle)
     return TRUE;
 
   GError *why = NULL;
-  gboolean alive = dal_pg_check_idle (pg->conn, &why);
+  gboolean alive = dal_pg_check_idle (pg->conn, &pg->notify, &why);
   dal_pg_notify_drain (pg->conn, &pg->notify);
   if (alive)
     return TRUE;
@@ -1226,6 +1226,7 @@ static const DalPluginFuncs pgasync_funcs = {
   .copy_in = pgasync_copy_in,
   .copy_out = pgasync_copy_out,
   .set_notify = pgasync_set_notify,
+  .set_notice = pgasync_set_notice,
 };
 
 static const char *const pgasync_drivers[] = { "asyncpg", NULL };

@@ -471,27 +471,40 @@ usable (const PGresult *result)
            ? result : NULL;
 }
 
+/* libpq's field codes for each DalErrorField. */
+static const struct
+{
+  int pg;
+  DalErrorField field;
+} pg_fields[] = {
+  { PG_DIAG_SEVERITY_NONLOCALIZED, DAL_ERROR_FIELD_SEVERITY },
+  { PG_DIAG_SQLSTATE, DAL_ERROR_FIELD_SQLSTATE },
+  { PG_DIAG_MESSAGE_PRIMARY, DAL_ERROR_FIELD_MESSAGE },
+  { PG_DIAG_MESSAGE_DETAIL, DAL_ERROR_FIELD_DETAIL },
+  { PG_DIAG_MESSAGE_HINT, DAL_ERROR_FIELD_HINT },
+  { PG_DIAG_STATEMENT_POSITION, DAL_ERROR_FIELD_POSITION },
+  { PG_DIAG_SCHEMA_NAME, DAL_ERROR_FIELD_SCHEMA },
+  { PG_DIAG_TABLE_NAME, DAL_ERROR_FIELD_TABLE },
+  { PG_DIAG_COLUMN_NAME, DAL_ERROR_FIELD_COLUMN },
+  { PG_DIAG_DATATYPE_NAME, DAL_ERROR_FIELD_DATATYPE },
+  { PG_DIAG_CONSTRAINT_NAME, DAL_ERROR_FIELD_CONSTRAINT },
+  { PG_DIAG_CONTEXT, DAL_ERROR_FIELD_CONTEXT },
+  { PG_DIAG_INTERNAL_QUERY, DAL_ERROR_FIELD_INTERNAL_QUERY },
+  { PG_DIAG_INTERNAL_POSITION, DAL_ERROR_FIELD_INTERNAL_POSITION },
+};
+
+void
+dal_pg_result_fields (const PGresult *result, const char **fields)
+{
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    fields[i] = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (pg_fields); i++)
+    fields[pg_fields[i].field] = PQresultErrorField (result, pg_fields[i].pg);
+}
+
 GError *
 dal_pg_error_from_result (PGconn *conn, const PGresult *result)
 {
-  static const struct
-  {
-    int pg;
-    DalErrorField field;
-  } fields[] = {
-    { PG_DIAG_SEVERITY_NONLOCALIZED, DAL_ERROR_FIELD_SEVERITY },
-    { PG_DIAG_SQLSTATE, DAL_ERROR_FIELD_SQLSTATE },
-    { PG_DIAG_MESSAGE_PRIMARY, DAL_ERROR_FIELD_MESSAGE },
-    { PG_DIAG_MESSAGE_DETAIL, DAL_ERROR_FIELD_DETAIL },
-    { PG_DIAG_MESSAGE_HINT, DAL_ERROR_FIELD_HINT },
-    { PG_DIAG_STATEMENT_POSITION, DAL_ERROR_FIELD_POSITION },
-    { PG_DIAG_SCHEMA_NAME, DAL_ERROR_FIELD_SCHEMA },
-    { PG_DIAG_TABLE_NAME, DAL_ERROR_FIELD_TABLE },
-    { PG_DIAG_COLUMN_NAME, DAL_ERROR_FIELD_COLUMN },
-    { PG_DIAG_DATATYPE_NAME, DAL_ERROR_FIELD_DATATYPE },
-    { PG_DIAG_CONSTRAINT_NAME, DAL_ERROR_FIELD_CONSTRAINT },
-  };
-
   result = usable (result);
   if (result == NULL)
     {
@@ -536,12 +549,11 @@ dal_pg_error_from_result (PGconn *conn, const PGresult *result)
   GError *error = dal_error_new_hint (code, hint, "%s (SQLSTATE %s)%s%s", what, sqlstate,
                                       detail != NULL ? ": " : "",
                                       detail != NULL ? detail : "");
-  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
-    {
-      const char *v = PQresultErrorField (result, fields[i].pg);
-      if (v != NULL)
-        dal_error_set_field (error, fields[i].field, v);
-    }
+  const char *values[DAL_ERROR_N_FIELDS];
+  dal_pg_result_fields (result, values);
+  for (guint i = 0; i < DAL_ERROR_N_FIELDS; i++)
+    if (values[i] != NULL)
+      dal_error_set_field (error, i, values[i]);
   if (class_08 && code == DAL_ERROR_QUERY_FAILED)
     dal_error_set_retryable (error, FALSE);
   apply_retry (error, r);

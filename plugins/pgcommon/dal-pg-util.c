@@ -156,12 +156,13 @@ dal_pg_get_info (PGconn *conn, const DalPgTimings *timings, const char *key)
 
 /* While dal_pg_check_idle() reads: keeps the first FATAL error the
  * server sent out of turn (libpq hands an ErrorResponse that answers no
- * query to the notice receiver), logs other notices as the notice
- * processor would (dal-pg-connect.c). */
+ * query to the notice receiver), hands other notices on as the
+ * connection's own receiver would. */
 typedef struct
 {
   PGconn *conn;
   GError *error;
+  const DalPgNotify *notify;
 } IdleRead;
 
 static void
@@ -171,8 +172,7 @@ keep_idle_error (void *arg, const PGresult *res)
   const char *severity = PQresultErrorField (res, PG_DIAG_SEVERITY_NONLOCALIZED);
   if (g_strcmp0 (severity, "FATAL") != 0 && g_strcmp0 (severity, "PANIC") != 0)
     {
-      g_autofree char *clean = dal_pg_clean_message (PQresultErrorMessage (res));
-      g_debug ("server notice while idle: %s", clean);
+      dal_pg_notice_forward (idle->notify, res);
       return;
     }
   if (idle->error == NULL)
@@ -180,7 +180,7 @@ keep_idle_error (void *arg, const PGresult *res)
 }
 
 gboolean
-dal_pg_check_idle (PGconn *conn, GError **why)
+dal_pg_check_idle (PGconn *conn, const DalPgNotify *notify, GError **why)
 {
   if (conn == NULL)
     {
@@ -189,7 +189,7 @@ dal_pg_check_idle (PGconn *conn, GError **why)
       return FALSE;
     }
 
-  IdleRead idle = { conn, NULL };
+  IdleRead idle = { conn, NULL, notify };
   PQnoticeReceiver old = PQsetNoticeReceiver (conn, keep_idle_error, &idle);
   gboolean alive = PQstatus (conn) == CONNECTION_OK;
   /* A few rounds at most: a FATAL message and the end of file may come
@@ -209,9 +209,9 @@ dal_pg_check_idle (PGconn *conn, GError **why)
         PQisBusy (conn);  /* parses what came: an error goes to the receiver */
       alive = alive && PQstatus (conn) == CONNECTION_OK;
     }
-  /* libpq's default receiver, the only one pgcommon uses, ignores its
-   * argument (it calls the notice processor set at connect). */
-  PQsetNoticeReceiver (conn, old, NULL);
+  /* The receiver before: libpq's default one (which ignores its
+   * argument) or dal_pg_notice_set()'s, whose argument is @notify. */
+  PQsetNoticeReceiver (conn, old, (void *) notify);
 
   if (alive && idle.error == NULL)
     return TRUE;

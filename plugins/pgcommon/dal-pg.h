@@ -283,17 +283,23 @@ char *dal_pg_get_info (PGconn *conn, const DalPgTimings *timings,
  * serves.  FALSE when it is gone: end of file, a failed read, or a FATAL
  * message from the server (pg_terminate_backend, shutdown), which then
  * gives @why (may be NULL) its fields; otherwise @why is libpq's account.
+ * Other notices read meanwhile go to @notify's notice function (the
+ * plugin's DalPgNotify: also the receiver's argument, which this restores).
  * No round trip to the server. */
-gboolean dal_pg_check_idle (PGconn *conn, GError **why);
+typedef struct _DalPgNotify DalPgNotify;   /* below */
+gboolean dal_pg_check_idle (PGconn *conn, const DalPgNotify *notify,
+                            GError **why);
 
 /* -- notifications (dal-pg-notify.c) -- */
 
 /* Where a plugin hands notifications: the core's set_notify arguments. */
-typedef struct
+struct _DalPgNotify
 {
   DalNotifyFunc func;   /* NULL: none wanted (they are dropped) */
   gpointer user_data;
-} DalPgNotify;
+  DalNoticeFunc notice_func;   /* the core's set_notice arguments */
+  gpointer notice_data;
+};
 
 /* The set_notify slot's work: records @func and @user_data; TRUE. */
 gboolean dal_pg_notify_set (DalPgNotify *notify, DalNotifyFunc func,
@@ -303,6 +309,19 @@ gboolean dal_pg_notify_set (DalPgNotify *notify, DalNotifyFunc func,
  * that libpq's list never grows).  Call it after every PQconsumeInput()
  * and after reading a statement's results; nothing when @conn is NULL. */
 void dal_pg_notify_drain (PGconn *conn, const DalPgNotify *notify);
+/* The set_notice slot's work: records @func and @user_data and makes
+ * @notify the receiver of @conn's notices (PQsetNoticeReceiver; with
+ * @func NULL, libpq's default one again: they are logged with g_debug);
+ * TRUE.  @notify must outlive @conn. */
+gboolean dal_pg_notice_set (PGconn *conn, DalPgNotify *notify,
+                            DalNoticeFunc func, gpointer user_data);
+/* A notice result's fields by DalErrorField (PQresultErrorField; NULL
+ * where it has none): @fields holds DAL_ERROR_N_FIELDS pointers into
+ * @result.  Errors are made from the same (dal_pg_error_from_result). */
+void dal_pg_result_fields (const PGresult *result, const char **fields);
+/* Hands the notice @res to @notify's function as the receiver does, or
+ * (none set, or @notify NULL) logs it with g_debug. */
+void dal_pg_notice_forward (const DalPgNotify *notify, const PGresult *res);
 
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);

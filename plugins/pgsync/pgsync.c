@@ -463,7 +463,7 @@ pgsync_check_idle (gpointer handle)
   if (g_atomic_int_get (&s->lost))
     return FALSE;
   GError *why = NULL;
-  gboolean alive = dal_pg_check_idle (s->conn, &why);
+  gboolean alive = dal_pg_check_idle (s->conn, &s->notify, &why);
   dal_pg_notify_drain (s->conn, &s->notify);
   if (alive)
     return TRUE;
@@ -480,6 +480,14 @@ pgsync_set_notify (gpointer handle, DalNotifyFunc func, gpointer user_data)
 {
   PgSync *s = handle;
   return dal_pg_notify_set (&s->notify, func, user_data);
+}
+
+/* Notices: handed over as libpq reads them, on the thread that reads. */
+static gboolean
+pgsync_set_notice (gpointer handle, DalNoticeFunc func, gpointer user_data)
+{
+  PgSync *s = handle;
+  return dal_pg_notice_set (s->conn, &s->notify, func, user_data);
 }
 
 static char *
@@ -501,6 +509,7 @@ static const DalPluginFuncs pgsync_funcs = {
   .copy_in = pgsync_copy_in,
   .copy_out = pgsync_copy_out,
   .set_notify = pgsync_set_notify,
+  .set_notice = pgsync_set_notice,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
