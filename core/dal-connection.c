@@ -127,6 +127,8 @@ redact (DalConnection *self, GError *error)
 
 /* -- lifetime -- */
 
+static void close_handle (DalConnection *self, gpointer handle);
+
 static void
 dal_connection_finalize (GObject *object)
 {
@@ -134,8 +136,7 @@ dal_connection_finalize (GObject *object)
 
   /* Every task holds a reference: nothing is pending or running here. */
   g_assert (g_queue_is_empty (&self->pending));
-  if (self->handle != NULL)
-    self->funcs->close (self->handle);
+  close_handle (self, g_steal_pointer (&self->handle));
   _dal_notify_free (self);
   _dal_call_cache_close (self->call_cache);
   g_clear_pointer (&self->url, dal_url_unref);
@@ -310,9 +311,7 @@ worker_run (gpointer data, gpointer unused)
 
   if (op->kind == OP_CLOSE)
     {
-      gpointer handle = steal_handle (self);
-      if (handle != NULL)
-        self->funcs->close (handle);
+      close_handle (self, steal_handle (self));
       g_task_return_boolean (task, TRUE);
     }
   else if (self->handle == NULL)
@@ -842,7 +841,74 @@ dal_connection_transaction_finish (DalConnection *self, GAsyncResult *result,
 
 /* -- closing -- */
 
-/* Marks the connection closed and fails what waits in the queue.
+/* Closing never runs a pending call's callback before it returns (it may
+ * be called from inside a callback, on the calls' own context, where
+ * GTask would call back at once): the queued tasks fail from an idle on
+ * their own context, and the plugin's close slot runs where a GTask it
+ * completes cannot call back at once (close_handle()). */
+
+static gboolean
+fail_closed_cb (gpointer data)
+{
+  GTask *task = data;
+  g_task_return_error (task, closed_error ());  /* CANCELLED if it was */
+  return G_SOURCE_REMOVE;
+}
+
+/* Fails @task (its reference taken) with DAL_ERROR_CLOSED from an idle on
+ * its context; idles of one priority run in the order they were added, so
+ * the callbacks keep the order the calls were started in. */
+static void
+fail_closed_later (GTask *task)
+{
+  GSource *idle = g_idle_source_new ();
+  g_source_set_priority (idle, g_task_get_priority (task));
+  g_source_set_callback (idle, fail_closed_cb, task, g_object_unref);
+  g_source_set_static_name (idle, "dal connection closed");
+  g_source_attach (idle, g_task_get_context (task));
+  g_source_unref (idle);
+}
+
+typedef struct
+{
+  DalConnection *self;
+  gpointer handle;
+} Closing;
+
+static gboolean
+close_dispatch (gpointer data)
+{
+  Closing *c = data;
+  _dal_call_closing_enter ();
+  c->self->funcs->close (g_steal_pointer (&c->handle));
+  _dal_call_closing_leave ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the plugin's close slot on @handle (if not NULL) from a dispatch of
+ * a private main context.  GTask calls back at once only from a dispatch
+ * on the task's own context: a pending task the slot completes waits for
+ * an idle on its context instead, and a DalCall it completes is deferred
+ * by _dal_call_return_value().  Whatever the slot does, no callback runs
+ * inside the close. */
+static void
+close_handle (DalConnection *self, gpointer handle)
+{
+  if (handle == NULL)
+    return;
+  Closing c = { self, handle };
+  GMainContext *context = g_main_context_new ();
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, close_dispatch, &c, NULL);
+  g_source_set_static_name (idle, "dal connection close");
+  g_source_attach (idle, context);
+  g_source_unref (idle);
+  while (c.handle != NULL)
+    g_main_context_iteration (context, FALSE);
+  g_main_context_unref (context);
+}
+
+/* Marks the connection closed and fails what waits in the queue (later).
  * Returns whether this call did the closing. */
 static gboolean
 mark_closed (DalConnection *self)
@@ -856,10 +922,7 @@ mark_closed (DalConnection *self)
 
   GTask *task;
   while ((task = g_queue_pop_head (&doomed)) != NULL)
-    {
-      g_task_return_error (task, closed_error ());
-      g_object_unref (task);
-    }
+    fail_closed_later (task);
   return first;
 }
 
@@ -878,15 +941,10 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
         conn_wait_idle_locked (self);
       gpointer handle = g_steal_pointer (&self->handle);
       g_mutex_unlock (&self->lock);
-      if (handle != NULL)
-        self->funcs->close (handle);
+      close_handle (self, handle);
     }
   else
-    {
-      gpointer handle = steal_handle (self);
-      if (handle != NULL)
-        self->funcs->close (handle);
-    }
+    close_handle (self, steal_handle (self));
   return TRUE;
 }
 
@@ -905,9 +963,7 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
        * pending tasks).  On the worker path, a second close leaves the
        * handle to the first, which may still wait for a running
        * statement. */
-      gpointer handle = first ? steal_handle (self) : NULL;
-      if (handle != NULL)
-        self->funcs->close (handle);
+      close_handle (self, first ? steal_handle (self) : NULL);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
