@@ -908,21 +908,28 @@ close_handle (DalConnection *self, gpointer handle)
   g_main_context_unref (context);
 }
 
-/* Marks the connection closed and fails what waits in the queue (later).
- * Returns whether this call did the closing. */
+/* Marks the connection closed; returns whether this call did the
+ * closing.  If it did: with @doomed, the calls waiting in the worker's
+ * queue move there; with @closer (its reference taken), that task goes to
+ * the head of the queue, to run after the statement running now, and the
+ * calls queued behind it fail in the worker (no handle), in order. */
 static gboolean
-mark_closed (DalConnection *self)
+mark_closed (DalConnection *self, GQueue *doomed, GTask *closer)
 {
   g_mutex_lock (&self->lock);
   gboolean first = !self->closed;
   self->closed = TRUE;
-  GQueue doomed = self->pending;
-  g_queue_init (&self->pending);
+  if (first && doomed != NULL)
+    {
+      *doomed = self->pending;
+      g_queue_init (&self->pending);
+    }
+  if (first && closer != NULL)
+    {
+      g_queue_push_head (&self->pending, closer);
+      start_next_locked (self);
+    }
   g_mutex_unlock (&self->lock);
-
-  GTask *task;
-  while ((task = g_queue_pop_head (&doomed)) != NULL)
-    fail_closed_later (task);
   return first;
 }
 
@@ -931,7 +938,8 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
 
-  if (!mark_closed (self))
+  GQueue doomed = G_QUEUE_INIT;
+  if (!mark_closed (self, &doomed, NULL))
     return TRUE;
   if (uses_worker (self))
     {
@@ -945,6 +953,10 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
     }
   else
     close_handle (self, steal_handle (self));
+  /* After the running statement's completion: callbacks keep their order. */
+  GTask *task;
+  while ((task = g_queue_pop_head (&doomed)) != NULL)
+    fail_closed_later (task);
   return TRUE;
 }
 
@@ -956,27 +968,25 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
 
   GTask *task = new_task (self, cancellable, callback, user_data,
                           dal_connection_close_async);
-  gboolean first = mark_closed (self);
-  if (!first || !uses_worker (self))
+  if (uses_worker (self))
     {
-      /* A non-blocking plugin closes without waiting (it fails its own
-       * pending tasks).  On the worker path, a second close leaves the
-       * handle to the first, which may still wait for a running
-       * statement. */
-      close_handle (self, first ? steal_handle (self) : NULL);
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
+      Op *op = g_new0 (Op, 1);
+      op->kind = OP_CLOSE;
+      g_task_set_task_data (task, op, (GDestroyNotify) op_free);
+      if (mark_closed (self, NULL, g_object_ref (task)))
+        {
+          g_object_unref (task);
+          return;
+        }
+      g_object_unref (task);   /* the reference mark_closed() did not take */
     }
-
-  Op *op = g_new0 (Op, 1);
-  op->kind = OP_CLOSE;
-  g_task_set_task_data (task, op, (GDestroyNotify) op_free);
-  /* Queued behind the running statement, if one runs. */
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->pending, task);
-  start_next_locked (self);
-  g_mutex_unlock (&self->lock);
+  /* A non-blocking plugin closes without waiting (it fails its own
+   * pending calls).  On the worker path, a second close leaves the
+   * handle to the first, which may still wait for a running statement. */
+  else if (mark_closed (self, NULL, NULL))
+    close_handle (self, steal_handle (self));
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 gboolean
