@@ -25,7 +25,8 @@
  * none of the pool's calls does network I/O of its own.
  *
  * Every task completes exactly once; GTask guarantees the callback never
- * runs from inside the _async call.  Every error leaving this file has been
+ * runs from inside the _async call, and closing never runs the callbacks
+ * of the calls it fails before it returns (see "closing" below).  Every error leaving this file has been
  * scrubbed of the URL's password (dal_error_redact).
  */
 #include "config.h"
