@@ -25,7 +25,8 @@
  * none of the pool's calls does network I/O of its own.
  *
  * Every task completes exactly once; GTask guarantees the callback never
- * runs from inside the _async call.  Every error leaving this file has been
+ * runs from inside the _async call, and closing never runs the callbacks
+ * of the calls it fails before it returns (see "closing" below).  Every error leaving this file has been
  * scrubbed of the URL's password (dal_error_redact).
  */
 #include "config.h"
@@ -127,6 +128,8 @@ redact (DalConnection *self, GError *error)
 
 /* -- lifetime -- */
 
+static void close_handle (DalConnection *self, gpointer handle);
+
 static void
 dal_connection_finalize (GObject *object)
 {
@@ -134,8 +137,7 @@ dal_connection_finalize (GObject *object)
 
   /* Every task holds a reference: nothing is pending or running here. */
   g_assert (g_queue_is_empty (&self->pending));
-  if (self->handle != NULL)
-    self->funcs->close (self->handle);
+  close_handle (self, g_steal_pointer (&self->handle));
   _dal_notify_free (self);
   _dal_call_cache_close (self->call_cache);
   g_clear_pointer (&self->url, dal_url_unref);
@@ -310,9 +312,7 @@ worker_run (gpointer data, gpointer unused)
 
   if (op->kind == OP_CLOSE)
     {
-      gpointer handle = steal_handle (self);
-      if (handle != NULL)
-        self->funcs->close (handle);
+      close_handle (self, steal_handle (self));
       g_task_return_boolean (task, TRUE);
     }
   else if (self->handle == NULL)
@@ -881,24 +881,95 @@ dal_connection_rollback_finish (DalConnection *self, GAsyncResult *result,
 
 /* -- closing -- */
 
-/* Marks the connection closed and fails what waits in the queue.
- * Returns whether this call did the closing. */
+/* Closing never runs a pending call's callback before it returns (it may
+ * be called from inside a callback, on the calls' own context, where
+ * GTask would call back at once): the queued tasks fail from an idle on
+ * their own context, and the plugin's close slot runs where a GTask it
+ * completes cannot call back at once (close_handle()). */
+
 static gboolean
-mark_closed (DalConnection *self)
+fail_closed_cb (gpointer data)
+{
+  GTask *task = data;
+  g_task_return_error (task, closed_error ());  /* CANCELLED if it was */
+  return G_SOURCE_REMOVE;
+}
+
+/* Fails @task (its reference taken) with DAL_ERROR_CLOSED from an idle on
+ * its context; idles of one priority run in the order they were added, so
+ * the callbacks keep the order the calls were started in. */
+static void
+fail_closed_later (GTask *task)
+{
+  GSource *idle = g_idle_source_new ();
+  g_source_set_priority (idle, g_task_get_priority (task));
+  g_source_set_callback (idle, fail_closed_cb, task, g_object_unref);
+  g_source_set_static_name (idle, "dal connection closed");
+  g_source_attach (idle, g_task_get_context (task));
+  g_source_unref (idle);
+}
+
+typedef struct
+{
+  DalConnection *self;
+  gpointer handle;
+} Closing;
+
+static gboolean
+close_dispatch (gpointer data)
+{
+  Closing *c = data;
+  _dal_call_closing_enter ();
+  c->self->funcs->close (g_steal_pointer (&c->handle));
+  _dal_call_closing_leave ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the plugin's close slot on @handle (if not NULL) from a dispatch of
+ * a private main context.  GTask calls back at once only from a dispatch
+ * on the task's own context: a pending task the slot completes waits for
+ * an idle on its context instead, and a DalCall it completes is deferred
+ * by _dal_call_return_value().  Whatever the slot does, no callback runs
+ * inside the close. */
+static void
+close_handle (DalConnection *self, gpointer handle)
+{
+  if (handle == NULL)
+    return;
+  Closing c = { self, handle };
+  GMainContext *context = g_main_context_new ();
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, close_dispatch, &c, NULL);
+  g_source_set_static_name (idle, "dal connection close");
+  g_source_attach (idle, context);
+  g_source_unref (idle);
+  while (c.handle != NULL)
+    g_main_context_iteration (context, FALSE);
+  g_main_context_unref (context);
+}
+
+/* Marks the connection closed; returns whether this call did the
+ * closing.  If it did: with @doomed, the calls waiting in the worker's
+ * queue move there; with @closer (its reference taken), that task goes to
+ * the head of the queue, to run after the statement running now, and the
+ * calls queued behind it fail in the worker (no handle), in order. */
+static gboolean
+mark_closed (DalConnection *self, GQueue *doomed, GTask *closer)
 {
   g_mutex_lock (&self->lock);
   gboolean first = !self->closed;
   self->closed = TRUE;
-  GQueue doomed = self->pending;
-  g_queue_init (&self->pending);
-  g_mutex_unlock (&self->lock);
-
-  GTask *task;
-  while ((task = g_queue_pop_head (&doomed)) != NULL)
+  if (first && doomed != NULL)
     {
-      g_task_return_error (task, closed_error ());
-      g_object_unref (task);
+      *doomed = self->pending;
+      g_queue_init (&self->pending);
     }
+  if (first && closer != NULL)
+    {
+      g_queue_push_head (&self->pending, closer);
+      start_next_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
   return first;
 }
 
@@ -907,7 +978,8 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), FALSE);
 
-  if (!mark_closed (self))
+  GQueue doomed = G_QUEUE_INIT;
+  if (!mark_closed (self, &doomed, NULL))
     return TRUE;
   if (uses_worker (self))
     {
@@ -917,15 +989,14 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
         conn_wait_idle_locked (self);
       gpointer handle = g_steal_pointer (&self->handle);
       g_mutex_unlock (&self->lock);
-      if (handle != NULL)
-        self->funcs->close (handle);
+      close_handle (self, handle);
     }
   else
-    {
-      gpointer handle = steal_handle (self);
-      if (handle != NULL)
-        self->funcs->close (handle);
-    }
+    close_handle (self, steal_handle (self));
+  /* After the running statement's completion: callbacks keep their order. */
+  GTask *task;
+  while ((task = g_queue_pop_head (&doomed)) != NULL)
+    fail_closed_later (task);
   return TRUE;
 }
 
@@ -937,29 +1008,25 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
 
   GTask *task = new_task (self, cancellable, callback, user_data,
                           dal_connection_close_async);
-  gboolean first = mark_closed (self);
-  if (!first || !uses_worker (self))
+  if (uses_worker (self))
     {
-      /* A non-blocking plugin closes without waiting (it fails its own
-       * pending tasks).  On the worker path, a second close leaves the
-       * handle to the first, which may still wait for a running
-       * statement. */
-      gpointer handle = first ? steal_handle (self) : NULL;
-      if (handle != NULL)
-        self->funcs->close (handle);
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
+      Op *op = g_new0 (Op, 1);
+      op->kind = OP_CLOSE;
+      g_task_set_task_data (task, op, (GDestroyNotify) op_free);
+      if (mark_closed (self, NULL, g_object_ref (task)))
+        {
+          g_object_unref (task);
+          return;
+        }
+      g_object_unref (task);   /* the reference mark_closed() did not take */
     }
-
-  Op *op = g_new0 (Op, 1);
-  op->kind = OP_CLOSE;
-  g_task_set_task_data (task, op, (GDestroyNotify) op_free);
-  /* Queued behind the running statement, if one runs. */
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->pending, task);
-  start_next_locked (self);
-  g_mutex_unlock (&self->lock);
+  /* A non-blocking plugin closes without waiting (it fails its own
+   * pending calls).  On the worker path, a second close leaves the
+   * handle to the first, which may still wait for a running statement. */
+  else if (mark_closed (self, NULL, NULL))
+    close_handle (self, steal_handle (self));
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 gboolean

@@ -1795,6 +1795,16 @@ close_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   m->close_done = TRUE;
 }
 
+/* Lets anything that would complete twice do so (before counting). */
+static void
+settle (void)
+{
+  gint64 until = now_ms () + 300;
+  while (now_ms () < until)
+    if (!g_main_context_iteration (g_main_context_get_thread_default (), FALSE))
+      g_usleep (5000);
+}
+
 static void
 run_close_pending (const Variant *v, gboolean close_async)
 {
@@ -1823,11 +1833,7 @@ run_close_pending (const Variant *v, gboolean close_async)
   g_assert_true (dal_connection_is_closed (conn));
   wait_completed (&m, n);
 
-  /* Let anything that would complete twice do so, then count. */
-  gint64 until = now_ms () + 300;
-  while (now_ms () < until)
-    if (!g_main_context_iteration (g_main_context_get_thread_default (), FALSE))
-      g_usleep (5000);
+  settle ();
   g_assert_cmpuint (m.completed, ==, n);
   if (close_async)
     g_assert_cmpuint (m.close_calls, ==, 1);
@@ -1862,6 +1868,87 @@ test_close_pending (Fixture *f, gconstpointer data)
   DAL_TEST_LIVE_OR_RETURN ();
   run_close_pending (data, FALSE);
   run_close_pending (data, TRUE);
+}
+
+/* Closing from inside a statement's callback, with more statements
+ * pending: none of their callbacks runs before the close returns; each
+ * runs once afterwards (the running one may have its result, the others
+ * fail with DAL_ERROR_CLOSED). */
+static struct
+{
+  gboolean inside;      /* set around the close */
+  gboolean use_async;   /* close with dal_connection_close_async() */
+} closing;
+
+static void
+pending_not_inside_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_assert_false (closing.inside);
+  many_cb (source, result, user_data);
+}
+
+static void
+close_inside_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  many_cb (source, result, user_data);
+  Many *m = g_object_get_data (source, "conf-many");
+  g_autoptr (GError) error = NULL;
+  closing.inside = TRUE;
+  if (closing.use_async)
+    dal_connection_close_async (m->conn, NULL, close_cb, m);
+  else
+    g_assert_true (dal_connection_close (m->conn, NULL, &error));
+  closing.inside = FALSE;
+  g_assert_no_error (error);
+  g_assert_false (m->close_done);
+  g_assert_cmpuint (m->completed, ==, 1);  /* only this one, so far */
+}
+
+static void
+run_close_in_callback (const Variant *v, gboolean close_async)
+{
+  g_autoptr (DalConnection) conn = open_ok (v, NULL);
+  Many m = { .conn = conn };
+  g_object_set_data (G_OBJECT (conn), "conf-many", &m);
+  closing.use_async = close_async;
+
+  const guint n = 4;
+  dal_connection_query_async (conn, "SELECT 1", NULL, NULL, close_inside_cb, &m.slots[0]);
+  dal_connection_query_async (conn, "SELECT pg_sleep(0.3)", NULL, NULL,
+                              pending_not_inside_cb, &m.slots[1]);
+  dal_connection_query_async (conn, "SELECT 2", NULL, NULL, pending_not_inside_cb,
+                              &m.slots[2]);
+  dal_connection_query_async (conn, "SELECT 3", NULL, NULL, pending_not_inside_cb,
+                              &m.slots[3]);
+  wait_completed (&m, n);
+  if (close_async)
+    dal_test_wait_for (&m.close_done, WAIT_MS);
+  g_assert_true (dal_connection_is_closed (conn));
+
+  settle ();
+  g_assert_cmpuint (m.completed, ==, n);
+  g_assert_cmpuint (m.close_calls, ==, close_async ? 1 : 0);
+  g_assert_no_error (m.slots[0].error);
+  for (guint i = 1; i < n; i++)
+    {
+      Slot *s = &m.slots[i];
+      g_assert_cmpuint (s->calls, ==, 1);
+      g_assert_cmpuint (s->order, ==, i + 1);
+      if (i == 1 && s->result != NULL)
+        continue;   /* pgsync: it was running, the close waited for it */
+      g_assert_null (s->result);
+      assert_dal_error (s->error, DAL_ERROR_CLOSED, NULL);
+    }
+  many_clear (&m);
+  g_object_set_data (G_OBJECT (conn), "conf-many", NULL);
+}
+
+static void
+test_close_in_callback (Fixture *f, gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  for (guint close_async = 0; close_async < 2; close_async++)
+    run_close_in_callback (data, close_async);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1966,6 +2053,7 @@ main (int argc, char **argv)
     { "get-info", test_get_info, TRUE, FALSE },
     { "order", test_async_order, FALSE, TRUE },
     { "close-pending", test_close_pending, FALSE, TRUE },
+    { "close-in-callback", test_close_in_callback, FALSE, TRUE },
     { "with-driver", test_with_driver, TRUE, TRUE },
   };
   static const struct

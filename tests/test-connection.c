@@ -1563,6 +1563,70 @@ test_close_pending (gconstpointer data)
   assert_closed_count (probe, user, 2);
 }
 
+/* Closing from inside a statement's callback (ASYNC marks the close as a
+ * call: pending_cb and wait_cb fail if they run inside it). */
+typedef struct
+{
+  gboolean use_async;
+  gboolean closed;
+  Wait *w;
+} Closer;
+
+static void
+close_from_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Closer *c = data;
+  DalConnection *conn = DAL_CONNECTION (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (conn, result, &error);
+  g_assert_no_error (error);
+  if (c->use_async)
+    ASYNC (dal_connection_close_async (conn, NULL, wait_cb, c->w));
+  else
+    {
+      gboolean ok;
+      ASYNC (ok = dal_connection_close (conn, NULL, &error));
+      g_assert_true (ok);
+      g_assert_no_error (error);
+    }
+  c->closed = TRUE;
+}
+
+static void
+test_close_in_callback (gconstpointer data)
+{
+  const char *scheme = data;
+
+  for (guint use_async = 0; use_async < 2; use_async++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DalConnection) conn = open_conn (scheme);
+      Pending p[N_PENDING] = { { 0 } };
+      Wait w;
+      wait_init (&w);
+      Closer c = { use_async, FALSE, &w };
+      ASYNC (dal_connection_query_async (conn, "count", NULL, NULL, close_from_cb, &c));
+      /* Running when the close comes (worker path), or waiting behind. */
+      ASYNC (dal_connection_query_async (conn, "sleep 300", NULL, NULL, pending_cb, &p[0]));
+      for (guint i = 1; i < N_PENDING; i++)
+        ASYNC (dal_connection_query_async (conn, i % 2 ? "count" : "echo", NULL, NULL,
+                                           pending_cb, &p[i]));
+      wait_pending (p);
+      g_assert_true (c.closed);
+      g_assert_true (dal_connection_is_closed (conn));
+      check_pending_closed (p);
+      if (use_async)
+        {
+          g_assert_true (dal_connection_close_finish (conn, wait_result (&w), &error));
+          g_assert_no_error (error);
+          g_assert_cmpuint (w.calls, ==, 1);
+          wait_clear (&w);
+        }
+      else
+        g_assert_cmpuint (w.calls, ==, 0);
+    }
+}
+
 static void
 test_after_close (gconstpointer data)
 {
@@ -2089,6 +2153,7 @@ main (int argc, char **argv)
   add ("ordering", test_ordering);
   add ("cancel", test_cancel);
   add ("close-pending", test_close_pending);
+  add ("close-in-callback", test_close_in_callback);
   add ("after-close", test_after_close);
   add ("unref-closes", test_unref_closes);
   add ("plugin-errors", test_plugin_errors);

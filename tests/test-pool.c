@@ -549,6 +549,59 @@ test_acquire_fifo (gconstpointer data)
     }
 }
 
+/* Closing the pool from inside a callback: the waiters fail with
+ * DAL_ERROR_CLOSED afterwards, each once, never inside dal_pool_close(). */
+static gboolean pool_closing;
+
+static void
+waiter_not_inside_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_assert_false (pool_closing);
+  acquire_done (source, res, user_data);
+}
+
+static void
+close_pool_inside (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Call *c = user_data;
+  c->result = dal_connection_query_finish (DAL_CONNECTION (source), res, &c->error);
+  pool_closing = TRUE;
+  dal_pool_close (c->pool);
+  pool_closing = FALSE;
+  c->calls++;
+  c->done = TRUE;
+}
+
+static void
+test_close_in_callback (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("close_cb", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  DalConnection *held = acquire_wait (pool, "held");
+  Call w[3];
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    {
+      w[i] = (Call) { .pool = pool };
+      dal_pool_acquire_async (pool, "waiter", 10000, NULL, waiter_not_inside_done, &w[i]);
+    }
+  Call closer = { .pool = pool };
+  dal_connection_query_async (held, "SELECT 1", NULL, NULL, close_pool_inside, &closer);
+  wait_call (&closer, 10000);
+  g_assert_no_error (closer.error);
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    {
+      wait_call (&w[i], 10000);
+      g_assert_null (w[i].conn);
+      g_assert_error (w[i].error, DAL_ERROR, DAL_ERROR_CLOSED);
+      call_clear (&w[i]);
+    }
+  call_clear (&closer);
+  dal_pool_release (pool, held);
+}
+
 /* ===================================================================
  * Reset on release
  * =================================================================== */
@@ -1726,6 +1779,7 @@ main (int argc, char **argv)
   add_both ("/pool/acquire/timeout", test_acquire_timeout);
   add_both ("/pool/acquire/cancel-waiter", test_acquire_cancel_waiter);
   add_both ("/pool/acquire/fifo", test_acquire_fifo);
+  add_both ("/pool/close/in-callback", test_close_in_callback);
   add_both ("/pool/reset/direct", test_reset_direct);
   add_both ("/pool/reset/direct-unref", test_reset_direct_unref);
   add_both ("/pool/reset/bouncer", test_reset_bouncer);

@@ -36,9 +36,8 @@ G_BEGIN_DECLS
  *
  * - the callback runs on the thread-default #GMainContext of the thread
  *   that called `_async`, never from inside the `_async` call itself, nor
- *   from inside a blocking call or another `_async` call (closing is the
- *   exception: see dal_connection_close()); that context must be iterated
- *   (a #GMainLoop);
+ *   from inside a blocking call, another `_async` call or a close; that
+ *   context must be iterated (a #GMainLoop);
  * - every call completes exactly once: a result, a %DAL_ERROR, or
  *   %G_IO_ERROR_CANCELLED when its #GCancellable fired first (the server
  *   is asked to cancel the statement too).  %G_IO_ERROR_CANCELLED does
@@ -706,9 +705,10 @@ gboolean dal_connection_rollback_finish (DalConnection *connection,
  * @error: return location for a #GError, or %NULL
  *
  * Closes the connection.  Calls still pending complete with
- * %DAL_ERROR_CLOSED, and later calls fail with it.  When this is called
- * from inside a callback on the pending calls' main context, their
- * callbacks may run before it returns.  On pgsync a statement
+ * %DAL_ERROR_CLOSED (%G_IO_ERROR_CANCELLED if their #GCancellable fired),
+ * and later calls fail with it.  Their callbacks run after this returns,
+ * each exactly once, on its own main context, also when this is called
+ * from inside a callback.  On pgsync a statement
  * the worker thread is running finishes first (this call waits for it);
  * on pgasync statements in flight fail at once and the socket is closed
  * (the server is not asked to cancel them, so they may have run).
@@ -736,11 +736,12 @@ gboolean dal_connection_close (DalConnection *connection,
  *
  * Closes the connection as dal_connection_close() does, without waiting
  * for a statement a pgsync worker thread is running: @callback runs once
- * it finished.  Calls still pending complete with %DAL_ERROR_CLOSED (as
- * for dal_connection_close(), their callbacks may run before this returns
- * when it is called from inside a callback).  @callback runs exactly once, on the calling
- * thread's thread-default main context, never from inside this call;
- * call dal_connection_close_finish() there.
+ * it finished.  Calls still pending complete with %DAL_ERROR_CLOSED, as
+ * for dal_connection_close(): their callbacks run after this returns.
+ * @callback runs exactly once, on the calling thread's thread-default
+ * main context, never from inside this call; call
+ * dal_connection_close_finish() there.  The connection is closed even
+ * when @cancellable fires first (the close is never undone).
  *
  * Use @connection from one thread at a time (see #DalConnection).
  *
