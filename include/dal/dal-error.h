@@ -17,7 +17,7 @@
 #error "include <dal/dal.h>, not this header"
 #endif
 
-#include <glib.h>
+#include <glib-object.h>
 #include <dal/dal-version.h>
 
 G_BEGIN_DECLS
@@ -176,6 +176,194 @@ gboolean dal_error_is_retryable (const GError *error);
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_code_to_string (DalErrorCode code);
+
+/**
+ * DalErrorDetails:
+ *
+ * What a DAL_ERROR carries beyond its domain, code and message (the
+ * SQLSTATE and the other server fields, the "what to change" sentence,
+ * whether a retry can help), as an immutable, reference-counted boxed
+ * type: the form in which language bindings read them.
+ *
+ * A binding (PyGObject, GJS, ...) turns the #GError of a failed call into
+ * an exception holding the domain, code and message only, and frees the
+ * #GError.  libdal notes every DAL_ERROR freed on a thread as that
+ * thread's last error, so right after catching the exception,
+ * dal_error_details_get_last() on the same thread returns its details:
+ *
+ * |[<!-- language="Python" -->
+ * try:
+ *     conn.query("SELECT * FROM nowhere", None, None)
+ * except GLib.Error as e:
+ *     details = Dal.ErrorDetails.get_last()
+ *     if details and details.get_message() == e.message:
+ *         print(details.get_sqlstate())   # "42P01"
+ * ]|
+ *
+ * Compare the message (or the code) as above: the last error is simply
+ * the last DAL_ERROR freed on the thread, and a later call that fails
+ * (or that recovers from an error internally) replaces it.  C code has
+ * the #GError itself and uses dal_error_get_sqlstate() and its siblings,
+ * or dal_error_details_new().
+ *
+ * Thread safety: a #DalErrorDetails may be shared between threads; each
+ * thread has its own last error.
+ *
+ * Since: 0.1
+ */
+typedef struct _DalErrorDetails DalErrorDetails;
+
+#define DAL_TYPE_ERROR_DETAILS (dal_error_details_get_type ())
+/**
+ * dal_error_details_get_type:
+ *
+ * Returns: the #GType of #DalErrorDetails, a boxed type whose copy is
+ *   dal_error_details_ref() and whose free is dal_error_details_unref().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_error_details_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_error_details_new:
+ * @error: a #GError
+ *
+ * Reads @error's details into a #DalErrorDetails.
+ *
+ * Returns: (transfer full) (nullable): the details of @error, or %NULL
+ *   when @error is not a DAL_ERROR.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_new (const GError *error);
+
+/**
+ * dal_error_details_get_last:
+ *
+ * The details of the last DAL_ERROR freed on the calling thread: in a
+ * language binding, those of the exception the last failing libdal call
+ * raised (see #DalErrorDetails).  Thread-safe: each thread has its own.
+ *
+ * Returns: (transfer full) (nullable): the details, or %NULL when no
+ *   DAL_ERROR was freed on this thread yet.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_get_last (void);
+
+/**
+ * dal_error_details_ref:
+ * @details: a #DalErrorDetails
+ *
+ * Takes a reference; thread-safe.
+ *
+ * Returns: (transfer full): @details
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_ref (DalErrorDetails *details);
+
+/**
+ * dal_error_details_unref:
+ * @details: (nullable) (transfer full): a #DalErrorDetails
+ *
+ * Drops a reference; thread-safe.  The last one frees @details.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+void dal_error_details_unref (DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_code:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: the error's code in the DAL_ERROR domain
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorCode dal_error_details_get_code (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_message:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: (transfer none): the error's whole message, as the #GError had
+ *   it (the binding's exception has the same)
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_message (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_sqlstate:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: (nullable) (transfer none): the five-character SQLSTATE, or
+ *   %NULL when there is none (as dal_error_get_sqlstate())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_sqlstate (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_hint:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: (nullable) (transfer none): the sentence saying what to
+ *   change, or %NULL (as dal_error_get_hint())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_hint (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_what:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: (transfer none): what happened: the message without its hint
+ *   sentence (as dal_error_dup_what())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_what (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_field:
+ * @details: a #DalErrorDetails
+ * @field: which field
+ *
+ * Returns: (nullable) (transfer none): that field as the server sent it,
+ *   or %NULL (as dal_error_get_field())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_field (const DalErrorDetails *details,
+                                         DalErrorField field);
+
+/**
+ * dal_error_details_is_retryable:
+ * @details: a #DalErrorDetails
+ *
+ * Returns: whether trying the same thing again later can succeed (as
+ *   dal_error_is_retryable())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_error_details_is_retryable (const DalErrorDetails *details);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalErrorDetails, dal_error_details_unref)
 
 G_END_DECLS
 

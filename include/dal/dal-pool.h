@@ -101,6 +101,18 @@ typedef struct
 DAL_AVAILABLE_IN_ALL
 void dal_pool_settings_init (DalPoolSettings *settings);
 
+#define DAL_TYPE_POOL_SETTINGS (dal_pool_settings_get_type ())
+/**
+ * dal_pool_settings_get_type:
+ *
+ * Returns: the #GType of #DalPoolSettings, a boxed type copied whole
+ *   (g_memdup2()) and freed with g_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_pool_settings_get_type (void) G_GNUC_CONST;
+
 /**
  * dal_pool_settings_from_url:
  * @settings: settings to update (start from dal_pool_settings_init())
@@ -348,6 +360,18 @@ typedef struct
   /*< private >*/
   guint64 reserved[8];
 } DalPoolStats;
+
+#define DAL_TYPE_POOL_STATS (dal_pool_stats_get_type ())
+/**
+ * dal_pool_stats_get_type:
+ *
+ * Returns: the #GType of #DalPoolStats, a boxed type copied whole
+ *   (g_memdup2()) and freed with g_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_pool_stats_get_type (void) G_GNUC_CONST;
 
 /* Fills @stats with the pool's counters now.  Thread-safe. */
 DAL_AVAILABLE_IN_ALL
