@@ -252,6 +252,11 @@ AM_TESTS_ENVIRONMENT += \
 	DAL_TEST_BUILDDIR='$(abs_top_builddir)'; export DAL_TEST_BUILDDIR;
 TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
 	tests/conformance-pgasync.sh tests/conformance-sqlite.sh tests/out-of-tree.sh
+# libdal from Python through the typelib (core/gobject.mk); skipped without
+# gobject-introspection or python3-gi.
+TESTS += tests/test-gi.sh
+EXTRA_DIST += tests/test-gi.sh tests/test-gi.py
+AM_TESTS_ENVIRONMENT += PYTHON3='$(PYTHON3)'; export PYTHON3;
 EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
 	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
 	tests/conformance-sqlite.sh tests/out-of-tree.sh

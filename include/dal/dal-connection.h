@@ -61,6 +61,13 @@ DAL_AVAILABLE_IN_ALL
 void dal_connection_open_async (const char *url, GCancellable *cancellable,
                                 GAsyncReadyCallback callback,
                                 gpointer user_data);
+/**
+ * dal_connection_open_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a GError
+ *
+ * Returns: (transfer full) (nullable): the open connection, or %NULL
+ */
 DAL_AVAILABLE_IN_ALL
 DalConnection *dal_connection_open_finish (GAsyncResult *result, GError **error);
 

@@ -183,7 +183,7 @@ const char *dal_error_code_to_string (DalErrorCode code);
  * What a DAL_ERROR carries beyond its domain, code and message (the
  * SQLSTATE and the other server fields, the "what to change" sentence,
  * whether a retry can help), as an immutable, reference-counted boxed
- * type: the form in which language bindings read them.
+ * structure, the form in which language bindings read them.
  *
  * A binding (PyGObject, GJS, ...) turns the #GError of a failed call into
  * an exception holding the domain, code and message only, and frees the
