@@ -252,6 +252,13 @@ AM_TESTS_ENVIRONMENT += \
 	DAL_TEST_BUILDDIR='$(abs_top_builddir)'; export DAL_TEST_BUILDDIR;
 TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
 	tests/conformance-pgasync.sh tests/conformance-sqlite.sh tests/out-of-tree.sh
+# The GTypes bindings rely on: enums, boxed types, error details.
+TESTS += tests/test-gtypes
+check_PROGRAMS += tests/test-gtypes
+tests_test_gtypes_SOURCES = tests/test-gtypes.c
+tests_test_gtypes_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_gtypes_LDADD = $(DAL_TEST_LDADD)
+
 # libdal from Python through the typelib (core/gobject.mk); skipped without
 # gobject-introspection or python3-gi.
 TESTS += tests/test-gi.sh

@@ -30,7 +30,9 @@ GQuark dal_error_quark (void);
  * DalErrorCode:
  *
  * The codes of the DAL_ERROR domain.  The list only grows at the end: a
- * code's number never changes.
+ * code's number never changes.  Its #GType is DAL_TYPE_ERROR
+ * (dal_error_get_type()), named after the domain's quark so that
+ * g-ir-scanner ties the enum to the domain.
  */
 typedef enum /*< underscore_name=dal_error >*/
 {
