@@ -134,7 +134,7 @@ _dal_dialect_option_is_secret (const DalDialect *dialect, const char *name)
   return option != NULL && (option->flags & DAL_URL_OPTION_SECRET) != 0;
 }
 
-/**
+/*
  * dal_url_option_is_secret:
  * @name: an option name
  *

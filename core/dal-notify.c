@@ -164,16 +164,8 @@ notify_push (const char *channel, const char *payload, gint pid, gpointer user_d
 void
 _dal_notify_class_init (GObjectClass *klass)
 {
-  /**
-   * DalConnection::notification:
-   * @connection: the connection
-   * @channel: the channel's name
-   * @payload: the payload ("" when there is none)
-   * @pid: the process ID of the server session that sent it
-   *
-   * A notification (LISTEN/NOTIFY) the connection's session received:
-   * see dal-notify.h for where and when it is emitted.
-   */
+  /* DalConnection::notification: documented in dal-notify.h, where
+   * g-ir-scanner reads it. */
   notification_signal = g_signal_new ("notification", G_TYPE_FROM_CLASS (klass),
                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                       G_TYPE_NONE, 3, G_TYPE_STRING,

@@ -72,7 +72,7 @@ copy_except (const DalUrl *url, const char *driver, const char * const *skip,
   return copy;
 }
 
-/**
+/*
  * dal_url_with_driver:
  * @url: a DalUrl
  * @driver: (nullable): a driver name, or %NULL for the bare dialect
@@ -97,7 +97,7 @@ dal_url_with_driver (const DalUrl *url, const char *driver, GError **error)
   return g_steal_pointer (&copy);
 }
 
-/**
+/*
  * dal_url_with_options:
  * @url: a DalUrl
  * @names: (array zero-terminated=1): option names, as a URL's query

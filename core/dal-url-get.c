@@ -56,7 +56,7 @@ dal_url_get_database (const DalUrl *url)
   return _dal_url_part_get (url, "dbname");
 }
 
-/**
+/*
  * dal_url_get_n_hosts:
  * @url: a DalUrl
  *
@@ -75,7 +75,7 @@ dal_url_get_n_hosts (const DalUrl *url)
   return url->n_hosts;
 }
 
-/**
+/*
  * dal_url_get_host:
  * @url: a DalUrl
  * @i: an entry, below dal_url_get_n_hosts()
@@ -91,7 +91,7 @@ dal_url_get_host (const DalUrl *url, guint i)
   return url->hosts[i];
 }
 
-/**
+/*
  * dal_url_get_port:
  * @url: a DalUrl
  * @i: an entry, below dal_url_get_n_hosts()
@@ -107,7 +107,7 @@ dal_url_get_port (const DalUrl *url, guint i)
   return url->ports[i];
 }
 
-/**
+/*
  * dal_url_get_option:
  * @url: a DalUrl
  * @name: a connection keyword or one of libdal's options
@@ -135,7 +135,7 @@ option_name_is_known (const DalUrl *url, const char *name)
          || _dal_url_slot_find (url, name) >= 0;
 }
 
-/**
+/*
  * dal_url_get_duration_ms:
  * @url: a DalUrl
  * @name: an option in seconds
@@ -160,7 +160,7 @@ dal_url_get_duration_ms (const DalUrl *url, const char *name, gint64 default_ms)
   return ms;
 }
 
-/**
+/*
  * dal_url_get_uint:
  * @url: a DalUrl
  * @name: an option whose value is a non-negative integer
@@ -192,7 +192,7 @@ dal_url_get_uint (const DalUrl *url, const char *name, guint default_value)
   return (guint) v;
 }
 
-/**
+/*
  * dal_url_get_keywords:
  * @url: a DalUrl
  * @keywords: (out) (transfer none): keyword names, %NULL-terminated

@@ -155,7 +155,7 @@ url_to_string (const DalUrl *url, gboolean redact)
   return g_string_free (out, FALSE);
 }
 
-/**
+/*
  * dal_url_to_string:
  * @url: a DalUrl
  *
@@ -169,7 +169,7 @@ dal_url_to_string (const DalUrl *url)
   return url_to_string (url, FALSE);
 }
 
-/**
+/*
  * dal_url_to_string_redacted:
  * @url: a DalUrl
  *

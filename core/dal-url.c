@@ -1020,7 +1020,7 @@ url_validate (const DalUrl *url, GError **error)
   return TRUE;
 }
 
-/**
+/*
  * dal_url_parse:
  * @url: a database URL
  * @error: return location for a DAL_ERROR_URL_* error
@@ -1051,7 +1051,7 @@ dal_url_parse (const char *url, GError **error)
   return g_steal_pointer (&self);
 }
 
-/**
+/*
  * dal_url_ref:
  * @url: a DalUrl
  *
@@ -1065,7 +1065,7 @@ dal_url_ref (DalUrl *url)
   return url;
 }
 
-/**
+/*
  * dal_url_unref:
  * @url: (transfer full): a DalUrl
  *

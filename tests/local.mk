@@ -267,3 +267,9 @@ AM_TESTS_ENVIRONMENT += PYTHON3='$(PYTHON3)'; export PYTHON3;
 EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
 	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
 	tests/conformance-sqlite.sh tests/out-of-tree.sh
+
+# Doc comments (tests/doc-coverage.sh): fails on a public symbol of
+# include/dal without a complete doc comment, and runs gi-docgen check on
+# Dal-1.0.gir when both are there.
+TESTS += tests/doc-coverage.sh
+EXTRA_DIST += tests/doc-coverage.sh tests/doc-coverage.py tests/doc-coverage-bad.h

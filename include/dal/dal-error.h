@@ -1,15 +1,5 @@
-/* dal-error.h: the one error domain of libdal.
- *
- * Every failure a caller can act on is a GError in the DAL_ERROR domain
- * (cancellation is G_IO_ERROR_CANCELLED, as everywhere in GIO).  The
- * message says what happened and what to change; the structured parts (the
- * SQLSTATE and the other fields a PostgreSQL server sends, whether a retry
- * can help, the "what to change" sentence on its own) are read with the
- * accessors below.  A password never appears in any of them.
- *
- * Programming errors (NULL where an object is required, a row index out of
- * range) are g_return_if_fail() criticals, not GErrors.
- */
+/* dal-error.h: the one error domain of libdal (see the doc comment of
+ * DalErrorCode below). */
 #ifndef DAL_ERROR_H
 #define DAL_ERROR_H
 
@@ -22,86 +12,194 @@
 
 G_BEGIN_DECLS
 
+/**
+ * DAL_ERROR:
+ *
+ * The error domain of libdal: every failure a caller can act on is a
+ * #GError in this domain, with a code from #DalErrorCode.  See
+ * #DalErrorCode for what such an error carries.
+ *
+ * Since: 0.1
+ */
 #define DAL_ERROR (dal_error_quark ())
+
+/**
+ * dal_error_quark:
+ *
+ * Gets the error domain of libdal, %DAL_ERROR.
+ *
+ * Returns: the #GQuark of the %DAL_ERROR domain.
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 GQuark dal_error_quark (void);
 
 /**
  * DalErrorCode:
+ * @DAL_ERROR_FAILED: nothing more specific applies
+ * @DAL_ERROR_URL_MALFORMED: the URL has a syntax error; the message gives
+ *   the position.  (This and the next two: the URL or the configuration
+ *   is wrong, no network activity happened.)
+ * @DAL_ERROR_URL_UNKNOWN_OPTION: a query option nobody knows
+ * @DAL_ERROR_URL_INVALID_VALUE: a known option with a value it cannot take
+ * @DAL_ERROR_UNKNOWN_SCHEME: resolving the scheme: no plugin serves
+ *   dialect+driver
+ * @DAL_ERROR_RETIRED_DRIVER: the driver is retired, e.g.
+ *   postgresql+psycopg: the message names the replacement
+ * @DAL_ERROR_PLUGIN_NOT_FOUND: a descriptor names a module file that is
+ *   not there
+ * @DAL_ERROR_PLUGIN_LOAD_FAILED: the loader failed, or the module is not a
+ *   libdal plugin (or is refused for its file permissions)
+ * @DAL_ERROR_PLUGIN_ABI_MISMATCH: the plugin was built for another plugin
+ *   ABI
+ * @DAL_ERROR_PLUGIN_CONFLICT: two plugins in one directory claim one driver
+ * @DAL_ERROR_UNSUPPORTED: the plugin or its client library cannot do what
+ *   was asked
+ * @DAL_ERROR_HOST_NOT_FOUND: connecting: DNS, the host name does not
+ *   resolve
+ * @DAL_ERROR_CONNECTION_REFUSED: nothing listens on that host and port
+ * @DAL_ERROR_NETWORK_UNREACHABLE: no route (typically IPv6 without IPv6
+ *   connectivity)
+ * @DAL_ERROR_CONNECT_TIMEOUT: the connect deadline passed
+ * @DAL_ERROR_AUTH_FAILED: wrong password (SQLSTATE 28P01) or similar
+ * @DAL_ERROR_UNKNOWN_DATABASE: the database does not exist (SQLSTATE 3D000)
+ * @DAL_ERROR_UNKNOWN_ROLE: the user does not exist
+ * @DAL_ERROR_TOO_MANY_CONNECTIONS: the server has no connection slot left
+ *   (SQLSTATE 53300), retryable
+ * @DAL_ERROR_TLS_REQUIRED: the server only accepts TLS connections
+ * @DAL_ERROR_TLS_UNAVAILABLE: TLS was required but the server does not
+ *   offer it
+ * @DAL_ERROR_TLS_VERIFY_FAILED: the server certificate did not verify
+ * @DAL_ERROR_TLS_CONFIG: a CA, certificate or key file is unusable
+ * @DAL_ERROR_POOLER_TENANT_NOT_FOUND: Supabase pooler: tenant or user not
+ *   found
+ * @DAL_ERROR_POOLER_MAX_CLIENTS: a pooler's client limit was reached,
+ *   retryable
+ * @DAL_ERROR_CONNECT_FAILED: any other failure to connect
+ * @DAL_ERROR_CONNECTION_LOST: using a connection: the server went away
+ *   mid-operation; the connection is lost (dal_connection_is_closed())
+ * @DAL_ERROR_QUERY_FAILED: the server refused a statement; see the
+ *   SQLSTATE (dal_error_get_sqlstate()) and the other fields
+ * @DAL_ERROR_QUERY_TIMEOUT: the command timeout expired; SQLSTATE 57014
+ * @DAL_ERROR_PREPARED_STATEMENT: SQLSTATE 26000 / 42P05: typically a
+ *   transaction pooler
+ * @DAL_ERROR_BUSY: the connection cannot take that operation now
+ * @DAL_ERROR_CLOSED: the connection was closed
+ * @DAL_ERROR_INVALID_PARAMETER: a query parameter libdal cannot send
+ * @DAL_ERROR_TYPE_MISMATCH: a result value is not of the type asked for
+ * @DAL_ERROR_POOL_TIMEOUT: pools: no pooled connection became free in
+ *   time; retryable
+ * @DAL_ERROR_CONFIG_INVALID: a configuration file or variable libdal
+ *   cannot use
+ * @DAL_ERROR_BATCH_ABORTED: batches: the statement did not run because an
+ *   earlier statement of its batch failed
  *
- * The codes of the DAL_ERROR domain.  The list only grows at the end: a
+ * The codes of the %DAL_ERROR domain.  The list only grows at the end: a
  * code's number never changes.  Its #GType is DAL_TYPE_ERROR
  * (dal_error_get_type()), named after the domain's quark so that
  * g-ir-scanner ties the enum to the domain.
+ *
+ * Every failure a caller can act on is a #GError in the %DAL_ERROR domain
+ * (cancellation is %G_IO_ERROR_CANCELLED, as everywhere in GIO).  The
+ * message says what happened and what to change; the structured parts (the
+ * SQLSTATE and the other fields a PostgreSQL server sends, whether a retry
+ * can help, the "what to change" sentence on its own) are read with
+ * dal_error_get_sqlstate(), dal_error_get_field(),
+ * dal_error_is_retryable(), dal_error_get_hint() and dal_error_dup_what().
+ * They survive g_error_copy().  A password never appears in any of them.
+ *
+ * Programming errors (%NULL where an object is required, a row index out
+ * of range) are g_return_if_fail() criticals, not errors in a #GError.
+ *
+ * Since: 0.1
  */
 typedef enum /*< underscore_name=dal_error >*/
 {
-  DAL_ERROR_FAILED = 0,               /* nothing more specific applies */
+  DAL_ERROR_FAILED = 0,
 
   /* The URL or the configuration (no network activity happened). */
-  DAL_ERROR_URL_MALFORMED,            /* syntax error; the message gives the position */
-  DAL_ERROR_URL_UNKNOWN_OPTION,       /* a query option nobody knows */
-  DAL_ERROR_URL_INVALID_VALUE,        /* a known option with a value it cannot take */
+  DAL_ERROR_URL_MALFORMED,
+  DAL_ERROR_URL_UNKNOWN_OPTION,
+  DAL_ERROR_URL_INVALID_VALUE,
 
   /* Resolving the scheme to a plugin. */
-  DAL_ERROR_UNKNOWN_SCHEME,           /* no plugin serves dialect+driver */
-  DAL_ERROR_RETIRED_DRIVER,           /* e.g. postgresql+psycopg: names the replacement */
-  DAL_ERROR_PLUGIN_NOT_FOUND,         /* a descriptor names a module file that is not there */
-  DAL_ERROR_PLUGIN_LOAD_FAILED,       /* the loader failed, or the module is not a libdal plugin */
-  DAL_ERROR_PLUGIN_ABI_MISMATCH,      /* built for another plugin ABI */
-  DAL_ERROR_PLUGIN_CONFLICT,          /* two plugins in one directory claim one driver */
-  DAL_ERROR_UNSUPPORTED,              /* the plugin or its client library cannot do what was asked */
+  DAL_ERROR_UNKNOWN_SCHEME,
+  DAL_ERROR_RETIRED_DRIVER,
+  DAL_ERROR_PLUGIN_NOT_FOUND,
+  DAL_ERROR_PLUGIN_LOAD_FAILED,
+  DAL_ERROR_PLUGIN_ABI_MISMATCH,
+  DAL_ERROR_PLUGIN_CONFLICT,
+  DAL_ERROR_UNSUPPORTED,
 
   /* Connecting. */
-  DAL_ERROR_HOST_NOT_FOUND,           /* DNS: the host name does not resolve */
-  DAL_ERROR_CONNECTION_REFUSED,       /* nothing listens on that host and port */
-  DAL_ERROR_NETWORK_UNREACHABLE,      /* no route (typically IPv6 without IPv6 connectivity) */
-  DAL_ERROR_CONNECT_TIMEOUT,          /* the connect deadline passed */
-  DAL_ERROR_AUTH_FAILED,              /* wrong password (SQLSTATE 28P01) or similar */
-  DAL_ERROR_UNKNOWN_DATABASE,         /* 3D000 */
-  DAL_ERROR_UNKNOWN_ROLE,             /* the user does not exist */
-  DAL_ERROR_TOO_MANY_CONNECTIONS,     /* 53300, retryable */
-  DAL_ERROR_TLS_REQUIRED,             /* the server only accepts TLS connections */
-  DAL_ERROR_TLS_UNAVAILABLE,          /* TLS was required but the server does not offer it */
-  DAL_ERROR_TLS_VERIFY_FAILED,        /* the server certificate did not verify */
-  DAL_ERROR_TLS_CONFIG,               /* a CA, certificate or key file is unusable */
-  DAL_ERROR_POOLER_TENANT_NOT_FOUND,  /* Supabase pooler: tenant or user not found */
-  DAL_ERROR_POOLER_MAX_CLIENTS,       /* a pooler's client limit was reached, retryable */
-  DAL_ERROR_CONNECT_FAILED,           /* any other failure to connect */
+  DAL_ERROR_HOST_NOT_FOUND,
+  DAL_ERROR_CONNECTION_REFUSED,
+  DAL_ERROR_NETWORK_UNREACHABLE,
+  DAL_ERROR_CONNECT_TIMEOUT,
+  DAL_ERROR_AUTH_FAILED,
+  DAL_ERROR_UNKNOWN_DATABASE,
+  DAL_ERROR_UNKNOWN_ROLE,
+  DAL_ERROR_TOO_MANY_CONNECTIONS,
+  DAL_ERROR_TLS_REQUIRED,
+  DAL_ERROR_TLS_UNAVAILABLE,
+  DAL_ERROR_TLS_VERIFY_FAILED,
+  DAL_ERROR_TLS_CONFIG,
+  DAL_ERROR_POOLER_TENANT_NOT_FOUND,
+  DAL_ERROR_POOLER_MAX_CLIENTS,
+  DAL_ERROR_CONNECT_FAILED,
 
   /* Using a connection. */
-  DAL_ERROR_CONNECTION_LOST,          /* the server went away mid-operation */
-  DAL_ERROR_QUERY_FAILED,             /* the server refused a statement; see the SQLSTATE */
-  DAL_ERROR_QUERY_TIMEOUT,            /* command timeout expired; SQLSTATE 57014 */
-  DAL_ERROR_PREPARED_STATEMENT,       /* 26000 / 42P05: typically a transaction pooler */
-  DAL_ERROR_BUSY,                     /* the connection cannot take that operation now */
-  DAL_ERROR_CLOSED,                   /* the connection was closed */
-  DAL_ERROR_INVALID_PARAMETER,        /* a query parameter libdal cannot send */
-  DAL_ERROR_TYPE_MISMATCH,            /* a result value is not of the type asked for */
+  DAL_ERROR_CONNECTION_LOST,
+  DAL_ERROR_QUERY_FAILED,
+  DAL_ERROR_QUERY_TIMEOUT,
+  DAL_ERROR_PREPARED_STATEMENT,
+  DAL_ERROR_BUSY,
+  DAL_ERROR_CLOSED,
+  DAL_ERROR_INVALID_PARAMETER,
+  DAL_ERROR_TYPE_MISMATCH,
 
   /* Pools (appended: codes never change). */
-  DAL_ERROR_POOL_TIMEOUT,             /* no pooled connection became free in time; retryable */
+  DAL_ERROR_POOL_TIMEOUT,
 
   /* Configuration (appended: codes never change). */
-  DAL_ERROR_CONFIG_INVALID,           /* a configuration file or variable libdal cannot use */
+  DAL_ERROR_CONFIG_INVALID,
 
   /* Batches (appended: codes never change). */
-  DAL_ERROR_BATCH_ABORTED,            /* not run: an earlier statement of its batch failed */
+  DAL_ERROR_BATCH_ABORTED,
 } DalErrorCode;
 
 /**
  * DalErrorField:
+ * @DAL_ERROR_FIELD_SEVERITY: the severity, e.g. ERROR or FATAL
+ * @DAL_ERROR_FIELD_SQLSTATE: the five-character SQLSTATE
+ * @DAL_ERROR_FIELD_MESSAGE: the server's primary message
+ * @DAL_ERROR_FIELD_DETAIL: the server's detail message
+ * @DAL_ERROR_FIELD_HINT: the server's own hint (dal_error_get_hint() may
+ *   give libdal's instead)
+ * @DAL_ERROR_FIELD_POSITION: 1-based character position in the statement,
+ *   as decimal text
+ * @DAL_ERROR_FIELD_SCHEMA: the schema of the object the error is about
+ * @DAL_ERROR_FIELD_TABLE: the table the error is about
+ * @DAL_ERROR_FIELD_COLUMN: the column the error is about
+ * @DAL_ERROR_FIELD_DATATYPE: the data type the error is about
+ * @DAL_ERROR_FIELD_CONSTRAINT: the constraint the error is about
+ * @DAL_ERROR_N_FIELDS: the number of fields; not a field itself
  *
- * The fields a server error may carry (PostgreSQL's ErrorResponse fields).
+ * The fields a server error may carry (PostgreSQL's ErrorResponse
+ * fields), read with dal_error_get_field().  Each is there only when the
+ * server sent it.
+ *
+ * Since: 0.1
  */
 typedef enum
 {
   DAL_ERROR_FIELD_SEVERITY = 0,
   DAL_ERROR_FIELD_SQLSTATE,
-  DAL_ERROR_FIELD_MESSAGE,            /* the server's primary message */
+  DAL_ERROR_FIELD_MESSAGE,
   DAL_ERROR_FIELD_DETAIL,
-  DAL_ERROR_FIELD_HINT,               /* the server's own hint */
-  DAL_ERROR_FIELD_POSITION,           /* 1-based character position in the statement */
+  DAL_ERROR_FIELD_HINT,
+  DAL_ERROR_FIELD_POSITION,
   DAL_ERROR_FIELD_SCHEMA,
   DAL_ERROR_FIELD_TABLE,
   DAL_ERROR_FIELD_COLUMN,
@@ -112,69 +210,113 @@ typedef enum
 
 /**
  * dal_error_get_sqlstate:
- * @error: a GError
+ * @error: (nullable): a #GError
+ *
+ * Gets the SQLSTATE of an error (%DAL_ERROR_FIELD_SQLSTATE): the
+ * server's, or one libdal set on an error of its own (such as 25P02 for a
+ * COMMIT that rolled back).  Thread-safe (it only reads @error).
  *
  * Returns: (nullable) (transfer none): the five-character SQLSTATE of a
- *   DAL_ERROR, or %NULL when there is none (or @error is not a DAL_ERROR).
+ *   %DAL_ERROR, or %NULL when there is none (or @error is %NULL or not a
+ *   %DAL_ERROR).  Valid as long as @error is.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_sqlstate (const GError *error);
 
 /**
  * dal_error_get_hint:
- * @error: a GError
+ * @error: (nullable): a #GError
+ *
+ * Gets the hint of an error: what to change so that it does not happen
+ * again.
+ *
+ * Thread-safe.
  *
  * Returns: (nullable) (transfer none): one sentence saying what to change,
- *   from libdal where it knows better, else the server's own hint.
- *   The message already ends with it; this is the sentence alone.
+ *   from libdal where it knows better, else the server's own hint; %NULL
+ *   when there is none (or @error is %NULL or not a %DAL_ERROR).  The
+ *   message already ends with it; this is the sentence alone.  Valid as
+ *   long as @error is.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_hint (const GError *error);
 
 /**
  * dal_error_dup_what:
- * @error: a GError
+ * @error: a #GError
+ *
+ * Gets an error's message without its hint.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer full): what happened: @error's message without the
  *   hint sentence it ends with (dal_error_get_hint()), for showing the
  *   two apart.  The whole message when it has no hint or @error is not a
- *   DAL_ERROR.
+ *   %DAL_ERROR.  Free it with g_free().
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 char *dal_error_dup_what (const GError *error);
 
 /**
  * dal_error_get_field:
- * @error: a GError
- * @field: which field
+ * @error: (nullable): a #GError
+ * @field: which field (not %DAL_ERROR_N_FIELDS)
  *
- * Returns: (nullable) (transfer none): that field as the server sent it.
+ * Gets one of the fields a server error carries.
+ *
+ * Thread-safe.
+ *
+ * Returns: (nullable) (transfer none): that field as the server sent it,
+ *   %NULL when it sent none (or @error is %NULL or not a %DAL_ERROR).
+ *   Valid as long as @error is.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_get_field (const GError *error, DalErrorField field);
 
 /**
  * dal_error_is_retryable:
- * @error: a GError
+ * @error: (nullable): a #GError
+ *
+ * Tells whether retrying can help.
+ *
+ * Thread-safe.
  *
  * Returns: %TRUE when trying the same thing again later can succeed,
  *   %FALSE when something must change first (a wrong password, an unknown
- *   database, a malformed URL).  Retryable: too many connections, a
- *   pooler's client limit, a lost connection, a connect timeout, a refused
- *   connection (a server restarting), a query timeout, and server errors
- *   of SQLSTATE class 08 (connection), 53 (resources), 57P (shutdown,
- *   restart), 40001 (serialization failure) and 40P01 (deadlock).
+ *   database, a malformed URL), and for %NULL or an error of another
+ *   domain (%G_IO_ERROR_CANCELLED included).  Retryable: too many
+ *   connections, a pooler's client limit, a lost connection, a connect
+ *   timeout, a refused connection (a server restarting), a query timeout,
+ *   a pool timeout, and server errors of SQLSTATE class 08 (connection),
+ *   53 (resources), 57P (shutdown, restart), 40001 (serialization
+ *   failure) and 40P01 (deadlock).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 gboolean dal_error_is_retryable (const GError *error);
 
 /**
  * dal_error_code_to_string:
- * @code: a DalErrorCode
+ * @code: a #DalErrorCode
+ *
+ * Gives a code's name, for logs and messages.
+ *
+ * Thread-safe.
  *
  * Returns: (transfer none): the code's name without the prefix, in
  *   lower case with dashes, e.g. "auth-failed"; "unknown" for a number
- *   that is not a code.
+ *   that is not a code.  A static string.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_code_to_string (DalErrorCode code);

@@ -1,35 +1,9 @@
 /* dal-plugin.h: everything a driver plugin includes.
  *
- * A plugin is a loadable module (libtool: -module -avoid-version) that
- * exports one symbol, a const DalPluginDescriptor, and ships a descriptor
- * file beside it so the registry knows what it serves without loading it:
- *
- *   # myplugin.plugin
- *   [libdal Plugin]
- *   Module=myplugin              # module file name without extension
- *   Dialect=postgresql
- *   Drivers=mydriver;            # the "driver" in dialect+driver://
- *   DialectDefault=false         # true: also serves the bare dialect://
- *   Description=What it is, in one line
- *
- * and in myplugin.c:
- *
- *   static const DalPluginFuncs funcs = { .connect = …, .query = …, … };
- *   static const char * const drivers[] = { "mydriver", NULL };
- *   DAL_PLUGIN_EXPORT const DalPluginDescriptor
- *   DAL_PLUGIN_DESCRIPTOR_SYMBOL (myplugin) = {
- *     DAL_PLUGIN_ABI_INIT,
- *     .name = "myplugin", .dialect = "postgresql", .drivers = drivers,
- *     .funcs = &funcs,
- *   };
- *
- * The symbol carries the module name (myplugin_LTX_dal_plugin_descriptor)
- * so that several plugins can be preloaded into one static program.
- *
- * ABI rules (as GStreamer's and SQLite's): the core refuses a plugin whose
- * ABI major differs from its own or whose minor is newer; DalPluginFuncs
- * only grows by appending, and the core never reads a slot beyond the
- * funcs_size the plugin was built with (a missing slot counts as NULL).
+ * The overview of the plugin kit (the descriptor file, the exported
+ * descriptor, the ABI rules) is the doc comment of DalPluginDescriptor
+ * below.  The plugin kit is C only and not in Dal-1.0.gir, so the
+ * generated reference does not show it: read it here.
  */
 #ifndef DAL_PLUGIN_H
 #define DAL_PLUGIN_H
@@ -44,28 +18,50 @@ G_BEGIN_DECLS
 
 /* -- query parameters, as the core hands them to a plugin -- */
 
+/**
+ * DalParamType:
+ * @DAL_PARAM_NULL: SQL NULL; values[i] is %NULL
+ * @DAL_PARAM_BOOLEAN: "t" / "f"
+ * @DAL_PARAM_INT16: decimal text
+ * @DAL_PARAM_INT32: decimal text
+ * @DAL_PARAM_INT64: decimal text
+ * @DAL_PARAM_NUMERIC: decimal text too large for int64 (GVariant 't')
+ * @DAL_PARAM_DOUBLE: text that round-trips ("%.17g"), or NaN/Infinity/-Infinity
+ * @DAL_PARAM_TEXT: UTF-8 text; its type is left for the server to infer
+ * @DAL_PARAM_BYTES: raw bytes (binary format); lengths[i] counts them
+ *
+ * The type of one query parameter in #DalParams, as the core converted it
+ * from the caller's GVariant tuple: every value but %DAL_PARAM_BYTES is
+ * text a server's input function reads.
+ *
+ * Since: 0.1
+ */
 typedef enum
 {
-  DAL_PARAM_NULL = 0,  /* SQL NULL; values[i] is NULL */
-  DAL_PARAM_BOOLEAN,   /* "t" / "f" */
-  DAL_PARAM_INT16,     /* decimal text */
+  DAL_PARAM_NULL = 0,
+  DAL_PARAM_BOOLEAN,
+  DAL_PARAM_INT16,
   DAL_PARAM_INT32,
   DAL_PARAM_INT64,
-  DAL_PARAM_NUMERIC,   /* decimal text too large for int64 (GVariant 't') */
-  DAL_PARAM_DOUBLE,    /* text that round-trips ("%.17g"), or NaN/Infinity/-Infinity */
-  DAL_PARAM_TEXT,      /* UTF-8 text; its type is left for the server to infer */
-  DAL_PARAM_BYTES,     /* raw bytes (binary format); lengths[i] counts them */
+  DAL_PARAM_NUMERIC,
+  DAL_PARAM_DOUBLE,
+  DAL_PARAM_TEXT,
+  DAL_PARAM_BYTES,
 } DalParamType;
 
 /**
  * DalParams:
  * @n: number of parameters ($1 … $n)
- * @types: the type of each
- * @values: each value as text (raw bytes for DAL_PARAM_BYTES), %NULL for
- *   SQL NULL; not NUL-terminated for bytes
- * @lengths: the length in bytes of each value
+ * @types: (array length=n): the type of each
+ * @values: (array length=n): each value as text (raw bytes for
+ *   %DAL_PARAM_BYTES), %NULL for SQL NULL; not NUL-terminated for bytes
+ * @lengths: (array length=n): the length in bytes of each value
  *
- * Valid until the operation completes.
+ * A statement's parameters, as the core hands them to a plugin's query,
+ * query_async, query_call and batch slots.  Owned by the core and valid
+ * until the operation completes; the plugin only reads them.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -79,9 +75,34 @@ typedef struct
 
 /**
  * DalResultFuncs:
+ * @free: frees the plugin's result (called once, when the last reference
+ *   to the #DalResult is dropped, on whichever thread drops it)
+ * @n_rows: the number of rows; read once, by dal_result_new()
+ * @n_columns: the number of columns; read once, by dal_result_new()
+ * @column_name: the name of a column (0-based), owned by the result
+ * @column_type: the #DalColumnType of a column
+ * @column_type_name: the server's name of a column's type ("int4",
+ *   "text"), owned by the result
+ * @get_value: the value at a row and column as NUL-terminated text owned
+ *   by the result, or %NULL for SQL NULL; stores its length in bytes in
+ *   the last argument unless that is %NULL
+ * @affected_rows: the rows the statement inserted, updated, deleted,
+ *   selected, moved, fetched or copied, or -1 when it reports none
+ * @command_tag: the command tag ("INSERT 0 3"), owned by the result, or
+ *   %NULL
  *
- * How the core reads a plugin's result without copying it.  Values are
- * text; get_value returns %NULL for SQL NULL.  All slots are required.
+ * How the core reads a plugin's result without copying it: the slots
+ * behind dal_result_get_n_rows(), dal_result_get_string() and the other
+ * #DalResult getters.  Values are text; get_value returns %NULL for SQL
+ * NULL.  All slots are required.
+ *
+ * The result is complete when it is handed to dal_result_new() and never
+ * changes afterwards: a #DalResult may be read from several threads at
+ * once, so every slot but @free must be safe to call concurrently (plain
+ * reads of immutable data are).  The core checks row and column indexes
+ * before it calls a slot.  The table is static data.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -99,10 +120,19 @@ typedef struct
 
 /**
  * dal_result_new:
- * @funcs: (transfer none): static accessors
- * @impl: (transfer full): the plugin's result, freed with @funcs->free
+ * @funcs: (transfer none): static accessors, valid for as long as the
+ *   plugin is loaded
+ * @impl: (transfer full): the plugin's result, complete; freed with
+ *   @funcs->free when the last reference is dropped
  *
- * Returns: (transfer full): a DalResult wrapping @impl.
+ * For plugins: wraps a result of the plugin's own, without copying it,
+ * as what query and query_async give the core.  Calls @funcs->n_rows
+ * and @funcs->n_columns once, now.  May be called from any thread.
+ *
+ * Returns: (transfer full): a new #DalResult wrapping @impl, with one
+ *   reference (dal_result_unref()).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
@@ -114,8 +144,11 @@ DalResult *dal_result_new (const DalResultFuncs *funcs, gpointer impl);
  * @sql: one statement
  * @params: its parameters
  *
- * One statement of a batch, as the core hands it to a plugin; valid
- * until the operation completes.
+ * One statement of a batch, as the core hands it to a plugin's batch and
+ * batch_async slots; owned by the core and valid until the operation
+ * completes.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -123,6 +156,8 @@ typedef struct
   DalParams params;
 } DalBatchItem;
 
+/* DalBatchResult is documented where the application sees it, in
+ * dal-batch.h; plugins fill one with the three functions below. */
 typedef struct _DalBatchResult DalBatchResult;
 
 /**
@@ -130,9 +165,14 @@ typedef struct _DalBatchResult DalBatchResult;
  * @n_items: the number of statements in the batch
  *
  * For plugins: an empty result for a batch of @n_items statements, to be
- * filled with dal_batch_result_take().
+ * filled with dal_batch_result_take() or dal_batch_result_take_impl(),
+ * one call per statement, before the batch completes.  Only the plugin
+ * holds it while it fills it: no locking.
  *
- * Returns: (transfer full): a new DalBatchResult.
+ * Returns: (transfer full): a new #DalBatchResult, every statement
+ *   without a result or error yet (dal_batch_result_unref() frees it).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 DalBatchResult *dal_batch_result_new (guint n_items);
@@ -141,10 +181,16 @@ DalBatchResult *dal_batch_result_new (guint n_items);
  * dal_batch_result_take:
  * @batch_result: a result from dal_batch_result_new()
  * @index: the statement's index in the batch
- * @result: (transfer full) (nullable): its result, or
- * @error: (transfer full) (nullable): its error (exactly one is set)
+ * @result: (transfer full) (nullable): its result, or %NULL
+ * @error: (transfer full) (nullable): its error, or %NULL (exactly one
+ *   of @result and @error is set)
  *
- * For plugins: sets what statement @index gave.
+ * For plugins: sets what statement @index gave, dropping what was set
+ * for it before.  @index must be below the batch's n_items and exactly
+ * one of @result and @error non-%NULL; otherwise this is a programming
+ * error (a critical warning, and nothing changes).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 void dal_batch_result_take (DalBatchResult *batch_result, guint index,
@@ -161,7 +207,11 @@ void dal_batch_result_take (DalBatchResult *batch_result, guint index,
  * dal_batch_result_take (batch_result, index, dal_result_new (funcs,
  * impl), NULL) would, without an allocation of its own: the statements'
  * DalResults live in one block of the batch result, and a reference
- * taken on one of them holds the batch result.
+ * taken on one of them holds the batch result.  Calls @funcs->n_rows and
+ * @funcs->n_columns once, now.  Bad arguments are programming errors, as
+ * for dal_batch_result_take().
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 void dal_batch_result_take_impl (DalBatchResult *batch_result, guint index,
@@ -169,18 +219,23 @@ void dal_batch_result_take_impl (DalBatchResult *batch_result, guint index,
 
 /**
  * DalCopyReadFunc:
- * @source: the core's data source
- * @buffer: where to put the data
- * @size: the room in @buffer
- * @cancellable: (nullable): the caller's
+ * @source: the core's data source, as the core gave copy_in
+ * @buffer: (out caller-allocates) (array length=size): where to put the
+ *   data
+ * @size: the room in @buffer, in bytes
+ * @cancellable: (nullable): the caller's #GCancellable
  * @error: return location for an error
  *
- * Gives the next bytes of COPY data, in the format the COPY statement
- * names (the core encodes rows the caller supplies).  Blocks at most as
- * long as the caller's source does.
+ * What the core gives a plugin's copy_in slot: the plugin calls it, on
+ * the thread running copy_in, for the next bytes of COPY data, in the
+ * format the COPY statement names (the core encodes rows the caller
+ * supplies).  Blocks at most as long as the caller's source does.
  *
  * Returns: the number of bytes put in @buffer, 0 at the end of the data,
- *   -1 on error.
+ *   -1 on error (with @error set: the plugin ends the COPY, the server
+ *   rolls it back, and copy_in returns that error).
+ *
+ * Since: 0.1
  */
 typedef gssize (*DalCopyReadFunc) (gpointer source, char *buffer, gsize size,
                                    GCancellable *cancellable, GError **error);
@@ -191,10 +246,17 @@ typedef gssize (*DalCopyReadFunc) (gpointer source, char *buffer, gsize size,
  * @data: one row of COPY data as the server sent it (a whole row of text
  *   or csv format, its newline included; in binary format a chunk)
  * @size: its length in bytes
- * @cancellable: (nullable): the caller's
+ * @cancellable: (nullable): the caller's #GCancellable
  * @error: return location for an error
  *
- * Returns: %FALSE (with @error set) to stop the COPY.
+ * What the core gives a plugin's copy_out slot: the plugin calls it, on
+ * the thread running copy_out, for every row as it arrives.  @data is
+ * the plugin's and valid only during the call.
+ *
+ * Returns: %TRUE to go on; %FALSE (with @error set) to stop the COPY:
+ *   copy_out then returns that error.
+ *
+ * Since: 0.1
  */
 typedef gboolean (*DalCopyWriteFunc) (gpointer sink, const char *data,
                                       gsize size, GCancellable *cancellable,
@@ -205,9 +267,15 @@ typedef gboolean (*DalCopyWriteFunc) (gpointer sink, const char *data,
  * @channel: the channel's name
  * @payload: the payload ("" when there is none)
  * @pid: the process ID of the server session that sent it
- * @user_data: what the core gave set_notify
+ * @user_data: (closure): what the core gave set_notify
  *
- * A notification the server sent (LISTEN/NOTIFY).
+ * What the core gives a plugin's set_notify slot: the plugin calls it
+ * for every notification the server sent (LISTEN/NOTIFY), in order, from
+ * whichever thread read it; the core brings it to the listener's main
+ * context.  @channel and @payload are the plugin's, valid during the
+ * call only.
+ *
+ * Since: 0.1
  */
 typedef void (*DalNotifyFunc) (const char *channel, const char *payload,
                                gint pid, gpointer user_data);
@@ -217,15 +285,25 @@ typedef void (*DalNotifyFunc) (const char *channel, const char *payload,
  *
  * The core's record of one async call handed to a plugin's query_call
  * slot: what GTask is to query_async, at a fraction of the cost.  The
- * plugin completes it with dal_call_return().
+ * plugin completes it with dal_call_return(), exactly once; it reads the
+ * caller's #GCancellable with dal_call_get_cancellable().  Opaque.
+ *
+ * Since: 0.1
  */
 typedef struct _DalCall DalCall;
 
 /**
  * dal_call_get_cancellable:
- * @call: a call given to query_call
+ * @call: a call given to query_call, not yet returned
  *
- * Returns: (transfer none) (nullable): the caller's GCancellable.
+ * The caller's #GCancellable: a plugin that can cancel on the server
+ * connects to it and, once cancelled, completes @call with
+ * %G_IO_ERROR_CANCELLED.  May be called from any thread.
+ *
+ * Returns: (transfer none) (nullable): the caller's #GCancellable, owned
+ *   by @call, or %NULL when the caller gave none.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 GCancellable *dal_call_get_cancellable (DalCall *call);
@@ -233,8 +311,9 @@ GCancellable *dal_call_get_cancellable (DalCall *call);
 /**
  * dal_call_return:
  * @call: (transfer full): a call given to query_call
- * @result: (transfer full) (nullable): the statement's result, or
- * @error: (transfer full) (nullable): why it failed (exactly one is set)
+ * @result: (transfer full) (nullable): the statement's result, or %NULL
+ * @error: (transfer full) (nullable): why it failed, or %NULL (exactly
+ *   one of @result and @error is set)
  *
  * Completes @call: the caller's callback runs now, on this thread, before
  * this returns; then the plugin's reference to @call is dropped.  Call it
@@ -242,6 +321,8 @@ GCancellable *dal_call_get_cancellable (DalCall *call);
  * dispatch of the plugin's own source (never from inside a call of the
  * application's).  A cancelled call completes with G_IO_ERROR_CANCELLED
  * as with GTask.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 void dal_call_return (DalCall *call, DalResult *result, GError *error);
@@ -250,35 +331,141 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
 
 /**
  * DalPluginFuncs:
+ * @connect: ABI 1.0, blocking: opens a connection to what the URL names
+ *   (the #DalUrl is the core's, valid during the call), within the URL's
+ *   connect_timeout or %DAL_DEFAULT_CONNECT_TIMEOUT_MS, honouring the
+ *   #GCancellable; returns the plugin's connection handle, or %NULL with
+ *   the error set (%DAL_ERROR_CONNECT_FAILED, %DAL_ERROR_AUTH_FAILED,
+ *   %DAL_ERROR_CONNECT_TIMEOUT and the like, or %G_IO_ERROR_CANCELLED)
+ * @connect_async: ABI 1.0, the same without blocking: completes the
+ *   #GTask with g_task_return_pointer(), the handle and @close as destroy
+ *   notify (if the caller cancelled meanwhile, the core drops the handle
+ *   through it), or with g_task_return_error()
+ * @query: ABI 1.0, blocking: runs one statement with its #DalParams
+ *   (%NULL: none) and returns its #DalResult (transfer full), or %NULL
+ *   with the error set; honours the #GCancellable and the connection's
+ *   statement deadlines
+ * @query_async: ABI 1.0, the same without blocking: completes the
+ *   #GTask with a #DalResult and dal_result_unref() as destroy notify, or
+ *   with g_task_return_error()
+ * @close: ABI 1.0, required: frees the connection.  Tasks still pending
+ *   on it complete with %DAL_ERROR_CLOSED.  Never called while a blocking
+ *   slot runs; may be called from another thread than the one that
+ *   connected (the worker, or the thread dropping the last reference)
+ * @get_info: ABI 1.0, optional: the value of a key of
+ *   dal_connection_get_info(), newly allocated, or %NULL when the plugin
+ *   does not know the key.  The core asks "transaction_status" too
+ *   ("idle", "active", "intrans", "inerror", "unknown")
+ * @is_lost: ABI 1.1, optional: %TRUE once the connection can serve no
+ *   statement any more (the server went away, or the plugin gave up on
+ *   it, e.g. after a cancel request that was never answered); it never
+ *   becomes %FALSE again.  Must not block and may be called from any
+ *   thread, also while a blocking slot runs on another thread: read an
+ *   atomic flag.  Without this slot the core only learns of it from a
+ *   %DAL_ERROR_CONNECTION_LOST error (see dal_connection_is_closed())
+ * @set_context: ABI 1.2, optional, for plugins with async slots (which
+ *   live on a main context: the pool moves idle connections between
+ *   threads' contexts and checks them before handing them out): moves an
+ *   idle connection (nothing pending, no blocking call running) to the
+ *   given #GMainContext: from now on its sources are attached there and
+ *   its async calls come from there.  May be called from any thread, but
+ *   never while anyone iterates the old context on another thread nor
+ *   while a call on the connection runs.  Returns %FALSE when it cannot
+ *   (then nothing changed)
+ * @check_idle: ABI 1.2, optional, on an idle connection: reads, without
+ *   blocking, what the server sent while it was idle (a termination
+ *   notice, end of file) and returns %FALSE when the connection is gone
+ *   (is_lost is %TRUE from then on).  No round trip to the server.
+ *   Called like @set_context
+ * @execute_script: ABI 1.3, optional, blocking: runs its SQL, any number
+ *   of statements separated by semicolons and no parameters, as one
+ *   request (PostgreSQL's simple query protocol), stopping at the first
+ *   statement that fails; results are dropped.  Honours the
+ *   #GCancellable and the connection's statement deadlines as @query
+ *   does.  A failure's %DAL_ERROR_FIELD_POSITION counts characters in the
+ *   whole of the SQL.  Serves dal_connection_execute_script() (and so
+ *   `dal migrate`).  Returns %FALSE with the error set on failure
+ * @batch: ABI 1.4, optional, blocking: the given #DalBatchItem
+ *   statements are sent together under one sync point (one implicit
+ *   transaction) and the result holds one #DalResult or #GError per item
+ *   (dal_batch_result_new() and dal_batch_result_take()); a batch-level
+ *   failure (nothing could run, the connection was lost, cancelled) is a
+ *   %NULL return with the error set instead.  See dal-batch.h for the
+ *   semantics
+ * @batch_async: ABI 1.4, optional: @batch without blocking; completes
+ *   the #GTask like @query_async, with a #DalBatchResult and
+ *   dal_batch_result_unref()
+ * @copy_in: ABI 1.4, optional, blocking (see dal-copy.h): runs its SQL
+ *   (COPY ... FROM STDIN) and feeds it what the #DalCopyReadFunc returns
+ *   until it returns 0.  Holds no more than a bounded amount of data.
+ *   Returns the number of rows the server reports, or -1 with the error
+ *   set (an error of the read function ends the COPY: the server rolls
+ *   it back)
+ * @copy_out: ABI 1.4, optional, blocking: runs its SQL (COPY ... TO
+ *   STDOUT) and hands every row to the #DalCopyWriteFunc as it arrives.
+ *   Holds no more than a bounded amount of data.  Returns the number of
+ *   rows the server reports, or -1 with the error set (an error of the
+ *   write function ends the COPY)
+ * @set_notify: ABI 1.4, optional, notifications (LISTEN/NOTIFY): from
+ *   now on the plugin calls the #DalNotifyFunc for every notification the
+ *   server sends, in the order they arrive, with the given user data; a
+ *   %NULL function stops it.  The plugin may call the function from any
+ *   thread (the one that read the notification); the core brings it to
+ *   the right main context.  Returns %FALSE if it cannot deliver
+ *   notifications on this connection
+ * @query_call: ABI 1.4, optional: @query_async without a #GTask, for
+ *   plugins that complete many calls per main-context iteration (the
+ *   core's #DalCall costs a fraction of a GTask).  Either returns %FALSE
+ *   at once, having started nothing and kept nothing (e.g. the calling
+ *   thread's default main context is not the one the connection lives
+ *   on: the core then uses @query_async), or takes the #DalCall (its
+ *   reference and the duty to complete it) and returns %TRUE.  The plugin
+ *   completes the call exactly once with dal_call_return(), which runs
+ *   the caller's callback before it returns: so only from a dispatch of
+ *   a source of its own on the connection's main context, never from
+ *   inside a call of the application's (not from query_call itself, a
+ *   blocking call or @close).  The SQL and #DalParams stay valid until
+ *   then
+ *
+ * A plugin's function table: the slots the core calls for the
+ * #DalConnection calls of dal-connection.h, dal-batch.h, dal-copy.h and
+ * dal-notify.h.  The first argument of every slot but the connect slots
+ * is the plugin's connection handle, which the core only passes back.
+ * Static data.  The table only grows by appending (the ABI version each
+ * slot came with is given above); the core never reads a slot beyond the
+ * descriptor's funcs_size, and a slot the plugin left %NULL counts as
+ * absent.  The ABI 1.4 slots are all optional: without them the core
+ * refuses the call with %DAL_ERROR_UNSUPPORTED, naming the plugin.
  *
  * A plugin fills the blocking slots, the async slots, or both; the core
  * supplies the other half:
- *   - no async slots: the core runs the blocking slot in a worker thread,
- *     one operation at a time per connection, in order;
- *   - no blocking slots: the core runs the async slot on a private main
- *     context and waits (so an async-only plugin must attach its sources
- *     to g_task_get_context(task), never to a context of its own).  Such
- *     a blocking call iterates only that private context: while async
- *     calls started on the connection are still pending (their sources
- *     are due on the caller's context), the core refuses it with
- *     DAL_ERROR_BUSY instead of waiting forever.
  *
- * Async slots get a GTask the core made (source object, cancellable and
+ * - no async slots: the core runs the blocking slot in a worker thread,
+ *   one operation at a time per connection, in order;
+ * - no blocking slots: the core runs the async slot on a private main
+ *   context and waits (so an async-only plugin must attach its sources
+ *   to g_task_get_context(task), never to a context of its own).  Such
+ *   a blocking call iterates only that private context: while async
+ *   calls started on the connection are still pending (their sources
+ *   are due on the caller's context), the core refuses it with
+ *   %DAL_ERROR_BUSY instead of waiting forever.
+ *
+ * Async slots get a #GTask the core made (source object, cancellable and
  * callback are the caller's), and own that reference: the plugin
  * completes the task exactly once, on g_task_get_context(task), then
- * unrefs it.  It completes with g_task_return_pointer() and the
- * connection handle with the plugin's close function as destroy notify
- * (connect_async: if the caller cancelled meanwhile, the core drops the
- * handle through it), or a DalResult and dal_result_unref (query_async),
- * or g_task_return_error().  g_task_get_cancellable(task)
- * gives the caller's GCancellable: a plugin that can cancel on the server
- * does so, and completes the task with G_IO_ERROR_CANCELLED.
+ * unrefs it.  It completes with
+ * g_task_return_pointer() and the connection handle with the plugin's
+ * close function as destroy notify (connect_async), or a #DalResult and
+ * dal_result_unref (query_async), or g_task_return_error().
+ * g_task_get_cancellable(task) gives the caller's #GCancellable: a plugin
+ * that can cancel on the server does so, and completes the task with
+ * %G_IO_ERROR_CANCELLED.
  *
- * Errors are DAL_ERROR errors with the code of their failure class; the
+ * Errors are %DAL_ERROR errors with the code of their failure class; the
  * message says what happened and what to change and never contains the
- * password (see dal_error_new_hint()).
+ * password (see dal_error_new_hint() and dal_error_redact()).
  *
- * The connection handle is the plugin's own; the core only passes it back.
+ * Since: 0.1
  */
 typedef struct
 {
@@ -291,98 +478,34 @@ typedef struct
                                GCancellable *cancellable, GError **error);
   void       (*query_async)   (gpointer conn, const char *sql,
                                const DalParams *params, GTask *task);
-  /* Required.  Frees the connection.  Tasks still pending on it complete
-   * with DAL_ERROR_CLOSED.  Never called while a blocking slot runs; may
-   * be called from another thread than the one that connected (the
-   * worker, or the thread dropping the last reference). */
   void       (*close)         (gpointer conn);
-  /* Optional: see dal_connection_get_info(). */
   char      *(*get_info)      (gpointer conn, const char *key);
 
   /* ABI 1.1 */
-  /* Optional.  TRUE once the connection can serve no statement any more
-   * (the server went away, or the plugin gave up on it, e.g. after a
-   * cancel request that was never answered); it never becomes FALSE
-   * again.  Must not block and may be called from any thread, also while
-   * a blocking slot runs on another thread: read an atomic flag.  Without
-   * this slot the core only learns of it from a DAL_ERROR_CONNECTION_LOST
-   * error (see dal_connection_is_closed()). */
   gboolean   (*is_lost)       (gpointer conn);
 
-  /* ABI 1.2 (both optional; for plugins with async slots, which live on
-   * a main context: the pool moves idle connections between threads'
-   * contexts and checks them before handing them out) */
-  /* Moves an idle connection (nothing pending, no blocking call running)
-   * to @context: from now on its sources are attached there and its
-   * async calls come from there.  May be called from any thread, but
-   * never while anyone iterates the old context on another thread nor
-   * while a call on the connection runs.  Returns FALSE when it cannot
-   * (then nothing changed). */
+  /* ABI 1.2 */
   gboolean   (*set_context)   (gpointer conn, GMainContext *context);
-  /* On an idle connection: reads, without blocking, what the server sent
-   * while it was idle (a termination notice, end of file) and returns
-   * FALSE when the connection is gone (is_lost is TRUE from then on).
-   * No round trip to the server.  Called like set_context. */
   gboolean   (*check_idle)    (gpointer conn);
 
   /* ABI 1.3 */
-  /* Optional, blocking: runs @sql, any number of statements separated by
-   * semicolons and no parameters, as one request (PostgreSQL's simple
-   * query protocol), stopping at the first statement that fails; results
-   * are dropped.  Honours @cancellable and the connection's statement
-   * deadlines as the query slot does.  A failure's
-   * DAL_ERROR_FIELD_POSITION counts characters in the whole of @sql.
-   * Serves dal_connection_execute_script() (and so `dal migrate`). */
   gboolean   (*execute_script) (gpointer conn, const char *sql,
                                 GCancellable *cancellable, GError **error);
 
-  /* ABI 1.4 (all optional; without them the core refuses the call with
-   * DAL_ERROR_UNSUPPORTED, naming the plugin) */
-  /* Batches: the @n_items statements are sent together under one sync
-   * point (one implicit transaction) and the result holds one DalResult
-   * or GError per item (dal_batch_result_new() and
-   * dal_batch_result_take()); a batch-level failure (nothing could run,
-   * the connection was lost, cancelled) is an error instead.  The async
-   * slot completes @task like query_async, with a DalBatchResult and
-   * dal_batch_result_unref.  See dal-batch.h for the semantics. */
+  /* ABI 1.4 */
   DalBatchResult *(*batch)    (gpointer conn, const DalBatchItem *items,
                                guint n_items, GCancellable *cancellable,
                                GError **error);
   void       (*batch_async)   (gpointer conn, const DalBatchItem *items,
                                guint n_items, GTask *task);
-  /* COPY, blocking (see dal-copy.h).  copy_in runs @sql (COPY ... FROM
-   * STDIN) and feeds it what @read returns until it returns 0; copy_out
-   * runs @sql (COPY ... TO STDOUT) and hands every row to @write as it
-   * arrives.  Neither holds more than a bounded amount of data.  Both
-   * return the number of rows the server reports, or -1 with @error set
-   * (an error of @read or @write ends the COPY: the server rolls it
-   * back). */
   gint64     (*copy_in)       (gpointer conn, const char *sql,
                                DalCopyReadFunc read, gpointer source,
                                GCancellable *cancellable, GError **error);
   gint64     (*copy_out)      (gpointer conn, const char *sql,
                                DalCopyWriteFunc write, gpointer sink,
                                GCancellable *cancellable, GError **error);
-  /* Notifications (LISTEN/NOTIFY): from now on the plugin calls @func
-   * for every notification the server sends, in the order they arrive,
-   * with @user_data; @func NULL stops it.  The plugin may call @func from
-   * any thread (the one that read the notification); the core brings it
-   * to the right main context.  Returns FALSE if it cannot deliver
-   * notifications on this connection. */
   gboolean   (*set_notify)    (gpointer conn, DalNotifyFunc func,
                                gpointer user_data);
-  /* query_async without a GTask, for plugins that complete many calls
-   * per main-context iteration (the core's DalCall costs a fraction of
-   * a GTask).  Either returns FALSE at once, having started nothing and
-   * kept nothing (e.g. the calling thread's default main context is not
-   * the one the connection lives on: the core then uses query_async), or
-   * takes @call (its reference and the duty to complete it) and returns
-   * TRUE.  The plugin completes @call exactly once with
-   * dal_call_return(), which runs the caller's callback before it
-   * returns: so only from a dispatch of a source of its own on the
-   * connection's main context, never from inside a call of the
-   * application's (not from query_call itself, a blocking call or
-   * close).  @sql and @params stay valid until then. */
   gboolean   (*query_call)    (gpointer conn, const char *sql,
                                const DalParams *params, DalCall *call);
 } DalPluginFuncs;
@@ -397,11 +520,13 @@ typedef struct
  * dispatched meanwhile.  The one implementation of "start the async call,
  * iterate until it is done" for the core and the plugins:
  *
- *   DalSyncCall *call = dal_sync_call_new ();
- *   start_something_async (…, dal_sync_call_done, call);
- *   GAsyncResult *result = dal_sync_call_wait (call);
- *   value = start_something_finish (result, error);
- *   dal_sync_call_free (call);
+ * ```c
+ * DalSyncCall *call = dal_sync_call_new ();
+ * start_something_async (…, dal_sync_call_done, call);
+ * GAsyncResult *result = dal_sync_call_wait (call);
+ * value = start_something_finish (result, error);
+ * dal_sync_call_free (call);
+ * ```
  *
  * dal_sync_call_new() makes a private context and pushes it as the
  * calling thread's default; the operation must attach every source it
@@ -413,19 +538,72 @@ typedef struct
  * valid until dal_sync_call_free()).  Everything happens on the calling
  * thread: new, wait and free on the same thread, once each, in that
  * order (free without wait is allowed only if the operation was never
- * started: it pops the context).
+ * started: it pops the context).  Opaque.
+ *
+ * Since: 0.1
  */
 typedef struct _DalSyncCall DalSyncCall;
 
+/**
+ * dal_sync_call_new:
+ *
+ * Makes a private #GMainContext and pushes it as the calling thread's
+ * default (g_main_context_push_thread_default()), until
+ * dal_sync_call_wait() or dal_sync_call_free() pops it.  Start the
+ * operation next, on this thread, with dal_sync_call_done() as its
+ * callback and the new call as its user data.
+ *
+ * Returns: (transfer full): a new #DalSyncCall, freed with
+ *   dal_sync_call_free().
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 DalSyncCall  *dal_sync_call_new  (void);
-/* The GAsyncReadyCallback to start the operation with; @call as user_data. */
+/**
+ * dal_sync_call_done:
+ * @source: (nullable): the operation's source object
+ * @result: the operation's result
+ * @call: the #DalSyncCall, as the user data
+ *
+ * The #GAsyncReadyCallback to start the operation with, with @call as
+ * user data: keeps a reference to @result for dal_sync_call_wait().  Runs
+ * on the private context while dal_sync_call_wait() iterates it; an
+ * operation that completes twice is a programming error (a critical
+ * warning).
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 void          dal_sync_call_done (GObject *source, GAsyncResult *result,
                                   gpointer call);
-/* Returns: (transfer none): the operation's result. */
+/**
+ * dal_sync_call_wait:
+ * @call: a #DalSyncCall whose operation was started, not yet waited for
+ *
+ * Iterates the private context until the operation's callback has run,
+ * then pops the context.  Blocks the calling thread for as long as the
+ * operation takes: the operation's own deadline and #GCancellable are
+ * what bound it.  Call it once, on the thread that made @call.
+ *
+ * Returns: (transfer none): the operation's result, owned by @call and
+ *   valid until dal_sync_call_free(); pass it to the operation's _finish
+ *   function.
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 GAsyncResult *dal_sync_call_wait (DalSyncCall *call);
+/**
+ * dal_sync_call_free:
+ * @call: (nullable) (transfer full): a #DalSyncCall, or %NULL
+ *
+ * Frees @call, its result and its context, on the thread that made it;
+ * pops the context first if dal_sync_call_wait() did not (allowed only
+ * when the operation was never started).
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 void          dal_sync_call_free (DalSyncCall *call);
 
@@ -442,6 +620,8 @@ void          dal_sync_call_free (DalSyncCall *call);
  *   dialect has DAL_DIALECT_HOST_LIST)
  *
  * How the core checks an option's value before any I/O.
+ *
+ * Since: 0.1
  */
 typedef enum
 {
@@ -453,20 +633,29 @@ typedef enum
   DAL_URL_OPTION_PORT,
 } DalUrlOptionType;
 
-/* The option's value is a secret: redacted wherever the URL is shown,
- * like the password. */
+/**
+ * DAL_URL_OPTION_SECRET:
+ *
+ * A #DalUrlOption flag: the option's value is a secret, redacted wherever
+ * the URL is shown, like the password.
+ *
+ * Since: 0.1
+ */
 #define DAL_URL_OPTION_SECRET (1u << 0)
 
 /**
  * DalUrlOption:
  * @name: the option's name in the URL's query (case-sensitive)
  * @type: how its value is checked
- * @flags: DAL_URL_OPTION_SECRET
+ * @flags: %DAL_URL_OPTION_SECRET or 0
  * @choices: (nullable): the %NULL-terminated values of an ENUM option
  * @min_client_version: the client library version that brought it
  *   (MAJOR * 10000 + MINOR), 0 for any
  *
- * One option of a dialect's URLs.  Static data; only ever appended to.
+ * One option of a dialect's URLs (#DalDialect's options).  Static data;
+ * only ever appended to.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -477,10 +666,24 @@ typedef struct
   guint min_client_version;
 } DalUrlOption;
 
-/* Host and port may each list several servers ("h1,h2", "5432,5433"). */
+/**
+ * DAL_DIALECT_HOST_LIST:
+ *
+ * A #DalDialect flag: host and port may each list several servers
+ * ("h1,h2", "5432,5433").
+ *
+ * Since: 0.1
+ */
 #define DAL_DIALECT_HOST_LIST  (1u << 0)
-/* The dialect's URLs name a file, not a server: a user, password, host or
- * port in the URL is an error. */
+/**
+ * DAL_DIALECT_NO_SERVER:
+ *
+ * A #DalDialect flag: the dialect's URLs name a file, not a server: a
+ * user, password, host or port in the URL is an error
+ * (%DAL_ERROR_URL_MALFORMED).
+ *
+ * Since: 0.1
+ */
 #define DAL_DIALECT_NO_SERVER  (1u << 1)
 
 /**
@@ -489,6 +692,11 @@ typedef struct
  *   policy ("sslmode"); %NULL: the dialect's URLs cannot set it
  * @env: (nullable): the environment variable the client library reads
  *   when the URL does not set it ("PGSSLMODE")
+ *
+ * Where one input of the core's TLS policy comes from, in a
+ * #DalDialectTls.  Static data.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -500,18 +708,28 @@ typedef struct
  * DalDialectTls:
  * @mode: the TLS mode; its values are the policy's words (disable,
  *   allow, prefer, require, verify-ca, verify-full)
- * @root_cert, @cert, @key, @key_password, @crl, @crl_dir: the CA file,
- *   client certificate and key, the key's password, the CRL file and
- *   folder
- * @min_protocol, @max_protocol: TLS protocol bounds ("TLSv1.2")
- * @host, @host_address: the server names and numeric addresses the
- *   policy judges (local, Supabase) when the URL's host part is empty
+ * @root_cert: the CA file
+ * @cert: the client certificate
+ * @key: the client certificate's key
+ * @key_password: the key's password
+ * @crl: the CRL file
+ * @crl_dir: the CRL folder
+ * @min_protocol: the lowest TLS protocol version ("TLSv1.2")
+ * @max_protocol: the highest TLS protocol version
+ * @host: the server names the policy judges (local, Supabase) when the
+ *   URL's host part is empty
+ * @host_address: the numeric server addresses the policy judges when
+ *   the URL's host part is empty
  * @default_mode: (nullable): the client library's mode when nothing sets
  *   one ("prefer")
  * @default_dir: (nullable): the folder under the home directory where
  *   the client library looks for the files below (".postgresql")
- * @default_root_cert, @default_cert, @default_key: (nullable): the files
- *   in @default_dir it uses when nothing names one
+ * @default_root_cert: (nullable): the CA file in @default_dir the
+ *   client library uses when nothing names one ("root.crt")
+ * @default_cert: (nullable): the client certificate in @default_dir it
+ *   uses when nothing names one
+ * @default_key: (nullable): the key in @default_dir it uses when nothing
+ *   names one
  * @more_options: (nullable): the dialect's other TLS options, which the
  *   policy does not read, %NULL-terminated ("sslsni"): a configuration
  *   file's [tls] section takes them next to the inputs' options
@@ -520,6 +738,8 @@ typedef struct
  * the dialect and in the environment.  A dialect with a %NULL
  * DalDialect.tls is left alone by the policy.  Static data; fields are
  * only ever appended.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -552,7 +772,9 @@ typedef struct
  * @hint: (nullable): what to write instead, for the message
  *
  * A value dal_url_check_client_version() refuses below
- * @min_client_version.  Static data.
+ * @min_client_version (#DalDialect's newer_values).  Static data.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -576,9 +798,11 @@ typedef struct
  * "sslmode=require").  Called while a URL is parsed or edited; must not
  * block.
  *
- * Returns: (nullable): the option @name stands for, with *@mapped_value
- *   set; %NULL when @name is not such a spelling (no error), or when
- *   @value is not one it takes (@error set).
+ * Returns: (nullable) (transfer none): the option @name stands for,
+ *   static text, with *@mapped_value set; %NULL when @name is not such a
+ *   spelling (no error), or when @value is not one it takes (@error set).
+ *
+ * Since: 0.1
  */
 typedef const char *(*DalDialectMapOption) (const char *name,
                                             const char *value,
@@ -599,7 +823,10 @@ typedef const char *(*DalDialectMapOption) (const char *name,
  * postgresql dialect takes several host= options and "host=name:port").
  * Called once the whole query is read; must not block.
  *
- * Returns: %FALSE with @error set when the options cannot be read so.
+ * Returns: %TRUE with *@host (and *@port) set; %FALSE with @error set
+ *   when the options cannot be read so.
+ *
+ * Since: 0.1
  */
 typedef gboolean (*DalDialectQueryHosts) (const char * const *values,
                                           gboolean port_option,
@@ -615,8 +842,12 @@ typedef gboolean (*DalDialectQueryHosts) (const char * const *values,
  * Reads the session settings a URL's session option carries (for
  * PostgreSQL, the "-c name=value" of libpq's "options").
  *
- * Returns: (transfer full) (nullable): { name, value, ..., %NULL }, or
- *   %NULL when there is none.
+ * Must not block.
+ *
+ * Returns: (transfer full) (nullable) (array zero-terminated=1): { name,
+ *   value, ..., %NULL } (g_strfreev()), or %NULL when there is none.
+ *
+ * Since: 0.1
  */
 typedef char **(*DalDialectSessionSettings) (const char *value, char **other);
 
@@ -628,7 +859,9 @@ typedef char **(*DalDialectSessionSettings) (const char *value, char **other);
  *
  * Appends one setting to the session option's text, as
  * DalDialectSessionSettings will read it back (a configuration file's
- * [session] section is written so).
+ * [session] section is written so).  Must not block.
+ *
+ * Since: 0.1
  */
 typedef void (*DalDialectSessionAppend) (GString *value, const char *name,
                                          const char *setting);
@@ -638,14 +871,20 @@ typedef void (*DalDialectSessionAppend) (GString *value, const char *name,
  * @name: the canonical dialect ("postgresql"), as in the descriptor
  * @aliases: (nullable): other spellings of it, %NULL-terminated
  *   ("postgres")
- * @flags: DAL_DIALECT_* bits
- * @options: the options its URLs may set, in the client library's order
+ * @flags: %DAL_DIALECT_HOST_LIST and %DAL_DIALECT_NO_SERVER bits
+ * @options: (array length=n_options): the options its URLs may set, in
+ *   the client library's order
  * @n_options: how many
- * @user_option, @password_option, @host_option, @port_option,
- *   @path_option: (nullable): the option that the URL's user, password,
- *   host, port and path (after its first "/") set ("user", "password",
- *   "host", "port", "dbname" for PostgreSQL); %NULL where the dialect's
- *   URLs have no such part
+ * @user_option: (nullable): the option the URL's user sets ("user" for
+ *   PostgreSQL); %NULL where the dialect's URLs have no user
+ * @password_option: (nullable): the option the URL's password sets
+ *   ("password"); %NULL where they have none
+ * @host_option: (nullable): the option the URL's host sets ("host");
+ *   %NULL where they have none
+ * @port_option: (nullable): the option the URL's port sets ("port");
+ *   %NULL where they have none
+ * @path_option: (nullable): the option the URL's path (after its first
+ *   "/") sets ("dbname"); %NULL where they have none
  * @client_library: (nullable): the client library's name, for messages
  *   ("libpq")
  * @docs_hint: (nullable): where an unknown option's message sends the
@@ -657,20 +896,24 @@ typedef void (*DalDialectSessionAppend) (GString *value, const char *name,
  *   (for "did you mean" suggestions)
  * @map_option: (nullable): reads the spellings in @synonyms
  * @tls: (nullable): where the core's TLS policy finds its inputs
- * @newer_values, @n_newer_values: option values that need a newer client
- *   library than their option does
+ * @newer_values: (array length=n_newer_values) (nullable): option values
+ *   that need a newer client library than their option does
+ * @n_newer_values: how many
  * @query_hosts: (nullable): reads the query's host= options (then they
  *   are not stored one by one; needs @host_option and @port_option);
  *   %NULL: host= is an option like any other
  * @session_option: (nullable): the option that carries session settings
  *   ("options"); %NULL: the dialect's URLs set none
- * @session_settings, @session_append: read and write @session_option
- *   (both set when it is)
+ * @session_settings: (nullable): reads @session_option (set when it is)
+ * @session_append: (nullable): writes @session_option (set when it is)
  *
  * What a URL of the dialect may say: the core checks a URL against the
  * dialect of the plugin that will serve it, before any I/O, and refuses
  * an option that is neither the dialect's nor libdal's own (see
- * docs/plugins.md).  Static data; fields are only ever appended.
+ * docs/plugins.md).  A plugin points its descriptor's dialect_info at
+ * it.  Static data; fields are only ever appended.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -699,31 +942,117 @@ typedef struct
   DalDialectSessionAppend session_append;
 } DalDialect;
 
-/* Capability bits: what `dal plugins` shows; the core relies on the
- * function slots, not on these. */
-#define DAL_PLUGIN_CAP_ASYNC     (1u << 0)  /* serves async calls without threads */
-#define DAL_PLUGIN_CAP_PIPELINE  (1u << 1)  /* many statements in flight per connection */
-#define DAL_PLUGIN_CAP_CANCEL    (1u << 2)  /* cancels statements on the server */
-#define DAL_PLUGIN_CAP_TLS       (1u << 3)  /* honours the TLS policy */
+/* Capability bits (#DalPluginDescriptor's caps): what `dal plugins`
+ * shows; the core relies on the function slots, not on these. */
+/**
+ * DAL_PLUGIN_CAP_ASYNC:
+ *
+ * A capability bit: the plugin serves async calls without threads.  Only
+ * shown by `dal plugins`; the core relies on the function slots.
+ *
+ * Since: 0.1
+ */
+#define DAL_PLUGIN_CAP_ASYNC     (1u << 0)
+/**
+ * DAL_PLUGIN_CAP_PIPELINE:
+ *
+ * A capability bit: many statements in flight per connection.
+ *
+ * Since: 0.1
+ */
+#define DAL_PLUGIN_CAP_PIPELINE  (1u << 1)
+/**
+ * DAL_PLUGIN_CAP_CANCEL:
+ *
+ * A capability bit: the plugin cancels statements on the server.
+ *
+ * Since: 0.1
+ */
+#define DAL_PLUGIN_CAP_CANCEL    (1u << 2)
+/**
+ * DAL_PLUGIN_CAP_TLS:
+ *
+ * A capability bit: the plugin honours the TLS policy (docs/tls.md).
+ *
+ * Since: 0.1
+ */
+#define DAL_PLUGIN_CAP_TLS       (1u << 3)
 
-/* Descriptor flags. */
-#define DAL_PLUGIN_DIALECT_DEFAULT (1u << 0) /* serves the bare dialect:// too */
+/**
+ * DAL_PLUGIN_DIALECT_DEFAULT:
+ *
+ * A #DalPluginDescriptor flag: the plugin serves the bare dialect://
+ * too, as the descriptor file's DialectDefault=true says.
+ *
+ * Since: 0.1
+ */
+#define DAL_PLUGIN_DIALECT_DEFAULT (1u << 0)
 
 /**
  * DalPluginDescriptor:
- * @abi_major, @abi_minor: the ABI the plugin was built against
+ * @abi_major: the ABI major version the plugin was built against
+ *   (%DAL_PLUGIN_ABI_MAJOR, set by %DAL_PLUGIN_ABI_INIT)
+ * @abi_minor: the ABI minor version it was built against
+ *   (%DAL_PLUGIN_ABI_MINOR)
  * @funcs_size: sizeof (DalPluginFuncs) as the plugin was built
- * @flags: DAL_PLUGIN_DIALECT_DEFAULT
+ * @flags: %DAL_PLUGIN_DIALECT_DEFAULT or 0
  * @name: the module name ("pgsync")
  * @dialect: the canonical dialect ("postgresql")
- * @drivers: %NULL-terminated driver names
- * @caps: DAL_PLUGIN_CAP_* bits
+ * @drivers: (array zero-terminated=1): %NULL-terminated driver names
+ * @caps: DAL_PLUGIN_CAP_* bits (%DAL_PLUGIN_CAP_ASYNC and the like)
  * @funcs: the function table
  * @description: one line for `dal plugins`
  * @dialect_info: (nullable): what the dialect's URLs may say (ABI 1.5);
  *   %NULL: the core accepts any option and leaves it to the plugin
  *
- * Fields are only ever appended, with a minor ABI bump.
+ * What a driver plugin exports: everything the core needs to know of it.
+ * A plugin is a loadable module (libtool: -module -avoid-version) that
+ * exports one symbol, a const DalPluginDescriptor, and ships a
+ * descriptor file beside it so the registry knows what it serves
+ * without loading it:
+ *
+ * ```ini
+ * # myplugin.plugin
+ * [libdal Plugin]
+ * Module=myplugin              # module file name without extension
+ * Dialect=postgresql
+ * Drivers=mydriver;            # the "driver" in dialect+driver://
+ * DialectDefault=false         # true: also serves the bare dialect://
+ * Description=What it is, in one line
+ * ```
+ *
+ * and in myplugin.c:
+ *
+ * ```c
+ * static const DalPluginFuncs funcs = { .connect = …, .query = …, … };
+ * static const char * const drivers[] = { "mydriver", NULL };
+ * DAL_PLUGIN_EXPORT const DalPluginDescriptor
+ * DAL_PLUGIN_DESCRIPTOR_SYMBOL (myplugin) = {
+ *   DAL_PLUGIN_ABI_INIT,
+ *   .name = "myplugin", .dialect = "postgresql", .drivers = drivers,
+ *   .funcs = &funcs,
+ * };
+ * ```
+ *
+ * The symbol carries the module name (myplugin_LTX_dal_plugin_descriptor)
+ * so that several plugins can be preloaded into one static program.
+ *
+ * ABI rules (as GStreamer's and SQLite's): the core refuses a plugin whose
+ * ABI major differs from its own or whose minor is newer
+ * (%DAL_ERROR_PLUGIN_ABI_MISMATCH); #DalPluginFuncs only grows by
+ * appending, and the core never reads a slot beyond the @funcs_size the
+ * plugin was built with (a missing slot counts as %NULL).  The
+ * descriptor's own fields are only ever appended, with a minor ABI bump.
+ *
+ * The rest of this header is the plugin kit: the types the core hands
+ * to the slots (#DalParams, #DalBatchItem, #DalCall), the ones a plugin
+ * builds its answers with (#DalResultFuncs and dal_result_new(),
+ * dal_batch_result_new(), dal_error_new_hint()), #DalDialect for what
+ * its URLs may say, and helpers (#DalSyncCall, dal_error_redact(),
+ * dal_url_check_client_version(), dal_sql_transaction_control()).
+ * Plugins compile against the dal-plugin-1 pkg-config module.
+ *
+ * Since: 0.1
  */
 typedef struct
 {
@@ -741,13 +1070,41 @@ typedef struct
   const DalDialect *dialect_info;
 } DalPluginDescriptor;
 
+/**
+ * DAL_PLUGIN_ABI_INIT:
+ *
+ * The designated initializers of a #DalPluginDescriptor's abi_major,
+ * abi_minor and funcs_size, as the headers the plugin is compiled
+ * against give them.  Put it first in the descriptor's initializer.
+ *
+ * Since: 0.1
+ */
 #define DAL_PLUGIN_ABI_INIT \
   .abi_major = DAL_PLUGIN_ABI_MAJOR, .abi_minor = DAL_PLUGIN_ABI_MINOR, \
   .funcs_size = sizeof (DalPluginFuncs)
 
+/**
+ * DAL_PLUGIN_DESCRIPTOR_SYMBOL:
+ * @modname: the module name, as the descriptor file's Module= key gives
+ *   it (a C identifier)
+ *
+ * The name of the descriptor a plugin exports,
+ * modname_LTX_dal_plugin_descriptor: libltdl's rule, which lets several
+ * plugins be preloaded into one program.
+ *
+ * Since: 0.1
+ */
 #define DAL_PLUGIN_DESCRIPTOR_SYMBOL(modname) \
   modname##_LTX_dal_plugin_descriptor
 
+/**
+ * DAL_PLUGIN_EXPORT:
+ *
+ * Exports the descriptor from the plugin's module (G_MODULE_EXPORT):
+ * the one symbol a plugin exports.
+ *
+ * Since: 0.1
+ */
 #define DAL_PLUGIN_EXPORT G_MODULE_EXPORT
 
 /* -- errors, for plugins -- */
@@ -755,14 +1112,20 @@ typedef struct
 /**
  * dal_error_new_hint:
  * @code: the failure class
- * @hint: (nullable): one sentence saying what to change
+ * @hint: (nullable): one sentence saying what to change, or %NULL
  * @format: what happened (printf format)
+ * @...: the arguments of @format
  *
- * Makes a DAL_ERROR whose message is what happened followed by @hint.
- * Its retryable flag starts from @code (too many connections, a pooler's
- * client limit, a lost connection are retryable).
+ * Makes a %DAL_ERROR whose message is what happened followed by @hint
+ * ("what happened. hint"; trailing blanks and full stops of what
+ * happened are dropped).  dal_error_get_hint() gives @hint back.  Its
+ * retryable flag starts from @code (too many connections, a pooler's
+ * client limit, a lost connection are retryable).  Never put a password
+ * in either text.  Thread-safe.
  *
- * Returns: (transfer full): a new GError.
+ * Returns: (transfer full): a new #GError (g_error_free()).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 GError *dal_error_new_hint (DalErrorCode code, const char *hint,
@@ -775,23 +1138,50 @@ GError *dal_error_new_hint (DalErrorCode code, const char *hint,
  * @text made safe to quote in a message: valid UTF-8 stays readable;
  * control characters, quotes, backslashes and bytes of invalid UTF-8
  * become \xNN.  The way libdal and its plugins quote values in errors.
+ * Thread-safe.
  *
- * Returns: (transfer full): the text to show.
+ * Returns: (transfer full): the text to show (g_free()).
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 char *dal_printable (const char *text);
 
-/* Sets a server field; setting the SQLSTATE also updates the retryable
- * flag from its class (40001, 40P01, 53xxx, 57P0x, 08xxx are retryable). */
+/**
+ * dal_error_set_field:
+ * @error: a %DAL_ERROR error
+ * @field: which server field
+ * @value: (nullable): its value, copied; %NULL unsets it
+ *
+ * For plugins: sets a server field of an error they build (what
+ * dal_error_get_field() reads), replacing the one set before.  Setting
+ * the SQLSTATE to one of a retryable class (40001, 40P01, 53xxx, 57P0x,
+ * 08xxx) also sets the retryable flag; another SQLSTATE leaves the flag
+ * as it was.  An error of another domain is a programming error (a
+ * critical warning; nothing changes).
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 void dal_error_set_field (GError *error, DalErrorField field,
                           const char *value);
+/**
+ * dal_error_set_retryable:
+ * @error: a %DAL_ERROR error
+ * @retryable: whether running the operation again may succeed
+ *
+ * For plugins: sets what dal_error_is_retryable() says, overriding what
+ * the error's code and SQLSTATE gave.  An error of another domain is a
+ * programming error (a critical warning; nothing changes).
+ *
+ * Since: 0.1
+ */
 DAL_AVAILABLE_IN_ALL
 void dal_error_set_retryable (GError *error, gboolean retryable);
 
 /**
  * dal_error_redact:
- * @error: a DAL_ERROR (or any GError)
+ * @error: (nullable): a DAL_ERROR (or any GError), or %NULL
  * @secret: (nullable): text that must not appear, e.g. the password
  *
  * Replaces @secret with "****" in the message and the server fields,
@@ -814,7 +1204,9 @@ void dal_error_set_retryable (GError *error, gboolean retryable);
  *
  * Plugins call it on every error they build from text they did not write
  * themselves.  Only the message of an error of another domain is
- * redacted, by the same rules.
+ * redacted, by the same rules.  A %NULL or empty @secret changes nothing.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 void dal_error_redact (GError *error, const char *secret);
@@ -836,7 +1228,10 @@ void dal_error_redact (GError *error, const char *secret);
  * names the option, the version needed and the version found, instead of
  * the library's own "invalid connection option".
  *
- * Returns: %TRUE when the client library can do what @url asks.
+ * Returns: %TRUE when the client library can do what @url asks; %FALSE
+ *   with @error set (%DAL_ERROR_UNSUPPORTED) when it cannot.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 gboolean dal_url_check_client_version (const DalUrl *url, guint version,
@@ -856,7 +1251,10 @@ gboolean dal_url_check_client_version (const DalUrl *url, guint version,
  *   DATABASE or TABLESPACE, ALTER SYSTEM, ... CONCURRENTLY
  *
  * What a statement does to the transaction, by its first words
- * (comments and letter case understood).
+ * (comments and letter case understood), as
+ * dal_sql_transaction_control() tells it.
+ *
+ * Since: 0.1
  */
 typedef enum
 {
@@ -876,13 +1274,24 @@ typedef enum
  * will leave (e.g. to send session settings with each transaction on a
  * transaction pooler).  No allocation; reads the first words only.
  *
+ * Thread-safe.
+ *
  * Returns: what @sql does to the transaction.
+ *
+ * Since: 0.1
  */
 DAL_AVAILABLE_IN_ALL
 DalSqlTxControl dal_sql_transaction_control (const char *sql);
 
-/* The connect budget when the URL has no connect_timeout: the whole
- * connect (every host tried) must finish within it. */
+/**
+ * DAL_DEFAULT_CONNECT_TIMEOUT_MS:
+ *
+ * The connect budget, in milliseconds, when the URL has no
+ * connect_timeout: the whole connect (every host tried) must finish
+ * within it.
+ *
+ * Since: 0.1
+ */
 #define DAL_DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 G_END_DECLS

@@ -23,6 +23,8 @@
  *
  * Encodes a libdal version as a number, for comparing with
  * %DAL_VERSION_MIN_REQUIRED and %DAL_VERSION_MAX_ALLOWED.
+ *
+ * Since: 0.1
  */
 #define DAL_ENCODE_VERSION(major, minor) ((major) << 16 | (minor) << 8)
 
@@ -30,6 +32,8 @@
  * DAL_VERSION_0_1:
  *
  * libdal 0.1, the first release.
+ *
+ * Since: 0.1
  */
 #define DAL_VERSION_0_1 (DAL_ENCODE_VERSION (0, 1))
 
@@ -37,6 +41,8 @@
  * DAL_VERSION_CUR_STABLE:
  *
  * The version of these headers, as a DAL_VERSION_ number.
+ *
+ * Since: 0.1
  */
 #define DAL_VERSION_CUR_STABLE DAL_VERSION_0_1
 
@@ -46,6 +52,8 @@
  * The oldest libdal version the program supports: symbols deprecated in
  * a later version give no warning.  Define it before including
  * <dal/dal.h>; it defaults to %DAL_VERSION_CUR_STABLE.
+ *
+ * Since: 0.1
  */
 #ifndef DAL_VERSION_MIN_REQUIRED
 #define DAL_VERSION_MIN_REQUIRED (DAL_VERSION_CUR_STABLE)
@@ -57,6 +65,8 @@
  * The newest libdal API the program may use: symbols added after it
  * give a warning.  Define it before including <dal/dal.h>; it defaults
  * to %DAL_VERSION_CUR_STABLE.
+ *
+ * Since: 0.1
  */
 #ifndef DAL_VERSION_MAX_ALLOWED
 #define DAL_VERSION_MAX_ALLOWED (DAL_VERSION_CUR_STABLE)
@@ -74,6 +84,8 @@
  * DAL_AVAILABLE_IN_ALL:
  *
  * Marks a symbol that has been in libdal since its first release.
+ *
+ * Since: 0.1
  */
 #define DAL_AVAILABLE_IN_ALL _DAL_EXTERN
 
@@ -81,6 +93,8 @@
  * DAL_AVAILABLE_IN_0_1:
  *
  * Marks a symbol added in libdal 0.1.
+ *
+ * Since: 0.1
  */
 #if DAL_VERSION_MAX_ALLOWED < DAL_VERSION_0_1
 #define DAL_AVAILABLE_IN_0_1 G_UNAVAILABLE (0, 1) _DAL_EXTERN
@@ -92,12 +106,16 @@
  * DAL_DEPRECATED_IN_0_1:
  *
  * Marks a symbol deprecated in libdal 0.1.
+ *
+ * Since: 0.1
  */
 /**
  * DAL_DEPRECATED_IN_0_1_FOR:
  * @f: what to use instead
  *
  * Marks a symbol deprecated in libdal 0.1 in favour of @f.
+ *
+ * Since: 0.1
  */
 #if DAL_VERSION_MIN_REQUIRED >= DAL_VERSION_0_1
 #define DAL_DEPRECATED_IN_0_1 G_DEPRECATED _DAL_EXTERN
