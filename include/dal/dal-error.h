@@ -335,7 +335,7 @@ const char *dal_error_code_to_string (DalErrorCode code);
  * thread's last error, so right after catching the exception,
  * dal_error_details_get_last() on the same thread returns its details:
  *
- * |[<!-- language="Python" -->
+ * |[
  * try:
  *     conn.query("SELECT * FROM nowhere", None, None)
  * except GLib.Error as e:
@@ -357,6 +357,13 @@ const char *dal_error_code_to_string (DalErrorCode code);
  */
 typedef struct _DalErrorDetails DalErrorDetails;
 
+/**
+ * DAL_TYPE_ERROR_DETAILS:
+ *
+ * The #GType of #DalErrorDetails, a boxed type (dal_error_details_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_ERROR_DETAILS (dal_error_details_get_type ())
 /**
  * dal_error_details_get_type:
@@ -426,6 +433,8 @@ void dal_error_details_unref (DalErrorDetails *details);
  * dal_error_details_get_code:
  * @details: a #DalErrorDetails
  *
+ * The code of the error in the %DAL_ERROR domain.  Thread-safe.
+ *
  * Returns: the error's code in the DAL_ERROR domain
  *
  * Since: 0.1
@@ -436,6 +445,8 @@ DalErrorCode dal_error_details_get_code (const DalErrorDetails *details);
 /**
  * dal_error_details_get_message:
  * @details: a #DalErrorDetails
+ *
+ * The error's whole message: what happened, then what to change.  Thread-safe.
  *
  * Returns: (transfer none): the error's whole message, as the #GError had
  *   it (the binding's exception has the same)
@@ -449,6 +460,8 @@ const char *dal_error_details_get_message (const DalErrorDetails *details);
  * dal_error_details_get_sqlstate:
  * @details: a #DalErrorDetails
  *
+ * The SQLSTATE the server (or libdal) gave the error.  Thread-safe.
+ *
  * Returns: (nullable) (transfer none): the five-character SQLSTATE, or
  *   %NULL when there is none (as dal_error_get_sqlstate())
  *
@@ -461,6 +474,8 @@ const char *dal_error_details_get_sqlstate (const DalErrorDetails *details);
  * dal_error_details_get_hint:
  * @details: a #DalErrorDetails
  *
+ * The sentence saying what to change, alone.  Thread-safe.
+ *
  * Returns: (nullable) (transfer none): the sentence saying what to
  *   change, or %NULL (as dal_error_get_hint())
  *
@@ -472,6 +487,8 @@ const char *dal_error_details_get_hint (const DalErrorDetails *details);
 /**
  * dal_error_details_get_what:
  * @details: a #DalErrorDetails
+ *
+ * What happened: the message without its hint sentence.  Thread-safe.
  *
  * Returns: (transfer none): what happened: the message without its hint
  *   sentence (as dal_error_dup_what())
@@ -486,6 +503,8 @@ const char *dal_error_details_get_what (const DalErrorDetails *details);
  * @details: a #DalErrorDetails
  * @field: which field
  *
+ * One of the fields the server sent with the error.  Thread-safe.
+ *
  * Returns: (nullable) (transfer none): that field as the server sent it,
  *   or %NULL (as dal_error_get_field())
  *
@@ -498,6 +517,8 @@ const char *dal_error_details_get_field (const DalErrorDetails *details,
 /**
  * dal_error_details_is_retryable:
  * @details: a #DalErrorDetails
+ *
+ * Whether the same thing can succeed when tried again later.  Thread-safe.
  *
  * Returns: whether trying the same thing again later can succeed (as
  *   dal_error_is_retryable())

@@ -91,6 +91,13 @@ typedef struct
 DAL_AVAILABLE_IN_ALL
 void dal_migration_free (DalMigration *migration);
 
+/**
+ * DAL_TYPE_MIGRATION:
+ *
+ * The #GType of #DalMigration, a boxed type (dal_migration_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_MIGRATION (dal_migration_get_type ())
 /**
  * dal_migration_get_type:
@@ -204,6 +211,13 @@ DalMigrator *dal_migrator_new (DalConnection *connection,
 DAL_AVAILABLE_IN_ALL
 void dal_migrator_free (DalMigrator *migrator);
 
+/**
+ * DAL_TYPE_MIGRATOR:
+ *
+ * The #GType of #DalMigrator, a boxed type (dal_migrator_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_MIGRATOR (dal_migrator_get_type ())
 /**
  * dal_migrator_get_type:

@@ -79,6 +79,13 @@ typedef struct
 DAL_AVAILABLE_IN_ALL
 void dal_pool_settings_init (DalPoolSettings *settings);
 
+/**
+ * DAL_TYPE_POOL_SETTINGS:
+ *
+ * The #GType of #DalPoolSettings, a boxed type (dal_pool_settings_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_POOL_SETTINGS (dal_pool_settings_get_type ())
 /**
  * dal_pool_settings_get_type:
@@ -679,6 +686,13 @@ typedef struct
   guint64 reserved[8];
 } DalPoolStats;
 
+/**
+ * DAL_TYPE_POOL_STATS:
+ *
+ * The #GType of #DalPoolStats, a boxed type (dal_pool_stats_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_POOL_STATS (dal_pool_stats_get_type ())
 /**
  * dal_pool_stats_get_type:

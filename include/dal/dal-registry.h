@@ -74,6 +74,13 @@ typedef struct _DalRegistry DalRegistry;
  */
 typedef struct _DalPlugin DalPlugin;
 
+/**
+ * DAL_TYPE_REGISTRY:
+ *
+ * The #GType of #DalRegistry, a boxed type (dal_registry_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_REGISTRY (dal_registry_get_type ())
 /**
  * dal_registry_get_type:
@@ -86,6 +93,13 @@ typedef struct _DalPlugin DalPlugin;
 DAL_AVAILABLE_IN_ALL
 GType dal_registry_get_type (void) G_GNUC_CONST;
 
+/**
+ * DAL_TYPE_PLUGIN:
+ *
+ * The #GType of #DalPlugin, a boxed type (dal_plugin_get_type()).
+ *
+ * Since: 0.1
+ */
 #define DAL_TYPE_PLUGIN (dal_plugin_get_type ())
 /**
  * dal_plugin_get_type:
