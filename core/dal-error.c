@@ -36,7 +36,56 @@ dal_error_private_clear (DalErrorPrivate *priv)
   g_clear_pointer (&priv->hint, g_free);
 }
 
-G_DEFINE_EXTENDED_ERROR (DalError, dal_error)
+/* G_DEFINE_EXTENDED_ERROR (DalError, dal_error) spelled out, for one
+ * difference: the clear function sees the whole GError, so that freeing a
+ * DAL_ERROR notes its details for the thread that frees it (this is how a
+ * binding reads them: dal-error-details.c). */
+static DalErrorPrivate *
+dal_error_get_private (const GError *error)
+{
+  /* Where GLib keeps an extended error's private data: just before the
+   * GError, its size rounded up to twice a gsize (as gerror.h computes). */
+  const gsize align = 2 * sizeof (gsize);
+  const gsize size = (sizeof (DalErrorPrivate) + align - 1) & ~(align - 1);
+  return (DalErrorPrivate *) ((guint8 *) error - size);
+}
+
+static void
+dal_error_init (GError *error)
+{
+  dal_error_private_init (dal_error_get_private (error));
+}
+
+static void
+dal_error_copy (const GError *src, GError *dest)
+{
+  dal_error_private_copy (dal_error_get_private (src),
+                          dal_error_get_private (dest));
+}
+
+static void
+dal_error_clear (GError *error)
+{
+  _dal_error_details_note (error);
+  dal_error_private_clear (dal_error_get_private (error));
+}
+
+GQuark
+dal_error_quark (void)
+{
+  static GQuark quark;
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      quark = g_error_domain_register_static ("DalError",
+                                              sizeof (DalErrorPrivate),
+                                              dal_error_init, dal_error_copy,
+                                              dal_error_clear);
+      g_once_init_leave (&once, 1);
+    }
+  return quark;
+}
 
 static DalErrorPrivate *
 get_priv (const GError *error)

@@ -34,6 +34,24 @@ dal_migration_free (DalMigration *migration)
   g_free (migration);
 }
 
+DalMigration *
+dal_migration_copy (const DalMigration *migration)
+{
+  g_return_val_if_fail (migration != NULL, NULL);
+
+  DalMigration *copy = g_memdup2 (migration, sizeof *migration);
+  copy->name = g_strdup (migration->name);
+  copy->up_file = g_strdup (migration->up_file);
+  copy->down_file = g_strdup (migration->down_file);
+  copy->checksum = g_strdup (migration->checksum);
+  copy->applied_checksum = g_strdup (migration->applied_checksum);
+  copy->applied_at = g_strdup (migration->applied_at);
+  return copy;
+}
+
+G_DEFINE_BOXED_TYPE (DalMigration, dal_migration, dal_migration_copy,
+                     dal_migration_free)
+
 static gboolean
 is_name_char (char c)
 {

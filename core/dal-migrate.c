@@ -21,6 +21,7 @@
 
 struct _DalMigrator
 {
+  gatomicrefcount refs;
   DalConnection *conn;
   char *directory;
   char *table;       /* as given: "name" or "schema.name" */
@@ -116,22 +117,40 @@ dal_migrator_new (DalConnection *connection, const char *directory, GError **err
     return NULL;
 
   DalMigrator *m = g_new0 (DalMigrator, 1);
+  g_atomic_ref_count_init (&m->refs);
   m->conn = g_object_ref (connection);
   m->directory = g_strdup (directory);
   dal_migrator_set_table (m, DAL_MIGRATE_DEFAULT_TABLE, NULL);
   return m;
 }
 
-void
-dal_migrator_free (DalMigrator *m)
+G_DEFINE_BOXED_TYPE (DalMigrator, dal_migrator, dal_migrator_ref,
+                     dal_migrator_unref)
+
+DalMigrator *
+dal_migrator_ref (DalMigrator *m)
 {
-  if (m == NULL)
+  g_return_val_if_fail (m != NULL, NULL);
+  g_atomic_ref_count_inc (&m->refs);
+  return m;
+}
+
+void
+dal_migrator_unref (DalMigrator *m)
+{
+  if (m == NULL || !g_atomic_ref_count_dec (&m->refs))
     return;
   g_object_unref (m->conn);
   g_free (m->directory);
   g_free (m->table);
   g_free (m->table_sql);
   g_free (m);
+}
+
+void
+dal_migrator_free (DalMigrator *m)
+{
+  dal_migrator_unref (m);
 }
 
 void

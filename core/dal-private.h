@@ -94,6 +94,9 @@ void _dal_suggestion_consider (DalSuggestion *suggestion, const char *unknown,
 
 /* The "what to change" sentence alone, and the message without it. */
 void _dal_error_set_hint (GError *error, const char *hint);
+/* Notes @error (a DAL_ERROR being freed) as the thread's last error
+ * (dal-error-details.c). */
+void _dal_error_details_note (const GError *error);
 
 /* -- parameters (dal-params.c) -- */
 

@@ -52,6 +52,26 @@ struct _DalPlugin
   GError *load_error;
 };
 
+/* A DalPlugin as a boxed type (dal-registry.h): the same pointer, holding
+ * a reference on its registry. */
+static DalPlugin *
+plugin_boxed_copy (DalPlugin *plugin)
+{
+  dal_registry_ref (plugin->registry);
+  return plugin;
+}
+
+static void
+plugin_boxed_free (DalPlugin *plugin)
+{
+  dal_registry_unref (plugin->registry);
+}
+
+G_DEFINE_BOXED_TYPE (DalPlugin, dal_plugin, plugin_boxed_copy,
+                     plugin_boxed_free)
+G_DEFINE_BOXED_TYPE (DalRegistry, dal_registry, dal_registry_ref,
+                     dal_registry_unref)
+
 struct _DalRegistry
 {
   gatomicrefcount ref_count;

@@ -78,7 +78,9 @@ core_libdalcore_la_SOURCES = \
 	core/dal-version.c \
 	core/dal-migrate-private.h \
 	core/dal-migrate.c \
-	core/dal-migrate-files.c
+	core/dal-migrate-files.c \
+	core/dal-boxed.c \
+	core/dal-error-details.c
 core_libdalcore_la_CPPFLAGS = $(AM_CPPFLAGS) -DDAL_COMPILATION \
 	-DG_LOG_DOMAIN=\"dal\" \
 	-DDAL_PLUGIN_DIR=\"$(plugindir)\"

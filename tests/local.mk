@@ -280,6 +280,18 @@ TESTS += tests/conformance-echo.sh tests/conformance-pgsync.sh \
 # The man pages render without warnings and cover the subcommands.
 TESTS += tests/man-pages.sh
 EXTRA_DIST += tests/man-pages.sh
+# The GTypes bindings rely on: enums, boxed types, error details.
+TESTS += tests/test-gtypes
+check_PROGRAMS += tests/test-gtypes
+tests_test_gtypes_SOURCES = tests/test-gtypes.c
+tests_test_gtypes_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_gtypes_LDADD = $(DAL_TEST_LDADD)
+
+# libdal from Python through the typelib (core/gobject.mk); skipped without
+# gobject-introspection or python3-gi.
+TESTS += tests/test-gi.sh
+EXTRA_DIST += tests/test-gi.sh tests/test-gi.py
+AM_TESTS_ENVIRONMENT += PYTHON3='$(PYTHON3)'; export PYTHON3;
 EXTRA_DIST += tests/conformance-lib.sh tests/conformance-echo.sh \
 	tests/conformance-pgsync.sh tests/conformance-pgasync.sh \
 	tests/conformance-sqlite.sh tests/out-of-tree.sh

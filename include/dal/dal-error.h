@@ -7,7 +7,7 @@
 #error "include <dal/dal.h>, not this header"
 #endif
 
-#include <glib.h>
+#include <glib-object.h>
 #include <dal/dal-version.h>
 
 G_BEGIN_DECLS
@@ -96,7 +96,9 @@ GQuark dal_error_quark (void);
  *   earlier statement of its batch failed
  *
  * The codes of the %DAL_ERROR domain.  The list only grows at the end: a
- * code's number never changes.
+ * code's number never changes.  Its #GType is DAL_TYPE_ERROR
+ * (dal_error_get_type()), named after the domain's quark so that
+ * g-ir-scanner ties the enum to the domain.
  *
  * Every failure a caller can act on is a #GError in the %DAL_ERROR domain
  * (cancellation is %G_IO_ERROR_CANCELLED, as everywhere in GIO).  The
@@ -327,6 +329,215 @@ gboolean dal_error_is_retryable (const GError *error);
  */
 DAL_AVAILABLE_IN_ALL
 const char *dal_error_code_to_string (DalErrorCode code);
+
+/**
+ * DalErrorDetails:
+ *
+ * What a DAL_ERROR carries beyond its domain, code and message (the
+ * SQLSTATE and the other server fields, the "what to change" sentence,
+ * whether a retry can help), as an immutable, reference-counted boxed
+ * structure, the form in which language bindings read them.
+ *
+ * A binding (PyGObject, GJS, ...) turns the #GError of a failed call into
+ * an exception holding the domain, code and message only, and frees the
+ * #GError.  libdal notes every DAL_ERROR freed on a thread as that
+ * thread's last error, so right after catching the exception,
+ * dal_error_details_get_last() on the same thread returns its details:
+ *
+ * |[
+ * try:
+ *     conn.query("SELECT * FROM nowhere", None, None)
+ * except GLib.Error as e:
+ *     details = Dal.ErrorDetails.get_last()
+ *     if details and details.get_message() == e.message:
+ *         print(details.get_sqlstate())   # "42P01"
+ * ]|
+ *
+ * Compare the message (or the code) as above: the last error is simply
+ * the last DAL_ERROR freed on the thread, and a later call that fails
+ * (or that recovers from an error internally) replaces it.  C code has
+ * the #GError itself and uses dal_error_get_sqlstate() and its siblings,
+ * or dal_error_details_new().
+ *
+ * Thread safety: a #DalErrorDetails may be shared between threads; each
+ * thread has its own last error.
+ *
+ * Since: 0.1
+ */
+typedef struct _DalErrorDetails DalErrorDetails;
+
+/**
+ * DAL_TYPE_ERROR_DETAILS:
+ *
+ * The #GType of #DalErrorDetails, a boxed type (dal_error_details_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_ERROR_DETAILS (dal_error_details_get_type ())
+/**
+ * dal_error_details_get_type:
+ *
+ * Returns: the #GType of #DalErrorDetails, a boxed type whose copy is
+ *   dal_error_details_ref() and whose free is dal_error_details_unref().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_error_details_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_error_details_new:
+ * @error: a #GError
+ *
+ * Reads @error's details into a #DalErrorDetails.
+ *
+ * Returns: (transfer full) (nullable): the details of @error, or %NULL
+ *   when @error is not a DAL_ERROR.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_new (const GError *error);
+
+/**
+ * dal_error_details_get_last:
+ *
+ * The details of the last DAL_ERROR freed on the calling thread: in a
+ * language binding, those of the exception the last failing libdal call
+ * raised (see #DalErrorDetails).  Thread-safe: each thread has its own.
+ *
+ * Returns: (transfer full) (nullable): the details, or %NULL when no
+ *   DAL_ERROR was freed on this thread yet.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_get_last (void);
+
+/**
+ * dal_error_details_ref:
+ * @details: a #DalErrorDetails
+ *
+ * Takes a reference; thread-safe.
+ *
+ * Returns: (transfer full): @details
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorDetails *dal_error_details_ref (DalErrorDetails *details);
+
+/**
+ * dal_error_details_unref:
+ * @details: (nullable) (transfer full): a #DalErrorDetails
+ *
+ * Drops a reference; thread-safe.  The last one frees @details.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+void dal_error_details_unref (DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_code:
+ * @details: a #DalErrorDetails
+ *
+ * The code of the error in the %DAL_ERROR domain.  Thread-safe.
+ *
+ * Returns: the error's code in the DAL_ERROR domain
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalErrorCode dal_error_details_get_code (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_message:
+ * @details: a #DalErrorDetails
+ *
+ * The error's whole message: what happened, then what to change.  Thread-safe.
+ *
+ * Returns: (transfer none): the error's whole message, as the #GError had
+ *   it (the binding's exception has the same)
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_message (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_sqlstate:
+ * @details: a #DalErrorDetails
+ *
+ * The SQLSTATE the server (or libdal) gave the error.  Thread-safe.
+ *
+ * Returns: (nullable) (transfer none): the five-character SQLSTATE, or
+ *   %NULL when there is none (as dal_error_get_sqlstate())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_sqlstate (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_hint:
+ * @details: a #DalErrorDetails
+ *
+ * The sentence saying what to change, alone.  Thread-safe.
+ *
+ * Returns: (nullable) (transfer none): the sentence saying what to
+ *   change, or %NULL (as dal_error_get_hint())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_hint (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_what:
+ * @details: a #DalErrorDetails
+ *
+ * What happened: the message without its hint sentence.  Thread-safe.
+ *
+ * Returns: (transfer none): what happened: the message without its hint
+ *   sentence (as dal_error_dup_what())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_what (const DalErrorDetails *details);
+
+/**
+ * dal_error_details_get_field:
+ * @details: a #DalErrorDetails
+ * @field: which field
+ *
+ * One of the fields the server sent with the error.  Thread-safe.
+ *
+ * Returns: (nullable) (transfer none): that field as the server sent it,
+ *   or %NULL (as dal_error_get_field())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+const char *dal_error_details_get_field (const DalErrorDetails *details,
+                                         DalErrorField field);
+
+/**
+ * dal_error_details_is_retryable:
+ * @details: a #DalErrorDetails
+ *
+ * Whether the same thing can succeed when tried again later.  Thread-safe.
+ *
+ * Returns: whether trying the same thing again later can succeed (as
+ *   dal_error_is_retryable())
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_error_details_is_retryable (const DalErrorDetails *details);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DalErrorDetails, dal_error_details_unref)
 
 G_END_DECLS
 

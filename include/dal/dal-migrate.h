@@ -92,6 +92,39 @@ DAL_AVAILABLE_IN_ALL
 void dal_migration_free (DalMigration *migration);
 
 /**
+ * DAL_TYPE_MIGRATION:
+ *
+ * The #GType of #DalMigration, a boxed type (dal_migration_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_MIGRATION (dal_migration_get_type ())
+/**
+ * dal_migration_get_type:
+ *
+ * Returns: the #GType of #DalMigration, a boxed type whose copy is
+ *   dal_migration_copy() and whose free is dal_migration_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_migration_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_migration_copy:
+ * @migration: a #DalMigration
+ *
+ * Copies @migration and every string it holds.
+ *
+ * Returns: (transfer full): a new #DalMigration; free it with
+ *   dal_migration_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalMigration *dal_migration_copy (const DalMigration *migration);
+
+/**
  * DalMigrator:
  *
  * Schema migrations from a folder of numbered SQL files.
@@ -177,6 +210,51 @@ DalMigrator *dal_migrator_new (DalConnection *connection,
  */
 DAL_AVAILABLE_IN_ALL
 void dal_migrator_free (DalMigrator *migrator);
+
+/**
+ * DAL_TYPE_MIGRATOR:
+ *
+ * The #GType of #DalMigrator, a boxed type (dal_migrator_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_MIGRATOR (dal_migrator_get_type ())
+/**
+ * dal_migrator_get_type:
+ *
+ * Returns: the #GType of #DalMigrator, a boxed type whose copy is
+ *   dal_migrator_ref() and whose free is dal_migrator_unref().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_migrator_get_type (void) G_GNUC_CONST;
+
+/**
+ * dal_migrator_ref:
+ * @migrator: a #DalMigrator
+ *
+ * Takes a reference on @migrator; thread-safe.  A migrator is still used
+ * by one thread at a time.
+ *
+ * Returns: (transfer full): @migrator
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+DalMigrator *dal_migrator_ref (DalMigrator *migrator);
+
+/**
+ * dal_migrator_unref:
+ * @migrator: (nullable) (transfer full): a #DalMigrator
+ *
+ * Drops a reference on @migrator; the last one frees it and releases its
+ * connection.  dal_migrator_free() is the same.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+void dal_migrator_unref (DalMigrator *migrator);
 
 /**
  * dal_migrator_set_table:

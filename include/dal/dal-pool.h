@@ -80,6 +80,25 @@ DAL_AVAILABLE_IN_ALL
 void dal_pool_settings_init (DalPoolSettings *settings);
 
 /**
+ * DAL_TYPE_POOL_SETTINGS:
+ *
+ * The #GType of #DalPoolSettings, a boxed type (dal_pool_settings_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_POOL_SETTINGS (dal_pool_settings_get_type ())
+/**
+ * dal_pool_settings_get_type:
+ *
+ * Returns: the #GType of #DalPoolSettings, a boxed type copied whole
+ *   (g_memdup2()) and freed with g_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_pool_settings_get_type (void) G_GNUC_CONST;
+
+/**
  * dal_pool_settings_from_url:
  * @settings: (inout): settings to update (start from
  *   dal_pool_settings_init())
@@ -713,6 +732,25 @@ typedef struct
   /*< private >*/
   guint64 reserved[8];
 } DalPoolStats;
+
+/**
+ * DAL_TYPE_POOL_STATS:
+ *
+ * The #GType of #DalPoolStats, a boxed type (dal_pool_stats_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_POOL_STATS (dal_pool_stats_get_type ())
+/**
+ * dal_pool_stats_get_type:
+ *
+ * Returns: the #GType of #DalPoolStats, a boxed type copied whole
+ *   (g_memdup2()) and freed with g_free().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_pool_stats_get_type (void) G_GNUC_CONST;
 
 /**
  * dal_pool_get_stats:

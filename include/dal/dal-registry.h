@@ -75,6 +75,49 @@ typedef struct _DalRegistry DalRegistry;
 typedef struct _DalPlugin DalPlugin;
 
 /**
+ * DAL_TYPE_REGISTRY:
+ *
+ * The #GType of #DalRegistry, a boxed type (dal_registry_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_REGISTRY (dal_registry_get_type ())
+/**
+ * dal_registry_get_type:
+ *
+ * Returns: the #GType of #DalRegistry, a boxed type whose copy is
+ *   dal_registry_ref() and whose free is dal_registry_unref().
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_registry_get_type (void) G_GNUC_CONST;
+
+/**
+ * DAL_TYPE_PLUGIN:
+ *
+ * The #GType of #DalPlugin, a boxed type (dal_plugin_get_type()).
+ *
+ * Since: 0.1
+ */
+#define DAL_TYPE_PLUGIN (dal_plugin_get_type ())
+/**
+ * dal_plugin_get_type:
+ *
+ * The #GType of #DalPlugin, a boxed type.  A #DalPlugin belongs to its
+ * registry and is never copied: g_boxed_copy() on one returns the same
+ * pointer and takes a reference on the registry it belongs to, and
+ * g_boxed_free() drops that reference.  So a binding holding a plugin
+ * keeps its registry (and so the plugin) alive.
+ *
+ * Returns: the #GType of #DalPlugin
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+GType dal_plugin_get_type (void) G_GNUC_CONST;
+
+/**
  * dal_registry_get_default:
  *
  * The registry that %NULL stands for in the calls taking one, and that
