@@ -24,7 +24,7 @@ core/dal-enum-types.c: $(dal_enum_headers) core/dal-enum-types.c.template
 
 BUILT_SOURCES = include/dal/dal-enum-types.h
 nodist_dalinclude_HEADERS += include/dal/dal-enum-types.h
-nodist_core_libdal_1_la_SOURCES = core/dal-enum-types.c
+nodist_core_libdalcore_la_SOURCES = core/dal-enum-types.c
 EXTRA_DIST += $(dal_enum_templates)
 CLEANFILES += include/dal/dal-enum-types.h core/dal-enum-types.c
 
