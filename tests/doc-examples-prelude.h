@@ -30,6 +30,9 @@ char *my_get_info (gpointer conn, const char *key);
 void on_result (GObject *source, GAsyncResult *result, gpointer user_data);
 void on_notification (DalConnection *conn, const char *channel,
                       const char *payload, gint pid, gpointer user_data);
+void on_notice (DalConnection *conn, const char *severity,
+                const char *sqlstate, const char *message, const char *detail,
+                const char *hint, gpointer user_data);
 gboolean next_row (gpointer data, guint *n, const char * const **values,
                    GError **error);
 

@@ -91,7 +91,7 @@ open_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   Run *run = data;
   (void) source;
-  run->value = dal_connection_open_finish (res, &run->error);
+  run->value = dal_connection_open_url_finish (res, &run->error);
   g_main_loop_quit (run->loop);
 }
 
