@@ -884,8 +884,8 @@ dal_connection_rollback_finish (DalConnection *self, GAsyncResult *result,
 /* Closing never runs a pending call's callback before it returns (it may
  * be called from inside a callback, on the calls' own context, where
  * GTask would call back at once): the queued tasks fail from an idle on
- * their own context, and the plugin's close slot runs where a GTask it
- * completes cannot call back at once (close_handle()). */
+ * their own context, and a plugin's close slot fails its own pending
+ * calls the same way (close_handle()). */
 
 static gboolean
 fail_closed_cb (gpointer data)
@@ -909,43 +909,18 @@ fail_closed_later (GTask *task)
   g_source_unref (idle);
 }
 
-typedef struct
-{
-  DalConnection *self;
-  gpointer handle;
-} Closing;
-
-static gboolean
-close_dispatch (gpointer data)
-{
-  Closing *c = data;
-  _dal_call_closing_enter ();
-  c->self->funcs->close (g_steal_pointer (&c->handle));
-  _dal_call_closing_leave ();
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the plugin's close slot on @handle (if not NULL) from a dispatch of
- * a private main context.  GTask calls back at once only from a dispatch
- * on the task's own context: a pending task the slot completes waits for
- * an idle on its context instead, and a DalCall it completes is deferred
- * by _dal_call_return_value().  Whatever the slot does, no callback runs
- * inside the close. */
+/* Runs the plugin's close slot on @handle (if not NULL).  The slot must
+ * not complete a pending GTask directly (docs/plugins.md: from an idle on
+ * the task's context); a DalCall it completes is deferred by
+ * _dal_call_return_value() while the slot runs. */
 static void
 close_handle (DalConnection *self, gpointer handle)
 {
   if (handle == NULL)
     return;
-  Closing c = { self, handle };
-  GMainContext *context = g_main_context_new ();
-  GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, close_dispatch, &c, NULL);
-  g_source_set_static_name (idle, "dal connection close");
-  g_source_attach (idle, context);
-  g_source_unref (idle);
-  while (c.handle != NULL)
-    g_main_context_iteration (context, FALSE);
-  g_main_context_unref (context);
+  _dal_call_closing_enter ();
+  self->funcs->close (handle);
+  _dal_call_closing_leave ();
 }
 
 /* Marks the connection closed; returns whether this call did the

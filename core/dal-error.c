@@ -44,7 +44,10 @@ static DalErrorPrivate *
 dal_error_get_private (const GError *error)
 {
   /* Where GLib keeps an extended error's private data: just before the
-   * GError, its size rounded up to twice a gsize (as gerror.h computes). */
+   * GError, its size rounded up to twice a gsize.  This is the computation
+   * of G_DEFINE_EXTENDED_ERROR in gerror.h, a public macro that every
+   * user of extended errors compiles into its own code, so GLib cannot
+   * change it without breaking its ABI. */
   const gsize align = 2 * sizeof (gsize);
   const gsize size = (sizeof (DalErrorPrivate) + align - 1) & ~(align - 1);
   return (DalErrorPrivate *) ((guint8 *) error - size);

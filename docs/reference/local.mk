@@ -59,5 +59,5 @@ CLEANFILES += docs/reference/dal.toml docs/reference/content.stamp \
 clean-local: clean-reference
 clean-reference:
 	rm -rf docs/reference/content $(dal_reference_dir)
-.PHONY: install-reference uninstall-reference clean-reference
 endif
+.PHONY: install-reference uninstall-reference clean-reference

@@ -366,9 +366,13 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   #GTask with a #DalResult and dal_result_unref() as destroy notify, or
  *   with g_task_return_error()
  * @close: ABI 1.0, required: frees the connection.  Tasks still pending
- *   on it complete with %DAL_ERROR_CLOSED.  Never called while a blocking
- *   slot runs; may be called from another thread than the one that
- *   connected (the worker, or the thread dropping the last reference)
+ *   on it complete with %DAL_ERROR_CLOSED, each from an idle on its own
+ *   context (g_task_get_context()), never inside @close: the application
+ *   may close from inside a callback, and no callback may run inside its
+ *   close (a #DalCall completed inside @close is deferred by libdal).
+ *   Never called while a blocking slot runs; may be called from another
+ *   thread than the one that connected (the worker, or the thread
+ *   dropping the last reference)
  * @get_info: ABI 1.0, optional: the value of a key of
  *   dal_connection_get_info(), newly allocated, or %NULL when the plugin
  *   does not know the key.  The core asks "transaction_status" too

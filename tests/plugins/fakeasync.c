@@ -146,9 +146,9 @@ watch_stop (CancelWatch **watch)
   watch_unref (w);
 }
 
-/* Completes @op: with @error if set, else with its outcome. */
+/* Takes @op off its connection (queues, timer, cancel watch). */
 static void
-op_complete (Op *op, GError *error)
+op_detach (Op *op)
 {
   AsyncConn *conn = op->conn;
   g_queue_remove (&conn->ops, op);
@@ -160,7 +160,13 @@ op_complete (Op *op, GError *error)
     }
   clear_source (&op->source);
   watch_stop (&op->cancel_watch);
+}
 
+/* Completes @op: with @error if set, else with its outcome. */
+static void
+op_complete (Op *op, GError *error)
+{
+  op_detach (op);
   if (error != NULL)
     {
       g_clear_pointer (&op->result, dal_result_unref);
@@ -257,14 +263,37 @@ fake_query_async (gpointer data, const char *sql, const DalParams *params,
   pump (conn);
 }
 
+/* A detached @op, failed from an idle on its task's context. */
+static gboolean
+op_fail_closed (gpointer data)
+{
+  Op *op = data;
+  g_clear_pointer (&op->result, dal_result_unref);
+  g_clear_error (&op->error);
+  g_task_return_new_error (op->task, DAL_ERROR, DAL_ERROR_CLOSED,
+                           "fake: the connection was closed");
+  g_object_unref (op->task);
+  g_free (op);
+  return G_SOURCE_REMOVE;
+}
+
+/* The application may close from inside a callback, and no callback may
+ * run inside its close (docs/plugins.md): the pending calls fail from an
+ * idle on their own context, in the order they were started. */
 static void
 fake_close (gpointer data)
 {
   AsyncConn *conn = data;
   Op *op;
   while ((op = g_queue_peek_head (&conn->ops)) != NULL)
-    op_complete (op, g_error_new_literal (DAL_ERROR, DAL_ERROR_CLOSED,
-                                          "fake: the connection was closed"));
+    {
+      op_detach (op);
+      GSource *idle = g_idle_source_new ();
+      g_source_set_priority (idle, g_task_get_priority (op->task));
+      g_source_set_callback (idle, op_fail_closed, op, NULL);
+      g_source_attach (idle, g_task_get_context (op->task));
+      g_source_unref (idle);
+    }
   fake_conn_close (conn->db);
   g_free (conn);
 }
