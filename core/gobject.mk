@@ -32,19 +32,8 @@ CLEANFILES += include/dal/dal-enum-types.h core/dal-enum-types.c
 # The application headers only: dal-plugin.h is the plugin kit (vtables of
 # C function pointers, descriptors the loader reads from a module), which
 # no binding can implement or call.
-dal_gir_headers = \
-	include/dal/dal-version-macros.h \
-	include/dal/dal-error.h \
-	include/dal/dal-url.h \
-	include/dal/dal-result.h \
-	include/dal/dal-registry.h \
-	include/dal/dal-connection.h \
-	include/dal/dal-batch.h \
-	include/dal/dal-copy.h \
-	include/dal/dal-notify.h \
-	include/dal/dal-pool.h \
-	include/dal/dal-migrate.h \
-	include/dal/dal-config.h
+dal_gir_headers = $(filter-out include/dal/dal.h include/dal/dal-plugin.h,\
+	$(dalinclude_HEADERS))
 
 if HAVE_INTROSPECTION
 -include $(INTROSPECTION_MAKEFILE)
