@@ -23,7 +23,7 @@ skip_or_fail() {
 }
 
 [[ -f $builddir/Dal-1.0.typelib ]] ||
-    skip_or_fail "no Dal-1.0.typelib in the build tree (gobject-introspection not found by configure)"
+    skip_or_fail "no Dal-1.0.typelib in the build tree (introspection off: --disable-introspection, or gobject-introspection not installed)"
 
 # A python3 with PyGObject: $PYTHON3 (configure's), python3 on PATH, the
 # system's.
