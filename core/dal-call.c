@@ -279,38 +279,12 @@ dal_call_get_cancellable (DalCall *call)
   return call->cancellable;
 }
 
-/* Nonzero while this thread runs a plugin's close slot. */
-static GPrivate closing_depth;
-
-void
-_dal_call_closing_enter (void)
-{
-  g_private_set (&closing_depth,
-                 GUINT_TO_POINTER (GPOINTER_TO_UINT (g_private_get (&closing_depth)) + 1));
-}
-
-void
-_dal_call_closing_leave (void)
-{
-  g_private_set (&closing_depth,
-                 GUINT_TO_POINTER (GPOINTER_TO_UINT (g_private_get (&closing_depth)) - 1));
-}
-
 void
 _dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free,
                         GError *error)
 {
   g_return_if_fail ((value == NULL) != (error == NULL));
   g_return_if_fail (!call->returned);
-
-  /* A plugin's close slot completing its pending calls: their callbacks
-   * must not run inside dal_connection_close(). */
-  if (G_UNLIKELY (g_private_get (&closing_depth) != NULL))
-    {
-      _dal_call_return_later (call, g_main_context_get_thread_default (), value,
-                              value_free, error);
-      return;
-    }
 
   call->returned = TRUE;
   call->value = value;

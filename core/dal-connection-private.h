@@ -179,11 +179,6 @@ G_GNUC_INTERNAL void _dal_call_return_later (DalCall *call, GMainContext *contex
                                              gpointer value,
                                              GDestroyNotify value_free,
                                              GError *error);
-/* Around a plugin's close slot on this thread: a call completed meanwhile
- * is completed later, from an idle on the thread-default main context
- * (the caller's: the connection is used from that thread). */
-G_GNUC_INTERNAL void _dal_call_closing_enter (void);
-G_GNUC_INTERNAL void _dal_call_closing_leave (void);
 /* Takes @params; copies @sql. */
 G_GNUC_INTERNAL DalCall *_dal_call_new (DalConnection *source,
                                         GCancellable *cancellable,

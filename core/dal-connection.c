@@ -909,18 +909,14 @@ fail_closed_later (GTask *task)
   g_source_unref (idle);
 }
 
-/* Runs the plugin's close slot on @handle (if not NULL).  The slot must
- * not complete a pending GTask directly (docs/plugins.md: from an idle on
- * the task's context); a DalCall it completes is deferred by
- * _dal_call_return_value() while the slot runs. */
+/* Runs the plugin's close slot on @handle (if not NULL).  The slot fails
+ * its own pending calls from a source on their context, never inside the
+ * slot (docs/plugins.md). */
 static void
 close_handle (DalConnection *self, gpointer handle)
 {
-  if (handle == NULL)
-    return;
-  _dal_call_closing_enter ();
-  self->funcs->close (handle);
-  _dal_call_closing_leave ();
+  if (handle != NULL)
+    self->funcs->close (handle);
 }
 
 /* Marks the connection closed; returns whether this call did the

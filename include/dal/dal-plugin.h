@@ -366,10 +366,10 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   #GTask with a #DalResult and dal_result_unref() as destroy notify, or
  *   with g_task_return_error()
  * @close: ABI 1.0, required: frees the connection.  Tasks still pending
- *   on it complete with %DAL_ERROR_CLOSED, each from an idle on its own
- *   context (g_task_get_context()), never inside @close: the application
- *   may close from inside a callback, and no callback may run inside its
- *   close (a #DalCall completed inside @close is deferred by libdal).
+ *   on it complete with %DAL_ERROR_CLOSED, each from a source on its own
+ *   context (a #GTask's g_task_get_context(), a #DalCall's connection
+ *   context), never inside @close: the application may close from inside
+ *   a callback, and no callback may run inside its close.
  *   Never called while a blocking slot runs; may be called from another
  *   thread than the one that connected (the worker, or the thread
  *   dropping the last reference)
