@@ -155,6 +155,12 @@ G_GNUC_INTERNAL gboolean run_blocking (PgAsync *pg, PgOp *op, const char *sql,
 G_GNUC_INTERNAL PgAsync *pg_ref (PgAsync *pg);
 G_GNUC_INTERNAL void pg_unref (PgAsync *pg);
 G_GNUC_INTERNAL void update_deadline (PgAsync *pg);
+G_GNUC_INTERNAL void update_watch (PgAsync *pg);
+G_GNUC_INTERNAL void note_head (PgAsync *pg);
+G_GNUC_INTERNAL void mark_lost (PgAsync *pg, GQueue *done);
+/* pgasync-send.c */
+G_GNUC_INTERNAL gboolean send_op (PgAsync *pg, PgOp *op, GError **error);
+G_GNUC_INTERNAL void flush_unsent (PgAsync *pg, GQueue *done);
 
 /* -- batches (pgasync-batch.c) -- */
 

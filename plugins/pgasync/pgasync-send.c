@@ -1,0 +1,287 @@
+/* pgasync-send.c: putting statements on the wire.
+ *
+ * Every statement goes out in pipeline mode (pgasync.c's top comment):
+ * from the statement cache, a Parse the first time and a Bind/Execute
+ * with a Sync each time, or unnamed; while the socket would block, what
+ * is left waits in pg->unsent and flush_unsent() sends it when the
+ * source sees the socket writable.  start_op() is where every statement,
+ * async or blocking, starts. */
+#include "config.h"
+
+#include <string.h>
+
+#include "pgasync-private.h"
+
+static char *
+cache_key_for (const char *sql, const DalPgParams *pp)
+{
+  GString *key = g_string_sized_new (strlen (sql) + pp->n + 2);
+  for (int i = 0; i < pp->n; i++)
+    g_string_append_c (key, pp->types[i] != 0 ? 'b' : 't');
+  g_string_append_c (key, '\x1f');
+  g_string_append (key, sql);
+  return g_string_free (key, FALSE);
+}
+
+/* Sends a DEALLOCATE of the cache's own that nobody waits for. */
+static gboolean
+send_deallocate (PgAsync *pg, char *name)
+{
+  g_autofree char *sql = g_strdup_printf ("DEALLOCATE %s", name);
+  if (!PQsendQueryParams (pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0)
+      || !PQpipelineSync (pg->conn))
+    {
+      g_free (name);
+      return FALSE;
+    }
+  PgOp *op = g_new0 (PgOp, 1);
+  op->pg = pg;
+  op->groups_left = 1;
+  op->deallocates = name;
+  g_queue_push_tail (&pg->ops, op);
+  return TRUE;
+}
+
+/* pg->queued_in_tx from the last ReadyForQuery when nothing is in flight. */
+void
+update_queued_in_tx (PgAsync *pg)
+{
+  if (g_queue_is_empty (&pg->ops))
+    {
+      /* Nothing in flight: the last ReadyForQuery says. */
+      PGTransactionStatusType st = PQtransactionStatus (pg->conn);
+      if (st != PQTRANS_ACTIVE && st != PQTRANS_UNKNOWN)
+        pg->queued_in_tx = st != PQTRANS_IDLE;
+    }
+}
+
+/* Where the session settings go with @sql on a transaction pooler (1:
+ * before it, 2: after it, 0: nowhere), from the transaction state the
+ * statements queued before it will leave: before a statement that starts
+ * a transaction of its own, after a BEGIN (they then hold for the whole
+ * block, and a SET LOCAL of the caller's after them stays in force). */
+static guint8
+session_position (PgAsync *pg, const char *sql)
+{
+  update_queued_in_tx (pg);
+  switch (dal_sql_transaction_control (sql))
+    {
+    case DAL_SQL_TX_BEGIN:
+      pg->queued_in_tx = TRUE;
+      return 2;
+    case DAL_SQL_TX_END:
+      pg->queued_in_tx = FALSE;
+      return 0;
+    case DAL_SQL_TX_NONE:
+      return pg->queued_in_tx ? 0 : 1;
+    case DAL_SQL_TX_SAVEPOINT:
+    case DAL_SQL_TX_OUTSIDE:
+    default:
+      return 0;
+    }
+}
+
+/* A batch's statement may use the cache: its entry is there, or there is
+ * room for it without evicting another (whose DEALLOCATE would need a
+ * sync point of its own in the middle of the batch). */
+static gboolean
+cache_has_room (PgAsync *pg, PgOp *op, const DalPgParams *pp)
+{
+  if (g_hash_table_size (pg->cache) < pg->cache_size)
+    return TRUE;
+  g_autofree char *key = cache_key_for (op->sql, pp);
+  return g_hash_table_contains (pg->cache, key);
+}
+
+/* Sends the DEALLOCATEs the cache has queued, each in a sync segment of
+ * its own. */
+gboolean
+send_deallocations (PgAsync *pg)
+{
+  gboolean ok = TRUE;
+  char *name;
+  while (ok && (name = g_queue_pop_head (&pg->deallocate)) != NULL)
+    ok = send_deallocate (pg, name);
+  return ok;
+}
+
+/* Queues the Parse/Bind/Execute (or Prepare + Execute), without a sync
+ * point.  The statement cache names statements only when it is on (never
+ * with session settings: both only on a transaction pooler / not on
+ * one).  @whole: the statement is a sync segment of its own (it places
+ * the session settings itself and may send the cache's DEALLOCATEs
+ * first); otherwise a batch's, which set op->session_at, sends no sync
+ * point of any kind, and runs unnamed when it would need an eviction. */
+gboolean
+send_parts (PgAsync *pg, PgOp *op, gboolean whole)
+{
+  DalPgParams pp;
+  dal_pg_params_init (&pp, op->params);
+  const char * const *values = op->params != NULL ? op->params->values : NULL;
+  const int *lengths = op->params != NULL ? op->params->lengths : NULL;
+  gboolean ok = TRUE;
+
+  op->groups_left = 1;
+  if (G_UNLIKELY (pg->session != NULL))
+    {
+      if (whole)
+        op->session_at = session_position (pg, op->sql);
+      op->groups_left = op->session_at != 0 ? 2 : 1;
+      ok = (op->session_at != 1 || dal_pg_session_send (pg->session, pg->conn))
+           && PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
+                                 pp.formats, 0)
+           && (op->session_at != 2 || dal_pg_session_send (pg->session, pg->conn));
+    }
+  else if (pg->cache_size == 0 || (!whole && !cache_has_room (pg, op, &pp)))
+    ok = PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
+                            pp.formats, 0);
+  else
+    {
+      ok = !whole || send_deallocations (pg);
+      char *key = cache_key_for (op->sql, &pp);
+      CacheEntry *e = g_hash_table_lookup (pg->cache, key);
+      if (e != NULL)
+        {
+          g_queue_unlink (&pg->cache_lru, e->lru_link);
+          g_queue_push_tail_link (&pg->cache_lru, e->lru_link);
+          op->cache_key = key;
+        }
+      else
+        {
+          if (g_hash_table_size (pg->cache) >= pg->cache_size)
+            {
+              const char *old = g_queue_peek_head (&pg->cache_lru);
+              CacheEntry *victim = g_hash_table_lookup (pg->cache, old);
+              ok = ok && send_deallocate (pg, g_strdup (victim->name));
+              cache_forget (pg, old);
+            }
+          e = g_new0 (CacheEntry, 1);
+          e->name = statement_name_new ();
+          g_queue_push_tail (&pg->cache_lru, key);
+          e->lru_link = pg->cache_lru.tail;
+          g_hash_table_insert (pg->cache, key, e);
+          op->cache_key = g_strdup (key);
+          op->prepares = TRUE;
+          ok = ok && PQsendPrepare (pg->conn, e->name, op->sql, pp.n, pp.types);
+          op->groups_left = 2;
+        }
+      op->cache_name = g_strdup (e->name);
+      ok = ok && PQsendQueryPrepared (pg->conn, e->name, pp.n, values, lengths,
+                                      pp.formats, 0);
+    }
+  dal_pg_params_clear (&pp);
+  return ok;
+}
+
+static gboolean
+send_statement (PgAsync *pg, PgOp *op)
+{
+  if (G_UNLIKELY (op->subs != NULL))
+    return pgasync_batch_send (pg, op);
+  return send_parts (pg, op, TRUE) && PQpipelineSync (pg->conn);
+}
+
+/* Sends @op and queues it for its results; FALSE (and @error) if libpq
+ * refused it. */
+gboolean
+send_op (PgAsync *pg, PgOp *op, GError **error)
+{
+  if (!send_statement (pg, op))
+    {
+      g_autofree char *why = dal_pg_clean_message (PQerrorMessage (pg->conn));
+      *error = PQstatus (pg->conn) == CONNECTION_BAD
+                 ? dal_pg_error_connection_gone (why)
+                 : dal_error_new_hint (DAL_ERROR_BUSY,
+                                       "Wait for the operation in progress to end",
+                                       "the connection cannot take a statement "
+                                       "now: %s", why);
+      return FALSE;
+    }
+  g_queue_push_tail (&pg->ops, op);
+  note_head (pg);
+  update_deadline (pg);
+  return TRUE;
+}
+
+/* Sends what was held back for cancel requests, once none is on its way
+ * any more.  Ops libpq refuses go to @done. */
+void
+flush_unsent (PgAsync *pg, GQueue *done)
+{
+  if (pg->conn == NULL || pg->lost != NULL || g_queue_is_empty (&pg->unsent)
+      || dal_pg_canceller_pending (pg->canceller) > 0)
+    return;
+  PgOp *op;
+  while ((op = g_queue_pop_head (&pg->unsent)) != NULL)
+    {
+      GError *error = NULL;
+      op->held = FALSE;
+      if (send_op (pg, op, &error))
+        continue;
+      if (PQstatus (pg->conn) == CONNECTION_BAD)
+        {
+          /* Everything fails, in order. */
+          g_error_free (error);
+          g_queue_push_head (&pg->unsent, op);
+          op->held = TRUE;
+          mark_lost (pg, done);
+          return;
+        }
+      op->error = error;
+      g_queue_push_tail (done, op);
+    }
+  update_watch (pg);
+}
+
+/* FALSE (and @error) when the connection was closed or lost. */
+gboolean
+pg_check_usable (PgAsync *pg, GError **error)
+{
+  if (pg->closed)
+    {
+      *error = dal_error_new_hint (DAL_ERROR_CLOSED, "Open a new connection",
+                                   "the connection is closed");
+      return FALSE;
+    }
+  if (pg->lost != NULL)
+    {
+      g_autofree char *what = dal_pg_error_what_happened (pg->lost);
+      *error = dal_error_new_hint (DAL_ERROR_CONNECTION_LOST,
+                                   "Open a new connection",
+                                   "the connection cannot take statements any "
+                                   "more: %s", what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Refuses work the connection cannot take; otherwise sends it, or holds
+ * it back while a cancel request is on its way (so that the request
+ * cannot hit it). */
+gboolean
+start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
+          GError **error)
+{
+  if (!pg_check_usable (pg, error))
+    return FALSE;
+  op->sql = sql;
+  op->params = params;
+  if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
+    {
+      op->held = TRUE;
+      g_queue_push_tail (&pg->unsent, op);
+      return TRUE;
+    }
+  if (!send_op (pg, op, error))
+    return FALSE;
+  update_watch (pg);
+  return TRUE;
+}
+
+PgOp *
+op_new (PgAsync *pg)
+{
+  PgOp *op = g_new0 (PgOp, 1);
+  op->pg = pg;
+  return op;
+}
