@@ -464,7 +464,6 @@ dal_pool_class_init (DalPoolClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = dal_pool_dispose;
   G_OBJECT_CLASS (klass)->finalize = dal_pool_finalize;
-  pool_slot_quark = g_quark_from_static_string ("dal-pool-slot");
 }
 
 static void

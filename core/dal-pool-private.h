@@ -30,17 +30,22 @@ struct _PoolCtx
   GMutex lock;              /* guards @pool */
   DalPool *pool;            /* NULL once the pool is disposed */
   GMainContext *context;
-  GSource *source;          /* fires when @served is not empty, or at the
-                             * earliest deadline of the context's waiters */
+  GSource *source;          /* fires when @served is not empty, or at
+                             * armed_at */
   GQueue served;            /* Request *, under the pool's lock */
-  gint64 armed_at;          /* under the pool's lock; 0: none */
+  gint64 armed_at;          /* under the pool's lock: at or before the
+                             * earliest deadline of the context's
+                             * waiters; 0: none has one */
 };
 
 struct _Slot
 {
   DalPool *pool;
-  DalConnection *conn;      /* the pool's reference (a toggle reference
-                             * while borrowed) */
+  DalConnection *conn;      /* the pool's reference: a toggle reference
+                             * (pool_toggle_notify()), for the slot's life */
+  gint lent;                /* atomic: a borrower holds a reference; the
+                             * toggle notification that ends the borrow
+                             * clears it (exactly once) */
   GMainContext *home;       /* bound connections: where it lives; NULL for
                              * connections without a home (pgsync) */
   gboolean bound;
@@ -167,8 +172,6 @@ typedef struct
 } Work;
 
 #define WORK_INIT { G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, FALSE }
-
-G_GNUC_INTERNAL extern GQuark pool_slot_quark;
 
 static inline gint64
 now_us (void)

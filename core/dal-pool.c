@@ -42,8 +42,6 @@
 
 #include "dal-pool-private.h"
 
-GQuark pool_slot_quark;
-
 /* A live connection idle at least this long is asked, before it is handed
  * out, whether the server ended it meanwhile. */
 #define PEEK_AFTER_US 1000
@@ -151,15 +149,23 @@ pool_slot_new (DalPool *pool, DalConnection *conn)
       gint64 life = pool->settings.max_lifetime_ms * 1000;
       s->expires_us = s->created_us + life - g_random_int_range (0, life / 10 + 1);
     }
-  g_object_set_qdata (G_OBJECT (conn), pool_slot_quark, s);
+  conn->pool_slot = s;
+  /* The pool's reference becomes a toggle reference, kept as long as the
+   * slot: a borrow takes a plain reference, and the notification that
+   * the borrower's last one went ends it (no toggle reference is added
+   * and removed per borrow, which costs far more than the notifications;
+   * those of the pool's own calls on an idle connection are ignored). */
+  g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
+  g_object_unref (conn);
   return s;
 }
 
 void
 pool_slot_free (Slot *s)
 {
-  g_object_set_qdata (G_OBJECT (s->conn), pool_slot_quark, NULL);
-  g_clear_object (&s->conn);
+  s->conn->pool_slot = NULL;
+  g_object_remove_toggle_ref (G_OBJECT (g_steal_pointer (&s->conn)),
+                              pool_toggle_notify, s);
   g_clear_pointer (&s->home, g_main_context_unref);
   g_free (s->label);
   g_free (s);
@@ -362,7 +368,7 @@ claim_locked (DalPool *pool, Slot *s, Request *req)
       s->borrowed_us = now;
       s->leak_warned = FALSE;
       g_free (s->label);
-      s->label = g_strdup (req->label);
+      s->label = g_steal_pointer (&req->label);
       pool->stats.acquired++;
       if (pool->settings.leak_warning_ms > 0)
         pool_timer_consider_locked (pool, now + pool->settings.leak_warning_ms * 1000);
@@ -513,6 +519,13 @@ pctx_dispatch_locked (DalPool *pool, PoolCtx *c, GQueue *go, GQueue *expired)
   Request *req;
   while ((req = g_queue_pop_head (&c->served)) != NULL)
     g_queue_push_tail (go, req);
+  /* No deadline of this context's waiters is before armed_at: before it,
+   * nobody can have waited too long (no walk through the queue). */
+  if (c->armed_at == 0 || c->armed_at > now)
+    {
+      g_source_set_ready_time (c->source, c->armed_at != 0 ? c->armed_at : -1);
+      return;
+    }
   /* Waiters of this context past their deadline; the next deadline. */
   gint64 next = 0;
   for (GList *l = pool->waiters.head; l != NULL;)
@@ -582,16 +595,19 @@ pctx_get_locked (DalPool *pool, GMainContext *context)
   return c;
 }
 
-/* A queued async request's timeout, on its context's source. */
+/* A queued async request's timeout, on its context's source.  armed_at
+ * stays at or before the earliest deadline of the context's waiters (one
+ * that left may have had it: the source then fires early, once, and
+ * finds the next). */
 static void
 ctx_arm_locked (DalPool *pool, Request *req)
 {
   PoolCtx *c = req->pctx = pctx_get_locked (pool, req->context);
-  if (req->deadline_us != 0 && (c->armed_at == 0 || req->deadline_us < c->armed_at)
-      && g_queue_is_empty (&c->served))
+  if (req->deadline_us != 0 && (c->armed_at == 0 || req->deadline_us < c->armed_at))
     {
       c->armed_at = req->deadline_us;
-      g_source_set_ready_time (c->source, req->deadline_us);
+      if (g_queue_is_empty (&c->served))
+        g_source_set_ready_time (c->source, req->deadline_us);
     }
 }
 
@@ -917,6 +933,7 @@ unclaim_locked (DalPool *pool, Slot *s, Request *req, Work *w)
   if (req->kind == REQ_ACQUIRE)
     {
       s->borrowed = FALSE;
+      req->label = g_steal_pointer (&s->label);
       pool->stats.acquired--;
     }
   else
@@ -1049,9 +1066,10 @@ request_go (Request *req)
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
       s->lent_blocking = req->blocking;
-      /* The pool keeps a toggle reference; its own becomes the
-       * borrower's. */
-      g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
+      /* The borrower's reference; the pool's toggle reference hears when
+       * the last one of the borrower's goes. */
+      g_atomic_int_set (&s->lent, TRUE);
+      g_object_ref (conn);
       if (req->blocking)
         req->acquired = conn;
       else
