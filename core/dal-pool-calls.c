@@ -186,7 +186,7 @@ dal_pool_acquire (DalPool *pool, const char *label, gint64 timeout_ms,
   g_return_val_if_fail (DAL_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   Request *req = pool_request_new (pool, REQ_ACQUIRE, TRUE, cancellable);
-  req->label = g_strdup (label);
+  pool_request_set_label (req, label);
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
   pool_request_run (req, FALSE);
   DalConnection *conn = g_steal_pointer (&req->acquired);
@@ -203,7 +203,7 @@ dal_pool_acquire_async (DalPool *pool, const char *label, gint64 timeout_ms,
 {
   g_return_if_fail (DAL_IS_POOL (pool));
   Request *req = pool_request_new (pool, REQ_ACQUIRE, FALSE, cancellable);
-  req->label = g_strdup (label);
+  pool_request_set_label (req, label);
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
   /* A DalCall rather than a GTask: the pool completes it from its own
    * source on this context (pool_request_complete()), at a fraction of a

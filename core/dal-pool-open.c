@@ -134,7 +134,7 @@ pool_fail_waiters_locked (DalPool *pool, const GError *error, Work *w)
       if (req->blocking)
         w->wake_blocking = TRUE;
       else
-        g_queue_push_tail (&w->failed, req);
+        g_queue_push_tail_link (&w->failed, &req->link);
     }
   if (w->wake_blocking)
     g_cond_broadcast (&pool->cond);
@@ -444,6 +444,8 @@ dal_pool_finalize (GObject *object)
   g_ptr_array_free (pool->slots, TRUE);
   g_hash_table_unref (pool->contexts);
   _dal_call_cache_close (pool->call_cache);
+  pool_requests_free (pool);
+  g_mutex_clear (&pool->free_lock);
   g_clear_pointer (&pool->hk_timer, g_source_unref);
   g_clear_pointer (&pool->hk_loop, g_main_loop_unref);
   g_clear_pointer (&pool->hk_context, g_main_context_unref);
@@ -476,6 +478,7 @@ dal_pool_init (DalPool *pool)
   g_queue_init (&pool->waiters);
   /* As many acquires as callers wait at once, about. */
   pool->call_cache = _dal_call_cache_new (64);
+  g_mutex_init (&pool->free_lock);
 }
 
 /* Supabase's session pooler (port 5432 on *.pooler.supabase.com) turns

@@ -82,6 +82,11 @@ typedef enum
 struct _Request
 {
   DalPool *pool;            /* a reference */
+  GList link;               /* in the pool's waiters, then in a queue of
+                             * expired or failed requests (no allocation
+                             * per queueing) */
+  GList served_link;        /* in its context's served queue */
+  Request *next_free;       /* in the pool's finished requests */
   ReqKind kind;
   gboolean exclusive;       /* needs a connection of its own */
   gboolean blocking;
@@ -98,7 +103,8 @@ struct _Request
   gboolean finished;        /* served, failed, timed out or cancelled */
   Slot *slot;
   GError *error;
-  char *label;
+  char *label;              /* kept by a finished request (for the next
+                             * acquire with the same label) */
   /* one-shots */
   char *sql;
   GVariant *params;
@@ -158,6 +164,10 @@ struct _DalPool
   GMainContext *parking;
   GHashTable *contexts;     /* GMainContext * -> PoolCtx * */
   DalCallCache *call_cache; /* finished acquire calls, for reuse */
+  GMutex free_lock;
+  Request *free_requests;   /* finished requests, for reuse (through
+                             * next_free; under free_lock) */
+  guint n_free_requests;
 };
 
 
@@ -196,6 +206,9 @@ G_GNUC_INTERNAL void pool_request_unref (Request *req);
 /* Completes an async request with @conn (an acquire's) or req->error. */
 G_GNUC_INTERNAL void pool_request_complete (Request *req, DalConnection *conn);
 G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
+/* @label (copied) for an acquire. */
+G_GNUC_INTERNAL void pool_request_set_label (Request *req, const char *label);
+G_GNUC_INTERNAL void pool_requests_free (DalPool *pool);
 G_GNUC_INTERNAL void pool_contexts_drop (DalPool *pool);
 G_GNUC_INTERNAL gboolean pool_in_return_thread (void);
 G_GNUC_INTERNAL void pool_release_begin (DalConnection *connection);

@@ -47,7 +47,7 @@ finish_return (Slot *s, ReturnOutcome outcome)
   borrowed = s->borrowed;
   s->borrowed = s->returning = s->exclusive = FALSE;
   s->dirty = DAL_SESSION_CLEAN;
-  g_clear_pointer (&s->label, g_free);
+  /* (The label stays for the next borrower: read only while borrowed.) */
   if (outcome != RETURN_OK)
     s->retiring = TRUE;
   if (outcome == RETURN_FAULT)
