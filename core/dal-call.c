@@ -34,6 +34,11 @@
  * only the cache, so a connection is never kept alive by its cache.  The
  * cached calls form a list through the calls themselves (nothing is
  * allocated to cache one).
+ *
+ * After the callback.  Work that must not run inside the caller's code
+ * but need not wait for another main loop iteration (the pool handing a
+ * connection released in a statement's callback to the next waiter) may
+ * be left to run right after the callback returns: _dal_call_run_after().
  */
 #include "config.h"
 
@@ -74,6 +79,42 @@ struct _DalCall
   GError *error;
   gboolean returned;
 };
+
+/* Callbacks of DalCalls running on a thread, and work left to run once
+ * the innermost returned (_dal_call_run_after()).  Tracked only once
+ * something asked for it (a pool): other programs pay one load per
+ * completion. */
+#define AFTER_MAX 4
+
+typedef struct
+{
+  guint depth;                /* DalCall callbacks running on the thread */
+  gboolean in_after;          /* running what one left: what that leaves
+                               * goes the usual way (a chain of hand-offs
+                               * never grows the stack nor starves the
+                               * main loop) */
+  guint n_after;
+  struct
+  {
+    void (*func) (gpointer data);
+    gpointer data;
+  } after[AFTER_MAX];
+} CallFrame;
+
+static gint frames_on;
+static GPrivate frame_key = G_PRIVATE_INIT (g_free);
+
+static CallFrame *
+frame_get (void)
+{
+  CallFrame *f = g_private_get (&frame_key);
+  if (G_UNLIKELY (f == NULL))
+    {
+      f = g_new0 (CallFrame, 1);
+      g_private_set (&frame_key, f);
+    }
+  return f;
+}
 
 static void dal_call_async_result_iface_init (GAsyncResultIface *iface);
 
@@ -172,7 +213,7 @@ static void
 call_release (DalCall *call)
 {
   DalCallCache *cache = call->cache;
-  if (g_atomic_int_get (&G_OBJECT (call)->ref_count) != 1)
+  if (g_atomic_int_get (&((GObject *) call)->ref_count) != 1)
     {
       g_object_unref (call);  /* the caller kept it: it dies later */
       return;
@@ -348,9 +389,50 @@ _dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free
   /* The plugin is done with the statement (its text stays in the
    * buffer, for the call's next use). */
   g_clear_pointer (&call->params, _dal_params_free);
+  CallFrame *f = G_UNLIKELY (g_atomic_int_get (&frames_on)) ? frame_get () : NULL;
+  if (f != NULL)
+    f->depth++;
   if (call->callback != NULL)
     call->callback (call->source, (GAsyncResult *) call, call->user_data);
   call_release (call);
+  if (f == NULL)
+    return;
+  f->depth--;
+  if (f->n_after == 0 || f->in_after)
+    return;
+  /* What the callback left, in order. */
+  f->in_after = TRUE;
+  for (guint i = 0; i < f->n_after; i++)
+    f->after[i].func (f->after[i].data);
+  f->n_after = 0;
+  f->in_after = FALSE;
+}
+
+void
+_dal_call_track_callbacks (void)
+{
+  g_atomic_int_set (&frames_on, 1);
+}
+
+gboolean
+_dal_call_run_after (GMainContext *context, void (*func) (gpointer data),
+                     gpointer data)
+{
+  if (!g_atomic_int_get (&frames_on))
+    return FALSE;
+  CallFrame *f = frame_get ();
+  if (f->depth == 0 || f->in_after || f->n_after == AFTER_MAX)
+    return FALSE;
+  /* The innermost dispatch on this thread must be one of @context's: a
+   * callback that iterates another context (a blocking call's private
+   * one, say) is still running code of the caller's on @context. */
+  GSource *current = g_main_current_source ();
+  if (current == NULL || g_source_get_context (current) != context)
+    return FALSE;
+  f->after[f->n_after].func = func;
+  f->after[f->n_after].data = data;
+  f->n_after++;
+  return TRUE;
 }
 
 void

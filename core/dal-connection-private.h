@@ -177,6 +177,16 @@ G_GNUC_INTERNAL DalCall *_dal_call_take (DalCallCache *cache, gpointer source,
 G_GNUC_INTERNAL void _dal_call_return_value (DalCall *call, gpointer value,
                                              GDestroyNotify value_free,
                                              GError *error);
+/* While the callback of a DalCall runs on this thread, from a dispatch
+ * on @context: queues @func (@data) to run once that callback returned
+ * (still from the same dispatch, never inside code of the caller's), and
+ * returns TRUE.  FALSE otherwise, or before _dal_call_track_callbacks(). */
+G_GNUC_INTERNAL gboolean _dal_call_run_after (GMainContext *context,
+                                              void (*func) (gpointer data),
+                                              gpointer data);
+/* From now on, DalCall completions note their callbacks (for
+ * _dal_call_run_after()). */
+G_GNUC_INTERNAL void _dal_call_track_callbacks (void);
 /* The same from an idle source on @context. */
 G_GNUC_INTERNAL void _dal_call_return_later (DalCall *call, GMainContext *context,
                                              gpointer value,

@@ -479,6 +479,9 @@ dal_pool_init (DalPool *pool)
   /* As many acquires as callers wait at once, about. */
   pool->call_cache = _dal_call_cache_new (64);
   g_mutex_init (&pool->free_lock);
+  /* A connection released inside a statement's callback goes to the
+   * next waiter on that context right after the callback. */
+  _dal_call_track_callbacks ();
 }
 
 /* Supabase's session pooler (port 5432 on *.pooler.supabase.com) turns

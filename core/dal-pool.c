@@ -13,7 +13,9 @@
  *     one behind it that can).  Blocking requests wait on the pool's
  *     condition variable; async ones are continued, or failed when they
  *     waited too long, by one source of the pool's on their main context
- *     (PoolCtx), so a caller's callback never runs inside another call.
+ *     (PoolCtx), so a caller's callback never runs inside another call;
+ *     one served inside the callback of a statement that completed on its
+ *     context goes on right after that callback (_dal_call_run_after()).
  *   - homes: a connection of a plugin that serves async calls natively
  *     (pgasync) lives on one main context.  It is either "live" on the
  *     context of the callers it serves, or "parked" on the pool's parking
@@ -648,7 +650,18 @@ ctx_arm_locked (DalPool *pool, Request *req)
     }
 }
 
-/* An async request got a slot: it goes on from its context's source. */
+static void
+pctx_fired_after (gpointer data)
+{
+  pctx_fired (data);
+  pctx_unref (data);
+}
+
+/* An async request got a slot: it goes on from its context's source, or
+ * sooner: when this happens inside the callback of a statement that
+ * completed on that context (a borrower releasing its connection, say),
+ * right after that callback returns, from the same dispatch (no main
+ * loop iteration of its own for the hand-off). */
 static void
 ctx_push_served_locked (Request *req)
 {
@@ -657,6 +670,9 @@ ctx_push_served_locked (Request *req)
   if (c->served.length == 1)
     {
       g_atomic_int_set (&((CtxSource *) c->source)->served, 1);
+      if (_dal_call_run_after (c->context, pctx_fired_after, pctx_ref (c)))
+        return;
+      pctx_unref (c);
       /* Whoever iterates the context on another thread may be in poll():
        * woken.  This thread, dispatching it (or nobody), prepares it
        * before it polls again. */
