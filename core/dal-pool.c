@@ -1182,9 +1182,11 @@ request_go (Request *req)
       _dal_connection_set_blocking_only (conn, req->blocking);
       s->lent_blocking = req->blocking;
       /* The borrower's reference; the pool's toggle reference hears when
-       * the last one of the borrower's goes. */
-      g_atomic_int_set (&s->lent, TRUE);
+       * the last one of the borrower's goes.  Lent only once it is taken:
+       * a reference of the pool's own that goes meanwhile (a reset's call
+       * finishing on another thread) must not look like a return. */
       g_object_ref (conn);
+      g_atomic_int_set (&s->lent, TRUE);
       if (req->blocking)
         req->acquired = conn;
       else
