@@ -257,9 +257,11 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
         }
       else
         g_task_return_pointer (open_task, g_object_ref (pool), g_object_unref);
-      g_object_unref (open_task);
     }
   open_finished (pool);
+  /* Last: once the caller's callback ran (on its own thread), the task's
+   * reference may be the pool's last one. */
+  g_clear_object (&open_task);
 }
 
 typedef struct
