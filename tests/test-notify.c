@@ -2,7 +2,10 @@
  * PostgreSQL and PgBouncer: 10,000 notifications from another
  * connection, all in order with the sender's pid; channel names that
  * need quoting; UNLISTEN; a connection notifying itself; the refusal
- * through a transaction pooler; pgsync's delivery with its statements;
+ * through a transaction pooler; pgsync's delivery with its statements
+ * and while idle (its socket watched on the main context: 10,000
+ * notifications without a statement, no wake-up while nothing comes, a
+ * backend terminated while idle);
  * a pool's borrower never seeing the previous one's notifications;
  * notices (the "notice" signal) in order with notifications.  The
  * signal must never fire inside a libdal call: every call of this program
@@ -339,6 +342,192 @@ test_pgsync (void)
   got_clear (&got);
 }
 
+/* pgsync while idle: what comes is read by the watch of its socket on
+ * the main context, without any statement of the listener's. */
+static void
+test_pgsync_idle (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
+  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
+  Got got;
+  got_init (&got);
+  got.until = "end";
+  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
+  listen (l, "idle");
+  gint sender = backend_pid (s);
+  notify (s, "idle", "one");
+  notify (s, "idle", "end");
+  dal_test_wait_for (&got.done, 10000);
+  g_assert_cmpuint (got.payloads->len, ==, 2);
+  g_assert_cmpstr (got.payloads->pdata[0], ==, "one");
+  g_assert_cmpint (g_array_index (got.pids, gint, 1), ==, sender);
+
+  /* UNLISTEN *: the socket is no longer watched, and the connection
+   * still serves; LISTEN again: watched again. */
+  g_autoptr (GError) error = NULL;
+  in_call = TRUE;
+  g_assert_true (dal_connection_unlisten (l, NULL, NULL, &error));
+  in_call = FALSE;
+  g_assert_no_error (error);
+  listen (l, "idle");
+  got.done = FALSE;
+  notify (s, "idle", "end");
+  dal_test_wait_for (&got.done, 10000);
+  g_assert_cmpuint (got.payloads->len, ==, 3);
+  got_clear (&got);
+}
+
+/* 10,000 notifications to an idle pgsync listener, in 10 transactions of
+ * another connection: all, in order, read by the watch alone. */
+static void
+test_pgsync_many (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
+  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
+  Got got;
+  got_init (&got);
+  got.want = N_NOTIFY;
+  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
+  listen (l, "many");
+  gint sender = backend_pid (s);
+  guint64 statements = _dal_connection_get_n_statements (l);
+
+  for (guint from = 1; from <= N_NOTIFY; from += PER_TX)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *sql = g_strdup_printf (
+        "SELECT count(pg_notify('many', i::text)) FROM generate_series(%u, %u) i",
+        from, from + PER_TX - 1);
+      in_call = TRUE;
+      g_autoptr (DalResult) r = dal_connection_query (s, sql, NULL, NULL, &error);
+      in_call = FALSE;
+      g_assert_no_error (error);
+    }
+  dal_test_wait_for (&got.done, 30000);
+  g_assert_cmpuint (_dal_connection_get_n_statements (l), ==, statements);
+  g_assert_cmpuint (got.payloads->len, ==, N_NOTIFY);
+  for (guint i = 0; i < N_NOTIFY; i++)
+    {
+      char want[16];
+      g_snprintf (want, sizeof want, "%u", i + 1);
+      g_assert_cmpstr (got.payloads->pdata[i], ==, want);
+      g_assert_cmpint (g_array_index (got.pids, gint, i), ==, sender);
+    }
+  got_clear (&got);
+}
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterations of the thread-default context (blocking ones) over @ms: one
+ * when nothing but the timer woke it. */
+static guint
+iterations_over (guint ms)
+{
+  GMainContext *ctx = g_main_context_get_thread_default ();
+  gboolean over = FALSE;
+  GSource *timer = g_timeout_source_new (ms);
+  g_source_set_callback (timer, set_flag, &over, NULL);
+  g_source_attach (timer, ctx);
+  guint n = 0;
+  while (!over)
+    {
+      g_main_context_iteration (ctx, TRUE);
+      n++;
+    }
+  g_source_unref (timer);
+  return n;
+}
+
+/* An idle pgsync listener costs nothing: over 2 s, the context is woken
+ * only by the test's own timer, and has nothing ready after. */
+static void
+test_pgsync_quiet (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
+  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
+  Got got;
+  got_init (&got);
+  got.until = "first";
+  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
+  listen (l, "quiet");
+  notify (s, "quiet", "first");
+  dal_test_wait_for (&got.done, 10000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  g_assert_cmpuint (iterations_over (2000), ==, 1);
+  g_assert_false (g_main_context_pending (NULL));
+
+  /* Still watched. */
+  got.done = FALSE;
+  got.until = "second";
+  notify (s, "quiet", "second");
+  dal_test_wait_for (&got.done, 10000);
+  g_assert_cmpuint (got.payloads->len, ==, 2);
+  got_clear (&got);
+}
+
+static gboolean
+is_closed (DalConnection *c)
+{
+  in_call = TRUE;
+  gboolean closed = dal_connection_is_closed (c);
+  in_call = FALSE;
+  return closed;
+}
+
+/* The listener's backend terminated while it is idle: the watch reads the
+ * server's FATAL message, the connection is lost, and the context does
+ * not spin on the socket's end of file. */
+static void
+test_pgsync_terminated (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
+  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
+  Got got;
+  got_init (&got);
+  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
+  listen (l, "gone");
+  g_autofree char *pid = g_strdup_printf ("%d", backend_pid (l));
+  const char *values[] = { pid };
+  g_autoptr (GError) error = NULL;
+  in_call = TRUE;
+  g_autoptr (DalResult) r = dal_connection_query_texts (
+    s, "SELECT pg_terminate_backend($1::int)", 1, values, NULL, &error);
+  in_call = FALSE;
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "t");
+
+  gint64 deadline = g_get_monotonic_time () + dal_test_scaled_ms (10000) * 1000;
+  while (!is_closed (l))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  /* Nothing ready: the socket's end of file is no longer watched. */
+  g_assert_false (g_main_context_pending (NULL));
+  g_assert_cmpuint (iterations_over (200), ==, 1);
+
+  in_call = TRUE;
+  g_autoptr (DalResult) r2 = dal_connection_query (l, "SELECT 1", NULL, NULL, &error);
+  in_call = FALSE;
+  g_assert_null (r2);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
+  g_assert_cmpuint (got.payloads->len, ==, 0);
+  got_clear (&got);
+}
+
 /* Through PgBouncer in transaction mode: refused, with a message. */
 static void
 test_pooler (gconstpointer data)
@@ -522,6 +711,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/notify/self/asyncpg", ASYNCPG, test_self);
   g_test_add_data_func ("/notify/self/psycopg2", PSYCOPG2, test_self);
   g_test_add_func ("/notify/pgsync", test_pgsync);
+  g_test_add_func ("/notify/pgsync/idle", test_pgsync_idle);
+  g_test_add_func ("/notify/pgsync/many", test_pgsync_many);
+  g_test_add_func ("/notify/pgsync/quiet", test_pgsync_quiet);
+  g_test_add_func ("/notify/pgsync/terminated", test_pgsync_terminated);
   g_test_add_data_func ("/notify/pooler/asyncpg", ASYNCPG, test_pooler);
   g_test_add_data_func ("/notify/pooler/psycopg2", PSYCOPG2, test_pooler);
   g_test_add_data_func ("/notify/pool/asyncpg", ASYNCPG, test_pool);
