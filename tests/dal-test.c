@@ -170,6 +170,36 @@ dal_test_wait_for (const gboolean *flag, guint timeout_ms)
     g_error ("timed out after %u ms waiting for an async call to complete", timeout_ms);
 }
 
+void
+dal_test_iterate_for (guint ms)
+{
+  gboolean over = FALSE;
+  GSource *timer = g_timeout_source_new (ms);
+  g_source_set_callback (timer, on_timeout, &over, NULL);
+  g_source_attach (timer, g_main_context_get_thread_default ());
+  while (!over)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  g_source_unref (timer);
+}
+
+void
+dal_test_exec (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  dal_connection_execute (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+char *
+dal_test_scalar (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (r), >=, 1);
+  return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
 guint
 dal_test_count_backends (const char *application_name)
 {

@@ -53,6 +53,16 @@ gint64 dal_test_scaled_ms (gint64 ms);
  * fails). */
 void dal_test_wait_for (const gboolean *flag, guint timeout_ms);
 
+/* Iterates the thread-default main context for @ms (a real timer: for
+ * where time passing is what is tested, or between polls). */
+void dal_test_iterate_for (guint ms);
+
+/* Runs @sql (no parameters); fails the test on an error. */
+void dal_test_exec (DalConnection *conn, const char *sql);
+/* The first value of @sql's first row (NULL for SQL NULL); fails the
+ * test on an error or without a row. */
+char *dal_test_scalar (DalConnection *conn, const char *sql);
+
 /* Percent-encodes @s for a URL part. */
 char *dal_test_encode (const char *s);
 

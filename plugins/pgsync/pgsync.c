@@ -307,8 +307,9 @@ check_not_lost (PgSync *s, GError **error)
  * blocking): notifications are handed over; FALSE (lost from now on) when
  * the server ended the connection. */
 static gboolean
-read_idle (PgSync *s)
+read_idle (gpointer data)
 {
+  PgSync *s = data;
   if (g_atomic_int_get (&s->lost))
     return FALSE;
   GError *why = NULL;
@@ -338,7 +339,7 @@ statement_end (PgSync *s)
                    && s->conn != NULL && !g_atomic_int_get (&s->lost);
   if (watch && s->watch == NULL)
     s->watch = dal_pg_idle_watch_new (PQsocket (s->conn), s->context,
-                                      (DalPgIdleRead) read_idle, s);
+                                      read_idle, s);
   else if (watch)
     dal_pg_idle_watch_release (s->watch);
   else
