@@ -536,6 +536,52 @@ test_pgsync_terminated (void)
   got_clear (&got);
 }
 
+typedef struct
+{
+  DalConnection *conn;
+  GMainContext *context;
+  gint closed;
+} Closer;
+
+static gpointer
+close_in_thread (gpointer data)
+{
+  Closer *k = data;
+  g_assert_true (dal_connection_close (k->conn, NULL, NULL));
+  g_atomic_int_set (&k->closed, 1);
+  g_main_context_wakeup (k->context);
+  return NULL;
+}
+
+/* A listening pgsync connection closed from another thread while its
+ * context dispatches the watch's reads of a stream of notifications:
+ * the watch goes with it (valgrind and ASan see the rest). */
+static void
+test_pgsync_close_thread (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  DalConnection *l = open_conn (PSYCOPG2);
+  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
+  Got got;
+  got_init (&got);
+  got.want = 1;
+  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
+  listen (l, "closing");
+  run (s, "SELECT count(pg_notify('closing', i::text)) FROM generate_series(1, 5000) i");
+  dal_test_wait_for (&got.done, 10000);   /* the watch is reading */
+
+  Closer k = { l, g_main_context_default (), 0 };
+  GThread *t = g_thread_new ("closer", close_in_thread, &k);
+  while (!g_atomic_int_get (&k.closed))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (t);
+  g_assert_true (is_closed (l));
+  g_object_unref (l);
+  drain_context ();
+  g_assert_false (g_main_context_pending (NULL));
+  got_clear (&got);
+}
+
 /* Through PgBouncer in transaction mode: refused, with a message. */
 static void
 test_pooler (gconstpointer data)
@@ -723,6 +769,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify/pgsync/many", test_pgsync_many);
   g_test_add_func ("/notify/pgsync/quiet", test_pgsync_quiet);
   g_test_add_func ("/notify/pgsync/terminated", test_pgsync_terminated);
+  g_test_add_func ("/notify/pgsync/close-thread", test_pgsync_close_thread);
   g_test_add_data_func ("/notify/pooler/asyncpg", ASYNCPG, test_pooler);
   g_test_add_data_func ("/notify/pooler/psycopg2", PSYCOPG2, test_pooler);
   g_test_add_data_func ("/notify/pool/asyncpg", ASYNCPG, test_pool);
