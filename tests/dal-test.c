@@ -61,6 +61,20 @@ dal_test_require_live (void)
   return FALSE;
 }
 
+gboolean
+dal_test_require_pgbouncer (void)
+{
+  if (!dal_test_require_live ())
+    return FALSE;
+  if (g_getenv ("DAL_TEST_PGBOUNCER_PORT") != NULL)
+    return TRUE;
+  if (g_strcmp0 (g_getenv ("DAL_TEST_REQUIRE_SERVER"), "1") == 0)
+    g_test_fail_printf ("DAL_TEST_PGBOUNCER_PORT is not set (harness run with --no-pgbouncer?)");
+  else
+    g_test_skip ("no PgBouncer");
+  return FALSE;
+}
+
 const char *
 dal_test_env (const char *name)
 {
@@ -198,6 +212,22 @@ dal_test_scalar (DalConnection *conn, const char *sql)
   g_assert_no_error (error);
   g_assert_cmpuint (dal_result_get_n_rows (r), >=, 1);
   return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
+char *
+dal_test_make_table (DalConnection *conn, const char *prefix, const char *columns)
+{
+  char *name = g_strdup_printf ("%s_%08x", prefix, g_random_int ());
+  g_autofree char *sql = g_strdup_printf ("CREATE TABLE %s (%s)", name, columns);
+  dal_test_exec (conn, sql);
+  return name;
+}
+
+void
+dal_test_drop_table (DalConnection *conn, const char *table)
+{
+  g_autofree char *sql = g_strdup_printf ("DROP TABLE %s", table);
+  dal_test_exec (conn, sql);
 }
 
 guint

@@ -358,40 +358,63 @@ test_pgsync (void)
   got_clear (&got);
 }
 
-/* pgsync while idle: what comes is read by the watch of its socket on
- * the main context, without any statement of the listener's. */
+/* -- pgsync while idle: its socket watched on the main context -- */
+
+/* A pgsync listener on @channel and a pgsync sender. */
+typedef struct
+{
+  DalConnection *l;
+  DalConnection *s;
+  Got got;
+} Idle;
+
+static void
+idle_setup (Idle *f, const char *channel)
+{
+  f->l = open_conn (PSYCOPG2);
+  f->s = open_conn (PSYCOPG2);
+  got_init (&f->got);
+  g_signal_connect (f->l, "notification", G_CALLBACK (on_notification), &f->got);
+  listen (f->l, channel);
+}
+
+static void
+idle_teardown (Idle *f)
+{
+  g_clear_object (&f->l);
+  g_clear_object (&f->s);
+  got_clear (&f->got);
+}
+
+/* What comes is read by the watch, without any statement of the
+ * listener's; after UNLISTEN * and LISTEN again too. */
 static void
 test_pgsync_idle (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
-  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
-  Got got;
-  got_init (&got);
-  got.until = "end";
-  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
-  listen (l, "idle");
-  gint sender = backend_pid (s);
-  notify (s, "idle", "one");
-  notify (s, "idle", "end");
-  dal_test_wait_for (&got.done, 10000);
-  g_assert_cmpuint (got.payloads->len, ==, 2);
-  g_assert_cmpstr (got.payloads->pdata[0], ==, "one");
-  g_assert_cmpint (g_array_index (got.pids, gint, 1), ==, sender);
+  Idle f;
+  idle_setup (&f, "idle");
+  f.got.until = "end";
+  gint sender = backend_pid (f.s);
+  notify (f.s, "idle", "one");
+  notify (f.s, "idle", "end");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2);
+  g_assert_cmpstr (f.got.payloads->pdata[0], ==, "one");
+  g_assert_cmpint (g_array_index (f.got.pids, gint, 1), ==, sender);
 
-  /* UNLISTEN *: the socket is no longer watched, and the connection
-   * still serves; LISTEN again: watched again. */
+  /* UNLISTEN * ends the watch, LISTEN starts it again. */
   g_autoptr (GError) error = NULL;
   in_call = TRUE;
-  g_assert_true (dal_connection_unlisten (l, NULL, NULL, &error));
+  g_assert_true (dal_connection_unlisten (f.l, NULL, NULL, &error));
   in_call = FALSE;
   g_assert_no_error (error);
-  listen (l, "idle");
-  got.done = FALSE;
-  notify (s, "idle", "end");
-  dal_test_wait_for (&got.done, 10000);
-  g_assert_cmpuint (got.payloads->len, ==, 3);
-  got_clear (&got);
+  listen (f.l, "idle");
+  f.got.done = FALSE;
+  notify (f.s, "idle", "end");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 3);
+  idle_teardown (&f);
 }
 
 /* 10,000 notifications to an idle pgsync listener, in 10 transactions of
@@ -400,19 +423,41 @@ static void
 test_pgsync_many (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
-  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
-  Got got;
-  got_init (&got);
-  got.want = N_NOTIFY;
-  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
-  listen (l, "many");
-  gint sender = backend_pid (s);
-  guint64 statements = _dal_connection_get_n_statements (l);
-  send_many (s, NULL);
-  assert_many (&got, sender);
-  g_assert_cmpuint (_dal_connection_get_n_statements (l), ==, statements);
-  got_clear (&got);
+  Idle f;
+  idle_setup (&f, "many");
+  f.got.want = N_NOTIFY;
+  gint sender = backend_pid (f.s);
+  guint64 statements = _dal_connection_get_n_statements (f.l);
+  send_many (f.s, NULL);
+  assert_many (&f.got, sender);
+  g_assert_cmpuint (_dal_connection_get_n_statements (f.l), ==, statements);
+  idle_teardown (&f);
+}
+
+static GPollFunc real_poll;
+static guint n_woken;
+
+static gint
+counting_poll (GPollFD *fds, guint n_fds, gint timeout)
+{
+  gint n = real_poll (fds, n_fds, timeout);
+  if (n > 0)
+    n_woken++;
+  return n;
+}
+
+/* How often something other than a timer woke the default context while
+ * it ran for @ms. */
+static guint
+wakeups_over (guint ms)
+{
+  GMainContext *ctx = g_main_context_default ();
+  real_poll = g_main_context_get_poll_func (ctx);
+  n_woken = 0;
+  g_main_context_set_poll_func (ctx, counting_poll);
+  dal_test_iterate_for (ms);
+  g_main_context_set_poll_func (ctx, real_poll);
+  return n_woken;
 }
 
 /* Dispatches what is ready, but never more than 100 times: a source
@@ -425,60 +470,28 @@ drain_context (void)
     ;
 }
 
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterations of the thread-default context (blocking ones) over @ms: one
- * when nothing but the timer woke it. */
-static guint
-iterations_over (guint ms)
-{
-  GMainContext *ctx = g_main_context_get_thread_default ();
-  gboolean over = FALSE;
-  GSource *timer = g_timeout_source_new (ms);
-  g_source_set_callback (timer, set_flag, &over, NULL);
-  g_source_attach (timer, ctx);
-  guint n = 0;
-  while (!over)
-    {
-      g_main_context_iteration (ctx, TRUE);
-      n++;
-    }
-  g_source_unref (timer);
-  return n;
-}
-
-/* An idle pgsync listener costs nothing: over 2 s, the context is woken
- * only by the test's own timer, and has nothing ready after. */
+/* An idle pgsync listener costs nothing: over 2 s nothing wakes the
+ * context, which has nothing ready after; it is still watched. */
 static void
 test_pgsync_quiet (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
-  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
-  Got got;
-  got_init (&got);
-  got.until = "first";
-  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
-  listen (l, "quiet");
-  notify (s, "quiet", "first");
-  dal_test_wait_for (&got.done, 10000);
+  Idle f;
+  idle_setup (&f, "quiet");
+  f.got.until = "first";
+  notify (f.s, "quiet", "first");
+  dal_test_wait_for (&f.got.done, 10000);
   drain_context ();
 
-  g_assert_cmpuint (iterations_over (2000), ==, 1);
+  g_assert_cmpuint (wakeups_over (2000), ==, 0);
   g_assert_false (g_main_context_pending (NULL));
 
-  /* Still watched. */
-  got.done = FALSE;
-  got.until = "second";
-  notify (s, "quiet", "second");
-  dal_test_wait_for (&got.done, 10000);
-  g_assert_cmpuint (got.payloads->len, ==, 2);
-  got_clear (&got);
+  f.got.done = FALSE;
+  f.got.until = "second";
+  notify (f.s, "quiet", "second");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2);
+  idle_teardown (&f);
 }
 
 static gboolean
@@ -490,6 +503,13 @@ is_closed (DalConnection *c)
   return closed;
 }
 
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
 /* The listener's backend terminated while it is idle: the watch reads the
  * server's FATAL message, the connection is lost, and the context does
  * not spin on the socket's end of file. */
@@ -497,18 +517,14 @@ static void
 test_pgsync_terminated (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  g_autoptr (DalConnection) l = open_conn (PSYCOPG2);
-  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
-  Got got;
-  got_init (&got);
-  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
-  listen (l, "gone");
-  g_autofree char *pid = g_strdup_printf ("%d", backend_pid (l));
+  Idle f;
+  idle_setup (&f, "gone");
+  g_autofree char *pid = g_strdup_printf ("%d", backend_pid (f.l));
   const char *values[] = { pid };
   g_autoptr (GError) error = NULL;
   in_call = TRUE;
   g_autoptr (DalResult) r = dal_connection_query_texts (
-    s, "SELECT pg_terminate_backend($1::int)", 1, values, NULL, &error);
+    f.s, "SELECT pg_terminate_backend($1::int)", 1, values, NULL, &error);
   in_call = FALSE;
   g_assert_no_error (error);
   g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "t");
@@ -517,7 +533,7 @@ test_pgsync_terminated (void)
   GSource *timer = g_timeout_source_new ((guint) dal_test_scaled_ms (10000));
   g_source_set_callback (timer, set_flag, &timed_out, NULL);
   g_source_attach (timer, NULL);
-  while (!is_closed (l) && !timed_out)
+  while (!is_closed (f.l) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (timed_out);
   g_source_destroy (timer);
@@ -525,21 +541,20 @@ test_pgsync_terminated (void)
   drain_context ();
   /* Nothing ready: the socket's end of file is no longer watched. */
   g_assert_false (g_main_context_pending (NULL));
-  g_assert_cmpuint (iterations_over (200), ==, 1);
+  g_assert_cmpuint (wakeups_over (200), ==, 0);
 
   in_call = TRUE;
-  g_autoptr (DalResult) r2 = dal_connection_query (l, "SELECT 1", NULL, NULL, &error);
+  g_autoptr (DalResult) r2 = dal_connection_query (f.l, "SELECT 1", NULL, NULL, &error);
   in_call = FALSE;
   g_assert_null (r2);
   g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
-  g_assert_cmpuint (got.payloads->len, ==, 0);
-  got_clear (&got);
+  g_assert_cmpuint (f.got.payloads->len, ==, 0);
+  idle_teardown (&f);
 }
 
 typedef struct
 {
   DalConnection *conn;
-  GMainContext *context;
   gint closed;
 } Closer;
 
@@ -549,37 +564,32 @@ close_in_thread (gpointer data)
   Closer *k = data;
   g_assert_true (dal_connection_close (k->conn, NULL, NULL));
   g_atomic_int_set (&k->closed, 1);
-  g_main_context_wakeup (k->context);
+  g_main_context_wakeup (NULL);
   return NULL;
 }
 
-/* A listening pgsync connection closed from another thread while its
+/* A listening pgsync connection closed from another thread while the
  * context dispatches the watch's reads of a stream of notifications:
  * the watch goes with it (valgrind and ASan see the rest). */
 static void
 test_pgsync_close_thread (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  DalConnection *l = open_conn (PSYCOPG2);
-  g_autoptr (DalConnection) s = open_conn (PSYCOPG2);
-  Got got;
-  got_init (&got);
-  got.want = 1;
-  g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
-  listen (l, "closing");
-  run (s, "SELECT count(pg_notify('closing', i::text)) FROM generate_series(1, 5000) i");
-  dal_test_wait_for (&got.done, 10000);   /* the watch is reading */
+  Idle f;
+  idle_setup (&f, "closing");
+  f.got.want = 1;
+  run (f.s, "SELECT count(pg_notify('closing', i::text)) FROM generate_series(1, 5000) i");
+  dal_test_wait_for (&f.got.done, 10000);   /* the watch is reading */
 
-  Closer k = { l, g_main_context_default (), 0 };
+  Closer k = { f.l, 0 };
   GThread *t = g_thread_new ("closer", close_in_thread, &k);
   while (!g_atomic_int_get (&k.closed))
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (t);
-  g_assert_true (is_closed (l));
-  g_object_unref (l);
+  g_assert_true (is_closed (f.l));
   drain_context ();
   g_assert_false (g_main_context_pending (NULL));
-  got_clear (&got);
+  idle_teardown (&f);
 }
 
 /* Through PgBouncer in transaction mode: refused, with a message. */

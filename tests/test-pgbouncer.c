@@ -29,20 +29,6 @@ static const Case cases[] = {
 
 /* -- helpers -- */
 
-static gboolean
-bouncer_or_skip (void)
-{
-  if (!dal_test_require_live ())
-    return FALSE;
-  if (g_getenv ("DAL_TEST_PGBOUNCER_PORT") != NULL)
-    return TRUE;
-  if (g_strcmp0 (g_getenv ("DAL_TEST_REQUIRE_SERVER"), "1") == 0)
-    g_test_fail_printf ("DAL_TEST_PGBOUNCER_PORT is not set (harness run with --no-pgbouncer?)");
-  else
-    g_test_skip ("no PgBouncer");
-  return FALSE;
-}
-
 /* @scheme through PgBouncer in transaction mode, with @extra options. */
 static DalConnection *
 open_bouncer (const char *scheme, const char *extra)
@@ -68,22 +54,11 @@ assert_scalar (DalConnection *conn, const char *sql, const char *want)
   g_assert_cmpstr (got, ==, want);
 }
 
-/* A fresh table (id int primary key, name text); dropped by drop_table(). */
+/* A fresh table of the test's own. */
 static char *
 make_table (DalConnection *conn)
 {
-  char *name = g_strdup_printf ("pgb_%08x", g_random_int ());
-  g_autofree char *sql = g_strdup_printf ("CREATE TABLE %s (id int PRIMARY KEY, name text)",
-                                          name);
-  dal_test_exec (conn, sql);
-  return name;
-}
-
-static void
-drop_table (DalConnection *conn, const char *table)
-{
-  g_autofree char *sql = g_strdup_printf ("DROP TABLE %s", table);
-  dal_test_exec (conn, sql);
+  return dal_test_make_table (conn, "pgb", "id int PRIMARY KEY, name text");
 }
 
 static void
@@ -184,7 +159,7 @@ static void
 test_copy (gconstpointer data)
 {
   const Case *c = data;
-  if (!bouncer_or_skip ())
+  if (!dal_test_require_pgbouncer ())
     return;
   g_autoptr (DalConnection) conn = open_bouncer (c->scheme, NULL);
   g_autofree char *table = make_table (conn);
@@ -238,7 +213,7 @@ test_copy (gconstpointer data)
   assert_bad_row (error, "line 3");
   g_clear_error (&error);
   assert_count (conn, table, "1003");
-  drop_table (conn, table);
+  dal_test_drop_table (conn, table);
 }
 
 /* -- batches: cancel and timeout -- */
@@ -306,7 +281,7 @@ static void
 test_batch_cancel_async (gconstpointer data)
 {
   const Case *c = data;
-  if (!bouncer_or_skip ())
+  if (!dal_test_require_pgbouncer ())
     return;
   g_autoptr (DalConnection) conn = open_bouncer (c->scheme, NULL);
   g_autoptr (DalConnection) other = open_bouncer (c->scheme, NULL);
@@ -341,7 +316,7 @@ test_batch_cancel_async (gconstpointer data)
   assert_count (other, table, "0");
   done_clear (&d);
   done_clear (&o);
-  drop_table (conn, table);
+  dal_test_drop_table (conn, table);
 }
 
 typedef struct
@@ -364,7 +339,7 @@ static void
 test_batch_cancel_blocking (gconstpointer data)
 {
   const Case *c = data;
-  if (!bouncer_or_skip ())
+  if (!dal_test_require_pgbouncer ())
     return;
   g_autoptr (DalConnection) conn = open_bouncer (c->scheme, NULL);
   g_autofree char *table = make_table (conn);
@@ -382,7 +357,7 @@ test_batch_cancel_blocking (gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (g_get_monotonic_time () - start, <, dal_test_scaled_ms (10000) * 1000);
   assert_count (conn, table, "0");
-  drop_table (conn, table);
+  dal_test_drop_table (conn, table);
 }
 
 /* The batch's statement errors after command_timeout: the sleep timed
@@ -419,7 +394,7 @@ static void
 test_batch_timeout (gconstpointer data)
 {
   const Case *c = data;
-  if (!bouncer_or_skip ())
+  if (!dal_test_require_pgbouncer ())
     return;
   g_autoptr (DalConnection) conn = open_bouncer (c->scheme, "command_timeout=0.5");
   g_autofree char *table = make_table (conn);
@@ -444,7 +419,7 @@ test_batch_timeout (gconstpointer data)
   assert_at_timeout (start, d.at);
   assert_count (conn, table, "0");
   done_clear (&d);
-  drop_table (conn, table);
+  dal_test_drop_table (conn, table);
 }
 
 /* -- executemany -- */
@@ -493,7 +468,7 @@ static void
 test_execute_many (gconstpointer data)
 {
   const Case *c = data;
-  if (!bouncer_or_skip ())
+  if (!dal_test_require_pgbouncer ())
     return;
   g_autoptr (DalConnection) conn = open_bouncer (c->scheme, NULL);
   g_autofree char *table = make_table (conn);
@@ -537,7 +512,7 @@ test_execute_many (gconstpointer data)
 
   g_autofree char *sum = g_strdup_printf ("SELECT count(*) || ':' || sum(id) FROM %s", table);
   assert_scalar (conn, sum, "200:20100");
-  drop_table (conn, table);
+  dal_test_drop_table (conn, table);
   assert_nothing_prepared (c->scheme);
 }
 
