@@ -552,6 +552,82 @@ test_pgsync_terminated (void)
   idle_teardown (&f);
 }
 
+/* A chain of async statements on one connection: each callback starts
+ * the next, @sql_for giving the SQL of statement i. */
+typedef struct
+{
+  DalConnection *conn;
+  guint next, n;
+  char *(*sql_for) (guint i);
+  gboolean done;
+} Chain;
+
+static void chain_next (Chain *c);
+
+static void
+chain_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Chain *c = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res, &error);
+  g_assert_no_error (error);
+  chain_next (c);
+}
+
+static void
+chain_next (Chain *c)
+{
+  if (c->next == c->n)
+    {
+      c->done = TRUE;
+      return;
+    }
+  g_autofree char *sql = c->sql_for (c->next++);
+  in_call = TRUE;
+  dal_connection_query_async (c->conn, sql, NULL, NULL, chain_done, c);
+  in_call = FALSE;
+}
+
+static char *
+select_one (G_GNUC_UNUSED guint i)
+{
+  return g_strdup ("SELECT 1");
+}
+
+static char *
+notify_hundred (guint i)
+{
+  return g_strdup_printf ("SELECT count(pg_notify('busy', j::text)) "
+                          "FROM generate_series(%u, %u) j", i * 100 + 1, i * 100 + 100);
+}
+
+/* A listening pgsync connection busy with async statements (on the
+ * facade's worker) while notifications come: the watch and the worker
+ * never read at the same time; all arrive, in order, nothing fails. */
+static void
+test_pgsync_busy (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "busy");
+  f.got.want = 2000;
+  Chain sender = { f.s, 0, 20, notify_hundred, FALSE };
+  Chain busy = { f.l, 0, 300, select_one, FALSE };
+  chain_next (&sender);
+  chain_next (&busy);
+  dal_test_wait_for (&sender.done, 30000);
+  dal_test_wait_for (&busy.done, 30000);
+  dal_test_wait_for (&f.got.done, 30000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2000);
+  for (guint i = 0; i < 2000; i++)
+    {
+      char want[16];
+      g_snprintf (want, sizeof want, "%u", i + 1);
+      g_assert_cmpstr (f.got.payloads->pdata[i], ==, want);
+    }
+  idle_teardown (&f);
+}
+
 typedef struct
 {
   DalConnection *conn;
@@ -780,6 +856,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify/pgsync/quiet", test_pgsync_quiet);
   g_test_add_func ("/notify/pgsync/terminated", test_pgsync_terminated);
   g_test_add_func ("/notify/pgsync/close-thread", test_pgsync_close_thread);
+  g_test_add_func ("/notify/pgsync/busy", test_pgsync_busy);
   g_test_add_data_func ("/notify/pooler/asyncpg", ASYNCPG, test_pooler);
   g_test_add_data_func ("/notify/pooler/psycopg2", PSYCOPG2, test_pooler);
   g_test_add_data_func ("/notify/pool/asyncpg", ASYNCPG, test_pool);
