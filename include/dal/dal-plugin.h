@@ -455,6 +455,17 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   connection's main context, in one queue with the notifications
  *   (their relative order is kept).  Returns %FALSE if it cannot deliver
  *   notices on this connection
+ * @set_notify_context: ABI 1.7, optional, for plugins that read an idle
+ *   connection for its notifications from a source of their own (a
+ *   blocking plugin, which has no main context otherwise): the main
+ *   context where the core emits the connection's signals (%NULL: none
+ *   any more).  Called after @set_notify when the connection is made and
+ *   again whenever that context changes (dal_connection_open_async(), a
+ *   pool's acquire), from any thread but never while a call on the
+ *   connection runs; must not block.  The plugin attaches its watch of
+ *   the idle socket there, takes the socket out of it while a slot of
+ *   its own uses the connection, and hands what it reads to the
+ *   #DalNotifyFunc as usual
  *
  * A plugin's function table: the slots the core calls for the
  * #DalConnection calls of dal-connection.h, dal-batch.h, dal-copy.h and
@@ -539,6 +550,9 @@ typedef struct
                                const DalParams *params, DalCall *call);
   gboolean   (*set_notice)    (gpointer conn, DalNoticeFunc func,
                                gpointer user_data);
+
+  /* ABI 1.7 */
+  void       (*set_notify_context) (gpointer conn, GMainContext *context);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */
