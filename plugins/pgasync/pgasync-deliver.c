@@ -22,6 +22,7 @@
 /* A completion on its way to the caller. */
 typedef struct
 {
+  GList link;               /* in the queue (data: the delivery) */
   GTask *task;              /* the caller's, or */
   DalCall *call;
   gpointer result;          /* and its outcome (a DalResult, or for a
@@ -33,21 +34,40 @@ typedef struct
 struct _PgDeliverer
 {
   GSource source;
-  GQueue queue;             /* Delivery * */
+  GQueue queue;             /* Delivery *, by their own links */
+  GList *spare;             /* handed out, kept for the next ones */
+  guint n_spare;
   GMainContext *home;       /* not a reference */
   GTask *waiting;           /* handed to GTask, callback not run yet */
   gboolean orphan;          /* the connection is gone: go once empty */
 };
 
+/* How many handed-out deliveries the FIFO keeps for the next ones. */
+#define SPARE_MAX 16
+
 static void
-delivery_free (Delivery *d)
+delivery_clear (Delivery *d)
 {
   if (d->result != NULL)
     d->result_free (d->result);
   g_clear_error (&d->error);
   g_clear_object (&d->task);
   g_clear_object (&d->call);
-  g_free (d);
+}
+
+/* Done with @d: kept for the next completion, or freed. */
+static void
+delivery_recycle (PgDeliverer *dl, Delivery *d)
+{
+  delivery_clear (d);
+  if (dl->n_spare < SPARE_MAX)
+    {
+      d->link.next = dl->spare;
+      dl->spare = &d->link;
+      dl->n_spare++;
+    }
+  else
+    g_free (d);
 }
 
 static void
@@ -68,15 +88,16 @@ void
 pg_deliverer_drain (PgDeliverer *dl)
 {
   g_source_ref (&dl->source);
-  Delivery *d;
-  while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
+  GList *l;
+  while (dl->waiting == NULL && (l = g_queue_pop_head_link (&dl->queue)) != NULL)
     {
+      Delivery *d = l->data;
       if (d->call != NULL)
         {
           /* Its callback runs now: we are in a dispatch of our own. */
           dal_call_return (g_steal_pointer (&d->call), g_steal_pointer (&d->result),
                            g_steal_pointer (&d->error));
-          delivery_free (d);
+          delivery_recycle (dl, d);
           continue;
         }
       GTask *task = g_steal_pointer (&d->task);
@@ -84,7 +105,7 @@ pg_deliverer_drain (PgDeliverer *dl)
         g_task_return_error (task, g_steal_pointer (&d->error));
       else
         g_task_return_pointer (task, g_steal_pointer (&d->result), d->result_free);
-      delivery_free (d);
+      delivery_recycle (dl, d);
       /* GTask deferred the callback to an idle of its own: the next one
        * waits until it has run. */
       if (!g_task_get_completed (task) && g_task_get_context (task) == dl->home)
@@ -147,9 +168,21 @@ deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 static void
 deliverer_finalize (GSource *source)
 {
-  /* Only when its context went away with completions in it. */
+  /* Completions are still queued only when its context went away with
+   * some in it. */
   PgDeliverer *dl = (PgDeliverer *) source;
-  g_queue_clear_full (&dl->queue, (GDestroyNotify) delivery_free);
+  GList *l;
+  while ((l = g_queue_pop_head_link (&dl->queue)) != NULL)
+    {
+      delivery_clear (l->data);
+      g_free (l->data);
+    }
+  while (dl->spare != NULL)
+    {
+      l = dl->spare;
+      dl->spare = l->next;
+      g_free (l->data);
+    }
 }
 
 static GSourceFuncs deliverer_funcs = {
@@ -176,13 +209,25 @@ void
 pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *result,
                    GError *error)
 {
-  Delivery *d = g_new (Delivery, 1);
+  Delivery *d;
+  if (dl->spare != NULL)
+    {
+      d = dl->spare->data;
+      dl->spare = dl->spare->next;
+      dl->n_spare--;
+    }
+  else
+    {
+      d = g_new (Delivery, 1);
+      d->link.data = d;
+    }
+  d->link.next = d->link.prev = NULL;
   d->task = task;
   d->call = call;
   d->result = result;
   d->error = error;
   d->result_free = (GDestroyNotify) dal_result_unref;
-  g_queue_push_tail (&dl->queue, d);
+  g_queue_push_tail_link (&dl->queue, &d->link);
 }
 
 void

@@ -81,6 +81,13 @@ pg_unref (PgAsync *pg)
   dal_pg_canceller_free (pg->canceller);
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
+  g_string_free (pg->cache_key_buf, TRUE);
+  while (pg->spare_ops != NULL)
+    {
+      PgOp *op = pg->spare_ops->data;
+      pg->spare_ops = pg->spare_ops->next;
+      g_free (op);
+    }
   g_queue_clear_full (&pg->deallocate, g_free);
   dal_pg_session_free (pg->session);
   dal_url_unref (pg->url);
@@ -97,18 +104,28 @@ op_clear (PgOp *op)
   g_clear_pointer (&op->result, PQclear);
   g_clear_error (&op->error);
   g_clear_error (&op->session_error);
-  g_free (op->cache_key);
-  g_free (op->cache_name);
+  g_clear_pointer (&op->cache_entry, cache_entry_unref);
   g_free (op->deallocates);
   if (G_UNLIKELY (op->subs != NULL))
     pgasync_batch_free_subs (op);
 }
 
+/* How many finished operations a connection keeps for its next ones. */
+#define SPARE_OPS_MAX 16
+
 void
 op_free (PgOp *op)
 {
+  PgAsync *pg = op->pg;
   op_clear (op);
-  g_free (op);
+  if (pg->n_spare_ops < SPARE_OPS_MAX)
+    {
+      op->link.next = pg->spare_ops;
+      pg->spare_ops = &op->link;
+      pg->n_spare_ops++;
+    }
+  else
+    g_free (op);
 }
 
 /* -- the connection's GSource -- */
@@ -234,12 +251,12 @@ maybe_send_cancel (PgAsync *pg)
 static void
 give_up (PgAsync *pg, GQueue *done)
 {
-  PgOp *head = g_queue_pop_head (&pg->ops);
+  PgOp *head = op_queue_pop (&pg->ops);
   g_clear_error (&head->error);
   head->error = dal_pg_error_cancel_unanswered (head->cancel_reason,
                                                 pg->command_timeout_ms,
                                                 pg->cancel_timeout_ms);
-  g_queue_push_tail (done, head);
+  op_queue_push (done, head);
 
   g_autofree char *why = g_strdup_printf (
     "the server did not answer a cancel request within cancel_timeout=%g s, "
@@ -327,7 +344,7 @@ static void
 complete_all (PgAsync *pg, GQueue *done)
 {
   PgOp *op;
-  while ((op = g_queue_pop_head (done)) != NULL)
+  while ((op = op_queue_pop (done)) != NULL)
     op_complete (op);
   pg_deliverer_kick (pg->deliverer);
 }
@@ -372,12 +389,12 @@ static void
 fail_all (PgAsync *pg, GQueue *done, const GError *why)
 {
   PgOp *op;
-  while ((op = g_queue_pop_head (&pg->ops)) != NULL
-         || (op = g_queue_pop_head (&pg->unsent)) != NULL)
+  while ((op = op_queue_pop (&pg->ops)) != NULL
+         || (op = op_queue_pop (&pg->unsent)) != NULL)
     {
       if (op->error == NULL)
         op->error = g_error_copy (why);
-      g_queue_push_tail (done, op);
+      op_queue_push (done, op);
     }
 }
 
@@ -433,8 +450,7 @@ retry_stale_plan (PgAsync *pg, PgOp *op)
       op->in_sync_phase = FALSE;
       g_clear_error (&op->error);
       g_clear_pointer (&op->result, PQclear);
-      g_clear_pointer (&op->cache_key, g_free);
-      g_clear_pointer (&op->cache_name, g_free);
+      g_clear_pointer (&op->cache_entry, cache_entry_unref);
       if (send_op (pg, op, &error))
         return TRUE;
       op->error = error;
@@ -500,9 +516,9 @@ process_results (PgAsync *pg, GQueue *done)
       if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
         {
           PQclear (r);
-          g_queue_pop_head (&pg->ops);
+          op_queue_pop (&pg->ops);
           if (!retry_stale_plan (pg, op))
-            g_queue_push_tail (done, op);
+            op_queue_push (done, op);
           continue;
         }
       take_result (pg, op, r);
@@ -554,7 +570,7 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   if (op->held)
     {
       /* Never sent: nothing to cancel on the server. */
-      g_queue_remove (&pg->unsent, op);
+      g_queue_unlink (&pg->unsent, &op->link);
       op_free (op);
     }
   else
@@ -675,7 +691,7 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           if (op->held)
             {
               /* Never sent: nothing to cancel on the server. */
-              g_queue_remove (&pg->unsent, op);
+              g_queue_unlink (&pg->unsent, &op->link);
               op->held = FALSE;
               op->done = TRUE;
               op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -704,8 +720,10 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     {
       /* Closed from another callback while we waited (cannot happen on
        * one thread; kept as a guard). */
-      g_queue_remove (&pg->ops, op);
-      g_queue_remove (&pg->unsent, op);
+      if (g_queue_link_index (&pg->ops, &op->link) >= 0)
+        g_queue_unlink (&pg->ops, &op->link);
+      if (g_queue_link_index (&pg->unsent, &op->link) >= 0)
+        g_queue_unlink (&pg->unsent, &op->link);
       g_set_error_literal (error, DAL_ERROR, DAL_ERROR_CLOSED, "the connection was closed");
       return FALSE;
     }
@@ -782,9 +800,10 @@ pgasync_new (PGconn *conn, const DalPgTimings *timings, DalUrl *url,
   pg->command_timeout_ms = dal_pg_command_timeout_ms (url);
   pg->cancel_timeout_ms = dal_pg_cancel_timeout_ms (url);
   pg->canceller = dal_pg_canceller_new ();
-  pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify) cache_entry_free);
+  pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                     (GDestroyNotify) cache_entry_unref);
   g_queue_init (&pg->cache_lru);
+  pg->cache_key_buf = g_string_new (NULL);
   /* Refused before connecting when it would fail (dal-pg-connect.c). */
   if (!dal_pg_session_new (url, &pg->session, NULL))
     g_warn_if_reached ();
