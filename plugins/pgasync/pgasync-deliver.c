@@ -1,11 +1,12 @@
 /* pgasync-deliver.c: the FIFO of completions of a pgasync connection.
  *
- * A GSource on the connection's home context, ready (through its prepare:
- * no timer, no wake-up from the home thread) whenever it holds a
- * completion it can hand out.  pgasync drains it at the end of its socket
- * source's dispatch; the FIFO's own dispatch drains it otherwise (after a
- * blocking call, an _async call or a close that completed operations, or
- * in a main loop a callback runs itself: the source may recurse).
+ * It lives on the hub of the connection's home context (pgasync-hub.c),
+ * which is ready (through its prepare: no timer, no wake-up from the home
+ * thread) whenever a FIFO holds a completion it can hand out, and drains
+ * the FIFOs at the end of each dispatch, after reading the sockets that
+ * fired: completions of a read are delivered in that read's dispatch;
+ * those of a blocking call, an _async call or a close at the next one
+ * (or in a main loop a callback runs itself: the hub may recurse).
  *
  * Order.  When GTask defers a callback to an idle of its own (it does for
  * a task returned in the iteration that created it), the FIFO waits for
@@ -18,6 +19,7 @@
 #include "config.h"
 
 #include "pgasync-deliver.h"
+#include "pgasync-hub.h"
 
 /* A completion on its way to the caller. */
 typedef struct
@@ -33,7 +35,10 @@ typedef struct
 
 struct _PgDeliverer
 {
-  GSource source;
+  PgHub *hub;               /* a reference; NULL once the context went */
+  GList hub_link;           /* in the hub's FIFOs (data: the FIFO) */
+  GList ready_link;         /* in its ready ones, while there */
+  guint holds;              /* a drain under way, a task waited for */
   GQueue queue;             /* Delivery *, by their own links */
   GList *spare;             /* handed out, kept for the next ones */
   guint n_spare;
@@ -78,8 +83,8 @@ on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
     return;
   g_signal_handlers_disconnect_by_func (object, on_task_completed, dl);
   g_clear_object (&dl->waiting);
+  dl->holds--;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }
 
 /* Hands out what can go now, in order.  Called only from a dispatch on the
@@ -87,7 +92,7 @@ on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
 void
 pg_deliverer_drain (PgDeliverer *dl)
 {
-  g_source_ref (&dl->source);
+  dl->holds++;
   GList *l;
   while (dl->waiting == NULL && (l = g_queue_pop_head_link (&dl->queue)) != NULL)
     {
@@ -111,14 +116,14 @@ pg_deliverer_drain (PgDeliverer *dl)
       if (!g_task_get_completed (task) && g_task_get_context (task) == dl->home)
         {
           dl->waiting = task;
-          g_source_ref (&dl->source);
+          dl->holds++;
           g_signal_connect (task, "notify::completed", G_CALLBACK (on_task_completed), dl);
         }
       else
         g_object_unref (task);
     }
+  dl->holds--;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }
 
 /* Whether it holds a completion it can hand out now. */
@@ -128,80 +133,86 @@ deliverer_ready (PgDeliverer *dl)
   return dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
 }
 
-/* The deliverer is ready whenever it has something to hand out: the
- * context asks at every iteration (no syscall, no timer), nested
- * iterations in a callback included. */
-static gboolean
-deliverer_prepare (GSource *source, gint *timeout)
-{
-  *timeout = -1;
-  return deliverer_ready ((PgDeliverer *) source);
-}
-
-static gboolean
-deliverer_check (GSource *source)
-{
-  return deliverer_ready ((PgDeliverer *) source);
-}
-
-/* After completions were queued: an orphan left with nothing goes away,
- * and a home context that another thread may be waiting in is woken up
- * (the thread iterating it sees them at its next prepare anyway). */
-void
-pg_deliverer_kick (PgDeliverer *dl)
-{
-  if (g_source_is_destroyed (&dl->source))
-    return;
-  if (dl->orphan && dl->waiting == NULL && g_queue_is_empty (&dl->queue))
-    g_source_destroy (&dl->source);
-  else if (deliverer_ready (dl) && !g_main_context_is_owner (dl->home))
-    g_main_context_wakeup (dl->home);
-}
-
-static gboolean
-deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  pg_deliverer_drain ((PgDeliverer *) source);  /* destroys an orphan once empty */
-  return G_SOURCE_CONTINUE;
-}
-
+/* Drops the completions still queued (they cannot be delivered). */
 static void
-deliverer_finalize (GSource *source)
+drop_queued (PgDeliverer *dl)
 {
-  /* Completions are still queued only when its context went away with
-   * some in it. */
-  PgDeliverer *dl = (PgDeliverer *) source;
   GList *l;
   while ((l = g_queue_pop_head_link (&dl->queue)) != NULL)
     {
       delivery_clear (l->data);
       g_free (l->data);
     }
+}
+
+static void
+deliverer_free (PgDeliverer *dl)
+{
+  if (dl->hub != NULL)
+    {
+      pg_hub_remove_deliverer (dl->hub, &dl->hub_link, &dl->ready_link);
+      pg_hub_unref (dl->hub);
+    }
+  drop_queued (dl);
+  GList *l;
   while (dl->spare != NULL)
     {
       l = dl->spare;
       dl->spare = l->next;
       g_free (l->data);
     }
+  g_free (dl);
 }
 
-static GSourceFuncs deliverer_funcs = {
-  .prepare = deliverer_prepare,
-  .check = deliverer_check,
-  .dispatch = deliverer_dispatch,
-  .finalize = deliverer_finalize,
-};
+/* After completions were queued: an orphan left with nothing goes away,
+ * and one that can hand something out is put on the hub's ready list (a
+ * home context that another thread may be waiting in is woken up; the
+ * thread iterating it sees it at its next prepare anyway). */
+void
+pg_deliverer_kick (PgDeliverer *dl)
+{
+  if (dl->orphan && dl->holds == 0 && dl->waiting == NULL
+      && (g_queue_is_empty (&dl->queue) || dl->hub == NULL))
+    deliverer_free (dl);
+  else if (dl->hub != NULL && deliverer_ready (dl))
+    {
+      pg_hub_mark_ready (dl->hub, &dl->ready_link);
+      if (!g_main_context_is_owner (dl->home))
+        g_main_context_wakeup (dl->home);
+    }
+}
+
+GList *
+pg_deliverer_get_ready_link (PgDeliverer *dl)
+{
+  return &dl->ready_link;
+}
+
+PgHub *
+pg_deliverer_get_hub (PgDeliverer *dl)
+{
+  return dl->hub;
+}
+
+/* The home context went away (its hub with it) while the FIFO held
+ * completions: they cannot be delivered any more. */
+void
+pg_deliverer_hub_gone (PgDeliverer *dl)
+{
+  dl->hub = NULL;
+  drop_queued (dl);
+  pg_deliverer_kick (dl);  /* an orphan goes */
+}
 
 PgDeliverer *
 pg_deliverer_new (GMainContext *home)
 {
-  PgDeliverer *dl = (PgDeliverer *) g_source_new (&deliverer_funcs, sizeof (PgDeliverer));
+  PgDeliverer *dl = g_new0 (PgDeliverer, 1);
   g_queue_init (&dl->queue);
   dl->home = home;
-  g_source_set_name (&dl->source, "dal pgasync completions");
-  /* A nested main loop in a callback delivers what follows (in order). */
-  g_source_set_can_recurse (&dl->source, TRUE);
-  g_source_attach (&dl->source, home);
+  dl->hub_link.data = dl->ready_link.data = dl;
+  dl->hub = pg_hub_ref_for (home);
+  pg_hub_add_deliverer (dl->hub, &dl->hub_link);
   return dl;
 }
 
@@ -251,5 +262,4 @@ pg_deliverer_release (PgDeliverer *dl)
 {
   dl->orphan = TRUE;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }

@@ -83,11 +83,12 @@ struct _PgAsync
   gboolean closed;          /* by the caller */
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */
-  GSource *source;          /* socket, cancel requests, head deadline */
-  gpointer fd_tag;
+  GSource *source;          /* its hub's, while the socket, cancel
+                             * requests and head deadline are watched
+                             * there (pg->watch); else NULL */
+  PgHubWatch watch;
   GIOCondition watching;
-  gpointer cancel_tag;
-  gint64 ready_time;        /* the source's, as last set */
+  gint64 ready_time;        /* the watch's, as last set */
   guint pumping;            /* blocking calls on the stack */
   PgDeliverer *deliverer;    /* the completion FIFO (pgasync-deliver.c) */
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
@@ -133,8 +134,10 @@ G_GNUC_INTERNAL void cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *
 
 /* -- shared with pgasync-copy.c (pgasync.c) -- */
 
-/* Makes the connection's socket source on its home context. */
+/* Puts the connection's socket on its home context's hub, and takes it
+ * off (pg->source: NULL). */
 G_GNUC_INTERNAL void attach_source (PgAsync *pg);
+G_GNUC_INTERNAL void detach_source (PgAsync *pg);
 /* FALSE (and @error) when the connection was closed or lost. */
 G_GNUC_INTERNAL gboolean pg_check_usable (PgAsync *pg, GError **error);
 

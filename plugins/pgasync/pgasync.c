@@ -6,21 +6,24 @@
  * sync segment is just itself).  Results come back in order and go to the
  * operation at the head of the queue.
  *
- * One GSource on the main context the connection was opened in (its
- * "home" context) watches the socket, the end of cancel requests (an
- * eventfd, dal-pg-cancel.c) and the deadline of the statement at the head
- * of the queue (its ready time).  An idle connection has no deadline and
- * nothing readable: it costs no wake-ups.  Blocking calls pump the same
- * engine with poll() on the same three things instead.
+ * The main context the connection was opened in (its "home" context)
+ * watches the socket, the end of cancel requests (an eventfd,
+ * dal-pg-cancel.c) and the deadline of the statement at the head of the
+ * queue, through the one GSource pgasync has there for all its
+ * connections (the hub, pgasync-hub.c: an iteration prepares and checks
+ * one source however many connections live on the context).  An idle
+ * connection has no deadline and nothing readable: it costs no wake-ups.
+ * Blocking calls pump the same engine with poll() on the same three
+ * things instead.
  *
- * Completions.  Finished operations are handed to a FIFO of their own (a
- * second GSource, pgasync-deliver.c), and callbacks run only from a
- * dispatch of one of these two sources on the home context, never inside
- * another call: a blocking call, an _async call or a close made from a
- * callback completes other operations into the FIFO, and they are
- * delivered when that callback has returned (or by a main loop the
- * callback runs itself: both sources may recurse).  Callbacks run in the
- * order the statements were started (a call cancelled through its
+ * Completions.  Finished operations are handed to a FIFO of the
+ * connection's (pgasync-deliver.c), and callbacks run only from a
+ * dispatch of the hub on the home context, after it has read what it
+ * could, never inside another call: a blocking call, an _async call or a
+ * close made from a callback completes other operations into the FIFO,
+ * and they are delivered when that callback has returned (or by a main
+ * loop the callback runs itself: the hub may recurse).  Callbacks run in
+ * the order the statements were started (a call cancelled through its
  * GCancellable excepted: it completes at once).
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
@@ -128,46 +131,32 @@ op_free (PgOp *op)
     g_free (op);
 }
 
-/* -- the connection's GSource -- */
-
-typedef struct
-{
-  GSource source;
-  PgAsync *pg;
-} PgSource;
+/* -- the connection on its context's hub (pgasync-hub.c) -- */
 
 static void on_head_deadline (PgAsync *pg, GQueue *done);
 
-static gboolean
-pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+/* The hub's dispatch found the socket, the cancel eventfd or the deadline
+ * fired: reads and completes into the FIFO, which the hub drains next. */
+static void
+pg_watch_fired (gpointer data, GIOCondition revents, gboolean cancel_ready, gboolean due)
 {
-  PgAsync *pg = ((PgSource *) source)->pg;
+  PgAsync *pg = data;
   GQueue done = G_QUEUE_INIT;
 
   pg_ref (pg);
-  if (g_source_query_unix_fd (source, pg->cancel_tag) != 0)
+  if (cancel_ready)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
       flush_unsent (pg, &done);
     }
-  GIOCondition revents = g_source_query_unix_fd (source, pg->fd_tag);
   if (revents != 0)
     pg_io (pg, revents, &done);
-  /* (pg_io may have ended the connection and destroyed the source.) */
-  if (pg->source != NULL && pg->ready_time >= 0
-      && g_get_monotonic_time () >= pg->ready_time)
+  /* (pg_io may have ended the connection and left the hub.) */
+  if (due && pg->source != NULL)
     on_head_deadline (pg, &done);
   complete_all (pg, &done);
-  /* A top-level dispatch of the home context: callbacks may run here. */
-  if (pg->pumping == 0)
-    pg_deliverer_drain (pg->deliverer);
   pg_unref (pg);
-  return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs pg_source_funcs = {
-  .dispatch = pg_source_dispatch,
-};
 
 /* Watches for input always, for output while libpq has unsent data. */
 void
@@ -180,7 +169,7 @@ update_watch (PgAsync *pg)
     want |= G_IO_OUT;
   if (want != pg->watching)
     {
-      g_source_modify_unix_fd (pg->source, pg->fd_tag, want);
+      pg_hub_set_condition (pg_deliverer_get_hub (pg->deliverer), &pg->watch, want);
       pg->watching = want;
     }
 }
@@ -212,7 +201,7 @@ update_deadline (PgAsync *pg)
   if (pg->source == NULL || t == pg->ready_time)
     return;
   pg->ready_time = t;
-  g_source_set_ready_time (pg->source, t);
+  pg_hub_set_ready_time (pg_deliverer_get_hub (pg->deliverer), &pg->watch, t);
 }
 
 /* The statement at the head of the queue is the one the server runs now:
@@ -264,7 +253,7 @@ give_up (PgAsync *pg, GQueue *done)
   pg->lost = dal_pg_error_connection_gone (why);
   g_atomic_int_set (&pg->lost_flag, 1);
   fail_all (pg, done, pg->lost);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   g_clear_pointer (&pg->conn, PQfinish);
 }
 
@@ -428,7 +417,7 @@ mark_lost (PgAsync *pg, GQueue *done)
     }
   g_atomic_int_set (&pg->lost_flag, 1);
   fail_all (pg, done, pg->lost);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
 }
 
 /* At its sync point: a statement whose cached plan went stale is run
@@ -755,26 +744,29 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
 
 /* -- connecting and closing -- */
 
-/* Makes the connection's socket source on its home context, watching
- * what pg->watching and pg->ready_time say. */
+/* Puts the connection's socket on its home context's hub, watching what
+ * pg->watching and pg->ready_time say. */
 void
 attach_source (PgAsync *pg)
 {
-  pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
-  ((PgSource *) pg->source)->pg = pg;
-  g_source_set_name (pg->source, "dal pgasync socket");
-  /* A nested main loop in a callback reads results too (callbacks run only
-   * after the dispatch has read what it could, never inside pg_io).  Not
-   * blocking the source around its dispatch also spares GLib taking its
-   * file descriptors out of the poll set and back, with a wake-up each
-   * time. */
-  g_source_set_can_recurse (pg->source, TRUE);
-  pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (pg->conn), pg->watching);
-  pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
-                                         G_IO_IN);
-  if (pg->ready_time >= 0)
-    g_source_set_ready_time (pg->source, pg->ready_time);
-  g_source_attach (pg->source, pg->context);
+  PgHub *hub = pg_deliverer_get_hub (pg->deliverer);
+  pg->watch.func = pg_watch_fired;
+  pg->watch.data = pg;
+  pg->watch.ready_time = pg->ready_time;
+  pg_hub_add_watch (hub, &pg->watch, PQsocket (pg->conn), pg->watching,
+                    dal_pg_canceller_get_fd (pg->canceller));
+  pg->source = pg_hub_get_source (hub);
+}
+
+/* Takes the connection's socket off the hub (the connection ended, or a
+ * COPY has it). */
+void
+detach_source (PgAsync *pg)
+{
+  if (pg->source == NULL)
+    return;
+  pg_hub_remove_watch (pg_deliverer_get_hub (pg->deliverer), &pg->watch);
+  pg->source = NULL;
 }
 
 static PgAsync *
@@ -836,7 +828,7 @@ pgasync_close (gpointer handle)
   pg->closed = TRUE;
   fail_all (pg, &done, closed);
   g_error_free (closed);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   g_clear_pointer (&pg->conn, PQfinish);
   complete_all (pg, &done);
   pg_unref (pg);
@@ -849,8 +841,9 @@ pgasync_is_lost (gpointer handle)
   return g_atomic_int_get (&pg->lost_flag) != 0;
 }
 
-/* The pool moves idle connections between threads' contexts: the two
- * sources go, and come again on @context, watching the same things. */
+/* The pool moves idle connections between threads' contexts: the
+ * connection leaves its hub (which goes with its last connection) for
+ * @context's, watching the same things. */
 static gboolean
 pgasync_set_context (gpointer handle, GMainContext *context)
 {
@@ -862,7 +855,7 @@ pgasync_set_context (gpointer handle, GMainContext *context)
     return TRUE;
 
   gboolean had_source = pg->source != NULL;
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   pg_deliverer_release (pg->deliverer);  /* empty: it goes at once */
   g_main_context_unref (pg->context);
   pg->context = g_main_context_ref (context);
