@@ -130,7 +130,7 @@ pg_deliverer_drain (PgDeliverer *dl)
 static gboolean
 deliverer_ready (PgDeliverer *dl)
 {
-  return dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
+  return dl->waiting == NULL && dl->queue.head != NULL;
 }
 
 /* Drops the completions still queued (they cannot be delivered). */
@@ -172,7 +172,7 @@ void
 pg_deliverer_kick (PgDeliverer *dl)
 {
   if (dl->orphan && dl->holds == 0 && dl->waiting == NULL
-      && (g_queue_is_empty (&dl->queue) || dl->hub == NULL))
+      && (dl->queue.head == NULL || dl->hub == NULL))
     deliverer_free (dl);
   else if (dl->hub != NULL && deliverer_ready (dl))
     {
@@ -254,7 +254,7 @@ pg_deliverer_push_batch (PgDeliverer *dl, GTask *task, DalBatchResult *result,
 gboolean
 pg_deliverer_is_empty (PgDeliverer *dl)
 {
-  return dl->waiting == NULL && g_queue_is_empty (&dl->queue);
+  return dl->waiting == NULL && dl->queue.head == NULL;
 }
 
 void

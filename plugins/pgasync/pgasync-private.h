@@ -118,6 +118,14 @@ struct _PgAsync
                              * notification after each read */
 };
 
+/* The operation at the head of pg->ops (the one the server runs now), or
+ * NULL (inline: the engine asks for each result). */
+static inline PgOp *
+ops_head (PgAsync *pg)
+{
+  return pg->ops.head != NULL ? pg->ops.head->data : NULL;
+}
+
 /* -- the statement cache (pgasync-cache.c) -- */
 
 G_GNUC_INTERNAL void cache_entry_unref (CacheEntry *e);

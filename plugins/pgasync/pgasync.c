@@ -105,8 +105,10 @@ op_clear (PgOp *op)
 {
   dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
-  g_clear_error (&op->error);
-  g_clear_error (&op->session_error);
+  if (G_UNLIKELY (op->error != NULL))
+    g_clear_error (&op->error);
+  if (G_UNLIKELY (op->session_error != NULL))
+    g_clear_error (&op->session_error);
   g_clear_pointer (&op->cache_entry, cache_entry_unref);
   g_free (op->deallocates);
   if (G_UNLIKELY (op->subs != NULL))
@@ -182,7 +184,7 @@ update_watch (PgAsync *pg)
 static gint64
 head_deadline (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   if (head == NULL || pg->conn == NULL)
     return -1;
   if (head->cancel_sent)
@@ -205,12 +207,13 @@ update_deadline (PgAsync *pg)
 }
 
 /* The statement at the head of the queue is the one the server runs now:
- * note when it got there (its command timeout counts from then). */
+ * note when it got there (its command timeout counts from then; nothing
+ * else reads it). */
 void
 note_head (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
-  if (head != NULL && head->head_since == 0)
+  PgOp *head = ops_head (pg);
+  if (head != NULL && head->head_since == 0 && pg->command_timeout_ms > 0)
     head->head_since = g_get_monotonic_time ();
 }
 
@@ -219,7 +222,7 @@ note_head (PgAsync *pg)
 static void
 maybe_send_cancel (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   if (head == NULL || head->cancel_reason == DAL_PG_CANCEL_NONE || head->cancel_sent
       || pg->conn == NULL)
     return;
@@ -260,7 +263,7 @@ give_up (PgAsync *pg, GQueue *done)
 static void
 on_head_deadline (PgAsync *pg, GQueue *done)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   gint64 deadline = head_deadline (pg);
   if (head == NULL || deadline < 0 || g_get_monotonic_time () < deadline)
     {
@@ -392,7 +395,7 @@ fail_all (PgAsync *pg, GQueue *done, const GError *why)
 static const GError *
 server_said_why (PgAsync *pg, GQueue *done)
 {
-  PgOp *candidates[] = { g_queue_peek_head (&pg->ops), g_queue_peek_tail (done) };
+  PgOp *candidates[] = { ops_head (pg), g_queue_peek_tail (done) };
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     if (candidates[i] != NULL && candidates[i]->error != NULL
         && dal_error_get_sqlstate (candidates[i]->error) != NULL)
@@ -476,7 +479,7 @@ take_session_result (PgAsync *pg, PgOp *op, PGresult *r)
 static void
 process_results (PgAsync *pg, GQueue *done)
 {
-  while (!g_queue_is_empty (&pg->ops))
+  while (pg->ops.head != NULL)
     {
       note_head (pg);
       maybe_send_cancel (pg);
@@ -484,7 +487,7 @@ process_results (PgAsync *pg, GQueue *done)
         break;
 
       PGresult *r = PQgetResult (pg->conn);
-      PgOp *op = g_queue_peek_head (&pg->ops);
+      PgOp *op = ops_head (pg);
       if (G_UNLIKELY (op->subs != NULL) && !op->in_sync_phase)
         {
           pgasync_batch_take (pg, op, r);
