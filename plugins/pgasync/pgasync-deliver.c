@@ -40,15 +40,11 @@ struct _PgDeliverer
   GList ready_link;         /* in its ready ones, while there */
   guint holds;              /* a drain under way, a task waited for */
   GQueue queue;             /* Delivery *, by their own links */
-  GList *spare;             /* handed out, kept for the next ones */
-  guint n_spare;
+  PgSpares spare;           /* handed out, kept for the next ones */
   GMainContext *home;       /* not a reference */
   GTask *waiting;           /* handed to GTask, callback not run yet */
   gboolean orphan;          /* the connection is gone: go once empty */
 };
-
-/* How many handed-out deliveries the FIFO keeps for the next ones. */
-#define SPARE_MAX 16
 
 static void
 delivery_clear (Delivery *d)
@@ -65,14 +61,7 @@ static void
 delivery_recycle (PgDeliverer *dl, Delivery *d)
 {
   delivery_clear (d);
-  if (dl->n_spare < SPARE_MAX)
-    {
-      d->link.next = dl->spare;
-      dl->spare = &d->link;
-      dl->n_spare++;
-    }
-  else
-    g_free (d);
+  pg_spares_put (&dl->spare, &d->link);
 }
 
 static void
@@ -154,13 +143,7 @@ deliverer_free (PgDeliverer *dl)
       pg_hub_unref (dl->hub);
     }
   drop_queued (dl);
-  GList *l;
-  while (dl->spare != NULL)
-    {
-      l = dl->spare;
-      dl->spare = l->next;
-      g_free (l->data);
-    }
+  pg_spares_clear (&dl->spare);
   g_free (dl);
 }
 
@@ -220,14 +203,8 @@ void
 pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *result,
                    GError *error)
 {
-  Delivery *d;
-  if (dl->spare != NULL)
-    {
-      d = dl->spare->data;
-      dl->spare = dl->spare->next;
-      dl->n_spare--;
-    }
-  else
+  Delivery *d = pg_spares_take (&dl->spare);
+  if (d == NULL)
     {
       d = g_new (Delivery, 1);
       d->link.data = d;

@@ -6,6 +6,7 @@
 #include <dal/dal-plugin.h>
 
 #include "pgasync-hub.h"
+#include "pgasync-spares.h"
 
 G_BEGIN_DECLS
 

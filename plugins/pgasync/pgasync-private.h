@@ -105,9 +105,7 @@ struct _PgAsync
   GQueue cache_lru;         /* entries, least recently used first */
   CacheEntry *cache_memo[PGASYNC_CACHE_MEMO];  /* not references */
   GString *cache_key_buf;   /* a lookup's key */
-  GList *spare_ops;         /* finished PgOps kept for the next ones
-                             * (linked by their own link) */
-  guint n_spare_ops;
+  PgSpares spare_ops;       /* finished PgOps kept for the next ones */
   GQueue deallocate;        /* names of statements to deallocate (char *) */
 
   DalPgSession *session;    /* settings sent with each transaction (a

@@ -261,14 +261,9 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
 PgOp *
 op_new (PgAsync *pg)
 {
-  PgOp *op;
-  if (pg->spare_ops != NULL)
-    {
-      op = pg->spare_ops->data;
-      pg->spare_ops = pg->spare_ops->next;
-      pg->n_spare_ops--;
-      memset (op, 0, sizeof *op);
-    }
+  PgOp *op = pg_spares_take (&pg->spare_ops);
+  if (op != NULL)
+    memset (op, 0, sizeof *op);
   else
     op = g_new0 (PgOp, 1);
   op->pg = pg;

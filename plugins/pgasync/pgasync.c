@@ -85,12 +85,7 @@ pg_unref (PgAsync *pg)
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
   g_string_free (pg->cache_key_buf, TRUE);
-  while (pg->spare_ops != NULL)
-    {
-      PgOp *op = pg->spare_ops->data;
-      pg->spare_ops = pg->spare_ops->next;
-      g_free (op);
-    }
+  pg_spares_clear (&pg->spare_ops);
   g_queue_clear_full (&pg->deallocate, g_free);
   dal_pg_session_free (pg->session);
   dal_url_unref (pg->url);
@@ -115,22 +110,12 @@ op_clear (PgOp *op)
     pgasync_batch_free_subs (op);
 }
 
-/* How many finished operations a connection keeps for its next ones. */
-#define SPARE_OPS_MAX 16
-
+/* Frees what @op holds; @op is kept for the connection's next one. */
 void
 op_free (PgOp *op)
 {
-  PgAsync *pg = op->pg;
   op_clear (op);
-  if (pg->n_spare_ops < SPARE_OPS_MAX)
-    {
-      op->link.next = pg->spare_ops;
-      pg->spare_ops = &op->link;
-      pg->n_spare_ops++;
-    }
-  else
-    g_free (op);
+  pg_spares_put (&op->pg->spare_ops, &op->link);
 }
 
 /* -- the connection on its context's hub (pgasync-hub.c) -- */
