@@ -214,12 +214,6 @@ pg_hub_unref (PgHub *hub)
     }
 }
 
-GSource *
-pg_hub_get_source (PgHub *hub)
-{
-  return &hub->source;
-}
-
 /* The hub's ready time: the earliest of its watches'.  Under the lock. */
 static void
 update_ready_time (PgHub *hub)

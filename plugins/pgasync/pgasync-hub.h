@@ -32,7 +32,6 @@ typedef struct
  * which a deliverer holds as long as it lives. */
 PgHub *pg_hub_ref_for (GMainContext *context);
 void pg_hub_unref (PgHub *hub);
-GSource *pg_hub_get_source (PgHub *hub);
 
 /* Watches @fd (for @condition) and @cancel_fd (readable) until
  * pg_hub_remove_watch(); @w->func, @w->data and @w->ready_time are set

@@ -83,9 +83,10 @@ struct _PgAsync
   gboolean closed;          /* by the caller */
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */
-  GSource *source;          /* its hub's, while the socket, cancel
+  PgHub *source;            /* its context's hub while the socket, cancel
                              * requests and head deadline are watched
-                             * there (pg->watch); else NULL */
+                             * there (pg->watch); else NULL.  Shared:
+                             * detach_source(), never destroy it */
   PgHubWatch watch;
   GIOCondition watching;
   gint64 ready_time;        /* the watch's, as last set */

@@ -156,7 +156,7 @@ update_watch (PgAsync *pg)
     want |= G_IO_OUT;
   if (want != pg->watching)
     {
-      pg_hub_set_condition (pg_deliverer_get_hub (pg->deliverer), &pg->watch, want);
+      pg_hub_set_condition (pg->source, &pg->watch, want);
       pg->watching = want;
     }
 }
@@ -188,7 +188,7 @@ update_deadline (PgAsync *pg)
   if (pg->source == NULL || t == pg->ready_time)
     return;
   pg->ready_time = t;
-  pg_hub_set_ready_time (pg_deliverer_get_hub (pg->deliverer), &pg->watch, t);
+  pg_hub_set_ready_time (pg->source, &pg->watch, t);
 }
 
 /* The statement at the head of the queue is the one the server runs now:
@@ -743,7 +743,7 @@ attach_source (PgAsync *pg)
   pg->watch.ready_time = pg->ready_time;
   pg_hub_add_watch (hub, &pg->watch, PQsocket (pg->conn), pg->watching,
                     dal_pg_canceller_get_fd (pg->canceller));
-  pg->source = pg_hub_get_source (hub);
+  pg->source = hub;
 }
 
 /* Takes the connection's socket off the hub (the connection ended, or a
@@ -753,7 +753,7 @@ detach_source (PgAsync *pg)
 {
   if (pg->source == NULL)
     return;
-  pg_hub_remove_watch (pg_deliverer_get_hub (pg->deliverer), &pg->watch);
+  pg_hub_remove_watch (pg->source, &pg->watch);
   pg->source = NULL;
 }
 
