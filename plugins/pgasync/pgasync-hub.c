@@ -41,7 +41,8 @@ struct _PgHub
   GQueue ready;             /* deliverers with something to hand out */
   gint n_ready;             /* atomic mirror of ready.length */
   gint64 ready_time;        /* the earliest of the watches' */
-  GPtrArray *fired;         /* a dispatch's watches to run (reused) */
+  PgHubWatch **fired;       /* a dispatch's watches to run (reused) */
+  guint fired_size;
 };
 
 G_LOCK_DEFINE_STATIC (hubs);
@@ -95,18 +96,23 @@ hub_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   /* The connections whose socket, cancel eventfd or deadline fired (a
    * connection moved here meanwhile by another thread waits for the next
    * dispatch). */
-  GPtrArray *fired = hub->fired;
+  guint n_fired = 0;
   g_mutex_lock (&hub->lock);
+  if (hub->fired_size < hub->watches.length)
+    {
+      hub->fired_size = MAX (hub->watches.length, 2 * hub->fired_size);
+      hub->fired = g_renew (PgHubWatch *, hub->fired, hub->fired_size);
+    }
   for (GList *l = hub->watches.head; l != NULL; l = l->next)
     if (watch_fired (l->data, now))
-      g_ptr_array_add (fired, l->data);
+      hub->fired[n_fired++] = l->data;
   g_mutex_unlock (&hub->lock);
 
   /* Only this thread removes a watch of a context it iterates, and a
    * watch function removes no other connection's. */
-  for (guint i = 0; i < fired->len; i++)
+  for (guint i = 0; i < n_fired; i++)
     {
-      PgHubWatch *w = fired->pdata[i];
+      PgHubWatch *w = hub->fired[i];
       GIOCondition revents = w->sock.revents;
       gboolean cancel_ready = w->cancel.revents != 0;
       gboolean due = w->ready_time >= 0 && now >= w->ready_time;
@@ -114,10 +120,11 @@ hub_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       w->sock.revents = w->cancel.revents = 0;
       w->func (w->data, revents, cancel_ready, due);
     }
-  g_ptr_array_set_size (fired, 0);
 
-  /* Callbacks: the FIFOs, each in its order. */
-  for (;;)
+  /* Callbacks: the FIFOs, each in its order (one another thread makes
+   * ready meanwhile may wait for the next iteration: it wakes the
+   * context up). */
+  while (g_atomic_int_get (&hub->n_ready) > 0)
     {
       g_mutex_lock (&hub->lock);
       GList *l = g_queue_pop_head_link (&hub->ready);
@@ -153,7 +160,7 @@ hub_finalize (GSource *source)
         g_queue_unlink (&hub->ready, ready_link);
       pg_deliverer_hub_gone (l->data);
     }
-  g_ptr_array_unref (hub->fired);
+  g_free (hub->fired);
   g_mutex_clear (&hub->lock);
 }
 
@@ -182,7 +189,6 @@ pg_hub_ref_for (GMainContext *context)
       g_queue_init (&hub->deliverers);
       g_queue_init (&hub->ready);
       hub->ready_time = -1;
-      hub->fired = g_ptr_array_new ();
       g_source_set_name (&hub->source, "dal pgasync");
       /* A nested main loop in a callback reads results and delivers what
        * follows (in order).  Not blocking the source around its dispatch
