@@ -517,6 +517,11 @@ burst_source_cb (gpointer user_data)
 {
   BurstSource *s = user_data;
   Burst *b = s->burst;
+  /* The sources leave the last statements to the completion callback
+   * until it has started one: on a fast machine they could otherwise
+   * submit all of them before the first completion arrives. */
+  if (b->by_source[7] == 0 && b->submitted >= BURST_N - 20)
+    return G_SOURCE_CONTINUE;
   guint n = (guint) g_rand_int_range (b->rand, 1, 13);
   for (guint i = 0; i < n; i++)
     burst_submit (b, s->id);
