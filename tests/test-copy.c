@@ -861,7 +861,7 @@ test_async_close (gconstpointer scheme)
   gint64 t0 = g_get_monotonic_time ();
   /* (Rows large enough for the server to send them before it sleeps.) */
   dal_connection_copy_to_rows_async (conn, "COPY (SELECT g, repeat('x', 20000), "
-                                     "pg_sleep(CASE WHEN g = 2 THEN 60 ELSE 0 END) "
+                                     "pg_sleep(CASE WHEN g = 3 THEN 60 ELSE 0 END) "
                                      "FROM generate_series(1, 3) g) TO STDOUT",
                                      close_at_first, conn, NULL, NULL, on_async, &a);
   async_wait (&a, 10000);
