@@ -508,51 +508,45 @@ assert_usable (DalConnection *conn)
   g_assert_cmpstr (one, ==, "1");
 }
 
+/* Runs one async _rows COPY to its end: from @rows, or to @seen. */
 static gint64
-from_rows_async (DalConnection *conn, const char *sql, AsyncRows *r,
-                 GCancellable *cancellable, GError **error)
+rows_async (DalConnection *conn, const char *sql, AsyncRows *rows, AsyncSeen *seen,
+            GCancellable *cancellable, GError **error)
 {
   Async a;
   async_init (&a);
-  r->a = &a;
-  dal_connection_copy_from_rows_async (conn, sql, async_next_row, r, rows_freed,
-                                       cancellable, on_async, &a);
+  if (rows != NULL)
+    {
+      rows->a = &a;
+      dal_connection_copy_from_rows_async (conn, sql, async_next_row, rows, rows_freed,
+                                           cancellable, on_async, &a);
+    }
+  else
+    {
+      seen->a = &a;
+      dal_connection_copy_to_rows_async (conn, sql, async_check_row, seen, seen_freed,
+                                         cancellable, on_async, &a);
+    }
   async_wait (&a, 30000);
-  g_assert_true (r->freed);
-  gint64 n = FINISH (&a, copy_from_rows, conn, error);
-  /* Not buffered whole: the rows were encoded a few chunks at a time,
-   * in many iterations of the caller's context. */
-  if (r->rows.next > 100000)
+  g_assert_true (rows != NULL ? rows->freed : seen->freed);
+  gint64 n = rows != NULL ? FINISH (&a, copy_from_rows, conn, error)
+                          : FINISH (&a, copy_to_rows, conn, error);
+  /* Not buffered whole: the rows were encoded or decoded a few chunks at
+   * a time, in many iterations of the caller's context, while the COPY
+   * ran. */
+  if ((rows != NULL ? rows->rows.next : seen->seen.n) > 100000)
     {
       g_assert_cmpuint (a.rows_max, <, 20000);
       g_assert_cmpuint (a.row_iterations, >=, 10);
     }
-  r->a = NULL;
   async_clear (&a);
   return n;
 }
 
-static gint64
-to_rows_async (DalConnection *conn, const char *sql, AsyncSeen *s,
-               GCancellable *cancellable, GError **error)
-{
-  Async a;
-  async_init (&a);
-  s->a = &a;
-  dal_connection_copy_to_rows_async (conn, sql, async_check_row, s, seen_freed,
-                                     cancellable, on_async, &a);
-  async_wait (&a, 30000);
-  g_assert_true (s->freed);
-  gint64 n = FINISH (&a, copy_to_rows, conn, error);
-  if (s->seen.n > 100000)
-    {
-      g_assert_cmpuint (a.rows_max, <, 20000);
-      g_assert_cmpuint (a.row_iterations, >=, 10);
-    }
-  s->a = NULL;
-  async_clear (&a);
-  return n;
-}
+#define from_rows_async(conn, sql, rows, cancellable, error) \
+  rows_async ((conn), (sql), (rows), NULL, (cancellable), (error))
+#define to_rows_async(conn, sql, seen, cancellable, error) \
+  rows_async ((conn), (sql), NULL, (seen), (cancellable), (error))
 
 static void
 test_async_streams (gconstpointer scheme)
