@@ -46,7 +46,6 @@ typedef struct
 typedef struct _DalCopyJob
 {
   OpKind kind;                  /* OP_COPY: the worker's task data */
-  DalConnection *conn;          /* not a reference: the tasks hold one */
   char *sql;
   gboolean in, rows;
   GTask *task;                  /* the caller's */
@@ -478,21 +477,22 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (task);
 }
 
-/* Starts a COPY for @task (its reference taken).  @func_data goes with
- * the rows functions (@row_data_free: when they are done).  Refusals
- * complete @task, never inside this call (GTask). */
+/* Starts a COPY for @task (its reference taken): of the stream @object,
+ * or of the rows function @func with @row_data (@row_data_free: when it
+ * is done).  Refusals complete @task, never inside this call (GTask). */
 static void
 start_copy (DalConnection *self, GTask *task, const char *sql, gboolean in,
             gboolean rows, gpointer object, gpointer func, gpointer row_data,
             GDestroyNotify row_data_free)
 {
   GError *error = NULL;
-  if (!_dal_copy_check (self, sql, in, rows, &error)
-      || (!uses_worker (self) && self->funcs->set_context == NULL
-          && (error = dal_error_new_hint (
-                DAL_ERROR_UNSUPPORTED, "Use the blocking form of this call",
-                "the %s plugin cannot run an async COPY",
-                dal_connection_get_plugin_name (self))) != NULL))
+  if (_dal_copy_check (self, sql, in, rows, &error)
+      && !uses_worker (self) && self->funcs->set_context == NULL)
+    error = dal_error_new_hint (DAL_ERROR_UNSUPPORTED, "Use the blocking form of this call",
+                                "the %s plugin cannot run an async COPY (it cannot "
+                                "move its connections between main contexts)",
+                                dal_connection_get_plugin_name (self));
+  if (error != NULL)
     {
       if (row_data_free != NULL)
         row_data_free (row_data);
@@ -509,7 +509,6 @@ start_copy (DalConnection *self, GTask *task, const char *sql, gboolean in,
 
   DalCopyJob *job = g_new0 (DalCopyJob, 1);
   job->kind = OP_COPY;
-  job->conn = self;
   job->sql = g_strdup (sql);
   job->in = in;
   job->rows = rows;
