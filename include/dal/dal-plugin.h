@@ -426,7 +426,11 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   STDOUT) and hands every row to the #DalCopyWriteFunc as it arrives.
  *   Holds no more than a bounded amount of data.  Returns the number of
  *   rows the server reports, or -1 with the error set (an error of the
- *   write function ends the COPY)
+ *   write function ends the COPY).  For the async COPY calls libdal runs
+ *   @copy_in and @copy_out on its worker thread, for a plugin with async
+ *   slots after @set_context moved the idle connection to a context
+ *   nobody iterates (and moves it back after); the read and write
+ *   functions may then block while the caller's context handles rows
  * @set_notify: ABI 1.4, optional, notifications (LISTEN/NOTIFY): from
  *   now on the plugin calls the #DalNotifyFunc for every notification the
  *   server sends, in the order they arrive, with the given user data; a
