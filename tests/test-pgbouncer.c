@@ -2,8 +2,8 @@
  * PgBouncer in transaction mode (live), on both PostgreSQL plugins:
  * COPY FROM STDIN (rows and stream) and TO STDOUT with the right data, a
  * bad row mid-way failing with its error and the connection serving the
- * next statement; a batch cancelled through its GCancellable while the
- * server runs it (async, with another client's statement running through
+ * next statement, in the blocking and the _async forms; a batch cancelled
+ * through its GCancellable while the server runs it (async, with another client's statement running through
  * the same PgBouncer meanwhile, which must not be hit; and blocking, from
  * another thread); a batch past its command_timeout; executemany leaving
  * no prepared statement on any server connection. */
@@ -213,6 +213,86 @@ test_copy (gconstpointer data)
   assert_bad_row (error, "line 3");
   g_clear_error (&error);
   assert_count (conn, table, "1003");
+  dal_test_drop_table (conn, table);
+}
+
+/* The _async forms through PgBouncer: rows in, rows out, a bad row. */
+typedef struct
+{
+  gboolean done;
+  gint64 n;
+  GError *error;
+} CopyDone;
+
+static void
+copy_in_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  CopyDone *d = data;
+  g_assert_false (d->done);
+  d->n = dal_connection_copy_from_rows_finish (DAL_CONNECTION (source), result, &d->error);
+  d->done = TRUE;
+}
+
+static void
+copy_out_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  CopyDone *d = data;
+  g_assert_false (d->done);
+  d->n = dal_connection_copy_to_rows_finish (DAL_CONNECTION (source), result, &d->error);
+  d->done = TRUE;
+}
+
+static void
+wait_copy (CopyDone *d)
+{
+  gint64 deadline = g_get_monotonic_time () + dal_test_scaled_ms (30000) * 1000;
+  while (!d->done)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_copy_async (gconstpointer data)
+{
+  const Case *c = data;
+  if (!dal_test_require_pgbouncer ())
+    return;
+  g_autoptr (DalConnection) conn = open_bouncer (c->scheme, NULL);
+  g_autofree char *table = make_table (conn);
+  g_autofree char *copy_in = g_strdup_printf ("COPY %s (id, name) FROM STDIN", table);
+
+  Rows rows = { .n = 1000, .first = 1, .bad_at = G_MAXUINT };
+  CopyDone in = { 0 };
+  dal_connection_copy_from_rows_async (conn, copy_in, next_row, &rows, NULL, NULL,
+                                       copy_in_done, &in);
+  g_assert_false (in.done);
+  wait_copy (&in);
+  g_assert_no_error (in.error);
+  g_assert_cmpint (in.n, ==, 1000);
+  assert_count (conn, table, "1000");
+
+  g_autofree char *all = g_strdup_printf ("COPY (SELECT id, name FROM %s ORDER BY id) TO STDOUT",
+                                          table);
+  Seen seen = { 0 };
+  CopyDone out = { 0 };
+  dal_connection_copy_to_rows_async (conn, all, seen_row, &seen, NULL, NULL,
+                                     copy_out_done, &out);
+  wait_copy (&out);
+  g_assert_no_error (out.error);
+  g_assert_cmpint (out.n, ==, 1000);
+  g_assert_cmpuint (seen.n, ==, 1000);
+
+  Rows bad = { .n = 1000, .first = 2001, .bad_at = 700 };
+  CopyDone failed = { 0 };
+  dal_connection_copy_from_rows_async (conn, copy_in, next_row, &bad, NULL, NULL,
+                                       copy_in_done, &failed);
+  wait_copy (&failed);
+  g_assert_cmpint (failed.n, ==, -1);
+  assert_bad_row (failed.error, "line 701");
+  g_clear_error (&failed.error);
+  assert_count (conn, table, "1000");
   dal_test_drop_table (conn, table);
 }
 
@@ -524,6 +604,7 @@ main (int argc, char **argv)
     {
       const Case *c = &cases[i];
       g_autofree char *copy = g_strdup_printf ("/pgbouncer/copy/%s", c->name);
+      g_autofree char *copy_async = g_strdup_printf ("/pgbouncer/copy-async/%s", c->name);
       g_autofree char *cancel_async = g_strdup_printf ("/pgbouncer/batch-cancel/async/%s",
                                                        c->name);
       g_autofree char *cancel_blocking = g_strdup_printf (
@@ -531,6 +612,7 @@ main (int argc, char **argv)
       g_autofree char *timeout = g_strdup_printf ("/pgbouncer/batch-timeout/%s", c->name);
       g_autofree char *many = g_strdup_printf ("/pgbouncer/execute-many/%s", c->name);
       g_test_add_data_func (copy, c, test_copy);
+      g_test_add_data_func (copy_async, c, test_copy_async);
       g_test_add_data_func (cancel_async, c, test_batch_cancel_async);
       g_test_add_data_func (cancel_blocking, c, test_batch_cancel_blocking);
       g_test_add_data_func (timeout, c, test_batch_timeout);
