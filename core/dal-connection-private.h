@@ -50,6 +50,10 @@ struct _DalConnection
   /* LISTEN/NOTIFY (dal-notify.c). */
   struct _DalNotify *notify;  /* NULL: the plugin delivers none */
   gboolean tx_pooler;         /* LISTEN is refused */
+
+  /* An async COPY runs (dal-copy-async.c; set and cleared on the
+   * caller's thread): no other call starts meanwhile. */
+  struct _DalCopyJob *copy_job;
 };
 
 typedef struct _DalNotify DalNotify;
@@ -90,7 +94,19 @@ typedef enum
   OP_QUERY,
   OP_CLOSE,
   OP_BATCH,   /* dal-connection-batch.c */
+  OP_COPY,    /* dal-copy-async.c */
 } OpKind;
+
+/* -- async COPY (dal-copy-async.c) -- */
+
+/* Worker path: runs the COPY of @task (its blocking slot) and completes
+ * it. */
+G_GNUC_INTERNAL void _dal_copy_work (DalConnection *self, GTask *task);
+/* The error of a call made while an async COPY runs (DAL_ERROR_BUSY). */
+G_GNUC_INTERNAL GError *_dal_copy_busy_error (void);
+/* The connection is being closed: an async COPY running is cancelled
+ * (the close then waits for it, as for a worker's statement). */
+G_GNUC_INTERNAL void _dal_copy_close (DalConnection *self);
 
 /* Helpers of dal-connection.c that the batch calls share (see there). */
 G_GNUC_INTERNAL gboolean is_async_only (DalConnection *self);

@@ -319,6 +319,8 @@ worker_run (gpointer data, gpointer unused)
     g_task_return_error (task, closed_error ());
   else if (op->kind == OP_BATCH)
     conn_batch_work (self, task);
+  else if (op->kind == OP_COPY)
+    _dal_copy_work (self, task);
   else if (!g_task_return_error_if_cancelled (task))
     {
       DalResult *result = self->funcs->query (self->handle, op->sql,
@@ -397,6 +399,8 @@ start_refused (DalConnection *self, GTask *task)
                              "its events are not watched on any main "
                              "context. Borrow it with dal_pool_acquire_async() "
                              "to make async calls on it");
+  else if (self->copy_job != NULL)
+    g_task_return_error (task, _dal_copy_busy_error ());
   /* Cancelled before it started: it must not run at all. */
   else if (!g_task_return_error_if_cancelled (task))
     return FALSE;
@@ -463,7 +467,7 @@ static gboolean
 call_path (DalConnection *self, const char *sql, GCancellable *cancellable)
 {
   return self->funcs->query_call != NULL && !is_async_only (self) && !self->closed
-         && !g_atomic_int_get (&self->blocking_only)
+         && !g_atomic_int_get (&self->blocking_only) && self->copy_job == NULL
          && !g_cancellable_is_cancelled (cancellable)
          && conn_check_listen (self, sql, NULL);
 }
@@ -576,6 +580,11 @@ gboolean
 blocking_begin (DalConnection *self, const char *sql, GCancellable *cancellable,
                 gboolean *claimed, GError **local)
 {
+  if (self->copy_job != NULL && !self->closed)
+    {
+      *local = _dal_copy_busy_error ();
+      return FALSE;
+    }
   if (self->closed || (uses_worker (self) && !(*claimed = conn_claim (self))))
     {
       *local = closed_error ();
@@ -979,7 +988,8 @@ dal_connection_close (DalConnection *self, GCancellable *cancellable, GError **e
   GQueue doomed = G_QUEUE_INIT;
   if (!mark_closed (self, &doomed, NULL))
     return TRUE;
-  if (uses_worker (self))
+  _dal_copy_close (self);
+  if (uses_worker (self) || self->copy_job != NULL)
     {
       /* Wait for the statement running in the worker, if any. */
       g_mutex_lock (&self->lock);
@@ -1006,7 +1016,8 @@ dal_connection_close_async (DalConnection *self, GCancellable *cancellable,
 
   GTask *task = new_task (self, cancellable, callback, user_data,
                           dal_connection_close_async);
-  if (uses_worker (self))
+  _dal_copy_close (self);
+  if (uses_worker (self) || self->copy_job != NULL)
     {
       Op *op = g_new0 (Op, 1);
       op->kind = OP_CLOSE;
@@ -1077,7 +1088,7 @@ dal_connection_get_info (DalConnection *self, const char *key)
   g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
   g_return_val_if_fail (key != NULL, NULL);
 
-  if (self->funcs->get_info == NULL || self->closed)
+  if (self->funcs->get_info == NULL || self->closed || self->copy_job != NULL)
     return NULL;
   if (!uses_worker (self))
     return self->funcs->get_info (self->handle, key);

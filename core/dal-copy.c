@@ -13,9 +13,7 @@
 
 #include <string.h>
 
-#include "dal-connection-private.h"
-
-#define COPY_BUFFER (64 * 1024)
+#include "dal-copy-private.h"
 
 /* -- the statement -- */
 
@@ -116,13 +114,12 @@ check_statement (const char *sql, gboolean in, gboolean rows, GError **error)
   return TRUE;
 }
 
-/* Runs the plugin's slot on the facade's blocking path. */
-static gint64
-run_copy (DalConnection *self, const char *sql, gboolean in, gboolean rows,
-          gpointer func, gpointer data, GCancellable *cancellable, GError **error)
+gboolean
+_dal_copy_check (DalConnection *self, const char *sql, gboolean in, gboolean rows,
+                 GError **error)
 {
   if (!check_statement (sql, in, rows, error))
-    return -1;
+    return FALSE;
   if ((in ? (gpointer) self->funcs->copy_in : (gpointer) self->funcs->copy_out) == NULL)
     {
       g_propagate_error (error, dal_error_new_hint (
@@ -130,27 +127,50 @@ run_copy (DalConnection *self, const char *sql, gboolean in, gboolean rows,
         "Use a postgresql+asyncpg:// or postgresql+psycopg2:// URL for COPY",
         "the %s plugin cannot run COPY ... %s", dal_connection_get_plugin_name (self),
         in ? "FROM STDIN" : "TO STDOUT"));
-      return -1;
+      return FALSE;
     }
+  return TRUE;
+}
+
+gint64
+_dal_copy_run_slot (DalConnection *self, const char *sql, gboolean in, gpointer func,
+                    gpointer data, GCancellable *cancellable, GError **error)
+{
+  return in ? self->funcs->copy_in (self->handle, sql, (DalCopyReadFunc) func, data,
+                                    cancellable, error)
+            : self->funcs->copy_out (self->handle, sql, (DalCopyWriteFunc) func, data,
+                                     cancellable, error);
+}
+
+/* Runs the plugin's slot on the facade's blocking path. */
+static gint64
+run_copy (DalConnection *self, const char *sql, gboolean in, gboolean rows,
+          gpointer func, gpointer data, GCancellable *cancellable, GError **error)
+{
+  if (!_dal_copy_check (self, sql, in, rows, error))
+    return -1;
 
   GError *local = NULL;
   gint64 n = -1;
   gboolean claimed = FALSE;
   if (blocking_begin (self, sql, cancellable, &claimed, &local))
-    n = in ? self->funcs->copy_in (self->handle, sql, (DalCopyReadFunc) func, data,
-                                   cancellable, &local)
-           : self->funcs->copy_out (self->handle, sql, (DalCopyWriteFunc) func, data,
-                                    cancellable, &local);
+    n = _dal_copy_run_slot (self, sql, in, func, data, cancellable, &local);
   if (local == NULL && n < 0)
-    local = dal_error_new_hint (DAL_ERROR_FAILED, NULL, "the COPY failed");
+    local = _dal_copy_failed_error ();
   blocking_end (self, claimed, local, error);
   return local == NULL ? n : -1;
 }
 
 /* -- COPY FROM STDIN -- */
 
-static gssize
-stream_read (gpointer source, char *buffer, gsize size, GCancellable *cancellable,
+GError *
+_dal_copy_failed_error (void)
+{
+  return dal_error_new_hint (DAL_ERROR_FAILED, NULL, "the COPY failed");
+}
+
+gssize
+_dal_copy_stream_read (gpointer source, char *buffer, gsize size, GCancellable *cancellable,
              GError **error)
 {
   return g_input_stream_read (source, buffer, size, cancellable, error);
@@ -166,18 +186,9 @@ dal_connection_copy_from_stream (DalConnection *self, const char *sql,
   g_return_val_if_fail (G_IS_INPUT_STREAM (input), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  return run_copy (self, sql, TRUE, FALSE, (gpointer) stream_read, input,
+  return run_copy (self, sql, TRUE, FALSE, (gpointer) _dal_copy_stream_read, input,
                    cancellable, error);
 }
-
-typedef struct
-{
-  DalCopyRowsFunc next_row;
-  gpointer user_data;
-  GString *pending;     /* encoded rows not handed over yet */
-  gsize offset;         /* from there */
-  gboolean ended;
-} RowSource;
 
 /* g_string_append_len() for bytes from elsewhere, at the cost of a
  * memcpy while @out has room (rows are encoded value by value). */
@@ -227,8 +238,8 @@ encode_value (GString *out, const char *value, char sep)
   append_bytes (out, &sep, 1);
 }
 
-static gssize
-rows_read (gpointer source, char *buffer, gsize size, GCancellable *cancellable,
+gssize
+_dal_copy_rows_read (gpointer source, char *buffer, gsize size, GCancellable *cancellable,
            GError **error)
 {
   RowSource *s = source;
@@ -276,7 +287,7 @@ dal_connection_copy_from_rows (DalConnection *self, const char *sql,
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   RowSource s = { next_row, user_data, g_string_sized_new (COPY_BUFFER + 1024), 0, FALSE };
-  gint64 n = run_copy (self, sql, TRUE, TRUE, (gpointer) rows_read, &s, cancellable,
+  gint64 n = run_copy (self, sql, TRUE, TRUE, (gpointer) _dal_copy_rows_read, &s, cancellable,
                        error);
   g_string_free (s.pending, TRUE);
   return n;
@@ -284,15 +295,8 @@ dal_connection_copy_from_rows (DalConnection *self, const char *sql,
 
 /* -- COPY TO STDOUT -- */
 
-typedef struct
-{
-  GOutputStream *output;
-  char *buffer;         /* COPY_BUFFER bytes */
-  gsize len;
-} StreamSink;
-
-static gboolean
-sink_flush (StreamSink *s, GCancellable *cancellable, GError **error)
+gboolean
+_dal_copy_sink_flush (StreamSink *s, GCancellable *cancellable, GError **error)
 {
   gboolean ok = s->len == 0
                 || g_output_stream_write_all (s->output, s->buffer, s->len, NULL,
@@ -301,12 +305,12 @@ sink_flush (StreamSink *s, GCancellable *cancellable, GError **error)
   return ok;
 }
 
-static gboolean
-stream_write (gpointer sink, const char *data, gsize size, GCancellable *cancellable,
+gboolean
+_dal_copy_stream_write (gpointer sink, const char *data, gsize size, GCancellable *cancellable,
               GError **error)
 {
   StreamSink *s = sink;
-  if (s->len + size > COPY_BUFFER && !sink_flush (s, cancellable, error))
+  if (s->len + size > COPY_BUFFER && !_dal_copy_sink_flush (s, cancellable, error))
     return FALSE;
   if (size >= COPY_BUFFER)
     return g_output_stream_write_all (s->output, data, size, NULL, cancellable, error);
@@ -326,22 +330,14 @@ dal_connection_copy_to_stream (DalConnection *self, const char *sql,
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   StreamSink s = { output, g_malloc (COPY_BUFFER), 0 };
-  gint64 n = run_copy (self, sql, FALSE, FALSE, (gpointer) stream_write, &s,
+  gint64 n = run_copy (self, sql, FALSE, FALSE, (gpointer) _dal_copy_stream_write, &s,
                        cancellable, error);
-  if (n >= 0 && (!sink_flush (&s, cancellable, error)
+  if (n >= 0 && (!_dal_copy_sink_flush (&s, cancellable, error)
                  || !g_output_stream_flush (output, cancellable, error)))
     n = -1;
   g_free (s.buffer);
   return n;
 }
-
-typedef struct
-{
-  DalCopyRowFunc row_func;
-  gpointer user_data;
-  GString *row;         /* the row being decoded */
-  GPtrArray *values;    /* into it */
-} RowSink;
 
 /* The character a backslash escape stands for, or 0 for a numeric one. */
 static char
@@ -401,8 +397,8 @@ decode_field (char *p, char *end)
   return out;
 }
 
-static gboolean
-rows_write (gpointer sink, const char *data, gsize size, GCancellable *cancellable,
+gboolean
+_dal_copy_rows_write (gpointer sink, const char *data, gsize size, GCancellable *cancellable,
             GError **error)
 {
   RowSink *s = sink;
@@ -455,7 +451,7 @@ dal_connection_copy_to_rows (DalConnection *self, const char *sql,
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
   RowSink s = { row_func, user_data, g_string_new (NULL), g_ptr_array_new () };
-  gint64 n = run_copy (self, sql, FALSE, TRUE, (gpointer) rows_write, &s, cancellable,
+  gint64 n = run_copy (self, sql, FALSE, TRUE, (gpointer) _dal_copy_rows_write, &s, cancellable,
                        error);
   g_string_free (s.row, TRUE);
   g_ptr_array_unref (s.values);

@@ -14,6 +14,10 @@
  * The source holds a weak reference to the connection: it never keeps it
  * alive, and a notification still queued when the connection goes is
  * dropped with it.
+ *
+ * A plugin that reads an idle connection from a source of its own (pgsync)
+ * is told where that context is (set_notify_context, ABI 1.7), at first
+ * and whenever it changes.
  */
 #include "config.h"
 
@@ -224,6 +228,8 @@ _dal_notify_init (DalConnection *self)
                      && self->funcs->set_notify (self->handle, notify_push, n);
   gboolean notices = self->funcs->set_notice != NULL
                      && self->funcs->set_notice (self->handle, notice_push, n);
+  if (n->notifications && self->funcs->set_notify_context != NULL)
+    self->funcs->set_notify_context (self->handle, n->context);
   if (n->notifications || notices)
     self->notify = n;
   else
@@ -259,7 +265,8 @@ _dal_notify_set_context (DalConnection *self, GMainContext *context)
   if (context == NULL)
     context = g_main_context_default ();
   g_mutex_lock (&n->lock);
-  if (context != n->context)
+  gboolean moved = context != n->context;
+  if (moved)
     {
       gboolean had_source = n->source != NULL;
       source_clear_locked (n);
@@ -269,6 +276,9 @@ _dal_notify_set_context (DalConnection *self, GMainContext *context)
         source_attach_locked (n);
     }
   g_mutex_unlock (&n->lock);
+  /* (Outside our lock: the plugin's watch takes its own, then ours.) */
+  if (moved && n->notifications && self->funcs->set_notify_context != NULL)
+    self->funcs->set_notify_context (self->handle, context);
 }
 
 void

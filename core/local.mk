@@ -64,7 +64,9 @@ core_libdalcore_la_SOURCES = \
 	core/dal-connection-pool.c \
 	core/dal-connection-batch.c \
 	core/dal-batch.c \
+	core/dal-copy-private.h \
 	core/dal-copy.c \
+	core/dal-copy-async.c \
 	core/dal-notify.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \

@@ -61,6 +61,20 @@ dal_test_require_live (void)
   return FALSE;
 }
 
+gboolean
+dal_test_require_pgbouncer (void)
+{
+  if (!dal_test_require_live ())
+    return FALSE;
+  if (g_getenv ("DAL_TEST_PGBOUNCER_PORT") != NULL)
+    return TRUE;
+  if (g_strcmp0 (g_getenv ("DAL_TEST_REQUIRE_SERVER"), "1") == 0)
+    g_test_fail_printf ("DAL_TEST_PGBOUNCER_PORT is not set (harness run with --no-pgbouncer?)");
+  else
+    g_test_skip ("no PgBouncer");
+  return FALSE;
+}
+
 const char *
 dal_test_env (const char *name)
 {
@@ -168,6 +182,52 @@ dal_test_wait_for (const gboolean *flag, guint timeout_ms)
   g_source_unref (timer);
   if (!*flag)
     g_error ("timed out after %u ms waiting for an async call to complete", timeout_ms);
+}
+
+void
+dal_test_iterate_for (guint ms)
+{
+  gboolean over = FALSE;
+  GSource *timer = g_timeout_source_new (ms);
+  g_source_set_callback (timer, on_timeout, &over, NULL);
+  g_source_attach (timer, g_main_context_get_thread_default ());
+  while (!over)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  g_source_unref (timer);
+}
+
+void
+dal_test_exec (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  dal_connection_execute (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+char *
+dal_test_scalar (DalConnection *conn, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query (conn, sql, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (r), >=, 1);
+  return g_strdup (dal_result_get_string (r, 0, 0, NULL));
+}
+
+char *
+dal_test_make_table (DalConnection *conn, const char *prefix, const char *columns)
+{
+  char *name = g_strdup_printf ("%s_%08x", prefix, g_random_int ());
+  g_autofree char *sql = g_strdup_printf ("CREATE TABLE %s (%s)", name, columns);
+  dal_test_exec (conn, sql);
+  return name;
+}
+
+void
+dal_test_drop_table (DalConnection *conn, const char *table)
+{
+  g_autofree char *sql = g_strdup_printf ("DROP TABLE %s", table);
+  dal_test_exec (conn, sql);
 }
 
 guint

@@ -13,6 +13,10 @@ gboolean dal_test_require_live (void);
 #define DAL_TEST_LIVE_OR_RETURN() \
   G_STMT_START { if (!dal_test_require_live ()) return; } G_STMT_END
 
+/* dal_test_require_live () and the harness's PgBouncer in transaction
+ * mode (DAL_TEST_PGBOUNCER_PORT) is there; skipped or failed likewise. */
+gboolean dal_test_require_pgbouncer (void);
+
 /* A harness variable (DAL_TEST_PG_PORT, …); fails the test when unset. */
 const char *dal_test_env (const char *name);
 
@@ -52,6 +56,22 @@ gint64 dal_test_scaled_ms (gint64 ms);
  * @timeout_ms (scaled: dal_test_scaled_ms()) passes (then the test
  * fails). */
 void dal_test_wait_for (const gboolean *flag, guint timeout_ms);
+
+/* Iterates the thread-default main context for @ms (a real timer: for
+ * where time passing is what is tested, or between polls). */
+void dal_test_iterate_for (guint ms);
+
+/* Runs @sql (no parameters); fails the test on an error. */
+void dal_test_exec (DalConnection *conn, const char *sql);
+/* The first value of @sql's first row (NULL for SQL NULL); fails the
+ * test on an error or without a row. */
+char *dal_test_scalar (DalConnection *conn, const char *sql);
+
+/* A fresh table "<prefix>_<random hex>" with @columns (the text between
+ * the parentheses of CREATE TABLE); its name. */
+char *dal_test_make_table (DalConnection *conn, const char *prefix, const char *columns);
+/* DROP TABLE @table. */
+void dal_test_drop_table (DalConnection *conn, const char *table);
 
 /* Percent-encodes @s for a URL part. */
 char *dal_test_encode (const char *s);

@@ -254,6 +254,14 @@ tests_test_notify_SOURCES = tests/test-notify.c
 tests_test_notify_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
 tests_test_notify_LDADD = $(DAL_TEST_LDADD)
 
+# COPY, batch cancel and timeout, executemany through PgBouncer in
+# transaction mode, both PostgreSQL plugins (live).
+TESTS += tests/test-pgbouncer
+check_PROGRAMS += tests/test-pgbouncer
+tests_test_pgbouncer_SOURCES = tests/test-pgbouncer.c
+tests_test_pgbouncer_CPPFLAGS = $(DAL_TEST_CPPFLAGS)
+tests_test_pgbouncer_LDADD = $(DAL_TEST_LDADD)
+
 # The SQLite plugin (no server; the switch to PostgreSQL by URL is live).
 if HAVE_SQLITE3
 TESTS += tests/test-sqlite

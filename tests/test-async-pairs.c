@@ -261,6 +261,74 @@ f_close (gpointer s, GAsyncResult *r, GError **e)
   return dal_connection_close_finish (CONN (s), r, e);
 }
 
+/* COPY: against a table that does not exist (an error is a result too)
+ * or a one-row SELECT. */
+static gboolean
+no_rows (gpointer data, guint *n, const char * const **values, GError **error)
+{
+  return FALSE;
+}
+
+static gboolean
+any_row (gpointer data, guint n, const char * const *values, GError **error)
+{
+  return TRUE;
+}
+
+static void
+s_copy_from_stream (gpointer s, GAsyncReadyCallback cb, gpointer d)
+{
+  g_autoptr (GInputStream) in = g_memory_input_stream_new ();
+  dal_connection_copy_from_stream_async (CONN (s), "COPY pairs_none FROM STDIN", in, NULL,
+                                         cb, d);
+}
+
+static gboolean
+f_copy_from_stream (gpointer s, GAsyncResult *r, GError **e)
+{
+  return dal_connection_copy_from_stream_finish (CONN (s), r, e) >= 0;
+}
+
+static void
+s_copy_from_rows (gpointer s, GAsyncReadyCallback cb, gpointer d)
+{
+  dal_connection_copy_from_rows_async (CONN (s), "COPY pairs_none FROM STDIN", no_rows, NULL,
+                                       NULL, NULL, cb, d);
+}
+
+static gboolean
+f_copy_from_rows (gpointer s, GAsyncResult *r, GError **e)
+{
+  return dal_connection_copy_from_rows_finish (CONN (s), r, e) >= 0;
+}
+
+static void
+s_copy_to_stream (gpointer s, GAsyncReadyCallback cb, gpointer d)
+{
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  dal_connection_copy_to_stream_async (CONN (s), "COPY (SELECT 1) TO STDOUT", out, NULL,
+                                       cb, d);
+}
+
+static gboolean
+f_copy_to_stream (gpointer s, GAsyncResult *r, GError **e)
+{
+  return dal_connection_copy_to_stream_finish (CONN (s), r, e) >= 0;
+}
+
+static void
+s_copy_to_rows (gpointer s, GAsyncReadyCallback cb, gpointer d)
+{
+  dal_connection_copy_to_rows_async (CONN (s), "COPY (SELECT 1) TO STDOUT", any_row, NULL,
+                                     NULL, NULL, cb, d);
+}
+
+static gboolean
+f_copy_to_rows (gpointer s, GAsyncResult *r, GError **e)
+{
+  return dal_connection_copy_to_rows_finish (CONN (s), r, e) >= 0;
+}
+
 static const Pair conn_pairs[] = {
   { "dal_connection_query_async", s_query, f_query },
   { "dal_connection_query_texts_async", s_query_texts, f_query_texts },
@@ -274,6 +342,10 @@ static const Pair conn_pairs[] = {
     f_execute_many_texts },
   { "dal_connection_listen_async", s_listen, f_listen },
   { "dal_connection_unlisten_async", s_unlisten, f_unlisten },
+  { "dal_connection_copy_from_stream_async", s_copy_from_stream, f_copy_from_stream },
+  { "dal_connection_copy_from_rows_async", s_copy_from_rows, f_copy_from_rows },
+  { "dal_connection_copy_to_stream_async", s_copy_to_stream, f_copy_to_stream },
+  { "dal_connection_copy_to_rows_async", s_copy_to_rows, f_copy_to_rows },
   { "dal_connection_close_async", s_close, f_close },   /* last: it closes */
 };
 

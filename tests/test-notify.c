@@ -2,7 +2,10 @@
  * PostgreSQL and PgBouncer: 10,000 notifications from another
  * connection, all in order with the sender's pid; channel names that
  * need quoting; UNLISTEN; a connection notifying itself; the refusal
- * through a transaction pooler; pgsync's delivery with its statements;
+ * through a transaction pooler; pgsync's delivery with its statements
+ * and while idle (its socket watched on the main context: 10,000
+ * notifications without a statement, no wake-up while nothing comes, a
+ * backend terminated while idle);
  * a pool's borrower never seeing the previous one's notifications;
  * notices (the "notice" signal) in order with notifications.  The
  * signal must never fire inside a libdal call: every call of this program
@@ -159,6 +162,44 @@ test_classify (void)
 #define N_NOTIFY 10000
 #define PER_TX 1000
 
+/* Sends N_NOTIFY notifications on "many" from @s, in transactions of
+ * PER_TX; after each, @also (if not NULL) runs a blocking statement. */
+static void
+send_many (DalConnection *s, DalConnection *also)
+{
+  for (guint from = 1; from <= N_NOTIFY; from += PER_TX)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *sql = g_strdup_printf (
+        "SELECT count(pg_notify('many', i::text)) FROM generate_series(%u, %u) i",
+        from, from + PER_TX - 1);
+      in_call = TRUE;
+      g_autoptr (DalResult) r = dal_connection_query (s, sql, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_autoptr (DalResult) r2 = also != NULL
+                                   ? dal_connection_query (also, "SELECT 1", NULL, NULL, &error)
+                                   : NULL;
+      in_call = FALSE;
+      g_assert_no_error (error);
+    }
+}
+
+/* All N_NOTIFY came, in order, from @sender. */
+static void
+assert_many (Got *got, gint sender)
+{
+  dal_test_wait_for (&got->done, 30000);
+  g_assert_cmpuint (got->payloads->len, ==, N_NOTIFY);
+  for (guint i = 0; i < N_NOTIFY; i++)
+    {
+      char want[16];
+      g_snprintf (want, sizeof want, "%u", i + 1);
+      g_assert_cmpstr (got->payloads->pdata[i], ==, want);
+      g_assert_cmpstr (got->channels->pdata[i], ==, "many");
+      g_assert_cmpint (g_array_index (got->pids, gint, i), ==, sender);
+    }
+}
+
 /* 10,000 notifications from another connection, in 10 transactions, while
  * the listener also runs blocking and async statements of its own. */
 static void
@@ -173,31 +214,9 @@ test_many (void)
   g_signal_connect (l, "notification", G_CALLBACK (on_notification), &got);
   listen (l, "many");
   gint sender = backend_pid (s);
-
-  for (guint from = 1; from <= N_NOTIFY; from += PER_TX)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *sql = g_strdup_printf (
-        "SELECT count(pg_notify('many', i::text)) FROM generate_series(%u, %u) i",
-        from, from + PER_TX - 1);
-      in_call = TRUE;
-      g_autoptr (DalResult) r = dal_connection_query (s, sql, NULL, NULL, &error);
-      g_assert_no_error (error);
-      /* The listener reads in its own blocking calls' pump too. */
-      g_autoptr (DalResult) r2 = dal_connection_query (l, "SELECT 1", NULL, NULL, &error);
-      in_call = FALSE;
-      g_assert_no_error (error);
-    }
-  dal_test_wait_for (&got.done, 30000);
-  g_assert_cmpuint (got.payloads->len, ==, N_NOTIFY);
-  for (guint i = 0; i < N_NOTIFY; i++)
-    {
-      char want[16];
-      g_snprintf (want, sizeof want, "%u", i + 1);
-      g_assert_cmpstr (got.payloads->pdata[i], ==, want);
-      g_assert_cmpstr (got.channels->pdata[i], ==, "many");
-      g_assert_cmpint (g_array_index (got.pids, gint, i), ==, sender);
-    }
+  /* The listener reads in its own blocking calls' pump too. */
+  send_many (s, l);
+  assert_many (&got, sender);
   got_clear (&got);
 }
 
@@ -337,6 +356,316 @@ test_pgsync (void)
       g_assert_cmpstr (got.payloads->pdata[i], ==, want);
     }
   got_clear (&got);
+}
+
+/* -- pgsync while idle: its socket watched on the main context -- */
+
+/* A pgsync listener on @channel and a pgsync sender. */
+typedef struct
+{
+  DalConnection *l;
+  DalConnection *s;
+  Got got;
+} Idle;
+
+static void
+idle_setup (Idle *f, const char *channel)
+{
+  f->l = open_conn (PSYCOPG2);
+  f->s = open_conn (PSYCOPG2);
+  got_init (&f->got);
+  g_signal_connect (f->l, "notification", G_CALLBACK (on_notification), &f->got);
+  listen (f->l, channel);
+}
+
+static void
+idle_teardown (Idle *f)
+{
+  g_clear_object (&f->l);
+  g_clear_object (&f->s);
+  got_clear (&f->got);
+}
+
+/* What comes is read by the watch, without any statement of the
+ * listener's; after UNLISTEN * and LISTEN again too. */
+static void
+test_pgsync_idle (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "idle");
+  f.got.until = "end";
+  gint sender = backend_pid (f.s);
+  notify (f.s, "idle", "one");
+  notify (f.s, "idle", "end");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2);
+  g_assert_cmpstr (f.got.payloads->pdata[0], ==, "one");
+  g_assert_cmpint (g_array_index (f.got.pids, gint, 1), ==, sender);
+
+  /* UNLISTEN * ends the watch, LISTEN starts it again. */
+  g_autoptr (GError) error = NULL;
+  in_call = TRUE;
+  g_assert_true (dal_connection_unlisten (f.l, NULL, NULL, &error));
+  in_call = FALSE;
+  g_assert_no_error (error);
+  listen (f.l, "idle");
+  f.got.done = FALSE;
+  notify (f.s, "idle", "end");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 3);
+  idle_teardown (&f);
+}
+
+/* 10,000 notifications to an idle pgsync listener, in 10 transactions of
+ * another connection: all, in order, read by the watch alone. */
+static void
+test_pgsync_many (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "many");
+  f.got.want = N_NOTIFY;
+  gint sender = backend_pid (f.s);
+  guint64 statements = _dal_connection_get_n_statements (f.l);
+  send_many (f.s, NULL);
+  assert_many (&f.got, sender);
+  g_assert_cmpuint (_dal_connection_get_n_statements (f.l), ==, statements);
+  idle_teardown (&f);
+}
+
+static GPollFunc real_poll;
+static guint n_woken;
+
+static gint
+counting_poll (GPollFD *fds, guint n_fds, gint timeout)
+{
+  gint n = real_poll (fds, n_fds, timeout);
+  if (n > 0)
+    n_woken++;
+  return n;
+}
+
+/* How often something other than a timer woke the default context while
+ * it ran for @ms. */
+static guint
+wakeups_over (guint ms)
+{
+  GMainContext *ctx = g_main_context_default ();
+  real_poll = g_main_context_get_poll_func (ctx);
+  n_woken = 0;
+  g_main_context_set_poll_func (ctx, counting_poll);
+  dal_test_iterate_for (ms);
+  g_main_context_set_poll_func (ctx, real_poll);
+  return n_woken;
+}
+
+/* Dispatches what is ready, but never more than 100 times: a source
+ * that stays ready (a socket at end of file still watched) must fail the
+ * test, not hang it. */
+static void
+drain_context (void)
+{
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+}
+
+/* An idle pgsync listener costs nothing: over 2 s nothing wakes the
+ * context, which has nothing ready after; it is still watched. */
+static void
+test_pgsync_quiet (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "quiet");
+  f.got.until = "first";
+  notify (f.s, "quiet", "first");
+  dal_test_wait_for (&f.got.done, 10000);
+  drain_context ();
+
+  g_assert_cmpuint (wakeups_over (2000), ==, 0);
+  g_assert_false (g_main_context_pending (NULL));
+
+  f.got.done = FALSE;
+  f.got.until = "second";
+  notify (f.s, "quiet", "second");
+  dal_test_wait_for (&f.got.done, 10000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2);
+  idle_teardown (&f);
+}
+
+static gboolean
+is_closed (DalConnection *c)
+{
+  in_call = TRUE;
+  gboolean closed = dal_connection_is_closed (c);
+  in_call = FALSE;
+  return closed;
+}
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The listener's backend terminated while it is idle: the watch reads the
+ * server's FATAL message, the connection is lost, and the context does
+ * not spin on the socket's end of file. */
+static void
+test_pgsync_terminated (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "gone");
+  g_autofree char *pid = g_strdup_printf ("%d", backend_pid (f.l));
+  const char *values[] = { pid };
+  g_autoptr (GError) error = NULL;
+  in_call = TRUE;
+  g_autoptr (DalResult) r = dal_connection_query_texts (
+    f.s, "SELECT pg_terminate_backend($1::int)", 1, values, NULL, &error);
+  in_call = FALSE;
+  g_assert_no_error (error);
+  g_assert_cmpstr (dal_result_get_string (r, 0, 0, NULL), ==, "t");
+
+  gboolean timed_out = FALSE;
+  GSource *timer = g_timeout_source_new ((guint) dal_test_scaled_ms (10000));
+  g_source_set_callback (timer, set_flag, &timed_out, NULL);
+  g_source_attach (timer, NULL);
+  while (!is_closed (f.l) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  drain_context ();
+  /* Nothing ready: the socket's end of file is no longer watched. */
+  g_assert_false (g_main_context_pending (NULL));
+  g_assert_cmpuint (wakeups_over (200), ==, 0);
+
+  in_call = TRUE;
+  g_autoptr (DalResult) r2 = dal_connection_query (f.l, "SELECT 1", NULL, NULL, &error);
+  in_call = FALSE;
+  g_assert_null (r2);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_LOST);
+  g_assert_cmpuint (f.got.payloads->len, ==, 0);
+  idle_teardown (&f);
+}
+
+/* A chain of async statements on one connection: each callback starts
+ * the next, @sql_for giving the SQL of statement i. */
+typedef struct
+{
+  DalConnection *conn;
+  guint next, n;
+  char *(*sql_for) (guint i);
+  gboolean done;
+} Chain;
+
+static void chain_next (Chain *c);
+
+static void
+chain_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Chain *c = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res, &error);
+  g_assert_no_error (error);
+  chain_next (c);
+}
+
+static void
+chain_next (Chain *c)
+{
+  if (c->next == c->n)
+    {
+      c->done = TRUE;
+      return;
+    }
+  g_autofree char *sql = c->sql_for (c->next++);
+  in_call = TRUE;
+  dal_connection_query_async (c->conn, sql, NULL, NULL, chain_done, c);
+  in_call = FALSE;
+}
+
+static char *
+select_one (G_GNUC_UNUSED guint i)
+{
+  return g_strdup ("SELECT 1");
+}
+
+static char *
+notify_hundred (guint i)
+{
+  return g_strdup_printf ("SELECT count(pg_notify('busy', j::text)) "
+                          "FROM generate_series(%u, %u) j", i * 100 + 1, i * 100 + 100);
+}
+
+/* A listening pgsync connection busy with async statements (on the
+ * facade's worker) while notifications come: the watch and the worker
+ * never read at the same time; all arrive, in order, nothing fails. */
+static void
+test_pgsync_busy (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "busy");
+  f.got.want = 2000;
+  Chain sender = { f.s, 0, 20, notify_hundred, FALSE };
+  Chain busy = { f.l, 0, 300, select_one, FALSE };
+  chain_next (&sender);
+  chain_next (&busy);
+  dal_test_wait_for (&sender.done, 30000);
+  dal_test_wait_for (&busy.done, 30000);
+  dal_test_wait_for (&f.got.done, 30000);
+  g_assert_cmpuint (f.got.payloads->len, ==, 2000);
+  for (guint i = 0; i < 2000; i++)
+    {
+      char want[16];
+      g_snprintf (want, sizeof want, "%u", i + 1);
+      g_assert_cmpstr (f.got.payloads->pdata[i], ==, want);
+    }
+  idle_teardown (&f);
+}
+
+typedef struct
+{
+  DalConnection *conn;
+  gint closed;
+} Closer;
+
+static gpointer
+close_in_thread (gpointer data)
+{
+  Closer *k = data;
+  g_assert_true (dal_connection_close (k->conn, NULL, NULL));
+  g_atomic_int_set (&k->closed, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+/* A listening pgsync connection closed from another thread while the
+ * context dispatches the watch's reads of a stream of notifications:
+ * the watch goes with it (valgrind and ASan see the rest). */
+static void
+test_pgsync_close_thread (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  Idle f;
+  idle_setup (&f, "closing");
+  f.got.want = 1;
+  run (f.s, "SELECT count(pg_notify('closing', i::text)) FROM generate_series(1, 5000) i");
+  dal_test_wait_for (&f.got.done, 10000);   /* the watch is reading */
+
+  Closer k = { f.l, 0 };
+  GThread *t = g_thread_new ("closer", close_in_thread, &k);
+  while (!g_atomic_int_get (&k.closed))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (t);
+  g_assert_true (is_closed (f.l));
+  drain_context ();
+  g_assert_false (g_main_context_pending (NULL));
+  idle_teardown (&f);
 }
 
 /* Through PgBouncer in transaction mode: refused, with a message. */
@@ -522,6 +851,12 @@ main (int argc, char **argv)
   g_test_add_data_func ("/notify/self/asyncpg", ASYNCPG, test_self);
   g_test_add_data_func ("/notify/self/psycopg2", PSYCOPG2, test_self);
   g_test_add_func ("/notify/pgsync", test_pgsync);
+  g_test_add_func ("/notify/pgsync/idle", test_pgsync_idle);
+  g_test_add_func ("/notify/pgsync/many", test_pgsync_many);
+  g_test_add_func ("/notify/pgsync/quiet", test_pgsync_quiet);
+  g_test_add_func ("/notify/pgsync/terminated", test_pgsync_terminated);
+  g_test_add_func ("/notify/pgsync/close-thread", test_pgsync_close_thread);
+  g_test_add_func ("/notify/pgsync/busy", test_pgsync_busy);
   g_test_add_data_func ("/notify/pooler/asyncpg", ASYNCPG, test_pooler);
   g_test_add_data_func ("/notify/pooler/psycopg2", PSYCOPG2, test_pooler);
   g_test_add_data_func ("/notify/pool/asyncpg", ASYNCPG, test_pool);

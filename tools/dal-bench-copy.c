@@ -11,8 +11,9 @@
  * URL's connection keywords,
  * so the same TLS), then each URL's plugin through
  * dal_connection_copy_from_rows / copy_to_rows ("rows"), then through
- * copy_from_stream / copy_to_stream ("stream").  Every side sends the same
- * generated rows.
+ * copy_from_stream / copy_to_stream ("stream"), and with --async through
+ * the _async forms of the _rows calls ("async", the rows functions on the
+ * child's main context).  Every side sends the same generated rows.
  *
  * Each measurement runs in a child process of its own (this program
  * re-executed with --child, the URL in the environment, never on the
@@ -402,9 +403,18 @@ take_row (gpointer user_data, guint n_values, const char * const *values,
   return TRUE;
 }
 
-/* The COPY through libdal: the _rows forms, or the _stream ones. */
+/* An async COPY's result, for dal_measure(). */
+static void
+on_async_copy (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* The COPY through libdal: the _rows forms (@async: their _async forms),
+ * or the _stream ones. */
 static gboolean
-dal_measure (DalUrl *url, gboolean in, gboolean stream, guint64 n, Measure *m)
+dal_measure (DalUrl *url, gboolean in, gboolean stream, gboolean async, guint64 n,
+             Measure *m)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DalConnection) conn = dal_connection_open_url (NULL, url, NULL, &error);
@@ -423,6 +433,20 @@ dal_measure (DalUrl *url, gboolean in, gboolean stream, guint64 n, Measure *m)
   if (ok && in && stream)
     copied = dal_connection_copy_from_stream (conn, COPY_IN_SQL, G_INPUT_STREAM (input),
                                               NULL, &error);
+  else if (ok && async)
+    {
+      g_autoptr (GAsyncResult) result = NULL;
+      if (in)
+        dal_connection_copy_from_rows_async (conn, COPY_IN_SQL, next_row, &s, NULL, NULL,
+                                             on_async_copy, &result);
+      else
+        dal_connection_copy_to_rows_async (conn, COPY_OUT_SQL, take_row, &s, NULL, NULL,
+                                           on_async_copy, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      copied = in ? dal_connection_copy_from_rows_finish (conn, result, &error)
+                  : dal_connection_copy_to_rows_finish (conn, result, &error);
+    }
   else if (ok && in)
     copied = dal_connection_copy_from_rows (conn, COPY_IN_SQL, next_row, &s, NULL,
                                             &error);
@@ -483,7 +507,8 @@ child_main (const char *side, const char *direction, const char *rows)
   Measure m = { 0 };
   gboolean ok = strcmp (side, "libpq") == 0
                   ? raw_measure (url, in, n, &m)
-                  : dal_measure (url, in, strcmp (side, "stream") == 0, n, &m);
+                  : dal_measure (url, in, strcmp (side, "stream") == 0,
+                                 strcmp (side, "async") == 0, n, &m);
   if (!ok)
     return 1;
   printf ("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %.6f %.6f\n", m.rows, m.bytes,
@@ -684,7 +709,7 @@ main (int argc, char **argv)
 
   g_auto (GStrv) rows_args = NULL;
   int rounds = 3;
-  gboolean json = FALSE, no_stream = FALSE;
+  gboolean json = FALSE, no_stream = FALSE, async = FALSE;
   GOptionEntry entries[] = {
     { "rows", 0, 0, G_OPTION_ARG_STRING_ARRAY, &rows_args,
       "Copy N rows (repeatable; default 100000 and 1000000)", "N" },
@@ -693,6 +718,8 @@ main (int argc, char **argv)
       "(default 3)", "ROUNDS" },
     { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream,
       "Leave out the _stream forms (copy_from_stream, copy_to_stream)", NULL },
+    { "async", 0, 0, G_OPTION_ARG_NONE, &async,
+      "Add the _async forms of the _rows calls", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       "Print one JSON object per line instead of a table", NULL },
     { NULL }
@@ -754,7 +781,7 @@ main (int argc, char **argv)
                   "postgresql:// URL\n");
       return 2;
     }
-  guint n_sides = 1 + urls->len * (no_stream ? 1 : 2);
+  guint n_sides = 1 + urls->len * ((no_stream ? 1 : 2) + (async ? 1 : 0));
   Side *sides = g_new0 (Side, n_sides);
   sides[0] = (Side) { g_strdup ("libpq"), "libpq", urls->pdata[0] };
   for (guint s = 0, k = 1; s < (no_stream ? 1u : 2u); s++)
@@ -765,6 +792,10 @@ main (int argc, char **argv)
         sides[k] = (Side) { s == 0 ? g_strdup (plugin) : g_strconcat (plugin, "-stream", NULL),
                             s == 0 ? "rows" : "stream", urls->pdata[i] };
       }
+  for (guint i = 0; async && i < urls->len; i++)
+    sides[n_sides - urls->len + i] = (Side) {
+      g_strconcat (dal_plugin_get_name (dal_registry_resolve (NULL, urls->pdata[i], NULL)),
+                   "-async", NULL), "async", urls->pdata[i] };
 
   g_autofree char *shown = dal_url_to_string_redacted (urls->pdata[0]);
   const char *sslmode = dal_url_get_option (urls->pdata[0], "sslmode");

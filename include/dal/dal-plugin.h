@@ -426,7 +426,11 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   STDOUT) and hands every row to the #DalCopyWriteFunc as it arrives.
  *   Holds no more than a bounded amount of data.  Returns the number of
  *   rows the server reports, or -1 with the error set (an error of the
- *   write function ends the COPY)
+ *   write function ends the COPY).  For the async COPY calls libdal runs
+ *   @copy_in and @copy_out on its worker thread, for a plugin with async
+ *   slots after @set_context moved the idle connection to a context
+ *   nobody iterates (and moves it back after); the read and write
+ *   functions may then block while the caller's context handles rows
  * @set_notify: ABI 1.4, optional, notifications (LISTEN/NOTIFY): from
  *   now on the plugin calls the #DalNotifyFunc for every notification the
  *   server sends, in the order they arrive, with the given user data; a
@@ -455,6 +459,17 @@ void dal_call_return (DalCall *call, DalResult *result, GError *error);
  *   connection's main context, in one queue with the notifications
  *   (their relative order is kept).  Returns %FALSE if it cannot deliver
  *   notices on this connection
+ * @set_notify_context: ABI 1.7, optional, for plugins that read an idle
+ *   connection for its notifications from a source of their own (a
+ *   blocking plugin, which has no main context otherwise): the main
+ *   context where the core emits the connection's signals (%NULL: none
+ *   any more).  Called after @set_notify when the connection is made and
+ *   again whenever that context changes (dal_connection_open_async(), a
+ *   pool's acquire), from any thread but never while a call on the
+ *   connection runs; must not block.  The plugin attaches its watch of
+ *   the idle socket there, takes the socket out of it while a slot of
+ *   its own uses the connection, and hands what it reads to the
+ *   #DalNotifyFunc as usual
  *
  * A plugin's function table: the slots the core calls for the
  * #DalConnection calls of dal-connection.h, dal-batch.h, dal-copy.h and
@@ -539,6 +554,9 @@ typedef struct
                                const DalParams *params, DalCall *call);
   gboolean   (*set_notice)    (gpointer conn, DalNoticeFunc func,
                                gpointer user_data);
+
+  /* ABI 1.7 */
+  void       (*set_notify_context) (gpointer conn, GMainContext *context);
 } DalPluginFuncs;
 
 /* -- waiting for an async operation (for plugins) -- */

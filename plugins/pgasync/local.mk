@@ -6,6 +6,7 @@ CLEANFILES += plugins/pgasync/pgasync.plugin
 plugins_pgasync_pgasync_la_SOURCES = plugins/pgasync/pgasync.c \
 	plugins/pgasync/pgasync-private.h plugins/pgasync/pgasync-cache.c plugins/pgasync/pgasync-copy.c \
 	plugins/pgasync/pgasync-deliver.c plugins/pgasync/pgasync-deliver.h \
+	plugins/pgasync/pgasync-hub.c plugins/pgasync/pgasync-hub.h plugins/pgasync/pgasync-spares.h \
 	plugins/pgasync/pgasync-notify.c plugins/pgasync/pgasync-batch.c \
 	plugins/pgasync/pgasync-send.c
 plugins_pgasync_pgasync_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/pgcommon \

@@ -72,7 +72,7 @@ run_copy (PgAsync *pg, const char *sql, gboolean in, gpointer func, gpointer dat
 
   /* The socket is the COPY's until it ends. */
   gboolean had_source = pg->source != NULL;
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   pg->pumping++;
   DalPgCopy c = { pg->conn, pg->canceller, pg->command_timeout_ms, pg->cancel_timeout_ms };
   GError *local = NULL;

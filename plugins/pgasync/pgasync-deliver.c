@@ -1,11 +1,12 @@
 /* pgasync-deliver.c: the FIFO of completions of a pgasync connection.
  *
- * A GSource on the connection's home context, ready (through its prepare:
- * no timer, no wake-up from the home thread) whenever it holds a
- * completion it can hand out.  pgasync drains it at the end of its socket
- * source's dispatch; the FIFO's own dispatch drains it otherwise (after a
- * blocking call, an _async call or a close that completed operations, or
- * in a main loop a callback runs itself: the source may recurse).
+ * It lives on the hub of the connection's home context (pgasync-hub.c),
+ * which is ready (through its prepare: no timer, no wake-up from the home
+ * thread) whenever a FIFO holds a completion it can hand out, and drains
+ * the FIFOs at the end of each dispatch, after reading the sockets that
+ * fired: completions of a read are delivered in that read's dispatch;
+ * those of a blocking call, an _async call or a close at the next one
+ * (or in a main loop a callback runs itself: the hub may recurse).
  *
  * Order.  When GTask defers a callback to an idle of its own (it does for
  * a task returned in the iteration that created it), the FIFO waits for
@@ -18,10 +19,12 @@
 #include "config.h"
 
 #include "pgasync-deliver.h"
+#include "pgasync-hub.h"
 
 /* A completion on its way to the caller. */
 typedef struct
 {
+  GList link;               /* in the queue (data: the delivery) */
   GTask *task;              /* the caller's, or */
   DalCall *call;
   gpointer result;          /* and its outcome (a DalResult, or for a
@@ -32,22 +35,33 @@ typedef struct
 
 struct _PgDeliverer
 {
-  GSource source;
-  GQueue queue;             /* Delivery * */
+  PgHub *hub;               /* a reference; NULL once the context went */
+  GList hub_link;           /* in the hub's FIFOs (data: the FIFO) */
+  GList ready_link;         /* in its ready ones, while there */
+  guint holds;              /* a drain under way, a task waited for */
+  GQueue queue;             /* Delivery *, by their own links */
+  PgSpares spare;           /* handed out, kept for the next ones */
   GMainContext *home;       /* not a reference */
   GTask *waiting;           /* handed to GTask, callback not run yet */
   gboolean orphan;          /* the connection is gone: go once empty */
 };
 
 static void
-delivery_free (Delivery *d)
+delivery_clear (Delivery *d)
 {
   if (d->result != NULL)
     d->result_free (d->result);
   g_clear_error (&d->error);
   g_clear_object (&d->task);
   g_clear_object (&d->call);
-  g_free (d);
+}
+
+/* Done with @d: kept for the next completion, or freed. */
+static void
+delivery_recycle (PgDeliverer *dl, Delivery *d)
+{
+  delivery_clear (d);
+  pg_spares_put (&dl->spare, &d->link);
 }
 
 static void
@@ -58,8 +72,8 @@ on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
     return;
   g_signal_handlers_disconnect_by_func (object, on_task_completed, dl);
   g_clear_object (&dl->waiting);
+  dl->holds--;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }
 
 /* Hands out what can go now, in order.  Called only from a dispatch on the
@@ -67,16 +81,17 @@ on_task_completed (GObject *object, GParamSpec *pspec, gpointer user_data)
 void
 pg_deliverer_drain (PgDeliverer *dl)
 {
-  g_source_ref (&dl->source);
-  Delivery *d;
-  while (dl->waiting == NULL && (d = g_queue_pop_head (&dl->queue)) != NULL)
+  dl->holds++;
+  GList *l;
+  while (dl->waiting == NULL && (l = g_queue_pop_head_link (&dl->queue)) != NULL)
     {
+      Delivery *d = l->data;
       if (d->call != NULL)
         {
           /* Its callback runs now: we are in a dispatch of our own. */
           dal_call_return (g_steal_pointer (&d->call), g_steal_pointer (&d->result),
                            g_steal_pointer (&d->error));
-          delivery_free (d);
+          delivery_recycle (dl, d);
           continue;
         }
       GTask *task = g_steal_pointer (&d->task);
@@ -84,91 +99,103 @@ pg_deliverer_drain (PgDeliverer *dl)
         g_task_return_error (task, g_steal_pointer (&d->error));
       else
         g_task_return_pointer (task, g_steal_pointer (&d->result), d->result_free);
-      delivery_free (d);
+      delivery_recycle (dl, d);
       /* GTask deferred the callback to an idle of its own: the next one
        * waits until it has run. */
       if (!g_task_get_completed (task) && g_task_get_context (task) == dl->home)
         {
           dl->waiting = task;
-          g_source_ref (&dl->source);
+          dl->holds++;
           g_signal_connect (task, "notify::completed", G_CALLBACK (on_task_completed), dl);
         }
       else
         g_object_unref (task);
     }
+  dl->holds--;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }
 
 /* Whether it holds a completion it can hand out now. */
 static gboolean
 deliverer_ready (PgDeliverer *dl)
 {
-  return dl->waiting == NULL && !g_queue_is_empty (&dl->queue);
+  return dl->waiting == NULL && dl->queue.head != NULL;
 }
 
-/* The deliverer is ready whenever it has something to hand out: the
- * context asks at every iteration (no syscall, no timer), nested
- * iterations in a callback included. */
-static gboolean
-deliverer_prepare (GSource *source, gint *timeout)
+/* Drops the completions still queued (they cannot be delivered). */
+static void
+drop_queued (PgDeliverer *dl)
 {
-  *timeout = -1;
-  return deliverer_ready ((PgDeliverer *) source);
-}
-
-static gboolean
-deliverer_check (GSource *source)
-{
-  return deliverer_ready ((PgDeliverer *) source);
-}
-
-/* After completions were queued: an orphan left with nothing goes away,
- * and a home context that another thread may be waiting in is woken up
- * (the thread iterating it sees them at its next prepare anyway). */
-void
-pg_deliverer_kick (PgDeliverer *dl)
-{
-  if (g_source_is_destroyed (&dl->source))
-    return;
-  if (dl->orphan && dl->waiting == NULL && g_queue_is_empty (&dl->queue))
-    g_source_destroy (&dl->source);
-  else if (deliverer_ready (dl) && !g_main_context_is_owner (dl->home))
-    g_main_context_wakeup (dl->home);
-}
-
-static gboolean
-deliverer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  pg_deliverer_drain ((PgDeliverer *) source);  /* destroys an orphan once empty */
-  return G_SOURCE_CONTINUE;
+  GList *l;
+  while ((l = g_queue_pop_head_link (&dl->queue)) != NULL)
+    {
+      delivery_clear (l->data);
+      g_free (l->data);
+    }
 }
 
 static void
-deliverer_finalize (GSource *source)
+deliverer_free (PgDeliverer *dl)
 {
-  /* Only when its context went away with completions in it. */
-  PgDeliverer *dl = (PgDeliverer *) source;
-  g_queue_clear_full (&dl->queue, (GDestroyNotify) delivery_free);
+  if (dl->hub != NULL)
+    {
+      pg_hub_remove_deliverer (dl->hub, &dl->hub_link, &dl->ready_link);
+      pg_hub_unref (dl->hub);
+    }
+  drop_queued (dl);
+  pg_spares_clear (&dl->spare);
+  g_free (dl);
 }
 
-static GSourceFuncs deliverer_funcs = {
-  .prepare = deliverer_prepare,
-  .check = deliverer_check,
-  .dispatch = deliverer_dispatch,
-  .finalize = deliverer_finalize,
-};
+/* After completions were queued: an orphan left with nothing goes away,
+ * and one that can hand something out is put on the hub's ready list (a
+ * home context that another thread may be waiting in is woken up; the
+ * thread iterating it sees it at its next prepare anyway). */
+void
+pg_deliverer_kick (PgDeliverer *dl)
+{
+  if (dl->orphan && dl->holds == 0 && dl->waiting == NULL
+      && (dl->queue.head == NULL || dl->hub == NULL))
+    deliverer_free (dl);
+  else if (dl->hub != NULL && deliverer_ready (dl))
+    {
+      pg_hub_mark_ready (dl->hub, &dl->ready_link);
+      if (!g_main_context_is_owner (dl->home))
+        g_main_context_wakeup (dl->home);
+    }
+}
+
+GList *
+pg_deliverer_get_ready_link (PgDeliverer *dl)
+{
+  return &dl->ready_link;
+}
+
+PgHub *
+pg_deliverer_get_hub (PgDeliverer *dl)
+{
+  return dl->hub;
+}
+
+/* The home context went away (its hub with it) while the FIFO held
+ * completions: they cannot be delivered any more. */
+void
+pg_deliverer_hub_gone (PgDeliverer *dl)
+{
+  dl->hub = NULL;
+  drop_queued (dl);
+  pg_deliverer_kick (dl);  /* an orphan goes */
+}
 
 PgDeliverer *
 pg_deliverer_new (GMainContext *home)
 {
-  PgDeliverer *dl = (PgDeliverer *) g_source_new (&deliverer_funcs, sizeof (PgDeliverer));
+  PgDeliverer *dl = g_new0 (PgDeliverer, 1);
   g_queue_init (&dl->queue);
   dl->home = home;
-  g_source_set_name (&dl->source, "dal pgasync completions");
-  /* A nested main loop in a callback delivers what follows (in order). */
-  g_source_set_can_recurse (&dl->source, TRUE);
-  g_source_attach (&dl->source, home);
+  dl->hub_link.data = dl->ready_link.data = dl;
+  dl->hub = pg_hub_ref_for (home);
+  pg_hub_add_deliverer (dl->hub, &dl->hub_link);
   return dl;
 }
 
@@ -176,13 +203,19 @@ void
 pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *result,
                    GError *error)
 {
-  Delivery *d = g_new (Delivery, 1);
+  Delivery *d = pg_spares_take (&dl->spare);
+  if (d == NULL)
+    {
+      d = g_new (Delivery, 1);
+      d->link.data = d;
+    }
+  d->link.next = d->link.prev = NULL;
   d->task = task;
   d->call = call;
   d->result = result;
   d->error = error;
   d->result_free = (GDestroyNotify) dal_result_unref;
-  g_queue_push_tail (&dl->queue, d);
+  g_queue_push_tail_link (&dl->queue, &d->link);
 }
 
 void
@@ -198,7 +231,7 @@ pg_deliverer_push_batch (PgDeliverer *dl, GTask *task, DalBatchResult *result,
 gboolean
 pg_deliverer_is_empty (PgDeliverer *dl)
 {
-  return dl->waiting == NULL && g_queue_is_empty (&dl->queue);
+  return dl->waiting == NULL && dl->queue.head == NULL;
 }
 
 void
@@ -206,5 +239,4 @@ pg_deliverer_release (PgDeliverer *dl)
 {
   dl->orphan = TRUE;
   pg_deliverer_kick (dl);
-  g_source_unref (&dl->source);
 }

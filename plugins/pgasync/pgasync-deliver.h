@@ -5,11 +5,14 @@
 
 #include <dal/dal-plugin.h>
 
+#include "pgasync-hub.h"
+#include "pgasync-spares.h"
+
 G_BEGIN_DECLS
 
 typedef struct _PgDeliverer PgDeliverer;
 
-/* A FIFO attached to @home (the connection's home context). */
+/* A FIFO on the hub of @home (the connection's home context). */
 PgDeliverer *pg_deliverer_new (GMainContext *home);
 /* Queues the completion of the caller's @task or @call (one of them;
  * taking it, @result and @error). */
@@ -30,6 +33,12 @@ gboolean pg_deliverer_is_empty (PgDeliverer *dl);
 /* The connection is gone (or moves to another context): the FIFO delivers what it still holds, then
  * goes away by itself. */
 void pg_deliverer_release (PgDeliverer *dl);
+/* Its home context's hub (the FIFO holds a reference). */
+PgHub *pg_deliverer_get_hub (PgDeliverer *dl);
+/* For the hub: the FIFO's link in its list of ready ones, and the hub
+ * going away with its context. */
+GList *pg_deliverer_get_ready_link (PgDeliverer *dl);
+void pg_deliverer_hub_gone (PgDeliverer *dl);
 
 G_END_DECLS
 

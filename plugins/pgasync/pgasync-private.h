@@ -10,9 +10,13 @@ G_BEGIN_DECLS
 
 typedef struct _PgAsync PgAsync;
 
+typedef struct _CacheEntry CacheEntry;
+
 typedef struct _PgOp
 {
   PgAsync *pg;
+  GList link;               /* its place in pg->ops, pg->unsent or a
+                             * queue of finished ops (data: the op) */
   GTask *task;              /* the caller's task, or */
   DalCall *call;            /* its call (query_call); both NULL once
                              * returned, and for blocking and internal
@@ -27,8 +31,8 @@ typedef struct _PgOp
   gboolean in_sync_phase;
   PGresult *result;
   GError *error;
-  char *cache_key;          /* the statement-cache entry this op uses */
-  char *cache_name;         /* that entry's statement name */
+  CacheEntry *cache_entry;  /* the statement-cache entry this op uses
+                             * (a reference) */
   gboolean prepares;        /* it sends the Prepare too */
   gboolean stale_plan;      /* failed with "cached plan must not change
                              * result type" */
@@ -54,11 +58,21 @@ typedef struct _PgOp
   guint batch_failed;       /* the first that failed; n_subs: none */
 } PgOp;
 
-typedef struct
+struct _CacheEntry
 {
-  char *name;
-  GList *lru_link;
-} CacheEntry;
+  gint refs;                /* the cache's, and each op's that uses it */
+  char *key;                /* the parameters' kinds ('t'/'b'), '\x1f',
+                             * the SQL: the cache's key */
+  const char *sql;          /* in @key */
+  int n_params;
+  char *name;               /* its statement's */
+  GList *lru_link;          /* in pg->cache_lru (data: the entry) */
+};
+
+/* Recently used entries by the address of their caller's SQL, so that a
+ * statement run again finds its entry with one string comparison instead
+ * of hashing its text (any hit is checked against the entry's key). */
+#define PGASYNC_CACHE_MEMO 8
 
 
 struct _PgAsync
@@ -69,11 +83,13 @@ struct _PgAsync
   gboolean closed;          /* by the caller */
   DalUrl *url;
   GMainContext *context;    /* home: where the socket is watched */
-  GSource *source;          /* socket, cancel requests, head deadline */
-  gpointer fd_tag;
+  PgHub *source;            /* its context's hub while the socket, cancel
+                             * requests and head deadline are watched
+                             * there (pg->watch); else NULL.  Shared:
+                             * detach_source(), never destroy it */
+  PgHubWatch watch;
   GIOCondition watching;
-  gpointer cancel_tag;
-  gint64 ready_time;        /* the source's, as last set */
+  gint64 ready_time;        /* the watch's, as last set */
   guint pumping;            /* blocking calls on the stack */
   PgDeliverer *deliverer;    /* the completion FIFO (pgasync-deliver.c) */
   GQueue ops;               /* PgOp *, sent, awaiting their sync point */
@@ -87,7 +103,10 @@ struct _PgAsync
 
   guint cache_size;         /* 0: unnamed statements only */
   GHashTable *cache;        /* key -> CacheEntry */
-  GQueue cache_lru;         /* keys, least recently used first */
+  GQueue cache_lru;         /* entries, least recently used first */
+  CacheEntry *cache_memo[PGASYNC_CACHE_MEMO];  /* not references */
+  GString *cache_key_buf;   /* a lookup's key */
+  PgSpares spare_ops;       /* finished PgOps kept for the next ones */
   GQueue deallocate;        /* names of statements to deallocate (char *) */
 
   DalPgSession *session;    /* settings sent with each transaction (a
@@ -98,17 +117,34 @@ struct _PgAsync
                              * notification after each read */
 };
 
+/* The operation at the head of pg->ops (the one the server runs now), or
+ * NULL (inline: the engine asks for each result). */
+static inline PgOp *
+ops_head (PgAsync *pg)
+{
+  return pg->ops.head != NULL ? pg->ops.head->data : NULL;
+}
+
 /* -- the statement cache (pgasync-cache.c) -- */
 
-G_GNUC_INTERNAL void cache_entry_free (CacheEntry *e);
-G_GNUC_INTERNAL void cache_forget (PgAsync *pg, const char *key);
+G_GNUC_INTERNAL void cache_entry_unref (CacheEntry *e);
+G_GNUC_INTERNAL void cache_forget (PgAsync *pg, CacheEntry *e);
+/* The entry for @sql with parameters @pp, or NULL. */
+G_GNUC_INTERNAL CacheEntry *cache_lookup (PgAsync *pg, const char *sql,
+                                          const DalPgParams *pp);
+/* A new entry for them (its statement not prepared yet), most recently
+ * used. */
+G_GNUC_INTERNAL CacheEntry *cache_insert (PgAsync *pg, const char *sql,
+                                          const DalPgParams *pp);
 G_GNUC_INTERNAL char *statement_name_new (void);
 G_GNUC_INTERNAL void cache_note_failure (PgAsync *pg, PgOp *op, const PGresult *r);
 
 /* -- shared with pgasync-copy.c (pgasync.c) -- */
 
-/* Makes the connection's socket source on its home context. */
+/* Puts the connection's socket on its home context's hub, and takes it
+ * off (pg->source: NULL). */
 G_GNUC_INTERNAL void attach_source (PgAsync *pg);
+G_GNUC_INTERNAL void detach_source (PgAsync *pg);
 /* FALSE (and @error) when the connection was closed or lost. */
 G_GNUC_INTERNAL gboolean pg_check_usable (PgAsync *pg, GError **error);
 
@@ -130,6 +166,19 @@ G_GNUC_INTERNAL gboolean pgasync_set_notice (gpointer handle, DalNoticeFunc func
 /* -- the engine (pgasync.c), as batches use it -- */
 
 G_GNUC_INTERNAL PgOp *op_new (PgAsync *pg);
+/* Queues of ops use the ops' own links: an op is in one at a time. */
+static inline void
+op_queue_push (GQueue *queue, PgOp *op)
+{
+  g_queue_push_tail_link (queue, &op->link);
+}
+
+static inline PgOp *
+op_queue_pop (GQueue *queue)
+{
+  GList *l = g_queue_pop_head_link (queue);
+  return l != NULL ? l->data : NULL;
+}
 G_GNUC_INTERNAL void op_free (PgOp *op);
 G_GNUC_INTERNAL void op_clear (PgOp *op);
 G_GNUC_INTERNAL GError *op_final_error (PgAsync *pg, PgOp *op);

@@ -12,17 +12,6 @@
 
 #include "pgasync-private.h"
 
-static char *
-cache_key_for (const char *sql, const DalPgParams *pp)
-{
-  GString *key = g_string_sized_new (strlen (sql) + pp->n + 2);
-  for (int i = 0; i < pp->n; i++)
-    g_string_append_c (key, pp->types[i] != 0 ? 'b' : 't');
-  g_string_append_c (key, '\x1f');
-  g_string_append (key, sql);
-  return g_string_free (key, FALSE);
-}
-
 /* Sends a DEALLOCATE of the cache's own that nobody waits for. */
 static gboolean
 send_deallocate (PgAsync *pg, char *name)
@@ -34,11 +23,10 @@ send_deallocate (PgAsync *pg, char *name)
       g_free (name);
       return FALSE;
     }
-  PgOp *op = g_new0 (PgOp, 1);
-  op->pg = pg;
+  PgOp *op = op_new (pg);
   op->groups_left = 1;
   op->deallocates = name;
-  g_queue_push_tail (&pg->ops, op);
+  op_queue_push (&pg->ops, op);
   return TRUE;
 }
 
@@ -87,10 +75,8 @@ session_position (PgAsync *pg, const char *sql)
 static gboolean
 cache_has_room (PgAsync *pg, PgOp *op, const DalPgParams *pp)
 {
-  if (g_hash_table_size (pg->cache) < pg->cache_size)
-    return TRUE;
-  g_autofree char *key = cache_key_for (op->sql, pp);
-  return g_hash_table_contains (pg->cache, key);
+  return g_hash_table_size (pg->cache) < pg->cache_size
+         || cache_lookup (pg, op->sql, pp) != NULL;
 }
 
 /* Sends the DEALLOCATEs the cache has queued, each in a sync segment of
@@ -138,34 +124,27 @@ send_parts (PgAsync *pg, PgOp *op, gboolean whole)
   else
     {
       ok = !whole || send_deallocations (pg);
-      char *key = cache_key_for (op->sql, &pp);
-      CacheEntry *e = g_hash_table_lookup (pg->cache, key);
+      CacheEntry *e = cache_lookup (pg, op->sql, &pp);
       if (e != NULL)
         {
           g_queue_unlink (&pg->cache_lru, e->lru_link);
           g_queue_push_tail_link (&pg->cache_lru, e->lru_link);
-          op->cache_key = key;
         }
       else
         {
           if (g_hash_table_size (pg->cache) >= pg->cache_size)
             {
-              const char *old = g_queue_peek_head (&pg->cache_lru);
-              CacheEntry *victim = g_hash_table_lookup (pg->cache, old);
+              CacheEntry *victim = g_queue_peek_head (&pg->cache_lru);
               ok = ok && send_deallocate (pg, g_strdup (victim->name));
-              cache_forget (pg, old);
+              cache_forget (pg, victim);
             }
-          e = g_new0 (CacheEntry, 1);
-          e->name = statement_name_new ();
-          g_queue_push_tail (&pg->cache_lru, key);
-          e->lru_link = pg->cache_lru.tail;
-          g_hash_table_insert (pg->cache, key, e);
-          op->cache_key = g_strdup (key);
+          e = cache_insert (pg, op->sql, &pp);
           op->prepares = TRUE;
           ok = ok && PQsendPrepare (pg->conn, e->name, op->sql, pp.n, pp.types);
           op->groups_left = 2;
         }
-      op->cache_name = g_strdup (e->name);
+      e->refs++;
+      op->cache_entry = e;
       ok = ok && PQsendQueryPrepared (pg->conn, e->name, pp.n, values, lengths,
                                       pp.formats, 0);
     }
@@ -197,7 +176,7 @@ send_op (PgAsync *pg, PgOp *op, GError **error)
                                        "now: %s", why);
       return FALSE;
     }
-  g_queue_push_tail (&pg->ops, op);
+  op_queue_push (&pg->ops, op);
   note_head (pg);
   update_deadline (pg);
   return TRUE;
@@ -212,7 +191,7 @@ flush_unsent (PgAsync *pg, GQueue *done)
       || dal_pg_canceller_pending (pg->canceller) > 0)
     return;
   PgOp *op;
-  while ((op = g_queue_pop_head (&pg->unsent)) != NULL)
+  while ((op = op_queue_pop (&pg->unsent)) != NULL)
     {
       GError *error = NULL;
       op->held = FALSE;
@@ -222,13 +201,13 @@ flush_unsent (PgAsync *pg, GQueue *done)
         {
           /* Everything fails, in order. */
           g_error_free (error);
-          g_queue_push_head (&pg->unsent, op);
+          g_queue_push_head_link (&pg->unsent, &op->link);
           op->held = TRUE;
           mark_lost (pg, done);
           return;
         }
       op->error = error;
-      g_queue_push_tail (done, op);
+      op_queue_push (done, op);
     }
   update_watch (pg);
 }
@@ -269,7 +248,7 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
   if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
     {
       op->held = TRUE;
-      g_queue_push_tail (&pg->unsent, op);
+      op_queue_push (&pg->unsent, op);
       return TRUE;
     }
   if (!send_op (pg, op, error))
@@ -278,10 +257,16 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
   return TRUE;
 }
 
+/* A new operation: a spare one of the connection's, or a new block. */
 PgOp *
 op_new (PgAsync *pg)
 {
-  PgOp *op = g_new0 (PgOp, 1);
+  PgOp *op = pg_spares_take (&pg->spare_ops);
+  if (op != NULL)
+    memset (op, 0, sizeof *op);
+  else
+    op = g_new0 (PgOp, 1);
   op->pg = pg;
+  op->link.data = op;
   return op;
 }

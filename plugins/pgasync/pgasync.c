@@ -6,21 +6,24 @@
  * sync segment is just itself).  Results come back in order and go to the
  * operation at the head of the queue.
  *
- * One GSource on the main context the connection was opened in (its
- * "home" context) watches the socket, the end of cancel requests (an
- * eventfd, dal-pg-cancel.c) and the deadline of the statement at the head
- * of the queue (its ready time).  An idle connection has no deadline and
- * nothing readable: it costs no wake-ups.  Blocking calls pump the same
- * engine with poll() on the same three things instead.
+ * The main context the connection was opened in (its "home" context)
+ * watches the socket, the end of cancel requests (an eventfd,
+ * dal-pg-cancel.c) and the deadline of the statement at the head of the
+ * queue, through the one GSource pgasync has there for all its
+ * connections (the hub, pgasync-hub.c: an iteration prepares and checks
+ * one source however many connections live on the context).  An idle
+ * connection has no deadline and nothing readable: it costs no wake-ups.
+ * Blocking calls pump the same engine with poll() on the same three
+ * things instead.
  *
- * Completions.  Finished operations are handed to a FIFO of their own (a
- * second GSource, pgasync-deliver.c), and callbacks run only from a
- * dispatch of one of these two sources on the home context, never inside
- * another call: a blocking call, an _async call or a close made from a
- * callback completes other operations into the FIFO, and they are
- * delivered when that callback has returned (or by a main loop the
- * callback runs itself: both sources may recurse).  Callbacks run in the
- * order the statements were started (a call cancelled through its
+ * Completions.  Finished operations are handed to a FIFO of the
+ * connection's (pgasync-deliver.c), and callbacks run only from a
+ * dispatch of the hub on the home context, after it has read what it
+ * could, never inside another call: a blocking call, an _async call or a
+ * close made from a callback completes other operations into the FIFO,
+ * and they are delivered when that callback has returned (or by a main
+ * loop the callback runs itself: the hub may recurse).  Callbacks run in
+ * the order the statements were started (a call cancelled through its
  * GCancellable excepted: it completes at once).
  *
  * Cancellation (GCancellable) completes the caller's task at once and asks
@@ -81,6 +84,8 @@ pg_unref (PgAsync *pg)
   dal_pg_canceller_free (pg->canceller);
   g_hash_table_unref (pg->cache);
   g_queue_clear (&pg->cache_lru);
+  g_string_free (pg->cache_key_buf, TRUE);
+  pg_spares_clear (&pg->spare_ops);
   g_queue_clear_full (&pg->deallocate, g_free);
   dal_pg_session_free (pg->session);
   dal_url_unref (pg->url);
@@ -95,62 +100,50 @@ op_clear (PgOp *op)
 {
   dal_pg_source_clear (&op->cancel_source);
   g_clear_pointer (&op->result, PQclear);
-  g_clear_error (&op->error);
-  g_clear_error (&op->session_error);
-  g_free (op->cache_key);
-  g_free (op->cache_name);
+  if (G_UNLIKELY (op->error != NULL))
+    g_clear_error (&op->error);
+  if (G_UNLIKELY (op->session_error != NULL))
+    g_clear_error (&op->session_error);
+  g_clear_pointer (&op->cache_entry, cache_entry_unref);
   g_free (op->deallocates);
   if (G_UNLIKELY (op->subs != NULL))
     pgasync_batch_free_subs (op);
 }
 
+/* Frees what @op holds; @op is kept for the connection's next one. */
 void
 op_free (PgOp *op)
 {
   op_clear (op);
-  g_free (op);
+  pg_spares_put (&op->pg->spare_ops, &op->link);
 }
 
-/* -- the connection's GSource -- */
-
-typedef struct
-{
-  GSource source;
-  PgAsync *pg;
-} PgSource;
+/* -- the connection on its context's hub (pgasync-hub.c) -- */
 
 static void on_head_deadline (PgAsync *pg, GQueue *done);
 
-static gboolean
-pg_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+/* The hub's dispatch found the socket, the cancel eventfd or the deadline
+ * fired: reads and completes into the FIFO, which the hub drains next. */
+static void
+pg_watch_fired (gpointer data, GIOCondition revents, gboolean cancel_ready, gboolean due)
 {
-  PgAsync *pg = ((PgSource *) source)->pg;
+  PgAsync *pg = data;
   GQueue done = G_QUEUE_INIT;
 
   pg_ref (pg);
-  if (g_source_query_unix_fd (source, pg->cancel_tag) != 0)
+  if (cancel_ready)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
       flush_unsent (pg, &done);
     }
-  GIOCondition revents = g_source_query_unix_fd (source, pg->fd_tag);
   if (revents != 0)
     pg_io (pg, revents, &done);
-  /* (pg_io may have ended the connection and destroyed the source.) */
-  if (pg->source != NULL && pg->ready_time >= 0
-      && g_get_monotonic_time () >= pg->ready_time)
+  /* (pg_io may have ended the connection and left the hub.) */
+  if (due && pg->source != NULL)
     on_head_deadline (pg, &done);
   complete_all (pg, &done);
-  /* A top-level dispatch of the home context: callbacks may run here. */
-  if (pg->pumping == 0)
-    pg_deliverer_drain (pg->deliverer);
   pg_unref (pg);
-  return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs pg_source_funcs = {
-  .dispatch = pg_source_dispatch,
-};
 
 /* Watches for input always, for output while libpq has unsent data. */
 void
@@ -163,7 +156,7 @@ update_watch (PgAsync *pg)
     want |= G_IO_OUT;
   if (want != pg->watching)
     {
-      g_source_modify_unix_fd (pg->source, pg->fd_tag, want);
+      pg_hub_set_condition (pg->source, &pg->watch, want);
       pg->watching = want;
     }
 }
@@ -176,7 +169,7 @@ update_watch (PgAsync *pg)
 static gint64
 head_deadline (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   if (head == NULL || pg->conn == NULL)
     return -1;
   if (head->cancel_sent)
@@ -195,16 +188,17 @@ update_deadline (PgAsync *pg)
   if (pg->source == NULL || t == pg->ready_time)
     return;
   pg->ready_time = t;
-  g_source_set_ready_time (pg->source, t);
+  pg_hub_set_ready_time (pg->source, &pg->watch, t);
 }
 
 /* The statement at the head of the queue is the one the server runs now:
- * note when it got there (its command timeout counts from then). */
+ * note when it got there (its command timeout counts from then; nothing
+ * else reads it). */
 void
 note_head (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
-  if (head != NULL && head->head_since == 0)
+  PgOp *head = ops_head (pg);
+  if (head != NULL && head->head_since == 0 && pg->command_timeout_ms > 0)
     head->head_since = g_get_monotonic_time ();
 }
 
@@ -213,7 +207,7 @@ note_head (PgAsync *pg)
 static void
 maybe_send_cancel (PgAsync *pg)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   if (head == NULL || head->cancel_reason == DAL_PG_CANCEL_NONE || head->cancel_sent
       || pg->conn == NULL)
     return;
@@ -234,12 +228,12 @@ maybe_send_cancel (PgAsync *pg)
 static void
 give_up (PgAsync *pg, GQueue *done)
 {
-  PgOp *head = g_queue_pop_head (&pg->ops);
+  PgOp *head = op_queue_pop (&pg->ops);
   g_clear_error (&head->error);
   head->error = dal_pg_error_cancel_unanswered (head->cancel_reason,
                                                 pg->command_timeout_ms,
                                                 pg->cancel_timeout_ms);
-  g_queue_push_tail (done, head);
+  op_queue_push (done, head);
 
   g_autofree char *why = g_strdup_printf (
     "the server did not answer a cancel request within cancel_timeout=%g s, "
@@ -247,14 +241,14 @@ give_up (PgAsync *pg, GQueue *done)
   pg->lost = dal_pg_error_connection_gone (why);
   g_atomic_int_set (&pg->lost_flag, 1);
   fail_all (pg, done, pg->lost);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   g_clear_pointer (&pg->conn, PQfinish);
 }
 
 static void
 on_head_deadline (PgAsync *pg, GQueue *done)
 {
-  PgOp *head = g_queue_peek_head (&pg->ops);
+  PgOp *head = ops_head (pg);
   gint64 deadline = head_deadline (pg);
   if (head == NULL || deadline < 0 || g_get_monotonic_time () < deadline)
     {
@@ -327,7 +321,7 @@ static void
 complete_all (PgAsync *pg, GQueue *done)
 {
   PgOp *op;
-  while ((op = g_queue_pop_head (done)) != NULL)
+  while ((op = op_queue_pop (done)) != NULL)
     op_complete (op);
   pg_deliverer_kick (pg->deliverer);
 }
@@ -372,12 +366,12 @@ static void
 fail_all (PgAsync *pg, GQueue *done, const GError *why)
 {
   PgOp *op;
-  while ((op = g_queue_pop_head (&pg->ops)) != NULL
-         || (op = g_queue_pop_head (&pg->unsent)) != NULL)
+  while ((op = op_queue_pop (&pg->ops)) != NULL
+         || (op = op_queue_pop (&pg->unsent)) != NULL)
     {
       if (op->error == NULL)
         op->error = g_error_copy (why);
-      g_queue_push_tail (done, op);
+      op_queue_push (done, op);
     }
 }
 
@@ -386,7 +380,7 @@ fail_all (PgAsync *pg, GQueue *done, const GError *why)
 static const GError *
 server_said_why (PgAsync *pg, GQueue *done)
 {
-  PgOp *candidates[] = { g_queue_peek_head (&pg->ops), g_queue_peek_tail (done) };
+  PgOp *candidates[] = { ops_head (pg), g_queue_peek_tail (done) };
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     if (candidates[i] != NULL && candidates[i]->error != NULL
         && dal_error_get_sqlstate (candidates[i]->error) != NULL)
@@ -411,7 +405,7 @@ mark_lost (PgAsync *pg, GQueue *done)
     }
   g_atomic_int_set (&pg->lost_flag, 1);
   fail_all (pg, done, pg->lost);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
 }
 
 /* At its sync point: a statement whose cached plan went stale is run
@@ -433,8 +427,7 @@ retry_stale_plan (PgAsync *pg, PgOp *op)
       op->in_sync_phase = FALSE;
       g_clear_error (&op->error);
       g_clear_pointer (&op->result, PQclear);
-      g_clear_pointer (&op->cache_key, g_free);
-      g_clear_pointer (&op->cache_name, g_free);
+      g_clear_pointer (&op->cache_entry, cache_entry_unref);
       if (send_op (pg, op, &error))
         return TRUE;
       op->error = error;
@@ -471,7 +464,7 @@ take_session_result (PgAsync *pg, PgOp *op, PGresult *r)
 static void
 process_results (PgAsync *pg, GQueue *done)
 {
-  while (!g_queue_is_empty (&pg->ops))
+  while (pg->ops.head != NULL)
     {
       note_head (pg);
       maybe_send_cancel (pg);
@@ -479,7 +472,7 @@ process_results (PgAsync *pg, GQueue *done)
         break;
 
       PGresult *r = PQgetResult (pg->conn);
-      PgOp *op = g_queue_peek_head (&pg->ops);
+      PgOp *op = ops_head (pg);
       if (G_UNLIKELY (op->subs != NULL) && !op->in_sync_phase)
         {
           pgasync_batch_take (pg, op, r);
@@ -500,9 +493,9 @@ process_results (PgAsync *pg, GQueue *done)
       if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
         {
           PQclear (r);
-          g_queue_pop_head (&pg->ops);
+          op_queue_pop (&pg->ops);
           if (!retry_stale_plan (pg, op))
-            g_queue_push_tail (done, op);
+            op_queue_push (done, op);
           continue;
         }
       take_result (pg, op, r);
@@ -554,7 +547,7 @@ op_on_cancelled (GCancellable *cancellable, gpointer user_data)
   if (op->held)
     {
       /* Never sent: nothing to cancel on the server. */
-      g_queue_remove (&pg->unsent, op);
+      g_queue_unlink (&pg->unsent, &op->link);
       op_free (op);
     }
   else
@@ -675,7 +668,7 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           if (op->held)
             {
               /* Never sent: nothing to cancel on the server. */
-              g_queue_remove (&pg->unsent, op);
+              g_queue_unlink (&pg->unsent, &op->link);
               op->held = FALSE;
               op->done = TRUE;
               op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -704,8 +697,10 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     {
       /* Closed from another callback while we waited (cannot happen on
        * one thread; kept as a guard). */
-      g_queue_remove (&pg->ops, op);
-      g_queue_remove (&pg->unsent, op);
+      if (g_queue_link_index (&pg->ops, &op->link) >= 0)
+        g_queue_unlink (&pg->ops, &op->link);
+      if (g_queue_link_index (&pg->unsent, &op->link) >= 0)
+        g_queue_unlink (&pg->unsent, &op->link);
       g_set_error_literal (error, DAL_ERROR, DAL_ERROR_CLOSED, "the connection was closed");
       return FALSE;
     }
@@ -737,26 +732,29 @@ pgasync_query (gpointer handle, const char *sql, const DalParams *params,
 
 /* -- connecting and closing -- */
 
-/* Makes the connection's socket source on its home context, watching
- * what pg->watching and pg->ready_time say. */
+/* Puts the connection's socket on its home context's hub, watching what
+ * pg->watching and pg->ready_time say. */
 void
 attach_source (PgAsync *pg)
 {
-  pg->source = g_source_new (&pg_source_funcs, sizeof (PgSource));
-  ((PgSource *) pg->source)->pg = pg;
-  g_source_set_name (pg->source, "dal pgasync socket");
-  /* A nested main loop in a callback reads results too (callbacks run only
-   * after the dispatch has read what it could, never inside pg_io).  Not
-   * blocking the source around its dispatch also spares GLib taking its
-   * file descriptors out of the poll set and back, with a wake-up each
-   * time. */
-  g_source_set_can_recurse (pg->source, TRUE);
-  pg->fd_tag = g_source_add_unix_fd (pg->source, PQsocket (pg->conn), pg->watching);
-  pg->cancel_tag = g_source_add_unix_fd (pg->source, dal_pg_canceller_get_fd (pg->canceller),
-                                         G_IO_IN);
-  if (pg->ready_time >= 0)
-    g_source_set_ready_time (pg->source, pg->ready_time);
-  g_source_attach (pg->source, pg->context);
+  PgHub *hub = pg_deliverer_get_hub (pg->deliverer);
+  pg->watch.func = pg_watch_fired;
+  pg->watch.data = pg;
+  pg->watch.ready_time = pg->ready_time;
+  pg_hub_add_watch (hub, &pg->watch, PQsocket (pg->conn), pg->watching,
+                    dal_pg_canceller_get_fd (pg->canceller));
+  pg->source = hub;
+}
+
+/* Takes the connection's socket off the hub (the connection ended, or a
+ * COPY has it). */
+void
+detach_source (PgAsync *pg)
+{
+  if (pg->source == NULL)
+    return;
+  pg_hub_remove_watch (pg->source, &pg->watch);
+  pg->source = NULL;
 }
 
 static PgAsync *
@@ -782,9 +780,10 @@ pgasync_new (PGconn *conn, const DalPgTimings *timings, DalUrl *url,
   pg->command_timeout_ms = dal_pg_command_timeout_ms (url);
   pg->cancel_timeout_ms = dal_pg_cancel_timeout_ms (url);
   pg->canceller = dal_pg_canceller_new ();
-  pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify) cache_entry_free);
+  pg->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                     (GDestroyNotify) cache_entry_unref);
   g_queue_init (&pg->cache_lru);
+  pg->cache_key_buf = g_string_new (NULL);
   /* Refused before connecting when it would fail (dal-pg-connect.c). */
   if (!dal_pg_session_new (url, &pg->session, NULL))
     g_warn_if_reached ();
@@ -817,7 +816,7 @@ pgasync_close (gpointer handle)
   pg->closed = TRUE;
   fail_all (pg, &done, closed);
   g_error_free (closed);
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   g_clear_pointer (&pg->conn, PQfinish);
   complete_all (pg, &done);
   pg_unref (pg);
@@ -830,8 +829,9 @@ pgasync_is_lost (gpointer handle)
   return g_atomic_int_get (&pg->lost_flag) != 0;
 }
 
-/* The pool moves idle connections between threads' contexts: the two
- * sources go, and come again on @context, watching the same things. */
+/* The pool moves idle connections between threads' contexts: the
+ * connection leaves its hub (which goes with its last connection) for
+ * @context's, watching the same things. */
 static gboolean
 pgasync_set_context (gpointer handle, GMainContext *context)
 {
@@ -843,7 +843,7 @@ pgasync_set_context (gpointer handle, GMainContext *context)
     return TRUE;
 
   gboolean had_source = pg->source != NULL;
-  dal_pg_source_clear (&pg->source);
+  detach_source (pg);
   pg_deliverer_release (pg->deliverer);  /* empty: it goes at once */
   g_main_context_unref (pg->context);
   pg->context = g_main_context_ref (context);

@@ -307,8 +307,9 @@ gboolean dal_pg_notify_set (DalPgNotify *notify, DalNotifyFunc func,
 /* Hands every notification libpq has read (PQnotifies) to @notify, in
  * the order they came, and frees them (also with no function set, so
  * that libpq's list never grows).  Call it after every PQconsumeInput()
- * and after reading a statement's results; nothing when @conn is NULL. */
-void dal_pg_notify_drain (PGconn *conn, const DalPgNotify *notify);
+ * and after reading a statement's results; nothing when @conn is NULL.
+ * Returns how many it handed over. */
+guint dal_pg_notify_drain (PGconn *conn, const DalPgNotify *notify);
 /* The set_notice slot's work: records @func and @user_data and makes
  * @notify the receiver of @conn's notices (PQsetNoticeReceiver; with
  * @func NULL, libpq's default one again: they are logged with g_debug);
@@ -325,6 +326,29 @@ void dal_pg_notice_forward (const DalPgNotify *notify, const PGresult *res);
 
 /* Destroys and unrefs *@source, if any, and sets it to NULL. */
 void dal_pg_source_clear (GSource **source);
+
+/* A blocking plugin's idle connection, watched for input on a main
+ * context (dal-pg-notify.c): when its socket becomes readable and no
+ * statement holds the watch, @read runs on that context (its dispatch),
+ * under the watch's lock; it reads without blocking (dal_pg_check_idle)
+ * and returns FALSE when the connection is gone, which stops the watch
+ * for good.  While held (a statement runs, on any thread) the socket is
+ * out of the context's poll set: nothing reads it and nothing wakes.
+ * Every function may be called from any thread, but not from @read. */
+typedef gboolean (*DalPgIdleRead) (gpointer data);
+typedef struct _DalPgIdleWatch DalPgIdleWatch;
+/* Watches @fd on @context (a reference is taken), not held. */
+DalPgIdleWatch *dal_pg_idle_watch_new (int fd, GMainContext *context,
+                                       DalPgIdleRead read, gpointer data);
+/* Moves the watch to @context (when it differs). */
+void dal_pg_idle_watch_set_context (DalPgIdleWatch *watch, GMainContext *context);
+/* A statement starts: waits for a running @read to end, then takes the
+ * socket out of the poll set. */
+void dal_pg_idle_watch_hold (DalPgIdleWatch *watch);
+/* The statement ended: the socket is watched again (unless stopped). */
+void dal_pg_idle_watch_release (DalPgIdleWatch *watch);
+/* Ends the watch: @read never runs again once this returns. */
+void dal_pg_idle_watch_free (DalPgIdleWatch *watch);
 
 /* -- session settings on a transaction pooler (dal-pg-session.c) -- */
 

@@ -151,6 +151,7 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
           else
             {
               abandon_copy (s->conn, st);
+              note_listen (s, r, items[owner].sql);
               keep_result (&kept[owner], r);
             }
         }
@@ -182,6 +183,5 @@ pgsync_batch (gpointer handle, const DalBatchItem *items, guint n_items,
       dal_error_redact (failure, dal_url_get_password (s->url));
       g_propagate_error (error, failure);
     }
-  dal_pg_notify_drain (s->conn, &s->notify);
   return br;
 }

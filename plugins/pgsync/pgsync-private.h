@@ -22,6 +22,10 @@ typedef struct
                                * (a transaction pooler), or NULL */
   DalPgNotify notify;         /* the core's: handed the notifications that
                                * came with each statement's results */
+  GMainContext *context;      /* the core's set_notify_context, or NULL */
+  gboolean listening;         /* the session may have LISTENs */
+  DalPgIdleWatch *watch;      /* while listening and idle: the socket is
+                               * read on @context (pgsync.c) */
 } PgSync;
 
 /* pgsync.c (see there) */
@@ -48,6 +52,16 @@ G_GNUC_INTERNAL void keep_result (PGresult **kept, PGresult *r);
 G_GNUC_INTERNAL DalResult *statement_outcome (PgSync *s, PGresult *kept,
                                               DalPgCancelReason reason,
                                               gboolean exposed, GError **failure);
+
+/* Around every slot that uses the connection: a statement owns it from
+ * statement_begin() (after a read of the idle watch, if one runs, ended)
+ * to statement_end(), which hands the notifications read over and
+ * watches the socket again (or starts, or stops, watching it). */
+G_GNUC_INTERNAL void statement_begin (PgSync *s);
+G_GNUC_INTERNAL void statement_end (PgSync *s);
+/* Whether the session listens, from a statement's result @r (its command
+ * tag); @sql is the statement's, or NULL (a script). */
+G_GNUC_INTERNAL void note_listen (PgSync *s, PGresult *r, const char *sql);
 
 /* pgsync-batch.c: the batch slot. */
 G_GNUC_INTERNAL DalBatchResult *pgsync_batch (gpointer handle,

@@ -15,6 +15,22 @@
  * Nothing waits for the cancel request itself.  From then on the
  * connection is lost: is_lost() says so, and every call fails with
  * DAL_ERROR_CONNECTION_LOST.
+ *
+ * Notifications.  Those read with a statement's results are handed to the
+ * core at its end, on the thread that ran it.  Once the session listens
+ * (a LISTEN's command tag, or a notification that came), its socket is
+ * also watched while idle, on the connection's main context (the core
+ * gives it with set_notify_context): a NotificationResponse makes it
+ * readable, and the watch's dispatch reads it without blocking
+ * (read_idle(), the same read as check_idle).  Every slot that uses the
+ * connection runs between statement_begin() and statement_end(), which
+ * take the socket out of the watch and put it back, so that a read of
+ * the watch never meets a statement of another thread and a socket that
+ * a statement is about to read never wakes the context; a connection
+ * that never listened has no watch and pays nothing (a test of a
+ * pointer).  "UNLISTEN *" or DISCARD ALL ends the watch.  End of file or
+ * a FATAL message read by the watch makes the connection lost (the watch
+ * stops: no busy loop).
  */
 #include "config.h"
 
@@ -27,6 +43,10 @@ static void
 pgsync_close (gpointer handle)
 {
   PgSync *s = handle;
+  /* First: no read of the watch may run once the connection goes. */
+  dal_pg_idle_watch_free (s->watch);
+  if (s->context != NULL)
+    g_main_context_unref (s->context);
   if (s->conn != NULL)
     PQfinish (s->conn);
   dal_pg_canceller_free (s->canceller);
@@ -283,6 +303,83 @@ check_not_lost (PgSync *s, GError **error)
   return FALSE;
 }
 
+/* Reads what the server sent while the connection was idle (without
+ * blocking): notifications are handed over; FALSE (lost from now on) when
+ * the server ended the connection. */
+static gboolean
+read_idle (gpointer data)
+{
+  PgSync *s = data;
+  if (g_atomic_int_get (&s->lost))
+    return FALSE;
+  GError *why = NULL;
+  gboolean alive = dal_pg_check_idle (s->conn, &s->notify, &why);
+  if (dal_pg_notify_drain (s->conn, &s->notify) > 0)
+    s->listening = TRUE;
+  if (alive)
+    return TRUE;
+  mark_lost (s, why);
+  g_error_free (why);
+  return FALSE;
+}
+
+void
+statement_begin (PgSync *s)
+{
+  if (s->watch != NULL)
+    dal_pg_idle_watch_hold (s->watch);
+}
+
+void
+statement_end (PgSync *s)
+{
+  if (dal_pg_notify_drain (s->conn, &s->notify) > 0)
+    s->listening = TRUE;
+  gboolean watch = s->listening && s->context != NULL && s->notify.func != NULL
+                   && s->conn != NULL && !g_atomic_int_get (&s->lost);
+  if (watch && s->watch == NULL)
+    s->watch = dal_pg_idle_watch_new (PQsocket (s->conn), s->context,
+                                      read_idle, s);
+  else if (watch)
+    dal_pg_idle_watch_release (s->watch);
+  else
+    g_clear_pointer (&s->watch, dal_pg_idle_watch_free);
+}
+
+/* "UNLISTEN *", any case, spaces and a semicolon around. */
+static gboolean
+is_unlisten_all (const char *sql)
+{
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (g_ascii_strncasecmp (sql, "UNLISTEN", 8) != 0)
+    return FALSE;
+  sql += 8;
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (*sql++ != '*')
+    return FALSE;
+  while (g_ascii_isspace (*sql) || *sql == ';')
+    sql++;
+  return *sql == '\0';
+}
+
+void
+note_listen (PgSync *s, PGresult *r, const char *sql)
+{
+  const char *tag = PQcmdStatus (r);
+  if (tag == NULL)
+    return;
+  /* (The first letter keeps this a compare for every other statement.) */
+  if (tag[0] == 'L' && strcmp (tag, "LISTEN") == 0)
+    s->listening = TRUE;
+  else if (tag[0] == 'U' && sql != NULL && strcmp (tag, "UNLISTEN") == 0
+           && is_unlisten_all (sql))
+    s->listening = FALSE;
+  else if (tag[0] == 'D' && strcmp (tag, "DISCARD ALL") == 0)
+    s->listening = FALSE;
+}
+
 /* Runs @sql: one statement with @params (extended protocol), or with
  * @script any number of statements without parameters (simple query
  * protocol).  Returns the result that tells the outcome. */
@@ -355,6 +452,7 @@ run_sql (PgSync *s, const char *sql, const DalParams *params, gboolean script,
           else
             {
               abandon_copy (s->conn, PQresultStatus (r));
+              note_listen (s, r, script ? NULL : sql);
               keep_result (&kept, r);
             }
         }
@@ -394,8 +492,9 @@ pgsync_query (gpointer handle, const char *sql, const DalParams *params,
               GCancellable *cancellable, GError **error)
 {
   PgSync *s = handle;
+  statement_begin (s);
   DalResult *r = run_sql (s, sql, params, FALSE, cancellable, error);
-  dal_pg_notify_drain (s->conn, &s->notify);
+  statement_end (s);
   return r;
 }
 
@@ -406,8 +505,9 @@ pgsync_execute_script (gpointer handle, const char *sql,
                        GCancellable *cancellable, GError **error)
 {
   PgSync *s = handle;
+  statement_begin (s);
   DalResult *r = run_sql (s, sql, NULL, TRUE, cancellable, error);
-  dal_pg_notify_drain (s->conn, &s->notify);
+  statement_end (s);
   if (r == NULL)
     return FALSE;
   dal_result_unref (r);
@@ -444,14 +544,30 @@ static gint64
 pgsync_copy_in (gpointer handle, const char *sql, DalCopyReadFunc read,
                 gpointer source, GCancellable *cancellable, GError **error)
 {
-  return run_copy (handle, sql, TRUE, (gpointer) read, source, cancellable, error);
+  statement_begin (handle);
+  gint64 rows = run_copy (handle, sql, TRUE, (gpointer) read, source, cancellable, error);
+  statement_end (handle);
+  return rows;
 }
 
 static gint64
 pgsync_copy_out (gpointer handle, const char *sql, DalCopyWriteFunc write,
                  gpointer sink, GCancellable *cancellable, GError **error)
 {
-  return run_copy (handle, sql, FALSE, (gpointer) write, sink, cancellable, error);
+  statement_begin (handle);
+  gint64 rows = run_copy (handle, sql, FALSE, (gpointer) write, sink, cancellable, error);
+  statement_end (handle);
+  return rows;
+}
+
+static DalBatchResult *
+pgsync_batch_slot (gpointer handle, const DalBatchItem *items, guint n_items,
+                   GCancellable *cancellable, GError **error)
+{
+  statement_begin (handle);
+  DalBatchResult *br = pgsync_batch (handle, items, n_items, cancellable, error);
+  statement_end (handle);
+  return br;
 }
 
 /* Before the pool hands the connection out: did the server end it while
@@ -460,26 +576,37 @@ static gboolean
 pgsync_check_idle (gpointer handle)
 {
   PgSync *s = handle;
-  if (g_atomic_int_get (&s->lost))
-    return FALSE;
-  GError *why = NULL;
-  gboolean alive = dal_pg_check_idle (s->conn, &s->notify, &why);
-  dal_pg_notify_drain (s->conn, &s->notify);
-  if (alive)
-    return TRUE;
-  mark_lost (s, why);
-  g_error_free (why);
-  return FALSE;
+  statement_begin (s);
+  gboolean alive = read_idle (s);
+  statement_end (s);
+  return alive;
 }
 
-/* Notifications: only those that arrive with a statement's results (or
- * are read by check_idle) are handed over, on the thread that ran it;
- * nothing reads an idle connection (see docs/api.md, LISTEN/NOTIFY). */
+/* Notifications: handed over at the end of each statement, on the thread
+ * that ran it, and by the idle watch on the connection's context (see
+ * the top of this file). */
 static gboolean
 pgsync_set_notify (gpointer handle, DalNotifyFunc func, gpointer user_data)
 {
   PgSync *s = handle;
   return dal_pg_notify_set (&s->notify, func, user_data);
+}
+
+/* Where the idle watch goes: the connection is idle (no slot runs). */
+static void
+pgsync_set_notify_context (gpointer handle, GMainContext *context)
+{
+  PgSync *s = handle;
+  if (context != s->context)
+    {
+      if (s->context != NULL)
+        g_main_context_unref (s->context);
+      s->context = context != NULL ? g_main_context_ref (context) : NULL;
+    }
+  if (s->watch != NULL && context != NULL)
+    dal_pg_idle_watch_set_context (s->watch, context);
+  else if (context == NULL)
+    g_clear_pointer (&s->watch, dal_pg_idle_watch_free);
 }
 
 /* Notices: handed over as libpq reads them, on the thread that reads. */
@@ -505,11 +632,12 @@ static const DalPluginFuncs pgsync_funcs = {
   .is_lost = pgsync_is_lost,
   .check_idle = pgsync_check_idle,
   .execute_script = pgsync_execute_script,
-  .batch = pgsync_batch,
+  .batch = pgsync_batch_slot,
   .copy_in = pgsync_copy_in,
   .copy_out = pgsync_copy_out,
   .set_notify = pgsync_set_notify,
   .set_notice = pgsync_set_notice,
+  .set_notify_context = pgsync_set_notify_context,
 };
 static const char *const pgsync_drivers[] = { "psycopg2", NULL };
 
