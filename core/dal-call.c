@@ -22,15 +22,23 @@
  * Recycling.  Making and finalizing a GObject costs more than the rest of
  * a DalCall's life (type instance, qdata, notify queue, weak-reference
  * bookkeeping).  So each connection keeps a few finished calls for the
- * next statements (DalCallCache), through a toggle reference
- * (g_object_add_toggle_ref(), public GObject API): a cached call's only
- * reference is the cache's toggle reference; taking it out adds the
- * plugin's reference; when the last other reference goes (the plugin's
- * after the callback, or the caller's if it kept the result), the toggle
- * notification puts the call back, emptied, or drops it when the cache is
- * full or closed.  A call in use holds its connection (as a GTask holds
- * its source object); a cached one holds only the cache, so a connection
- * is never kept alive by its cache.
+ * next statements (DalCallCache).  A cached call's one reference is the
+ * cache's; taking it out hands that reference to the plugin (no
+ * reference is added).  When the plugin drops its reference after the
+ * callback (_dal_call_return_value()) and it is the last one, the call
+ * goes back, emptied, instead of being finalized; when the caller kept
+ * the result (another reference), it is simply unreferenced and dies as
+ * any GObject, later.  Only the holder of the sole reference can see the
+ * count at 1, so that test has no race.  A call in use holds its
+ * connection (as a GTask holds its source object); a cached one holds
+ * only the cache, so a connection is never kept alive by its cache.  The
+ * cached calls form a list through the calls themselves (nothing is
+ * allocated to cache one).
+ *
+ * After the callback.  Work that must not run inside the caller's code
+ * but need not wait for another main loop iteration (the pool handing a
+ * connection released in a statement's callback to the next waiter) may
+ * be left to run right after the callback returns: _dal_call_run_after().
  */
 #include "config.h"
 
@@ -43,7 +51,9 @@ struct _DalCallCache
   gint ref_count;             /* atomic: the connection, each call */
   guint max;                  /* how many finished calls it keeps */
   GMutex lock;
-  GQueue idle;                /* DalCall *, each held by its toggle reference */
+  DalCall *idle;              /* cached calls (through call->next), each
+                               * held by its one reference */
+  guint n_idle;
   gboolean closed;            /* the connection went: cache nothing more */
 };
 
@@ -51,7 +61,8 @@ struct _DalCall
 {
   GObject parent_instance;
 
-  DalCallCache *cache;        /* a reference; NULL for a call not cached */
+  DalCallCache *cache;        /* a reference */
+  DalCall *next;              /* in the cache's list while cached */
 
   GObject *source;            /* a DalConnection, or the DalPool */
   GCancellable *cancellable;
@@ -61,11 +72,49 @@ struct _DalCall
   char *sql;                  /* the statement's text; a buffer kept */
   gsize sql_room;             /* across reuses: sql_room bytes */
   DalParamsOwned *params;
+  char *arena;                /* the parameters' block when the call */
+  gsize arena_room;           /* made them (texts): kept across reuses */
   gpointer value;             /* the outcome, until propagated: a */
   GDestroyNotify value_free;  /* DalResult, or the pool's connection */
   GError *error;
   gboolean returned;
 };
+
+/* Callbacks of DalCalls running on a thread, and work left to run once
+ * the innermost returned (_dal_call_run_after()).  Tracked only once
+ * something asked for it (a pool): other programs pay one load per
+ * completion. */
+#define AFTER_MAX 4
+
+typedef struct
+{
+  guint depth;                /* DalCall callbacks running on the thread */
+  gboolean in_after;          /* running what one left: what that leaves
+                               * goes the usual way (a chain of hand-offs
+                               * never grows the stack nor starves the
+                               * main loop) */
+  guint n_after;
+  struct
+  {
+    void (*func) (gpointer data);
+    gpointer data;
+  } after[AFTER_MAX];
+} CallFrame;
+
+static gint frames_on;
+static GPrivate frame_key = G_PRIVATE_INIT (g_free);
+
+static CallFrame *
+frame_get (void)
+{
+  CallFrame *f = g_private_get (&frame_key);
+  if (G_UNLIKELY (f == NULL))
+    {
+      f = g_new0 (CallFrame, 1);
+      g_private_set (&frame_key, f);
+    }
+  return f;
+}
 
 static void dal_call_async_result_iface_init (GAsyncResultIface *iface);
 
@@ -76,7 +125,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (DalCall, _dal_call, G_TYPE_OBJECT,
 static gpointer
 call_get_user_data (GAsyncResult *result)
 {
-  return DAL_CALL (result)->user_data;
+  return ((DalCall *) result)->user_data;
 }
 
 static GObject *
@@ -88,7 +137,7 @@ call_get_source_object (GAsyncResult *result)
 static gboolean
 call_is_tagged (GAsyncResult *result, gpointer tag)
 {
-  return DAL_CALL (result)->tag == tag;
+  return ((DalCall *) result)->tag == tag;
 }
 
 static void
@@ -111,7 +160,7 @@ cache_unref (DalCallCache *cache)
 {
   if (!g_atomic_int_dec_and_test (&cache->ref_count))
     return;
-  g_assert (g_queue_is_empty (&cache->idle));
+  g_assert (cache->idle == NULL);
   g_mutex_clear (&cache->lock);
   g_free (cache);
 }
@@ -128,6 +177,11 @@ call_clear (DalCall *call)
       /* A cached call keeps no large text. */
       g_clear_pointer (&call->sql, g_free);
       call->sql_room = 0;
+    }
+  if (call->arena_room > 4096)
+    {
+      g_clear_pointer (&call->arena, g_free);
+      call->arena_room = 0;
     }
   if (call->value != NULL && call->value_free != NULL)
     call->value_free (call->value);
@@ -147,28 +201,35 @@ dal_call_finalize (GObject *object)
   g_clear_object (&call->source);
   call_clear (call);
   g_free (call->sql);
+  g_free (call->arena);
   g_clear_pointer (&call->cache, cache_unref);
   G_OBJECT_CLASS (_dal_call_parent_class)->finalize (object);
 }
 
-/* The toggle notification: @is_last_ref when only the cache's toggle
- * reference is left (any thread: where the last other one was dropped). */
+/* The plugin drops its reference to a completed @call: back into its
+ * cache, emptied, when that was the last one and the cache has room;
+ * else an ordinary unreference. */
 static void
-call_toggled (gpointer data, GObject *object, gboolean is_last_ref)
+call_release (DalCall *call)
 {
-  DalCallCache *cache = data;
-  DalCall *call = (DalCall *) object;  /* (ours: no type check) */
-  if (!is_last_ref)
-    return;   /* taken out of the cache */
-
+  DalCallCache *cache = call->cache;
+  if (g_atomic_int_get (&((GObject *) call)->ref_count) != 1)
+    {
+      g_object_unref (call);  /* the caller kept it: it dies later */
+      return;
+    }
   g_autoptr (GObject) source = call_clear (call);
   g_mutex_lock (&cache->lock);
-  gboolean keep = !cache->closed && cache->idle.length < cache->max;
+  gboolean keep = !cache->closed && cache->n_idle < cache->max;
   if (keep)
-    g_queue_push_head (&cache->idle, call);
+    {
+      call->next = cache->idle;
+      cache->idle = call;
+      cache->n_idle++;
+    }
   g_mutex_unlock (&cache->lock);
   if (!keep)
-    g_object_remove_toggle_ref (object, call_toggled, cache);  /* finalizes it */
+    g_object_unref (call);
   /* (Last: dropping the source may close the cache.) */
 }
 
@@ -179,7 +240,6 @@ _dal_call_cache_new (guint max)
   cache->ref_count = 1;
   cache->max = max;
   g_mutex_init (&cache->lock);
-  g_queue_init (&cache->idle);
   return cache;
 }
 
@@ -188,12 +248,16 @@ _dal_call_cache_close (DalCallCache *cache)
 {
   g_mutex_lock (&cache->lock);
   cache->closed = TRUE;
-  GQueue idle = cache->idle;
-  g_queue_init (&cache->idle);
+  DalCall *idle = g_steal_pointer (&cache->idle);
+  cache->n_idle = 0;
   g_mutex_unlock (&cache->lock);
-  DalCall *call;
-  while ((call = g_queue_pop_head (&idle)) != NULL)
-    g_object_remove_toggle_ref (G_OBJECT (call), call_toggled, cache);
+  while (idle != NULL)
+    {
+      DalCall *call = idle;
+      idle = call->next;
+      call->next = NULL;
+      g_object_unref (call);
+    }
   cache_unref (cache);
 }
 
@@ -213,15 +277,19 @@ _dal_call_take (DalCallCache *cache, gpointer source, GCancellable *cancellable,
                 GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
   g_mutex_lock (&cache->lock);
-  DalCall *call = g_queue_pop_head (&cache->idle);
+  DalCall *call = cache->idle;
+  if (call != NULL)
+    {
+      cache->idle = call->next;
+      cache->n_idle--;
+    }
   g_mutex_unlock (&cache->lock);
   if (call != NULL)
-    g_object_ref (call);   /* the plugin's; the cache's toggle reference stays */
+    call->next = NULL;  /* the cache's reference is now the plugin's */
   else
     {
       call = g_object_new (DAL_TYPE_CALL, NULL);
       call->cache = cache_ref (cache);
-      g_object_add_toggle_ref (G_OBJECT (call), call_toggled, cache);
       /* (g_object_new's reference is the plugin's.) */
     }
   call->returned = FALSE;
@@ -252,6 +320,34 @@ _dal_call_new (DalConnection *source, GCancellable *cancellable,
   memcpy (call->sql, sql, size);
   call->params = params;
   return call;
+}
+
+/* The parameters' block, in the call's own arena. */
+static gpointer
+arena_alloc0 (gsize size, gpointer data)
+{
+  DalCall *call = data;
+  if (size > call->arena_room)
+    {
+      g_free (call->arena);
+      call->arena_room = MAX (size, 256);
+      call->arena = g_malloc (call->arena_room);
+    }
+  memset (call->arena, 0, size);
+  return call->arena;
+}
+
+void
+_dal_call_set_texts (DalCall *call, guint n_params, const char * const *values)
+{
+  g_clear_pointer (&call->params, _dal_params_free);
+  call->params = _dal_params_new_texts_with (n_params, values, arena_alloc0, call);
+}
+
+void
+_dal_call_drop (DalCall *call)
+{
+  call_release (call);
 }
 
 const char *
@@ -293,9 +389,50 @@ _dal_call_return_value (DalCall *call, gpointer value, GDestroyNotify value_free
   /* The plugin is done with the statement (its text stays in the
    * buffer, for the call's next use). */
   g_clear_pointer (&call->params, _dal_params_free);
+  CallFrame *f = G_UNLIKELY (g_atomic_int_get (&frames_on)) ? frame_get () : NULL;
+  if (f != NULL)
+    f->depth++;
   if (call->callback != NULL)
-    call->callback (call->source, G_ASYNC_RESULT (call), call->user_data);
-  g_object_unref (call);
+    call->callback (call->source, (GAsyncResult *) call, call->user_data);
+  call_release (call);
+  if (f == NULL)
+    return;
+  f->depth--;
+  if (f->n_after == 0 || f->in_after)
+    return;
+  /* What the callback left, in order. */
+  f->in_after = TRUE;
+  for (guint i = 0; i < f->n_after; i++)
+    f->after[i].func (f->after[i].data);
+  f->n_after = 0;
+  f->in_after = FALSE;
+}
+
+void
+_dal_call_track_callbacks (void)
+{
+  g_atomic_int_set (&frames_on, 1);
+}
+
+gboolean
+_dal_call_run_after (GMainContext *context, void (*func) (gpointer data),
+                     gpointer data)
+{
+  if (!g_atomic_int_get (&frames_on))
+    return FALSE;
+  CallFrame *f = frame_get ();
+  if (f->depth == 0 || f->in_after || f->n_after == AFTER_MAX)
+    return FALSE;
+  /* The innermost dispatch on this thread must be one of @context's: a
+   * callback that iterates another context (a blocking call's private
+   * one, say) is still running code of the caller's on @context. */
+  GSource *current = g_main_current_source ();
+  if (current == NULL || g_source_get_context (current) != context)
+    return FALSE;
+  f->after[f->n_after].func = func;
+  f->after[f->n_after].data = data;
+  f->n_after++;
+  return TRUE;
 }
 
 void
@@ -336,9 +473,10 @@ _dal_call_return_later (DalCall *call, GMainContext *context, gpointer value,
 }
 
 gboolean
-_dal_call_is_valid (GAsyncResult *result, gpointer source)
+_dal_call_is_valid (GAsyncResult *result, gpointer source, gpointer tag)
 {
-  return DAL_IS_CALL (result) && (gpointer) DAL_CALL (result)->source == source;
+  return DAL_IS_CALL (result) && (gpointer) ((DalCall *) result)->source == source
+         && ((DalCall *) result)->tag == tag;
 }
 
 gpointer

@@ -44,6 +44,9 @@ struct _DalConnection
   gboolean busy;              /* a blocking slot runs (worker or caller) */
   guint idle_waiters;         /* threads waiting on idle_cond */
 
+  gpointer pool_slot;         /* the pool's Slot while a pool holds it
+                               * (dal-pool.c) */
+
   /* LISTEN/NOTIFY (dal-notify.c). */
   struct _DalNotify *notify;  /* NULL: the plugin delivers none */
   gboolean tx_pooler;         /* LISTEN is refused */
@@ -190,6 +193,16 @@ G_GNUC_INTERNAL DalCall *_dal_call_take (DalCallCache *cache, gpointer source,
 G_GNUC_INTERNAL void _dal_call_return_value (DalCall *call, gpointer value,
                                              GDestroyNotify value_free,
                                              GError *error);
+/* While the callback of a DalCall runs on this thread, from a dispatch
+ * on @context: queues @func (@data) to run once that callback returned
+ * (still from the same dispatch, never inside code of the caller's), and
+ * returns TRUE.  FALSE otherwise, or before _dal_call_track_callbacks(). */
+G_GNUC_INTERNAL gboolean _dal_call_run_after (GMainContext *context,
+                                              void (*func) (gpointer data),
+                                              gpointer data);
+/* From now on, DalCall completions note their callbacks (for
+ * _dal_call_run_after()). */
+G_GNUC_INTERNAL void _dal_call_track_callbacks (void);
 /* The same from an idle source on @context. */
 G_GNUC_INTERNAL void _dal_call_return_later (DalCall *call, GMainContext *context,
                                              gpointer value,
@@ -202,12 +215,21 @@ G_GNUC_INTERNAL DalCall *_dal_call_new (DalConnection *source,
                                         gpointer user_data, gpointer tag,
                                         const char *sql,
                                         DalParamsOwned *params);
+/* Sets the call's parameters to copies of @values (@n_params texts, NULL
+ * for SQL NULL), in a block the call keeps across reuses. */
+G_GNUC_INTERNAL void _dal_call_set_texts (DalCall *call, guint n_params,
+                                          const char * const *values);
+/* Drops a call nobody completed (a plugin declined it): back into its
+ * cache. */
+G_GNUC_INTERNAL void _dal_call_drop (DalCall *call);
 G_GNUC_INTERNAL const char *_dal_call_get_sql (DalCall *call);
 G_GNUC_INTERNAL const DalParams *_dal_call_get_params (DalCall *call);
 /* Takes the parameters back (a plugin declined the call). */
 G_GNUC_INTERNAL DalParamsOwned *_dal_call_steal_params (DalCall *call);
-/* Whether @result is a DalCall whose source is @source. */
-G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source);
+/* Whether @result is a DalCall whose source is @source and whose source
+ * tag is @tag. */
+G_GNUC_INTERNAL gboolean _dal_call_is_valid (GAsyncResult *result, gpointer source,
+                                             gpointer tag);
 /* The outcome (once): the value, or NULL with *@error set. */
 G_GNUC_INTERNAL gpointer _dal_call_propagate (DalCall *call, GError **error);
 /* LISTEN/NOTIFY (dal-notify.c): the "notification" signal; at

@@ -460,6 +460,32 @@ new_task (DalConnection *self, GCancellable *cancellable,
   return task;
 }
 
+/* Whether a statement for an async caller goes on a DalCall through the
+ * plugin's query_call slot (else a GTask takes it, which also fails what
+ * must fail). */
+static gboolean
+call_path (DalConnection *self, const char *sql, GCancellable *cancellable)
+{
+  return self->funcs->query_call != NULL && !is_async_only (self) && !self->closed
+         && !g_atomic_int_get (&self->blocking_only) && self->copy_job == NULL
+         && !g_cancellable_is_cancelled (cancellable)
+         && conn_check_listen (self, sql, NULL);
+}
+
+/* Hands @call, its statement set, to the plugin; FALSE when the plugin
+ * declined it (not on the connection's context): a GTask takes it. */
+static gboolean
+call_start (DalConnection *self, DalCall *call, const char *sql)
+{
+  /* (The plugin never completes the call from inside query_call, so the
+   * statement may be noted after it.) */
+  if (!self->funcs->query_call (self->handle, _dal_call_get_sql (call),
+                                _dal_call_get_params (call), call))
+    return FALSE;
+  note_statement (self, sql);
+  return TRUE;
+}
+
 /* Starts one statement for an async caller, with parameters already
  * converted (@owned, taken): on a DalCall through the plugin's query_call
  * slot when it has one and takes the call, else on a GTask. */
@@ -468,24 +494,14 @@ query_async_owned (DalConnection *self, const char *sql, DalParamsOwned *owned,
                    GCancellable *cancellable, GAsyncReadyCallback callback,
                    gpointer user_data, gpointer tag)
 {
-  if (self->funcs->query_call != NULL && !is_async_only (self) && !self->closed
-      && !g_atomic_int_get (&self->blocking_only) && self->copy_job == NULL
-      && !g_cancellable_is_cancelled (cancellable)
-      && conn_check_listen (self, sql, NULL))  /* else the GTask path fails it */
+  if (call_path (self, sql, cancellable))
     {
       DalCall *call = _dal_call_new (self, cancellable, callback, user_data, tag,
                                      sql, owned);
-      /* (The plugin never completes the call from inside query_call, so
-       * the statement may be noted after it.) */
-      if (self->funcs->query_call (self->handle, _dal_call_get_sql (call),
-                                   _dal_call_get_params (call), call))
-        {
-          note_statement (self, sql);
-          return;
-        }
-      /* Declined (not on the connection's context): a GTask takes it. */
+      if (call_start (self, call, sql))
+        return;
       owned = _dal_call_steal_params (call);
-      g_object_unref (call);
+      _dal_call_drop (call);
     }
   start_query_owned (self, new_task (self, cancellable, callback, user_data, tag),
                      sql, owned);
@@ -530,15 +546,15 @@ query_finish (DalConnection *self, GAsyncResult *result, gpointer tag,
               GError **error)
 {
   g_return_val_if_fail (DAL_IS_CONNECTION (self), NULL);
-  g_return_val_if_fail (_dal_call_is_valid (result, self)
-                        || g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, tag), NULL);
+  g_return_val_if_fail (_dal_call_is_valid (result, self, tag)
+                        || (g_task_is_valid (result, self)
+                            && g_async_result_is_tagged (result, tag)), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   GError *local = NULL;
   DalResult *r;
   if (DAL_IS_CALL (result))
-    r = _dal_call_propagate (DAL_CALL (result), &local);
+    r = _dal_call_propagate ((DalCall *) result, &local);
   else
     r = g_task_propagate_pointer (G_TASK (result), &local);
   if (local != NULL)
@@ -687,9 +703,20 @@ dal_connection_query_texts_async (DalConnection *self, const char *sql,
   g_return_if_fail (DAL_IS_CONNECTION (self));
   g_return_if_fail (sql != NULL);
   g_return_if_fail (n_params == 0 || values != NULL);
-  query_async_owned (self, sql, _dal_params_new_texts (n_params, values),
-                     cancellable, callback, user_data,
-                     dal_connection_query_texts_async);
+  gpointer tag = dal_connection_query_texts_async;
+  if (call_path (self, sql, cancellable))
+    {
+      /* The texts go into the call's own block (no allocation per
+       * statement once the call is reused). */
+      DalCall *call = _dal_call_new (self, cancellable, callback, user_data, tag,
+                                     sql, NULL);
+      _dal_call_set_texts (call, n_params, values);
+      if (call_start (self, call, sql))
+        return;
+      _dal_call_drop (call);
+    }
+  start_query_owned (self, new_task (self, cancellable, callback, user_data, tag),
+                     sql, _dal_params_new_texts (n_params, values));
 }
 
 DalResult *

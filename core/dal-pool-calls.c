@@ -186,7 +186,7 @@ dal_pool_acquire (DalPool *pool, const char *label, gint64 timeout_ms,
   g_return_val_if_fail (DAL_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   Request *req = pool_request_new (pool, REQ_ACQUIRE, TRUE, cancellable);
-  req->label = g_strdup (label);
+  pool_request_set_label (req, label);
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
   pool_request_run (req, FALSE);
   DalConnection *conn = g_steal_pointer (&req->acquired);
@@ -203,7 +203,7 @@ dal_pool_acquire_async (DalPool *pool, const char *label, gint64 timeout_ms,
 {
   g_return_if_fail (DAL_IS_POOL (pool));
   Request *req = pool_request_new (pool, REQ_ACQUIRE, FALSE, cancellable);
-  req->label = g_strdup (label);
+  pool_request_set_label (req, label);
   req->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
   /* A DalCall rather than a GTask: the pool completes it from its own
    * source on this context (pool_request_complete()), at a fraction of a
@@ -221,9 +221,9 @@ dal_pool_acquire_async (DalPool *pool, const char *label, gint64 timeout_ms,
 DalConnection *
 dal_pool_acquire_finish (DalPool *pool, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (_dal_call_is_valid (result, pool), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, dal_pool_acquire_async), NULL);
-  return _dal_call_propagate (DAL_CALL (result), error);
+  g_return_val_if_fail (_dal_call_is_valid (result, pool, dal_pool_acquire_async),
+                        NULL);
+  return _dal_call_propagate ((DalCall *) result, error);
 }
 
 void
@@ -231,11 +231,16 @@ dal_pool_release (DalPool *pool, DalConnection *connection)
 {
   g_return_if_fail (DAL_IS_POOL (pool));
   g_return_if_fail (DAL_IS_CONNECTION (connection));
-  Slot *s = g_object_get_qdata (G_OBJECT (connection), pool_slot_quark);
+  Slot *s = connection->pool_slot;
   if (s == NULL || s->pool != pool || !s->borrowed)
     {
       g_critical ("dal_pool_release: the connection was not borrowed from "
                   "this pool");
+      return;
+    }
+  if (!s->lent_blocking)
+    {
+      g_object_unref (connection);
       return;
     }
   pool_release_begin (connection);

@@ -134,7 +134,7 @@ pool_fail_waiters_locked (DalPool *pool, const GError *error, Work *w)
       if (req->blocking)
         w->wake_blocking = TRUE;
       else
-        g_queue_push_tail (&w->failed, req);
+        g_queue_push_tail_link (&w->failed, &req->link);
     }
   if (w->wake_blocking)
     g_cond_broadcast (&pool->cond);
@@ -257,9 +257,11 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
         }
       else
         g_task_return_pointer (open_task, g_object_ref (pool), g_object_unref);
-      g_object_unref (open_task);
     }
   open_finished (pool);
+  /* Last: once the caller's callback ran (on its own thread), the task's
+   * reference may be the pool's last one. */
+  g_clear_object (&open_task);
 }
 
 typedef struct
@@ -444,6 +446,8 @@ dal_pool_finalize (GObject *object)
   g_ptr_array_free (pool->slots, TRUE);
   g_hash_table_unref (pool->contexts);
   _dal_call_cache_close (pool->call_cache);
+  pool_requests_free (pool);
+  g_mutex_clear (&pool->free_lock);
   g_clear_pointer (&pool->hk_timer, g_source_unref);
   g_clear_pointer (&pool->hk_loop, g_main_loop_unref);
   g_clear_pointer (&pool->hk_context, g_main_context_unref);
@@ -464,7 +468,6 @@ dal_pool_class_init (DalPoolClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = dal_pool_dispose;
   G_OBJECT_CLASS (klass)->finalize = dal_pool_finalize;
-  pool_slot_quark = g_quark_from_static_string ("dal-pool-slot");
 }
 
 static void
@@ -477,6 +480,10 @@ dal_pool_init (DalPool *pool)
   g_queue_init (&pool->waiters);
   /* As many acquires as callers wait at once, about. */
   pool->call_cache = _dal_call_cache_new (64);
+  g_mutex_init (&pool->free_lock);
+  /* A connection released inside a statement's callback goes to the
+   * next waiter on that context right after the callback. */
+  _dal_call_track_callbacks ();
 }
 
 /* Supabase's session pooler (port 5432 on *.pooler.supabase.com) turns

@@ -30,17 +30,22 @@ struct _PoolCtx
   GMutex lock;              /* guards @pool */
   DalPool *pool;            /* NULL once the pool is disposed */
   GMainContext *context;
-  GSource *source;          /* fires when @served is not empty, or at the
-                             * earliest deadline of the context's waiters */
+  GSource *source;          /* fires when @served is not empty, or at
+                             * armed_at */
   GQueue served;            /* Request *, under the pool's lock */
-  gint64 armed_at;          /* under the pool's lock; 0: none */
+  gint64 armed_at;          /* under the pool's lock: at or before the
+                             * earliest deadline of the context's
+                             * waiters; 0: none has one */
 };
 
 struct _Slot
 {
   DalPool *pool;
-  DalConnection *conn;      /* the pool's reference (a toggle reference
-                             * while borrowed) */
+  DalConnection *conn;      /* the pool's reference: a toggle reference
+                             * (pool_toggle_notify()), for the slot's life */
+  gint lent;                /* atomic: a borrower holds a reference; the
+                             * toggle notification that ends the borrow
+                             * clears it (exactly once) */
   GMainContext *home;       /* bound connections: where it lives; NULL for
                              * connections without a home (pgsync) */
   gboolean bound;
@@ -77,6 +82,11 @@ typedef enum
 struct _Request
 {
   DalPool *pool;            /* a reference */
+  GList link;               /* in the pool's waiters, then in a queue of
+                             * expired or failed requests (no allocation
+                             * per queueing) */
+  GList served_link;        /* in its context's served queue */
+  Request *next_free;       /* in the pool's finished requests */
   ReqKind kind;
   gboolean exclusive;       /* needs a connection of its own */
   gboolean blocking;
@@ -93,7 +103,8 @@ struct _Request
   gboolean finished;        /* served, failed, timed out or cancelled */
   Slot *slot;
   GError *error;
-  char *label;
+  char *label;              /* kept by a finished request (for the next
+                             * acquire with the same label) */
   /* one-shots */
   char *sql;
   GVariant *params;
@@ -153,6 +164,10 @@ struct _DalPool
   GMainContext *parking;
   GHashTable *contexts;     /* GMainContext * -> PoolCtx * */
   DalCallCache *call_cache; /* finished acquire calls, for reuse */
+  GMutex free_lock;
+  Request *free_requests;   /* finished requests, for reuse (through
+                             * next_free; under free_lock) */
+  guint n_free_requests;
 };
 
 
@@ -167,8 +182,6 @@ typedef struct
 } Work;
 
 #define WORK_INIT { G_QUEUE_INIT, G_QUEUE_INIT, G_QUEUE_INIT, FALSE }
-
-G_GNUC_INTERNAL extern GQuark pool_slot_quark;
 
 static inline gint64
 now_us (void)
@@ -193,6 +206,9 @@ G_GNUC_INTERNAL void pool_request_unref (Request *req);
 /* Completes an async request with @conn (an acquire's) or req->error. */
 G_GNUC_INTERNAL void pool_request_complete (Request *req, DalConnection *conn);
 G_GNUC_INTERNAL Request *pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking, GCancellable *cancellable);
+/* @label (copied) for an acquire. */
+G_GNUC_INTERNAL void pool_request_set_label (Request *req, const char *label);
+G_GNUC_INTERNAL void pool_requests_free (DalPool *pool);
 G_GNUC_INTERNAL void pool_contexts_drop (DalPool *pool);
 G_GNUC_INTERNAL gboolean pool_in_return_thread (void);
 G_GNUC_INTERNAL void pool_release_begin (DalConnection *connection);

@@ -47,7 +47,7 @@ finish_return (Slot *s, ReturnOutcome outcome)
   borrowed = s->borrowed;
   s->borrowed = s->returning = s->exclusive = FALSE;
   s->dirty = DAL_SESSION_CLEAN;
-  g_clear_pointer (&s->label, g_free);
+  /* (The label stays for the next borrower: read only while borrowed.) */
   if (outcome != RETURN_OK)
     s->retiring = TRUE;
   if (outcome == RETURN_FAULT)
@@ -299,13 +299,16 @@ pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
     }
 }
 
-/* The borrower dropped its last reference: the connection goes back. */
+/* The pool's toggle reference: @is_last_ref when every other reference
+ * went.  When a borrower held one, the connection goes back (once: the
+ * lent flag says whether this notification ends a borrow; those of the
+ * pool's own calls on a connection nobody borrowed end nothing). */
 void
 pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
 {
   Slot *s = data;
   DalPool *pool = s->pool;
-  if (!is_last_ref)
+  if (!is_last_ref || !g_atomic_int_compare_and_exchange (&s->lent, TRUE, FALSE))
     return;
   g_mutex_lock (&pool->lock);
   gboolean go = s->borrowed && !s->returning;
@@ -314,12 +317,9 @@ pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
   g_mutex_unlock (&pool->lock);
   if (!go)
     return;
-  g_object_ref (object);
-  g_object_remove_toggle_ref (object, pool_toggle_notify, s);
   _dal_connection_track_session (s->conn, FALSE);
   _dal_connection_set_blocking_only (s->conn, FALSE);
   _dal_notify_reset (s->conn, TRUE);
   gboolean may_block = s->lent_blocking && g_private_get (&releasing) == object;
   pool_slot_release (s, _dal_connection_take_session_effect (s->conn), may_block);
 }
-

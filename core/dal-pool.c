@@ -13,7 +13,9 @@
  *     one behind it that can).  Blocking requests wait on the pool's
  *     condition variable; async ones are continued, or failed when they
  *     waited too long, by one source of the pool's on their main context
- *     (PoolCtx), so a caller's callback never runs inside another call.
+ *     (PoolCtx), so a caller's callback never runs inside another call;
+ *     one served inside the callback of a statement that completed on its
+ *     context goes on right after that callback (_dal_call_run_after()).
  *   - homes: a connection of a plugin that serves async calls natively
  *     (pgasync) lives on one main context.  It is either "live" on the
  *     context of the callers it serves, or "parked" on the pool's parking
@@ -41,8 +43,6 @@
 #include <string.h>
 
 #include "dal-pool-private.h"
-
-GQuark pool_slot_quark;
 
 /* A live connection idle at least this long is asked, before it is handed
  * out, whether the server ended it meanwhile. */
@@ -114,6 +114,39 @@ pool_deadline_source_new (gint64 ready_time)
   return source;
 }
 
+/* The source of a context's PoolCtx: ready when requests were served for
+ * it (a flag its prepare reads: pushing one costs no wakeup of the
+ * context when the pushing thread is the one that iterates it), or at
+ * its ready time (the earliest deadline of its waiters). */
+typedef struct
+{
+  GSource source;
+  gint served;              /* atomic: the served queue is not empty */
+} CtxSource;
+
+static gboolean
+ctx_source_prepare (GSource *source, gint *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((CtxSource *) source)->served) != 0;
+}
+
+static gboolean
+ctx_source_check (GSource *source)
+{
+  return g_atomic_int_get (&((CtxSource *) source)->served) != 0;
+}
+
+static gboolean
+ctx_source_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs ctx_source_funcs = {
+  ctx_source_prepare, ctx_source_check, ctx_source_dispatch, NULL, NULL, NULL
+};
+
 /* Runs @func on @context's thread with nobody dispatching it elsewhere:
  * at once when nobody iterates @context (this thread then owns it
  * meanwhile), else from an idle callback there. */
@@ -151,15 +184,23 @@ pool_slot_new (DalPool *pool, DalConnection *conn)
       gint64 life = pool->settings.max_lifetime_ms * 1000;
       s->expires_us = s->created_us + life - g_random_int_range (0, life / 10 + 1);
     }
-  g_object_set_qdata (G_OBJECT (conn), pool_slot_quark, s);
+  conn->pool_slot = s;
+  /* The pool's reference becomes a toggle reference, kept as long as the
+   * slot: a borrow takes a plain reference, and the notification that
+   * the borrower's last one went ends it (no toggle reference is added
+   * and removed per borrow, which costs far more than the notifications;
+   * those of the pool's own calls on an idle connection are ignored). */
+  g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
+  g_object_unref (conn);
   return s;
 }
 
 void
 pool_slot_free (Slot *s)
 {
-  g_object_set_qdata (G_OBJECT (s->conn), pool_slot_quark, NULL);
-  g_clear_object (&s->conn);
+  s->conn->pool_slot = NULL;
+  g_object_remove_toggle_ref (G_OBJECT (g_steal_pointer (&s->conn)),
+                              pool_toggle_notify, s);
   g_clear_pointer (&s->home, g_main_context_unref);
   g_free (s->label);
   g_free (s);
@@ -361,8 +402,11 @@ claim_locked (DalPool *pool, Slot *s, Request *req)
       s->borrowed = TRUE;
       s->borrowed_us = now;
       s->leak_warned = FALSE;
-      g_free (s->label);
-      s->label = g_strdup (req->label);
+      if (g_strcmp0 (s->label, req->label) != 0)
+        {
+          g_free (s->label);
+          s->label = g_strdup (req->label);
+        }
       pool->stats.acquired++;
       if (pool->settings.leak_warning_ms > 0)
         pool_timer_consider_locked (pool, now + pool->settings.leak_warning_ms * 1000);
@@ -398,7 +442,7 @@ pool_request_dequeue_locked (DalPool *pool, Request *req)
 {
   if (!req->queued)
     return;
-  g_queue_remove (&pool->waiters, req);
+  g_queue_unlink (&pool->waiters, &req->link);
   req->queued = FALSE;
   if (req->blocking)
     pool->waiting_blocking--;
@@ -511,8 +555,16 @@ pctx_dispatch_locked (DalPool *pool, PoolCtx *c, GQueue *go, GQueue *expired)
 {
   gint64 now = now_us ();
   Request *req;
-  while ((req = g_queue_pop_head (&c->served)) != NULL)
-    g_queue_push_tail (go, req);
+  *go = c->served;   /* (go is empty: the links move with it) */
+  g_queue_init (&c->served);
+  g_atomic_int_set (&((CtxSource *) c->source)->served, 0);
+  /* No deadline of this context's waiters is before armed_at: before it,
+   * nobody can have waited too long (no walk through the queue). */
+  if (c->armed_at == 0 || c->armed_at > now)
+    {
+      g_source_set_ready_time (c->source, c->armed_at != 0 ? c->armed_at : -1);
+      return;
+    }
   /* Waiters of this context past their deadline; the next deadline. */
   gint64 next = 0;
   for (GList *l = pool->waiters.head; l != NULL;)
@@ -526,7 +578,7 @@ pctx_dispatch_locked (DalPool *pool, PoolCtx *c, GQueue *go, GQueue *expired)
           pool_request_dequeue_locked (pool, req);
           pool->stats.acquire_timeouts++;
           req->error = timeout_error_locked (pool, request_timeout_ms (pool, req));
-          g_queue_push_tail (expired, req);
+          g_queue_push_tail_link (expired, &req->link);
         }
       else if (next == 0 || req->deadline_us < next)
         next = req->deadline_us;
@@ -540,7 +592,7 @@ pctx_fired (gpointer data)
 {
   PoolCtx *c = data;
   GQueue go = G_QUEUE_INIT, expired = G_QUEUE_INIT;
-  Request *req;
+  GList *l;
 
   g_mutex_lock (&c->lock);
   DalPool *pool = c->pool != NULL ? g_object_ref (c->pool) : NULL;
@@ -552,10 +604,10 @@ pctx_fired (gpointer data)
   pctx_dispatch_locked (pool, c, &go, &expired);
   g_mutex_unlock (&pool->lock);
 
-  while ((req = g_queue_pop_head (&go)) != NULL)
-    pool_request_proceed (req);
-  while ((req = g_queue_pop_head (&expired)) != NULL)
-    pool_request_complete (req, NULL);
+  while ((l = g_queue_pop_head_link (&go)) != NULL)
+    pool_request_proceed (l->data);
+  while ((l = g_queue_pop_head_link (&expired)) != NULL)
+    pool_request_complete (l->data, NULL);
   g_object_unref (pool);
   return G_SOURCE_CONTINUE;
 }
@@ -573,7 +625,7 @@ pctx_get_locked (DalPool *pool, GMainContext *context)
   c->pool = pool;
   c->context = g_main_context_ref (context);
   g_queue_init (&c->served);
-  c->source = pool_deadline_source_new (-1);
+  c->source = g_source_new (&ctx_source_funcs, sizeof (CtxSource));
   g_source_set_callback (c->source, pctx_fired, pctx_ref (c),
                          (GDestroyNotify) pctx_unref);
   g_source_set_name (c->source, "dal pool");
@@ -582,27 +634,51 @@ pctx_get_locked (DalPool *pool, GMainContext *context)
   return c;
 }
 
-/* A queued async request's timeout, on its context's source. */
+/* A queued async request's timeout, on its context's source.  armed_at
+ * stays at or before the earliest deadline of the context's waiters (one
+ * that left may have had it: the source then fires early, once, and
+ * finds the next). */
 static void
 ctx_arm_locked (DalPool *pool, Request *req)
 {
   PoolCtx *c = req->pctx = pctx_get_locked (pool, req->context);
-  if (req->deadline_us != 0 && (c->armed_at == 0 || req->deadline_us < c->armed_at)
-      && g_queue_is_empty (&c->served))
+  if (req->deadline_us != 0 && (c->armed_at == 0 || req->deadline_us < c->armed_at))
     {
       c->armed_at = req->deadline_us;
-      g_source_set_ready_time (c->source, req->deadline_us);
+      if (g_queue_is_empty (&c->served))
+        g_source_set_ready_time (c->source, req->deadline_us);
     }
 }
 
-/* An async request got a slot: it goes on from its context's source. */
+static void
+pctx_fired_after (gpointer data)
+{
+  pctx_fired (data);
+  pctx_unref (data);
+}
+
+/* An async request got a slot: it goes on from its context's source, or
+ * sooner: when this happens inside the callback of a statement that
+ * completed on that context (a borrower releasing its connection, say),
+ * right after that callback returns, from the same dispatch (no main
+ * loop iteration of its own for the hand-off). */
 static void
 ctx_push_served_locked (Request *req)
 {
   PoolCtx *c = pctx_get_locked (req->pool, req->context);
-  g_queue_push_tail (&c->served, req);
+  g_queue_push_tail_link (&c->served, &req->served_link);
   if (c->served.length == 1)
-    g_source_set_ready_time (c->source, 0);
+    {
+      g_atomic_int_set (&((CtxSource *) c->source)->served, 1);
+      if (_dal_call_run_after (c->context, pctx_fired_after, pctx_ref (c)))
+        return;
+      pctx_unref (c);
+      /* Whoever iterates the context on another thread may be in poll():
+       * woken.  This thread, dispatching it (or nobody), prepares it
+       * before it polls again. */
+      if (!g_main_context_is_owner (c->context))
+        g_main_context_wakeup (c->context);
+    }
 }
 
 /* The pool goes: its contexts' sources go with it (nothing is queued:
@@ -628,6 +704,10 @@ pool_contexts_drop (DalPool *pool)
 
 /* -- requests -- */
 
+/* Finished requests kept for reuse, per pool (a request is as large as
+ * the rest of an acquire's bookkeeping together). */
+#define FREE_REQUESTS_MAX 64
+
 void
 pool_request_unref (Request *req)
 {
@@ -640,7 +720,6 @@ pool_request_unref (Request *req)
   g_clear_object (&req->call);
   g_clear_pointer (&req->context, g_main_context_unref);
   g_clear_error (&req->error);
-  g_free (req->label);
   g_free (req->sql);
   g_clear_pointer (&req->params, g_variant_unref);
   if (req->texts != NULL)
@@ -648,15 +727,59 @@ pool_request_unref (Request *req)
       g_free (req->texts[i]);
   g_free (req->texts);
   g_clear_pointer (&req->batch, dal_batch_unref);
-  g_clear_object (&req->pool);
-  g_free (req);
+  DalPool *pool = g_steal_pointer (&req->pool);
+  g_mutex_lock (&pool->free_lock);
+  gboolean keep = pool->n_free_requests < FREE_REQUESTS_MAX;
+  if (keep)
+    {
+      req->next_free = pool->free_requests;
+      pool->free_requests = req;
+      pool->n_free_requests++;
+    }
+  g_mutex_unlock (&pool->free_lock);
+  if (!keep)
+    {
+      g_free (req->label);
+      g_free (req);
+    }
+  g_object_unref (pool);  /* (last: it may free the kept requests) */
+}
+
+/* At finalize: the kept requests go. */
+void
+pool_requests_free (DalPool *pool)
+{
+  Request *req;
+  while ((req = pool->free_requests) != NULL)
+    {
+      pool->free_requests = req->next_free;
+      g_free (req->label);
+      g_free (req);
+    }
+  pool->n_free_requests = 0;
 }
 
 Request *
 pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking,
              GCancellable *cancellable)
 {
-  Request *req = g_new0 (Request, 1);
+  g_mutex_lock (&pool->free_lock);
+  Request *req = pool->free_requests;
+  if (req != NULL)
+    {
+      pool->free_requests = req->next_free;
+      pool->n_free_requests--;
+    }
+  g_mutex_unlock (&pool->free_lock);
+  if (req != NULL)
+    {
+      char *label = req->label;
+      memset (req, 0, sizeof *req);
+      req->label = label;
+    }
+  else
+    req = g_new0 (Request, 1);
+  req->link.data = req->served_link.data = req;
   req->ref_count = 1;
   req->pool = g_object_ref (pool);
   req->kind = kind;
@@ -668,6 +791,15 @@ pool_request_new (DalPool *pool, ReqKind kind, gboolean blocking,
     req->context = g_main_context_ref_thread_default ();
   req->timeout_ms = -1;
   return req;
+}
+
+void
+pool_request_set_label (Request *req, const char *label)
+{
+  if (g_strcmp0 (req->label, label) == 0)
+    return;
+  g_free (req->label);
+  req->label = g_strdup (label);
 }
 
 /* Completes async @req with @conn (an acquire's, taken), or with
@@ -724,7 +856,7 @@ void
 pool_work_run (DalPool *pool, Work *w)
 {
   Slot *s;
-  Request *req;
+  GList *l;
   while ((s = g_queue_pop_head (&w->to_close)) != NULL)
     pool_slot_close (s);
   while ((s = g_queue_pop_head (&w->to_park)) != NULL)
@@ -734,8 +866,8 @@ pool_work_run (DalPool *pool, Work *w)
       ref->slot = s;
       pool_run_on_context (s->home, park_now, ref);
     }
-  while ((req = g_queue_pop_head (&w->failed)) != NULL)
-    complete_error_later (req);
+  while ((l = g_queue_pop_head_link (&w->failed)) != NULL)
+    complete_error_later (l->data);
 }
 
 static void
@@ -814,9 +946,9 @@ pool_request_start (Request *req, gboolean at_head, gboolean *failed)
       else
         {
           if (at_head)
-            g_queue_push_head (&pool->waiters, req);
+            g_queue_push_head_link (&pool->waiters, &req->link);
           else
-            g_queue_push_tail (&pool->waiters, req);
+            g_queue_push_tail_link (&pool->waiters, &req->link);
           req->queued = TRUE;
           if (req->blocking)
             pool->waiting_blocking++;
@@ -1049,9 +1181,12 @@ request_go (Request *req)
       _dal_connection_track_session (conn, TRUE);
       _dal_connection_set_blocking_only (conn, req->blocking);
       s->lent_blocking = req->blocking;
-      /* The pool keeps a toggle reference; its own becomes the
-       * borrower's. */
-      g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
+      /* The borrower's reference; the pool's toggle reference hears when
+       * the last one of the borrower's goes.  Lent only once it is taken:
+       * a reference of the pool's own that goes meanwhile (a reset's call
+       * finishing on another thread) must not look like a return. */
+      g_object_ref (conn);
+      g_atomic_int_set (&s->lent, TRUE);
       if (req->blocking)
         req->acquired = conn;
       else

@@ -549,6 +549,78 @@ test_acquire_fifo (gconstpointer data)
     }
 }
 
+/* A borrower that releases its connection inside a statement's callback:
+ * the waiter gets it after that callback returned (never inside
+ * dal_pool_release()), exactly once; on a plugin whose statements
+ * complete on DalCalls (pgasync) right after it, from the same dispatch
+ * (before a high-priority idle added meanwhile). */
+typedef struct
+{
+  DalPool *pool;
+  DalConnection *conn;
+  gboolean releasing;
+  gboolean idle_ran;
+  gboolean statement_done;
+  Call waiter;
+  gboolean waiter_before_idle;
+} Handoff;
+
+static gboolean
+handoff_idle (gpointer data)
+{
+  Handoff *h = data;
+  h->idle_ran = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handoff_waiter_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Handoff *h = user_data;
+  g_assert_false (h->releasing);
+  h->waiter_before_idle = !h->idle_ran;
+  acquire_done (source, res, &h->waiter);
+}
+
+static void
+handoff_statement_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Handoff *h = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res,
+                                                         &error);
+  g_assert_no_error (error);
+  g_idle_add_full (G_PRIORITY_HIGH, handoff_idle, h, NULL);
+  h->releasing = TRUE;
+  dal_pool_release (h->pool, g_steal_pointer (&h->conn));
+  h->releasing = FALSE;
+  g_assert_false (h->waiter.done);
+  h->statement_done = TRUE;
+}
+
+static void
+test_acquire_handoff_in_callback (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("handoff", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1");
+  g_autoptr (DalPool) pool = open_pool (url);
+  Handoff h = { .pool = pool, .waiter = { .pool = pool } };
+  h.conn = acquire_wait (pool, "held");
+  dal_pool_acquire_async (pool, "waiter", 10000, NULL, handoff_waiter_done, &h);
+  dal_connection_query_async (h.conn, "SELECT 1", NULL, NULL, handoff_statement_done, &h);
+  wait_call (&h.waiter, 10000);
+  g_assert_true (h.statement_done);
+  g_assert_no_error (h.waiter.error);
+  g_assert_nonnull (h.waiter.conn);
+  if (is_async_plugin (scheme))
+    g_assert_true (h.waiter_before_idle);
+  dal_test_wait_for (&h.idle_ran, 5000);
+  g_assert_cmpuint (h.waiter.calls, ==, 1);
+  call_clear (&h.waiter);
+}
+
 /* Closing the pool from inside a callback: the waiters fail with
  * DAL_ERROR_CLOSED afterwards, each once, never inside dal_pool_close(). */
 static gboolean pool_closing;
@@ -1779,6 +1851,7 @@ main (int argc, char **argv)
   add_both ("/pool/acquire/timeout", test_acquire_timeout);
   add_both ("/pool/acquire/cancel-waiter", test_acquire_cancel_waiter);
   add_both ("/pool/acquire/fifo", test_acquire_fifo);
+  add_both ("/pool/acquire/handoff-in-callback", test_acquire_handoff_in_callback);
   add_both ("/pool/close/in-callback", test_close_in_callback);
   add_both ("/pool/reset/direct", test_reset_direct);
   add_both ("/pool/reset/direct-unref", test_reset_direct_unref);
