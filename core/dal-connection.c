@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "dal-connection-private.h"
+#include "dal-openssl-util.h"
 
 /* What a queued or running operation needs; the task data of its GTask
  * (a batch's: dal-connection-batch.c). */
@@ -153,6 +154,8 @@ dal_connection_class_init (DalConnectionClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = dal_connection_finalize;
   _dal_notify_class_init (G_OBJECT_CLASS (klass));
+  /* Before any plugin connects (libpq initialises OpenSSL then). */
+  dal_openssl_init_once ();
 }
 
 static void

@@ -8,6 +8,21 @@
 
 #include "dal-openssl-util.h"
 
+#include <openssl/crypto.h>
+
+void
+dal_openssl_init_once (void)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      /* (The first initialisation decides whether the exit handler is
+       * registered; a later one with other options only adds those.) */
+      OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL);
+      g_once_init_leave (&done, 1);
+    }
+}
+
 char *
 dal_openssl_name_text (const X509_NAME *name)
 {

@@ -17,6 +17,19 @@
 
 G_BEGIN_DECLS
 
+/* Initialises OpenSSL, once per process, without its exit handler
+ * (OPENSSL_INIT_NO_ATEXIT), unless the application (or anything else)
+ * initialised it first: then its choice stands.  libdal's threads (the
+ * facade's workers, GLib's pool threads that ran a TLS handshake, the
+ * pool's thread, cancel requests) may still be running, or exiting, when
+ * the process ends; OpenSSL's exit handler, racing with them, tears down
+ * the per-thread state they are freeing (leaked: LeakSanitizer saw it) or
+ * using (a crash).  Without it, each thread frees its own state when it
+ * ends and the process's memory goes with the process.  Call it before
+ * anything of libdal's, or libpq's, uses OpenSSL. */
+G_GNUC_INTERNAL
+void dal_openssl_init_once (void);
+
 /* @name on one line, RFC 2253 order, UTF-8 left as it is:
  * "CN=libdal test CA".  (transfer full) */
 G_GNUC_INTERNAL

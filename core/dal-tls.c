@@ -506,6 +506,7 @@ read_certificates (const char *path, const char *role, const char *hint, GError 
   if (!read_file (path, role, hint, &data, &len, error))
     return NULL;
 
+  dal_openssl_init_once ();
   ERR_clear_error ();
   BIO *bio = BIO_new_mem_buf (data, (int) MIN (len, G_MAXINT));
   STACK_OF (X509_INFO) *infos = PEM_X509_INFO_read_bio (bio, NULL, NULL, NULL);

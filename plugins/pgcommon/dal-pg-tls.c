@@ -33,6 +33,7 @@ dal_pg_tls_probe_new (const char *address, const char *port,
                       const char *server_name, const char *ca_file,
                       const char *crl_file)
 {
+  dal_openssl_init_once ();
   DalPgTlsProbe *p = g_new0 (DalPgTlsProbe, 1);
   p->address = g_strdup (address);
   p->port = g_strdup (port != NULL ? port : "5432");
