@@ -199,6 +199,8 @@ G_GNUC_INTERNAL gboolean pool_slot_dead (Slot *s);
 G_GNUC_INTERNAL gboolean pool_slot_worn_out (DalPool *pool, Slot *s, gint64 now);
 G_GNUC_INTERNAL void pool_slot_remove_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_slot_close (Slot *s);
+/* Gives @s to @req (taken out of the queue): counts, borrow, load. */
+G_GNUC_INTERNAL void pool_claim_locked (DalPool *pool, Slot *s, Request *req);
 G_GNUC_INTERNAL void pool_request_dequeue_locked (DalPool *pool, Request *req);
 G_GNUC_INTERNAL void pool_serve_waiters_locked (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);

@@ -70,6 +70,7 @@ core_libdalcore_la_SOURCES = \
 	core/dal-notify.c \
 	core/dal-pool-private.h \
 	core/dal-pool.c \
+	core/dal-pool-go.c \
 	core/dal-pool-calls.c \
 	core/dal-pool-batch.c \
 	core/dal-pool-open.c \
