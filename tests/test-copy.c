@@ -865,6 +865,103 @@ test_async_close (gconstpointer scheme)
   async_clear (&a);
 }
 
+/* dal_connection_query() cannot serve COPY to or from the client: the
+ * statement fails with DAL_ERROR_UNSUPPORTED (naming the COPY calls'
+ * alternatives), the server's COPY is ended (COPY FROM STDIN failed on the
+ * server, COPY TO STDOUT's data read and dropped, however much of it there
+ * is), and the connection goes on.  Alone (one statement at a time) and,
+ * async, in the middle of a pipeline of others. */
+static void
+assert_copy_refused (const GError *error)
+{
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "not supported by dal_connection_query()"));
+}
+
+#define BIG_COPY_OUT "COPY (SELECT g, repeat('x', 1000) FROM generate_series(1, 5000) g) TO STDOUT"
+
+static void
+test_query_refuses_copy (gconstpointer scheme)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) conn = open_with_table (scheme, NULL);
+  static const char *const copies[] = {
+    "COPY (SELECT 1) TO STDOUT", BIG_COPY_OUT, "COPY t FROM STDIN",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (copies); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DalResult) r = dal_connection_query (conn, copies[i], NULL, NULL, &error);
+      g_assert_null (r);
+      assert_copy_refused (error);
+      g_autofree char *v = scalar (conn, "SELECT 'goes on'");
+      g_assert_cmpstr (v, ==, "goes on");
+    }
+  assert_count (conn, "0");
+  g_autofree char *ts = dal_connection_get_info (conn, "transaction_status");
+  g_assert_cmpstr (ts, ==, "idle");
+}
+
+typedef struct
+{
+  guint done;
+  GError *errors[7];
+  char *values[7];
+} Refused;
+
+typedef struct
+{
+  Refused *all;
+  guint i;
+} RefusedCall;
+
+static void
+on_refused_query (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RefusedCall *c = user_data;
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), result,
+                                                         &c->all->errors[c->i]);
+  if (r != NULL)
+    c->all->values[c->i] = g_strdup (dal_result_get_string (r, 0, 0, NULL));
+  c->all->done++;
+}
+
+static void
+test_query_refuses_copy_pipelined (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autoptr (DalConnection) conn = open_with_table ("postgresql+asyncpg", NULL);
+  static const char *const sql[7] = {
+    "SELECT 'a'", "COPY (SELECT 1) TO STDOUT", "SELECT 'b'", BIG_COPY_OUT,
+    "SELECT 'c'", "COPY t FROM STDIN", "SELECT 'd'",
+  };
+  Refused all = { 0 };
+  RefusedCall calls[7];
+  for (guint i = 0; i < 7; i++)
+    {
+      calls[i] = (RefusedCall) { &all, i };
+      dal_connection_query_async (conn, sql[i], NULL, NULL, on_refused_query, &calls[i]);
+    }
+  while (all.done < 7)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 7; i++)
+    {
+      if (i % 2 == 1)
+        assert_copy_refused (all.errors[i]);
+      else
+        {
+          g_assert_no_error (all.errors[i]);
+          char want[2] = { (char) ('a' + i / 2), 0 };
+          g_assert_cmpstr (all.values[i], ==, want);
+        }
+      g_clear_error (&all.errors[i]);
+      g_free (all.values[i]);
+    }
+  g_autofree char *v = scalar (conn, "SELECT 'goes on'");
+  g_assert_cmpstr (v, ==, "goes on");
+  assert_count (conn, "0");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -885,6 +982,7 @@ main (int argc, char **argv)
     { "async-command-timeout", test_async_command_timeout },
     { "async-busy", test_async_busy },
     { "async-close", test_async_close },
+    { "query-refuses-copy", test_query_refuses_copy },
   };
   for (guint i = 0; i < G_N_ELEMENTS (schemes); i++)
     for (guint j = 0; j < G_N_ELEMENTS (tests); j++)
@@ -895,6 +993,7 @@ main (int argc, char **argv)
       }
   g_test_add_func ("/copy/asyncpg/busy", test_busy);
   g_test_add_func ("/copy/asyncpg/async-busy-pipeline", test_async_busy_pipeline);
+  g_test_add_func ("/copy/asyncpg/query-refuses-copy-pipelined", test_query_refuses_copy_pipelined);
   g_test_add_func ("/copy/unsupported", test_unsupported);
   return g_test_run ();
 }

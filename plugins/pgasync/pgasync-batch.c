@@ -55,7 +55,7 @@ pgasync_batch_send (PgAsync *pg, PgOp *op)
       dal_pg_session_track_init (&track, pg->queued_in_tx);
     }
   /* The cache's DEALLOCATEs go first, each with a sync point of its own. */
-  gboolean ok = pg->cache_size == 0 || send_deallocations (pg);
+  gboolean ok = set_pipeline (pg, TRUE) && (pg->cache_size == 0 || send_deallocations (pg));
   for (guint i = 0; ok && i < op->n_subs; i++)
     {
       PgOp *sub = &op->subs[i];

@@ -22,6 +22,14 @@ typedef struct _PgOp
                              * returned, and for blocking and internal
                              * operations */
   gboolean blocking;        /* a blocking call pumps until done */
+  gboolean alone;           /* sent outside pipeline mode, with libpq's own
+                             * Sync: done when its results end (a NULL
+                             * from PQgetResult), no PGRES_PIPELINE_SYNC */
+  gboolean exclusive;       /* a COPY: nothing in flight before or behind
+                             * it (COPY FROM STDIN would take the next
+                             * statement's messages for its data) */
+  gboolean leaving_copy;    /* the server answered with COPY TO STDOUT:
+                             * its data is read and dropped */
   gboolean held;            /* in pg->unsent, not sent yet */
   const char *sql;          /* what to send (again), both valid until */
   const DalParams *params;  /* the operation completes */
@@ -111,6 +119,10 @@ struct _PgAsync
 
   DalPgSession *session;    /* settings sent with each transaction (a
                              * transaction pooler), or NULL */
+  guint depth_peak;         /* the most statements queued (sent or held)
+                             * at once since the queue was last empty */
+  guint last_peak;          /* the same for the last busy spell: 1 (or
+                             * 0), and a lone statement goes out alone */
   gboolean queued_in_tx;    /* a transaction block is open once the
                              * statements sent so far have run */
   DalPgNotify notify;       /* the core's (set_notify): handed every
@@ -188,6 +200,11 @@ G_GNUC_INTERNAL gboolean send_deallocations (PgAsync *pg);
 /* pg->queued_in_tx from the server's word when nothing is in flight. */
 G_GNUC_INTERNAL void update_queued_in_tx (PgAsync *pg);
 G_GNUC_INTERNAL gboolean send_parts (PgAsync *pg, PgOp *op, gboolean whole);
+/* Puts libpq in pipeline mode (@on) or takes it out; FALSE if libpq
+ * refused (something is in flight). */
+G_GNUC_INTERNAL gboolean set_pipeline (PgAsync *pg, gboolean on);
+/* Notes the queue's depth after a statement joined it, and its end. */
+G_GNUC_INTERNAL void note_depth (PgAsync *pg);
 G_GNUC_INTERNAL gboolean start_op (PgAsync *pg, PgOp *op, const char *sql,
                                    const DalParams *params, GError **error);
 /* Starts @op (taken) for an async caller waiting on @task or @call

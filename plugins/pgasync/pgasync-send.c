@@ -1,18 +1,114 @@
 /* pgasync-send.c: putting statements on the wire.
  *
- * Every statement goes out in pipeline mode (pgasync.c's top comment):
- * from the statement cache, a Parse the first time and a Bind/Execute
- * with a Sync each time, or unnamed; while the socket would block, what
- * is left waits in pg->unsent and flush_unsent() sends it when the
- * source sees the socket writable.  start_op() is where every statement,
- * async or blocking, starts. */
+ * A statement goes out in one of two ways (pgasync.c's top comment):
+ * - alone, outside pipeline mode, when nothing else is in flight and the
+ *   connection's last busy spell had one statement at a time (a caller
+ *   that waits for each result, as on a borrowed connection): libpq adds
+ *   the Sync itself and makes no PGRES_PIPELINE_SYNC result for it;
+ * - otherwise in pipeline mode, with a sync point of its own after it.
+ * From the statement cache it is a Parse the first time (always in
+ * pipeline mode: the Prepare and the statement go together) and a
+ * Bind/Execute each time, or unnamed.  A statement started while one
+ * went alone waits in pg->unsent until that one is done (libpq cannot
+ * queue behind it), then goes in pipeline mode; so do the ones held back
+ * while a cancel request is on its way.  A COPY (which the query API
+ * refuses, pgasync.c) waits until nothing is in flight and goes alone, and
+ * nothing goes behind it: COPY FROM STDIN would read the next statement's
+ * messages as its data and end the session.  What the socket could not take
+ * yet is flushed when the source sees it writable.  start_op() is where
+ * every statement, async or blocking, starts. */
 #include "config.h"
 
 #include <string.h>
 
 #include "pgasync-private.h"
 
-/* Sends a DEALLOCATE of the cache's own that nobody waits for. */
+gboolean
+set_pipeline (PgAsync *pg, gboolean on)
+{
+  gboolean is_on = PQpipelineStatus (pg->conn) != PQ_PIPELINE_OFF;
+  if (on == is_on)
+    return TRUE;
+  return on ? PQenterPipelineMode (pg->conn) : PQexitPipelineMode (pg->conn);
+}
+
+void
+note_depth (PgAsync *pg)
+{
+  guint depth = pg->ops.length + pg->unsent.length;
+  if (depth > 0)
+    pg->depth_peak = MAX (pg->depth_peak, depth);
+  else if (pg->depth_peak > 0)
+    {
+      pg->last_peak = pg->depth_peak;
+      pg->depth_peak = 0;
+    }
+}
+
+/* A statement that went alone, or a COPY, is in flight: nothing can go
+ * behind it. */
+static inline gboolean
+nothing_behind (PgAsync *pg)
+{
+  return pg->ops.head != NULL && (ops_head (pg)->alone || ops_head (pg)->exclusive);
+}
+
+/* Whether @op must wait before it is sent: a cancel request is on its
+ * way, others wait before it, nothing may go behind what is in flight,
+ * or it is a COPY and something is in flight. */
+static gboolean
+must_wait (PgAsync *pg, PgOp *op)
+{
+  return !g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0
+         || nothing_behind (pg) || (op->exclusive && !g_queue_is_empty (&pg->ops));
+}
+
+/* Whether the next statement, a sync segment of its own, may go alone:
+ * nothing is in flight or waiting, the last busy spell had one statement
+ * at a time (callers that pipeline keep the connection in pipeline mode
+ * and pay no wait behind a lone statement), and the cache has no
+ * DEALLOCATE to send first.  A COPY goes alone whenever it can. */
+static gboolean
+may_go_alone (PgAsync *pg, PgOp *op)
+{
+  return g_queue_is_empty (&pg->ops) && g_queue_is_empty (&pg->deallocate)
+         && (op->exclusive || (g_queue_is_empty (&pg->unsent) && pg->last_peak <= 1));
+}
+
+/* Whether @sql is a COPY (after blanks and comments; nested block
+ * comments as PostgreSQL reads them). */
+static gboolean
+is_copy (const char *sql)
+{
+  const char *p = sql;
+  for (;;)
+    {
+      while (g_ascii_isspace (*p))
+        p++;
+      if (p[0] == '-' && p[1] == '-')
+        {
+          while (*p != '\0' && *p != '\n')
+            p++;
+          continue;
+        }
+      if (p[0] == '/' && p[1] == '*')
+        {
+          guint depth = 1;
+          for (p += 2; *p != '\0' && depth > 0; p++)
+            if (p[0] == '/' && p[1] == '*')
+              depth++, p++;
+            else if (p[0] == '*' && p[1] == '/')
+              depth--, p++;
+          continue;
+        }
+      break;
+    }
+  return g_ascii_strncasecmp (p, "copy", 4) == 0
+         && !(g_ascii_isalnum (p[4]) || p[4] == '_' || p[4] == '$');
+}
+
+/* Sends a DEALLOCATE of the cache's own that nobody waits for (in
+ * pipeline mode). */
 static gboolean
 send_deallocate (PgAsync *pg, char *name)
 {
@@ -106,25 +202,35 @@ send_parts (PgAsync *pg, PgOp *op, gboolean whole)
   const char * const *values = op->params != NULL ? op->params->values : NULL;
   const int *lengths = op->params != NULL ? op->params->lengths : NULL;
   gboolean ok = TRUE;
+  /* Alone, if it may and libpq leaves pipeline mode (it cannot while
+   * results are uncollected; then it stays in). */
+  gboolean alone = whole && may_go_alone (pg, op);
 
   op->groups_left = 1;
   if (G_UNLIKELY (pg->session != NULL))
     {
+      alone = FALSE;
       if (whole)
         op->session_at = session_position (pg, op->sql);
       op->groups_left = op->session_at != 0 ? 2 : 1;
-      ok = (op->session_at != 1 || dal_pg_session_send (pg->session, pg->conn))
+      ok = set_pipeline (pg, TRUE)
+           && (op->session_at != 1 || dal_pg_session_send (pg->session, pg->conn))
            && PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
                                  pp.formats, 0)
            && (op->session_at != 2 || dal_pg_session_send (pg->session, pg->conn));
     }
-  else if (pg->cache_size == 0 || (!whole && !cache_has_room (pg, op, &pp)))
-    ok = PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
-                            pp.formats, 0);
+  else if (pg->cache_size == 0 || op->exclusive || (!whole && !cache_has_room (pg, op, &pp)))
+    {
+      alone = alone && set_pipeline (pg, FALSE);
+      ok = (alone || set_pipeline (pg, TRUE))
+           && PQsendQueryParams (pg->conn, op->sql, pp.n, pp.types, values, lengths,
+                                 pp.formats, 0);
+    }
   else
     {
-      ok = !whole || send_deallocations (pg);
       CacheEntry *e = cache_lookup (pg, op->sql, &pp);
+      alone = alone && e != NULL && set_pipeline (pg, FALSE);
+      ok = alone || (set_pipeline (pg, TRUE) && (!whole || send_deallocations (pg)));
       if (e != NULL)
         {
           g_queue_unlink (&pg->cache_lru, e->lru_link);
@@ -149,6 +255,7 @@ send_parts (PgAsync *pg, PgOp *op, gboolean whole)
                                       pp.formats, 0);
     }
   dal_pg_params_clear (&pp);
+  op->alone = alone;
   return ok;
 }
 
@@ -157,7 +264,7 @@ send_statement (PgAsync *pg, PgOp *op)
 {
   if (G_UNLIKELY (op->subs != NULL))
     return pgasync_batch_send (pg, op);
-  return send_parts (pg, op, TRUE) && PQpipelineSync (pg->conn);
+  return send_parts (pg, op, TRUE) && (op->alone || PQpipelineSync (pg->conn));
 }
 
 /* Sends @op and queues it for its results; FALSE (and @error) if libpq
@@ -177,6 +284,7 @@ send_op (PgAsync *pg, PgOp *op, GError **error)
       return FALSE;
     }
   op_queue_push (&pg->ops, op);
+  note_depth (pg);
   note_head (pg);
   update_deadline (pg);
   return TRUE;
@@ -191,9 +299,14 @@ flush_unsent (PgAsync *pg, GQueue *done)
       || dal_pg_canceller_pending (pg->canceller) > 0)
     return;
   PgOp *op;
-  while ((op = op_queue_pop (&pg->unsent)) != NULL)
+  while (!nothing_behind (pg) && (op = op_queue_pop (&pg->unsent)) != NULL)
     {
       GError *error = NULL;
+      if (op->exclusive && !g_queue_is_empty (&pg->ops))
+        {
+          g_queue_push_head_link (&pg->unsent, &op->link);
+          break;
+        }
       op->held = FALSE;
       if (send_op (pg, op, &error))
         continue;
@@ -236,7 +349,7 @@ pg_check_usable (PgAsync *pg, GError **error)
 
 /* Refuses work the connection cannot take; otherwise sends it, or holds
  * it back while a cancel request is on its way (so that the request
- * cannot hit it). */
+ * cannot hit it) or a statement that went alone runs. */
 gboolean
 start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
           GError **error)
@@ -245,10 +358,12 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     return FALSE;
   op->sql = sql;
   op->params = params;
-  if (!g_queue_is_empty (&pg->unsent) || dal_pg_canceller_pending (pg->canceller) > 0)
+  op->exclusive = op->subs == NULL && is_copy (sql);
+  if (must_wait (pg, op))
     {
       op->held = TRUE;
       op_queue_push (&pg->unsent, op);
+      note_depth (pg);
       return TRUE;
     }
   if (!send_op (pg, op, error))

@@ -4,7 +4,11 @@
  * followed by its own sync point, so many are in flight on one connection
  * and one statement's error fails only that statement (the rest of its
  * sync segment is just itself).  Results come back in order and go to the
- * operation at the head of the queue.
+ * operation at the head of the queue.  A lone statement (nothing in
+ * flight, and the connection's callers have been waiting for each result)
+ * goes outside pipeline mode instead, with libpq's own Sync: the same
+ * messages, without the PGRES_PIPELINE_SYNC result libpq makes for each
+ * sync point (pgasync-send.c says when).
  *
  * The main context the connection was opened in (its "home" context)
  * watches the socket, the end of cancel requests (an eventfd,
@@ -460,6 +464,56 @@ take_session_result (PgAsync *pg, PgOp *op, PGresult *r)
   PQclear (r);
 }
 
+/* The server answered a statement with COPY, which the query API cannot
+ * serve: COPY FROM STDIN is failed on the server (the statement then
+ * fails with the server's error), COPY TO STDOUT's data is read and
+ * dropped.  The statement's error says why either way.  FALSE while that
+ * data is still coming (wait for the socket). */
+static gboolean
+leave_copy (PgAsync *pg, PgOp *op)
+{
+  if (!op->leaving_copy)
+    return TRUE;
+  char *buf;
+  int n;
+  while ((n = PQgetCopyData (pg->conn, &buf, TRUE)) > 0)
+    PQfreemem (buf);
+  if (n == 0)
+    return FALSE;
+  op->leaving_copy = FALSE;
+  return TRUE;
+}
+
+/* Starts leaving the COPY that @r (then handed on as usual, for its
+ * error) announces, for the head @op. */
+static void
+start_leaving_copy (PgAsync *pg, PgOp *op, const PGresult *r)
+{
+  switch (PQresultStatus (r))
+    {
+    case PGRES_COPY_OUT:
+      op->leaving_copy = TRUE;
+      break;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_BOTH:
+      PQputCopyEnd (pg->conn, "COPY to or from the client is not supported by "
+                              "dal_connection_query()");
+      break;
+    default:
+      break;
+    }
+}
+
+/* @op's results have ended (its sync point, or the end of a statement that
+ * went alone): it is done, unless it is run again. */
+static void
+op_finished (PgAsync *pg, PgOp *op, GQueue *done)
+{
+  op_queue_pop (&pg->ops);
+  if (!retry_stale_plan (pg, op))
+    op_queue_push (done, op);
+}
+
 /* Reads every result libpq has whole; finished operations go to @done. */
 static void
 process_results (PgAsync *pg, GQueue *done)
@@ -468,11 +522,15 @@ process_results (PgAsync *pg, GQueue *done)
     {
       note_head (pg);
       maybe_send_cancel (pg);
+      PgOp *op = ops_head (pg);
+      if (G_UNLIKELY (op->leaving_copy) && !leave_copy (pg, op))
+        break;
       if (PQisBusy (pg->conn))
         break;
 
       PGresult *r = PQgetResult (pg->conn);
-      PgOp *op = ops_head (pg);
+      if (r != NULL)
+        start_leaving_copy (pg, op, r);
       if (G_UNLIKELY (op->subs != NULL) && !op->in_sync_phase)
         {
           pgasync_batch_take (pg, op, r);
@@ -480,7 +538,16 @@ process_results (PgAsync *pg, GQueue *done)
         }
       if (!op->in_sync_phase)
         {
-          if (r == NULL)
+          if (r == NULL && op->alone)
+            {
+              /* libpq's own Sync: its result ends the statement.  A
+               * connection that ended first fails it with everything
+               * else (mark_lost). */
+              if (PQstatus (pg->conn) == CONNECTION_BAD)
+                break;
+              op_finished (pg, op, done);
+            }
+          else if (r == NULL)
             op->in_sync_phase = --op->groups_left == 0;
           else if (op->session_at != 0 && op->session_at == 3 - op->groups_left)
             take_session_result (pg, op, r);
@@ -493,9 +560,7 @@ process_results (PgAsync *pg, GQueue *done)
       if (PQresultStatus (r) == PGRES_PIPELINE_SYNC)
         {
           PQclear (r);
-          op_queue_pop (&pg->ops);
-          if (!retry_stale_plan (pg, op))
-            op_queue_push (done, op);
+          op_finished (pg, op, done);
           continue;
         }
       take_result (pg, op, r);
@@ -503,6 +568,7 @@ process_results (PgAsync *pg, GQueue *done)
 
   if (PQstatus (pg->conn) == CONNECTION_BAD && pg->lost == NULL)
     mark_lost (pg, done);
+  note_depth (pg);
   update_deadline (pg);
 }
 

@@ -237,11 +237,15 @@ is_error_result (const PGresult *r)
 /* Keeps the result that tells the statement's outcome: the last one, but
  * the first error (a server error such as 57P01 "terminating connection"
  * is followed by libpq's own "server closed the connection", which has no
- * SQLSTATE and must not hide it). */
+ * SQLSTATE and must not hide it), and a COPY the query API refused
+ * (abandon_copy(): the end of that COPY is not the statement's outcome). */
 void
 keep_result (PGresult **kept, PGresult *r)
 {
-  if (*kept != NULL && is_error_result (*kept))
+  ExecStatusType st = *kept != NULL ? PQresultStatus (*kept) : PGRES_EMPTY_QUERY;
+  if (*kept != NULL
+      && (is_error_result (*kept) || st == PGRES_COPY_IN || st == PGRES_COPY_OUT
+          || st == PGRES_COPY_BOTH))
     {
       PQclear (r);
       return;
