@@ -29,8 +29,10 @@ struct _DalBatchResult
   gint ref_count;
   guint n;
   DalResult **results;  /* [n]: each a reference, or in @block */
-  DalResult *block;     /* [n], made at the first dal_batch_result_take_impl() */
+  DalResult *block;     /* [n]: the results dal_batch_result_take_impl() makes */
   GError **errors;      /* [n]: exactly one of results[i], errors[i] is set */
+  /* The three arrays follow, in the same allocation (a batch result is
+   * made per batch: one block instead of four). */
 };
 
 G_DEFINE_BOXED_TYPE (DalBatch, dal_batch, dal_batch_ref, dal_batch_unref)
@@ -164,11 +166,15 @@ _dal_batch_items_new (DalBatch *batch, guint *n_items)
 DalBatchResult *
 dal_batch_result_new (guint n_items)
 {
-  DalBatchResult *br = g_new0 (DalBatchResult, 1);
+  gsize head = (sizeof (DalBatchResult) + 15) & ~(gsize) 15;
+  gsize pointers = n_items * sizeof (gpointer);
+  char *mem = g_malloc0 (head + 2 * pointers + _dal_result_block_bytes (n_items));
+  DalBatchResult *br = (DalBatchResult *) mem;
   br->ref_count = 1;
   br->n = n_items;
-  br->results = g_new0 (DalResult *, n_items);
-  br->errors = g_new0 (GError *, n_items);
+  br->results = (DalResult **) (mem + head);
+  br->errors = (GError **) (mem + head + pointers);
+  br->block = (DalResult *) (mem + head + 2 * pointers);
   return br;
 }
 
@@ -179,7 +185,7 @@ static void
 batch_result_clear (DalBatchResult *br, guint index)
 {
   DalResult *r = br->results[index];
-  if (r != NULL && br->block != NULL && r == _dal_result_block_at (br->block, index))
+  if (r != NULL && r == _dal_result_block_at (br->block, index))
     _dal_result_block_clear (r);
   else if (r != NULL)
     dal_result_unref (r);
@@ -209,8 +215,6 @@ dal_batch_result_take_impl (DalBatchResult *br, guint index,
   g_return_if_fail (funcs != NULL);
 
   batch_result_clear (br, index);
-  if (br->block == NULL)
-    br->block = _dal_result_block_new (br->n);
   DalResult *r = _dal_result_block_at (br->block, index);
   _dal_result_init (r, funcs, impl, br);
   br->results[index] = r;
@@ -229,12 +233,10 @@ dal_batch_result_unref (DalBatchResult *br)
 {
   if (br == NULL || !g_atomic_int_dec_and_test (&br->ref_count))
     return;
+  /* (A block result that results[] no longer names was cleared when it
+   * was replaced.) */
   for (guint i = 0; i < br->n; i++)
     batch_result_clear (br, i);
-  if (br->block != NULL)
-    _dal_result_block_free (br->block, br->n);
-  g_free (br->results);
-  g_free (br->errors);
   g_free (br);
 }
 

@@ -104,18 +104,18 @@ typedef struct _DalParamsOwned DalParamsOwned;
 /* Converts a GVariant (tuple, or one value) into DalParams; consumes a
  * floating ref.  @params may be NULL (no parameters). */
 DalParamsOwned *_dal_params_new (GVariant *params, GError **error);
-/* @n texts (NULL: SQL NULL), copied. */
 /* Results held in a batch result's block (dal-result.c): their
  * references are the batch result's. */
 void _dal_result_init (DalResult *result, const DalResultFuncs *funcs,
                        gpointer impl, DalBatchResult *owner);
-DalResult *_dal_result_block_new (guint n);
+/* Room for @n results side by side (a batch result's block, zeroed by
+ * whoever allocates it). */
+gsize _dal_result_block_bytes (guint n);
 DalResult *_dal_result_block_at (DalResult *block, guint index);
 /* Frees the plugin result one entry of a block holds. */
 void _dal_result_block_clear (DalResult *result);
-/* Frees the block and the plugin results it holds. */
-void _dal_result_block_free (DalResult *block, guint n);
 
+/* @n texts (NULL: SQL NULL), copied. */
 DalParamsOwned *_dal_params_new_texts (guint n, const char * const *texts);
 /* The same in memory from @alloc0 (zeroed, 8-byte aligned, never freed
  * one by one: _dal_params_free() leaves it to its owner). */

@@ -44,10 +44,10 @@ _dal_result_init (DalResult *result, const DalResultFuncs *funcs, gpointer impl,
   result->owner = owner;
 }
 
-DalResult *
-_dal_result_block_new (guint n)
+gsize
+_dal_result_block_bytes (guint n)
 {
-  return g_new0 (DalResult, n);
+  return n * sizeof (DalResult);
 }
 
 DalResult *
@@ -65,13 +65,6 @@ _dal_result_block_clear (DalResult *result)
   result->impl = NULL;
 }
 
-void
-_dal_result_block_free (DalResult *block, guint n)
-{
-  for (guint i = 0; i < n; i++)
-    _dal_result_block_clear (&block[i]);
-  g_free (block);
-}
 
 DalResult *
 dal_result_ref (DalResult *result)

@@ -62,6 +62,7 @@ typedef struct _PgOp
                              * (one block),
                              * each an op that is never queued itself */
   guint n_subs;
+  guint subs_room;          /* statements the block has room for */
   guint sub_at;             /* the one whose results arrive now */
   guint batch_failed;       /* the first that failed; n_subs: none */
 } PgOp;
@@ -115,6 +116,8 @@ struct _PgAsync
   CacheEntry *cache_memo[PGASYNC_CACHE_MEMO];  /* not references */
   GString *cache_key_buf;   /* a lookup's key */
   PgSpares spare_ops;       /* finished PgOps kept for the next ones */
+  PgOp *spare_subs;         /* a finished batch's statement block, kept */
+  guint spare_subs_room;    /* for the next batch (pgasync-batch.c) */
   GQueue deallocate;        /* names of statements to deallocate (char *) */
 
   DalPgSession *session;    /* settings sent with each transaction (a

@@ -90,6 +90,7 @@ pg_unref (PgAsync *pg)
   g_queue_clear (&pg->cache_lru);
   g_string_free (pg->cache_key_buf, TRUE);
   pg_spares_clear (&pg->spare_ops);
+  g_free (pg->spare_subs);
   g_queue_clear_full (&pg->deallocate, g_free);
   dal_pg_session_free (pg->session);
   dal_url_unref (pg->url);
