@@ -87,11 +87,13 @@ r_column_type_name (gpointer impl, guint column)
 static const char *
 r_get_value (gpointer impl, guint row, guint column, gsize *length)
 {
-  if (PQgetisnull (impl, (int) row, (int) column))
+  /* libpq gives "" for NULL: only an empty value needs asking which. */
+  const char *v = PQgetvalue (impl, (int) row, (int) column);
+  if (v == NULL || (*v == '\0' && PQgetisnull (impl, (int) row, (int) column)))
     return NULL;
   if (length != NULL)
     *length = (gsize) PQgetlength (impl, (int) row, (int) column);
-  return PQgetvalue (impl, (int) row, (int) column);
+  return v;
 }
 
 static gint64
