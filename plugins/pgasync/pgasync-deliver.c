@@ -83,7 +83,7 @@ pg_deliverer_drain (PgDeliverer *dl)
 {
   dl->holds++;
   GList *l;
-  while (dl->waiting == NULL && (l = g_queue_pop_head_link (&dl->queue)) != NULL)
+  while (dl->waiting == NULL && (l = pg_queue_pop_head_link (&dl->queue)) != NULL)
     {
       Delivery *d = l->data;
       if (d->call != NULL)
@@ -215,7 +215,7 @@ pg_deliverer_push (PgDeliverer *dl, GTask *task, DalCall *call, DalResult *resul
   d->result = result;
   d->error = error;
   d->result_free = (GDestroyNotify) dal_result_unref;
-  g_queue_push_tail_link (&dl->queue, &d->link);
+  pg_queue_push_tail_link (&dl->queue, &d->link);
 }
 
 void

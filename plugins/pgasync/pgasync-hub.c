@@ -127,7 +127,7 @@ hub_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   while (g_atomic_int_get (&hub->n_ready) > 0)
     {
       g_mutex_lock (&hub->lock);
-      GList *l = g_queue_pop_head_link (&hub->ready);
+      GList *l = pg_queue_pop_head_link (&hub->ready);
       if (l != NULL)
         g_atomic_int_add (&hub->n_ready, -1);
       g_mutex_unlock (&hub->lock);
@@ -319,7 +319,7 @@ pg_hub_mark_ready (PgHub *hub, GList *ready_link)
   g_mutex_lock (&hub->lock);
   if (!on_ready_list (hub, ready_link))
     {
-      g_queue_push_tail_link (&hub->ready, ready_link);
+      pg_queue_push_tail_link (&hub->ready, ready_link);
       g_atomic_int_add (&hub->n_ready, 1);
     }
   g_mutex_unlock (&hub->lock);

@@ -185,13 +185,13 @@ G_GNUC_INTERNAL PgOp *op_new (PgAsync *pg);
 static inline void
 op_queue_push (GQueue *queue, PgOp *op)
 {
-  g_queue_push_tail_link (queue, &op->link);
+  pg_queue_push_tail_link (queue, &op->link);
 }
 
 static inline PgOp *
 op_queue_pop (GQueue *queue)
 {
-  GList *l = g_queue_pop_head_link (queue);
+  GList *l = pg_queue_pop_head_link (queue);
   return l != NULL ? l->data : NULL;
 }
 G_GNUC_INTERNAL void op_free (PgOp *op);
