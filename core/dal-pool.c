@@ -472,6 +472,19 @@ same_want (const Request *a, const Request *b)
          && a->context == b->context;
 }
 
+/* Gives @s to waiting @req, which goes on from its context's source (or
+ * its blocking wait). */
+static void
+serve_locked (DalPool *pool, Slot *s, Request *req, Work *w)
+{
+  pool_request_dequeue_locked (pool, req);
+  pool_claim_locked (pool, s, req);
+  if (req->blocking)
+    w->wake_blocking = TRUE;
+  else
+    ctx_push_served_locked (req);
+}
+
 /* Serves the waiting requests, first come first served, with what is
  * free; one that cannot use it does not hold up one behind it that can. */
 void
@@ -499,12 +512,7 @@ pool_serve_waiters_locked (DalPool *pool, Work *w)
             unserved[n_unserved++] = req;
           continue;
         }
-      pool_request_dequeue_locked (pool, req);
-      pool_claim_locked (pool, s, req);
-      if (req->blocking)
-        w->wake_blocking = TRUE;
-      else
-        ctx_push_served_locked (req);
+      serve_locked (pool, s, req, w);
     }
   if (w->wake_blocking)
     g_cond_broadcast (&pool->cond);
@@ -522,15 +530,7 @@ pool_serve_slot_locked (DalPool *pool, Slot *s, Work *w)
 {
   GList *head = pool->waiters.head;
   if (head != NULL && s->load == 0 && slot_fits (pool, s, head->data))
-    {
-      Request *req = head->data;
-      pool_request_dequeue_locked (pool, req);
-      pool_claim_locked (pool, s, req);
-      if (req->blocking)
-        w->wake_blocking = TRUE;
-      else
-        ctx_push_served_locked (req);
-    }
+    serve_locked (pool, s, head->data, w);
   pool_serve_waiters_locked (pool, w);
 }
 

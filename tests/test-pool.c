@@ -691,6 +691,18 @@ admin_value (const char *fmt, ...)
   return dal_test_admin_query (sql);
 }
 
+/* The next borrower's connection: on backend @pid, in no transaction. */
+static DalConnection *
+acquire_idle_on (DalPool *pool, const char *pid)
+{
+  DalConnection *next = acquire_wait (pool, "next");
+  g_autofree char *p = backend_pid (next);
+  g_assert_cmpstr (p, ==, pid);
+  g_autofree char *status = dal_connection_get_info (next, "transaction_status");
+  g_assert_cmpstr (status, ==, "idle");
+  return next;
+}
+
 static void
 reset_direct (const char *scheme, gboolean by_unref)
 {
@@ -730,11 +742,7 @@ reset_direct (const char *scheme, gboolean by_unref)
   else
     dal_pool_release (pool, conn);
 
-  DalConnection *next = acquire_wait (pool, "next");
-  g_autofree char *pid2 = backend_pid (next);
-  g_assert_cmpstr (pid2, ==, pid);
-  g_autofree char *status2 = dal_connection_get_info (next, "transaction_status");
-  g_assert_cmpstr (status2, ==, "idle");
+  DalConnection *next = acquire_idle_on (pool, pid);
   g_autofree char *path = conn_value (next, "SHOW search_path");
   g_assert_cmpstr (path, ==, default_path);
   g_assert_cmpstr (path, !=, "pg_catalog");
@@ -823,11 +831,7 @@ test_reset_transaction_texts (gconstpointer data)
       g_assert_cmpstr (status, ==, "intrans");
       dal_pool_release (pool, conn);
 
-      DalConnection *next = acquire_wait (pool, "next");
-      g_autofree char *p2 = backend_pid (next);
-      g_assert_cmpstr (p2, ==, pid);
-      g_autofree char *status2 = dal_connection_get_info (next, "transaction_status");
-      g_assert_cmpstr (status2, ==, "idle");
+      DalConnection *next = acquire_idle_on (pool, pid);
       stats (pool, &after);
       g_assert_cmpuint (after.resets, ==, before.resets + 1);
       /* This one ran nothing that opens a transaction: no reset. */
