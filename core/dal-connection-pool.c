@@ -13,13 +13,6 @@ _dal_connection_is_context_bound (DalConnection *self)
   return !uses_worker (self);
 }
 
-void
-_dal_connection_set_blocking_only (DalConnection *self, gboolean on)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (self));
-  g_atomic_int_set (&self->blocking_only, on && !uses_worker (self));
-}
-
 /* Worker path: waits until nothing runs or is queued on the connection
  * (a blocking wait on the facade's condition variable; no I/O). */
 void

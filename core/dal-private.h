@@ -257,11 +257,6 @@ gboolean _dal_connection_set_context (DalConnection *connection,
  * then on) when it is gone.  TRUE when the plugin has no check_idle
  * slot.  No round trip. */
 gboolean _dal_connection_check_idle (DalConnection *connection);
-/* A pool lends @connection for blocking calls only (its sources are
- * parked on a context nobody runs): async calls fail at once with
- * DAL_ERROR_BUSY and a message saying so.  Ignored for plugins served by
- * the facade's worker, whose async calls work anywhere. */
-void _dal_connection_set_blocking_only (DalConnection *connection, gboolean on);
 /* Plugins served by the facade's worker: waits until the worker has
  * nothing running or queued on @connection (no I/O; others: returns at
  * once).  Never call it from the worker itself. */
@@ -276,10 +271,13 @@ guint64 _dal_connection_get_n_statements (DalConnection *connection);
 void _dal_connection_track_session (DalConnection *connection, gboolean on);
 /* The effect recorded since the last call, which clears it. */
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
-/* A pool lends @connection to a borrower on @context (a blocking one:
- * @blocking): what was recorded goes, notifications not emitted yet go,
- * the signals go to @context, tracking is on (and see
- * _dal_connection_set_blocking_only()). */
+/* A pool lends @connection to a borrower on @context: what was recorded
+ * goes, notifications not emitted yet go, the signals go to @context,
+ * tracking is on.  @blocking: lent for blocking calls only (its sources
+ * are parked on a context nobody runs): async calls fail at once with
+ * DAL_ERROR_BUSY and a message saying so (ignored for plugins served by
+ * the facade's worker, whose async calls work anywhere) until it is
+ * given back. */
 void _dal_connection_lend (DalConnection *connection, GMainContext *context,
                            gboolean blocking);
 /* The borrower gave it back: tracking off, its signal handlers
