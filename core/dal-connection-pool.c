@@ -13,13 +13,6 @@ _dal_connection_is_context_bound (DalConnection *self)
   return !uses_worker (self);
 }
 
-void
-_dal_connection_set_blocking_only (DalConnection *self, gboolean on)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (self));
-  g_atomic_int_set (&self->blocking_only, on && !uses_worker (self));
-}
-
 /* Worker path: waits until nothing runs or is queued on the connection
  * (a blocking wait on the facade's condition variable; no I/O). */
 void
@@ -118,14 +111,45 @@ _dal_connection_track_session (DalConnection *self, gboolean on)
   g_atomic_int_set (&self->track_session, on ? 1 : 0);
 }
 
-DalSessionEffect
-_dal_connection_take_session_effect (DalConnection *self)
+/* The largest effect in a session_effects value. */
+static DalSessionEffect
+effect_of (guint seen)
 {
-  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_SESSION_REPLACE);
-  guint seen = g_atomic_int_and (&self->session_effects, 0);
   if (seen & (1u << DAL_SESSION_REPLACE))
     return DAL_SESSION_REPLACE;
   if (seen & (1u << DAL_SESSION_RESETTABLE))
     return DAL_SESSION_RESETTABLE;
   return DAL_SESSION_CLEAN;
+}
+
+DalSessionEffect
+_dal_connection_take_session_effect (DalConnection *self)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_SESSION_REPLACE);
+  return effect_of (g_atomic_int_and (&self->session_effects, 0));
+}
+
+void
+_dal_connection_lend (DalConnection *self, GMainContext *context, gboolean blocking)
+{
+  g_return_if_fail (DAL_IS_CONNECTION (self));
+  g_atomic_int_set (&self->session_effects, 0);
+  /* (Its handlers went when it was given back; notifications that
+   * arrived since are the last borrower's.) */
+  _dal_notify_reset (self, FALSE);
+  _dal_notify_set_context (self, context);
+  g_atomic_int_set (&self->track_session, 1);
+  g_atomic_int_set (&self->blocking_only, blocking && !uses_worker (self));
+}
+
+DalSessionEffect
+_dal_connection_give_back (DalConnection *self, gboolean *may_be_in_tx)
+{
+  g_return_val_if_fail (DAL_IS_CONNECTION (self), DAL_SESSION_REPLACE);
+  g_atomic_int_set (&self->track_session, 0);
+  g_atomic_int_set (&self->blocking_only, 0);
+  _dal_notify_reset (self, TRUE);
+  guint seen = g_atomic_int_and (&self->session_effects, 0);
+  *may_be_in_tx = (seen & SEEN_OPENS_TX) != 0;
+  return effect_of (seen);
 }

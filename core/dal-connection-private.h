@@ -35,7 +35,8 @@ struct _DalConnection
   /* What the pool reads (any thread; atomic). */
   guint64 n_statements;       /* statements handed to the plugin */
   gint track_session;         /* classify each statement's text */
-  guint session_effects;      /* 1 << DalSessionEffect of each one seen */
+  guint session_effects;      /* 1 << DalSessionEffect of each one seen,
+                               * and SEEN_OPENS_TX */
 
   /* Worker path (plugins without async slots). */
   GMutex lock;
@@ -57,6 +58,10 @@ struct _DalConnection
 };
 
 typedef struct _DalNotify DalNotify;
+
+/* In session_effects: a statement seen may have left a transaction block
+ * open (_dal_sql_statement_effects()). */
+#define SEEN_OPENS_TX (1u << 8)
 
 /* Plugins without async slots: a worker thread serves the async calls. */
 static inline gboolean

@@ -79,9 +79,12 @@ note_statement (DalConnection *self, const char *sql)
   __atomic_add_fetch (&self->n_statements, 1, __ATOMIC_RELAXED);
   if (g_atomic_int_get (&self->track_session))
     {
-      DalSessionEffect effect = _dal_sql_session_effect (sql);
-      if (effect != DAL_SESSION_CLEAN)
-        g_atomic_int_or (&self->session_effects, 1u << effect);
+      gboolean opens_tx;
+      DalSessionEffect effect = _dal_sql_statement_effects (sql, &opens_tx);
+      guint seen = (effect != DAL_SESSION_CLEAN ? 1u << effect : 0)
+                   | (opens_tx ? SEEN_OPENS_TX : 0);
+      if (seen != 0)
+        g_atomic_int_or (&self->session_effects, seen);
     }
 }
 

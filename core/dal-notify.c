@@ -288,8 +288,13 @@ _dal_notify_reset (DalConnection *self, gboolean handlers)
   if (n == NULL)
     return;
   /* (g_signal_handlers_disconnect_matched() wants a closure, function
-   * or data to match: every handler is found one by one.) */
+   * or data to match: every handler is found one by one.  First one look
+   * for a handler of any signal without a detail, as ours are: a
+   * connection usually has none.) */
   gulong id;
+  handlers = handlers
+             && g_signal_handler_find (self, G_SIGNAL_MATCH_DETAIL, 0, 0, NULL,
+                                       NULL, NULL) != 0;
   while (handlers
          && (id = g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notification_signal,
                                          0, NULL, NULL, NULL)) != 0)
@@ -299,9 +304,12 @@ _dal_notify_reset (DalConnection *self, gboolean handlers)
                                          0, NULL, NULL, NULL)) != 0)
     g_signal_handler_disconnect (self, id);
   g_mutex_lock (&n->lock);
-  g_queue_clear_full (&n->queue, (GDestroyNotify) note_free);
-  if (n->source != NULL)
-    g_atomic_int_set (&n->source->pending, 0);
+  if (!g_queue_is_empty (&n->queue))
+    {
+      g_queue_clear_full (&n->queue, (GDestroyNotify) note_free);
+      if (n->source != NULL)
+        g_atomic_int_set (&n->source->pending, 0);
+    }
   g_mutex_unlock (&n->lock);
 }
 

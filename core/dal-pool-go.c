@@ -152,13 +152,7 @@ request_go (Request *req)
   if (req->kind == REQ_ACQUIRE)
     {
       DalConnection *conn = s->conn;
-      _dal_connection_take_session_effect (conn);
-      /* (Its handlers went when it was given back; notifications that
-       * arrived since are the last borrower's.) */
-      _dal_notify_reset (conn, FALSE);
-      _dal_notify_set_context (conn, req->context);
-      _dal_connection_track_session (conn, TRUE);
-      _dal_connection_set_blocking_only (conn, req->blocking);
+      _dal_connection_lend (conn, req->context, req->blocking);
       s->lent_blocking = req->blocking;
       /* The borrower's reference; the pool's toggle reference hears when
        * the last one of the borrower's goes.  Lent only once it is taken:
@@ -269,7 +263,7 @@ oneshot_finish (Request *req, gpointer result, GError *error)
   g_mutex_unlock (&pool->lock);
   pool_work_run (pool, &w);
   if (exclusive)
-    pool_slot_release (s, s->dirty, req->blocking);
+    pool_slot_release (s, s->dirty, FALSE, req->blocking);
   req->slot = NULL;
 
   if (retry)

@@ -163,6 +163,7 @@ struct _DalPool
   gboolean hk_kick_pending;
   GMainContext *parking;
   GHashTable *contexts;     /* GMainContext * -> PoolCtx * */
+  PoolCtx *last_pctx;       /* the one of contexts found last, or NULL */
   DalCallCache *call_cache; /* finished acquire calls, for reuse */
   GMutex free_lock;
   Request *free_requests;   /* finished requests, for reuse (through
@@ -203,6 +204,8 @@ G_GNUC_INTERNAL void pool_slot_close (Slot *s);
 G_GNUC_INTERNAL void pool_claim_locked (DalPool *pool, Slot *s, Request *req);
 G_GNUC_INTERNAL void pool_request_dequeue_locked (DalPool *pool, Request *req);
 G_GNUC_INTERNAL void pool_serve_waiters_locked (DalPool *pool, Work *w);
+/* The same after @s was given back (pool_slot_done_locked() first). */
+G_GNUC_INTERNAL void pool_serve_slot_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_slot_done_locked (DalPool *pool, Slot *s, Work *w);
 G_GNUC_INTERNAL void pool_request_unref (Request *req);
 /* Completes an async request with @conn (an acquire's) or req->error. */
@@ -219,7 +222,10 @@ G_GNUC_INTERNAL void pool_work_run (DalPool *pool, Work *w);
 G_GNUC_INTERNAL void pool_request_run (Request *req, gboolean at_head);
 G_GNUC_INTERNAL void pool_request_proceed (Request *req);
 G_GNUC_INTERNAL void pool_request_propagate_error (Request *req, GError **error);
-G_GNUC_INTERNAL void pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block);
+/* @no_tx: none of the statements could have left a transaction open
+ * (_dal_connection_give_back()). */
+G_GNUC_INTERNAL void pool_slot_release (Slot *s, DalSessionEffect effect, gboolean no_tx,
+                                        gboolean may_block);
 G_GNUC_INTERNAL void pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref);
 G_GNUC_INTERNAL void pool_timer_consider_locked (DalPool *pool, gint64 when_us);
 G_GNUC_INTERNAL void pool_kick_locked (DalPool *pool);

@@ -53,7 +53,7 @@ finish_return (Slot *s, ReturnOutcome outcome)
   if (outcome == RETURN_FAULT)
     s->faulted = TRUE;
   pool_slot_done_locked (pool, s, &w);
-  pool_serve_waiters_locked (pool, &w);
+  pool_serve_slot_locked (pool, s, &w);
   g_mutex_unlock (&pool->lock);
 
   pool_work_run (pool, &w);
@@ -216,7 +216,7 @@ release_in_thread (gpointer data)
 {
   Released *rel = data;
   _dal_connection_wait_idle (rel->slot->conn);
-  pool_slot_release (rel->slot, rel->effect, TRUE);
+  pool_slot_release (rel->slot, rel->effect, FALSE, TRUE);
   g_free (rel);
 }
 
@@ -224,18 +224,32 @@ release_in_thread (gpointer data)
  * ROLLBACK when a transaction is open; the session reset when its state
  * changed (never through a transaction pooler, where session commands
  * reach another client's server connection); nothing at all when it is
- * clean.  @may_block: the caller is a blocking call of the caller's own,
- * which may wait for the reset. */
+ * clean.  @no_tx: none of its statements could have opened a transaction
+ * block (tracked while it was lent).  @may_block: the caller is a
+ * blocking call of the caller's own, which may wait for the reset. */
 void
-pool_slot_release (Slot *s, DalSessionEffect effect, gboolean may_block)
+pool_slot_release (Slot *s, DalSessionEffect effect, gboolean no_tx,
+                   gboolean may_block)
 {
   DalPool *pool = s->pool;
+  /* A connection with a home has nothing running once it is given back
+   * (every call holds a reference): when none of the borrower's
+   * statements could have opened a transaction block, none is open, and
+   * the plugin need not be asked; when none changed the session either,
+   * there is nothing to undo (pool_slot_done_locked() still sees whether
+   * the server ended it). */
+  gboolean no_tx_open = no_tx && s->bound;
+  if (no_tx_open && effect == DAL_SESSION_CLEAN)
+    {
+      finish_return (s, RETURN_OK);
+      return;
+    }
   if (pool_slot_dead (s))
     {
       finish_return (s, RETURN_FAULT);
       return;
     }
-  DalTxStatus tx = _dal_connection_get_tx_status (s->conn);
+  DalTxStatus tx = no_tx_open ? DAL_TX_IDLE : _dal_connection_get_tx_status (s->conn);
   if (tx == DAL_TX_UNKNOWN && !s->bound && !may_block)
     {
       /* The facade's worker has not let go of it yet (the borrower's last
@@ -317,9 +331,8 @@ pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
   g_mutex_unlock (&pool->lock);
   if (!go)
     return;
-  _dal_connection_track_session (s->conn, FALSE);
-  _dal_connection_set_blocking_only (s->conn, FALSE);
-  _dal_notify_reset (s->conn, TRUE);
+  gboolean may_be_in_tx;
+  DalSessionEffect effect = _dal_connection_give_back (s->conn, &may_be_in_tx);
   gboolean may_block = s->lent_blocking && g_private_get (&releasing) == object;
-  pool_slot_release (s, _dal_connection_take_session_effect (s->conn), may_block);
+  pool_slot_release (s, effect, !may_be_in_tx, may_block);
 }

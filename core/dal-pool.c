@@ -318,7 +318,7 @@ park_now (gpointer data)
 static gboolean
 slot_fits (DalPool *pool, Slot *s, Request *req)
 {
-  if (s->busy || s->retiring || s->exclusive || s->returning)
+  if (s->exclusive || s->busy || s->retiring || s->returning)
     return FALSE;
   gboolean shared = !req->exclusive && s->pipelines;
   if (shared ? s->load >= pool->settings.depth : s->load > 0)
@@ -426,7 +426,7 @@ park_for_locked (DalPool *pool, Request *req, Work *w)
   for (guint i = 0; i < pool->slots->len; i++)
     {
       Slot *s = pool->slots->pdata[i];
-      if (s->bound && !s->parked && s->load == 0 && !s->exclusive && !s->busy
+      if (!s->exclusive && s->load == 0 && s->bound && !s->parked && !s->busy
           && !s->retiring && !s->returning && !s->park_pending
           && (req->blocking || s->home != req->context))
         {
@@ -456,7 +456,7 @@ any_slot_free_locked (DalPool *pool)
   for (guint i = 0; i < pool->slots->len; i++)
     {
       Slot *s = pool->slots->pdata[i];
-      if (!s->busy && !s->retiring && !s->exclusive && !s->returning
+      if (!s->exclusive && !s->busy && !s->retiring && !s->returning
           && (s->load == 0 || (s->pipelines && s->load < pool->settings.depth)))
         return TRUE;
     }
@@ -470,6 +470,19 @@ same_want (const Request *a, const Request *b)
 {
   return a->exclusive == b->exclusive && a->blocking == b->blocking
          && a->context == b->context;
+}
+
+/* Gives @s to waiting @req, which goes on from its context's source (or
+ * its blocking wait). */
+static void
+serve_locked (DalPool *pool, Slot *s, Request *req, Work *w)
+{
+  pool_request_dequeue_locked (pool, req);
+  pool_claim_locked (pool, s, req);
+  if (req->blocking)
+    w->wake_blocking = TRUE;
+  else
+    ctx_push_served_locked (req);
 }
 
 /* Serves the waiting requests, first come first served, with what is
@@ -499,16 +512,26 @@ pool_serve_waiters_locked (DalPool *pool, Work *w)
             unserved[n_unserved++] = req;
           continue;
         }
-      pool_request_dequeue_locked (pool, req);
-      pool_claim_locked (pool, s, req);
-      if (req->blocking)
-        w->wake_blocking = TRUE;
-      else
-        ctx_push_served_locked (req);
+      serve_locked (pool, s, req, w);
     }
   if (w->wake_blocking)
     g_cond_broadcast (&pool->cond);
   pool_kick_locked (pool);
+}
+
+/* @s was given back and pool_slot_done_locked() kept it: it goes to the
+ * first waiter when that one can take it (what find_slot_locked() would
+ * pick: no slot was free for the waiters before, and @s, idle since now,
+ * was just found alive), without a look at the others; then the waiters
+ * are served as usual (which finds nothing more to do unless another
+ * slot is free). */
+void
+pool_serve_slot_locked (DalPool *pool, Slot *s, Work *w)
+{
+  GList *head = pool->waiters.head;
+  if (head != NULL && s->load == 0 && slot_fits (pool, s, head->data))
+    serve_locked (pool, s, head->data, w);
+  pool_serve_waiters_locked (pool, w);
 }
 
 /* A slot finished something (a one-shot, a return, a move): retire it if
@@ -562,7 +585,9 @@ pctx_dispatch_locked (DalPool *pool, PoolCtx *c, GQueue *go, GQueue *expired)
    * nobody can have waited too long (no walk through the queue). */
   if (c->armed_at == 0 || c->armed_at > now)
     {
-      g_source_set_ready_time (c->source, c->armed_at != 0 ? c->armed_at : -1);
+      gint64 ready = c->armed_at != 0 ? c->armed_at : -1;
+      if (g_source_get_ready_time (c->source) != ready)
+        g_source_set_ready_time (c->source, ready);
       return;
     }
   /* Waiters of this context past their deadline; the next deadline. */
@@ -616,9 +641,17 @@ pctx_fired (gpointer data)
 static PoolCtx *
 pctx_get_locked (DalPool *pool, GMainContext *context)
 {
-  PoolCtx *c = g_hash_table_lookup (pool->contexts, context);
-  if (c != NULL)
+  /* (Most programs use one context: the last one found is looked at
+   * first.) */
+  PoolCtx *c = pool->last_pctx;
+  if (c != NULL && c->context == context)
     return c;
+  c = g_hash_table_lookup (pool->contexts, context);
+  if (c != NULL)
+    {
+      pool->last_pctx = c;
+      return c;
+    }
   c = g_new0 (PoolCtx, 1);
   c->ref_count = 1;
   g_mutex_init (&c->lock);
@@ -631,6 +664,7 @@ pctx_get_locked (DalPool *pool, GMainContext *context)
   g_source_set_name (c->source, "dal pool");
   g_source_attach (c->source, context);
   g_hash_table_insert (pool->contexts, context, c);
+  pool->last_pctx = c;
   return c;
 }
 
@@ -665,7 +699,8 @@ pctx_fired_after (gpointer data)
 static void
 ctx_push_served_locked (Request *req)
 {
-  PoolCtx *c = pctx_get_locked (req->pool, req->context);
+  /* (A request that waited has its context's record already.) */
+  PoolCtx *c = req->pctx != NULL ? req->pctx : pctx_get_locked (req->pool, req->context);
   g_queue_push_tail_link (&c->served, &req->served_link);
   if (c->served.length == 1)
     {
@@ -700,6 +735,7 @@ pool_contexts_drop (DalPool *pool)
       pctx_unref (c);
     }
   g_hash_table_remove_all (pool->contexts);
+  pool->last_pctx = NULL;
 }
 
 /* -- requests -- */
@@ -857,6 +893,8 @@ pool_work_run (DalPool *pool, Work *w)
 {
   Slot *s;
   GList *l;
+  if (w->to_close.length == 0 && w->to_park.length == 0 && w->failed.length == 0)
+    return;
   while ((s = g_queue_pop_head (&w->to_close)) != NULL)
     pool_slot_close (s);
   while ((s = g_queue_pop_head (&w->to_park)) != NULL)

@@ -219,6 +219,12 @@ typedef enum
 } DalSessionEffect;
 
 DalSessionEffect _dal_sql_session_effect (const char *sql);
+/* The same, and in *@opens_tx (unless NULL) whether @sql may leave a
+ * transaction block open: BEGIN, START TRANSACTION, COMMIT / ROLLBACK
+ * AND CHAIN, or any text with a ';' (several statements, or a ';' in a
+ * literal: not read further).  Every other single statement leaves the
+ * transaction state as it found it, or ends the block. */
+DalSessionEffect _dal_sql_statement_effects (const char *sql, gboolean *opens_tx);
 /* Whether @sql has a LISTEN statement (read as above; in a DO body too). */
 gboolean _dal_sql_listens (const char *sql);
 
@@ -251,11 +257,6 @@ gboolean _dal_connection_set_context (DalConnection *connection,
  * then on) when it is gone.  TRUE when the plugin has no check_idle
  * slot.  No round trip. */
 gboolean _dal_connection_check_idle (DalConnection *connection);
-/* A pool lends @connection for blocking calls only (its sources are
- * parked on a context nobody runs): async calls fail at once with
- * DAL_ERROR_BUSY and a message saying so.  Ignored for plugins served by
- * the facade's worker, whose async calls work anywhere. */
-void _dal_connection_set_blocking_only (DalConnection *connection, gboolean on);
 /* Plugins served by the facade's worker: waits until the worker has
  * nothing running or queued on @connection (no I/O; others: returns at
  * once).  Never call it from the worker itself. */
@@ -270,6 +271,21 @@ guint64 _dal_connection_get_n_statements (DalConnection *connection);
 void _dal_connection_track_session (DalConnection *connection, gboolean on);
 /* The effect recorded since the last call, which clears it. */
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
+/* A pool lends @connection to a borrower on @context: what was recorded
+ * goes, notifications not emitted yet go, the signals go to @context,
+ * tracking is on.  @blocking: lent for blocking calls only (its sources
+ * are parked on a context nobody runs): async calls fail at once with
+ * DAL_ERROR_BUSY and a message saying so (ignored for plugins served by
+ * the facade's worker, whose async calls work anywhere) until it is
+ * given back. */
+void _dal_connection_lend (DalConnection *connection, GMainContext *context,
+                           gboolean blocking);
+/* The borrower gave it back: tracking off, its signal handlers
+ * disconnected, and the effect recorded while it was lent; *@may_be_in_tx
+ * is FALSE when none of the borrower's statements could have left a
+ * transaction block open (_dal_sql_statement_effects()). */
+DalSessionEffect _dal_connection_give_back (DalConnection *connection,
+                                            gboolean *may_be_in_tx);
 
 /* LISTEN/NOTIFY (dal-notify.c), for the pool: the signal goes to
  * @context (NULL: the calling thread's default) from now on; what was

@@ -400,6 +400,7 @@ typedef struct
 {
   char *sql;
   DalSessionEffect effect;
+  gint opens_tx;             /* -1: not asked yet; else a gboolean */
 } LastClassified;
 
 #define LAST_CLASSIFIED_MAX 1024   /* longer texts are not kept */
@@ -414,17 +415,38 @@ last_classified_free (gpointer data)
 
 static GPrivate last_classified = G_PRIVATE_INIT (last_classified_free);
 
+/* Whether @sql may leave a transaction block open: a BEGIN (or an AND
+ * CHAIN), or any text with a ';' in it (several statements, or one this
+ * does not read). */
+static gboolean
+may_open_transaction (const char *sql)
+{
+  return strchr (sql, ';') != NULL
+         || dal_sql_transaction_control (sql) == DAL_SQL_TX_BEGIN;
+}
+
 DalSessionEffect
-_dal_sql_session_effect (const char *sql)
+_dal_sql_statement_effects (const char *sql, gboolean *opens_tx)
 {
   g_return_val_if_fail (sql != NULL, DAL_SESSION_REPLACE);
   LastClassified *last = g_private_get (&last_classified);
   if (last != NULL && last->sql != NULL && strcmp (last->sql, sql) == 0)
-    return last->effect;
+    {
+      if (opens_tx != NULL)
+        {
+          if (last->opens_tx < 0)
+            last->opens_tx = may_open_transaction (sql);
+          *opens_tx = last->opens_tx;
+        }
+      return last->effect;
+    }
 
   gsize len = strlen (sql);
   gboolean listens;
   DalSessionEffect effect = classify (sql, sql + len, &listens, FALSE, NULL);
+  gint tx = opens_tx != NULL ? may_open_transaction (sql) : -1;
+  if (opens_tx != NULL)
+    *opens_tx = tx;
   if (len <= LAST_CLASSIFIED_MAX)
     {
       if (last == NULL)
@@ -435,8 +457,15 @@ _dal_sql_session_effect (const char *sql)
       g_free (last->sql);
       last->sql = g_strndup (sql, len);
       last->effect = effect;
+      last->opens_tx = tx;
     }
   return effect;
+}
+
+DalSessionEffect
+_dal_sql_session_effect (const char *sql)
+{
+  return _dal_sql_statement_effects (sql, NULL);
 }
 
 gboolean

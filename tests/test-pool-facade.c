@@ -486,6 +486,89 @@ test_track_session (gconstpointer data)
   g_assert_cmpint (_dal_connection_take_session_effect (conn), ==, DAL_SESSION_CLEAN);
 }
 
+/* What a pool does to a connection it lends and gets back: tracking on
+ * while lent, the effect and whether a statement may have opened a
+ * transaction given back once, the borrower's signal handlers gone. */
+static void
+note_notification (DalConnection *conn, const char *channel, const char *payload,
+                   gint pid, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+note_notify (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+note_notice (DalConnection *conn, const char *severity, const char *sqlstate,
+             const char *message, const char *detail, const char *hint, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+test_lend (gconstpointer data)
+{
+  const char *scheme = data;
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autoptr (DalConnection) conn = open_plugin (scheme);
+  gboolean in_tx = TRUE;
+
+  _dal_connection_lend (conn, NULL, FALSE);
+  run (conn, "SELECT 1");
+  wait_query_async (conn, "SELECT 2");
+  g_assert_cmpint (_dal_connection_give_back (conn, &in_tx), ==, DAL_SESSION_CLEAN);
+  g_assert_false (in_tx);
+
+  _dal_connection_lend (conn, NULL, FALSE);
+  run (conn, "SET search_path = public");
+  run (conn, "/* x */ begin");
+  run (conn, "SELECT 1");
+  g_assert_cmpint (_dal_connection_give_back (conn, &in_tx), ==, DAL_SESSION_RESETTABLE);
+  g_assert_true (in_tx);
+  run (conn, "ROLLBACK");
+
+  /* Not lent: nothing recorded; lent again: nothing left of before. */
+  run (conn, "START TRANSACTION");
+  run (conn, "ROLLBACK");
+  _dal_connection_lend (conn, NULL, FALSE);
+  g_assert_cmpint (_dal_connection_give_back (conn, &in_tx), ==, DAL_SESSION_CLEAN);
+  g_assert_false (in_tx);
+
+  run (conn, "BEGIN");
+  _dal_connection_lend (conn, NULL, FALSE);
+  wait_query_async (conn, "COMMIT AND CHAIN");
+  g_assert_cmpint (_dal_connection_give_back (conn, &in_tx), ==, DAL_SESSION_CLEAN);
+  g_assert_true (in_tx);
+  run (conn, "ROLLBACK");
+
+  /* The borrower's handlers go when it is given back; others are not
+   * touched (a "notify" handler stays). */
+  guint seen = 0;
+  _dal_connection_lend (conn, NULL, FALSE);
+  gulong id = g_signal_connect (conn, "notification", G_CALLBACK (note_notification),
+                                &seen);
+  g_assert_true (g_signal_handler_is_connected (conn, id));
+  _dal_connection_give_back (conn, &in_tx);
+  g_assert_false (g_signal_handler_is_connected (conn, id));
+
+  _dal_connection_lend (conn, NULL, FALSE);
+  gulong notify_id = g_signal_connect (conn, "notify", G_CALLBACK (note_notify), &seen);
+  id = g_signal_connect (conn, "notification", G_CALLBACK (note_notification), &seen);
+  gulong id2 = g_signal_connect (conn, "notice", G_CALLBACK (note_notice), &seen);
+  g_signal_handler_block (conn, id);
+  _dal_connection_give_back (conn, &in_tx);
+  g_assert_false (g_signal_handler_is_connected (conn, id));
+  g_assert_false (g_signal_handler_is_connected (conn, id2));
+  g_assert_true (g_signal_handler_is_connected (conn, notify_id));
+  g_signal_handler_disconnect (conn, notify_id);
+  g_assert_cmpuint (seen, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -512,6 +595,7 @@ main (int argc, char **argv)
         { "tx-status", test_tx_status },
         { "n-statements", test_n_statements },
         { "track-session", test_track_session },
+        { "lend", test_lend },
       };
       for (guint j = 0; j < G_N_ELEMENTS (tests); j++)
         {

@@ -691,6 +691,18 @@ admin_value (const char *fmt, ...)
   return dal_test_admin_query (sql);
 }
 
+/* The next borrower's connection: on backend @pid, in no transaction. */
+static DalConnection *
+acquire_idle_on (DalPool *pool, const char *pid)
+{
+  DalConnection *next = acquire_wait (pool, "next");
+  g_autofree char *p = backend_pid (next);
+  g_assert_cmpstr (p, ==, pid);
+  g_autofree char *status = dal_connection_get_info (next, "transaction_status");
+  g_assert_cmpstr (status, ==, "idle");
+  return next;
+}
+
 static void
 reset_direct (const char *scheme, gboolean by_unref)
 {
@@ -730,11 +742,7 @@ reset_direct (const char *scheme, gboolean by_unref)
   else
     dal_pool_release (pool, conn);
 
-  DalConnection *next = acquire_wait (pool, "next");
-  g_autofree char *pid2 = backend_pid (next);
-  g_assert_cmpstr (pid2, ==, pid);
-  g_autofree char *status2 = dal_connection_get_info (next, "transaction_status");
-  g_assert_cmpstr (status2, ==, "idle");
+  DalConnection *next = acquire_idle_on (pool, pid);
   g_autofree char *path = conn_value (next, "SHOW search_path");
   g_assert_cmpstr (path, ==, default_path);
   g_assert_cmpstr (path, !=, "pg_catalog");
@@ -781,6 +789,64 @@ test_reset_direct_unref (gconstpointer data)
 {
   DAL_TEST_LIVE_OR_RETURN ();
   reset_direct (data, TRUE);
+}
+
+/* A borrower that opened a transaction by any text (or inside a blocking
+ * borrow) gives back a connection that the next borrower finds idle, on
+ * the same backend, at the cost of a reset; one whose statements could
+ * not open one costs none. */
+static void
+test_reset_transaction_texts (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("reset_tx", scheme);
+  g_autofree char *url = pool_url (scheme, app,
+                                   "pool_min_size=1&pool_max_size=1&pool_check_idle=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  const char *texts[] = {
+    "BEGIN",
+    "/* opens */ begin isolation level repeatable read",
+    "-- opens\nSTART TRANSACTION READ WRITE",
+  };
+  g_autofree char *pid = NULL;
+  for (guint i = 0; i < 2 * G_N_ELEMENTS (texts); i++)
+    {
+      gboolean blocking = i >= G_N_ELEMENTS (texts);
+      const char *text = texts[i % G_N_ELEMENTS (texts)];
+      DalPoolStats before, after;
+      stats (pool, &before);
+      g_autoptr (GError) error = NULL;
+      DalConnection *conn = blocking ? dal_pool_acquire (pool, "tx", -1, NULL, &error)
+                                     : acquire_wait (pool, "tx");
+      g_assert_no_error (error);
+      g_autofree char *p = backend_pid (conn);
+      if (pid == NULL)
+        pid = g_strdup (p);
+      g_assert_cmpstr (p, ==, pid);
+      conn_exec (conn, "SELECT 1");
+      conn_exec (conn, text);
+      conn_exec (conn, "SELECT 2");
+      g_autofree char *status = dal_connection_get_info (conn, "transaction_status");
+      g_assert_cmpstr (status, ==, "intrans");
+      dal_pool_release (pool, conn);
+
+      DalConnection *next = acquire_idle_on (pool, pid);
+      stats (pool, &after);
+      g_assert_cmpuint (after.resets, ==, before.resets + 1);
+      /* This one ran nothing that opens a transaction: no reset. */
+      conn_exec (next, "SELECT 'no transaction'");
+      dal_pool_release (pool, next);
+      DalConnection *third = acquire_wait (pool, "third");
+      DalPoolStats clean;
+      stats (pool, &clean);
+      g_assert_cmpuint (clean.resets, ==, after.resets);
+      g_autofree char *last = admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                                           pid);
+      g_assert_cmpstr (last, ==, "SELECT 'no transaction'");
+      dal_pool_release (pool, third);
+    }
+  dal_pool_close (pool);
 }
 
 /* Backends of @app whose last statement was a session reset of some kind. */
@@ -1855,6 +1921,7 @@ main (int argc, char **argv)
   add_both ("/pool/close/in-callback", test_close_in_callback);
   add_both ("/pool/reset/direct", test_reset_direct);
   add_both ("/pool/reset/direct-unref", test_reset_direct_unref);
+  add_both ("/pool/reset/transaction-texts", test_reset_transaction_texts);
   add_both ("/pool/reset/bouncer", test_reset_bouncer);
   add_both ("/pool/limits/max-queries", test_max_queries);
   add_both ("/pool/limits/max-idle", test_max_idle);

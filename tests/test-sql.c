@@ -224,6 +224,48 @@ test_split (void)
   g_assert_cmpuint (g_strv_length (two), ==, 2);
 }
 
+/* _dal_sql_statement_effects(): whether a text may leave a transaction
+ * block open, asked first, or of a text just classified (the cached
+ * answer), or again. */
+static void
+test_opens_tx (void)
+{
+  static const struct
+  {
+    const char *sql;
+    gboolean opens;
+  } cases[] = {
+    { "SELECT 1", FALSE },
+    { "select id from t where id = $1", FALSE },
+    { "INSERT INTO t VALUES ('begin')", FALSE },
+    { "COMMIT", FALSE },
+    { "rollback", FALSE },
+    { "END", FALSE },
+    { "SAVEPOINT s", FALSE },
+    { "SET search_path = a", FALSE },
+    { "BEGIN", TRUE },
+    { "begin isolation level serializable", TRUE },
+    { "/* a comment */ Begin", TRUE },
+    { "-- a comment\nSTART TRANSACTION READ ONLY", TRUE },
+    { "COMMIT AND CHAIN", TRUE },
+    { "ROLLBACK AND CHAIN", TRUE },
+    { "SELECT 1; BEGIN", TRUE },
+    { "SELECT ';'", TRUE },   /* a ';' anywhere: not read further */
+  };
+  for (guint pass = 0; pass < 3; pass++)
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        gboolean opens = !cases[i].opens;
+        if (pass == 1)
+          _dal_sql_session_effect (cases[i].sql);
+        DalSessionEffect effect = _dal_sql_statement_effects (cases[i].sql, &opens);
+        g_assert_cmpint (effect, ==, _dal_sql_session_effect (cases[i].sql));
+        if (opens != cases[i].opens)
+          g_error ("%s (pass %u): expected %d, got %d", cases[i].sql, pass,
+                   cases[i].opens, opens);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -233,5 +275,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sql/replace", test_replace);
   g_test_add_func ("/sql/order", test_order);
   g_test_add_func ("/sql/split", test_split);
+  g_test_add_func ("/sql/opens-transaction", test_opens_tx);
   return g_test_run ();
 }
