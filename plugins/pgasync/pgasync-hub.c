@@ -4,8 +4,9 @@
  * A main context iteration prepares and checks each of its sources; a
  * source per connection (and one per FIFO of completions) made that cost
  * grow with the connections on the context.  The hub carries them all:
- * each connection's socket and cancel eventfd (g_source_add_poll, so that
- * a dispatch reads their revents without looking their tags up), the
+ * each connection's socket, and its cancel eventfd while a cancel request
+ * is on its way (g_source_add_poll, so that a dispatch reads their revents
+ * without looking their tags up), the
  * earliest of their deadlines (its ready time), and the FIFOs of
  * completions that have something to hand out (it is ready, through its
  * prepare, while one has: no timer, no wake-up from the home thread).
@@ -246,8 +247,8 @@ pg_hub_add_watch (PgHub *hub, PgHubWatch *w, int fd, GIOCondition condition,
   w->link.prev = w->link.next = NULL;
   w->sock = (GPollFD) { .fd = fd, .events = condition };
   w->cancel = (GPollFD) { .fd = cancel_fd, .events = G_IO_IN };
+  w->cancel_polled = FALSE;
   g_source_add_poll (&hub->source, &w->sock);
-  g_source_add_poll (&hub->source, &w->cancel);
   g_mutex_lock (&hub->lock);
   g_queue_push_tail_link (&hub->watches, &w->link);
   if (w->ready_time >= 0)
@@ -264,7 +265,21 @@ pg_hub_remove_watch (PgHub *hub, PgHubWatch *w)
     update_ready_time (hub);
   g_mutex_unlock (&hub->lock);
   g_source_remove_poll (&hub->source, &w->sock);
-  g_source_remove_poll (&hub->source, &w->cancel);
+  pg_hub_watch_cancel (hub, w, FALSE);
+}
+
+void
+pg_hub_watch_cancel (PgHub *hub, PgHubWatch *w, gboolean on)
+{
+  if (on == w->cancel_polled)
+    return;
+  w->cancel_polled = on;
+  w->cancel.revents = 0;
+  /* (GLib wakes a context polling in another thread to take it.) */
+  if (on)
+    g_source_add_poll (&hub->source, &w->cancel);
+  else
+    g_source_remove_poll (&hub->source, &w->cancel);
 }
 
 void

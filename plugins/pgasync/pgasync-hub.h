@@ -24,7 +24,9 @@ typedef struct
   gpointer data;
   GPollFD sock;             /* polled through the hub (g_source_add_poll:
                              * its revents are read directly) */
-  GPollFD cancel;
+  GPollFD cancel;           /* polled only while cancel requests are on
+                             * their way (pg_hub_watch_cancel) */
+  gboolean cancel_polled;
   gint64 ready_time;        /* -1: none */
 } PgHubWatch;
 
@@ -33,11 +35,14 @@ typedef struct
 PgHub *pg_hub_ref_for (GMainContext *context);
 void pg_hub_unref (PgHub *hub);
 
-/* Watches @fd (for @condition) and @cancel_fd (readable) until
- * pg_hub_remove_watch(); @w->func, @w->data and @w->ready_time are set
- * by the caller. */
+/* Watches @fd (for @condition) until pg_hub_remove_watch(), and
+ * @cancel_fd (readable) while pg_hub_watch_cancel() says so; @w->func,
+ * @w->data and @w->ready_time are set by the caller. */
 void pg_hub_add_watch (PgHub *hub, PgHubWatch *w, int fd, GIOCondition condition,
                        int cancel_fd);
+/* Polls @w's cancel eventfd (@on) or stops: a descriptor polled costs
+ * every poll() of the context, and cancel requests are rare. */
+void pg_hub_watch_cancel (PgHub *hub, PgHubWatch *w, gboolean on);
 void pg_hub_remove_watch (PgHub *hub, PgHubWatch *w);
 /* What @w's socket is watched for, from now on. */
 void pg_hub_set_condition (PgHub *hub, PgHubWatch *w, GIOCondition condition);

@@ -12,7 +12,8 @@
  *
  * The main context the connection was opened in (its "home" context)
  * watches the socket, the end of cancel requests (an eventfd,
- * dal-pg-cancel.c) and the deadline of the statement at the head of the
+ * dal-pg-cancel.c, polled only while one is on its way: every descriptor
+ * polled costs every poll()) and the deadline of the statement at the head of the
  * queue, through the one GSource pgasync has there for all its
  * connections (the hub, pgasync-hub.c: an iteration prepares and checks
  * one source however many connections live on the context).  An idle
@@ -139,6 +140,8 @@ pg_watch_fired (gpointer data, GIOCondition revents, gboolean cancel_ready, gboo
   if (cancel_ready)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
+      if (dal_pg_canceller_pending (pg->canceller) == 0 && pg->source != NULL)
+        pg_hub_watch_cancel (pg->source, &pg->watch, FALSE);
       flush_unsent (pg, &done);
     }
   if (revents != 0)
@@ -223,6 +226,8 @@ maybe_send_cancel (PgAsync *pg)
     ((PgOp *) l->data)->cancel_exposed = TRUE;
   /* No request could go out: give the connection up at once. */
   head->give_up_at = g_get_monotonic_time ();
+  if (pg->source != NULL)
+    pg_hub_watch_cancel (pg->source, &pg->watch, TRUE);
   if (dal_pg_canceller_send (pg->canceller, pg->conn))
     head->give_up_at += pg->cancel_timeout_ms * 1000;
 }
@@ -810,6 +815,8 @@ attach_source (PgAsync *pg)
   pg->watch.ready_time = pg->ready_time;
   pg_hub_add_watch (hub, &pg->watch, PQsocket (pg->conn), pg->watching,
                     dal_pg_canceller_get_fd (pg->canceller));
+  if (dal_pg_canceller_pending (pg->canceller) > 0)
+    pg_hub_watch_cancel (hub, &pg->watch, TRUE);
   pg->source = hub;
 }
 
