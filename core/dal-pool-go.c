@@ -62,31 +62,30 @@ request_retry_slot (Request *req, gboolean fault, gboolean check_failed)
   pool_request_run (req, TRUE);
 }
 
-/* The round trip before a hand-out failed (@error taken): the
- * connection is replaced and @req tries again. */
+/* The check's outcome (@res or @error, taken): hand out; or, when the
+ * round trip failed, the connection is replaced and @req tries again. */
 static void
-check_failed (Request *req, GError *error)
+check_outcome (Request *req, DalResult *res, GError *error)
 {
-  g_debug ("a pooled connection failed its check and is replaced: %s",
-           error->message);
-  g_error_free (error);
-  request_retry_slot (req, TRUE, TRUE);
+  if (res == NULL)
+    {
+      g_debug ("a pooled connection failed its check and is replaced: %s",
+               error->message);
+      g_error_free (error);
+      request_retry_slot (req, TRUE, TRUE);
+      return;
+    }
+  dal_result_unref (res);
+  request_go (req);
 }
 
 static void
 check_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  Request *req = data;
   GError *error = NULL;
   DalResult *res = dal_connection_query_finish (DAL_CONNECTION (source), result,
                                                 &error);
-  if (res == NULL)
-    {
-      check_failed (req, error);
-      return;
-    }
-  dal_result_unref (res);
-  request_go (req);
+  check_outcome (data, res, error);
 }
 
 /* On the caller's thread (blocking) or on the caller's context (async):
@@ -120,12 +119,8 @@ pool_request_proceed (Request *req)
       GError *error = NULL;
       DalResult *res = dal_connection_query (s->conn, "SELECT 1", NULL, NULL,
                                              &error);
-      if (res == NULL)
-        {
-          check_failed (req, error);
-          return;
-        }
-      dal_result_unref (res);
+      check_outcome (req, res, error);
+      return;
     }
   request_go (req);
 }

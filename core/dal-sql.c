@@ -469,6 +469,14 @@ _dal_sql_session_effect (const char *sql)
 }
 
 gboolean
+dal_sql_is_copy (const char *sql)
+{
+  g_return_val_if_fail (sql != NULL, FALSE);
+  const char *p = skip_blank (sql, sql + strlen (sql));
+  return p != NULL && g_ascii_strncasecmp (p, "copy", 4) == 0 && !is_word_char (p[4]);
+}
+
+gboolean
 _dal_sql_listens (const char *sql)
 {
   g_return_val_if_fail (sql != NULL, FALSE);

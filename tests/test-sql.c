@@ -266,6 +266,30 @@ test_opens_tx (void)
       }
 }
 
+/* COPY by its first word, past blanks and comments (nested ones too). */
+static void
+test_is_copy (void)
+{
+  static const struct { const char *sql; gboolean copy; } cases[] = {
+    { "COPY t FROM STDIN", TRUE },
+    { "  copy (SELECT 1) TO STDOUT", TRUE },
+    { "-- load\nCoPy t FROM STDIN", TRUE },
+    { "/* a /* nested */ comment */ COPY t TO STDOUT", TRUE },
+    { "COPY", TRUE },
+    { "copying", FALSE },
+    { "copy_rows()", FALSE },
+    { "SELECT 'COPY'", FALSE },
+    { "/* COPY */ SELECT 1", FALSE },
+    { "/* unterminated COPY", FALSE },
+    { "", FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("%s", cases[i].sql);
+      g_assert_cmpint (dal_sql_is_copy (cases[i].sql), ==, cases[i].copy);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -276,5 +300,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sql/order", test_order);
   g_test_add_func ("/sql/split", test_split);
   g_test_add_func ("/sql/opens-transaction", test_opens_tx);
+  g_test_add_func ("/sql/is-copy", test_is_copy);
   return g_test_run ();
 }

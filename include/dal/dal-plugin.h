@@ -1333,6 +1333,24 @@ DAL_AVAILABLE_IN_ALL
 DalSqlTxControl dal_sql_transaction_control (const char *sql);
 
 /**
+ * dal_sql_is_copy:
+ * @sql: one statement
+ *
+ * Whether @sql is a COPY statement, by its first word (comments and letter
+ * case understood): how a plugin that pipelines statements finds one it
+ * must run with nothing sent behind it (COPY FROM STDIN would read the
+ * next statement's messages as its data).  No allocation.
+ *
+ * Thread-safe.
+ *
+ * Returns: %TRUE if @sql starts with COPY.
+ *
+ * Since: 0.1
+ */
+DAL_AVAILABLE_IN_ALL
+gboolean dal_sql_is_copy (const char *sql);
+
+/**
  * dal_sql_split_statements:
  * @sql: SQL text: statements separated by semicolons
  * @offsets: (out) (optional) (array length=n_statements) (transfer full):

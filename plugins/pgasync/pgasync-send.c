@@ -75,38 +75,6 @@ may_go_alone (PgAsync *pg, PgOp *op)
          && (op->exclusive || (g_queue_is_empty (&pg->unsent) && pg->last_peak <= 1));
 }
 
-/* Whether @sql is a COPY (after blanks and comments; nested block
- * comments as PostgreSQL reads them). */
-static gboolean
-is_copy (const char *sql)
-{
-  const char *p = sql;
-  for (;;)
-    {
-      while (g_ascii_isspace (*p))
-        p++;
-      if (p[0] == '-' && p[1] == '-')
-        {
-          while (*p != '\0' && *p != '\n')
-            p++;
-          continue;
-        }
-      if (p[0] == '/' && p[1] == '*')
-        {
-          guint depth = 1;
-          for (p += 2; *p != '\0' && depth > 0; p++)
-            if (p[0] == '/' && p[1] == '*')
-              depth++, p++;
-            else if (p[0] == '*' && p[1] == '/')
-              depth--, p++;
-          continue;
-        }
-      break;
-    }
-  return g_ascii_strncasecmp (p, "copy", 4) == 0
-         && !(g_ascii_isalnum (p[4]) || p[4] == '_' || p[4] == '$');
-}
-
 /* Sends a DEALLOCATE of the cache's own that nobody waits for (in
  * pipeline mode). */
 static gboolean
@@ -358,7 +326,7 @@ start_op (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
     return FALSE;
   op->sql = sql;
   op->params = params;
-  op->exclusive = op->subs == NULL && is_copy (sql);
+  op->exclusive = op->subs == NULL && dal_sql_is_copy (sql);
   if (must_wait (pg, op))
     {
       op->held = TRUE;

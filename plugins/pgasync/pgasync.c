@@ -502,8 +502,7 @@ start_leaving_copy (PgAsync *pg, PgOp *op, const PGresult *r)
       break;
     case PGRES_COPY_IN:
     case PGRES_COPY_BOTH:
-      PQputCopyEnd (pg->conn, "COPY to or from the client is not supported by "
-                              "dal_connection_query()");
+      dal_pg_copy_in_refuse (pg->conn);
       break;
     default:
       break;

@@ -33,6 +33,13 @@ dal_pg_error_copy_in_query (void)
 }
 
 void
+dal_pg_copy_in_refuse (PGconn *conn)
+{
+  PQputCopyEnd (conn, "COPY to or from the client is not supported by "
+                      "dal_connection_query()");
+}
+
+void
 dal_pg_session_track_init (DalPgSessionTrack *t, gboolean in_block)
 {
   t->in_block = in_block;

@@ -376,6 +376,9 @@ GError *dal_pg_session_error (const DalPgSession *s, gint index,
 /* A statement run as a query turned out to be COPY to or from the
  * client, which the query API cannot serve (dal-pg-batch.c). */
 GError *dal_pg_error_copy_in_query (void);
+/* Ends a COPY FROM STDIN the query API was answered with: fails it on the
+ * server (non-blocking; its error is not the statement's outcome). */
+void dal_pg_copy_in_refuse (PGconn *conn);
 
 /* -- batches (dal-pg-batch.c) -- */
 

@@ -217,7 +217,7 @@ void
 abandon_copy (PGconn *conn, ExecStatusType status)
 {
   if (status == PGRES_COPY_IN || status == PGRES_COPY_BOTH)
-    PQputCopyEnd (conn, "COPY FROM STDIN is not supported by libdal's query API");
+    dal_pg_copy_in_refuse (conn);
   else if (status == PGRES_COPY_OUT)
     {
       char *buf;
