@@ -2161,6 +2161,75 @@ test_hub_per_context (void)
     }
 }
 
+/* ===================================================================
+ * TLS read-ahead: input the socket no longer shows
+ * =================================================================== */
+
+/* Starts @n statements, then waits without reading while their results
+ * arrive: each is a TLS record of its own (the server flushes at every
+ * sync point), so the next read takes them all at once, and libpq
+ * decrypts one per read.  What is left stays in OpenSSL, where poll()
+ * does not see it. */
+static void
+submit_unread (DalConnection *conn, Call *calls, guint n, gint32 base)
+{
+  for (guint i = 0; i < n; i++)
+    submit (conn, &calls[i], "SELECT $1::int", g_variant_new_int32 (base + (gint32) i), NULL);
+  g_usleep ((gulong) (300000 * time_scale));
+}
+
+static void
+test_tls_read_ahead (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  enum { N = 40 };
+  g_autoptr (DalConnection) conn = open_ok (NULL);
+  g_autofree char *on = dal_connection_get_info (conn, "tls_read_ahead");
+  g_assert_cmpstr (on, ==, "on");
+
+  /* The hub reads from memory until nothing is pending. */
+  Call calls[N] = { 0 };
+  submit_unread (conn, calls, N, 0);
+  wait_calls (calls, N, 5 * time_scale);
+  for (guint i = 0; i < N; i++)
+    {
+      assert_call_int (&calls[i], i);
+      call_clear (&calls[i]);
+    }
+
+  /* A blocking call behind them: the pump reads what OpenSSL holds. */
+  memset (calls, 0, sizeof calls);
+  submit_unread (conn, calls, N, 100);
+  g_autofree char *v = query_value (conn, "SELECT 'after'", NULL);
+  g_assert_cmpstr (v, ==, "after");
+  wait_calls (calls, N, 5 * time_scale);
+  for (guint i = 0; i < N; i++)
+    {
+      assert_call_int (&calls[i], 100 + i);
+      call_clear (&calls[i]);
+    }
+
+  /* Results larger than a TLS record, many records per read. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DalResult) big = dal_connection_query (
+    conn, "SELECT g, repeat('x', 40000 + g) FROM generate_series(1, 50) AS g", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dal_result_get_n_rows (big), ==, 50);
+  g_assert_cmpuint (strlen (dal_result_get_string (big, 49, 1, NULL)), ==, 40050);
+  g_assert_cmpuint (in_flight (conn), ==, 0);
+
+  /* Without TLS (the server's Unix socket) it is off. */
+  g_autofree char *socket_dir = dal_test_encode (dal_test_env ("DAL_TEST_PG_SOCKET_DIR"));
+  g_autofree char *plain_url = g_strdup_printf ("postgresql+asyncpg://%s@/%s?host=%s&port=%s",
+                                                dal_test_env ("DAL_TEST_PG_SUPERUSER"),
+                                                dal_test_env ("DAL_TEST_PG_DATABASE"),
+                                                socket_dir, dal_test_env ("DAL_TEST_PG_PORT"));
+  g_autoptr (DalConnection) plain = dal_connection_open (plain_url, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *off = dal_connection_get_info (plain, "tls_read_ahead");
+  g_assert_cmpstr (off, ==, "off");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2196,6 +2265,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pgasync/result/contract", test_result_contract);
   g_test_add_func ("/pgasync/result/other-context", test_result_other_context);
   g_test_add_func ("/pgasync/hub/per-context", test_hub_per_context);
+  g_test_add_func ("/pgasync/tls/read-ahead", test_tls_read_ahead);
 
   int status = g_test_run ();
   g_object_unref (fake_resolver);  /* the default resolver keeps its own */

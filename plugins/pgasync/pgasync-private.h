@@ -130,6 +130,8 @@ struct _PgAsync
                              * statements sent so far have run */
   DalPgNotify notify;       /* the core's (set_notify): handed every
                              * notification after each read */
+  gboolean tls;             /* OpenSSL reads ahead: ask
+                             * dal_pg_tls_input_pending() before waiting */
 };
 
 /* The operation at the head of pg->ops (the one the server runs now), or

@@ -128,6 +128,15 @@ op_free (PgOp *op)
 
 static void on_head_deadline (PgAsync *pg, GQueue *done);
 
+/* TLS holds input that the socket no longer shows (pgasync reads with
+ * OpenSSL's read-ahead: one read may take several records, and libpq
+ * takes one per read). */
+static inline gboolean
+input_pending (PgAsync *pg)
+{
+  return pg->tls && pg->conn != NULL && dal_pg_tls_input_pending (pg->conn);
+}
+
 /* The hub's dispatch found the socket, the cancel eventfd or the deadline
  * fired: reads and completes into the FIFO, which the hub drains next. */
 static void
@@ -137,6 +146,8 @@ pg_watch_fired (gpointer data, GIOCondition revents, gboolean cancel_ready, gboo
   GQueue done = G_QUEUE_INIT;
 
   pg_ref (pg);
+  if (due && input_pending (pg))
+    revents |= G_IO_IN;
   if (cancel_ready)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
@@ -167,6 +178,9 @@ update_watch (PgAsync *pg)
       pg_hub_set_condition (pg->source, &pg->watch, want);
       pg->watching = want;
     }
+  /* A send may have read (libpq reads when the socket takes no more). */
+  if (G_UNLIKELY (input_pending (pg)))
+    update_deadline (pg);
 }
 
 /* -- deadlines and cancel requests -- */
@@ -189,10 +203,18 @@ head_deadline (PgAsync *pg)
   return -1;
 }
 
+/* When the watch must fire: at the head's deadline, or now when TLS holds
+ * input the socket does not show. */
+static gint64
+watch_time (PgAsync *pg)
+{
+  return input_pending (pg) ? 0 : head_deadline (pg);
+}
+
 void
 update_deadline (PgAsync *pg)
 {
-  gint64 t = head_deadline (pg);
+  gint64 t = watch_time (pg);
   if (pg->source == NULL || t == pg->ready_time)
     return;
   pg->ready_time = t;
@@ -577,25 +599,41 @@ process_results (PgAsync *pg, GQueue *done)
   update_deadline (pg);
 }
 
+/* Reads what came (one TLS record at most) and takes the results it
+ * completes; FALSE once the connection ended. */
+static gboolean
+read_input (PgAsync *pg, GQueue *done)
+{
+  if (!PQconsumeInput (pg->conn) && PQstatus (pg->conn) == CONNECTION_BAD)
+    {
+      /* Results already received still belong to their operations. */
+      process_results (pg, done);
+      if (pg->lost == NULL)
+        mark_lost (pg, done);
+      return FALSE;
+    }
+  process_results (pg, done);
+  return pg->lost == NULL;
+}
+
 static void
 pg_io (PgAsync *pg, GIOCondition revents, GQueue *done)
 {
   if (pg->conn == NULL || pg->lost != NULL)
     return;
 
+  gboolean ok = TRUE;
   if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     {
-      if (!PQconsumeInput (pg->conn) && PQstatus (pg->conn) == CONNECTION_BAD)
-        {
-          /* Results already received still belong to their operations. */
-          process_results (pg, done);
-          if (pg->lost == NULL)
-            mark_lost (pg, done);
-        }
+      ok = read_input (pg, done);
+      /* The records read along with it, from memory. */
+      while (ok && input_pending (pg))
+        ok = read_input (pg, done);
     }
-  if (pg->lost == NULL)
+  else
+    process_results (pg, done);
+  if (ok && pg->lost == NULL)
     {
-      process_results (pg, done);
       flush_unsent (pg, done);
       update_watch (pg);
     }
@@ -725,9 +763,11 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
       if (PQflush (pg->conn) > 0)
         fds[0].events |= POLLOUT;
 
-      int n = poll (fds, 3, poll_timeout_ms (head_deadline (pg)));
+      int n = poll (fds, 3, poll_timeout_ms (watch_time (pg)));
       if (n < 0)
         continue;  /* EINTR */
+      if (input_pending (pg))
+        fds[0].revents |= POLLIN;
       if (fds[1].revents != 0)
         {
           dal_pg_canceller_acknowledge (pg->canceller);
@@ -817,6 +857,8 @@ attach_source (PgAsync *pg)
   if (dal_pg_canceller_pending (pg->canceller) > 0)
     pg_hub_watch_cancel (hub, &pg->watch, TRUE);
   pg->source = hub;
+  if (input_pending (pg))
+    update_deadline (pg);
 }
 
 /* Takes the connection's socket off the hub (the connection ended, or a
@@ -869,6 +911,7 @@ pgasync_new (PGconn *conn, const DalPgTimings *timings, DalUrl *url,
       pg->cache_size = 0;
     }
 
+  pg->tls = dal_pg_tls_read_ahead (conn);
   pg->deliverer = pg_deliverer_new (context);
   pg->watching = G_IO_IN | G_IO_HUP | G_IO_ERR;
   pg->ready_time = -1;
@@ -997,6 +1040,8 @@ pgasync_get_info (gpointer handle, const char *key)
   PgAsync *pg = handle;
   if (strcmp (key, "statement_cache_size") == 0)
     return g_strdup_printf ("%u", pg->cache_size);
+  if (strcmp (key, "tls_read_ahead") == 0)
+    return pg->conn != NULL ? g_strdup (pg->tls ? "on" : "off") : NULL;
   if (strcmp (key, "in_flight") == 0)
     return g_strdup_printf ("%u", g_queue_get_length (&pg->ops)
                                   + g_queue_get_length (&pg->unsent));

@@ -64,9 +64,13 @@ wait_socket (Run *r, gboolean want_write)
   if (r->deadline != G_MAXINT64)
     timeout = (int) CLAMP ((r->deadline - g_get_monotonic_time () + 999) / 1000,
                            0, G_MAXINT);
-  int n = poll (fds, 2, timeout);
+  /* Input TLS holds is read without waiting. */
+  gboolean pending = dal_pg_tls_input_pending (c->conn);
+  int n = poll (fds, 2, pending ? 0 : timeout);
   if (n < 0)
     return TRUE;  /* EINTR */
+  if (pending)
+    fds[0].revents |= POLLIN;
   if (fds[1].revents != 0)
     {
       r->reason = DAL_PG_CANCEL_BY_CALLER;

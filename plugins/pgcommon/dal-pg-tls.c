@@ -287,7 +287,24 @@ out:
   close (fd);
 }
 
-/* -- the certificate of a connection that succeeded -- */
+/* -- the TLS session of a connection that succeeded -- */
+
+gboolean
+dal_pg_tls_input_pending (PGconn *conn)
+{
+  SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
+  return ssl != NULL && SSL_has_pending (ssl);
+}
+
+gboolean
+dal_pg_tls_read_ahead (PGconn *conn)
+{
+  SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
+  if (ssl == NULL)
+    return FALSE;
+  SSL_set_read_ahead (ssl, 1);
+  return TRUE;
+}
 
 gboolean
 dal_pg_tls_peer_expiry (PGconn *conn, char **not_after, gint64 *seconds_left)

@@ -201,7 +201,7 @@ dal_pg_check_idle (PGconn *conn, const DalPgNotify *notify, GError **why)
       do
         n = poll (&fd, 1, 0);
       while (n < 0 && errno == EINTR);
-      if (n <= 0)
+      if (n <= 0 && !dal_pg_tls_input_pending (conn))
         break;
       if (!PQconsumeInput (conn))
         alive = FALSE;

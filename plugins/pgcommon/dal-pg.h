@@ -159,6 +159,21 @@ GError *dal_pg_error_from_tls_probe (const DalPgTlsProbe *probe);
 gboolean dal_pg_tls_peer_expiry (PGconn *conn, char **not_after,
                                  gint64 *seconds_left);
 
+/* Input the socket no longer shows: TLS decrypts one record per read, so
+ * after libpq's read OpenSSL may still hold the rest of a record libpq's
+ * buffer could not take, or (with read-ahead) whole records it read from
+ * the socket together.  poll() does not see them: whoever waits for the
+ * socket to become readable asks this first, and reads now when it says
+ * TRUE.  @conn without TLS: FALSE. */
+gboolean dal_pg_tls_input_pending (PGconn *conn);
+/* Turns on OpenSSL's read-ahead for @conn's TLS session, if it has one:
+ * a read takes all the socket holds (one recv() for a TLS record, whose
+ * header and body are otherwise read apart; and several records of a
+ * pipeline in one).  Only for an engine that asks
+ * dal_pg_tls_input_pending() before every wait: libpq's own blocking
+ * waits do not see what read-ahead keeps.  TRUE if it was turned on. */
+gboolean dal_pg_tls_read_ahead (PGconn *conn);
+
 /* -- cancel requests and their deadlines (dal-pg-cancel.c) -- */
 
 /* How long, after a cancel request (command_timeout or a GCancellable),
