@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,130 @@ dal_test_unused_port (void)
   int fd = listen_loopback (1, &port);
   close (fd);
   return port;
+}
+
+/* -- a slow network in front of the real server -- */
+
+struct _DalTestSlicer
+{
+  int fd;
+  guint16 port, target;
+  gsize slice;
+  gulong pause_us;
+  int wake[2];              /* a pipe: the thread ends when it is readable */
+  GThread *thread;
+};
+
+/* Moves what @from holds to @to, at most @max bytes; FALSE at the end of
+ * the stream (or an error). */
+static gboolean
+slicer_pass (int from, int to, gsize max)
+{
+  char buf[65536];
+  ssize_t n = recv (from, buf, MIN (max, sizeof buf), 0);
+  if (n <= 0)
+    return n < 0 && (errno == EINTR || errno == EAGAIN);
+  for (ssize_t off = 0; off < n;)
+    {
+      ssize_t w = send (to, buf + off, (size_t) (n - off), MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return FALSE;
+      off += w;
+    }
+  return TRUE;
+}
+
+static gpointer
+slicer_thread (gpointer data)
+{
+  DalTestSlicer *s = data;
+  GArray *pairs = g_array_new (FALSE, FALSE, sizeof (int));  /* client, server, ... */
+  for (;;)
+    {
+      guint n = 2 + pairs->len;
+      struct pollfd *fds = g_new0 (struct pollfd, n);
+      fds[0] = (struct pollfd) { .fd = s->wake[0], .events = POLLIN };
+      fds[1] = (struct pollfd) { .fd = s->fd, .events = POLLIN };
+      for (guint i = 0; i < pairs->len; i++)
+        fds[2 + i] = (struct pollfd) { .fd = g_array_index (pairs, int, i), .events = POLLIN };
+      int r = poll (fds, n, -1);
+      if (r < 0 || fds[0].revents != 0)
+        {
+          g_free (fds);
+          break;
+        }
+      if (fds[1].revents != 0)
+        {
+          int c = accept (s->fd, NULL, NULL);
+          if (c >= 0)
+            {
+              int nodelay = 1;
+              setsockopt (c, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+              int up = connect_loopback (s->target);
+              g_array_append_val (pairs, c);
+              g_array_append_val (pairs, up);
+            }
+        }
+      for (guint i = 0; i + 1 < pairs->len; i += 2)
+        {
+          int c = g_array_index (pairs, int, i), up = g_array_index (pairs, int, i + 1);
+          gboolean ok = TRUE;
+          if (fds[2 + i].revents != 0)
+            ok = slicer_pass (c, up, G_MAXSIZE);
+          if (ok && fds[2 + i + 1].revents != 0)
+            {
+              ok = slicer_pass (up, c, s->slice);
+              g_usleep (s->pause_us);
+            }
+          if (!ok)
+            {
+              close (c);
+              close (up);
+              g_array_index (pairs, int, i) = g_array_index (pairs, int, i + 1) = -1;
+            }
+        }
+      /* (Closed pairs stay as -1: poll() skips them.) */
+      g_free (fds);
+    }
+  for (guint i = 0; i < pairs->len; i++)
+    if (g_array_index (pairs, int, i) >= 0)
+      close (g_array_index (pairs, int, i));
+  g_array_unref (pairs);
+  return NULL;
+}
+
+DalTestSlicer *
+dal_test_slicer_new (guint16 port, gsize slice, gulong pause_us)
+{
+  DalTestSlicer *s = g_new0 (DalTestSlicer, 1);
+  s->fd = listen_loopback (8, &s->port);
+  s->target = port;
+  s->slice = slice;
+  s->pause_us = pause_us;
+  g_assert_cmpint (pipe (s->wake), ==, 0);
+  s->thread = g_thread_new ("slicer", slicer_thread, s);
+  return s;
+}
+
+guint16
+dal_test_slicer_get_port (DalTestSlicer *s)
+{
+  return s->port;
+}
+
+void
+dal_test_slicer_free (DalTestSlicer *s)
+{
+  if (s == NULL)
+    return;
+  g_assert_cmpint (write (s->wake[1], "x", 1), ==, 1);
+  g_thread_join (s->thread);
+  close (s->wake[0]);
+  close (s->wake[1]);
+  close (s->fd);
+  g_free (s);
 }
 
 /* -- a fake server that refuses every client -- */

@@ -50,6 +50,21 @@ void dal_test_listener_free (DalTestListener *l);
 /* A port on 127.0.0.1 where nothing listens (bound, then closed). */
 guint16 dal_test_unused_port (void);
 
+/* -- a slow network in front of the real server -- */
+
+typedef struct _DalTestSlicer DalTestSlicer;
+
+/* Listens on 127.0.0.1 and forwards each connection to 127.0.0.1:@port
+ * (the real server) on a thread of its own.  What the client sends goes
+ * through as it comes; what the server sends reaches the client in
+ * slices of at most @slice bytes, @pause_us apart, as a network with a
+ * small segment size delivers it: TLS records arrive in pieces. */
+DalTestSlicer *dal_test_slicer_new (guint16 port, gsize slice, gulong pause_us);
+guint16 dal_test_slicer_get_port (DalTestSlicer *s);
+/* Closes the listener and every forwarded connection, and joins the
+ * thread. */
+void dal_test_slicer_free (DalTestSlicer *s);
+
 /* -- a fake server that refuses every client -- */
 
 typedef struct _DalTestFakeServer DalTestFakeServer;

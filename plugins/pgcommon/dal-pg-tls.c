@@ -293,7 +293,10 @@ gboolean
 dal_pg_tls_input_pending (PGconn *conn)
 {
   SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
-  return ssl != NULL && SSL_has_pending (ssl);
+  /* SSL_has_pending() also counts the start of a record whose rest is on
+   * its way, which only the socket can bring: after a read that stopped
+   * for it, OpenSSL wants to read (and the socket shows the rest). */
+  return ssl != NULL && SSL_has_pending (ssl) && !SSL_want_read (ssl);
 }
 
 gboolean

@@ -164,7 +164,9 @@ gboolean dal_pg_tls_peer_expiry (PGconn *conn, char **not_after,
  * buffer could not take, or (with read-ahead) whole records it read from
  * the socket together.  poll() does not see them: whoever waits for the
  * socket to become readable asks this first, and reads now when it says
- * TRUE.  @conn without TLS: FALSE. */
+ * TRUE.  The start of a record whose rest is still on its way does not
+ * count once a read stopped for it (the socket shows the rest): waiting
+ * for it never spins.  @conn without TLS: FALSE. */
 gboolean dal_pg_tls_input_pending (PGconn *conn);
 /* Turns on OpenSSL's read-ahead for @conn's TLS session, if it has one:
  * a read takes all the socket holds (one recv() for a TLS record, whose
