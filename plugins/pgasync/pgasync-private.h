@@ -130,8 +130,10 @@ struct _PgAsync
                              * statements sent so far have run */
   DalPgNotify notify;       /* the core's (set_notify): handed every
                              * notification after each read */
-  gboolean tls;             /* OpenSSL reads ahead: ask
-                             * dal_pg_tls_input_pending() before waiting */
+  gpointer tls;             /* the OpenSSL session, which reads ahead
+                             * (check_input() before waiting); NULL
+                             * without TLS */
+  gboolean input_due;       /* TLS holds input: the watch is due now */
 };
 
 /* The operation at the head of pg->ops (the one the server runs now), or

@@ -134,7 +134,19 @@ static void on_head_deadline (PgAsync *pg, GQueue *done);
 static inline gboolean
 input_pending (PgAsync *pg)
 {
-  return pg->tls && pg->conn != NULL && dal_pg_tls_input_pending (pg->conn);
+  return pg->tls != NULL && pg->conn != NULL && dal_pg_tls_session_pending (pg->tls);
+}
+
+/* Before the connection waits for its socket again: if TLS holds input,
+ * its watch fires at once instead (pg->input_due). */
+static void
+check_input (PgAsync *pg)
+{
+  if (G_UNLIKELY (input_pending (pg)) && !pg->input_due)
+    {
+      pg->input_due = TRUE;
+      update_deadline (pg);
+    }
 }
 
 /* The hub's dispatch found the socket, the cancel eventfd or the deadline
@@ -146,8 +158,11 @@ pg_watch_fired (gpointer data, GIOCondition revents, gboolean cancel_ready, gboo
   GQueue done = G_QUEUE_INIT;
 
   pg_ref (pg);
-  if (due && input_pending (pg))
-    revents |= G_IO_IN;
+  if (due && pg->input_due)
+    {
+      pg->input_due = FALSE;
+      revents |= G_IO_IN;
+    }
   if (cancel_ready)
     {
       dal_pg_canceller_acknowledge (pg->canceller);
@@ -179,8 +194,7 @@ update_watch (PgAsync *pg)
       pg->watching = want;
     }
   /* A send may have read (libpq reads when the socket takes no more). */
-  if (G_UNLIKELY (input_pending (pg)))
-    update_deadline (pg);
+  check_input (pg);
 }
 
 /* -- deadlines and cancel requests -- */
@@ -203,18 +217,11 @@ head_deadline (PgAsync *pg)
   return -1;
 }
 
-/* When the watch must fire: at the head's deadline, or now when TLS holds
- * input the socket does not show. */
-static gint64
-watch_time (PgAsync *pg)
-{
-  return input_pending (pg) ? 0 : head_deadline (pg);
-}
-
 void
 update_deadline (PgAsync *pg)
 {
-  gint64 t = watch_time (pg);
+  /* Now, when TLS holds input the socket does not show. */
+  gint64 t = pg->input_due ? 0 : head_deadline (pg);
   if (pg->source == NULL || t == pg->ready_time)
     return;
   pg->ready_time = t;
@@ -763,10 +770,11 @@ run_blocking (PgAsync *pg, PgOp *op, const char *sql, const DalParams *params,
       if (PQflush (pg->conn) > 0)
         fds[0].events |= POLLOUT;
 
-      int n = poll (fds, 3, poll_timeout_ms (watch_time (pg)));
+      gboolean pending = input_pending (pg);
+      int n = poll (fds, 3, pending ? 0 : poll_timeout_ms (head_deadline (pg)));
       if (n < 0)
         continue;  /* EINTR */
-      if (input_pending (pg))
+      if (pending)
         fds[0].revents |= POLLIN;
       if (fds[1].revents != 0)
         {
@@ -857,8 +865,7 @@ attach_source (PgAsync *pg)
   if (dal_pg_canceller_pending (pg->canceller) > 0)
     pg_hub_watch_cancel (hub, &pg->watch, TRUE);
   pg->source = hub;
-  if (input_pending (pg))
-    update_deadline (pg);
+  check_input (pg);
 }
 
 /* Takes the connection's socket off the hub (the connection ended, or a

@@ -290,9 +290,9 @@ out:
 /* -- the TLS session of a connection that succeeded -- */
 
 gboolean
-dal_pg_tls_input_pending (PGconn *conn)
+dal_pg_tls_session_pending (gpointer session)
 {
-  SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
+  SSL *ssl = session;
   /* SSL_has_pending() also counts the start of a record whose rest is on
    * its way, which only the socket can bring: after a read that stopped
    * for it, OpenSSL wants to read (and the socket shows the rest). */
@@ -300,13 +300,18 @@ dal_pg_tls_input_pending (PGconn *conn)
 }
 
 gboolean
+dal_pg_tls_input_pending (PGconn *conn)
+{
+  return dal_pg_tls_session_pending (PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL);
+}
+
+gpointer
 dal_pg_tls_read_ahead (PGconn *conn)
 {
   SSL *ssl = PQsslInUse (conn) ? PQsslStruct (conn, "OpenSSL") : NULL;
-  if (ssl == NULL)
-    return FALSE;
-  SSL_set_read_ahead (ssl, 1);
-  return TRUE;
+  if (ssl != NULL)
+    SSL_set_read_ahead (ssl, 1);
+  return ssl;
 }
 
 gboolean

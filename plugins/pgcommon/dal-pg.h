@@ -168,13 +168,17 @@ gboolean dal_pg_tls_peer_expiry (PGconn *conn, char **not_after,
  * count once a read stopped for it (the socket shows the rest): waiting
  * for it never spins.  @conn without TLS: FALSE. */
 gboolean dal_pg_tls_input_pending (PGconn *conn);
+/* The same for the OpenSSL session dal_pg_tls_read_ahead() returned (an
+ * engine's hot path: no lookup), NULL: FALSE. */
+gboolean dal_pg_tls_session_pending (gpointer session);
 /* Turns on OpenSSL's read-ahead for @conn's TLS session, if it has one:
  * a read takes all the socket holds (one recv() for a TLS record, whose
  * header and body are otherwise read apart; and several records of a
  * pipeline in one).  Only for an engine that asks
  * dal_pg_tls_input_pending() before every wait: libpq's own blocking
- * waits do not see what read-ahead keeps.  TRUE if it was turned on. */
-gboolean dal_pg_tls_read_ahead (PGconn *conn);
+ * waits do not see what read-ahead keeps.  Returns the OpenSSL session
+ * (valid as long as @conn), or NULL without TLS. */
+gpointer dal_pg_tls_read_ahead (PGconn *conn);
 
 /* -- cancel requests and their deadlines (dal-pg-cancel.c) -- */
 
