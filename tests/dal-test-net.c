@@ -381,6 +381,7 @@ slicer_thread (gpointer data)
           g_free (fds);
           break;
         }
+      guint polled = pairs->len;  /* a pair accepted now waits for the next poll() */
       if (fds[1].revents != 0)
         {
           int c = accept (s->fd, NULL, NULL);
@@ -393,7 +394,7 @@ slicer_thread (gpointer data)
               g_array_append_val (pairs, up);
             }
         }
-      for (guint i = 0; i + 1 < pairs->len; i += 2)
+      for (guint i = 0; i + 1 < polled; i += 2)
         {
           int c = g_array_index (pairs, int, i), up = g_array_index (pairs, int, i + 1);
           gboolean ok = TRUE;
