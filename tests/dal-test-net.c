@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -329,30 +330,48 @@ dal_test_unused_port (void)
   return port;
 }
 
-/* -- a slow network in front of the real server -- */
+/* -- a network in front of the real server -- */
 
-struct _DalTestSlicer
+struct _DalTestProxy
 {
-  int fd;
-  guint16 port, target;
-  gsize slice;
+  int listen_fd;
+  guint16 port;
+  guint16 upstream_port;
+  gsize slice;            /* 0: as it comes */
   gulong pause_us;
-  int wake[2];              /* a pipe: the thread ends when it is readable */
+  int wake;               /* eventfd: state changed */
+  gint frozen;            /* atomic */
+  gint stop;              /* atomic */
   GThread *thread;
+  GArray *fds;            /* int pairs: client, upstream */
 };
 
-/* Moves what @from holds to @to, at most @max bytes; FALSE at the end of
- * the stream (or an error). */
+static int
+proxy_connect_upstream (guint16 port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  if (connect (fd, (struct sockaddr *) &a, sizeof a) != 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Copies what @from has, at most @max bytes, to @to; FALSE at the end of
+ * the stream or an error. */
 static gboolean
-slicer_pass (int from, int to, gsize max)
+proxy_pump (int from, int to, gsize max)
 {
   char buf[65536];
-  ssize_t n = recv (from, buf, MIN (max, sizeof buf), 0);
+  ssize_t n = read (from, buf, MIN (max, sizeof buf));
   if (n <= 0)
-    return n < 0 && (errno == EINTR || errno == EAGAIN);
+    return n < 0 && errno == EINTR;
   for (ssize_t off = 0; off < n;)
     {
-      ssize_t w = send (to, buf + off, (size_t) (n - off), MSG_NOSIGNAL);
+      ssize_t w = write (to, buf + off, (size_t) (n - off));
       if (w < 0 && errno == EINTR)
         continue;
       if (w <= 0)
@@ -363,95 +382,135 @@ slicer_pass (int from, int to, gsize max)
 }
 
 static gpointer
-slicer_thread (gpointer data)
+proxy_thread (gpointer data)
 {
-  DalTestSlicer *s = data;
-  GArray *pairs = g_array_new (FALSE, FALSE, sizeof (int));  /* client, server, ... */
-  for (;;)
+  DalTestProxy *p = data;
+  while (!g_atomic_int_get (&p->stop))
     {
-      guint n = 2 + pairs->len;
-      struct pollfd *fds = g_new0 (struct pollfd, n);
-      fds[0] = (struct pollfd) { .fd = s->wake[0], .events = POLLIN };
-      fds[1] = (struct pollfd) { .fd = s->fd, .events = POLLIN };
-      for (guint i = 0; i < pairs->len; i++)
-        fds[2 + i] = (struct pollfd) { .fd = g_array_index (pairs, int, i), .events = POLLIN };
-      int r = poll (fds, n, -1);
-      if (r < 0 || fds[0].revents != 0)
+      gboolean frozen = g_atomic_int_get (&p->frozen);
+      guint n_pairs = p->fds->len / 2;
+      /* Frozen: nothing is read or accepted. */
+      struct pollfd *fds = g_new0 (struct pollfd, 2 + p->fds->len);
+      fds[0] = (struct pollfd) { .fd = p->wake, .events = POLLIN };
+      fds[1] = (struct pollfd) { .fd = frozen ? -1 : p->listen_fd, .events = POLLIN };
+      for (guint i = 0; i < p->fds->len; i++)
+        fds[2 + i] = (struct pollfd) { .fd = frozen ? -1 : g_array_index (p->fds, int, i),
+                                       .events = POLLIN };
+      int n = poll (fds, 2 + p->fds->len, -1);
+      if (n < 0)
         {
           g_free (fds);
-          break;
+          continue;
         }
-      guint polled = pairs->len;  /* a pair accepted now waits for the next poll() */
-      if (fds[1].revents != 0)
+      if (fds[0].revents)
         {
-          int c = accept (s->fd, NULL, NULL);
-          if (c >= 0)
-            {
-              int nodelay = 1;
-              setsockopt (c, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
-              int up = connect_loopback (s->target);
-              g_array_append_val (pairs, c);
-              g_array_append_val (pairs, up);
-            }
+          guint64 v;
+          if (read (p->wake, &v, sizeof v) < 0)
+            g_assert (errno == EAGAIN || errno == EINTR);
         }
-      for (guint i = 0; i + 1 < polled; i += 2)
+      for (guint i = 0; i < n_pairs; i++)
         {
-          int c = g_array_index (pairs, int, i), up = g_array_index (pairs, int, i + 1);
+          int *pair = &g_array_index (p->fds, int, 2 * i);
+          if (pair[0] < 0)
+            continue;
           gboolean ok = TRUE;
-          if (fds[2 + i].revents != 0)
-            ok = slicer_pass (c, up, G_MAXSIZE);
-          if (ok && fds[2 + i + 1].revents != 0)
+          if (fds[2 + 2 * i].revents)
+            ok = proxy_pump (pair[0], pair[1], G_MAXSIZE);
+          if (ok && fds[3 + 2 * i].revents)
             {
-              ok = slicer_pass (up, c, s->slice);
-              g_usleep (s->pause_us);
+              ok = proxy_pump (pair[1], pair[0], p->slice > 0 ? p->slice : G_MAXSIZE);
+              if (p->slice > 0)
+                g_usleep (p->pause_us);
             }
           if (!ok)
             {
-              close (c);
-              close (up);
-              g_array_index (pairs, int, i) = g_array_index (pairs, int, i + 1) = -1;
+              close (pair[0]);
+              close (pair[1]);
+              pair[0] = pair[1] = -1;
             }
         }
-      /* (Closed pairs stay as -1: poll() skips them.) */
+      if (fds[1].revents)
+        {
+          int c = accept4 (p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          int u = c >= 0 ? proxy_connect_upstream (p->upstream_port) : -1;
+          if (u >= 0)
+            {
+              /* Each slice its own segment. */
+              int one = 1;
+              setsockopt (c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+              g_array_append_val (p->fds, c);
+              g_array_append_val (p->fds, u);
+            }
+          else if (c >= 0)
+            close (c);
+        }
       g_free (fds);
     }
-  for (guint i = 0; i < pairs->len; i++)
-    if (g_array_index (pairs, int, i) >= 0)
-      close (g_array_index (pairs, int, i));
-  g_array_unref (pairs);
   return NULL;
 }
 
-DalTestSlicer *
-dal_test_slicer_new (guint16 port, gsize slice, gulong pause_us)
+static void
+proxy_poke (DalTestProxy *p)
 {
-  DalTestSlicer *s = g_new0 (DalTestSlicer, 1);
-  s->fd = listen_loopback (8, &s->port);
-  s->target = port;
-  s->slice = slice;
-  s->pause_us = pause_us;
-  g_assert_cmpint (pipe (s->wake), ==, 0);
-  s->thread = g_thread_new ("slicer", slicer_thread, s);
-  return s;
+  guint64 one = 1;
+  g_assert_cmpint (write (p->wake, &one, sizeof one), ==, sizeof one);
+}
+
+DalTestProxy *
+dal_test_proxy_new (guint16 port, guint16 upstream, gsize slice, gulong pause_us)
+{
+  DalTestProxy *p = g_new0 (DalTestProxy, 1);
+  p->upstream_port = upstream;
+  p->slice = slice;
+  p->pause_us = pause_us;
+  p->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof a;
+  if (bind (p->listen_fd, (struct sockaddr *) &a, sizeof a) != 0)
+    {
+      g_assert_cmpint (port, !=, 0);
+      close (p->listen_fd);
+      g_free (p);
+      return NULL;
+    }
+  g_assert_cmpint (listen (p->listen_fd, 16), ==, 0);
+  g_assert_cmpint (getsockname (p->listen_fd, (struct sockaddr *) &a, &len), ==, 0);
+  p->port = ntohs (a.sin_port);
+  p->wake = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  p->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  p->thread = g_thread_new ("test-proxy", proxy_thread, p);
+  return p;
 }
 
 guint16
-dal_test_slicer_get_port (DalTestSlicer *s)
+dal_test_proxy_get_port (DalTestProxy *p)
 {
-  return s->port;
+  return p->port;
 }
 
 void
-dal_test_slicer_free (DalTestSlicer *s)
+dal_test_proxy_set_frozen (DalTestProxy *p, gboolean frozen)
 {
-  if (s == NULL)
+  g_atomic_int_set (&p->frozen, frozen);
+  proxy_poke (p);
+}
+
+void
+dal_test_proxy_free (DalTestProxy *p)
+{
+  if (p == NULL)
     return;
-  g_assert_cmpint (write (s->wake[1], "x", 1), ==, 1);
-  g_thread_join (s->thread);
-  close (s->wake[0]);
-  close (s->wake[1]);
-  close (s->fd);
-  g_free (s);
+  g_atomic_int_set (&p->stop, 1);
+  proxy_poke (p);
+  g_thread_join (p->thread);
+  for (guint i = 0; i < p->fds->len; i++)
+    if (g_array_index (p->fds, int, i) >= 0)
+      close (g_array_index (p->fds, int, i));
+  g_array_unref (p->fds);
+  close (p->listen_fd);
+  close (p->wake);
+  g_free (p);
 }
 
 /* -- a fake server that refuses every client -- */

@@ -50,20 +50,24 @@ void dal_test_listener_free (DalTestListener *l);
 /* A port on 127.0.0.1 where nothing listens (bound, then closed). */
 guint16 dal_test_unused_port (void);
 
-/* -- a slow network in front of the real server -- */
+/* -- a network in front of the real server -- */
 
-typedef struct _DalTestSlicer DalTestSlicer;
+typedef struct _DalTestProxy DalTestProxy;
 
-/* Listens on 127.0.0.1 and forwards each connection to 127.0.0.1:@port
- * (the real server) on a thread of its own.  What the client sends goes
- * through as it comes; what the server sends reaches the client in
- * slices of at most @slice bytes, @pause_us apart, as a network with a
- * small segment size delivers it: TLS records arrive in pieces. */
-DalTestSlicer *dal_test_slicer_new (guint16 port, gsize slice, gulong pause_us);
-guint16 dal_test_slicer_get_port (DalTestSlicer *s);
-/* Closes the listener and every forwarded connection, and joins the
- * thread. */
-void dal_test_slicer_free (DalTestSlicer *s);
+/* A TCP proxy on 127.0.0.1:@port (0: any free port) to the real server
+ * on 127.0.0.1:@upstream, forwarding on a thread of its own; NULL if
+ * @port is taken.  With @slice > 0, what the server sends reaches the
+ * client in slices of at most @slice bytes, @pause_us apart, as over a
+ * network with a small segment size (TLS records arrive in pieces);
+ * what the client sends goes through as it comes. */
+DalTestProxy *dal_test_proxy_new (guint16 port, guint16 upstream, gsize slice,
+                                  gulong pause_us);
+guint16 dal_test_proxy_get_port (DalTestProxy *p);
+/* Frozen, it reads and accepts nothing: a network that went silent (new
+ * connections wait in the backlog, as at a stopped postmaster). */
+void dal_test_proxy_set_frozen (DalTestProxy *p, gboolean frozen);
+/* Stops the thread and closes the listener and every connection. */
+void dal_test_proxy_free (DalTestProxy *p);
 
 /* -- a fake server that refuses every client -- */
 

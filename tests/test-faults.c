@@ -19,14 +19,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 
 #include "dal-test.h"
 #include "dal-test-net.h"
@@ -40,182 +36,19 @@ now_s (void)
   return g_get_monotonic_time () / 1e6;
 }
 
-/* -- a loopback proxy that can go silent -- */
+/* -- a loopback proxy that can go silent (dal-test-net.c) -- */
 
-typedef struct
+static guint16
+server_port (void)
 {
-  int listen_fd;
-  guint16 port;
-  guint16 upstream_port;
-  int wake;               /* eventfd: state changed */
-  gint frozen;            /* atomic */
-  gint stop;              /* atomic */
-  GThread *thread;
-  GArray *fds;            /* int pairs: client, upstream */
-} Proxy;
-
-static int
-connect_upstream (guint16 port)
-{
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  if (connect (fd, (struct sockaddr *) &a, sizeof a) != 0)
-    {
-      close (fd);
-      return -1;
-    }
-  return fd;
-}
-
-/* Copies what @from has to @to; FALSE at EOF or error. */
-static gboolean
-pump_bytes (int from, int to)
-{
-  char buf[65536];
-  ssize_t n = read (from, buf, sizeof buf);
-  if (n <= 0)
-    return n < 0 && errno == EINTR;
-  for (ssize_t off = 0; off < n;)
-    {
-      ssize_t w = write (to, buf + off, (size_t) (n - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return FALSE;
-      off += w;
-    }
-  return TRUE;
-}
-
-static gpointer
-proxy_thread (gpointer data)
-{
-  Proxy *p = data;
-  while (!g_atomic_int_get (&p->stop))
-    {
-      gboolean frozen = g_atomic_int_get (&p->frozen);
-      guint n_pairs = p->fds->len / 2;
-      /* Frozen: nothing is read or accepted (new connections wait in the
-       * backlog, like at a stopped postmaster). */
-      struct pollfd *fds = g_new0 (struct pollfd, 2 + p->fds->len);
-      fds[0] = (struct pollfd) { .fd = p->wake, .events = POLLIN };
-      fds[1] = (struct pollfd) { .fd = frozen ? -1 : p->listen_fd, .events = POLLIN };
-      for (guint i = 0; i < p->fds->len; i++)
-        fds[2 + i] = (struct pollfd) { .fd = frozen ? -1 : g_array_index (p->fds, int, i),
-                                       .events = POLLIN };
-      int n = poll (fds, 2 + p->fds->len, -1);
-      if (n < 0)
-        {
-          g_free (fds);
-          continue;
-        }
-      if (fds[0].revents)
-        {
-          guint64 v;
-          if (read (p->wake, &v, sizeof v) < 0)
-            g_assert (errno == EAGAIN || errno == EINTR);
-        }
-      for (guint i = 0; i < n_pairs; i++)
-        {
-          int *pair = &g_array_index (p->fds, int, 2 * i);
-          if (pair[0] < 0)
-            continue;
-          gboolean ok = TRUE;
-          if (fds[2 + 2 * i].revents)
-            ok = pump_bytes (pair[0], pair[1]);
-          if (ok && fds[3 + 2 * i].revents)
-            ok = pump_bytes (pair[1], pair[0]);
-          if (!ok)
-            {
-              close (pair[0]);
-              close (pair[1]);
-              pair[0] = pair[1] = -1;
-            }
-        }
-      if (fds[1].revents)
-        {
-          int c = accept4 (p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-          int u = c >= 0 ? connect_upstream (p->upstream_port) : -1;
-          if (u >= 0)
-            {
-              g_array_append_val (p->fds, c);
-              g_array_append_val (p->fds, u);
-            }
-          else if (c >= 0)
-            close (c);
-        }
-      g_free (fds);
-    }
-  return NULL;
-}
-
-static void
-proxy_poke (Proxy *p)
-{
-  guint64 one = 1;
-  g_assert_cmpint (write (p->wake, &one, sizeof one), ==, sizeof one);
-}
-
-/* A proxy on 127.0.0.1:@port (0: any free port); NULL if @port is taken. */
-static Proxy *
-proxy_new_on (guint16 port)
-{
-  Proxy *p = g_new0 (Proxy, 1);
-  p->upstream_port = (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT"));
-  p->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof a;
-  if (bind (p->listen_fd, (struct sockaddr *) &a, sizeof a) != 0)
-    {
-      g_assert_cmpint (port, !=, 0);
-      close (p->listen_fd);
-      g_free (p);
-      return NULL;
-    }
-  g_assert_cmpint (listen (p->listen_fd, 16), ==, 0);
-  g_assert_cmpint (getsockname (p->listen_fd, (struct sockaddr *) &a, &len), ==, 0);
-  p->port = ntohs (a.sin_port);
-  p->wake = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  p->fds = g_array_new (FALSE, FALSE, sizeof (int));
-  p->thread = g_thread_new ("test-proxy", proxy_thread, p);
-  return p;
-}
-
-static Proxy *
-proxy_new (void)
-{
-  return proxy_new_on (0);
-}
-
-static void
-proxy_set_frozen (Proxy *p, gboolean frozen)
-{
-  g_atomic_int_set (&p->frozen, frozen);
-  proxy_poke (p);
-}
-
-static void
-proxy_free (Proxy *p)
-{
-  g_atomic_int_set (&p->stop, 1);
-  proxy_poke (p);
-  g_thread_join (p->thread);
-  for (guint i = 0; i < p->fds->len; i++)
-    if (g_array_index (p->fds, int, i) >= 0)
-      close (g_array_index (p->fds, int, i));
-  g_array_unref (p->fds);
-  close (p->listen_fd);
-  close (p->wake);
-  g_free (p);
+  return (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT"));
 }
 
 /* The harness's server through @p, over verified TLS. */
 static char *
-proxy_url (Proxy *p, const char *scheme, const char *extra)
+proxy_url (DalTestProxy *p, const char *scheme, const char *extra)
 {
-  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%u", p->port);
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%u", dal_test_proxy_get_port (p));
   g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
   g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s&%s", ca, extra);
   return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
@@ -343,13 +176,13 @@ static void
 test_silent_pgasync_async (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  Proxy *p = proxy_new ();
+  DalTestProxy *p = dal_test_proxy_new (0, server_port (), 0, 0);
   g_autofree char *url = proxy_url (p, "postgresql+asyncpg", TIMEOUTS);
   g_autoptr (DalConnection) conn = open_url (url);
   g_autofree char *one = query_value (conn, "SELECT 1");
   g_assert_cmpstr (one, ==, "1");
 
-  proxy_set_frozen (p, TRUE);
+  dal_test_proxy_set_frozen (p, TRUE);
   Call calls[3] = { 0 };
   double t0 = now_s ();
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
@@ -367,7 +200,7 @@ test_silent_pgasync_async (void)
   assert_lost_afterwards (conn);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     call_clear (&calls[i]);
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 /* pgasync, a blocking call: the same deadline. */
@@ -375,13 +208,13 @@ static void
 test_silent_pgasync_blocking (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  Proxy *p = proxy_new ();
+  DalTestProxy *p = dal_test_proxy_new (0, server_port (), 0, 0);
   g_autofree char *url = proxy_url (p, "postgresql+asyncpg", TIMEOUTS);
   g_autoptr (DalConnection) conn = open_url (url);
 
-  proxy_set_frozen (p, TRUE);
+  dal_test_proxy_set_frozen (p, TRUE);
   assert_blocking_times_out (conn, NULL, NULL);
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 /* pgsync, blocking and async (a GLib worker thread runs it): the cancel
@@ -391,12 +224,12 @@ static void
 test_silent_pgsync (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  Proxy *p = proxy_new ();
+  DalTestProxy *p = dal_test_proxy_new (0, server_port (), 0, 0);
   g_autofree char *url = proxy_url (p, "postgresql+psycopg2", TIMEOUTS);
   g_autoptr (DalConnection) conn = open_url (url);
   g_autoptr (DalConnection) conn2 = open_url (url);
 
-  proxy_set_frozen (p, TRUE);
+  dal_test_proxy_set_frozen (p, TRUE);
   assert_blocking_times_out (conn, NULL, NULL);
 
   Call c = { 0 };
@@ -407,7 +240,7 @@ test_silent_pgsync (void)
   assert_timed_out_and_closed (c.error);
   assert_lost_afterwards (conn2);
   call_clear (&c);
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 static gpointer
@@ -426,11 +259,11 @@ test_silent_cancel (gconstpointer data)
 {
   DAL_TEST_LIVE_OR_RETURN ();
   const char *scheme = data;
-  Proxy *p = proxy_new ();
+  DalTestProxy *p = dal_test_proxy_new (0, server_port (), 0, 0);
   g_autofree char *url = proxy_url (p, scheme, "cancel_timeout=0.5");
   g_autoptr (DalConnection) conn = open_url (url);
 
-  proxy_set_frozen (p, TRUE);
+  dal_test_proxy_set_frozen (p, TRUE);
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   GThread *t = g_thread_new ("canceller", cancel_later, cancellable);
   g_autoptr (GError) error = NULL;
@@ -444,7 +277,7 @@ test_silent_cancel (gconstpointer data)
   g_assert_cmpfloat (took, >=, 0.2 + CANCEL_TIMEOUT - 0.05);
   g_assert_cmpfloat (took, <, 0.2 + CANCEL_TIMEOUT + 1.0 * time_scale);
   assert_lost_afterwards (conn);
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 /* pgasync: a caller's async cancel completes at once; the statement queued
@@ -453,11 +286,11 @@ static void
 test_silent_cancel_async (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  Proxy *p = proxy_new ();
+  DalTestProxy *p = dal_test_proxy_new (0, server_port (), 0, 0);
   g_autofree char *url = proxy_url (p, "postgresql+asyncpg", "cancel_timeout=0.5");
   g_autoptr (DalConnection) conn = open_url (url);
 
-  proxy_set_frozen (p, TRUE);
+  dal_test_proxy_set_frozen (p, TRUE);
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   Call first = { 0 }, behind = { 0 };
   dal_connection_query_async (conn, "SELECT 1", NULL, cancellable, call_done, &first);
@@ -474,7 +307,7 @@ test_silent_cancel_async (void)
   assert_lost_afterwards (conn);
   call_clear (&first);
   call_clear (&behind);
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 static void
@@ -768,7 +601,7 @@ static void
 test_cache_off_behind_pooler_any_case (void)
 {
   DAL_TEST_LIVE_OR_RETURN ();
-  Proxy *p = proxy_new_on (6543);
+  DalTestProxy *p = dal_test_proxy_new (6543, server_port (), 0, 0);
   if (p == NULL)
     {
       g_test_skip ("127.0.0.1:6543 is taken on this machine");
@@ -791,7 +624,7 @@ test_cache_off_behind_pooler_any_case (void)
   g_autofree char *n = query_value (conn, "SELECT count(*) FROM pg_prepared_statements");
   g_assert_cmpstr (n, ==, "0");
   g_assert_true (dal_connection_close (conn, NULL, NULL));
-  proxy_free (p);
+  dal_test_proxy_free (p);
 }
 
 static void

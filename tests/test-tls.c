@@ -1107,9 +1107,9 @@ test_sliced_records (gconstpointer data)
   DAL_TEST_LIVE_OR_RETURN ();
   const char *scheme = data;
   double scale = dal_test_time_scale ();
-  DalTestSlicer *slicer = dal_test_slicer_new ((guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT")),
-                                               1000, (gulong) (1000 * scale));
-  g_autofree char *port = g_strdup_printf ("%u", dal_test_slicer_get_port (slicer));
+  DalTestProxy *proxy = dal_test_proxy_new (0, (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT")),
+                                             1000, (gulong) (1000 * scale));
+  g_autofree char *port = g_strdup_printf ("%u", dal_test_proxy_get_port (proxy));
   g_autofree char *ca = enc (dal_test_env ("DAL_TEST_CA_FILE"));
   g_autofree char *query = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s", ca);
   g_autofree char *url = url_at (scheme, port, query);
@@ -1153,7 +1153,7 @@ test_sliced_records (gconstpointer data)
   g_assert_cmpfloat (cpu, <, 0.4 * wall);
 
   g_clear_object (&conn);
-  dal_test_slicer_free (slicer);
+  dal_test_proxy_free (proxy);
 }
 
 int
