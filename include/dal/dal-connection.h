@@ -849,8 +849,8 @@ const char *dal_connection_get_plugin_name (DalConnection *connection);
  * "connect_ms_auth", "connect_ms_total"; pgasync also
  * "statement_cache_size" (0 when off), "in_flight" (statements sent
  * and not yet answered) and "tls_read_ahead" ("on" over TLS: OpenSSL
- * reads all the socket holds at once; "off" without TLS).  On pgsync it waits for a statement a worker
- * thread is running.
+ * reads all the socket holds at once; "off" without TLS).  On pgsync it
+ * waits for a statement a worker thread is running.
  *
  * Use @connection from one thread at a time (see #DalConnection).
  *
