@@ -1750,7 +1750,23 @@ typedef struct
   guint rounds;
   guint wrong;
   guint errors;
+  char *first_problem;      /* what went wrong first, for the log */
 } Worker;
+
+/* Counts a failed call (@error) or a wrong answer (@error NULL) of @w's,
+ * keeping the first for the log. */
+static void
+worker_problem (Worker *w, guint round, const char *what, const GError *error)
+{
+  if (error != NULL)
+    w->errors++;
+  else
+    w->wrong++;
+  if (w->first_problem == NULL)
+    w->first_problem = g_strdup_printf ("round %u, %s: %s (at %.3f s)", round, what,
+                                        error != NULL ? error->message : "wrong answer",
+                                        g_get_monotonic_time () / 1e6);
+}
 
 static gpointer
 worker_thread (gpointer data)
@@ -1764,9 +1780,9 @@ worker_thread (gpointer data)
         g_autoptr (DalResult) r = dal_pool_query (w->pool, "SELECT $1::bigint * 3",
                                                   g_variant_new_int64 (x), NULL, &error);
         if (r == NULL)
-          w->errors++;
+          worker_problem (w, i, "one-shot", error);
         else if (dal_result_get_int64 (r, 0, 0, NULL) != x * 3)
-          w->wrong++;
+          worker_problem (w, i, "one-shot", NULL);
       }
       if (i % 4 == 0)
         {
@@ -1774,7 +1790,7 @@ worker_thread (gpointer data)
           DalConnection *c = dal_pool_acquire (w->pool, "worker", -1, NULL, &error);
           if (c == NULL)
             {
-              w->errors++;
+              worker_problem (w, i, "acquire", error);
               continue;
             }
           const char *values[] = { NULL };
@@ -1783,9 +1799,9 @@ worker_thread (gpointer data)
           g_autoptr (DalResult) r = dal_connection_query_texts (c, "SELECT $1::bigint + 7", 1,
                                                                 values, NULL, &error);
           if (r == NULL)
-            w->errors++;
+            worker_problem (w, i, "borrowed", error);
           else if (dal_result_get_int64 (r, 0, 0, NULL) != x + 7)
-            w->wrong++;
+            worker_problem (w, i, "borrowed", NULL);
           dal_pool_release (w->pool, c);
         }
     }
@@ -1809,14 +1825,29 @@ test_threads (gconstpointer data)
       workers[i] = (Worker) { .pool = pool, .id = i + 1, .rounds = rounds };
       threads[i] = g_thread_new ("pool-worker", worker_thread, &workers[i]);
     }
+  guint errors = 0, wrong = 0;
   for (guint i = 0; i < THREADS; i++)
     {
       g_thread_join (threads[i]);
-      g_assert_cmpuint (workers[i].errors, ==, 0);
-      g_assert_cmpuint (workers[i].wrong, ==, 0);
+      errors += workers[i].errors;
+      wrong += workers[i].wrong;
+      if (workers[i].first_problem != NULL)
+        g_test_message ("thread %u: %u errors, %u wrong; first: %s", workers[i].id,
+                        workers[i].errors, workers[i].wrong, workers[i].first_problem);
+      g_free (workers[i].first_problem);
     }
   DalPoolStats s;
   stats (pool, &s);
+  if (errors + wrong > 0)
+    g_test_message ("pool: size %u, in use %u, waiting %u, opening %u, created %"
+                    G_GUINT64_FORMAT ", closed %" G_GUINT64_FORMAT ", acquire timeouts %"
+                    G_GUINT64_FORMAT ", failed checks %" G_GUINT64_FORMAT ", replaced %"
+                    G_GUINT64_FORMAT ", connect failures %" G_GUINT64_FORMAT,
+                    s.size, s.in_use, s.waiting, s.opening, s.created, s.closed,
+                    s.acquire_timeouts, s.failed_health_checks, s.replaced_after_faults,
+                    s.connect_failures);
+  g_assert_cmpuint (errors, ==, 0);
+  g_assert_cmpuint (wrong, ==, 0);
   g_assert_cmpuint (s.size, <=, 6);
   g_assert_cmpuint (s.in_use, ==, 0);
   g_assert_cmpuint (s.one_shots, >=, THREADS * rounds);
