@@ -56,6 +56,8 @@ struct _Slot
   gboolean busy;            /* the pool moves, checks, resets or closes it */
   gboolean retiring;        /* closed once nothing runs on it */
   gboolean park_pending;
+  gboolean close_after_park;  /* removed while a park of it was queued:
+                               * park_now() closes it */
   gboolean faulted;         /* found lost, or a check or reset failed */
   DalSessionEffect dirty;   /* an exclusive one-shot's effect */
   gint64 created_us;

@@ -237,7 +237,12 @@ pool_slot_remove_locked (DalPool *pool, Slot *s, Work *w)
   if (s->faulted)
     pool->stats.replaced_after_faults++;
   s->busy = TRUE;
-  g_queue_push_tail (&w->to_close, s);
+  /* A park of it is queued (park_for_locked()) and will look at it:
+   * closed (and freed) now, it would be gone under that park. */
+  if (s->park_pending)
+    s->close_after_park = TRUE;
+  else
+    g_queue_push_tail (&w->to_close, s);
   pool_kick_locked (pool);
 }
 
@@ -280,6 +285,17 @@ park_now (gpointer data)
 
   g_mutex_lock (&pool->lock);
   s->park_pending = FALSE;
+  if (s->close_after_park)
+    {
+      /* Taken out of the pool meanwhile (pool_slot_remove_locked()),
+       * which left the closing to this park. */
+      g_queue_push_tail (&w.to_close, s);
+      g_mutex_unlock (&pool->lock);
+      pool_work_run (pool, &w);
+      g_object_unref (pool);
+      g_free (ref);
+      return G_SOURCE_REMOVE;
+    }
   gboolean can = s->load == 0 && !s->exclusive && !s->busy && !s->parked
                  && !s->returning;
   if (can)
@@ -948,6 +964,7 @@ pool_request_start (Request *req, gboolean at_head, gboolean *failed)
   DalPool *pool = req->pool;
   Work w = WORK_INIT;
   gboolean got = FALSE;
+  gboolean watch_cancel = FALSE;
 
   *failed = FALSE;
   if (req->cancellable != NULL && g_cancellable_is_cancelled (req->cancellable))
@@ -997,17 +1014,26 @@ pool_request_start (Request *req, gboolean at_head, gboolean *failed)
             ctx_arm_locked (pool, req);
           park_for_locked (pool, req, &w);
           pool_kick_locked (pool);
+          /* Once the lock is released another thread may serve or fail
+           * the request, and its context complete it and let it go: a
+           * reference of this call's keeps it while its cancellable is
+           * connected. */
+          watch_cancel = !req->blocking && req->cancellable != NULL && req->cancel_id == 0;
+          if (watch_cancel)
+            g_atomic_int_inc (&req->ref_count);
         }
     }
   g_mutex_unlock (&pool->lock);
   pool_work_run (pool, &w);
 
-  if (req->queued && !req->blocking)
+  if (watch_cancel)
     {
-      if (req->cancellable != NULL && req->cancel_id == 0)
-        req->cancel_id = g_cancellable_connect (req->cancellable,
-                                                G_CALLBACK (request_cancelled),
-                                                req, NULL);
+      /* (Connected to a request served meanwhile, the handler finds it
+       * no longer queued; it is disconnected when the request goes.) */
+      req->cancel_id = g_cancellable_connect (req->cancellable,
+                                              G_CALLBACK (request_cancelled),
+                                              req, NULL);
+      pool_request_unref (req);
     }
   return got;
 }
@@ -1064,9 +1090,12 @@ pool_request_run (Request *req, gboolean at_head)
    * queued may have been failed meanwhile by another thread (the pool's
    * connect failed: pool_fail_waiters_locked), which completes it. */
   gboolean failed;
+  /* (Read first: an async request that was queued may be completed and
+   * gone once pool_request_start() returns.) */
+  gboolean blocking = req->blocking;
   if (pool_request_start (req, at_head, &failed)
-      || (req->blocking && pool_request_wait (req)))
+      || (blocking && pool_request_wait (req)))
     pool_request_proceed (req);
-  else if (failed && !req->blocking)
+  else if (failed && !blocking)
     pool_request_complete (req, NULL);
 }
