@@ -149,11 +149,9 @@ request_go (Request *req)
       DalConnection *conn = s->conn;
       _dal_connection_lend (conn, req->context, req->blocking);
       s->lent_blocking = req->blocking;
-      /* The borrower's reference; the pool's toggle reference hears when
-       * the last one of the borrower's goes.  Lent only once it is taken:
-       * a reference of the pool's own that goes meanwhile (a reset's call
-       * finishing on another thread) must not look like a return. */
-      g_object_ref (conn);
+      /* The borrower's reference is the pool's spare (pool_slot_new()):
+       * once it and every other one but the toggle reference went, GLib
+       * notifies, and that ends the borrow. */
       g_atomic_int_set (&s->lent, TRUE);
       if (req->blocking)
         req->acquired = conn;

@@ -313,60 +313,22 @@ pool_slot_release (Slot *s, DalSessionEffect effect, gboolean no_tx,
     }
 }
 
-/* A probe of this thread's (only_pool_ref()): the object it looks at,
- * and whether its reference was the first besides the pool's. */
-static GPrivate probed;
-static GPrivate probe_first;
-
-/* Whether the pool's reference is the only one left on @object, asked by
- * taking one more: GLib notifies (@is_last_ref FALSE) at once, on this
- * thread, exactly when the count was 1.  The caller drops the reference
- * this took. */
-static gboolean
-only_pool_ref (GObject *object)
-{
-  gpointer outer = g_private_get (&probed);
-  g_private_set (&probed, object);
-  g_private_set (&probe_first, NULL);
-  g_object_ref (object);
-  gboolean only = g_private_get (&probe_first) != NULL;
-  g_private_set (&probed, outer);
-  return only;
-}
-
 /* The pool's toggle reference: @is_last_ref when every other reference
- * went.  When a borrower held one, the connection goes back (once: the
- * lent flag says whether this notification ends a borrow; those of the
- * pool's own calls on a connection nobody borrowed end nothing).
- *
- * GLib notifies after the count dropped, so a notification may come
- * late: another reference (a call's task from before the borrow, say)
- * went, then the connection was lent again, then its notification
- * arrives.  Whether the borrower really let go is therefore asked of the
- * count itself (only_pool_ref()) before the borrow ends. */
+ * went.  That happens only while the connection is lent (the pool's spare
+ * reference is the borrower's then: pool_slot_new()), once the borrower
+ * and every call it started let go: the connection goes back (once: the
+ * lent flag says whether this notification ends a borrow), and the pool
+ * takes its spare back at once, so that the references of the calls that
+ * reset it notify nothing. */
 void
 pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
 {
   Slot *s = data;
   DalPool *pool = s->pool;
-  if (!is_last_ref)
-    {
-      if (G_UNLIKELY (g_private_get (&probed) == object))
-        g_private_set (&probe_first, GINT_TO_POINTER (1));
-      return;
-    }
-  if (!g_atomic_int_compare_and_exchange (&s->lent, TRUE, FALSE))
+  if (!is_last_ref || !g_atomic_int_compare_and_exchange (&s->lent, TRUE, FALSE))
     return;
-  gboolean only = only_pool_ref (object);
-  if (!only)
-    /* Late: the borrower holds its reference.  The connection stays lent
-     * (before the probe's reference goes: should the borrower have let
-     * go meanwhile, dropping it notifies again, and that ends the
-     * borrow). */
-    g_atomic_int_set (&s->lent, TRUE);
-  g_object_unref (object);  /* (when only: notifies, and lent is FALSE) */
-  if (!only)
-    return;
+  /* (This notifies again: not the last reference, ignored.) */
+  g_object_ref (object);
   g_mutex_lock (&pool->lock);
   gboolean go = s->borrowed && !s->returning;
   if (go)
@@ -378,16 +340,4 @@ pool_toggle_notify (gpointer data, GObject *object, gboolean is_last_ref)
   DalSessionEffect effect = _dal_connection_give_back (s->conn, &may_be_in_tx);
   gboolean may_block = s->lent_blocking && g_private_get (&releasing) == object;
   pool_slot_release (s, effect, !may_be_in_tx, may_block);
-}
-
-/* Tests: the notification pool_toggle_notify() gets when every reference
- * but the pool's went, delivered now whatever the count (as one that
- * comes late). */
-void
-_dal_pool_notify_last_ref (DalConnection *connection)
-{
-  g_return_if_fail (DAL_IS_CONNECTION (connection));
-  Slot *s = connection->pool_slot;
-  g_return_if_fail (s != NULL);
-  pool_toggle_notify (s, G_OBJECT (connection), TRUE);
 }

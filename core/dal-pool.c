@@ -185,13 +185,16 @@ pool_slot_new (DalPool *pool, DalConnection *conn)
       s->expires_us = s->created_us + life - g_random_int_range (0, life / 10 + 1);
     }
   conn->pool_slot = s;
-  /* The pool's reference becomes a toggle reference, kept as long as the
-   * slot: a borrow takes a plain reference, and the notification that
-   * the borrower's last one went ends it (no toggle reference is added
-   * and removed per borrow, which costs far more than the notifications;
-   * those of the pool's own calls on an idle connection are ignored). */
+  /* Two references of the pool's: a toggle reference, kept as long as
+   * the slot, and the caller's, the spare, which a borrow hands to the
+   * borrower.  The count then falls to 1 (the toggle reference alone,
+   * which GLib notifies) only once every reference of a borrow went:
+   * while the connection is not lent, the spare keeps the references of
+   * the pool's own calls (their tasks) from ever notifying, so that no
+   * notification of theirs, however late GLib delivers it, can look like
+   * the end of a later borrow.  (No toggle reference is added and removed
+   * per borrow: that costs far more than the notifications.) */
   g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
-  g_object_unref (conn);
   return s;
 }
 
@@ -199,8 +202,11 @@ void
 pool_slot_free (Slot *s)
 {
   s->conn->pool_slot = NULL;
-  g_object_remove_toggle_ref (G_OBJECT (g_steal_pointer (&s->conn)),
-                              pool_toggle_notify, s);
+  /* (Never lent here: the spare is the pool's.  The toggle reference
+   * goes first, so that dropping the spare notifies nothing.) */
+  GObject *conn = G_OBJECT (g_steal_pointer (&s->conn));
+  g_object_remove_toggle_ref (conn, pool_toggle_notify, s);
+  g_object_unref (conn);
   g_clear_pointer (&s->home, g_main_context_unref);
   g_free (s->label);
   g_free (s);

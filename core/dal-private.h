@@ -271,10 +271,6 @@ guint64 _dal_connection_get_n_statements (DalConnection *connection);
 void _dal_connection_track_session (DalConnection *connection, gboolean on);
 /* The effect recorded since the last call, which clears it. */
 DalSessionEffect _dal_connection_take_session_effect (DalConnection *connection);
-/* Tests only: delivers the pool's "every reference but mine went"
- * notification for pooled @connection now, as GLib may deliver one late
- * (after the connection was lent again). */
-void _dal_pool_notify_last_ref (DalConnection *connection);
 /* A pool lends @connection to a borrower on @context: what was recorded
  * goes, notifications not emitted yet go, the signals go to @context,
  * tracking is on.  @blocking: lent for blocking calls only (its sources

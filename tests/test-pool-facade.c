@@ -7,8 +7,7 @@
  *   - check_idle notices a backend terminated while the connection was
  *     idle, without a round trip; a healthy connection passes;
  *   - the transaction status, the statement counter and the session
- *     tracking (dal-sql.c) follow what ran;
- *   - a late "last reference" notification does not end a borrow.
+ *     tracking (dal-sql.c) follow what ran.
  * Plus, without a server: the same calls over the fake plugins of
  * tests/plugins (no ABI 1.2 slots, no pipelining; one built for ABI 1.0),
  * and dal_url_is_transaction_pooler().
@@ -570,47 +569,6 @@ test_lend (gconstpointer data)
   g_assert_cmpuint (seen, ==, 0);
 }
 
-/* GLib notifies the pool's toggle reference after the count dropped, so
- * "every reference but the pool's went" may arrive late, once the
- * connection was lent again: the borrow it seems to end goes on, and
- * ends when the borrower gives the connection back. */
-static void
-test_late_last_ref (gconstpointer data)
-{
-  DAL_TEST_LIVE_OR_RETURN ();
-  const char *scheme = data;
-  g_autofree char *url = dal_test_url (scheme, "pool_min_size=1&pool_max_size=1");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DalPool) pool = dal_pool_open (url, NULL, &error);
-  g_assert_no_error (error);
-  DalConnection *c = dal_pool_acquire (pool, "late", -1, NULL, &error);
-  g_assert_no_error (error);
-
-  _dal_pool_notify_last_ref (c);
-  DalPoolStats st;
-  dal_pool_get_stats (pool, &st);
-  g_assert_cmpuint (st.in_use, ==, 1);
-  /* Still lent: the pool's only connection is not handed out again. */
-  DalConnection *other = dal_pool_acquire (pool, "other", 200, NULL, &error);
-  g_assert_null (other);
-  g_assert_error (error, DAL_ERROR, DAL_ERROR_POOL_TIMEOUT);
-  g_clear_error (&error);
-  {
-    g_autoptr (DalResult) r = dal_connection_query (c, "SELECT 1", NULL, NULL, &error);
-    g_assert_no_error (error);
-  }
-
-  dal_pool_release (pool, c);
-  dal_pool_get_stats (pool, &st);
-  g_assert_cmpuint (st.in_use, ==, 0);
-  other = dal_pool_acquire (pool, "other", 5000, NULL, &error);
-  g_assert_no_error (error);
-  dal_pool_release (pool, other);
-  dal_pool_get_stats (pool, &st);
-  g_assert_cmpuint (st.acquired, ==, 2);
-  g_assert_cmpuint (st.in_use, ==, 0);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -638,7 +596,6 @@ main (int argc, char **argv)
         { "n-statements", test_n_statements },
         { "track-session", test_track_session },
         { "lend", test_lend },
-        { "late-last-ref", test_late_last_ref },
       };
       for (guint j = 0; j < G_N_ELEMENTS (tests); j++)
         {
