@@ -236,16 +236,21 @@ dal_test_resolver_lookups (const char *name)
 
 /* -- loopback listeners -- */
 
+/* A socket listening on 127.0.0.1:@want (0: a free port), its port in
+ * *@port; -1 when @want is taken. */
 static int
-listen_loopback (int backlog, guint16 *port)
+try_listen_loopback (guint16 want, int backlog, guint16 *port)
 {
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint (fd, >=, 0);
-  struct sockaddr_in a = { 0 };
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  a.sin_port = 0;
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &a, sizeof a), ==, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (want),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  if (bind (fd, (struct sockaddr *) &a, sizeof a) != 0)
+    {
+      g_assert_cmpint (want, !=, 0);
+      close (fd);
+      return -1;
+    }
   g_assert_cmpint (listen (fd, backlog), ==, 0);
   socklen_t len = sizeof a;
   g_assert_cmpint (getsockname (fd, (struct sockaddr *) &a, &len), ==, 0);
@@ -254,15 +259,32 @@ listen_loopback (int backlog, guint16 *port)
 }
 
 static int
-connect_loopback (guint16 port)
+listen_loopback (int backlog, guint16 *port)
+{
+  return try_listen_loopback (0, backlog, port);
+}
+
+/* A socket connected to 127.0.0.1:@port; -1 when nothing listens there. */
+static int
+try_connect_loopback (guint16 port)
 {
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint (fd, >=, 0);
-  struct sockaddr_in a = { 0 };
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  a.sin_port = htons (port);
-  g_assert_cmpint (connect (fd, (struct sockaddr *) &a, sizeof a), ==, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  if (connect (fd, (struct sockaddr *) &a, sizeof a) != 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+static int
+connect_loopback (guint16 port)
+{
+  int fd = try_connect_loopback (port);
+  g_assert_cmpint (fd, >=, 0);
   return fd;
 }
 
@@ -346,20 +368,6 @@ struct _DalTestProxy
   GArray *fds;            /* int pairs: client, upstream */
 };
 
-static int
-proxy_connect_upstream (guint16 port)
-{
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  if (connect (fd, (struct sockaddr *) &a, sizeof a) != 0)
-    {
-      close (fd);
-      return -1;
-    }
-  return fd;
-}
-
 /* Copies what @from has, at most @max bytes, to @to; FALSE at the end of
  * the stream or an error. */
 static gboolean
@@ -432,7 +440,7 @@ proxy_thread (gpointer data)
       if (fds[1].revents)
         {
           int c = accept4 (p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-          int u = c >= 0 ? proxy_connect_upstream (p->upstream_port) : -1;
+          int u = c >= 0 ? try_connect_loopback (p->upstream_port) : -1;
           if (u >= 0)
             {
               /* Each slice its own segment. */
@@ -463,20 +471,12 @@ dal_test_proxy_new (guint16 port, guint16 upstream, gsize slice, gulong pause_us
   p->upstream_port = upstream;
   p->slice = slice;
   p->pause_us = pause_us;
-  p->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof a;
-  if (bind (p->listen_fd, (struct sockaddr *) &a, sizeof a) != 0)
+  p->listen_fd = try_listen_loopback (port, 16, &p->port);
+  if (p->listen_fd < 0)
     {
-      g_assert_cmpint (port, !=, 0);
-      close (p->listen_fd);
       g_free (p);
       return NULL;
     }
-  g_assert_cmpint (listen (p->listen_fd, 16), ==, 0);
-  g_assert_cmpint (getsockname (p->listen_fd, (struct sockaddr *) &a, &len), ==, 0);
-  p->port = ntohs (a.sin_port);
   p->wake = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   p->fds = g_array_new (FALSE, FALSE, sizeof (int));
   p->thread = g_thread_new ("test-proxy", proxy_thread, p);
