@@ -15,6 +15,8 @@
  *   - max_queries, the idle timeout, a killed connection (idle or busy)
  *     and a server restart under load;
  *   - one cancelled one-shot among 8 pipelined ones never fails another;
+ *   - a live connection taken out of the pool while its park is queued
+ *     is closed by that park;
  *   - 10,000 one-shots and 1,000 transactions through PgBouncer, and 16
  *     threads making blocking calls on one pool;
  *   - the leak warning, the Supabase session pooler warning, and pool_*
@@ -1455,6 +1457,107 @@ test_blocking_lend (void)
   dal_pool_release (pool, conn);
 }
 
+/* A blocking one-shot on a thread of its own. */
+typedef struct
+{
+  DalPool *pool;
+  gint done;            /* atomic */
+  char *value;
+  GError *error;
+} BlockingCall;
+
+static gpointer
+blocking_query_thread (gpointer data)
+{
+  BlockingCall *b = data;
+  g_autoptr (DalResult) r = dal_pool_query (b->pool, "SELECT 'from a thread'", NULL, NULL,
+                                            &b->error);
+  if (r != NULL)
+    b->value = g_strdup (dal_result_get_string (r, 0, 0, NULL));
+  g_atomic_int_set (&b->done, 1);
+  return NULL;
+}
+
+/* Waits, without iterating any context, for @flag (atomic) to be set;
+ * FALSE after @timeout_ms (scaled). */
+static gboolean
+sleep_until_set (gint *flag, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (timeout_ms) * 1000;
+  while (!g_atomic_int_get (flag))
+    {
+      if (g_get_monotonic_time () >= end)
+        return FALSE;
+      g_usleep (10000);
+    }
+  return TRUE;
+}
+
+static gboolean
+pool_is_empty (gpointer data)
+{
+  DalPoolStats s;
+  stats (data, &s);
+  return s.size == 0;
+}
+
+/* A live pgasync connection (its home: this thread's context) is wanted
+ * by a blocking call on another thread, so the pool queues a park of it
+ * on its home; before that context runs again, the housekeeping timer
+ * takes the connection out of the pool (idle longer than pool_max_idle).
+ * The removal leaves the closing to the queued park, which runs once the
+ * context does; the blocking call gets a new connection meanwhile and
+ * never waits for this context.  (Were the connection closed and its
+ * record freed at the removal, the park would then read freed memory:
+ * ASan and valgrind runs of this test fail on that.) */
+static void
+test_park_removed (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  g_autofree char *app = app_name ("park_removed", ASYNCPG);
+  g_autofree char *url = pool_url (ASYNCPG, app, "pool_min_size=0&pool_max_size=1&"
+                                   "pool_max_idle=0.3&pool_acquire_timeout=30");
+  g_autoptr (DalPool) pool = open_pool (url);
+  GMainContext *ctx = g_main_context_default ();
+
+  Call c = { .pool = pool };
+  dal_pool_query_async (pool, "SELECT 1", NULL, NULL, query_done, &c);
+  wait_call (&c, 10000);
+  g_assert_no_error (c.error);
+  call_clear (&c);
+
+  /* Nobody iterates this context now; this thread owns it, so the park
+   * the blocking call asks for is queued there, not run at once. */
+  g_assert_true (g_main_context_acquire (ctx));
+  BlockingCall b = { .pool = pool };
+  GThread *t = g_thread_new ("blocking", blocking_query_thread, &b);
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (5000) * 1000;
+  while (!g_main_context_pending (ctx) && g_get_monotonic_time () < end)
+    g_usleep (5000);
+  g_assert_true (g_main_context_pending (ctx));
+  g_main_context_release (ctx);
+
+  /* pool_max_idle takes the connection out (it never became free for the
+   * blocking call), and the pool opens another for that call. */
+  g_assert_true (sleep_until_set (&b.done, 10000));
+  g_thread_join (t);
+  g_assert_no_error (b.error);
+  g_assert_cmpstr (b.value, ==, "from a thread");
+  g_free (b.value);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.created, ==, 2);
+  g_assert_cmpuint (s.closed, >=, 1);
+
+  /* The park runs now and closes the connection; both go (idle), and no
+   * backend is left behind. */
+  g_assert_true (poll_until (pool_is_empty, pool, dal_test_scaled_ms (5000)));
+  stats (pool, &s);
+  g_assert_cmpuint (s.closed, ==, 2);
+  Backends none = { app, 0 };
+  g_assert_true (poll_until (backends_are, &none, dal_test_scaled_ms (5000)));
+}
+
 /* ===================================================================
  * Cancelling one of 8 pipelined one-shots (pgasync)
  * =================================================================== */
@@ -1963,6 +2066,7 @@ main (int argc, char **argv)
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
+  g_test_add_func ("/pool/park/removed-while-queued", test_park_removed);
   add_both ("/pool/oneshot-session", test_oneshot_session);
   add_both ("/pool/open/failure-cleanup", test_open_failure_cleanup);
   add_both ("/pool/reset/release-blocking", test_release_blocking_reset);
