@@ -13,6 +13,11 @@ G_BEGIN_DECLS
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 250
 
+/* The longest duration setting the pool takes (100 years, in ms): the
+ * pool counts deadlines in microseconds of the monotonic clock, and
+ * anything longer means "never" to a program anyway. */
+#define POOL_DURATION_MAX_MS ((gint64) 100 * 365 * 24 * 3600 * 1000)
+
 /* Supabase's session pooler accepts this many clients per user and
  * database unless the project raised it. */
 #define SUPABASE_SESSION_CLIENT_LIMIT 15
@@ -197,6 +202,7 @@ G_GNUC_INTERNAL guint pool_count_idle_locked (DalPool *pool);
 G_GNUC_INTERNAL GSource *pool_deadline_source_new (gint64 ready_time);
 G_GNUC_INTERNAL void pool_run_on_context (GMainContext *context, GSourceFunc func, gpointer data);
 G_GNUC_INTERNAL Slot *pool_slot_new (DalPool *pool, DalConnection *conn);
+gint64 _dal_pool_lifetime_end_us (gint64 created_us, gint64 lifetime_ms);
 G_GNUC_INTERNAL void pool_slot_free (Slot *s);
 G_GNUC_INTERNAL gboolean pool_slot_dead (Slot *s);
 G_GNUC_INTERNAL gboolean pool_slot_worn_out (DalPool *pool, Slot *s, gint64 now);

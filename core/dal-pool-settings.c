@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-pool-private.h"
 
 typedef enum
 {
@@ -141,6 +141,19 @@ check_named (const DalPoolSettings *s, const char * const *spelling,
       if (pool_options[o].kind != SETTING_DURATION)
         continue;
       gint64 ms = SETTING (s, o, const gint64);
+      if (ms > POOL_DURATION_MAX_MS)
+        {
+          g_autofree char *shown = seconds_text (ms);
+          g_autofree char *hint = g_strdup_printf ("Set %s to at most %" G_GINT64_FORMAT
+                                                   " seconds (100 years)%s",
+                                                   spelling[o], POOL_DURATION_MAX_MS / 1000,
+                                                   o == OPT_CHECK_IDLE ? "" : ", or to 0 for never");
+          g_propagate_error (error,
+                             dal_error_new_hint (DAL_ERROR_URL_INVALID_VALUE, hint,
+                                                 "%s=%s is longer than the pool can "
+                                                 "count", spelling[o], shown));
+          return FALSE;
+        }
       if (ms >= 0)
         continue;
       g_autofree char *shown = seconds_text (ms);

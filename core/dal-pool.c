@@ -178,12 +178,7 @@ pool_slot_new (DalPool *pool, DalConnection *conn)
   s->pipelines = _dal_connection_pipelines (conn);
   s->created_us = s->idle_since_us = now_us ();
   if (pool->settings.max_lifetime_ms > 0)
-    {
-      /* Up to 10 % earlier, so that connections opened together do not
-       * all expire together. */
-      gint64 life = pool->settings.max_lifetime_ms * 1000;
-      s->expires_us = s->created_us + life - g_random_int_range (0, life / 10 + 1);
-    }
+    s->expires_us = _dal_pool_lifetime_end_us (s->created_us, pool->settings.max_lifetime_ms);
   conn->pool_slot = s;
   /* Two references of the pool's: a toggle reference, kept as long as
    * the slot, and the caller's, the spare, which a borrow hands to the
@@ -196,6 +191,18 @@ pool_slot_new (DalPool *pool, DalConnection *conn)
    * per borrow: that costs far more than the notifications.) */
   g_object_add_toggle_ref (G_OBJECT (conn), pool_toggle_notify, s);
   return s;
+}
+
+/* When a connection made at @created_us with a lifetime of @lifetime_ms
+ * (> 0, at most POOL_DURATION_MAX_MS) expires: up to 10 % earlier, at
+ * random, so that connections opened together do not all expire
+ * together.  (In doubles: a tenth of a lifetime of hours in microseconds
+ * is beyond what g_random_int_range() takes.) */
+gint64
+_dal_pool_lifetime_end_us (gint64 created_us, gint64 lifetime_ms)
+{
+  gint64 life = lifetime_ms * 1000;
+  return created_us + life - (gint64) (g_random_double () * (double) (life / 10));
 }
 
 void
@@ -1015,7 +1022,7 @@ pool_request_start (Request *req, gboolean at_head, gboolean *failed)
             pool->waiting_blocking++;
           gint64 t = request_timeout_ms (pool, req);
           if (t > 0 && req->deadline_us == 0)
-            req->deadline_us = now_us () + t * 1000;
+            req->deadline_us = now_us () + MIN (t, POOL_DURATION_MAX_MS) * 1000;
           if (!req->blocking)
             ctx_arm_locked (pool, req);
           park_for_locked (pool, req, &w);

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "dal-private.h"
+#include "dal-pool-private.h"  /* _dal_pool_lifetime_end_us() */
 #include "dal-test.h"
 
 #define assert_contains(haystack, needle) \
@@ -221,6 +221,58 @@ test_negative (void)
   g_error_free (error);
 }
 
+/* Durations beyond what the pool counts (100 years) are refused, from
+ * the URL (either spelling) and in the struct; 100 years is taken. */
+static void
+test_too_long (void)
+{
+  const char * const n1[] = { "pool_max_lifetime=3153600000.001", "longer than", NULL };
+  assert_from_url_fails ("pool_max_lifetime=3153600000.001", n1);
+  const char * const n2[] = { "max_inactive_connection_lifetime=9223372036854774", NULL };
+  assert_from_url_fails ("max_inactive_connection_lifetime=9223372036854774", n2);
+  const char * const n3[] = { "pool_acquire_timeout=4000000000", NULL };
+  assert_from_url_fails ("pool_acquire_timeout=4000000000", n3);
+  DalPoolSettings ok = from_url_ok ("pool_max_lifetime=3153600000&pool_check_idle=3153600000");
+  g_assert_cmpint (ok.max_lifetime_ms, ==, G_GINT64_CONSTANT (3153600000000));
+
+  DalPoolSettings s;
+  dal_pool_settings_init (&s);
+  s.leak_warning_ms = G_MAXINT64;
+  GError *error = NULL;
+  g_assert_false (dal_pool_settings_check (&s, &error));
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_URL_INVALID_VALUE);
+  assert_contains (error->message, "pool_leak_warning=");
+  assert_contains (error->message, "longer than");
+  g_error_free (error);
+}
+
+/* A connection's end of life: up to 10 % before its lifetime is over,
+ * spread over that whole tenth, for lifetimes of seconds to 100 years
+ * (a tenth of 8 h in microseconds is beyond a 32-bit random range). */
+static void
+test_lifetime_jitter (void)
+{
+  const gint64 lifetimes_ms[] = {
+    1000, 3600 * 1000, 8 * 3600 * 1000, 24 * 3600 * 1000, G_GINT64_CONSTANT (3153600000000),
+  };
+  const gint64 created = G_GINT64_CONSTANT (1000000000);
+  for (guint i = 0; i < G_N_ELEMENTS (lifetimes_ms); i++)
+    {
+      gint64 life_us = lifetimes_ms[i] * 1000;
+      gint64 earliest = G_MAXINT64, latest = G_MININT64;
+      for (guint n = 0; n < 2000; n++)
+        {
+          gint64 end = _dal_pool_lifetime_end_us (created, lifetimes_ms[i]);
+          g_assert_cmpint (end, <=, created + life_us);
+          g_assert_cmpint (end, >=, created + life_us - life_us / 10);
+          earliest = MIN (earliest, end);
+          latest = MAX (latest, end);
+        }
+      /* 2,000 draws cover most of the tenth. */
+      g_assert_cmpint (latest - earliest, >, life_us / 10 * 9 / 10);
+    }
+}
+
 static void
 test_struct_check (void)
 {
@@ -409,6 +461,8 @@ main (int argc, char **argv)
   g_test_add_func ("/pool-settings/min-above-max", test_min_above_max);
   g_test_add_func ("/pool-settings/zero", test_zero);
   g_test_add_func ("/pool-settings/negative", test_negative);
+  g_test_add_func ("/pool-settings/too-long", test_too_long);
+  g_test_add_func ("/pool-settings/lifetime-jitter", test_lifetime_jitter);
   g_test_add_func ("/pool-settings/struct-check", test_struct_check);
   g_test_add_func ("/pool-settings/has-pool-options", test_has_pool_options);
   g_test_add_func ("/pool-settings/without-pool-options", test_without_pool_options);

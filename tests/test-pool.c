@@ -8,12 +8,12 @@
  *   - an acquire that finds everything borrowed gives up after its
  *     timeout with DAL_ERROR_POOL_TIMEOUT and the counts; async waiters
  *     are served in order and can be cancelled;
- *   - what a borrower leaves (settings, LISTEN, advisory locks, an open
- *     transaction) never reaches the next one on a direct connection; a
- *     clean connection costs no statement; through PgBouncer in
- *     transaction mode only ROLLBACK is ever sent;
- *   - max_queries, the idle timeout, a killed connection (idle or busy)
- *     and a server restart under load;
+ *   - what a borrower leaves (settings, LISTEN, advisory locks, a held
+ *     cursor, an open transaction) never reaches the next one on a direct
+ *     connection; a clean connection costs no statement; through
+ *     PgBouncer in transaction mode only ROLLBACK is ever sent;
+ *   - max_queries, the idle timeout, the maximum lifetime, a killed
+ *     connection (idle or busy) and a server restart under load;
  *   - one cancelled one-shot among 8 pipelined ones never fails another;
  *   - a live connection taken out of the pool while its park is queued
  *     is closed by that park;
@@ -731,6 +731,10 @@ reset_direct (const char *scheme, gboolean by_unref)
   conn_exec (conn, "SET search_path = pg_catalog");
   conn_exec (conn, "LISTEN dal_pool_chan");
   g_autofree char *locked = conn_value (conn, "SELECT pg_advisory_lock(42)::text");
+  conn_exec (conn, "DECLARE dal_pool_cursor CURSOR WITH HOLD FOR SELECT 1");
+  g_autofree char *cursors = conn_value (conn, "SELECT count(*) FROM pg_cursors "
+                                         "WHERE name = 'dal_pool_cursor'");
+  g_assert_cmpstr (cursors, ==, "1");
   g_assert_true (dal_connection_begin (conn, NULL, NULL));
   g_autofree char *insert = g_strdup_printf ("INSERT INTO public.%s VALUES (1)", table);
   conn_exec (conn, insert);
@@ -750,6 +754,9 @@ reset_direct (const char *scheme, gboolean by_unref)
   g_assert_cmpstr (path, !=, "pg_catalog");
   g_autofree char *channels = conn_value (next, "SELECT count(*) FROM pg_listening_channels()");
   g_assert_cmpstr (channels, ==, "0");
+  g_autofree char *cursors2 = conn_value (next, "SELECT count(*) FROM pg_cursors "
+                                          "WHERE name = 'dal_pool_cursor'");
+  g_assert_cmpstr (cursors2, ==, "0");
   g_autofree char *locks2 = admin_value ("SELECT count(*) FROM pg_locks WHERE locktype = "
                                          "'advisory' AND pid = %s", pid);
   g_assert_cmpstr (locks2, ==, "0");
@@ -989,6 +996,60 @@ test_max_idle (gconstpointer data)
   /* And it opens again when needed. */
   g_autofree char *again = pool_value (pool, "SELECT 'again'");
   g_assert_cmpstr (again, ==, "again");
+}
+
+static gboolean
+pool_closed_one (gpointer data)
+{
+  DalPoolStats s;
+  stats (data, &s);
+  return s.closed >= 1;
+}
+
+/* pool_max_lifetime=1: the connection (idle) is closed 0.9 to 1 s after
+ * it was opened, and min_size brings a new one (another backend). */
+static void
+test_max_lifetime (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("max_lifetime", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=1&"
+                                   "pool_max_lifetime=1");
+  double opened = now_s ();
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid1 = pool_value (pool, "SELECT pg_backend_pid()");
+  g_assert_true (poll_until (pool_closed_one, pool, dal_test_scaled_ms (1500) + 100));
+  double closed_after = now_s () - opened;
+  g_test_message ("connection closed %.3f s after the pool opened", closed_after);
+  /* (Up to 10 % early; the open itself took some of the time.) */
+  g_assert_cmpfloat (closed_after, >=, 0.85);
+  g_assert_cmpfloat (closed_after, <=, dal_test_scaled_ms (1500) / 1000.0 + 0.1);
+  g_autofree char *pid2 = pool_value (pool, "SELECT pg_backend_pid()");
+  g_assert_cmpstr (pid2, !=, pid1);
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, ==, 1);
+  g_assert_cmpuint (s.replaced_after_faults, ==, 0);
+  Backends one = { app, 1 };
+  g_assert_true (poll_until (backends_are, &one, dal_test_scaled_ms (2000)));
+}
+
+/* A lifetime of hours (its tenth, in microseconds, is beyond a 32-bit
+ * random range) opens and serves as any other. */
+static void
+test_max_lifetime_hours (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("lifetime_8h", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_lifetime=28800");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *v = pool_value (pool, "SELECT 'eight hours'");
+  g_assert_cmpstr (v, ==, "eight hours");
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.closed, ==, 0);
 }
 
 /* ===================================================================
@@ -2059,6 +2120,8 @@ main (int argc, char **argv)
   add_both ("/pool/reset/bouncer", test_reset_bouncer);
   add_both ("/pool/limits/max-queries", test_max_queries);
   add_both ("/pool/limits/max-idle", test_max_idle);
+  add_both ("/pool/limits/max-lifetime", test_max_lifetime);
+  add_both ("/pool/limits/max-lifetime-hours", test_max_lifetime_hours);
   add_both ("/pool/faults/terminate-idle", test_terminate_idle);
   add_both ("/pool/faults/terminate-busy", test_terminate_busy);
   add_both ("/pool/faults/server-restart", test_server_restart);

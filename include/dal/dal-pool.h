@@ -31,9 +31,9 @@ G_BEGIN_DECLS
  * @max_idle_ms: an idle connection above @min_size is closed after this
  *   long (pool_max_idle, max_inactive_connection_lifetime; default 300 s;
  *   0: never)
- * @max_lifetime_ms: a connection is closed once this old, give or take a
- *   random 10 % so that connections do not all expire together, when it
- *   is next idle (pool_max_lifetime; default 3600 s; 0: never)
+ * @max_lifetime_ms: a connection is closed once this old, or up to 10 %
+ *   earlier at random so that connections do not all expire together,
+ *   when it is next idle (pool_max_lifetime; default 3600 s; 0: never)
  * @max_queries: a connection is closed after serving this many statements
  *   (pool_max_queries, max_queries; default 50000; 0: never)
  * @check_idle_ms: a connection idle longer than this is checked with a
@@ -44,7 +44,7 @@ G_BEGIN_DECLS
  *   (pool_leak_warning; default 0: never)
  *
  * A pool's settings.  Durations are in milliseconds; a negative one is
- * an error.  Fields are only ever appended (the struct keeps room for
+ * an error, and so is one over 100 years (3153600000000 ms).  Fields are only ever appended (the struct keeps room for
  * them): start from dal_pool_settings_init() rather than from zeros, then
  * change the fields you mean to set, and check the whole with
  * dal_pool_settings_check() (dal_pool_open_url() checks them too).
