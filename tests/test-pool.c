@@ -1003,6 +1003,243 @@ terminate (const char *pid)
   g_assert_cmpstr (ok, ==, "t");
 }
 
+/* -- health checks, failed resets, refills -- */
+
+/* The statement the pool checks an idle connection with (a round trip
+ * that also works through transaction poolers: core/dal-pool-go.c). */
+#define CHECK_STATEMENT "SELECT 1"
+
+/* The harness's server, over verified TLS, through @proxy, with the
+ * pool's application_name. */
+static char *
+proxy_pool_url (DalTestProxy *proxy, const char *scheme, const char *app,
+                const char *extra)
+{
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%u", dal_test_proxy_get_port (proxy));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *q = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s&"
+                                        "application_name=%s&%s", ca, app, extra);
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+}
+
+static guint16
+server_port (void)
+{
+  return (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT"));
+}
+
+/* Borrows a connection the blocking way (dal_pool_acquire(): whatever the
+ * pool does before it hands the connection out, it does on this thread)
+ * or the async way (on this thread's context). */
+static DalConnection *
+borrow (DalPool *pool, const char *label, gboolean blocking)
+{
+  if (!blocking)
+    return acquire_wait (pool, label);
+  g_autoptr (GError) error = NULL;
+  DalConnection *conn = dal_pool_acquire (pool, label, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (conn);
+  return conn;
+}
+
+/* The statement backend @pid ran last, as the server tells. */
+static char *
+last_statement (const char *pid)
+{
+  return admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s", pid);
+}
+
+/* A connection idle longer than pool_check_idle is checked with a round
+ * trip before it is handed out: the last statement the server saw on it,
+ * before the borrower ran anything, is the check, not the one before the
+ * idle time.  One used a moment ago is handed out unchecked: the last
+ * statement stays the previous borrower's.  Blocking (the check runs on
+ * the caller's thread) and async (on its context). */
+static void
+test_check_round_trip (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("check", scheme);
+  /* Scaled: "a moment ago" must stay below it under valgrind too. */
+  gint64 check_ms = dal_test_scaled_ms (300);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&"
+                                            "pool_check_idle=%.3f", check_ms / 1000.0);
+  g_autofree char *url = pool_url (scheme, app, extra);
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid = pool_value (pool, "SELECT pg_backend_pid()::text");
+
+  for (int blocking = 0; blocking < 2; blocking++)
+    {
+      g_autofree char *marker = pool_value (pool, "SELECT 'idle-marker'");
+      g_assert_cmpstr (marker, ==, "idle-marker");
+      g_autofree char *idle = last_statement (pid);
+      g_assert_cmpstr (idle, ==, "SELECT 'idle-marker'");
+      /* Time passing is what is tested here. */
+      iterate_for (check_ms + 100);
+      DalConnection *conn = borrow (pool, "checked", blocking);
+      g_autofree char *p = backend_pid (conn);
+      g_assert_cmpstr (p, ==, pid);
+      g_autofree char *checked = last_statement (pid);
+      g_assert_cmpstr (checked, ==, CHECK_STATEMENT);
+
+      conn_exec (conn, "SELECT 'fresh-marker'");
+      dal_pool_release (pool, conn);
+      double released = now_s ();
+      conn = borrow (pool, "fresh", blocking);
+      double gap = now_s () - released;
+      g_test_message ("%s: borrowed again %.3f s after the release (check after %.3f s)",
+                      blocking ? "blocking" : "async", gap, check_ms / 1000.0);
+      /* (Else the machine is too slow for this test to say anything.) */
+      g_assert_cmpfloat (gap, <, check_ms / 1000.0);
+      g_autofree char *p2 = backend_pid (conn);
+      g_assert_cmpstr (p2, ==, pid);
+      g_autofree char *fresh = last_statement (pid);
+      g_assert_cmpstr (fresh, ==, "SELECT 'fresh-marker'");
+      dal_pool_release (pool, conn);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.failed_health_checks, ==, 0);
+  g_assert_cmpuint (s.created, ==, 1);
+}
+
+/* A blocking acquire on a thread of its own. */
+typedef struct
+{
+  DalPool *pool;
+  DalConnection *conn;
+  GError *error;
+  gint done;            /* atomic */
+} Borrower;
+
+static gpointer
+borrower_thread (gpointer data)
+{
+  Borrower *b = data;
+  b->conn = dal_pool_acquire (b->pool, "thread", -1, NULL, &b->error);
+  g_atomic_int_set (&b->done, 1);
+  return NULL;
+}
+
+static gboolean
+borrower_done (gpointer data)
+{
+  return g_atomic_int_get (&((Borrower *) data)->done) != 0;
+}
+
+typedef struct
+{
+  DalPool *pool;
+  guint64 want;
+} Count;
+
+/* The check failed, and the caller waits again (it is queued once the
+ * failed slot was given up, a moment after the count). */
+static gboolean
+health_checks_failed (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.failed_health_checks >= c->want && s.waiting >= 1;
+}
+
+/* The network to the server goes silent while a connection idles: its
+ * check before it is handed out fails (by command_timeout, then
+ * cancel_timeout: the cancel request goes nowhere either), the connection
+ * is closed and counted (failed_health_checks, replaced_after_faults),
+ * and the caller, told nothing, waits for a new connection, which it gets
+ * once the network is back.  Blocking (on a thread of its own) and async. */
+#define SILENT_TIMEOUT 0.5
+
+static void
+test_check_fails_replaced (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("check_fails", scheme);
+  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&"
+                                            "pool_check_idle=0.1&command_timeout=%g&"
+                                            "cancel_timeout=%g", SILENT_TIMEOUT,
+                                            SILENT_TIMEOUT);
+  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
+  DalPool *pool = open_pool (url);
+
+  for (int blocking = 0; blocking < 2; blocking++)
+    {
+      g_autofree char *old_pid = pool_value (pool, "SELECT pg_backend_pid()::text");
+      iterate_for (200);  /* idle past pool_check_idle */
+      DalPoolStats s0, s1, s2;
+      stats (pool, &s0);
+      g_assert_cmpuint (s0.size, ==, 1);
+
+      dal_test_proxy_set_frozen (proxy, TRUE);
+      double t0 = now_s ();
+      Call c = { .pool = pool };
+      Borrower b = { .pool = pool };
+      GThread *t = NULL;
+      if (blocking)
+        t = g_thread_new ("borrower", borrower_thread, &b);
+      else
+        dal_pool_acquire_async (pool, "checked", -1, NULL, acquire_done, &c);
+      Count failed = { pool, s0.failed_health_checks + 1 };
+      gboolean seen = poll_until (health_checks_failed, &failed,
+                                  dal_test_scaled_ms (2 * SILENT_TIMEOUT * 1000 + 2000));
+      double took = now_s () - t0;
+      g_test_message ("%s: the check failed after %.3f s", blocking ? "blocking" : "async",
+                      took);
+      stats (pool, &s1);
+      g_assert_cmpuint (s1.failed_health_checks, ==, s0.failed_health_checks + 1);
+      g_assert_cmpuint (s1.replaced_after_faults, ==, s0.replaced_after_faults + 1);
+      g_assert_cmpuint (s1.closed, ==, s0.closed + 1);
+      g_assert_cmpuint (s1.size, ==, 0);
+      /* The caller heard nothing of it: it waits for the new connection
+       * (being opened through the silent network). */
+      g_assert_false (blocking ? borrower_done (&b) : c.done);
+      g_assert_cmpuint (s1.waiting, ==, 1);
+      g_assert_true (seen);
+      /* Ended by its command_timeout, not by anything sooner. */
+      g_assert_cmpfloat (took, >=, SILENT_TIMEOUT - 0.05);
+
+      dal_test_proxy_set_frozen (proxy, FALSE);
+      DalConnection *conn;
+      if (blocking)
+        {
+          g_assert_true (poll_until (borrower_done, &b, dal_test_scaled_ms (5000)));
+          g_thread_join (t);
+          g_assert_no_error (b.error);
+          conn = g_steal_pointer (&b.conn);
+        }
+      else
+        {
+          wait_call (&c, 5000);
+          g_assert_no_error (c.error);
+          conn = g_steal_pointer (&c.conn);
+        }
+      g_assert_nonnull (conn);
+      g_autofree char *pid = backend_pid (conn);
+      g_assert_cmpstr (pid, !=, old_pid);
+      g_autofree char *v = conn_value (conn, "SELECT 'served'");
+      g_assert_cmpstr (v, ==, "served");
+      dal_pool_release (pool, conn);
+      stats (pool, &s2);
+      g_assert_cmpuint (s2.failed_health_checks, ==, s0.failed_health_checks + 1);
+      g_assert_cmpuint (s2.created, ==, s0.created + 1);
+      g_assert_cmpuint (s2.size, ==, 1);
+      /* The old backend goes once the network passes the close on. */
+      Backends one = { app, 1 };
+      g_assert_true (poll_until (backends_are, &one, dal_test_scaled_ms (5000)));
+    }
+  dal_pool_close (pool);
+  g_object_unref (pool);
+  dal_test_proxy_free (proxy);
+}
+
 static void
 test_terminate_idle (gconstpointer data)
 {
@@ -2061,6 +2298,8 @@ main (int argc, char **argv)
   add_both ("/pool/limits/max-idle", test_max_idle);
   add_both ("/pool/faults/terminate-idle", test_terminate_idle);
   add_both ("/pool/faults/terminate-busy", test_terminate_busy);
+  add_both ("/pool/health/check-round-trip", test_check_round_trip);
+  add_both ("/pool/health/check-fails-replaced", test_check_fails_replaced);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/bouncer/load", test_bouncer_load);
