@@ -1240,6 +1240,122 @@ test_check_fails_replaced (gconstpointer data)
   dal_test_proxy_free (proxy);
 }
 
+static gboolean
+faults_replaced (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.replaced_after_faults >= c->want && s.size >= 1 && s.in_use == 0;
+}
+
+/* Gives @conn back from inside a dispatch of this thread's context (a
+ * connection living there is then reset from that context, its reset
+ * statements sent together). */
+typedef struct
+{
+  DalPool *pool;
+  DalConnection *conn;
+  gboolean done;
+} Releaser;
+
+static gboolean
+release_in_dispatch (gpointer data)
+{
+  Releaser *r = data;
+  dal_pool_release (r->pool, g_steal_pointer (&r->conn));
+  r->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A borrower gives back a connection whose reset fails; it must go, not
+ * to the next borrower: replaced at the release (replaced_after_faults,
+ * before anyone borrows again), and the next borrower gets another
+ * backend, which works, with no backend left behind.  The reset fails
+ *   - because the server killed the backend while it was in a
+ *     transaction (ROLLBACK cannot be sent);
+ *   - on a live connection: the borrower's search_path puts a schema
+ *     with a pg_advisory_unlock_all() of its own, which raises, before
+ *     pg_catalog, and the session reset calls that function by its bare
+ *     name (the only way found for a borrower to make a reset statement
+ *     fail: CLOSE ALL, UNLISTEN * and RESET ALL cannot; were the reset to
+ *     call pg_catalog.pg_advisory_unlock_all(), this case would need
+ *     another way).
+ * Blocking and async borrowers; an async one gives the connection back
+ * from inside a dispatch (pgasync then sends the reset pipelined). */
+static void
+test_reset_fails_replaced (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("reset_fails", scheme);
+  /* No check when borrowed: only the release can keep a broken
+   * connection from the next borrower. */
+  g_autofree char *url = pool_url (scheme, app,
+                                   "pool_min_size=1&pool_max_size=2&pool_check_idle=60");
+  g_autofree char *schema = g_strdup_printf ("%s_s", app);
+  g_free (admin_value ("CREATE SCHEMA %s", schema));
+  g_free (admin_value ("GRANT USAGE ON SCHEMA %s TO PUBLIC", schema));
+  g_free (admin_value ("CREATE FUNCTION %s.pg_advisory_unlock_all() RETURNS void "
+                       "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'reset refused'; END$$",
+                       schema));
+  g_autoptr (DalPool) pool = open_pool (url);
+
+  for (int round = 0; round < 4; round++)
+    {
+      gboolean blocking = round % 2 == 1;
+      gboolean killed = round < 2;
+      DalPoolStats s0, s1;
+      stats (pool, &s0);
+      DalConnection *conn = borrow (pool, "dirty", blocking);
+      g_autofree char *pid = backend_pid (conn);
+      if (killed)
+        {
+          g_assert_true (dal_connection_begin (conn, NULL, NULL));
+          conn_exec (conn, "SELECT 'in a transaction'");
+          terminate (pid);
+        }
+      else
+        {
+          g_autofree char *set = g_strdup_printf ("SET search_path = %s, pg_catalog", schema);
+          conn_exec (conn, set);
+        }
+      if (blocking)
+        dal_pool_release (pool, conn);
+      else
+        {
+          Releaser r = { pool, conn, FALSE };
+          g_idle_add (release_in_dispatch, &r);
+          dal_test_wait_for (&r.done, 5000);
+        }
+      Count replaced = { pool, s0.replaced_after_faults + 1 };
+      g_assert_true (poll_until (faults_replaced, &replaced, dal_test_scaled_ms (5000)));
+      stats (pool, &s1);
+      g_test_message ("%s, %s: resets %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT,
+                      killed ? "killed" : "reset refused", blocking ? "blocking" : "async",
+                      s0.resets, s1.resets);
+      g_assert_cmpuint (s1.replaced_after_faults, ==, s0.replaced_after_faults + 1);
+      g_assert_cmpuint (s1.closed, ==, s0.closed + 1);
+      g_assert_cmpuint (s1.acquired, ==, s0.acquired + 1);
+      if (!killed)
+        g_assert_cmpuint (s1.resets, ==, s0.resets + 1);
+
+      DalConnection *next = borrow (pool, "next", blocking);
+      g_autofree char *pid2 = backend_pid (next);
+      g_assert_cmpstr (pid2, !=, pid);
+      g_autofree char *path = conn_value (next, "SHOW search_path");
+      g_assert_null (strstr (path, schema));
+      g_autofree char *status = dal_connection_get_info (next, "transaction_status");
+      g_assert_cmpstr (status, ==, "idle");
+      dal_pool_release (pool, next);
+      g_assert_cmpuint (dal_test_count_backends (app), <=, 2);
+      Backends one = { app, 1 };
+      g_assert_true (poll_until (backends_are, &one, dal_test_scaled_ms (5000)));
+    }
+  dal_pool_close (pool);
+  g_free (admin_value ("DROP SCHEMA %s CASCADE", schema));
+}
+
 static void
 test_terminate_idle (gconstpointer data)
 {
@@ -2300,6 +2416,7 @@ main (int argc, char **argv)
   add_both ("/pool/faults/terminate-busy", test_terminate_busy);
   add_both ("/pool/health/check-round-trip", test_check_round_trip);
   add_both ("/pool/health/check-fails-replaced", test_check_fails_replaced);
+  add_both ("/pool/reset/fails-replaced", test_reset_fails_replaced);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/bouncer/load", test_bouncer_load);
