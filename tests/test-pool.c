@@ -1356,6 +1356,88 @@ test_reset_fails_replaced (gconstpointer data)
   g_free (admin_value ("DROP SCHEMA %s CASCADE", schema));
 }
 
+static gboolean
+size_reached (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.size >= c->want;
+}
+
+/* min_size is kept while the server is down, with backoff: the pool, two
+ * connections through a proxy, loses the server (the proxy goes: its
+ * connections close, its port refuses); its next one-shot finds both
+ * connections gone and fails with the connect error.  Then, with no
+ * traffic, the pool goes on trying to open its two connections, each
+ * round of two after a backoff of 50 ms doubling up to 250 ms, ±25 %
+ * (core/dal-pool-open.c: open_done(), jitter_ms()); once the server is
+ * back on the same port it is whole again (min_size) within a second,
+ * still with no traffic, and serves. */
+static void
+test_refill_backoff (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("refill", scheme);
+  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  guint16 port = dal_test_proxy_get_port (proxy);
+  /* A short acquire timeout, though not the one that should end the
+   * one-shot below: the failed connect should, at once. */
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=2&pool_max_size=2&"
+                                            "pool_acquire_timeout=%.3f",
+                                            dal_test_scaled_ms (2000) / 1000.0);
+  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
+  DalPool *pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 2);
+
+  dal_test_proxy_free (proxy);
+  g_autoptr (GError) error = NULL;
+  double t = now_s ();
+  g_autoptr (DalResult) r = dal_pool_query (pool, "SELECT 1", NULL, NULL, &error);
+  g_assert_null (r);
+  g_test_message ("one-shot while the server is away, after %.3f s: %s", now_s () - t,
+                  error->message);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_REFUSED);
+
+  DalPoolStats s0, s1, s2;
+  stats (pool, &s0);
+  g_assert_cmpuint (s0.size, ==, 0);
+  g_assert_cmpuint (s0.connect_failures, >=, 1);
+  double t0 = now_s ();
+  iterate_for (1500);  /* time passing is what is tested */
+  stats (pool, &s1);
+  double window_ms = (now_s () - t0) * 1000;
+  guint64 failures = s1.connect_failures - s0.connect_failures;
+  /* Rounds of (at most) two opens: the first of the window at once at
+   * worst, the next >= 0.75 * 200 ms later (the backoff after a round is
+   * at least 200 ms), then every >= 0.75 * 250 ms. */
+  guint64 rounds = 2 + (guint64) (window_ms / 187.5);
+  g_test_message ("%" G_GUINT64_FORMAT " failed connects in %.0f ms (at most %" G_GUINT64_FORMAT
+                  " expected)", failures, window_ms, 2 * rounds);
+  g_assert_cmpuint (failures, >=, 2);
+  g_assert_cmpuint (failures, <=, 2 * rounds + 2);
+  g_assert_cmpuint (s1.size, ==, 0);
+
+  proxy = dal_test_proxy_new (port, server_port (), 0, 0);
+  g_assert_nonnull (proxy);
+  double back = now_s ();
+  Count whole = { pool, 2 };
+  gboolean ok = poll_until (size_reached, &whole, dal_test_scaled_ms (1000));
+  double took = now_s () - back;
+  g_test_message ("whole again %.3f s after the server came back", took);
+  g_assert_true (ok);
+  stats (pool, &s2);
+  g_assert_cmpuint (s2.created, ==, s0.created + 2);
+  g_autofree char *v = pool_value (pool, "SELECT 'back'");
+  g_assert_cmpstr (v, ==, "back");
+  Backends two = { app, 2 };
+  g_assert_true (poll_until (backends_are, &two, dal_test_scaled_ms (5000)));
+  dal_pool_close (pool);
+  g_object_unref (pool);
+  dal_test_proxy_free (proxy);
+}
+
 static void
 test_terminate_idle (gconstpointer data)
 {
@@ -2417,6 +2499,7 @@ main (int argc, char **argv)
   add_both ("/pool/health/check-round-trip", test_check_round_trip);
   add_both ("/pool/health/check-fails-replaced", test_check_fails_replaced);
   add_both ("/pool/reset/fails-replaced", test_reset_fails_replaced);
+  add_both ("/pool/health/refill-backoff", test_refill_backoff);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/bouncer/load", test_bouncer_load);
