@@ -243,6 +243,13 @@ try_listen_loopback (guint16 want, int backlog, guint16 *port)
 {
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint (fd, >=, 0);
+  /* SO_REUSEADDR, so that a listener can take the port of one that went
+   * while the connections it accepted linger (TIME_WAIT, or FIN_WAIT2
+   * until the peer closes): a proxy brought back on the port of one
+   * freed, as a server that comes back.  Linux lets the port be taken
+   * again only when the old sockets had it too, hence on every one. */
+  int one = 1;
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), ==, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (want),
                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   if (bind (fd, (struct sockaddr *) &a, sizeof a) != 0)

@@ -66,7 +66,9 @@ guint16 dal_test_proxy_get_port (DalTestProxy *p);
 /* Frozen, it reads and accepts nothing: a network that went silent (new
  * connections wait in the backlog, as at a stopped postmaster). */
 void dal_test_proxy_set_frozen (DalTestProxy *p, gboolean frozen);
-/* Stops the thread and closes the listener and every connection. */
+/* Stops the thread and closes the listener and every connection, as a
+ * server that went down; a new proxy on the same port (at once: the
+ * listeners reuse their address) brings it back. */
 void dal_test_proxy_free (DalTestProxy *p);
 
 /* -- a fake server that refuses every client -- */

@@ -1064,6 +1064,441 @@ terminate (const char *pid)
   g_assert_cmpstr (ok, ==, "t");
 }
 
+/* -- health checks, failed resets, refills -- */
+
+/* The statement the pool checks an idle connection with (a round trip
+ * that also works through transaction poolers: core/dal-pool-go.c). */
+#define CHECK_STATEMENT "SELECT 1"
+
+/* The harness's server, over verified TLS, through @proxy, with the
+ * pool's application_name. */
+static char *
+proxy_pool_url (DalTestProxy *proxy, const char *scheme, const char *app,
+                const char *extra)
+{
+  g_autofree char *hostport = g_strdup_printf ("127.0.0.1:%u", dal_test_proxy_get_port (proxy));
+  g_autofree char *ca = dal_test_encode (dal_test_env ("DAL_TEST_CA_FILE"));
+  g_autofree char *q = g_strdup_printf ("sslmode=verify-full&sslrootcert=%s&"
+                                        "application_name=%s&%s", ca, app, extra);
+  return dal_test_url_full (scheme, dal_test_env ("DAL_TEST_PG_USER"),
+                            dal_test_env ("DAL_TEST_PG_PASSWORD"), hostport,
+                            dal_test_env ("DAL_TEST_PG_DATABASE"), q);
+}
+
+static guint16
+server_port (void)
+{
+  return (guint16) atoi (dal_test_env ("DAL_TEST_PG_PORT"));
+}
+
+/* Borrows a connection the blocking way (dal_pool_acquire(): whatever the
+ * pool does before it hands the connection out, it does on this thread)
+ * or the async way (on this thread's context). */
+static DalConnection *
+borrow (DalPool *pool, const char *label, gboolean blocking)
+{
+  if (!blocking)
+    return acquire_wait (pool, label);
+  g_autoptr (GError) error = NULL;
+  DalConnection *conn = dal_pool_acquire (pool, label, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (conn);
+  return conn;
+}
+
+/* The statement backend @pid ran last, as the server tells. */
+static char *
+last_statement (const char *pid)
+{
+  return admin_value ("SELECT query FROM pg_stat_activity WHERE pid = %s", pid);
+}
+
+/* A connection idle longer than pool_check_idle is checked with a round
+ * trip before it is handed out: the last statement the server saw on it,
+ * before the borrower ran anything, is the check, not the one before the
+ * idle time.  One used a moment ago is handed out unchecked: the last
+ * statement stays the previous borrower's.  Blocking (the check runs on
+ * the caller's thread) and async (on its context). */
+static void
+test_check_round_trip (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("check", scheme);
+  /* Scaled: "a moment ago" must stay below it under valgrind too. */
+  gint64 check_ms = dal_test_scaled_ms (300);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&"
+                                            "pool_check_idle=%.3f", check_ms / 1000.0);
+  g_autofree char *url = pool_url (scheme, app, extra);
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid = pool_value (pool, "SELECT pg_backend_pid()::text");
+
+  for (int blocking = 0; blocking < 2; blocking++)
+    {
+      g_autofree char *marker = pool_value (pool, "SELECT 'idle-marker'");
+      g_assert_cmpstr (marker, ==, "idle-marker");
+      g_autofree char *idle = last_statement (pid);
+      g_assert_cmpstr (idle, ==, "SELECT 'idle-marker'");
+      /* Time passing is what is tested here. */
+      iterate_for (check_ms + 100);
+      DalConnection *conn = borrow (pool, "checked", blocking);
+      g_autofree char *p = backend_pid (conn);
+      g_assert_cmpstr (p, ==, pid);
+      g_autofree char *checked = last_statement (pid);
+      g_assert_cmpstr (checked, ==, CHECK_STATEMENT);
+
+      conn_exec (conn, "SELECT 'fresh-marker'");
+      dal_pool_release (pool, conn);
+      double released = now_s ();
+      conn = borrow (pool, "fresh", blocking);
+      double gap = now_s () - released;
+      g_test_message ("%s: borrowed again %.3f s after the release (check after %.3f s)",
+                      blocking ? "blocking" : "async", gap, check_ms / 1000.0);
+      /* (Else the machine is too slow for this test to say anything.) */
+      g_assert_cmpfloat (gap, <, check_ms / 1000.0);
+      g_autofree char *p2 = backend_pid (conn);
+      g_assert_cmpstr (p2, ==, pid);
+      g_autofree char *fresh = last_statement (pid);
+      g_assert_cmpstr (fresh, ==, "SELECT 'fresh-marker'");
+      dal_pool_release (pool, conn);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.failed_health_checks, ==, 0);
+  g_assert_cmpuint (s.created, ==, 1);
+}
+
+/* A blocking acquire on a thread of its own. */
+typedef struct
+{
+  DalPool *pool;
+  DalConnection *conn;
+  GError *error;
+  gint done;            /* atomic */
+} Borrower;
+
+static gpointer
+borrower_thread (gpointer data)
+{
+  Borrower *b = data;
+  b->conn = dal_pool_acquire (b->pool, "thread", -1, NULL, &b->error);
+  g_atomic_int_set (&b->done, 1);
+  return NULL;
+}
+
+static gboolean
+borrower_done (gpointer data)
+{
+  return g_atomic_int_get (&((Borrower *) data)->done) != 0;
+}
+
+typedef struct
+{
+  DalPool *pool;
+  guint64 want;
+} Count;
+
+/* The check failed, and the caller waits again (it is queued once the
+ * failed slot was given up, a moment after the count). */
+static gboolean
+health_checks_failed (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.failed_health_checks >= c->want && s.waiting >= 1;
+}
+
+/* The network to the server goes silent while a connection idles: its
+ * check before it is handed out fails (by command_timeout, then
+ * cancel_timeout: the cancel request goes nowhere either), the connection
+ * is closed and counted (failed_health_checks, replaced_after_faults),
+ * and the caller, told nothing, waits for a new connection, which it gets
+ * once the network is back.  Blocking (on a thread of its own) and async. */
+#define SILENT_TIMEOUT 0.5
+
+static void
+test_check_fails_replaced (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("check_fails", scheme);
+  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&"
+                                            "pool_check_idle=0.1&command_timeout=%g&"
+                                            "cancel_timeout=%g", SILENT_TIMEOUT,
+                                            SILENT_TIMEOUT);
+  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
+  DalPool *pool = open_pool (url);
+
+  for (int blocking = 0; blocking < 2; blocking++)
+    {
+      g_autofree char *old_pid = pool_value (pool, "SELECT pg_backend_pid()::text");
+      iterate_for (200);  /* idle past pool_check_idle */
+      DalPoolStats s0, s1, s2;
+      stats (pool, &s0);
+      g_assert_cmpuint (s0.size, ==, 1);
+
+      dal_test_proxy_set_frozen (proxy, TRUE);
+      double t0 = now_s ();
+      Call c = { .pool = pool };
+      Borrower b = { .pool = pool };
+      GThread *t = NULL;
+      if (blocking)
+        t = g_thread_new ("borrower", borrower_thread, &b);
+      else
+        dal_pool_acquire_async (pool, "checked", -1, NULL, acquire_done, &c);
+      Count failed = { pool, s0.failed_health_checks + 1 };
+      gboolean seen = poll_until (health_checks_failed, &failed,
+                                  dal_test_scaled_ms (2 * SILENT_TIMEOUT * 1000 + 2000));
+      double took = now_s () - t0;
+      g_test_message ("%s: the check failed after %.3f s", blocking ? "blocking" : "async",
+                      took);
+      stats (pool, &s1);
+      g_assert_cmpuint (s1.failed_health_checks, ==, s0.failed_health_checks + 1);
+      g_assert_cmpuint (s1.replaced_after_faults, ==, s0.replaced_after_faults + 1);
+      g_assert_cmpuint (s1.closed, ==, s0.closed + 1);
+      g_assert_cmpuint (s1.size, ==, 0);
+      /* The caller heard nothing of it: it waits for the new connection
+       * (being opened through the silent network). */
+      g_assert_false (blocking ? borrower_done (&b) : c.done);
+      g_assert_cmpuint (s1.waiting, ==, 1);
+      g_assert_true (seen);
+      /* Ended by its command_timeout, not by anything sooner. */
+      g_assert_cmpfloat (took, >=, SILENT_TIMEOUT - 0.05);
+
+      dal_test_proxy_set_frozen (proxy, FALSE);
+      DalConnection *conn;
+      if (blocking)
+        {
+          g_assert_true (poll_until (borrower_done, &b, dal_test_scaled_ms (5000)));
+          g_thread_join (t);
+          g_assert_no_error (b.error);
+          conn = g_steal_pointer (&b.conn);
+        }
+      else
+        {
+          wait_call (&c, 5000);
+          g_assert_no_error (c.error);
+          conn = g_steal_pointer (&c.conn);
+        }
+      g_assert_nonnull (conn);
+      g_autofree char *pid = backend_pid (conn);
+      g_assert_cmpstr (pid, !=, old_pid);
+      g_autofree char *v = conn_value (conn, "SELECT 'served'");
+      g_assert_cmpstr (v, ==, "served");
+      dal_pool_release (pool, conn);
+      stats (pool, &s2);
+      g_assert_cmpuint (s2.failed_health_checks, ==, s0.failed_health_checks + 1);
+      g_assert_cmpuint (s2.created, ==, s0.created + 1);
+      g_assert_cmpuint (s2.size, ==, 1);
+      /* The old backend goes once the network passes the close on. */
+      Backends one = { app, 1 };
+      g_assert_true (poll_until (backends_are, &one, dal_test_scaled_ms (5000)));
+    }
+  dal_pool_close (pool);
+  g_object_unref (pool);
+  dal_test_proxy_free (proxy);
+}
+
+static gboolean
+faults_replaced (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.replaced_after_faults >= c->want && s.size >= 1 && s.in_use == 0;
+}
+
+/* Gives @conn back from inside a dispatch of this thread's context (a
+ * connection living there is then reset from that context, its reset
+ * statements sent together). */
+typedef struct
+{
+  DalPool *pool;
+  DalConnection *conn;
+  gboolean done;
+} Releaser;
+
+static gboolean
+release_in_dispatch (gpointer data)
+{
+  Releaser *r = data;
+  dal_pool_release (r->pool, g_steal_pointer (&r->conn));
+  r->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A borrower gives back a connection whose reset fails; it must go, not
+ * to the next borrower: replaced at the release (replaced_after_faults,
+ * before anyone borrows again), and the next borrower gets another
+ * backend, which works, with no backend left behind.  The reset fails
+ *   - because the server killed the backend while it was in a
+ *     transaction (ROLLBACK cannot be sent);
+ *   - on a live connection: the borrower's search_path puts a schema
+ *     with a pg_advisory_unlock_all() of its own, which raises, before
+ *     pg_catalog, and the session reset calls that function by its bare
+ *     name (the only way found for a borrower to make a reset statement
+ *     fail: CLOSE ALL, UNLISTEN * and RESET ALL cannot; were the reset to
+ *     call pg_catalog.pg_advisory_unlock_all(), this case would need
+ *     another way).
+ * Blocking and async borrowers; an async one gives the connection back
+ * from inside a dispatch (pgasync then sends the reset pipelined). */
+static void
+test_reset_fails_replaced (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("reset_fails", scheme);
+  /* No check when borrowed: only the release can keep a broken
+   * connection from the next borrower. */
+  g_autofree char *url = pool_url (scheme, app,
+                                   "pool_min_size=1&pool_max_size=2&pool_check_idle=60");
+  g_autofree char *schema = g_strdup_printf ("%s_s", app);
+  g_free (admin_value ("CREATE SCHEMA %s", schema));
+  g_free (admin_value ("GRANT USAGE ON SCHEMA %s TO PUBLIC", schema));
+  g_free (admin_value ("CREATE FUNCTION %s.pg_advisory_unlock_all() RETURNS void "
+                       "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'reset refused'; END$$",
+                       schema));
+  g_autoptr (DalPool) pool = open_pool (url);
+
+  for (int round = 0; round < 4; round++)
+    {
+      gboolean blocking = round % 2 == 1;
+      gboolean killed = round < 2;
+      DalPoolStats s0, s1;
+      stats (pool, &s0);
+      DalConnection *conn = borrow (pool, "dirty", blocking);
+      g_autofree char *pid = backend_pid (conn);
+      if (killed)
+        {
+          g_assert_true (dal_connection_begin (conn, NULL, NULL));
+          conn_exec (conn, "SELECT 'in a transaction'");
+          terminate (pid);
+        }
+      else
+        {
+          g_autofree char *set = g_strdup_printf ("SET search_path = %s, pg_catalog", schema);
+          conn_exec (conn, set);
+        }
+      if (blocking)
+        dal_pool_release (pool, conn);
+      else
+        {
+          Releaser r = { pool, conn, FALSE };
+          g_idle_add (release_in_dispatch, &r);
+          dal_test_wait_for (&r.done, 5000);
+        }
+      Count replaced = { pool, s0.replaced_after_faults + 1 };
+      g_assert_true (poll_until (faults_replaced, &replaced, dal_test_scaled_ms (5000)));
+      stats (pool, &s1);
+      g_test_message ("%s, %s: resets %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT,
+                      killed ? "killed" : "reset refused", blocking ? "blocking" : "async",
+                      s0.resets, s1.resets);
+      g_assert_cmpuint (s1.replaced_after_faults, ==, s0.replaced_after_faults + 1);
+      g_assert_cmpuint (s1.closed, ==, s0.closed + 1);
+      g_assert_cmpuint (s1.acquired, ==, s0.acquired + 1);
+      if (!killed)
+        g_assert_cmpuint (s1.resets, ==, s0.resets + 1);
+
+      DalConnection *next = borrow (pool, "next", blocking);
+      g_autofree char *pid2 = backend_pid (next);
+      g_assert_cmpstr (pid2, !=, pid);
+      g_autofree char *path = conn_value (next, "SHOW search_path");
+      g_assert_null (strstr (path, schema));
+      g_autofree char *status = dal_connection_get_info (next, "transaction_status");
+      g_assert_cmpstr (status, ==, "idle");
+      dal_pool_release (pool, next);
+      g_assert_cmpuint (dal_test_count_backends (app), <=, 2);
+      Backends one = { app, 1 };
+      g_assert_true (poll_until (backends_are, &one, dal_test_scaled_ms (5000)));
+    }
+  dal_pool_close (pool);
+  g_free (admin_value ("DROP SCHEMA %s CASCADE", schema));
+}
+
+static gboolean
+size_reached (gpointer data)
+{
+  Count *c = data;
+  DalPoolStats s;
+  stats (c->pool, &s);
+  return s.size >= c->want;
+}
+
+/* min_size is kept while the server is down, with backoff: the pool, two
+ * connections through a proxy, loses the server (the proxy goes: its
+ * connections close, its port refuses); its next one-shot finds both
+ * connections gone and fails with the connect error.  Then, with no
+ * traffic, the pool goes on trying to open its two connections, each
+ * round of two after a backoff of 50 ms doubling up to 250 ms, ±25 %
+ * (core/dal-pool-open.c: open_done(), jitter_ms()); once the server is
+ * back on the same port it is whole again (min_size) within a second,
+ * still with no traffic, and serves. */
+static void
+test_refill_backoff (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("refill", scheme);
+  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  guint16 port = dal_test_proxy_get_port (proxy);
+  /* A short acquire timeout, though not the one that should end the
+   * one-shot below: the failed connect should, at once. */
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=2&pool_max_size=2&"
+                                            "pool_acquire_timeout=%.3f",
+                                            dal_test_scaled_ms (2000) / 1000.0);
+  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
+  DalPool *pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 2);
+
+  dal_test_proxy_free (proxy);
+  g_autoptr (GError) error = NULL;
+  double t = now_s ();
+  g_autoptr (DalResult) r = dal_pool_query (pool, "SELECT 1", NULL, NULL, &error);
+  g_assert_null (r);
+  g_test_message ("one-shot while the server is away, after %.3f s: %s", now_s () - t,
+                  error->message);
+  g_assert_error (error, DAL_ERROR, DAL_ERROR_CONNECTION_REFUSED);
+
+  DalPoolStats s0, s1, s2;
+  stats (pool, &s0);
+  g_assert_cmpuint (s0.size, ==, 0);
+  g_assert_cmpuint (s0.connect_failures, >=, 1);
+  double t0 = now_s ();
+  iterate_for (1500);  /* time passing is what is tested */
+  stats (pool, &s1);
+  double window_ms = (now_s () - t0) * 1000;
+  guint64 failures = s1.connect_failures - s0.connect_failures;
+  /* Rounds of (at most) two opens: the first of the window at once at
+   * worst, the next >= 0.75 * 200 ms later (the backoff after a round is
+   * at least 200 ms), then every >= 0.75 * 250 ms. */
+  guint64 rounds = 2 + (guint64) (window_ms / 187.5);
+  g_test_message ("%" G_GUINT64_FORMAT " failed connects in %.0f ms (at most %" G_GUINT64_FORMAT
+                  " expected)", failures, window_ms, 2 * rounds);
+  g_assert_cmpuint (failures, >=, 2);
+  g_assert_cmpuint (failures, <=, 2 * rounds + 2);
+  g_assert_cmpuint (s1.size, ==, 0);
+
+  proxy = dal_test_proxy_new (port, server_port (), 0, 0);
+  g_assert_nonnull (proxy);
+  double back = now_s ();
+  Count whole = { pool, 2 };
+  gboolean ok = poll_until (size_reached, &whole, dal_test_scaled_ms (1000));
+  double took = now_s () - back;
+  g_test_message ("whole again %.3f s after the server came back", took);
+  g_assert_true (ok);
+  stats (pool, &s2);
+  g_assert_cmpuint (s2.created, ==, s0.created + 2);
+  g_autofree char *v = pool_value (pool, "SELECT 'back'");
+  g_assert_cmpstr (v, ==, "back");
+  Backends two = { app, 2 };
+  g_assert_true (poll_until (backends_are, &two, dal_test_scaled_ms (5000)));
+  dal_pool_close (pool);
+  g_object_unref (pool);
+  dal_test_proxy_free (proxy);
+}
+
 static void
 test_terminate_idle (gconstpointer data)
 {
@@ -2124,6 +2559,10 @@ main (int argc, char **argv)
   add_both ("/pool/limits/max-lifetime-hours", test_max_lifetime_hours);
   add_both ("/pool/faults/terminate-idle", test_terminate_idle);
   add_both ("/pool/faults/terminate-busy", test_terminate_busy);
+  add_both ("/pool/health/check-round-trip", test_check_round_trip);
+  add_both ("/pool/health/check-fails-replaced", test_check_fails_replaced);
+  add_both ("/pool/reset/fails-replaced", test_reset_fails_replaced);
+  add_both ("/pool/health/refill-backoff", test_refill_backoff);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/bouncer/load", test_bouncer_load);
