@@ -11,11 +11,13 @@
 /* -- giving a slot back -- */
 
 /* The statements that undo session state a borrower may have left
- * (direct and session-pooled connections only). */
+ * (direct and session-pooled connections only).  The function by its
+ * schema: the borrower's search_path (undone by the last) must not pick
+ * another. */
 static const char * const session_reset[] = {
   "CLOSE ALL",
   "UNLISTEN *",
-  "SELECT pg_advisory_unlock_all()",
+  "SELECT pg_catalog.pg_advisory_unlock_all()",
   "RESET ALL",
 };
 
