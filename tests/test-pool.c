@@ -1958,6 +1958,141 @@ test_threads (gconstpointer data)
 }
 
 /* ===================================================================
+ * One-shots spread over the connections
+ * =================================================================== */
+
+/* Waits for @n calls, iterating the thread-default context; after every
+ * iteration the pool's counts are read, and the most one-shots ever in
+ * flight at once is kept in *@max_in_flight. */
+static void
+wait_calls_watching (DalPool *pool, Call *calls, guint n, guint timeout_ms,
+                     guint *max_in_flight)
+{
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (timeout_ms) * 1000;
+  for (;;)
+    {
+      DalPoolStats s;
+      stats (pool, &s);
+      *max_in_flight = MAX (*max_in_flight, s.one_shots_in_flight);
+      guint done = 0;
+      for (guint i = 0; i < n; i++)
+        done += calls[i].done;
+      if (done == n)
+        break;
+      if (g_get_monotonic_time () >= end)
+        g_error ("timed out: %u of %u one-shots completed", done, n);
+      iterate_for (5);
+    }
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpuint (calls[i].calls, ==, 1);
+}
+
+typedef struct
+{
+  DalPool *pool;
+  guint in_flight, waiting;           /* wanted */
+  guint seen_in_flight, seen_waiting; /* last seen */
+} SpreadWant;
+
+static gboolean
+spread_is (gpointer data)
+{
+  SpreadWant *want = data;
+  DalPoolStats s;
+  stats (want->pool, &s);
+  want->seen_in_flight = s.one_shots_in_flight;
+  want->seen_waiting = s.waiting;
+  return s.one_shots_in_flight == want->in_flight && s.waiting == want->waiting;
+}
+
+/* Async one-shots that each take a while, all issued before the context
+ * runs, on a pool of two connections opened up front with pool_depth=2.
+ * pgasync (it pipelines): of 5, 4 run at once and 1 waits (depth holds);
+ * the first two go to different connections and the 4 running are 2 per
+ * backend (each goes to the least loaded connection; the 5th only once
+ * one of them completed).  The first round finds both connections parked
+ * (each is moved to this context by its first one-shot), the later ones
+ * find them live here and idle.  pool_check_idle is long: a check (a
+ * round trip, the connection busy meanwhile) would keep the second
+ * one-shot off the first's connection whatever the pool chose.  pgsync
+ * (no pipelining): of 3, 2 run, each on a connection of its own, and 1
+ * waits.  Every result is right.  (A pool that ignored pool_depth, or
+ * stacked one-shots on the first connection that fits, fails this:
+ * checked.) */
+static void
+test_spread_least_loaded (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  gboolean pipelines = is_async_plugin (scheme);
+  guint n = pipelines ? 5 : 3;
+  guint running = pipelines ? 4 : 2;
+  g_autofree char *app = app_name ("spread", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_size=2&"
+                                   "pool_depth=2&pool_check_idle=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 2);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      Call calls[5];
+      for (guint i = 0; i < n; i++)
+        {
+          calls[i] = (Call) { .pool = pool };
+          dal_pool_query_async (pool, "SELECT pg_backend_pid()::text, $1::int "
+                                "FROM pg_sleep(0.3)",
+                                g_variant_new_int32 ((gint32) (round * 10 + i)), NULL,
+                                query_done, &calls[i]);
+        }
+      /* While they run: @running in flight, the rest waiting. */
+      SpreadWant want = { pool, running, n - running, 0, 0 };
+      if (!poll_until (spread_is, &want, dal_test_scaled_ms (2000)))
+        g_error ("round %u: %u one-shots in flight and %u waiting, not %u and %u",
+                 round, want.seen_in_flight, want.seen_waiting, running, n - running);
+      for (guint i = 0; i < n; i++)
+        g_assert_false (calls[i].done);
+      guint max_in_flight = 0;
+      wait_calls_watching (pool, calls, n, 10000, &max_in_flight);
+      g_assert_cmpuint (max_in_flight, ==, running);
+
+      g_autoptr (GHashTable) per_pid = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint i = 0; i < n; i++)
+        {
+          g_assert_no_error (calls[i].error);
+          g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 1, NULL), ==,
+                           round * 10 + i);
+          if (i < running)
+            {
+              const char *pid = dal_result_get_string (calls[i].result, 0, 0, NULL);
+              guint k = GPOINTER_TO_UINT (g_hash_table_lookup (per_pid, pid));
+              g_hash_table_insert (per_pid, (gpointer) pid, GUINT_TO_POINTER (k + 1));
+              /* the last one started only once another was done */
+              g_assert_cmpuint (calls[i].seq, <, calls[n - 1].seq);
+            }
+        }
+      g_test_message ("round %u: first two on backends %s and %s", round,
+                      dal_result_get_string (calls[0].result, 0, 0, NULL),
+                      dal_result_get_string (calls[1].result, 0, 0, NULL));
+      g_assert_cmpstr (dal_result_get_string (calls[0].result, 0, 0, NULL), !=,
+                       dal_result_get_string (calls[1].result, 0, 0, NULL));
+      g_assert_cmpuint (g_hash_table_size (per_pid), ==, 2);
+      GHashTableIter it;
+      gpointer count;
+      g_hash_table_iter_init (&it, per_pid);
+      while (g_hash_table_iter_next (&it, NULL, &count))
+        g_assert_cmpuint (GPOINTER_TO_UINT (count), ==, running / 2);
+      for (guint i = 0; i < n; i++)
+        call_clear (&calls[i]);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, ==, 2);
+  g_assert_cmpuint (s.created, ==, 2);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_assert_cmpuint (s.one_shots, ==, 3 * n);
+}
+
+/* ===================================================================
  * Warnings
  * =================================================================== */
 
@@ -2063,6 +2198,7 @@ main (int argc, char **argv)
   add_both ("/pool/faults/terminate-busy", test_terminate_busy);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
+  add_both ("/pool/spread/least-loaded", test_spread_least_loaded);
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
