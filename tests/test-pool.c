@@ -2093,6 +2093,282 @@ test_spread_least_loaded (gconstpointer data)
 }
 
 /* ===================================================================
+ * Async calls from several threads' contexts on one pool
+ * =================================================================== */
+
+#define CTX_THREADS 3       /* besides the main thread */
+#define CTX_ONE_SHOTS 3     /* per round, besides one acquire */
+
+typedef struct CtxWorker CtxWorker;
+
+/* One call of a worker's: a one-shot, or an acquire followed by a
+ * statement on the borrowed connection. */
+typedef struct
+{
+  CtxWorker *w;
+  guint round;
+  gboolean acquire;
+  gint64 x;
+  guint calls;              /* callbacks of the call: exactly 1 */
+  guint statement_calls;    /* acquire: callbacks of the borrowed statement */
+  DalConnection *conn;
+} CtxCall;
+
+struct CtxWorker
+{
+  DalPool *pool;
+  guint id;
+  guint rounds;
+  GThread *thread;          /* where its callbacks must run */
+  GMainContext *context;    /* its thread-default context */
+  CtxCall *calls;           /* rounds * (CTX_ONE_SHOTS + 1) */
+  guint pending;            /* calls of the current round still running */
+  gint context_freed;       /* atomic: its context (a thread's) was freed */
+  gboolean timed_out;
+  guint problems;
+  char *first_problem;      /* what went wrong first, for the log */
+};
+
+/* Counts a problem of @c's (@error: a failed call, else a wrong answer
+ * or place), keeping the first for the log. */
+static void
+ctx_problem (CtxCall *c, const char *what, const GError *error)
+{
+  CtxWorker *w = c->w;
+  if (w->problems++ == 0)
+    w->first_problem = g_strdup_printf ("round %u, %s%s%s", c->round, what,
+                                        error != NULL ? ": " : "",
+                                        error != NULL ? error->message : "");
+}
+
+/* This thread's default context (the global default when none was
+ * pushed). */
+static GMainContext *
+thread_default (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  return context != NULL ? context : g_main_context_default ();
+}
+
+/* Whether this callback runs where its call was made: on the worker's
+ * thread, with its context the thread default. */
+static void
+ctx_check_where (CtxCall *c, const char *what)
+{
+  if (g_thread_self () != c->w->thread)
+    ctx_problem (c, what, NULL);
+  else if (thread_default () != c->w->context)
+    ctx_problem (c, what, NULL);
+}
+
+static void
+ctx_call_done (CtxCall *c)
+{
+  c->w->pending--;
+}
+
+static void
+ctx_query_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  c->calls++;
+  ctx_check_where (c, "one-shot callback on the wrong thread or context");
+  g_autoptr (DalResult) r = dal_pool_query_finish (c->w->pool, res, &error);
+  if (r == NULL)
+    ctx_problem (c, "one-shot", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != c->x * 2)
+    ctx_problem (c, "one-shot: wrong value", NULL);
+  ctx_call_done (c);
+}
+
+static void
+ctx_statement_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  c->statement_calls++;
+  ctx_check_where (c, "borrowed statement callback on the wrong thread or context");
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res,
+                                                         &error);
+  if (r == NULL)
+    ctx_problem (c, "borrowed statement", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != c->x + 7)
+    ctx_problem (c, "borrowed statement: wrong value", NULL);
+  dal_pool_release (c->w->pool, g_steal_pointer (&c->conn));
+  ctx_call_done (c);
+}
+
+static void
+ctx_acquired (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  c->calls++;
+  ctx_check_where (c, "acquire callback on the wrong thread or context");
+  c->conn = dal_pool_acquire_finish (c->w->pool, res, &error);
+  if (c->conn == NULL)
+    {
+      ctx_problem (c, "acquire", error);
+      ctx_call_done (c);
+      return;
+    }
+  dal_connection_query_async (c->conn, "SELECT $1::bigint + 7", g_variant_new_int64 (c->x),
+                              NULL, ctx_statement_done, c);
+}
+
+/* @w's rounds, on the calling thread, with @w->context its thread
+ * default: each round, CTX_ONE_SHOTS one-shots and one acquire at once,
+ * then the context runs until all of them completed. */
+static void
+ctx_worker_run (CtxWorker *w)
+{
+  w->thread = g_thread_self ();
+  g_assert_true (thread_default () == w->context);
+  GSource *timer = g_timeout_source_new ((guint) dal_test_scaled_ms (60000));
+  g_source_set_callback (timer, set_flag, &w->timed_out, NULL);
+  g_source_attach (timer, w->context);
+  for (guint round = 0; round < w->rounds && !w->timed_out; round++)
+    {
+      CtxCall *calls = &w->calls[round * (CTX_ONE_SHOTS + 1)];
+      w->pending = CTX_ONE_SHOTS + 1;
+      for (guint i = 0; i <= CTX_ONE_SHOTS; i++)
+        {
+          CtxCall *c = &calls[i];
+          *c = (CtxCall) { .w = w, .round = round, .acquire = i == CTX_ONE_SHOTS,
+                           .x = (gint64) w->id * 1000000 + round * 10 + i };
+          if (c->acquire)
+            dal_pool_acquire_async (w->pool, "contexts", -1, NULL, ctx_acquired, c);
+          else
+            dal_pool_query_async (w->pool, "SELECT $1::bigint * 2",
+                                  g_variant_new_int64 (c->x), NULL, ctx_query_done, c);
+        }
+      while (w->pending > 0 && !w->timed_out)
+        g_main_context_iteration (w->context, TRUE);
+    }
+  /* Whatever is left to dispatch here (a second completion would show). */
+  while (g_main_context_iteration (w->context, FALSE))
+    ;
+  g_source_destroy (timer);
+  g_source_unref (timer);
+}
+
+static gboolean
+never (gpointer data)
+{
+  (void) data;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+set_atomic (gpointer data)
+{
+  g_atomic_int_set ((gint *) data, 1);
+}
+
+static gpointer
+ctx_worker_thread (gpointer data)
+{
+  CtxWorker *w = data;
+  GMainContext *context = g_main_context_new ();
+  /* A source that never fires: the context destroys it (and it tells)
+   * when the context is freed. */
+  GSource *sentinel = g_timeout_source_new_seconds (24 * 3600);
+  g_source_set_callback (sentinel, never, &w->context_freed, set_atomic);
+  g_source_attach (sentinel, context);
+  g_source_unref (sentinel);
+  g_main_context_push_thread_default (context);
+  w->context = context;
+  ctx_worker_run (w);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+/* CTX_THREADS threads, each with a main context of its own pushed as its
+ * thread default and iterated by itself, and the main thread (the global
+ * default context) make async one-shots and acquire → statement → release
+ * on one pool at the same time, round after round, with fewer connections
+ * than contexts (pgasync connections move between the contexts).  Every
+ * callback runs on the thread (and with the context) whose call it ends,
+ * exactly once; every result is right; afterwards nothing is in flight or
+ * in use.  Each thread pops and drops its context when it ends; the pool
+ * keeps it as long as it needs it, and once the pool is gone the context
+ * is freed (a source attached to it is destroyed).  Nothing leaks under
+ * valgrind. */
+static gboolean
+pool_is_idle (gpointer data)
+{
+  DalPoolStats s;
+  stats (data, &s);
+  return s.in_use == 0 && s.one_shots_in_flight == 0;
+}
+
+static void
+test_contexts_threads (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("contexts", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=3&"
+                                   "pool_acquire_timeout=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  guint rounds = dal_test_under_valgrind () ? 8 : 40;
+  CtxWorker workers[CTX_THREADS + 1];
+  GThread *threads[CTX_THREADS];
+  for (guint i = 0; i <= CTX_THREADS; i++)
+    workers[i] = (CtxWorker) { .pool = pool, .id = i + 1, .rounds = rounds,
+                               .calls = g_new0 (CtxCall, rounds * (CTX_ONE_SHOTS + 1)) };
+  for (guint i = 0; i < CTX_THREADS; i++)
+    threads[i] = g_thread_new ("pool-context", ctx_worker_thread, &workers[i]);
+  CtxWorker *mine = &workers[CTX_THREADS];
+  mine->context = g_main_context_default ();
+  ctx_worker_run (mine);
+  for (guint i = 0; i < CTX_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  guint problems = 0;
+  for (guint i = 0; i <= CTX_THREADS; i++)
+    {
+      CtxWorker *w = &workers[i];
+      if (w->first_problem != NULL)
+        g_test_message ("worker %u: %u problems; first: %s", w->id, w->problems,
+                        w->first_problem);
+      g_assert_false (w->timed_out);
+      problems += w->problems;
+      for (guint k = 0; k < rounds * (CTX_ONE_SHOTS + 1); k++)
+        {
+          CtxCall *c = &w->calls[k];
+          g_assert_cmpuint (c->calls, ==, 1);
+          g_assert_cmpuint (c->statement_calls, ==, c->acquire ? 1 : 0);
+          g_assert_null (c->conn);
+        }
+      g_free (w->first_problem);
+      g_free (w->calls);
+    }
+  g_assert_cmpuint (problems, ==, 0);
+
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("size %u, created %" G_GUINT64_FORMAT ", one-shots %" G_GUINT64_FORMAT
+                  ", acquired %" G_GUINT64_FORMAT, s.size, s.created, s.one_shots,
+                  s.acquired);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_assert_cmpuint (s.one_shots, ==, (CTX_THREADS + 1) * rounds * CTX_ONE_SHOTS);
+  g_assert_cmpuint (s.acquired, ==, (CTX_THREADS + 1) * rounds);
+  g_assert_cmpuint (s.size, <=, 3);
+  g_assert_true (poll_until (pool_is_idle, pool, dal_test_scaled_ms (5000)));
+
+  /* Once the pool is gone, nothing holds the threads' contexts. */
+  dal_pool_close (pool);
+  g_clear_object (&pool);
+  for (guint i = 0; i < CTX_THREADS; i++)
+    g_assert_true (sleep_until_set (&workers[i].context_freed, 5000));
+}
+
+/* ===================================================================
  * Warnings
  * =================================================================== */
 
@@ -2199,6 +2475,7 @@ main (int argc, char **argv)
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/spread/least-loaded", test_spread_least_loaded);
+  add_both ("/pool/contexts/threads", test_contexts_threads);
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
