@@ -2369,6 +2369,105 @@ test_contexts_threads (gconstpointer data)
 }
 
 /* ===================================================================
+ * A pipelined one-shot ended by its command_timeout (pgasync)
+ * =================================================================== */
+
+/* Like /pool/cancel-pipelined/pgasync, but the statement that is
+ * cancelled is ended by its own command_timeout: on one connection, a
+ * slow one-shot (pg_sleep(5)) is pipelined among 7 quick ones (before,
+ * after and around it, in turn).  It fails with DAL_ERROR_QUERY_TIMEOUT,
+ * after its command_timeout and long before its sleep would end, and is
+ * never run again (its own timeout is no foreign cancel: a sequence it
+ * takes a number from counts its runs, which no rollback undoes).  The
+ * other 7 always succeed with their own values: the cancel request can
+ * also end the statement pipelined right after the slow one (it does, in
+ * about one round of ten: PostgreSQL's postmaster sends the backend
+ * SIGINT twice, to its pid and to its process group, and the second may
+ * arrive once the slow one already failed), and the pool runs that one
+ * again.  The server ends the slow statement in time, so the connection
+ * stays: one backend all along.  As many rounds as fit in about 5 s. */
+static void
+test_cancel_pipelined_timeout (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  gboolean valgrind = dal_test_under_valgrind ();
+  /* (Under valgrind the client is slow to read even a quick answer: a
+   * longer timeout keeps the quick statements clear of theirs.) */
+  double timeout_s = valgrind ? 1.0 : 0.2;
+  g_autofree char *app = app_name ("timeout_pipe", ASYNCPG);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&pool_depth=8&"
+                                            "command_timeout=%g", timeout_s);
+  g_autofree char *url = pool_url (ASYNCPG, app, extra);
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid0 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *seq = g_strdup_printf ("%s_runs", app);
+  g_autofree char *create = g_strdup_printf ("CREATE SEQUENCE %s", seq);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (dal_pool_execute (pool, create, NULL, NULL, &error), >=, 0);
+  g_assert_no_error (error);
+  g_autofree char *slow = g_strdup_printf ("SELECT $1::int FROM (SELECT nextval('%s') AS n) s, "
+                                           "LATERAL pg_sleep(5 + 0 * s.n)", seq);
+  guint min_rounds = valgrind ? 4 : 8;
+  double t_end = now_s () + 5.0;
+  guint round;
+
+  for (round = 0; round < min_rounds || now_s () < t_end; round++)
+    {
+      Call calls[8];
+      guint victim = round % 8;
+      double t0 = now_s ();
+      for (guint i = 0; i < 8; i++)
+        {
+          calls[i] = (Call) { .pool = pool };
+          dal_pool_query_async (pool, i == victim ? slow
+                                                  : "SELECT $1::int FROM pg_sleep(0.0005)",
+                                g_variant_new_int32 ((gint32) (round * 8 + i)), NULL,
+                                query_done, &calls[i]);
+        }
+      for (guint i = 0; i < 8; i++)
+        {
+          wait_call (&calls[i], 10000);
+          if (i == victim)
+            {
+              if (calls[i].error == NULL)
+                g_error ("round %u: the slow statement (%u) did not time out", round, i);
+              g_assert_error (calls[i].error, DAL_ERROR, DAL_ERROR_QUERY_TIMEOUT);
+              double took = calls[i].at - t0;
+              g_assert_cmpfloat (took, >=, timeout_s);
+              g_assert_cmpfloat (took, <, timeout_s + dal_test_scaled_ms (2000) / 1000.0);
+            }
+          else
+            {
+              if (calls[i].error != NULL)
+                g_error ("round %u: statement %u (slow: %u) failed: %s", round, i, victim,
+                         calls[i].error->message);
+              g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 0, NULL), ==,
+                               round * 8 + i);
+            }
+          call_clear (&calls[i]);
+        }
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("%u rounds; %" G_GUINT64_FORMAT " run again, %" G_GUINT64_FORMAT
+                  " connections created", round, s.retried, s.created);
+  g_assert_cmpuint (round, >=, min_rounds);
+  g_assert_cmpuint (s.one_shots, ==, 2 + round * 8);
+  g_assert_cmpuint (s.size, ==, 1);
+  g_assert_cmpuint (s.created, ==, 1);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_autofree char *pid1 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_assert_cmpstr (pid1, ==, pid0);
+  /* Each slow statement ran once. */
+  g_autofree char *count = g_strdup_printf ("SELECT last_value FROM %s", seq);
+  g_autofree char *runs = pool_value (pool, count);
+  g_assert_cmpint (g_ascii_strtoll (runs, NULL, 10), ==, round);
+  g_autofree char *drop = g_strdup_printf ("DROP SEQUENCE %s", seq);
+  g_assert_cmpint (dal_pool_execute (pool, drop, NULL, NULL, &error), >=, 0);
+  g_assert_no_error (error);
+}
+
+/* ===================================================================
  * Warnings
  * =================================================================== */
 
@@ -2476,6 +2575,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
   add_both ("/pool/spread/least-loaded", test_spread_least_loaded);
   add_both ("/pool/contexts/threads", test_contexts_threads);
+  g_test_add_func ("/pool/cancel-pipelined/timeout", test_cancel_pipelined_timeout);
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
