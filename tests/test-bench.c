@@ -5,9 +5,10 @@
  * that every row is there once, with positive throughput, ordered latency
  * percentiles, finite ratios and no errors, that each names the kind of
  * raw-libpq baseline it is compared with, and that the password shows
- * nowhere (nor in the baseline program's argv).  Also: the dal binary does
- * not link libpq; the baseline program (tools/dal-bench-libpq) does.  No
- * assertion is about speed.
+ * nowhere (nor in the baseline program's argv); the same for the pool
+ * shapes, on a small pool.  Also: the dal binary does not link libpq; the
+ * baseline program (tools/dal-bench-libpq) does.  No assertion is about
+ * speed.
  */
 #include "config.h"
 
@@ -349,6 +350,93 @@ test_live_text_params (void)
   g_assert_cmpuint (n_rows, ==, 6);
 }
 
+/* The pool shapes (--pool, named with --shape too, so nothing else
+ * runs), kept short: a pool of 2 connections, depth 4, 8 callers (5 for
+ * pool-latency).  Each shape has a row for raw libpq, one for each plugin,
+ * and the pool shape one for the pipelined baseline (libpq-8x8); every
+ * row ran statements without an error, with positive throughput and
+ * ordered, positive latency percentiles (p95 is what pool-latency is
+ * for), the pool's size and the callers it was run with; only the pool
+ * shape's rows have a ratio to libpq-8x8. */
+static void
+test_live_pool_shapes (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+
+  g_autofree char *async_url = dal_test_url ("postgresql+asyncpg", NULL);
+  g_autofree char *sync_url = dal_test_url ("postgresql+psycopg2", NULL);
+  const char *args[] = { "bench", "--json", "--seconds", "0.2", "--workload", "W1", "--pool",
+                         "--shape", "pool", "--shape", "pool-acquire", "--shape",
+                         "pool-latency", "--connections", "2", "--depth", "4", "--callers",
+                         "8", "--latency-callers", "5", async_url, sync_url, NULL };
+  g_autofree char *out = run_bench (args);
+
+  const char *shapes[] = { "pool", "pool-acquire", "pool-latency" };
+  const char *plugins[] = { "libpq", "libpq-8x8", "pgasync", "pgsync" };
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, NULL);
+  g_autoptr (GPtrArray) rows = bench_rows (out);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GHashTable *row = rows->pdata[i];
+      const char *plugin = g_hash_table_lookup (row, "plugin");
+      const char *shape = g_hash_table_lookup (row, "shape");
+      g_assert_nonnull (plugin);
+      g_assert_nonnull (shape);
+      g_autofree char *what = g_strdup_printf ("%s %s", plugin, shape);
+      if (!g_hash_table_add (seen, g_strdup (what)))
+        g_test_fail_printf ("row \"%s\" appears twice", what);
+      g_assert_cmpstr (g_hash_table_lookup (row, "workload"), ==, "W1");
+      g_assert_false (g_hash_table_contains (row, "available"));
+
+      double queries = number (row, "queries", what);
+      double p50 = number (row, "p50_ms", what);
+      double p95 = number (row, "p95_ms", what);
+      double p99 = number (row, "p99_ms", what);
+      g_assert_cmpfloat (number (row, "errors", what), ==, 0);
+      g_assert_cmpfloat (queries, >, 0);
+      g_assert_cmpfloat (number (row, "qps", what), >, 0);
+      g_assert_cmpfloat (number (row, "cpu_us_per_query", what), >, 0);
+      g_assert_cmpfloat (number (row, "ratio", what), >, 0);
+      g_assert_cmpfloat (p50, >, 0);
+      g_assert_cmpfloat (p50, <=, p95);
+      g_assert_cmpfloat (p95, <=, p99);
+      g_assert_cmpfloat (number (row, "connections", what), ==, 2);
+
+      gboolean raw = g_str_has_prefix (plugin, "libpq");
+      double in_flight = number (row, "in_flight", what);
+      if (strcmp (plugin, "libpq-8x8") == 0)
+        g_assert_cmpfloat (in_flight, ==, 2 * 4);
+      else if (raw)
+        g_assert_cmpfloat (in_flight, ==, 2);
+      else
+        g_assert_cmpfloat (in_flight, ==, strcmp (shape, "pool-latency") == 0 ? 5 : 8);
+      if (strcmp (shape, "pool") == 0)
+        {
+          double ratio_pipelined = number (row, "ratio_pipelined", what);
+          g_assert_cmpfloat (ratio_pipelined, >, 0);
+          if (strcmp (plugin, "libpq-8x8") == 0)
+            g_assert_cmpfloat (ratio_pipelined, ==, 1);
+        }
+      else
+        {
+          g_assert_false (g_hash_table_contains (row, "ratio_pipelined"));
+          g_assert_cmpstr (plugin, !=, "libpq-8x8");
+        }
+    }
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (gsize p = 0; p < G_N_ELEMENTS (plugins); p++)
+      {
+        if (strcmp (plugins[p], "libpq-8x8") == 0 && strcmp (shapes[s], "pool") != 0)
+          continue;
+        g_autofree char *what = g_strdup_printf ("%s %s", plugins[p], shapes[s]);
+        if (!g_hash_table_contains (seen, what))
+          g_test_fail_printf ("no row for \"%s\"", what);
+      }
+  /* 4 + 3 + 3: no other shape ran */
+  g_assert_cmpuint (rows->len, ==, 10);
+}
+
 /* The ELF file of the program @path runs: @path itself, or, for a libtool
  * wrapper script, the binary in .libs/ beside it; NULL if none is found. */
 static char *
@@ -619,6 +707,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/live-prepared-batch", test_live_prepared_batch);
   g_test_add_func ("/bench/live-smoke", test_live_smoke);
   g_test_add_func ("/bench/live-text-params", test_live_text_params);
+  g_test_add_func ("/bench/live-pool-shapes", test_live_pool_shapes);
   g_test_add_func ("/bench/live-copy", test_live_copy);
 
   return g_test_run ();

@@ -2467,6 +2467,516 @@ test_threads (gconstpointer data)
 }
 
 /* ===================================================================
+ * One-shots spread over the connections
+ * =================================================================== */
+
+/* Waits for @n calls, iterating the thread-default context; after every
+ * iteration the pool's counts are read, and the most one-shots ever in
+ * flight at once is kept in *@max_in_flight. */
+static void
+wait_calls_watching (DalPool *pool, Call *calls, guint n, guint timeout_ms,
+                     guint *max_in_flight)
+{
+  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (timeout_ms) * 1000;
+  for (;;)
+    {
+      DalPoolStats s;
+      stats (pool, &s);
+      *max_in_flight = MAX (*max_in_flight, s.one_shots_in_flight);
+      guint done = 0;
+      for (guint i = 0; i < n; i++)
+        done += calls[i].done;
+      if (done == n)
+        break;
+      if (g_get_monotonic_time () >= end)
+        g_error ("timed out: %u of %u one-shots completed", done, n);
+      iterate_for (5);
+    }
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpuint (calls[i].calls, ==, 1);
+}
+
+typedef struct
+{
+  DalPool *pool;
+  guint in_flight, waiting;           /* wanted */
+  guint seen_in_flight, seen_waiting; /* last seen */
+} SpreadWant;
+
+static gboolean
+spread_is (gpointer data)
+{
+  SpreadWant *want = data;
+  DalPoolStats s;
+  stats (want->pool, &s);
+  want->seen_in_flight = s.one_shots_in_flight;
+  want->seen_waiting = s.waiting;
+  return s.one_shots_in_flight == want->in_flight && s.waiting == want->waiting;
+}
+
+/* Async one-shots that each take a while, all issued before the context
+ * runs, on a pool of two connections opened up front with pool_depth=2.
+ * pgasync (it pipelines): of 5, 4 run at once and 1 waits (depth holds);
+ * the first two go to different connections and the 4 running are 2 per
+ * backend (each goes to the least loaded connection; the 5th only once
+ * one of them completed).  The first round finds both connections parked
+ * (each is moved to this context by its first one-shot), the later ones
+ * find them live here and idle.  pool_check_idle is long: a check (a
+ * round trip, the connection busy meanwhile) would keep the second
+ * one-shot off the first's connection whatever the pool chose.  pgsync
+ * (no pipelining): of 3, 2 run, each on a connection of its own, and 1
+ * waits.  Every result is right.  (A pool that ignored pool_depth, or
+ * stacked one-shots on the first connection that fits, fails this:
+ * checked.) */
+static void
+test_spread_least_loaded (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  gboolean pipelines = is_async_plugin (scheme);
+  guint n = pipelines ? 5 : 3;
+  guint running = pipelines ? 4 : 2;
+  g_autofree char *app = app_name ("spread", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=2&pool_max_size=2&"
+                                   "pool_depth=2&pool_check_idle=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_assert_cmpuint (dal_test_count_backends (app), ==, 2);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      Call calls[5];
+      for (guint i = 0; i < n; i++)
+        {
+          calls[i] = (Call) { .pool = pool };
+          dal_pool_query_async (pool, "SELECT pg_backend_pid()::text, $1::int "
+                                "FROM pg_sleep(0.3)",
+                                g_variant_new_int32 ((gint32) (round * 10 + i)), NULL,
+                                query_done, &calls[i]);
+        }
+      /* While they run: @running in flight, the rest waiting. */
+      SpreadWant want = { pool, running, n - running, 0, 0 };
+      if (!poll_until (spread_is, &want, dal_test_scaled_ms (2000)))
+        g_error ("round %u: %u one-shots in flight and %u waiting, not %u and %u",
+                 round, want.seen_in_flight, want.seen_waiting, running, n - running);
+      for (guint i = 0; i < n; i++)
+        g_assert_false (calls[i].done);
+      guint max_in_flight = 0;
+      wait_calls_watching (pool, calls, n, 10000, &max_in_flight);
+      g_assert_cmpuint (max_in_flight, ==, running);
+
+      g_autoptr (GHashTable) per_pid = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint i = 0; i < n; i++)
+        {
+          g_assert_no_error (calls[i].error);
+          g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 1, NULL), ==,
+                           round * 10 + i);
+          if (i < running)
+            {
+              const char *pid = dal_result_get_string (calls[i].result, 0, 0, NULL);
+              guint k = GPOINTER_TO_UINT (g_hash_table_lookup (per_pid, pid));
+              g_hash_table_insert (per_pid, (gpointer) pid, GUINT_TO_POINTER (k + 1));
+              /* the last one started only once another was done */
+              g_assert_cmpuint (calls[i].seq, <, calls[n - 1].seq);
+            }
+        }
+      g_test_message ("round %u: first two on backends %s and %s", round,
+                      dal_result_get_string (calls[0].result, 0, 0, NULL),
+                      dal_result_get_string (calls[1].result, 0, 0, NULL));
+      g_assert_cmpstr (dal_result_get_string (calls[0].result, 0, 0, NULL), !=,
+                       dal_result_get_string (calls[1].result, 0, 0, NULL));
+      g_assert_cmpuint (g_hash_table_size (per_pid), ==, 2);
+      GHashTableIter it;
+      gpointer count;
+      g_hash_table_iter_init (&it, per_pid);
+      while (g_hash_table_iter_next (&it, NULL, &count))
+        g_assert_cmpuint (GPOINTER_TO_UINT (count), ==, running / 2);
+      for (guint i = 0; i < n; i++)
+        call_clear (&calls[i]);
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_assert_cmpuint (s.size, ==, 2);
+  g_assert_cmpuint (s.created, ==, 2);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_assert_cmpuint (s.one_shots, ==, 3 * n);
+}
+
+/* ===================================================================
+ * Async calls from several threads' contexts on one pool
+ * =================================================================== */
+
+#define CTX_THREADS 3       /* besides the main thread */
+#define CTX_ONE_SHOTS 3     /* per round, besides one acquire */
+
+typedef struct CtxWorker CtxWorker;
+
+/* One call of a worker's: a one-shot, or an acquire followed by a
+ * statement on the borrowed connection. */
+typedef struct
+{
+  CtxWorker *w;
+  guint round;
+  gboolean acquire;
+  gint64 x;
+  guint calls;              /* callbacks of the call: exactly 1 */
+  guint statement_calls;    /* acquire: callbacks of the borrowed statement */
+  DalConnection *conn;
+} CtxCall;
+
+struct CtxWorker
+{
+  DalPool *pool;
+  guint id;
+  guint rounds;
+  GThread *thread;          /* where its callbacks must run */
+  GMainContext *context;    /* its thread-default context */
+  CtxCall *calls;           /* rounds * (CTX_ONE_SHOTS + 1) */
+  guint pending;            /* calls of the current round still running */
+  gint context_freed;       /* atomic: its context (a thread's) was freed */
+  gboolean timed_out;
+  guint problems;
+  char *first_problem;      /* what went wrong first, for the log */
+};
+
+/* Counts a problem of @c's (@error: a failed call, else a wrong answer
+ * or place), keeping the first for the log. */
+static void
+ctx_problem (CtxCall *c, const char *what, const GError *error)
+{
+  CtxWorker *w = c->w;
+  if (w->problems++ == 0)
+    w->first_problem = g_strdup_printf ("round %u, %s%s%s", c->round, what,
+                                        error != NULL ? ": " : "",
+                                        error != NULL ? error->message : "");
+}
+
+/* This thread's default context (the global default when none was
+ * pushed). */
+static GMainContext *
+thread_default (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  return context != NULL ? context : g_main_context_default ();
+}
+
+/* Whether this callback runs where its call was made: on the worker's
+ * thread, with its context the thread default. */
+static void
+ctx_check_where (CtxCall *c, const char *what)
+{
+  if (g_thread_self () != c->w->thread)
+    ctx_problem (c, what, NULL);
+  else if (thread_default () != c->w->context)
+    ctx_problem (c, what, NULL);
+}
+
+static void
+ctx_call_done (CtxCall *c)
+{
+  c->w->pending--;
+}
+
+static void
+ctx_query_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  c->calls++;
+  ctx_check_where (c, "one-shot callback on the wrong thread or context");
+  g_autoptr (DalResult) r = dal_pool_query_finish (c->w->pool, res, &error);
+  if (r == NULL)
+    ctx_problem (c, "one-shot", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != c->x * 2)
+    ctx_problem (c, "one-shot: wrong value", NULL);
+  ctx_call_done (c);
+}
+
+static void
+ctx_statement_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  c->statement_calls++;
+  ctx_check_where (c, "borrowed statement callback on the wrong thread or context");
+  g_autoptr (DalResult) r = dal_connection_query_finish (DAL_CONNECTION (source), res,
+                                                         &error);
+  if (r == NULL)
+    ctx_problem (c, "borrowed statement", error);
+  else if (dal_result_get_int64 (r, 0, 0, NULL) != c->x + 7)
+    ctx_problem (c, "borrowed statement: wrong value", NULL);
+  dal_pool_release (c->w->pool, g_steal_pointer (&c->conn));
+  ctx_call_done (c);
+}
+
+static void
+ctx_acquired (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CtxCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  (void) source;
+  c->calls++;
+  ctx_check_where (c, "acquire callback on the wrong thread or context");
+  c->conn = dal_pool_acquire_finish (c->w->pool, res, &error);
+  if (c->conn == NULL)
+    {
+      ctx_problem (c, "acquire", error);
+      ctx_call_done (c);
+      return;
+    }
+  dal_connection_query_async (c->conn, "SELECT $1::bigint + 7", g_variant_new_int64 (c->x),
+                              NULL, ctx_statement_done, c);
+}
+
+/* @w's rounds, on the calling thread, with @w->context its thread
+ * default: each round, CTX_ONE_SHOTS one-shots and one acquire at once,
+ * then the context runs until all of them completed. */
+static void
+ctx_worker_run (CtxWorker *w)
+{
+  w->thread = g_thread_self ();
+  g_assert_true (thread_default () == w->context);
+  GSource *timer = g_timeout_source_new ((guint) dal_test_scaled_ms (60000));
+  g_source_set_callback (timer, set_flag, &w->timed_out, NULL);
+  g_source_attach (timer, w->context);
+  for (guint round = 0; round < w->rounds && !w->timed_out; round++)
+    {
+      CtxCall *calls = &w->calls[round * (CTX_ONE_SHOTS + 1)];
+      w->pending = CTX_ONE_SHOTS + 1;
+      for (guint i = 0; i <= CTX_ONE_SHOTS; i++)
+        {
+          CtxCall *c = &calls[i];
+          *c = (CtxCall) { .w = w, .round = round, .acquire = i == CTX_ONE_SHOTS,
+                           .x = (gint64) w->id * 1000000 + round * 10 + i };
+          if (c->acquire)
+            dal_pool_acquire_async (w->pool, "contexts", -1, NULL, ctx_acquired, c);
+          else
+            dal_pool_query_async (w->pool, "SELECT $1::bigint * 2",
+                                  g_variant_new_int64 (c->x), NULL, ctx_query_done, c);
+        }
+      while (w->pending > 0 && !w->timed_out)
+        g_main_context_iteration (w->context, TRUE);
+    }
+  /* Whatever is left to dispatch here (a second completion would show). */
+  while (g_main_context_iteration (w->context, FALSE))
+    ;
+  g_source_destroy (timer);
+  g_source_unref (timer);
+}
+
+static gboolean
+never (gpointer data)
+{
+  (void) data;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+set_atomic (gpointer data)
+{
+  g_atomic_int_set ((gint *) data, 1);
+}
+
+static gpointer
+ctx_worker_thread (gpointer data)
+{
+  CtxWorker *w = data;
+  GMainContext *context = g_main_context_new ();
+  /* A source that never fires: the context destroys it (and it tells)
+   * when the context is freed. */
+  GSource *sentinel = g_timeout_source_new_seconds (24 * 3600);
+  g_source_set_callback (sentinel, never, &w->context_freed, set_atomic);
+  g_source_attach (sentinel, context);
+  g_source_unref (sentinel);
+  g_main_context_push_thread_default (context);
+  w->context = context;
+  ctx_worker_run (w);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+/* CTX_THREADS threads, each with a main context of its own pushed as its
+ * thread default and iterated by itself, and the main thread (the global
+ * default context) make async one-shots and acquire → statement → release
+ * on one pool at the same time, round after round, with fewer connections
+ * than contexts (pgasync connections move between the contexts).  Every
+ * callback runs on the thread (and with the context) whose call it ends,
+ * exactly once; every result is right; afterwards nothing is in flight or
+ * in use.  Each thread pops and drops its context when it ends; the pool
+ * keeps it as long as it needs it, and once the pool is gone the context
+ * is freed (a source attached to it is destroyed).  Nothing leaks under
+ * valgrind. */
+static gboolean
+pool_is_idle (gpointer data)
+{
+  DalPoolStats s;
+  stats (data, &s);
+  return s.in_use == 0 && s.one_shots_in_flight == 0;
+}
+
+static void
+test_contexts_threads (gconstpointer data)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  const char *scheme = data;
+  g_autofree char *app = app_name ("contexts", scheme);
+  g_autofree char *url = pool_url (scheme, app, "pool_min_size=1&pool_max_size=3&"
+                                   "pool_acquire_timeout=60");
+  g_autoptr (DalPool) pool = open_pool (url);
+  guint rounds = dal_test_under_valgrind () ? 8 : 40;
+  CtxWorker workers[CTX_THREADS + 1];
+  GThread *threads[CTX_THREADS];
+  for (guint i = 0; i <= CTX_THREADS; i++)
+    workers[i] = (CtxWorker) { .pool = pool, .id = i + 1, .rounds = rounds,
+                               .calls = g_new0 (CtxCall, rounds * (CTX_ONE_SHOTS + 1)) };
+  for (guint i = 0; i < CTX_THREADS; i++)
+    threads[i] = g_thread_new ("pool-context", ctx_worker_thread, &workers[i]);
+  CtxWorker *mine = &workers[CTX_THREADS];
+  mine->context = g_main_context_default ();
+  ctx_worker_run (mine);
+  for (guint i = 0; i < CTX_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  guint problems = 0;
+  for (guint i = 0; i <= CTX_THREADS; i++)
+    {
+      CtxWorker *w = &workers[i];
+      if (w->first_problem != NULL)
+        g_test_message ("worker %u: %u problems; first: %s", w->id, w->problems,
+                        w->first_problem);
+      g_assert_false (w->timed_out);
+      problems += w->problems;
+      for (guint k = 0; k < rounds * (CTX_ONE_SHOTS + 1); k++)
+        {
+          CtxCall *c = &w->calls[k];
+          g_assert_cmpuint (c->calls, ==, 1);
+          g_assert_cmpuint (c->statement_calls, ==, c->acquire ? 1 : 0);
+          g_assert_null (c->conn);
+        }
+      g_free (w->first_problem);
+      g_free (w->calls);
+    }
+  g_assert_cmpuint (problems, ==, 0);
+
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("size %u, created %" G_GUINT64_FORMAT ", one-shots %" G_GUINT64_FORMAT
+                  ", acquired %" G_GUINT64_FORMAT, s.size, s.created, s.one_shots,
+                  s.acquired);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_assert_cmpuint (s.one_shots, ==, (CTX_THREADS + 1) * rounds * CTX_ONE_SHOTS);
+  g_assert_cmpuint (s.acquired, ==, (CTX_THREADS + 1) * rounds);
+  g_assert_cmpuint (s.size, <=, 3);
+  g_assert_true (poll_until (pool_is_idle, pool, dal_test_scaled_ms (5000)));
+
+  /* Once the pool is gone, nothing holds the threads' contexts. */
+  dal_pool_close (pool);
+  g_clear_object (&pool);
+  for (guint i = 0; i < CTX_THREADS; i++)
+    g_assert_true (sleep_until_set (&workers[i].context_freed, 5000));
+}
+
+/* ===================================================================
+ * A pipelined one-shot ended by its command_timeout (pgasync)
+ * =================================================================== */
+
+/* Like /pool/cancel-pipelined/pgasync, but the statement that is
+ * cancelled is ended by its own command_timeout: on one connection, a
+ * slow one-shot (pg_sleep(5)) is pipelined among 7 quick ones (before,
+ * after and around it, in turn).  It fails with DAL_ERROR_QUERY_TIMEOUT,
+ * after its command_timeout and long before its sleep would end, and is
+ * never run again (its own timeout is no foreign cancel: a sequence it
+ * takes a number from counts its runs, which no rollback undoes).  The
+ * other 7 always succeed with their own values: the cancel request can
+ * also end the statement pipelined right after the slow one (it does, in
+ * about one round of ten: PostgreSQL's postmaster sends the backend
+ * SIGINT twice, to its pid and to its process group, and the second may
+ * arrive once the slow one already failed), and the pool runs that one
+ * again.  The server ends the slow statement in time, so the connection
+ * stays: one backend all along.  As many rounds as fit in about 5 s. */
+static void
+test_cancel_pipelined_timeout (void)
+{
+  DAL_TEST_LIVE_OR_RETURN ();
+  gboolean valgrind = dal_test_under_valgrind ();
+  /* (Under valgrind the client is slow to read even a quick answer: a
+   * longer timeout keeps the quick statements clear of theirs.) */
+  double timeout_s = valgrind ? 1.0 : 0.2;
+  g_autofree char *app = app_name ("timeout_pipe", ASYNCPG);
+  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&pool_depth=8&"
+                                            "command_timeout=%g", timeout_s);
+  g_autofree char *url = pool_url (ASYNCPG, app, extra);
+  g_autoptr (DalPool) pool = open_pool (url);
+  g_autofree char *pid0 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_autofree char *seq = g_strdup_printf ("%s_runs", app);
+  g_autofree char *create = g_strdup_printf ("CREATE SEQUENCE %s", seq);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (dal_pool_execute (pool, create, NULL, NULL, &error), >=, 0);
+  g_assert_no_error (error);
+  g_autofree char *slow = g_strdup_printf ("SELECT $1::int FROM (SELECT nextval('%s') AS n) s, "
+                                           "LATERAL pg_sleep(5 + 0 * s.n)", seq);
+  guint min_rounds = valgrind ? 4 : 8;
+  double t_end = now_s () + 5.0;
+  guint round;
+
+  for (round = 0; round < min_rounds || now_s () < t_end; round++)
+    {
+      Call calls[8];
+      guint victim = round % 8;
+      double t0 = now_s ();
+      for (guint i = 0; i < 8; i++)
+        {
+          calls[i] = (Call) { .pool = pool };
+          dal_pool_query_async (pool, i == victim ? slow
+                                                  : "SELECT $1::int FROM pg_sleep(0.0005)",
+                                g_variant_new_int32 ((gint32) (round * 8 + i)), NULL,
+                                query_done, &calls[i]);
+        }
+      for (guint i = 0; i < 8; i++)
+        {
+          wait_call (&calls[i], 10000);
+          if (i == victim)
+            {
+              if (calls[i].error == NULL)
+                g_error ("round %u: the slow statement (%u) did not time out", round, i);
+              g_assert_error (calls[i].error, DAL_ERROR, DAL_ERROR_QUERY_TIMEOUT);
+              double took = calls[i].at - t0;
+              g_assert_cmpfloat (took, >=, timeout_s);
+              g_assert_cmpfloat (took, <, timeout_s + dal_test_scaled_ms (2000) / 1000.0);
+            }
+          else
+            {
+              if (calls[i].error != NULL)
+                g_error ("round %u: statement %u (slow: %u) failed: %s", round, i, victim,
+                         calls[i].error->message);
+              g_assert_cmpint (dal_result_get_int64 (calls[i].result, 0, 0, NULL), ==,
+                               round * 8 + i);
+            }
+          call_clear (&calls[i]);
+        }
+    }
+  DalPoolStats s;
+  stats (pool, &s);
+  g_test_message ("%u rounds; %" G_GUINT64_FORMAT " run again, %" G_GUINT64_FORMAT
+                  " connections created", round, s.retried, s.created);
+  g_assert_cmpuint (round, >=, min_rounds);
+  g_assert_cmpuint (s.one_shots, ==, 2 + round * 8);
+  g_assert_cmpuint (s.size, ==, 1);
+  g_assert_cmpuint (s.created, ==, 1);
+  g_assert_cmpuint (s.one_shots_in_flight, ==, 0);
+  g_autofree char *pid1 = pool_value (pool, "SELECT pg_backend_pid()::text");
+  g_assert_cmpstr (pid1, ==, pid0);
+  /* Each slow statement ran once. */
+  g_autofree char *count = g_strdup_printf ("SELECT last_value FROM %s", seq);
+  g_autofree char *runs = pool_value (pool, count);
+  g_assert_cmpint (g_ascii_strtoll (runs, NULL, 10), ==, round);
+  g_autofree char *drop = g_strdup_printf ("DROP SEQUENCE %s", seq);
+  g_assert_cmpint (dal_pool_execute (pool, drop, NULL, NULL, &error), >=, 0);
+  g_assert_no_error (error);
+}
+
+/* ===================================================================
  * Warnings
  * =================================================================== */
 
@@ -2578,6 +3088,9 @@ main (int argc, char **argv)
   add_both ("/pool/health/refill-backoff", test_refill_backoff);
   add_both ("/pool/faults/server-restart", test_server_restart);
   g_test_add_func ("/pool/cancel-pipelined/pgasync", test_cancel_pipelined);
+  add_both ("/pool/spread/least-loaded", test_spread_least_loaded);
+  add_both ("/pool/contexts/threads", test_contexts_threads);
+  g_test_add_func ("/pool/cancel-pipelined/timeout", test_cancel_pipelined_timeout);
   add_both ("/pool/bouncer/load", test_bouncer_load);
   add_both ("/pool/threads", test_threads);
   g_test_add_func ("/pool/blocking-lend", test_blocking_lend);
