@@ -14,7 +14,14 @@
  *     PgBouncer in transaction mode only ROLLBACK is ever sent;
  *   - max_queries, the idle timeout, the maximum lifetime, a killed
  *     connection (idle or busy) and a server restart under load;
- *   - one cancelled one-shot among 8 pipelined ones never fails another;
+ *   - health: a connection idle past pool_check_idle is checked with a
+ *     round trip, and replaced when the check fails; one whose reset
+ *     fails is replaced; min_size is refilled, with backoff, while the
+ *     server is away and at once when it is back;
+ *   - one-shots go to the least loaded connection, up to pool_depth;
+ *     async callers on several threads' own contexts share one pool;
+ *   - one one-shot among 8 pipelined ones ended by its GCancellable or
+ *     its command_timeout never fails another;
  *   - a live connection taken out of the pool while its park is queued
  *     is closed by that park;
  *   - 10,000 one-shots and 1,000 transactions through PgBouncer, and 16

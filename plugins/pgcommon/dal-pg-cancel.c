@@ -191,8 +191,8 @@ dal_pg_error_cancelled (GError *server_error, DalPgCancelReason reason,
       DAL_ERROR_QUERY_FAILED,
       "It did not complete; run it again",
       "the statement was cancelled by a cancel request meant for the "
-      "statement before it on this connection, which finished just before "
-      "the request arrived (SQLSTATE 57014)");
+      "statement before it on this connection, which reached the server as "
+      "that one ended (SQLSTATE 57014)");
   if (out == NULL)
     return server_error;
   if (out->domain == DAL_ERROR)
