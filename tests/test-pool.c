@@ -1224,19 +1224,29 @@ health_checks_failed (gpointer data)
  * once the network is back.  Blocking (on a thread of its own) and async. */
 #define SILENT_TIMEOUT 0.5
 
+/* A pool (@settings) through a new proxy (*@proxy), whose statements end
+ * by command_timeout, then cancel_timeout (SILENT_TIMEOUT each), when the
+ * proxy is frozen. */
+static DalPool *
+open_silenceable_pool (const char *scheme, const char *app, const char *settings,
+                       DalTestProxy **proxy)
+{
+  *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  g_autofree char *extra = g_strdup_printf ("%s&command_timeout=%g&cancel_timeout=%g",
+                                            settings, SILENT_TIMEOUT, SILENT_TIMEOUT);
+  g_autofree char *url = proxy_pool_url (*proxy, scheme, app, extra);
+  return open_pool (url);
+}
+
 static void
 test_check_fails_replaced (gconstpointer data)
 {
   DAL_TEST_LIVE_OR_RETURN ();
   const char *scheme = data;
   g_autofree char *app = app_name ("check_fails", scheme);
-  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
-  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=1&"
-                                            "pool_check_idle=0.1&command_timeout=%g&"
-                                            "cancel_timeout=%g", SILENT_TIMEOUT,
-                                            SILENT_TIMEOUT);
-  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
-  DalPool *pool = open_pool (url);
+  DalTestProxy *proxy;
+  DalPool *pool = open_silenceable_pool (scheme, app, "pool_min_size=1&pool_max_size=1&"
+                                         "pool_check_idle=0.1", &proxy);
 
   for (int blocking = 0; blocking < 2; blocking++)
     {
@@ -1367,15 +1377,11 @@ test_reset_fails_replaced (gconstpointer data)
   DAL_TEST_LIVE_OR_RETURN ();
   const char *scheme = data;
   g_autofree char *app = app_name ("reset_fails", scheme);
-  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
   /* No check when borrowed: only the release can keep a broken
    * connection from the next borrower. */
-  g_autofree char *extra = g_strdup_printf ("pool_min_size=1&pool_max_size=2&"
-                                            "pool_check_idle=60&command_timeout=%g&"
-                                            "cancel_timeout=%g", SILENT_TIMEOUT,
-                                            SILENT_TIMEOUT);
-  g_autofree char *url = proxy_pool_url (proxy, scheme, app, extra);
-  DalPool *pool = open_pool (url);
+  DalTestProxy *proxy;
+  DalPool *pool = open_silenceable_pool (scheme, app, "pool_min_size=1&pool_max_size=2&"
+                                         "pool_check_idle=60", &proxy);
 
   for (int round = 0; round < 4; round++)
     {
