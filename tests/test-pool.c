@@ -1467,7 +1467,13 @@ test_refill_backoff (gconstpointer data)
   DAL_TEST_LIVE_OR_RETURN ();
   const char *scheme = data;
   g_autofree char *app = app_name ("refill", scheme);
-  DalTestProxy *proxy = dal_test_proxy_new (0, server_port (), 0, 0);
+  /* On a port below Linux's ephemeral range (32768-60999 by default), so
+   * that no outgoing connection of the other tests running meanwhile
+   * takes it while the server is away. */
+  DalTestProxy *proxy = NULL;
+  for (guint i = 0; proxy == NULL && i < 200; i++)
+    proxy = dal_test_proxy_new (g_random_int_range (20000, 32768), server_port (), 0, 0);
+  g_assert_nonnull (proxy);
   guint16 port = dal_test_proxy_get_port (proxy);
   /* A short acquire timeout, though not the one that should end the
    * one-shot below: the failed connect should, at once. */
