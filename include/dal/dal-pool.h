@@ -44,8 +44,9 @@ G_BEGIN_DECLS
  *   (pool_leak_warning; default 0: never)
  *
  * A pool's settings.  Durations are in milliseconds; a negative one is
- * an error, and so is one over 100 years (3153600000000 ms).  Fields are only ever appended (the struct keeps room for
- * them): start from dal_pool_settings_init() rather than from zeros, then
+ * an error, and so is one over 100 years (3153600000000 ms).  Fields are
+ * only ever appended (the struct keeps room for them): start from
+ * dal_pool_settings_init() rather than from zeros, then
  * change the fields you mean to set, and check the whole with
  * dal_pool_settings_check() (dal_pool_open_url() checks them too).
  *
