@@ -1985,40 +1985,31 @@ test_blocking_lend (void)
   dal_pool_release (pool, conn);
 }
 
-/* A blocking one-shot on a thread of its own. */
-typedef struct
-{
-  DalPool *pool;
-  gint done;            /* atomic */
-  char *value;
-  GError *error;
-} BlockingCall;
-
-static gpointer
-blocking_query_thread (gpointer data)
-{
-  BlockingCall *b = data;
-  g_autoptr (DalResult) r = dal_pool_query (b->pool, "SELECT 'from a thread'", NULL, NULL,
-                                            &b->error);
-  if (r != NULL)
-    b->value = g_strdup (dal_result_get_string (r, 0, 0, NULL));
-  g_atomic_int_set (&b->done, 1);
-  return NULL;
-}
-
-/* Waits, without iterating any context, for @flag (atomic) to be set;
- * FALSE after @timeout_ms (scaled). */
+/* poll_until() without iterating any context: checks @cond every 5 ms,
+ * for at most @timeout_ms (scaled). */
 static gboolean
-sleep_until_set (gint *flag, guint timeout_ms)
+sleep_until (Cond cond, gpointer data, guint timeout_ms)
 {
   gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (timeout_ms) * 1000;
-  while (!g_atomic_int_get (flag))
+  while (!cond (data))
     {
       if (g_get_monotonic_time () >= end)
         return FALSE;
-      g_usleep (10000);
+      g_usleep (5000);
     }
   return TRUE;
+}
+
+static gboolean
+context_pending (gpointer context)
+{
+  return g_main_context_pending (context);
+}
+
+static gboolean
+atomic_flag_set (gpointer flag)
+{
+  return g_atomic_int_get ((gint *) flag) != 0;
 }
 
 static gboolean
@@ -2030,11 +2021,11 @@ pool_is_empty (gpointer data)
 }
 
 /* A live pgasync connection (its home: this thread's context) is wanted
- * by a blocking call on another thread, so the pool queues a park of it
+ * by a blocking acquire on another thread, so the pool queues a park of it
  * on its home; before that context runs again, the housekeeping timer
  * takes the connection out of the pool (idle longer than pool_max_idle).
  * The removal leaves the closing to the queued park, which runs once the
- * context does; the blocking call gets a new connection meanwhile and
+ * context does; the blocking acquire gets a new connection meanwhile and
  * never waits for this context.  (Were the connection closed and its
  * record freed at the removal, the park would then read freed memory:
  * ASan and valgrind runs of this test fail on that.) */
@@ -2057,21 +2048,19 @@ test_park_removed (void)
   /* Nobody iterates this context now; this thread owns it, so the park
    * the blocking call asks for is queued there, not run at once. */
   g_assert_true (g_main_context_acquire (ctx));
-  BlockingCall b = { .pool = pool };
-  GThread *t = g_thread_new ("blocking", blocking_query_thread, &b);
-  gint64 end = g_get_monotonic_time () + dal_test_scaled_ms (5000) * 1000;
-  while (!g_main_context_pending (ctx) && g_get_monotonic_time () < end)
-    g_usleep (5000);
-  g_assert_true (g_main_context_pending (ctx));
+  Borrower b = { .pool = pool };
+  GThread *t = g_thread_new ("borrower", borrower_thread, &b);
+  g_assert_true (sleep_until (context_pending, ctx, 5000));
   g_main_context_release (ctx);
 
   /* pool_max_idle takes the connection out (it never became free for the
-   * blocking call), and the pool opens another for that call. */
-  g_assert_true (sleep_until_set (&b.done, 10000));
+   * blocking acquire), and the pool opens another for that acquire. */
+  g_assert_true (sleep_until (borrower_done, &b, 10000));
   g_thread_join (t);
   g_assert_no_error (b.error);
-  g_assert_cmpstr (b.value, ==, "from a thread");
-  g_free (b.value);
+  g_autofree char *v = conn_value (b.conn, "SELECT 'from a thread'");
+  g_assert_cmpstr (v, ==, "from a thread");
+  dal_pool_release (pool, b.conn);
   DalPoolStats s;
   stats (pool, &s);
   g_assert_cmpuint (s.created, ==, 2);
@@ -2893,7 +2882,7 @@ test_contexts_threads (gconstpointer data)
   dal_pool_close (pool);
   g_clear_object (&pool);
   for (guint i = 0; i < CTX_THREADS; i++)
-    g_assert_true (sleep_until_set (&workers[i].context_freed, 5000));
+    g_assert_true (sleep_until (atomic_flag_set, &workers[i].context_freed, 5000));
 }
 
 /* ===================================================================
